@@ -1,0 +1,60 @@
+// The pipeline stages import only from themselves or from earlier stages:
+// wire → capture → flow → tls → http → logs → correlate → diagnose → report → cli.
+// src/index.ts (the library API) may import anything. This test fails on any backwards import.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname, sep } from 'node:path';
+
+export const STAGES = ['wire', 'capture', 'flow', 'tls', 'http', 'logs', 'correlate', 'diagnose', 'report', 'cli'] as const;
+const srcRoot = resolve(import.meta.dirname, '../../src');
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...files(p));
+    else if (name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+function stageOf(file: string): number {
+  const top = relative(srcRoot, file).split(sep)[0]!;
+  return STAGES.indexOf(top as (typeof STAGES)[number]);
+}
+
+/** Every relative import/export specifier in a TypeScript source (static and dynamic). */
+export function importsOf(source: string): string[] {
+  const re = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g;
+  const out: string[] = [];
+  for (const m of source.matchAll(re)) out.push((m[1] ?? m[2] ?? m[3])!);
+  return out;
+}
+
+test('every folder under src/ is a known pipeline stage', () => {
+  for (const name of readdirSync(srcRoot)) {
+    if (statSync(join(srcRoot, name)).isDirectory()) assert.ok(STAGES.includes(name as never), `src/${name} is not a stage`);
+  }
+});
+
+test('no module imports from a later pipeline stage', () => {
+  const violations: string[] = [];
+  for (const f of files(srcRoot)) {
+    const from = stageOf(f);
+    if (from < 0) continue; // src/index.ts
+    for (const spec of importsOf(readFileSync(f, 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(f), spec);
+      if (!target.startsWith(srcRoot)) continue;
+      const to = stageOf(target);
+      if (to > from) violations.push(`${relative(srcRoot, f)} imports ${spec} (${STAGES[to]} comes after ${STAGES[from]})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('the import scanner sees static, type-only, re-export and dynamic imports', () => {
+  const src = `import { a } from './x.js';\nimport type { B } from "../flow/y.js";\nexport * from './z.js';\nconst m = await import('../cli/w.js');\nimport './side.js';`;
+  assert.deepEqual(importsOf(src), ['./x.js', '../flow/y.js', './z.js', '../cli/w.js', './side.js']);
+});
