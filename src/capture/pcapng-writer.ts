@@ -388,18 +388,21 @@ export class PcapngWriter {
   /** Flushes and closes the file if the writer opened it (a passed fd stays open). Idempotent. */
   close(): void {
     if (this.closed) return;
+    let err: unknown = null;
     try {
       this.flush();
-    } finally {
-      this.closed = true;
-      if (this.ownsFd) {
-        try {
-          closeSync(this.fd);
-        } catch (e) {
-          throw this.ioError(e);
-        }
+    } catch (e) {
+      err = e;
+    }
+    this.closed = true;
+    if (this.ownsFd) {
+      try {
+        closeSync(this.fd);
+      } catch (e) {
+        err ??= this.ioError(e);
       }
     }
+    if (err !== null) throw err;
   }
 
   private writeShb(shb: NonNullable<PcapngWriterOptions['shb']>): void {
