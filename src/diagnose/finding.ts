@@ -1,0 +1,101 @@
+/**
+ * A finding: one load-balancer error (or failed transaction) explained. This is the unit of the
+ * report contract (docs/report-schema.md, schemaVersion 1). Plain data, JSON-ready; times are
+ * seconds since the Unix epoch in memory and ISO-8601 strings in the rendered JSON.
+ */
+
+export const FINDING_KINDS = [
+  'idle-timeout-reset',
+  'keepalive-race',
+  'target-reset',
+  'target-closed-before-response',
+  'target-connection-refused',
+  'target-connect-timeout',
+  'target-response-timeout',
+  'malformed-response',
+  'tls-handshake-failure',
+  'http2-stream-reset',
+  'http2-goaway',
+  'client-closed',
+  'capture-gap',
+  'flow-log-reject',
+  'not-in-flow-logs',
+  'target-error-response',
+  'unexplained',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+export type Severity = 'error' | 'warning' | 'info';
+export type Confidence = 'high' | 'medium' | 'low';
+export type EvidenceSource = 'packet' | 'alb-log' | 'nlb-log' | 'flow-log' | 'tls' | 'http';
+
+export interface Evidence {
+  time: number | null;
+  source: EvidenceSource;
+  text: string;
+}
+
+export interface FindingRequest {
+  method: string | null;
+  path: string | null;
+  time: number | null;
+}
+
+export interface TargetConnectionRef {
+  uid: string;
+  client: string;
+  server: string;
+}
+
+/** A known idle timeout the measured idle time is consistent with. */
+export interface TimeoutFit {
+  name: string;
+  seconds: number;
+  /** How the measured value relates: 'just-above' (expired by it), 'range' (within a configurable range). */
+  relation: 'just-above' | 'within-range';
+}
+
+/** One arrow or mark of the ladder diagram. */
+export interface TimelineMark {
+  time: number;
+  /** Index into Timeline.legs. */
+  leg: number;
+  /** 0: left → right (client → server of that leg); 1: right → left; -1: a note on the leg. */
+  dir: 0 | 1 | -1;
+  kind: 'syn' | 'synack' | 'data' | 'request' | 'response' | 'fin' | 'rst' | 'idle' | 'log' | 'note';
+  label: string;
+}
+
+export interface TimelineLeg {
+  name: string;
+  uid: string | null;
+  left: string;
+  right: string;
+}
+
+export interface Timeline {
+  legs: TimelineLeg[];
+  marks: TimelineMark[];
+}
+
+export interface Finding {
+  id: string;
+  kind: FindingKind;
+  severity: Severity;
+  confidence: Confidence;
+  summary: string;
+  status: number | null;
+  request: FindingRequest | null;
+  client: string | null;
+  targetConnection: TargetConnectionRef | null;
+  resetBy: string | null;
+  idleSeconds: number | null;
+  timeoutFits: TimeoutFit[];
+  evidence: Evidence[];
+  advice: string[];
+  /** Evidence the verdict lacks (always non-empty for 'unexplained'). */
+  missing: string[];
+  /** Connection uids involved (for --evidence exports and cross-references). */
+  connectionUids: string[];
+  timeline: Timeline;
+}

@@ -1,0 +1,37 @@
+/**
+ * JSON renderer: the report as one JSON document, times as ISO-8601 strings (UTC, microseconds).
+ * Every key named `time` or ending in `Time` holding seconds since the epoch is converted.
+ */
+import type { Report } from './model.js';
+
+export function isoTime(seconds: number): string {
+  const ms = Math.floor(seconds * 1000);
+  const iso = new Date(ms).toISOString(); // 2026-11-25T20:25:53.123Z
+  const micros = Math.round((seconds * 1000 - ms) * 1000);
+  const frac = Math.min(999, Math.max(0, micros));
+  return `${iso.slice(0, 23)}${String(frac).padStart(3, '0')}Z`;
+}
+
+function convert(value: unknown, key: string): unknown {
+  if (typeof value === 'number') {
+    if ((key === 'time' || key.endsWith('Time')) && Number.isFinite(value)) return isoTime(value);
+    if (!Number.isFinite(value)) return null;
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v) => convert(v, ''));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = convert(v, k);
+    return out;
+  }
+  return value;
+}
+
+/** The report as JSON-ready data (times converted). */
+export function reportToJson(report: Report): unknown {
+  return convert(report, '');
+}
+
+export function renderJson(report: Report): string {
+  return `${JSON.stringify(reportToJson(report), null, 2)}\n`;
+}

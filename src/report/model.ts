@@ -1,0 +1,81 @@
+/**
+ * The analyze report model, schemaVersion 1 (documented in docs/report-schema.md). Text, JSON and
+ * HTML are pure renderers of a Report. In memory, times are seconds since the Unix epoch; the JSON
+ * renderer writes them as ISO-8601 strings.
+ */
+import type { Finding, FindingKind } from '../diagnose/finding.js';
+
+export const SCHEMA_VERSION = 1 as const;
+
+export interface ReportConnection {
+  uid: string;
+  communityId: string | null;
+  role: 'client-side' | 'target-side' | 'unknown';
+  client: string;
+  server: string;
+  capturePoint: string;
+  startTime: number;
+  endTime: number;
+  connState: string;
+  history: string;
+  closedBy: string | null;
+  closeHow: string | null;
+  maxIdleSeconds: number;
+  requests: number;
+}
+
+export interface ReportTransaction {
+  uid: string;
+  connUid: string;
+  side: 'client-side' | 'target-side' | 'unknown';
+  httpVersion: string | null;
+  method: string | null;
+  host: string | null;
+  path: string | null;
+  status: number | null;
+  traceId: string | null;
+  requestTime: number | null;
+  responseTime: number | null;
+  requestIndexOnConnection: number | null;
+  idleBeforeRequestSeconds: number | null;
+  outcome: string;
+  endedBy: string | null;
+}
+
+export interface ReportLogs {
+  files: number;
+  records: number;
+  badLines: number;
+  byKind: Record<string, number>;
+  /** elb_status_code → count, for ALB/CLB lines. */
+  byElbStatus: Record<string, number>;
+  errors5xx: number;
+  /** Estimated clock offset log − capture in seconds (null when not estimable). */
+  clockSkewSeconds: number | null;
+}
+
+export interface ReportStats {
+  captures: number;
+  packets: number;
+  bytes: number;
+  connections: number;
+  tcpConnections: number;
+  tlsSessions: number;
+  tlsDecrypted: number;
+  httpTransactions: number;
+  httpResponses: number;
+  findingsByKind: Partial<Record<FindingKind, number>>;
+  warnings: string[];
+  elapsedSeconds: number;
+}
+
+export interface Report {
+  schemaVersion: typeof SCHEMA_VERSION;
+  generator: string;
+  inputs: { captures: string[]; keylogs: string[]; albLogs: string[]; nlbLogs: string[]; flowLogs: string[] };
+  findings: Finding[];
+  connections: ReportConnection[];
+  transactions: ReportTransaction[];
+  logs: ReportLogs;
+  stats: ReportStats;
+}

@@ -1,0 +1,114 @@
+/**
+ * Text renderer: one block per finding with a compact timeline, then a summary table.
+ * Every captured string goes through escapeText.
+ */
+import type { Finding, TimelineMark } from '../diagnose/finding.js';
+import { formatSeconds } from '../diagnose/timeouts.js';
+import { escapeText as e } from './escape.js';
+import { isoTime } from './json.js';
+import type { Report } from './model.js';
+
+export interface TextOptions {
+  color?: boolean;
+  /** Print at most this many findings in full (the summary counts all). */
+  maxFindings?: number;
+}
+
+const KIND_COLOR: Record<string, string> = { error: '\x1b[31m', warning: '\x1b[33m', info: '\x1b[36m' };
+
+function clock(t: number): string {
+  return isoTime(t).slice(11, 23);
+}
+
+function markLine(m: TimelineMark, t0: number, legs: Finding['timeline']['legs']): string {
+  const leg = legs[m.leg];
+  const arrow = m.dir === 0 ? '──▶' : m.dir === 1 ? '◀──' : '   ';
+  const legName = leg ? leg.name : '';
+  const rel = `+${(m.time - t0).toFixed(3)} s`.padStart(12);
+  return `    ${clock(m.time)} ${rel}  ${legName.padEnd(14)} ${arrow} ${e(m.label)}`;
+}
+
+export function renderFinding(f: Finding, index: number, opts: TextOptions = {}): string {
+  const c = opts.color ? KIND_COLOR[f.severity] ?? '' : '';
+  const r = opts.color ? '\x1b[0m' : '';
+  const b = opts.color ? '\x1b[1m' : '';
+  const lines: string[] = [];
+  const status = f.status !== null ? ` ${f.status}` : '';
+  lines.push(`${b}#${index + 1} ${c}${f.kind}${r}${b}${status}${r}  (${f.severity}, ${f.confidence} confidence)`);
+  if (f.request) {
+    const when = f.request.time !== null ? ` at ${isoTime(f.request.time)}` : '';
+    lines.push(`  request: ${e(f.request.method ?? '?')} ${e(f.request.path ?? '?')}${when}${f.client ? `  client ${e(f.client)}` : ''}`);
+  } else if (f.client) {
+    lines.push(`  client: ${e(f.client)}`);
+  }
+  lines.push(`  ${e(f.summary)}`);
+  if (f.targetConnection) {
+    const t = f.targetConnection;
+    lines.push(`  target connection ${e(t.uid)}: ${e(t.client)} -> ${e(t.server)}${f.resetBy ? `, RST sent by ${e(f.resetBy)}` : ''}`);
+  }
+  if (f.idleSeconds !== null) {
+    const fits = f.timeoutFits.map((x) => `${x.name} (${x.seconds} s${x.relation === 'within-range' ? ', configurable' : ''})`);
+    lines.push(`  idle before the request: ${formatSeconds(f.idleSeconds)}${fits.length ? `; fits: ${fits.join('; ')}` : ''}`);
+  }
+  const marks = [...f.timeline.marks].sort((a, b2) => a.time - b2.time);
+  if (marks.length) {
+    lines.push('  timeline:');
+    const t0 = marks[0]!.time;
+    let prev = t0;
+    for (const m of marks) {
+      if (m.kind === 'idle') {
+        lines.push(`    ${' '.repeat(12)} ${' '.repeat(12)}  ${''.padEnd(14)} ┆ ${e(m.label)}`);
+        continue;
+      }
+      if (m.time - prev > 5) lines.push(`    ${' '.repeat(27)}  ${''.padEnd(14)} ┆ … ${formatSeconds(m.time - prev)} …`);
+      lines.push(markLine(m, t0, f.timeline.legs));
+      prev = m.time;
+    }
+  }
+  if (f.evidence.length) {
+    lines.push('  evidence:');
+    for (const ev of f.evidence) lines.push(`    ${ev.time !== null ? clock(ev.time) : '            '}  ${ev.source.padEnd(8)} ${e(ev.text)}`);
+  }
+  if (f.missing.length) lines.push(`  missing evidence: ${f.missing.map(e).join('; ')}`);
+  if (f.advice.length) {
+    lines.push('  fix:');
+    for (const a of f.advice) lines.push(`    - ${e(a)}`);
+  }
+  return lines.join('\n');
+}
+
+export function renderText(report: Report, opts: TextOptions = {}): string {
+  const out: string[] = [];
+  const max = opts.maxFindings ?? 50;
+  const fs = report.findings;
+  if (fs.length === 0) {
+    out.push('No load-balancer errors found to explain.');
+  }
+  fs.slice(0, max).forEach((f, i) => {
+    out.push(renderFinding(f, i, opts));
+    out.push('');
+  });
+  if (fs.length > max) out.push(`(${fs.length - max} more findings; use --format json for all)`, '');
+  // Summary table.
+  const byKind = new Map<string, { count: number; statuses: Set<string> }>();
+  for (const f of fs) {
+    const k = byKind.get(f.kind) ?? { count: 0, statuses: new Set<string>() };
+    k.count++;
+    if (f.status !== null) k.statuses.add(String(f.status));
+    byKind.set(f.kind, k);
+  }
+  if (byKind.size) {
+    out.push('Summary');
+    const w = Math.max(4, ...[...byKind.keys()].map((k) => k.length));
+    out.push(`  ${'kind'.padEnd(w)}  count  status`);
+    for (const [k, v] of [...byKind.entries()].sort((a, b) => b[1].count - a[1].count)) {
+      out.push(`  ${k.padEnd(w)}  ${String(v.count).padStart(5)}  ${[...v.statuses].join(',')}`);
+    }
+  }
+  const s = report.stats;
+  out.push(
+    `Read ${s.packets} packets in ${s.captures} capture(s): ${s.tcpConnections} TCP connections, ${s.tlsSessions} TLS sessions (${s.tlsDecrypted} decrypted), ${s.httpTransactions} HTTP transactions; ${report.logs.records} log records (${report.logs.badLines} bad lines).`,
+  );
+  for (const w of s.warnings) out.push(`warning: ${e(w)}`);
+  return `${out.join('\n')}\n`;
+}
