@@ -1,0 +1,143 @@
+/**
+ * Compact views of what the earlier stages produce, kept only for what may need explaining (failed
+ * transactions, connections with a RST, an unanswered SYN, a FIN with a request outstanding...).
+ * Memory is bounded by the number of errors, not by the capture size.
+ */
+
+export interface TcpMark {
+  time: number;
+  /** true: client → server of this connection. */
+  fromClient: boolean;
+  kind: 'syn' | 'synack' | 'fin' | 'rst' | 'data' | 'keep-alive';
+  /** Payload length for data. */
+  length: number;
+  /** Idle seconds (no packet in either direction) before this packet. */
+  idleBeforeSeconds: number;
+  /** For RST/FIN: did its ACK cover all the data the other side had sent (the request was seen)? null if unknown. */
+  acksAllPeerData: boolean | null;
+}
+
+export interface ConnView {
+  uid: string;
+  communityId: string | null;
+  capturePoint: string;
+  clientAddr: string;
+  clientPort: number;
+  serverAddr: string;
+  serverPort: number;
+  startTime: number;
+  endTime: number;
+  connState: string;
+  history: string;
+  /** Handshake RTT seen at the capture point, seconds (null if no complete handshake). */
+  rttSeconds: number | null;
+  /** Times of SYNs sent by the client (retries included). */
+  synTimes: number[];
+  synAckTime: number | null;
+  /** SYN answered by RST. */
+  refused: boolean;
+  closedBy: 'client' | 'server' | null;
+  closeHow: 'fin' | 'rst' | null;
+  maxIdleSeconds: number;
+  idleGaps: { start: number; end: number; seconds: number }[];
+  gapBytes: number;
+  midstream: boolean;
+  /** Key packets: handshake, FINs, RSTs, keep-alives (bounded). */
+  marks: TcpMark[];
+  requests: number;
+}
+
+export interface TxView {
+  uid: string;
+  connUid: string;
+  httpVersion: string | null;
+  streamId: number | null;
+  method: string | null;
+  host: string | null;
+  path: string | null;
+  status: number | null;
+  traceId: string | null;
+  requestFirstByteTime: number | null;
+  requestLastByteTime: number | null;
+  responseFirstByteTime: number | null;
+  responseLastByteTime: number | null;
+  requestIndexOnConnection: number | null;
+  idleBeforeRequestSeconds: number | null;
+  outcome: 'complete' | 'no-response' | 'incomplete' | 'malformed' | string;
+  endedBy: string | null;
+  malformedReason: string | null;
+  /** Connection endpoints (copied so a transaction can be matched without its ConnView). */
+  clientAddr: string;
+  clientPort: number;
+  serverAddr: string;
+  serverPort: number;
+}
+
+export interface LbLogView {
+  kind: 'alb' | 'clb' | 'nlb';
+  file: string;
+  line: number;
+  /** When the LB sent the response (ALB `time`). */
+  time: number;
+  /** When the LB received the request (ALB request_creation_time), if logged. */
+  requestTime: number | null;
+  elbStatus: number | null;
+  targetStatus: number | null;
+  clientAddr: string | null;
+  clientPort: number | null;
+  targetAddr: string | null;
+  targetPort: number | null;
+  requestProcessingSeconds: number | null;
+  targetProcessingSeconds: number | null;
+  responseProcessingSeconds: number | null;
+  method: string | null;
+  path: string | null;
+  traceId: string | null;
+  errorReason: string | null;
+  /** The log line, for evidence (rendered escaped). */
+  raw: string;
+}
+
+export interface FlowRowView {
+  file: string;
+  line: number;
+  start: number;
+  end: number;
+  interfaceId: string | null;
+  srcAddr: string;
+  dstAddr: string;
+  srcPort: number | null;
+  dstPort: number | null;
+  protocol: number | null;
+  action: 'ACCEPT' | 'REJECT' | null;
+  tcpFlags: number | null;
+  raw: string;
+}
+
+/** One error to explain, with whatever evidence the correlation found for it. */
+export interface Case {
+  origin: 'alb-log' | 'client-transaction' | 'target-transaction' | 'target-connection';
+  status: number | null;
+  log: LbLogView | null;
+  clientTx: TxView | null;
+  clientConn: ConnView | null;
+  targetTx: TxView | null;
+  targetConn: ConnView | null;
+  /** Target-side connection attempts that failed near the request (refused / unanswered). */
+  targetAttempts: ConnView[];
+  flowRows: FlowRowView[];
+  /** Whether the capture covers the case's time span at all (else 'no packets' is no evidence). */
+  captureCovers: boolean;
+  /** Whether target-side traffic was seen anywhere in the capture. */
+  targetSideSeen: boolean;
+  /** Whether flow logs were given (so absence means something). */
+  flowLogsGiven: boolean;
+  /** Clock offset applied to log times (log − capture), seconds. */
+  skewSeconds: number;
+}
+
+export function endpoint(addr: string | null, port: number | null): string | null {
+  if (addr === null) return null;
+  const a = addr.includes(':') ? `[${addr}]` : addr;
+  return port === null ? a : `${a}:${port}`;
+}
