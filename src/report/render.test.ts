@@ -1,0 +1,95 @@
+// Renderers: every captured string escaped; JSON times as ISO-8601; text blocks and summary.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Finding } from '../diagnose/finding.js';
+import { escapeHtml, escapeText, jsonForScript } from './escape.js';
+import { renderHtml } from './html.js';
+import { isoTime, reportToJson } from './json.js';
+import type { Report } from './model.js';
+import { renderText } from './text.js';
+
+const T = 1_764_000_000.123456;
+const EVIL = '<script>window.__pwned=1</script>\x1b[31m"\'&';
+
+function finding(): Finding {
+  return {
+    id: 'F1',
+    kind: 'idle-timeout-reset',
+    severity: 'error',
+    confidence: 'high',
+    summary: `reset ${EVIL}`,
+    status: 502,
+    request: { method: 'GET', path: `/x?${EVIL}`, time: T },
+    client: '198.51.100.7:50000',
+    targetConnection: { uid: 'C1', client: '10.0.1.5:41000', server: '10.0.2.9:8080' },
+    resetBy: '10.0.2.9:8080',
+    idleSeconds: 361.2,
+    timeoutFits: [{ name: 'NLB TCP idle timeout', seconds: 350, relation: 'just-above' }],
+    evidence: [{ time: T, source: 'http', text: `User-Agent: ${EVIL}` }],
+    advice: ['Enable TCP keepalive'],
+    missing: [],
+    connectionUids: ['C1'],
+    timeline: {
+      legs: [{ name: 'LB ↔ target', uid: 'C1', left: '10.0.1.5:41000', right: '10.0.2.9:8080' }],
+      marks: [
+        { time: T - 361.2, leg: 0, dir: 1, kind: 'response', label: 'HTTP 200' },
+        { time: T, leg: 0, dir: 0, kind: 'request', label: `GET ${EVIL}` },
+        { time: T + 0.0003, leg: 0, dir: 1, kind: 'rst', label: 'RST' },
+      ],
+    },
+  };
+}
+
+function report(): Report {
+  return {
+    schemaVersion: 1,
+    generator: 'mirrorlens test',
+    inputs: { captures: ['a.pcapng'], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] },
+    findings: [finding()],
+    connections: [],
+    transactions: [],
+    logs: { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null },
+    stats: { captures: 1, packets: 10, bytes: 1000, connections: 1, tcpConnections: 1, tlsSessions: 0, tlsDecrypted: 0, httpTransactions: 2, httpResponses: 1, findingsByKind: { 'idle-timeout-reset': 1 }, warnings: [], elapsedSeconds: 0.1 },
+  };
+}
+
+test('escapeText turns terminal control characters into visible escapes', () => {
+  assert.equal(escapeText('a\x1b[31mb\x07\r\n'), 'a\\x1b[31mb\\x07\\x0d\\x0a');
+  assert.equal(escapeText('tab\tok'), 'tab\tok');
+  assert.equal(escapeText('bidi\u202eX'), 'bidi\\u202eX');
+});
+
+test('escapeHtml neutralises markup and quotes', () => {
+  assert.equal(escapeHtml(`<a href="x" onclick='y'>&</a>`), '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+  assert.ok(!jsonForScript({ a: '</script><!--' }).includes('<'));
+});
+
+test('isoTime keeps microseconds', () => {
+  assert.equal(isoTime(T), '2025-11-24T16:00:00.123456Z');
+});
+
+test('JSON converts every time field to ISO-8601 and keeps the schema version', () => {
+  const j = reportToJson(report()) as { schemaVersion: number; findings: { request: { time: string }; evidence: { time: string }[] }[] };
+  assert.equal(j.schemaVersion, 1);
+  assert.equal(j.findings[0]!.request.time, '2025-11-24T16:00:00.123456Z');
+  assert.equal(j.findings[0]!.evidence[0]!.time, '2025-11-24T16:00:00.123456Z');
+});
+
+test('text output has the finding block, the timeline, the summary and no raw ESC', () => {
+  const out = renderText(report());
+  assert.match(out, /#1 idle-timeout-reset 502/);
+  assert.match(out, /RST sent by 10\.0\.2\.9:8080/);
+  assert.match(out, /fits: NLB TCP idle timeout \(350 s\)/);
+  assert.match(out, /Summary/);
+  assert.ok(!out.includes('\x1b'), 'no raw escape character from captured data');
+});
+
+test('HTML is self-contained, has the SVG ladder with the idle break, and no captured markup survives', () => {
+  const html = renderHtml(report());
+  assert.ok(html.includes('<svg'));
+  assert.match(html, /idle 6 min 1 s/);
+  assert.ok(!html.includes('<script'), 'no script element at all');
+  assert.ok(!/https?:\/\//.test(html.replace('http://www.w3.org/2000/svg', '')), 'no network reference');
+  assert.ok(html.includes('&lt;script&gt;window.__pwned=1&lt;/script&gt;'));
+  assert.match(html, /Content-Security-Policy/);
+});
