@@ -132,6 +132,8 @@ export interface Case {
   targetSideSeen: boolean;
   /** Whether flow logs were given (so absence means something). */
   flowLogsGiven: boolean;
+  /** Whether the flow logs have any row (ACCEPT or REJECT) for the target connection(s) of this case. */
+  inFlowLogs: boolean;
   /** Clock offset applied to log times (log − capture), seconds. */
   skewSeconds: number;
 }

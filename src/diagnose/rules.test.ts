@@ -78,6 +78,7 @@ function kase(over: Partial<Case>): Case {
     captureCovers: true,
     targetSideSeen: true,
     flowLogsGiven: false,
+    inFlowLogs: false,
     skewSeconds: 0,
     ...over,
   };

@@ -230,6 +230,11 @@ function decideAttempts(c: Case): Verdict | null {
         'Allow the load balancer\'s security group (or subnet CIDRs) on the target port in the target\'s security group; if the flow log shows ACCEPT one way and REJECT on the return, it is a network ACL (stateless) missing the ephemeral-port return rule (1024-65535).',
       ]);
     }
+    if (c.flowLogsGiven && c.inFlowLogs) {
+      return verdict('target-connect-timeout', 'high', `The load balancer's SYNs to ${server} were never answered (${tries} tries over ${formatSeconds(span)}); the flow logs show the flow ACCEPTed, so the packets reached the target's interface and the target itself did not answer (host firewall, overloaded or dead target).`, [
+        'Check the target host: its local firewall (iptables/nftables), the listen backlog (SYN queue overflow under load), and whether the instance is healthy.',
+      ]);
+    }
     if (c.flowLogsGiven) {
       return verdict('not-in-flow-logs', 'medium', `The SYNs from ${client} to ${server} were never answered (${tries} tries over ${formatSeconds(span)}) and the flow logs have no record of this flow: the traffic never reached the interface, which points at routing.`, [
         'Check the route tables and the target\'s subnet/ENI: flow logs record REJECTs from security groups and network ACLs, so a flow absent from them did not arrive.',

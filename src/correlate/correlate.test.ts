@@ -1,0 +1,160 @@
+// Correlation on hand-built records: ALB log line ↔ client-side transaction (client ip:port,
+// request line, time) ↔ target-side transaction (trace id) ↔ connection; skew estimation; failed
+// connection attempts; cases without logs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Correlator, traceRoot } from './correlate.js';
+import type { ConnView, LbLogView, TxView } from './views.js';
+
+const T0 = 1_764_000_000;
+const LB = '10.0.1.5';
+
+function conn(uid: string, client: [string, number], server: [string, number], over: Partial<ConnView> = {}): ConnView {
+  return {
+    uid,
+    communityId: null,
+    capturePoint: '',
+    clientAddr: client[0],
+    clientPort: client[1],
+    serverAddr: server[0],
+    serverPort: server[1],
+    startTime: T0,
+    endTime: T0 + 10,
+    connState: 'SF',
+    history: 'ShADadFf',
+    rttSeconds: 0.001,
+    synTimes: [T0],
+    synAckTime: T0 + 0.001,
+    refused: false,
+    closedBy: null,
+    closeHow: null,
+    maxIdleSeconds: 0,
+    idleGaps: [],
+    gapBytes: 0,
+    midstream: false,
+    marks: [],
+    requests: 1,
+    ...over,
+  };
+}
+
+function tx(uid: string, c: ConnView, t: number, over: Partial<TxView> = {}): TxView {
+  return {
+    uid,
+    connUid: c.uid,
+    httpVersion: 'HTTP/1.1',
+    streamId: null,
+    method: 'GET',
+    host: null,
+    path: '/a',
+    status: 502,
+    traceId: null,
+    requestFirstByteTime: t,
+    requestLastByteTime: t,
+    responseFirstByteTime: t + 0.01,
+    responseLastByteTime: t + 0.01,
+    requestIndexOnConnection: 1,
+    idleBeforeRequestSeconds: 0,
+    outcome: 'complete',
+    endedBy: null,
+    malformedReason: null,
+    clientAddr: c.clientAddr,
+    clientPort: c.clientPort,
+    serverAddr: c.serverAddr,
+    serverPort: c.serverPort,
+    ...over,
+  };
+}
+
+function log(t: number, over: Partial<LbLogView> = {}): LbLogView {
+  return {
+    kind: 'alb',
+    file: 'alb.log',
+    line: 1,
+    time: t + 0.01,
+    requestTime: t,
+    elbStatus: 502,
+    targetStatus: null,
+    clientAddr: '198.51.100.7',
+    clientPort: 50000,
+    targetAddr: '10.0.2.9',
+    targetPort: 8080,
+    requestProcessingSeconds: 0,
+    targetProcessingSeconds: null,
+    responseProcessingSeconds: null,
+    method: 'GET',
+    path: 'https://api.example.com:443/a',
+    traceId: 'Root=1-6925a800-0123456789abcdef01234567',
+    errorReason: null,
+    raw: 'https 2025-... 502 - ...',
+    ...over,
+  };
+}
+
+test('traceRoot extracts the Root part in lower case', () => {
+  assert.equal(traceRoot('Self=1-x;Root=1-6925A800-0123456789abcdef01234567;Parent=1'), '1-6925a800-0123456789abcdef01234567');
+  assert.equal(traceRoot(null), null);
+});
+
+test('an ALB 502 line joins its client transaction, the target transaction by trace id, and the target connection; skew is estimated', () => {
+  const skew = 2.5; // log clock ahead of capture clock
+  const cc = conn('Cclient', ['198.51.100.7', 50000], [LB, 443]);
+  const tc = conn('Ctarget', [LB, 41000], ['10.0.2.9', 8080], { marks: [{ time: T0 + 5.0002, fromClient: false, kind: 'rst', length: 0, idleBeforeSeconds: 0, acksAllPeerData: false }] });
+  const other = conn('Cother', [LB, 41001], ['10.0.2.9', 8080]);
+  const k = new Correlator();
+  const ctx = tx('Cclient-1', cc, T0 + 5);
+  const ttx = tx('Ctarget-2', tc, T0 + 5.0001, { status: null, outcome: 'no-response', endedBy: 'rst', responseFirstByteTime: null, traceId: 'Root=1-6925a800-0123456789abcdef01234567' });
+  const decoy = tx('Cother-1', other, T0 + 5.0001, { status: null, outcome: 'no-response', endedBy: 'rst', responseFirstByteTime: null, traceId: 'Root=1-6925a800-ffffffffffffffffffffffff' });
+  k.addTransaction(ctx);
+  k.addTransaction(ttx);
+  k.addTransaction(decoy);
+  for (const c of [cc, tc, other]) k.addConnection(c);
+  k.addLog(log(T0 + 5 + skew));
+  const cases = k.build();
+  assert.ok(Math.abs(k.skewSeconds - skew) < 0.001, `skew ${k.skewSeconds}`);
+  const c = cases.find((x) => x.origin === 'alb-log')!;
+  assert.equal(c.clientTx?.uid, 'Cclient-1');
+  assert.equal(c.targetTx?.uid, 'Ctarget-2');
+  assert.equal(c.targetConn?.uid, 'Ctarget');
+  assert.equal(c.status, 502);
+  // The decoy target failure is not claimed by the log line and becomes its own case.
+  assert.ok(cases.some((x) => x.origin === 'target-transaction' && x.targetTx?.uid === 'Cother-1'));
+  assert.deepEqual([...k.lbAddresses()], [LB]);
+});
+
+test('without logs, a client-side 502 is joined to the target request sent while it was outstanding', () => {
+  const cc = conn('Cc', ['198.51.100.7', 50000], [LB, 443]);
+  const tc = conn('Ct', [LB, 41000], ['10.0.2.9', 8080]);
+  const k = new Correlator();
+  k.addTransaction(tx('Cc-1', cc, T0 + 1, { responseFirstByteTime: T0 + 1.2 }));
+  k.addTransaction(tx('Ct-3', tc, T0 + 1.05, { status: null, outcome: 'no-response', endedBy: 'rst', responseFirstByteTime: null }));
+  k.addConnection(cc);
+  k.addConnection(tc);
+  const cases = k.build();
+  assert.equal(cases.length, 1);
+  assert.equal(cases[0]!.origin, 'client-transaction');
+  assert.equal(cases[0]!.targetTx?.uid, 'Ct-3');
+});
+
+test('a 504 log line with no target request picks up the unanswered SYNs to that target', () => {
+  const cc = conn('Cc', ['198.51.100.7', 50000], [LB, 443]);
+  const syn = conn('Cs', [LB, 41005], ['10.0.2.9', 8080], { synTimes: [T0 + 1, T0 + 2, T0 + 4], synAckTime: null, connState: 'S0', startTime: T0 + 1 });
+  const k = new Correlator();
+  k.addConnection(cc);
+  k.addConnection(syn);
+  k.addFlowRow({ file: 'flow.log', line: 3, start: T0, end: T0 + 60, interfaceId: 'eni-1', srcAddr: LB, dstAddr: '10.0.2.9', srcPort: 41005, dstPort: 8080, protocol: 6, action: 'REJECT', tcpFlags: 2, raw: '...' });
+  k.addLog(log(T0 + 1, { elbStatus: 504, time: T0 + 11, traceId: null }));
+  const [c] = k.build();
+  assert.equal(c!.targetAttempts[0]?.uid, 'Cs');
+  assert.equal(c!.flowRows.length, 1);
+  assert.equal(c!.inFlowLogs, true);
+});
+
+test('successful transactions are not kept (memory follows errors, not traffic)', () => {
+  const cc = conn('Cc', ['198.51.100.7', 50000], [LB, 443]);
+  const k = new Correlator();
+  for (let i = 0; i < 1000; i++) k.addTransaction(tx(`Cc-${i}`, cc, T0 + i, { status: 200 }));
+  k.addConnection(cc);
+  assert.equal(k.build().length, 0);
+  assert.equal(k.keptConnections().length, 0);
+});

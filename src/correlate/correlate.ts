@@ -1,0 +1,334 @@
+/**
+ * Correlation: joins load-balancer log lines ↔ client-side transactions ↔ target-side transactions
+ * ↔ the TCP connections (and failed connection attempts) behind them ↔ flow-log rows, and yields
+ * one Case per error to explain.
+ *
+ * Streaming: callers add records as the pipeline produces them; only what may need explaining is
+ * kept (error log lines, failed or 5xx transactions, connections with RST/FIN trouble or a failed
+ * handshake, REJECT flow rows), plus small per-address counters. Memory grows with the number of
+ * errors, not with the capture.
+ *
+ * Roles: the load balancer's own addresses are the ones that are a server for some connections and
+ * a client for others (it terminates client connections and opens target connections); ALB log
+ * lines name clients and targets directly. Clock skew between logs and capture is estimated from
+ * strongly joined pairs (trace id, client ip:port + request line) and applied to the rest.
+ */
+import type { Case, ConnView, FlowRowView, LbLogView, TxView } from './views.js';
+
+export interface CorrelateOptions {
+  /** Largest log ↔ capture clock difference tolerated when matching, seconds (default 10). */
+  maxSkewSeconds?: number;
+  /** Extra slack around a log line's request interval, seconds (default 2). */
+  slackSeconds?: number;
+}
+
+interface AddrStats {
+  asServer: number;
+  asClient: number;
+}
+
+function ep(addr: string, port: number): string {
+  return `${addr}|${port}`;
+}
+
+/** The Root=... part of an X-Amzn-Trace-Id (or of the ALB log's trace_id). */
+export function traceRoot(id: string | null): string | null {
+  if (!id) return null;
+  const m = /Root=([0-9a-fA-F-]+)/.exec(id);
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+function pathOnly(p: string | null): string | null {
+  if (p === null) return null;
+  try {
+    if (/^[a-z]+:\/\//i.test(p)) {
+      const u = new URL(p);
+      return u.pathname + u.search;
+    }
+  } catch {
+    /* keep as is */
+  }
+  return p;
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+export class Correlator {
+  private readonly maxSkew: number;
+  private readonly slack: number;
+  private readonly logs: LbLogView[] = [];
+  private readonly txs: TxView[] = [];
+  private readonly conns = new Map<string, ConnView>();
+  private readonly wantedConns = new Set<string>();
+  private readonly flowRejects: FlowRowView[] = [];
+  private readonly flowSeen = new Set<string>();
+  private readonly addrs = new Map<string, AddrStats>();
+  private flowLogsGiven = false;
+  private firstPacket = Infinity;
+  private lastPacket = -Infinity;
+  /** Log targets (ip|port) and clients (ip|port) named by any log line. */
+  private readonly logTargets = new Set<string>();
+  private readonly logTargetAddrs = new Set<string>();
+  skewSeconds = 0;
+  skewEstimated = false;
+
+  constructor(opts: CorrelateOptions = {}) {
+    this.maxSkew = opts.maxSkewSeconds ?? 10;
+    this.slack = opts.slackSeconds ?? 2;
+  }
+
+  /** Widens the capture's covered time span (call with each connection's start/end). */
+  notePacketTime(t: number): void {
+    if (t < this.firstPacket) this.firstPacket = t;
+    if (t > this.lastPacket) this.lastPacket = t;
+  }
+
+  /** Every connection's endpoints feed role inference; only interesting ones are kept. */
+  addConnection(c: ConnView): void {
+    this.notePacketTime(c.startTime);
+    this.notePacketTime(c.endTime);
+    this.count(c.serverAddr).asServer++;
+    this.count(c.clientAddr).asClient++;
+    const trouble =
+      c.refused ||
+      (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) ||
+      c.marks.some((m) => m.kind === 'rst');
+    if (trouble || this.wantedConns.has(c.uid)) this.conns.set(c.uid, c);
+  }
+
+  /** Transactions: kept when they may explain or be an error. */
+  addTransaction(tx: TxView): void {
+    const failed = tx.outcome !== 'complete' || (tx.status !== null && tx.status >= 500);
+    if (!failed) return;
+    this.txs.push(tx);
+    this.wantedConns.add(tx.connUid);
+  }
+
+  addLog(l: LbLogView): void {
+    if (l.targetAddr !== null && l.targetPort !== null) {
+      this.logTargets.add(ep(l.targetAddr, l.targetPort));
+      this.logTargetAddrs.add(l.targetAddr);
+    }
+    const s = l.elbStatus;
+    if (s !== null && (s >= 500 || s === 460 || s === 0)) this.logs.push(l);
+  }
+
+  addFlowRow(r: FlowRowView): void {
+    this.flowLogsGiven = true;
+    this.flowSeen.add(`${r.srcAddr}|${r.dstAddr}|${r.dstPort ?? ''}`);
+    this.flowSeen.add(`${r.dstAddr}|${r.srcAddr}|${r.srcPort ?? ''}`);
+    if (r.action === 'REJECT') this.flowRejects.push(r);
+  }
+
+  /** Flow-log files were given even if they held no row (absence then means something). */
+  markFlowLogsGiven(): void {
+    this.flowLogsGiven = true;
+  }
+
+  private count(addr: string): AddrStats {
+    let s = this.addrs.get(addr);
+    if (!s) {
+      s = { asServer: 0, asClient: 0 };
+      this.addrs.set(addr, s);
+    }
+    return s;
+  }
+
+  /** Addresses that both accept and open connections: the load balancer's. */
+  lbAddresses(): Set<string> {
+    const out = new Set<string>();
+    for (const [a, s] of this.addrs) if (s.asServer > 0 && s.asClient > 0) out.add(a);
+    return out;
+  }
+
+  private side(tx: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }, lb: Set<string>): 'client' | 'target' | 'unknown' {
+    if (this.logTargets.has(ep(tx.serverAddr, tx.serverPort)) || lb.has(tx.clientAddr)) return 'target';
+    if (lb.has(tx.serverAddr)) return 'client';
+    if (this.logTargetAddrs.has(tx.serverAddr)) return 'target';
+    return 'unknown';
+  }
+
+  roleOf(c: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }): 'client-side' | 'target-side' | 'unknown' {
+    const s = this.side(c, this.lbAddresses());
+    return s === 'client' ? 'client-side' : s === 'target' ? 'target-side' : 'unknown';
+  }
+
+  /** All cases, in time order. */
+  build(): Case[] {
+    const lb = this.lbAddresses();
+    const clientTxs: TxView[] = [];
+    const targetTxs: TxView[] = [];
+    for (const tx of this.txs) {
+      const s = this.side(tx, lb);
+      if (s === 'target') targetTxs.push(tx);
+      else clientTxs.push(tx); // unknown: treat as the side the user sees
+    }
+    const attempts = [...this.conns.values()].filter((c) => c.refused || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream));
+    const targetSideSeen = [...this.addrs.keys()].some((a) => lb.has(a)) ? true : this.logTargetAddrs.size > 0 && [...this.logTargetAddrs].some((a) => (this.addrs.get(a)?.asServer ?? 0) > 0);
+    const usedClient = new Set<TxView>();
+    const usedTarget = new Set<TxView>();
+    const usedAttempt = new Set<ConnView>();
+    const cases: Case[] = [];
+
+    // Pass 1: strong joins to estimate the clock skew (log − capture).
+    const offsets: number[] = [];
+    for (const l of this.logs) {
+      const root = traceRoot(l.traceId);
+      if (root) {
+        const t = targetTxs.find((x) => traceRoot(x.traceId) === root);
+        if (t && t.requestFirstByteTime !== null && l.requestTime !== null) {
+          offsets.push(l.requestTime + (l.requestProcessingSeconds ?? 0) - t.requestFirstByteTime);
+          continue;
+        }
+      }
+      if (l.clientAddr !== null && l.requestTime !== null) {
+        const cands = clientTxs.filter((x) => x.clientAddr === l.clientAddr && x.clientPort === l.clientPort && x.path === pathOnly(l.path) && x.requestFirstByteTime !== null);
+        const best = nearest(cands, l.requestTime, (x) => x.requestFirstByteTime!);
+        if (best && Math.abs(l.requestTime - best.requestFirstByteTime!) <= this.maxSkew + this.slack) offsets.push(l.requestTime - best.requestFirstByteTime!);
+      }
+    }
+    const est = median(offsets);
+    if (est !== null && Math.abs(est) <= this.maxSkew) {
+      this.skewSeconds = Math.abs(est) < 0.0005 ? 0 : est;
+      this.skewEstimated = true;
+    }
+    const skew = this.skewSeconds;
+    const tol = this.skewEstimated ? this.slack : this.maxSkew + this.slack;
+
+    const attemptsNear = (from: number, to: number, target: string | null): ConnView[] =>
+      attempts.filter((a) => !usedAttempt.has(a) && a.startTime >= from - tol && a.startTime <= to + tol && (target === null || ep(a.serverAddr, a.serverPort) === target));
+    const flowRowsFor = (conns: ConnView[]): FlowRowView[] =>
+      this.flowRejects.filter((r) =>
+        conns.some(
+          (c) =>
+            ((r.srcAddr === c.clientAddr && r.dstAddr === c.serverAddr && (r.dstPort === null || r.dstPort === c.serverPort)) ||
+              (r.srcAddr === c.serverAddr && r.dstAddr === c.clientAddr && (r.srcPort === null || r.srcPort === c.serverPort))) &&
+            c.startTime >= r.start - 60 - tol &&
+            c.startTime <= r.end + 60 + tol,
+        ),
+      );
+    const seenInFlowLogs = (conns: ConnView[]) => conns.some((c) => this.flowSeen.has(`${c.clientAddr}|${c.serverAddr}|${c.serverPort}`));
+    const covers = (t: number) => t >= this.firstPacket - tol && t <= this.lastPacket + tol;
+
+    const makeCase = (base: Partial<Case> & Pick<Case, 'origin' | 'status'>): Case => {
+      const targetConn = base.targetTx ? this.conns.get(base.targetTx.connUid) ?? null : null;
+      const clientConn = base.clientTx ? this.conns.get(base.clientTx.connUid) ?? null : null;
+      const tAttempts = base.targetAttempts ?? [];
+      const rows = flowRowsFor(tAttempts.length ? tAttempts : targetConn ? [targetConn] : []);
+      return {
+        log: null,
+        clientTx: null,
+        targetTx: null,
+        targetAttempts: tAttempts,
+        captureCovers: true,
+        targetSideSeen,
+        skewSeconds: skew,
+        ...base,
+        clientConn,
+        targetConn,
+        flowRows: rows,
+        flowLogsGiven: this.flowLogsGiven,
+        inFlowLogs: tAttempts.length > 0 ? seenInFlowLogs(tAttempts) : targetConn ? seenInFlowLogs([targetConn]) : false,
+      };
+    };
+
+    // Pass 2: one case per error log line.
+    for (const l of [...this.logs].sort((a, b) => a.time - b.time)) {
+      const reqT = (l.requestTime ?? l.time - Math.max(0, l.requestProcessingSeconds ?? 0) - Math.max(0, l.targetProcessingSeconds ?? 0) - Math.max(0, l.responseProcessingSeconds ?? 0)) - skew;
+      const endT = l.time - skew;
+      const path = pathOnly(l.path);
+      let clientTx: TxView | null = null;
+      {
+        const cands = clientTxs.filter(
+          (x) =>
+            !usedClient.has(x) &&
+            x.requestFirstByteTime !== null &&
+            (l.clientAddr === null || (x.clientAddr === l.clientAddr && x.clientPort === l.clientPort)) &&
+            (path === null || x.path === null || x.path === path) &&
+            x.requestFirstByteTime >= reqT - tol &&
+            x.requestFirstByteTime <= endT + tol,
+        );
+        clientTx = nearest(cands, reqT, (x) => x.requestFirstByteTime!);
+        if (clientTx) usedClient.add(clientTx);
+      }
+      let targetTx: TxView | null = null;
+      const root = traceRoot(l.traceId);
+      if (root) targetTx = targetTxs.find((x) => !usedTarget.has(x) && traceRoot(x.traceId) === root) ?? null;
+      if (!targetTx) {
+        const target = l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null;
+        const cands = targetTxs.filter(
+          (x) =>
+            !usedTarget.has(x) &&
+            x.requestFirstByteTime !== null &&
+            (target === null || ep(x.serverAddr, x.serverPort) === target) &&
+            (path === null || x.path === null || x.path === path) &&
+            (root === null || x.traceId === null) &&
+            x.requestFirstByteTime >= reqT - tol &&
+            x.requestFirstByteTime <= endT + tol,
+        );
+        targetTx = nearest(cands, reqT, (x) => x.requestFirstByteTime!);
+      }
+      if (targetTx) usedTarget.add(targetTx);
+      let tAttempts: ConnView[] = [];
+      if (!targetTx) {
+        const target = l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null;
+        tAttempts = attemptsNear(reqT, endT, target);
+        if (tAttempts.length === 0 && target !== null) tAttempts = attemptsNear(reqT, endT, null).filter((a) => lb.has(a.clientAddr));
+        for (const a of tAttempts) usedAttempt.add(a);
+      }
+      cases.push(makeCase({ origin: 'alb-log', status: l.elbStatus, log: l, clientTx, targetTx, targetAttempts: tAttempts, captureCovers: covers(reqT) }));
+    }
+
+    // Pass 3: client-side errors with no log line.
+    for (const x of clientTxs.sort((a, b) => (a.requestFirstByteTime ?? 0) - (b.requestFirstByteTime ?? 0))) {
+      if (usedClient.has(x)) continue;
+      if (x.outcome === 'complete' && (x.status === null || x.status < 500)) continue;
+      const reqT = x.requestFirstByteTime ?? 0;
+      const endT = x.responseFirstByteTime ?? x.requestLastByteTime ?? reqT;
+      const cands = targetTxs.filter((t) => !usedTarget.has(t) && t.requestFirstByteTime !== null && t.requestFirstByteTime >= reqT - 0.001 && t.requestFirstByteTime <= endT + 0.001 && (t.path === null || x.path === null || t.path === x.path));
+      const targetTx = nearest(cands, reqT, (t) => t.requestFirstByteTime!);
+      if (targetTx) usedTarget.add(targetTx);
+      const tAttempts = targetTx ? [] : attempts.filter((a) => !usedAttempt.has(a) && a.startTime >= reqT - 0.001 && a.startTime <= endT + 0.001);
+      for (const a of tAttempts) usedAttempt.add(a);
+      usedClient.add(x);
+      cases.push(makeCase({ origin: 'client-transaction', status: x.status, clientTx: x, targetTx, targetAttempts: tAttempts }));
+    }
+
+    // Pass 4: target-side failures nobody claimed.
+    for (const t of targetTxs) {
+      if (usedTarget.has(t)) continue;
+      if (t.outcome === 'complete' && (t.status === null || t.status < 500)) continue;
+      cases.push(makeCase({ origin: 'target-transaction', status: null, targetTx: t }));
+    }
+    // Pass 5: failed connection attempts from the load balancer nobody claimed.
+    for (const a of attempts) {
+      if (usedAttempt.has(a)) continue;
+      if (lb.size > 0 && !lb.has(a.clientAddr) && !this.logTargets.has(ep(a.serverAddr, a.serverPort))) continue;
+      cases.push(makeCase({ origin: 'target-connection', status: null, targetAttempts: [a] }));
+    }
+    const caseTime = (c: Case) => c.clientTx?.requestFirstByteTime ?? c.targetTx?.requestFirstByteTime ?? (c.log ? c.log.time - skew : null) ?? c.targetAttempts[0]?.startTime ?? 0;
+    return cases.sort((a, b) => caseTime(a) - caseTime(b));
+  }
+
+  /** Kept connections (for the report's connection list). */
+  keptConnections(): ConnView[] {
+    return [...this.conns.values()];
+  }
+}
+
+function nearest<T>(xs: T[], t: number, time: (x: T) => number): T | null {
+  let best: T | null = null;
+  let bd = Infinity;
+  for (const x of xs) {
+    const d = Math.abs(time(x) - t);
+    if (d < bd) {
+      bd = d;
+      best = x;
+    }
+  }
+  return best;
+}
