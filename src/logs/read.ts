@@ -1,0 +1,258 @@
+/**
+ * readLogs: streams log files (plain or gzip, detected by magic bytes), directories (walked
+ * recursively, e.g. the S3 layout `AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/`
+ * or `AWSLogs/<account>/vpcflowlogs/<region>/yyyy/mm/dd/`) and stdin (`-`), detects the format of
+ * each file from its first lines (or takes `format`), and calls back once per record. Memory is
+ * bounded by the longest line, never by the file size. A line that does not parse is reported to
+ * `onBadLine` with file, line number and reason, counted, and skipped; the run goes on. A file
+ * that ends early (truncated .gz) is reported the same way, with the records before the damage kept.
+ */
+import { createReadStream } from 'node:fs';
+import { opendir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, pipeline } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { tokenize, type TokenizeResult } from './tokenize.js';
+import { detectFormat } from './detect.js';
+import { LineSplitter } from './lines.js';
+import { parseAlbLine, type AlbLogRecord } from './alb.js';
+import { parseAlbConnectionLine, type AlbConnectionLogRecord } from './alb-conn.js';
+import { parseNlbLine, type NlbLogRecord } from './nlb.js';
+import { parseClbLine, type ClbLogRecord } from './clb.js';
+import { compileFlowFormat, DEFAULT_FLOW_FORMAT, isFlowHeader, parseFlowLine, type FlowFormat, type FlowLogRecord } from './flow.js';
+import { LOG_FORMATS, type BadLine, type LineError, type LogFormat } from './types.js';
+
+export type LogRecord = AlbLogRecord | AlbConnectionLogRecord | NlbLogRecord | ClbLogRecord | FlowLogRecord;
+
+export interface ReadLogsOptions {
+  /** Skip detection: every file is in this format. */
+  format?: LogFormat;
+  /** Flow-log field list (custom format) for files without a header line. */
+  fields?: string[];
+  /** Called for every line that is skipped, and for files that cannot be read to the end. */
+  onBadLine?(b: BadLine): void;
+  /** Lines longer than this (characters) are reported and skipped. Default 1 Mi. */
+  maxLineChars?: number;
+  /** Stream to read for the path `-` (default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+}
+
+export interface LogFileSummary {
+  file: string;
+  /** null when no line of the file was recognised. */
+  format: LogFormat | null;
+  gzip: boolean;
+  /** Bytes read from the file (compressed size for .gz). */
+  bytes: number;
+  lines: number;
+  records: number;
+  badLines: number;
+  /** Set when the file could not be read to its end (the records before are kept). */
+  error: string | null;
+}
+
+export interface LogsSummary {
+  files: LogFileSummary[];
+  lines: number;
+  records: number;
+  badLines: number;
+  bytes: number;
+  byFormat: Partial<Record<LogFormat, number>>;
+}
+
+const PARSERS: Record<Exclude<LogFormat, 'flow'>, (line: string) => LogRecord | LineError> = {
+  alb: parseAlbLine,
+  'alb-conn': parseAlbConnectionLine,
+  nlb: parseNlbLine,
+  clb: parseClbLine,
+};
+
+/** Expands the inputs: `-`, files, and directories (recursively, sorted; dot-files skipped). */
+export async function expandLogPaths(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      out.push(p);
+      continue;
+    }
+    let st;
+    try {
+      st = await stat(p);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new MirrorlensError(ErrorCode.FileOpen, `cannot open: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`, { file: p });
+    }
+    if (st.isDirectory()) await walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const names: { name: string; dir: boolean }[] = [];
+  const d = await opendir(dir);
+  for await (const e of d) {
+    if (e.name.startsWith('.')) continue;
+    if (e.isDirectory()) names.push({ name: e.name, dir: true });
+    else if (e.isFile() || e.isSymbolicLink()) names.push({ name: e.name, dir: false });
+  }
+  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const n of names) {
+    const p = join(dir, n.name);
+    if (n.dir) await walk(p, out);
+    else out.push(p);
+  }
+}
+
+export async function readLogs(paths: string[], onRecord: (r: LogRecord) => void, opts: ReadLogsOptions = {}): Promise<LogsSummary> {
+  if (opts.format !== undefined && !LOG_FORMATS.includes(opts.format)) {
+    throw new MirrorlensError(ErrorCode.Usage, `unknown log format '${String(opts.format)}' (one of ${LOG_FORMATS.join(', ')})`);
+  }
+  const files = await expandLogPaths(paths);
+  const summary: LogsSummary = { files: [], lines: 0, records: 0, badLines: 0, bytes: 0, byFormat: {} };
+  const fieldsFormat = opts.fields && opts.fields.length > 0 ? compileFlowFormat(opts.fields) : null;
+  for (const file of files) {
+    const fs = await readOneFile(file, onRecord, opts, fieldsFormat);
+    summary.files.push(fs);
+    summary.lines += fs.lines;
+    summary.records += fs.records;
+    summary.badLines += fs.badLines;
+    summary.bytes += fs.bytes;
+    if (fs.format !== null) summary.byFormat[fs.format] = (summary.byFormat[fs.format] ?? 0) + fs.records;
+  }
+  return summary;
+}
+
+async function* prepend(head: Buffer, it: AsyncIterator<Buffer>, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  yield head;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    counter.bytes += r.value.length;
+    yield r.value;
+  }
+}
+
+async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts: ReadLogsOptions, fieldsFormat: FlowFormat | null): Promise<LogFileSummary> {
+  const fs: LogFileSummary = { file, format: opts.format ?? null, gzip: false, bytes: 0, lines: 0, records: 0, badLines: 0, error: null };
+  const bad = (line: number, reason: string): void => {
+    fs.badLines++;
+    opts.onBadLine?.({ file, line, reason });
+  };
+  const tokens: string[] = [];
+  const tres: TokenizeResult = { count: 0, error: '', column: 0 };
+  let format: LogFormat | null = opts.format ?? null;
+  let flowFormat: FlowFormat = fieldsFormat ?? DEFAULT_FLOW_FORMAT;
+  let parser: ((line: string) => LogRecord | LineError) | null = format === null ? null : format === 'flow' ? (l) => parseFlowLine(l, flowFormat) : PARSERS[format];
+  let lineNo = 0;
+
+  const setFormat = (f: LogFormat): void => {
+    format = f;
+    fs.format = f;
+    parser = f === 'flow' ? (l) => parseFlowLine(l, flowFormat) : PARSERS[f];
+  };
+
+  const onLine = (line: string, tooLong: boolean): void => {
+    lineNo++;
+    if (tooLong) {
+      bad(lineNo, `line longer than ${opts.maxLineChars ?? 1 << 20} characters`);
+      return;
+    }
+    if (line.length === 0) return;
+    if (parser === null || format === 'flow') {
+      // Detection (and flow-log header lines, which may recur when files were concatenated).
+      tokenize(line, tokens, null, tres);
+      if (format === 'flow') {
+        if (tres.count > 0 && isFlowHeader(tokens, tres.count)) {
+          if (fieldsFormat === null) flowFormat = compileFlowFormat(tokens.slice(0, tres.count));
+          return;
+        }
+      } else {
+        if (tres.count === 0) return; // blank (spaces only)
+        const d = tres.count < 0 ? null : detectFormat(tokens, tres.count);
+        if (d === null) {
+          bad(lineNo, `format not recognised (not an ALB, ALB connection, NLB, Classic LB or VPC flow log line${tres.count < 0 ? `: ${tres.error}` : ''}); use --format to force one`);
+          return;
+        }
+        if (d === 'flow-header') {
+          setFormat('flow');
+          if (fieldsFormat === null) flowFormat = compileFlowFormat(tokens.slice(0, tres.count));
+          return;
+        }
+        setFormat(d);
+      }
+    }
+    const r = parser!(line);
+    if (r.kind === 'error') {
+      const e = r as LineError;
+      bad(lineNo, e.column !== undefined ? `column ${e.column}: ${e.reason}` : e.reason);
+      return;
+    }
+    const rec = r as LogRecord;
+    rec.file = file;
+    rec.line = lineNo;
+    fs.records++;
+    onRecord(rec);
+  };
+
+  const splitter = new LineSplitter(onLine, opts.maxLineChars ?? 1 << 20);
+  const decoder = new StringDecoder('utf8');
+  let raw: NodeJS.ReadableStream;
+  try {
+    raw = file === '-' ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 20 });
+  } catch (e) {
+    fs.error = (e as Error).message;
+    bad(0, `cannot open: ${fs.error}`);
+    return fs;
+  }
+  const counter = { bytes: 0 };
+  try {
+    const it = (raw as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    // Peek at the first bytes for the gzip magic (1f 8b) or Parquet ('PAR1').
+    let head: Buffer = Buffer.alloc(0);
+    let ended = false;
+    while (head.length < 4) {
+      const r = await it.next();
+      if (r.done) {
+        ended = true;
+        break;
+      }
+      const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    }
+    counter.bytes = head.length;
+    if (head.length >= 4 && head.toString('latin1', 0, 4) === 'PAR1') {
+      fs.error = 'Parquet file: mirrorlens reads flow logs delivered as plain text (optionally gzip), not Parquet';
+      bad(0, fs.error);
+      (raw as Readable).destroy?.();
+      return fs;
+    }
+    fs.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    const source: AsyncIterable<Buffer> | Iterable<Buffer> = ended ? [head] : prepend(head, it, counter);
+    const body: AsyncIterable<Buffer> | Iterable<Buffer> = fs.gzip
+      ? pipeline(Readable.from(source, { objectMode: false }), createGunzip({ chunkSize: 1 << 18 }), () => {
+          // errors surface through the iteration below
+        })
+      : source;
+    for await (const chunk of body) {
+      splitter.push(decoder.write(chunk));
+    }
+    splitter.push(decoder.end());
+    splitter.end();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const partial = splitter.discard();
+    const what = fs.gzip
+      ? `gzip stream ends early or is corrupt (${err.code === 'Z_BUF_ERROR' ? 'unexpected end of file' : err.message})`
+      : `read error: ${err.message}`;
+    fs.error = `${what}; stopped after line ${lineNo}${partial > 0 ? ' (a partial line after it was dropped)' : ''}`;
+    bad(lineNo + 1, fs.error);
+  } finally {
+    fs.bytes = counter.bytes;
+    fs.lines = lineNo;
+    if (file !== '-') (raw as Readable).destroy?.();
+  }
+  return fs;
+}
