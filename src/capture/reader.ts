@@ -1,0 +1,202 @@
+/**
+ * readCapture: streams a pcap or pcapng capture (file path or readable stream, gzip detected by
+ * its magic 1f 8b and decompressed on the fly) through a CaptureParser.
+ *
+ * Files are read in fixed 256 KiB chunks into one reused buffer: memory stays bounded by the
+ * chunk size plus the largest single block, whatever the file size.
+ */
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { CaptureParser } from './parser.js';
+import type { CaptureSummary, PacketRecord, ReadOptions } from './record.js';
+
+export { CaptureParser, MAX_BLOCK, MAX_INTERFACES } from './parser.js';
+export type { ParserHooks } from './parser.js';
+
+/** Size of the read buffer for files. */
+export const READ_CHUNK = 256 * 1024;
+
+export interface ReadCaptureOptions extends ReadOptions {
+  /** Name used in warnings and errors (defaults to the path, or "stdin"/"stream"). */
+  name?: string;
+  /** Read buffer size for files (default READ_CHUNK). */
+  chunkSize?: number;
+  /** Receives the parser before reading starts (e.g. to inspect maxBuffered afterwards). */
+  onParser?(p: CaptureParser): void;
+}
+
+function isGzip(b: Uint8Array): boolean {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
+/**
+ * Reads every packet of a capture, calling `onPacket` with one reused record (valid only during
+ * the call). Resolves with a summary; rejects only with a MirrorlensError (not a capture, cannot
+ * open) or the signal's abort reason. Truncated and corrupt files resolve with warnings.
+ */
+export async function readCapture(
+  input: string | NodeJS.ReadableStream,
+  onPacket: (rec: PacketRecord) => void,
+  opts: ReadCaptureOptions = {},
+): Promise<CaptureSummary> {
+  const name = opts.name ?? (typeof input === 'string' ? input : input === process.stdin ? 'stdin' : 'stream');
+  const parser = new CaptureParser(name, {
+    onPacket,
+    onSecrets: opts.onSecrets,
+    onInterface: opts.onInterface,
+    onWarning: opts.onWarning,
+    maxPackets: opts.maxPackets,
+  });
+  opts.onParser?.(parser);
+  opts.signal?.throwIfAborted();
+  let gzip = false;
+  if (typeof input === 'string') gzip = await readFile(parser, input, opts);
+  else gzip = await readStream(parser, input, opts);
+  parser.end();
+  return {
+    file: name,
+    format: parser.format ?? 'pcap',
+    packets: parser.packets,
+    bytes: parser.bytes,
+    warnings: parser.warnings,
+    warningList: parser.warningList,
+    truncated: parser.truncated,
+    gzip,
+    secretsBlocks: parser.secretsBlocks,
+    interfaces: parser.interfaces,
+  };
+}
+
+async function readFile(parser: CaptureParser, path: string, opts: ReadCaptureOptions): Promise<boolean> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open capture: ${why}`, { file: path }, { cause: e });
+  }
+  try {
+    const buf = new Uint8Array(opts.chunkSize ?? READ_CHUNK);
+    let first = true;
+    for (;;) {
+      let n: number;
+      try {
+        n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
+      } catch (e) {
+        throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${(e as Error).message}`, { file: path, byteOffset: parser.bytes }, { cause: e });
+      }
+      if (first) {
+        first = false;
+        if (isGzip(buf.subarray(0, n))) {
+          await gunzipInto(parser, Readable.from(fileChunks(fh, buf.subarray(0, n).slice(), buf)), opts);
+          return true;
+        }
+      }
+      if (n === 0) return false;
+      parser.push(buf.subarray(0, n));
+      if (parser.done) return false;
+      opts.signal?.throwIfAborted();
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Yields `first`, then the rest of the file. */
+async function* fileChunks(fh: FileHandle, first: Uint8Array, buf: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield first;
+  for (;;) {
+    const n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
+    if (n === 0) return;
+    yield buf.slice(0, n); // zlib may hold on to its input
+  }
+}
+
+function toBytes(v: Uint8Array | string): Uint8Array {
+  return typeof v === 'string' ? Buffer.from(v, 'latin1') : v;
+}
+
+async function readStream(parser: CaptureParser, input: NodeJS.ReadableStream, opts: ReadCaptureOptions): Promise<boolean> {
+  const it = (input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  // The first two bytes decide gzip or not.
+  let head: Uint8Array = new Uint8Array(0);
+  while (head.length < 2) {
+    const r = await it.next();
+    if (r.done) break;
+    head = head.length === 0 ? toBytes(r.value) : Buffer.concat([head, toBytes(r.value)]);
+  }
+  if (head.length === 0) return false;
+  if (isGzip(head)) {
+    const first = head;
+    async function* all(): AsyncGenerator<Uint8Array> {
+      yield first;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield toBytes(r.value);
+      }
+    }
+    await gunzipInto(parser, Readable.from(all()), opts);
+    return true;
+  }
+  parser.push(head);
+  return drain(parser, it, opts);
+}
+
+async function drain(parser: CaptureParser, it: AsyncIterator<Uint8Array | string>, opts: ReadCaptureOptions): Promise<boolean> {
+  while (!parser.done) {
+    opts.signal?.throwIfAborted();
+    const r = await it.next();
+    if (r.done) break;
+    parser.push(toBytes(r.value));
+  }
+  if (parser.done) await it.return?.();
+  return false;
+}
+
+async function gunzipInto(parser: CaptureParser, src: Readable, opts: ReadCaptureOptions): Promise<void> {
+  const gunzip = createGunzip();
+  let compressedIn = 0;
+  src.on('data', (c: Uint8Array) => (compressedIn += c.length));
+  try {
+    await pipeline(src, gunzip, async function (out: AsyncIterable<Uint8Array>) {
+      for await (const chunk of out) {
+        parser.push(chunk);
+        if (parser.done) return;
+        opts.signal?.throwIfAborted();
+      }
+    });
+  } catch (e) {
+    if (parser.done) return; // we stopped early on purpose
+    opts.signal?.throwIfAborted();
+    if (e instanceof MirrorlensError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    if (typeof err.code === 'string' && err.code.startsWith('Z_')) {
+      const what = err.code === 'Z_BUF_ERROR' ? 'the gzip stream is cut off' : `the gzip data is corrupt (${err.message})`;
+      parser.warnExternal(`${what} after ${compressedIn} compressed bytes; packets up to here were read`, parser.bytes);
+      return;
+    }
+    throw e;
+  }
+}
+
+/** Reads a file to the end and returns the summary (no packet callback): for counting. */
+export function summarizeCapture(input: string, opts: ReadCaptureOptions = {}): Promise<CaptureSummary> {
+  return readCapture(input, () => undefined, opts);
+}
+
+/** Convenience for CLI use: a `readCapture` over a stream named "-" means stdin. */
+export function captureInput(path: string): string | NodeJS.ReadableStream {
+  return path === '-' ? process.stdin : path;
+}
+
+/** A (file, byteOffset) error for callers that fail on warnings. */
+export function warningError(w: { message: string; byteOffset: number; file: string }): MirrorlensError {
+  return new MirrorlensError(ErrorCode.CaptureCorrupt, w.message, { file: w.file, byteOffset: w.byteOffset });
+}
