@@ -10,7 +10,7 @@
 import type { Case, ConnView, TcpMark, TxView } from '../correlate/views.js';
 import { endpoint } from '../correlate/views.js';
 import type { Confidence, Evidence, Finding, FindingKind, Severity, Timeline, TimelineMark, TimeoutFit } from './finding.js';
-import { fitTimeouts, formatSeconds, type KnownTimeout } from './timeouts.js';
+import { describeFits, fitTimeouts, formatSeconds, type KnownTimeout } from './timeouts.js';
 
 export interface DiagnoseOptions {
   /** Known idle timeouts learned from this capture (e.g. the target's keep-alive from its FINs). */
@@ -158,9 +158,9 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
     const prompt = rst.time - reqT <= win;
     const idleEnough = idle !== null && idle >= 1 && (tx.requestIndexOnConnection ?? 2) > 1;
     if (prompt && rst.acksAllPeerData !== true && idleEnough) {
-      const fits = fitTimeouts(idle!, opts.learnedTimeouts ?? []);
+      const fits = fitTimeouts(idle!, opts.learnedTimeouts ?? [], 'middlebox');
       const fitText = fits.length
-        ? ` That fits ${fits.map((f) => `the ${f.name} (${f.seconds} s)`).join(', ')}.`
+        ? ` That fits ${describeFits(fits)}.`
         : ' No default timeout matches exactly: a stateful hop (NLB, NAT gateway, firewall, conntrack) with a shorter or configured timeout forgot the connection.';
       return verdict(
         'idle-timeout-reset',
@@ -297,8 +297,9 @@ function buildTimeline(c: Case, v: Verdict): Timeline {
     marks.push({ time: t, leg: targetLeg, dir: -1, kind: 'idle', label: `idle ${formatSeconds(v.idleSeconds)}` });
   }
   if (c.log && c.log.elbStatus !== null) {
-    const lbCol = clientLeg >= 0 ? clientLeg : 0;
-    marks.push({ time: c.log.time - c.skewSeconds, leg: lbCol, dir: clientLeg >= 0 ? 1 : -1, kind: 'log', label: `LB logs ${c.log.elbStatus}` });
+    // A note on the load balancer's lifeline (column 1 with a client leg, else column 0).
+    const lbCol = clientLeg >= 0 ? clientLeg + 1 : 0;
+    marks.push({ time: c.log.time - c.skewSeconds, leg: lbCol, dir: -1, kind: 'log', label: `access log: ${c.log.elbStatus}${c.log.targetStatus === null ? ' (target_status_code -)' : ` (target ${c.log.targetStatus})`}` });
   }
   marks.sort((a, b) => a.time - b.time);
   return { legs, marks: marks.slice(0, 200) };

@@ -23,15 +23,14 @@ const COLORS: Record<TimelineMark['kind'], string> = {
   note: '#444',
 };
 
-/** Maps times to y coordinates, compressing long silences into a fixed-height break. */
-function timeAxis(times: number[], top: number): { y: (t: number) => number; breaks: { y: number; seconds: number }[]; height: number } {
-  const sorted = [...new Set(times)].sort((a, b) => a - b);
-  const ys = new Map<number, number>();
+/** One row per mark (marks at the same instant do not overlap); long silences become a fixed-height break. */
+function timeAxis(times: number[], top: number): { ys: number[]; breaks: { y: number; seconds: number }[]; height: number } {
+  const ys: number[] = [];
   const breaks: { y: number; seconds: number }[] = [];
   let y = top;
-  for (let i = 0; i < sorted.length; i++) {
+  for (let i = 0; i < times.length; i++) {
     if (i > 0) {
-      const dt = sorted[i]! - sorted[i - 1]!;
+      const dt = times[i]! - times[i - 1]!;
       if (dt > 2) {
         breaks.push({ y: y + 24, seconds: dt });
         y += 52;
@@ -39,13 +38,9 @@ function timeAxis(times: number[], top: number): { y: (t: number) => number; bre
         y += 26 + Math.min(30, dt * 30);
       }
     }
-    ys.set(sorted[i]!, y);
+    ys.push(y);
   }
-  return {
-    y: (t: number) => ys.get(t) ?? top,
-    breaks,
-    height: y + 40,
-  };
+  return { ys, breaks, height: y + 40 };
 }
 
 export function renderLadder(f: Finding): string {
@@ -73,8 +68,9 @@ export function renderLadder(f: Finding): string {
     parts.push(`<rect x="20" y="${br.y - 14}" width="${width - 40}" height="28" class="idle"/>`);
     parts.push(`<text x="${width / 2}" y="${br.y + 5}" text-anchor="middle" class="idletext">idle ${h(formatSeconds(br.seconds))}</text>`);
   }
-  for (const m of marks) {
-    const y = axis.y(m.time);
+  for (let i = 0; i < marks.length; i++) {
+    const m = marks[i]!;
+    const y = axis.ys[i]!;
     const color = COLORS[m.kind];
     const t = `<title>${h(isoTime(m.time))} ${h(m.label)}</title>`;
     if (m.dir === -1) {

@@ -22,8 +22,8 @@ function clock(t: number): string {
 
 function markLine(m: TimelineMark, t0: number, legs: Finding['timeline']['legs']): string {
   const leg = legs[m.leg];
-  const arrow = m.dir === 0 ? '──▶' : m.dir === 1 ? '◀──' : '   ';
-  const legName = leg ? leg.name : '';
+  const arrow = m.dir === 0 ? '──▶' : m.dir === 1 ? '◀──' : ' • ';
+  const legName = m.dir === -1 ? '' : leg ? leg.name : '';
   const rel = `+${(m.time - t0).toFixed(3)} s`.padStart(12);
   return `    ${clock(m.time)} ${rel}  ${legName.padEnd(14)} ${arrow} ${e(m.label)}`;
 }
@@ -55,14 +55,17 @@ export function renderFinding(f: Finding, index: number, opts: TextOptions = {})
     lines.push('  timeline:');
     const t0 = marks[0]!.time;
     let prev = t0;
+    let idleShown = false;
     for (const m of marks) {
       if (m.kind === 'idle') {
-        lines.push(`    ${' '.repeat(12)} ${' '.repeat(12)}  ${''.padEnd(14)} ┆ ${e(m.label)}`);
+        lines.push(`    ${' '.repeat(27)}  ${''.padEnd(14)} ┆ ${e(m.label)}`);
+        idleShown = true;
         continue;
       }
-      if (m.time - prev > 5) lines.push(`    ${' '.repeat(27)}  ${''.padEnd(14)} ┆ … ${formatSeconds(m.time - prev)} …`);
+      if (m.time - prev > 5 && !idleShown) lines.push(`    ${' '.repeat(27)}  ${''.padEnd(14)} ┆ … ${formatSeconds(m.time - prev)} …`);
       lines.push(markLine(m, t0, f.timeline.legs));
       prev = m.time;
+      idleShown = false;
     }
   }
   if (f.evidence.length) {
