@@ -529,7 +529,6 @@ export class Http1Parser {
         }
       }
       const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-      // eslint-disable-next-line no-control-regex
       if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) this.h.onAnomaly(H1Anomaly.ControlCharInValue, name);
       fields.push(name, value);
     }
