@@ -1,0 +1,90 @@
+/**
+ * Adapters from the logs stage's records to the compact views correlation keeps.
+ */
+import type { AlbLogRecord } from '../logs/alb.js';
+import type { ClbLogRecord } from '../logs/clb.js';
+import type { FlowLogRecord } from '../logs/flow.js';
+import type { FlowRowView, LbLogView } from './views.js';
+
+function pathWithQuery(path: string | null, query: string | null): string | null {
+  if (path === null) return null;
+  return query ? `${path}?${query}` : path;
+}
+
+function dash<T>(v: T | null): string {
+  return v === null || v === undefined ? '-' : String(v);
+}
+
+export function albLogView(r: AlbLogRecord): LbLogView {
+  const req = r.request;
+  return {
+    kind: 'alb',
+    file: r.file,
+    line: r.line,
+    time: r.time,
+    requestTime: r.requestCreationTime,
+    elbStatus: r.elbStatusCode,
+    targetStatus: r.targetStatusCode,
+    clientAddr: r.clientAddr,
+    clientPort: r.clientPort,
+    targetAddr: r.targetAddr,
+    targetPort: r.targetPort,
+    requestProcessingSeconds: r.requestProcessingSeconds,
+    targetProcessingSeconds: r.targetProcessingSeconds,
+    responseProcessingSeconds: r.responseProcessingSeconds,
+    method: req.method ?? null,
+    path: pathWithQuery(r.path, r.query),
+    traceId: r.traceId,
+    errorReason: r.errorReason,
+    raw:
+      `${r.type} ${r.timeString} client ${r.clientAddr}:${r.clientPort} target ${r.targetAddr === null ? '-' : `${r.targetAddr}:${dash(r.targetPort)}`} ` +
+      `processing ${dash(r.requestProcessingSeconds)}/${dash(r.targetProcessingSeconds)}/${dash(r.responseProcessingSeconds)} ` +
+      `elb_status ${dash(r.elbStatusCode)} target_status ${dash(r.targetStatusCode)} "${req.raw ?? ''}"` +
+      `${r.traceId ? ` trace ${r.traceId}` : ''}${r.errorReason ? ` error_reason ${r.errorReason}` : ''}`,
+  };
+}
+
+export function clbLogView(r: ClbLogRecord): LbLogView {
+  const req = r.request;
+  return {
+    kind: 'clb',
+    file: r.file,
+    line: r.line,
+    time: r.time + Math.max(0, r.requestProcessingSeconds ?? 0) + Math.max(0, r.backendProcessingSeconds ?? 0) + Math.max(0, r.responseProcessingSeconds ?? 0),
+    requestTime: r.time,
+    elbStatus: r.elbStatusCode,
+    targetStatus: r.backendStatusCode,
+    clientAddr: r.clientAddr,
+    clientPort: r.clientPort,
+    targetAddr: r.backendAddr,
+    targetPort: r.backendPort,
+    requestProcessingSeconds: r.requestProcessingSeconds,
+    targetProcessingSeconds: r.backendProcessingSeconds,
+    responseProcessingSeconds: r.responseProcessingSeconds,
+    method: req.method ?? null,
+    path: pathWithQuery(r.path, r.query),
+    traceId: null,
+    errorReason: null,
+    raw: `${r.timeString} client ${r.clientAddr}:${r.clientPort} backend ${r.backendAddr ?? '-'}:${dash(r.backendPort)} elb_status ${dash(r.elbStatusCode)} backend_status ${dash(r.backendStatusCode)} "${req.raw ?? ''}"`,
+  };
+}
+
+export function flowRowView(r: FlowLogRecord): FlowRowView | null {
+  if (r.srcaddr === null || r.dstaddr === null || r.start === null) return null;
+  const action = r.action === 'ACCEPT' || r.action === 'REJECT' ? r.action : null;
+  return {
+    file: r.file,
+    line: r.line,
+    start: r.start,
+    end: r.end ?? r.start,
+    interfaceId: r.interfaceId,
+    srcAddr: r.srcaddr,
+    dstAddr: r.dstaddr,
+    srcPort: r.srcport,
+    dstPort: r.dstport,
+    protocol: r.protocol,
+    action,
+    tcpFlags: r.tcpFlags,
+    raw: `${r.interfaceId ?? '-'} ${r.srcaddr}:${dash(r.srcport)} → ${r.dstaddr}:${dash(r.dstport)} proto ${dash(r.protocolName ?? r.protocol)} ${dash(r.action)}${r.tcpFlagNames.length ? ` flags ${r.tcpFlagNames.join(',')}` : ''}${r.flowDirection ? ` ${r.flowDirection}` : ''}`,
+  };
+}
