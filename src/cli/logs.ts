@@ -1,11 +1,215 @@
-// Placeholder until the `logs` command is built; replaced by its real module.
-import type { Command } from './command.js';
+/**
+ * `mirrorlens logs PATH...`: summarise ALB/NLB/CLB access logs, ALB connection logs and VPC flow
+ * logs; explain every 5xx in plain words; triage flow logs (routing / security group / network ACL).
+ */
+import type { CliIO, Command } from './command.js';
+import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { readLogs, type LogsSummary } from '../logs/read.js';
+import { LogsSummariser, type ExpectedFlow, type LogsReport } from '../logs/summary.js';
+import { LOG_FORMATS, LOG_FORMAT_NAMES, type BadLine, type LogFormat } from '../logs/types.js';
+import { escapeText } from '../report/escape.js';
+
+const USAGE = `Usage: mirrorlens logs PATH... [options]
+
+Summarises load-balancer access logs and VPC flow logs: requests and errors by
+elb_status_code / target_status_code, by target, by error_reason and desync
+classification, per minute; every 5xx with its meaning in plain words; for flow
+logs, ACCEPT/REJECT per interface and the triage (absent -> routing; REJECT ->
+security group or network ACL; ACCEPT one way + REJECT back -> network ACL).
+
+PATH is a file (plain or .gz), a directory (walked recursively, e.g. the S3 layout
+AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/), or - for stdin.
+The format is detected per file from its first lines.
+
+Options:
+  --format F        force the format: ${LOG_FORMATS.join(' | ')}
+  --fields LIST     VPC flow-log fields (custom format) for files without a header
+                    line, space- or comma-separated, e.g. 'version srcaddr dstaddr action'
+  --expect A>B[:P]  flow logs: is there traffic from address A to B (port P)? repeatable
+  --limit N         5xx lines to list (default 20; with --json 100)
+  --bad-lines N     bad lines to print on stderr (default 10; all are counted)
+  --json            the report as JSON (one object) on stdout
+  -h, --help        this help
+`;
+
+interface Options {
+  json: boolean;
+  format?: LogFormat;
+  fields?: string[];
+  expect: ExpectedFlow[];
+  limit: number;
+  badLines: number;
+}
+
+function parseExpect(s: string): ExpectedFlow {
+  const gt = s.indexOf('>');
+  if (gt <= 0 || gt === s.length - 1) throw new MirrorlensError(ErrorCode.Usage, `logs: --expect wants SRC>DST[:PORT], got '${s}'`);
+  const src = s.substring(0, gt).trim();
+  let dst = s.substring(gt + 1).trim();
+  let dstPort: number | undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:]+(?:\.[^:]+)*)):(\d+)$/.exec(dst);
+  if (m) {
+    dst = (m[1] ?? m[2])!;
+    dstPort = Number(m[3]);
+    if (dstPort > 65535) throw new MirrorlensError(ErrorCode.Usage, `logs: --expect port out of range in '${s}'`);
+  }
+  return dstPort === undefined ? { src, dst } : { src, dst, dstPort };
+}
+
+function parseOptions(argv: string[]): { paths: string[]; o: Options } {
+  const { values, positionals } = parseCommandArgs('logs', argv, {
+    json: { type: 'boolean' },
+    format: { type: 'string' },
+    fields: { type: 'string' },
+    expect: { type: 'string', multiple: true },
+    limit: { type: 'string' },
+    'bad-lines': { type: 'string' },
+  });
+  if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "logs: give at least one PATH (a file, a directory or - for stdin; see 'mirrorlens logs --help')");
+  const format = values.format as string | undefined;
+  if (format !== undefined && !LOG_FORMATS.includes(format as LogFormat)) {
+    throw new MirrorlensError(ErrorCode.Usage, `logs: --format must be one of ${LOG_FORMATS.join(', ')}, got '${format}'`);
+  }
+  const fieldsStr = values.fields as string | undefined;
+  const fields = fieldsStr === undefined ? undefined : fieldsStr.split(/[\s,]+/).filter((x) => x.length > 0);
+  if (fields !== undefined && fields.length === 0) throw new MirrorlensError(ErrorCode.Usage, 'logs: --fields is empty');
+  const json = values.json === true;
+  const o: Options = {
+    json,
+    expect: ((values.expect as string[] | undefined) ?? []).map(parseExpect),
+    limit: numberOption('logs', 'limit', values.limit as string | undefined, json ? 100 : 20),
+    badLines: numberOption('logs', 'bad-lines', values['bad-lines'] as string | undefined, 10),
+  };
+  if (format !== undefined) o.format = format as LogFormat;
+  if (fields !== undefined) o.fields = fields;
+  return { paths: positionals, o };
+}
+
+/** JSON with the characters JSON.stringify leaves raw but terminals interpret (C1, bidi) escaped. */
+function safeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const e = escapeText;
+
+function counts(m: Record<string, number>, max = 12): string {
+  const entries = Object.entries(m).sort((a, b) => b[1] - a[1]);
+  const shown = entries.slice(0, max).map(([k, v]) => `${e(k)} ${v}`);
+  if (entries.length > max) shown.push(`(${entries.length - max} more)`);
+  return shown.join(' · ');
+}
+
+function secs(v: number | null): string {
+  return v === null ? '-1' : v.toFixed(3);
+}
+
+function table(rows: string[][], indent = '  '): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+export function renderText(summary: LogsSummary, report: LogsReport, limit: number): string {
+  const out: string[] = [];
+  const fmts = Object.entries(summary.byFormat).map(([k, v]) => `${LOG_FORMAT_NAMES[k as LogFormat]} ${v}`);
+  out.push(
+    `${summary.files.length} file${summary.files.length === 1 ? '' : 's'}, ${summary.lines} lines, ${summary.records} records${fmts.length ? ` (${fmts.join(', ')})` : ''}, ${summary.badLines} bad line${summary.badLines === 1 ? '' : 's'}`,
+  );
+  for (const f of summary.files) if (f.error !== null) out.push(`  ${e(f.file)}: ${e(f.error)}`);
+  const h = report.http;
+  if (h !== null) {
+    out.push('', `Access logs (ALB/CLB): ${h.requests} requests, ${h.errors} with an error status, ${h.fiveXxCount} 5xx`);
+    out.push(`  by elb_status_code:    ${counts(h.byElbStatusCode)}`);
+    out.push(`  by target_status_code: ${counts(h.byTargetStatusCode)}`);
+    if (Object.keys(h.byErrorReason).length) out.push(`  by error_reason:       ${counts(h.byErrorReason)}`);
+    if (Object.keys(h.byClassification).length) out.push(`  by classification:    ${counts(h.byClassification)}`);
+    const tgt = h.byTarget.slice(0, 10);
+    if (tgt.length) {
+      out.push('  by target:');
+      out.push(...table([['target', 'requests', 'elb 5xx', 'target 5xx'], ...tgt.map((t) => [e(t.target), String(t.requests), String(t.elb5xx), String(t.target5xx)])], '    '));
+      if (h.byTarget.length > tgt.length) out.push(`    (${h.byTarget.length - tgt.length} more targets)`);
+    }
+    const minutes = h.perMinute.length <= 60 ? h.perMinute : h.perMinute.filter((m) => m.elb5xx + m.target5xx > 0);
+    if (minutes.length) {
+      out.push(`  per minute${h.perMinute.length > 60 ? ` (the ${minutes.length} of ${h.perMinute.length} minutes with a 5xx)` : ''}:`);
+      out.push(...table([['minute (UTC)', 'requests', 'elb 4xx', 'elb 5xx', 'target 5xx'], ...minutes.map((m) => [m.minute, String(m.requests), String(m.elb4xx), String(m.elb5xx), String(m.target5xx)])], '    '));
+    }
+    if (h.fiveXx.length) {
+      const patterns = new Map<string, { meaning: string; causes: string[]; count: number }>();
+      for (const l of h.fiveXx) {
+        const p = patterns.get(l.pattern);
+        if (p) p.count++;
+        else patterns.set(l.pattern, { meaning: l.meaning, causes: l.likelyCauses, count: 1 });
+      }
+      out.push('', 'What the 5xx mean:');
+      for (const [name, p] of patterns) {
+        out.push(`  ${name} (${h.byPattern[name] ?? p.count}): ${p.meaning}`);
+        p.causes.forEach((c, i) => out.push(`    ${i + 1}. ${e(c)}`));
+      }
+      const shown = h.fiveXx.slice(0, limit);
+      out.push('', `5xx lines (${shown.length} of ${h.fiveXxCount}):`);
+      for (const l of shown) {
+        out.push(
+          `  ${e(l.file)}:${l.line} ${e(l.time)} elb ${l.elbStatusCode ?? '-'} target ${l.targetStatusCode ?? '-'} ${e(l.client)} -> ${e(l.target ?? '-')} times ${secs(l.requestProcessingSeconds)}/${secs(l.targetProcessingSeconds)}/${secs(l.responseProcessingSeconds)} "${e(l.request)}"`,
+        );
+        out.push(`    ${l.pattern}: ${l.meaning}${l.errorReason !== null ? ` [error_reason ${e(l.errorReason)}${l.errorReasonMeaning ? `: ${l.errorReasonMeaning}` : ''}]` : ''}${l.traceId !== null ? ` trace ${e(l.traceId)}` : ''}`);
+      }
+    }
+  }
+  const t = report.tls;
+  if (t !== null) {
+    out.push('', `TLS connections (ALB connection logs / NLB access logs): ${t.connections}, ${t.handshakeFailures} without a completed handshake`);
+    out.push(`  by TLS protocol: ${counts(t.byTlsProtocol)}`);
+    if (Object.keys(t.byIncomingAlert).length) out.push(`  TLS alerts from clients: ${counts(t.byIncomingAlert)}`);
+    for (const v of t.verifyFailures) out.push(`  client certificate check failed ${v.count}x: ${e(v.code)}: ${v.meaning}`);
+  }
+  const f = report.flow;
+  if (f !== null) {
+    out.push('', `VPC flow logs: ${f.records} records: ${f.accepted} ACCEPT, ${f.rejected} REJECT, ${f.noData} NODATA, ${f.skipData} SKIPDATA`);
+    const ifs = f.byInterface.slice(0, 15);
+    out.push(...table([['interface', 'accept', 'reject', 'nodata', 'skipdata', 'packets', 'bytes'], ...ifs.map((i) => [e(i.interfaceId), String(i.accepted), String(i.rejected), String(i.noData), String(i.skipData), String(i.packets), String(i.bytes)])]));
+    if (f.byInterface.length > ifs.length) out.push(`  (${f.byInterface.length - ifs.length} more interfaces)`);
+    if (f.skipData > 0) out.push('  SKIPDATA: AWS skipped records in some intervals (capacity or error); absence of a record there proves nothing');
+    if (f.expectations.length) {
+      out.push('', 'Expected traffic:');
+      for (const x of f.expectations) out.push(`  ${e(x.expect)}: ${x.verdict.toUpperCase()} (${x.records} records): ${x.detail}`);
+    }
+    out.push('', `Triage (${Object.entries(f.findingCounts).map(([k, v]) => `${k} ${v}`).join(', ') || 'no conversations'}):`);
+    if (f.findings.length === 0) out.push('  every conversation with ACCEPT/REJECT records was accepted both ways');
+    for (const x of f.findings) out.push(`  ${x.verdict}: ${e(x.interfaceId)} ${x.protocol} ${e(x.client)} <-> ${e(x.server)}: ${e(x.detail)}`);
+    if (f.flowTableFull) out.push('  (more conversations than tracked; the triage covers the first ones)');
+  }
+  return out.join('\n') + '\n';
+}
+
+export async function runLogs(argv: string[], io: CliIO): Promise<number> {
+  const { paths, o } = parseOptions(argv);
+  const summariser = new LogsSummariser({ maxErrorLines: Math.max(o.limit, 100), expect: o.expect });
+  let printed = 0;
+  const onBadLine = (b: BadLine): void => {
+    if (printed < o.badLines) {
+      io.stderr.write(`mirrorlens logs: ${e(b.file)}${b.line > 0 ? `:${b.line}` : ''}: ${e(b.reason)}\n`);
+    }
+    printed++;
+  };
+  const opts: Parameters<typeof readLogs>[2] = { onBadLine };
+  if (o.format !== undefined) opts.format = o.format;
+  if (o.fields !== undefined) opts.fields = o.fields;
+  const summary = await readLogs(paths, (r) => summariser.add(r), opts);
+  if (printed > o.badLines) io.stderr.write(`mirrorlens logs: ... and ${printed - o.badLines} more bad lines\n`);
+  const report = summariser.report();
+  if (o.json) {
+    if (report.http !== null) report.http.fiveXx = report.http.fiveXx.slice(0, o.limit);
+    io.stdout.write(safeJson({ summary, ...report }) + '\n');
+  } else {
+    io.stdout.write(renderText(summary, report, o.limit));
+  }
+  return summary.records === 0 && summary.badLines > 0 ? 1 : 0;
+}
 
 export const command: Command = {
-  summary: 'logs',
-  usage: 'mirrorlens logs: not built yet',
-  async run() {
-    throw new MirrorlensError(ErrorCode.Usage, 'logs: not built yet');
-  },
+  summary: 'summarise ALB/NLB/CLB access logs and VPC flow logs; explain each 5xx',
+  usage: USAGE,
+  run: runLogs,
 };
