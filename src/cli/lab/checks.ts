@@ -1,0 +1,203 @@
+/**
+ * The facts each scenario must show before anyone analyzes anything: the status in the ALB access
+ * log (parsed by our logs stage), what curl got, what the decrypted client-side capture shows, and
+ * on the ALB→NLB connection the packet-level story (who sent the RST, after how long idle, a FIN
+ * that crossed the request, SYNs never answered, a request acknowledged and never answered).
+ */
+import { readFileSync } from 'node:fs';
+import { parseAlbLine, type AlbLogRecord } from '../../logs/alb.js';
+import { isLineError } from '../../logs/types.js';
+import { ACK, FIN, NLB_VIP, RST, SYN, TARGET_EP, connOf, describe, ep, requestWithTrace, type Pkt } from './packets.js';
+import type { Scenario } from './scenarios.js';
+import type { ClientResult } from './runner.js';
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface CheckInput {
+  pkts: readonly Pkt[];
+  albLog: string;
+  targetLog: string;
+  clients: readonly ClientResult[];
+  load?: { connections: number; requests: number; errors: number; statuses: Record<string, number> };
+}
+
+export interface TargetEvent {
+  time: number;
+  event: string;
+  action?: string;
+  url?: string;
+  traceId?: string | null;
+}
+
+export function readAlbLog(file: string): AlbLogRecord[] {
+  const out: AlbLogRecord[] = [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const r = parseAlbLine(line);
+    if (isLineError(r)) throw new Error(`${file}:${i + 1}: not an ALB access-log line: ${r.reason}`);
+    out.push(r);
+  });
+  return out;
+}
+
+function readTargetLog(file: string): TargetEvent[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TargetEvent);
+}
+
+/** Facts about the failing request's ALB→NLB connection, reused by the verdict checks and docs. */
+export interface FailureFacts {
+  record?: AlbLogRecord;
+  request?: Pkt;
+  /** Seconds between the request and the previous packet on its connection. */
+  idleSeconds?: number;
+  reset?: Pkt;
+  serverFin?: Pkt;
+}
+
+export function failureFacts(s: Scenario, pkts: readonly Pkt[], records: readonly AlbLogRecord[]): FailureFacts {
+  const f: FailureFacts = {};
+  f.record = records.find((r) => r.path === s.expectPath);
+  if (!f.record?.traceId) return f;
+  f.request = requestWithTrace(pkts, f.record.traceId);
+  if (!f.request) return f;
+  const conn = connOf(pkts, f.request);
+  const i = conn.indexOf(f.request);
+  if (i > 0) f.idleSeconds = f.request.time - conn[i - 1]!.time;
+  const fromServer = (p: Pkt): boolean => ep(p.src, p.sport) === NLB_VIP;
+  f.reset = conn.slice(i + 1).find((p) => fromServer(p) && (p.flags & RST) !== 0);
+  f.serverFin = conn.find((p) => fromServer(p) && (p.flags & FIN) !== 0);
+  return f;
+}
+
+export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
+  const out: CheckResult[] = [];
+  const check = (name: string, ok: boolean, detail: string): void => {
+    out.push({ name, ok, detail });
+  };
+  let records: AlbLogRecord[] = [];
+  try {
+    records = readAlbLog(inp.albLog);
+    check('ALB access log parses', records.length > 0, `${records.length} lines, ${records[0]?.fieldCount ?? 0} fields each`);
+  } catch (e) {
+    check('ALB access log parses', false, (e as Error).message);
+  }
+  const { pkts } = inp;
+  check('capture has packets from all three mirror sessions', ['client-side', 'alb-target-side', 'target-eni'].every((side) => pkts.some((p) => p.side === side)) || (s.name === 'refused' || s.name === 'syn-drop'), countSides(pkts));
+
+  if (s.load && inp.load) {
+    const l = inp.load;
+    const want = Math.min(s.load.requests, l.requests);
+    check('load: every request answered 200', l.errors === 0 && (l.statuses['200'] ?? 0) === l.requests, JSON.stringify(l.statuses) + ` errors ${l.errors}`);
+    check('load: ALB log has a 200 line per request', records.filter((r) => r.elbStatusCode === 200).length === l.requests, `${records.length} lines for ${want} requests`);
+    const hellos = pkts.filter((p) => p.side === 'client-side' && p.tlsHandshake.includes(1)).length;
+    check('load: one TLS ClientHello per connection in the capture', hellos === l.connections, `${hellos} ClientHellos, ${l.connections} connections`);
+    const decrypted = pkts.filter((p) => p.side === 'client-side' && p.uris.some((u) => u.startsWith('/load/'))).length;
+    check('load: client side decrypts (requests visible)', decrypted === l.requests, `${decrypted} decrypted requests of ${l.requests}`);
+    return out;
+  }
+
+  const failing = inp.clients.find((c) => c.path === s.expectPath);
+  check(`curl got ${s.expectStatus} for ${s.expectPath}`, failing?.status === s.expectStatus, failing ? `got ${failing.status || failing.error}` : 'request not made');
+  const f = failureFacts(s, pkts, records);
+  const rec = f.record;
+  const status5xx = s.expectStatus >= 500;
+  check(
+    `ALB log: ${s.expectStatus} with target_status_code ${status5xx ? '-' : s.expectStatus} for ${s.expectPath}`,
+    rec !== undefined && rec.elbStatusCode === s.expectStatus && (status5xx ? rec.targetStatusCode === null : rec.targetStatusCode === s.expectStatus),
+    rec ? `${rec.type} ${rec.elbStatusCode} ${rec.targetStatusCode ?? '-'} "${rec.request.raw}" trace ${rec.traceId}` : 'no line for the path',
+  );
+  if (s.client.http2) check('ALB log: type h2, HTTP/2.0 request', rec?.type === 'h2' && rec.request.protocol === 'HTTP/2.0', rec ? `${rec.type} ${rec.request.protocol}` : '-');
+  if (s.client.tls12Cipher) check(`ALB log: ${s.client.tls12Cipher} TLSv1.2`, rec?.sslCipher === s.client.tls12Cipher && rec.sslProtocol === 'TLSv1.2', rec ? `${rec.sslCipher} ${rec.sslProtocol}` : '-');
+
+  // Client side, decrypted with the key log: the request and the ALB's status.
+  const cReq = pkts.find((p) => p.side === 'client-side' && p.uris.includes(s.expectPath ?? ''));
+  const cResp = cReq && pkts.find((p) => p.side === 'client-side' && p.time >= cReq.time && p.statuses.includes(s.expectStatus));
+  check(`client side decrypts: ${s.expectPath} answered ${s.expectStatus}`, cReq !== undefined && cResp !== undefined, cReq ? (cResp ? `request ${describe(cReq)}; response ${describe(cResp)}` : 'request found, status not') : 'request not found in decrypted client side');
+  if (s.client.http2) {
+    const alpn = pkts.some((p) => p.side === 'client-side' && p.alpn.includes('h2'));
+    check('client negotiated h2 by ALPN', alpn, alpn ? 'ALPN h2 in the handshake' : 'no ALPN h2');
+  }
+
+  const targetEvents = readTargetLog(inp.targetLog);
+  const targetSaw = rec?.traceId ? targetEvents.find((e) => e.event === 'request' && e.traceId === rec.traceId) : undefined;
+
+  switch (s.expectKind) {
+    case 'idle-timeout-reset': {
+      check('request sent on a pooled connection', f.request !== undefined && f.idleSeconds !== undefined, f.request ? describe(f.request) : 'no ALB→NLB request with the log trace id');
+      check(`idle ≥ NLB idle timeout (${s.nlbIdleSeconds} s) before the request`, (f.idleSeconds ?? 0) >= s.nlbIdleSeconds, `idle ${f.idleSeconds?.toFixed(3)} s`);
+      check(`RST from the NLB (${NLB_VIP}) answers the request`, f.reset !== undefined && f.reset.time - (f.request?.time ?? 0) < 0.5, f.reset ? describe(f.reset) : 'no RST');
+      check('the target never saw the request', targetSaw === undefined, targetSaw ? `target logged it at ${targetSaw.time}` : 'not in the target log');
+      const tgtPkts = pkts.filter((p) => p.side === 'target-eni' && f.request && p.time >= f.request.time - 0.01 && ep(p.dst, p.dport) === TARGET_EP && p.len > 0);
+      check('no request bytes reached the target ENI after it', tgtPkts.length === 0, tgtPkts.length ? tgtPkts.map(describe).join('; ') : 'no data toward the target on the target leg');
+      break;
+    }
+    case 'keepalive-race': {
+      check('request sent on a pooled connection', f.request !== undefined, f.request ? describe(f.request) : 'no ALB→NLB request with the log trace id');
+      const fin = f.serverFin;
+      check('the target FIN reached the ALB after it sent the request', fin !== undefined && f.request !== undefined && fin.time > f.request.time, fin ? describe(fin) : 'no FIN from the target');
+      check('that FIN does not acknowledge the request (sent before the target saw it)', fin !== undefined && f.request !== undefined && fin.ack === f.request.seq, fin && f.request ? `FIN ack ${fin.ack}, request seq ${f.request.seq}` : '-');
+      check('then an RST', f.reset !== undefined, f.reset ? describe(f.reset) : 'no RST');
+      const tFin = pkts.find((p) => p.side === 'target-eni' && ep(p.src, p.sport) === TARGET_EP && (p.flags & FIN) !== 0 && f.request !== undefined && p.time > f.request.time - 3 && p.time < f.request.time + 1);
+      const tReq = pkts.find((p) => p.side === 'target-eni' && f.request !== undefined && p.headerLines.some((h) => h.includes(rec?.traceId ?? '\0')));
+      check('target ENI: the FIN left the target before the request arrived', tFin !== undefined && tReq !== undefined && tFin.time < tReq.time, tFin && tReq ? `FIN ${describe(tFin)}; request ${describe(tReq)}` : 'FIN or request missing on the target leg');
+      const gap = f.idleSeconds ?? 0;
+      check(`idle before the request ≥ target keep-alive (${s.target.keepAliveTimeoutMs / 1000} s)`, gap >= s.target.keepAliveTimeoutMs / 1000, `idle ${gap.toFixed(3)} s`);
+      break;
+    }
+    case 'target-reset': {
+      check('request delivered to the target', targetSaw?.action === 'reset', targetSaw ? `target: ${targetSaw.action}` : 'not in the target log');
+      check(`RST (through the NLB, from ${NLB_VIP}) after the request`, f.reset !== undefined, f.reset ? describe(f.reset) : 'no RST');
+      const tRst = pkts.find((p) => p.side === 'target-eni' && ep(p.src, p.sport) === TARGET_EP && (p.flags & RST) !== 0);
+      check(`target ENI: the RST comes from the target (${TARGET_EP})`, tRst !== undefined, tRst ? describe(tRst) : 'no RST on the target leg');
+      break;
+    }
+    case 'target-connection-refused': {
+      const syn = pkts.find((p) => p.side === 'alb-target-side' && ep(p.dst, p.dport) === NLB_VIP && p.flags === SYN);
+      const rst = syn && pkts.find((p) => p.side === 'alb-target-side' && p.time >= syn.time && p.dport === syn.sport && (p.flags & RST) !== 0);
+      check('SYN to the NLB answered by RST', syn !== undefined && rst !== undefined, syn ? (rst ? `${describe(syn)}; ${describe(rst)}` : 'SYN unanswered') : 'no SYN');
+      check('ALB log: request_processing_time -1 (never dispatched)', rec?.requestProcessingSeconds === null, rec ? String(rec.requestProcessingSeconds) : '-');
+      break;
+    }
+    case 'target-connect-timeout':
+    case 'flow-log-reject': {
+      const syns = pkts.filter((p) => p.side === 'alb-target-side' && ep(p.dst, p.dport) === NLB_VIP && p.flags === SYN);
+      const ports = new Set(syns.map((p) => p.sport));
+      const answered = pkts.some((p) => p.side === 'alb-target-side' && ports.has(p.dport) && (p.flags & (SYN | ACK)) === (SYN | ACK));
+      check('SYNs to the NLB never answered', syns.length > 0 && !answered, `${syns.length} SYN(s) from port(s) ${[...ports].join(',')}, ${answered ? 'a SYN-ACK came back' : 'no SYN-ACK'}`);
+      const waited = rec && rec.requestCreationTime !== null ? rec.time - rec.requestCreationTime : 0;
+      check(`ALB gave up after its connect timeout (${s.connectTimeoutSeconds} s)`, Math.abs(waited - s.connectTimeoutSeconds) < 0.5, `${waited.toFixed(3)} s between request and response`);
+      break;
+    }
+    case 'target-response-timeout': {
+      const acked = f.request && pkts.find((p) => p.side === 'alb-target-side' && p.stream === f.request!.stream && ep(p.src, p.sport) === NLB_VIP && p.ack >= f.request!.seq + f.request!.len);
+      check('request delivered and acknowledged', acked !== undefined, acked ? describe(acked) : 'no ACK covering the request');
+      const conn = f.request ? connOf(pkts, f.request) : [];
+      const answered = conn.some((p) => p.time > (f.request?.time ?? 0) && ep(p.src, p.sport) === NLB_VIP && p.len > 0);
+      check('no response before the ALB gave up', !answered, answered ? 'target data seen' : 'no response bytes');
+      const albFin = conn.find((p) => p.time > (f.request?.time ?? 0) && ep(p.dst, p.dport) === NLB_VIP && (p.flags & FIN) !== 0);
+      const waited = albFin && f.request ? albFin.time - f.request.time : 0;
+      check(`ALB closed the connection after ${s.readTimeoutSeconds} s`, Math.abs(waited - s.readTimeoutSeconds) < 0.5, albFin ? `${describe(albFin)} (${waited.toFixed(3)} s)` : 'no FIN from the ALB');
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+function countSides(pkts: readonly Pkt[]): string {
+  const n: Record<string, number> = {};
+  for (const p of pkts) n[p.side] = (n[p.side] ?? 0) + 1;
+  return Object.entries(n)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+

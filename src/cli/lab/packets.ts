@@ -1,0 +1,137 @@
+/**
+ * The packet facts the lab checks, read from its capture with tshark (a reference peer, not our
+ * own decoders: the lab proves its scenarios independently of the code it tests). TLS on the client
+ * side is decrypted by tshark with the key log, so HTTP/1.1 and HTTP/2 request paths and statuses
+ * are visible on all three mirror sessions.
+ */
+import { exec } from './proc.js';
+import { ADDR } from './topology.js';
+
+export type Side = 'client-side' | 'alb-target-side' | 'target-eni' | 'other';
+
+export interface Pkt {
+  time: number;
+  side: Side;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  /** TCP flags as a number (FIN 1, SYN 2, RST 4, PSH 8, ACK 16). */
+  flags: number;
+  len: number;
+  seq: number;
+  ack: number;
+  /** tshark's tcp.stream: one id per connection (per side). */
+  stream: number;
+  /** HTTP/1.1 request URI / response code, HTTP/2 :path / :status (decrypted where TLS). */
+  uris: string[];
+  statuses: number[];
+  /** HTTP/1.1 request header lines. */
+  headerLines: string[];
+  /** TLS handshake message types in this packet (1 ClientHello, 2 ServerHello). */
+  tlsHandshake: number[];
+  alpn: string[];
+}
+
+export const FIN = 1;
+export const SYN = 2;
+export const RST = 4;
+export const ACK = 16;
+
+const FIELDS = [
+  'frame.time_epoch',
+  'ip.src',
+  'tcp.srcport',
+  'ip.dst',
+  'tcp.dstport',
+  'tcp.flags',
+  'tcp.len',
+  'tcp.seq_raw',
+  'tcp.ack_raw',
+  'tcp.stream',
+  'http.request.uri',
+  'http.response.code',
+  'http2.headers.path',
+  'http2.headers.status',
+  'http.request.line',
+  'tls.handshake.type',
+  'tls.handshake.extensions_alpn_str',
+];
+
+const SEP = '\x1f';
+
+function sideOf(src: string, dst: string): Side {
+  const has = (p: string): boolean => src.startsWith(p) || dst.startsWith(p);
+  if (has('198.51.100.')) return 'client-side';
+  if (src.startsWith('10.0.2.') || dst.startsWith('10.0.2.')) return 'target-eni';
+  if (has('10.0.1.')) return 'alb-target-side';
+  return 'other';
+}
+
+function last(field: string): string {
+  const parts = field.split(SEP);
+  return parts[parts.length - 1] ?? '';
+}
+
+function list(field: string): string[] {
+  return field === '' ? [] : field.split(SEP);
+}
+
+/** Reads every TCP packet of a capture (VXLAN-encapsulated or plain), inner layers. */
+export async function readPackets(capture: string, keylog?: string): Promise<Pkt[]> {
+  const args = ['-n', '-r', capture, '-Y', 'tcp', '-T', 'fields', '-E', 'occurrence=a', '-E', `aggregator=${SEP}`, '-E', 'separator=\t'];
+  // Wireshark decodes HTTP on 80 and 8080 already; say it for 443 TLS content too.
+  if (keylog) args.push('-o', `tls.keylog_file:${keylog}`);
+  for (const f of FIELDS) args.push('-e', f);
+  const r = await exec('tshark', args, { timeoutMs: 600_000 });
+  const out: Pkt[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line) continue;
+    const c = line.split('\t');
+    const src = last(c[1] ?? '');
+    const dst = last(c[3] ?? '');
+    out.push({
+      time: Number(c[0]),
+      side: sideOf(src, dst),
+      src,
+      sport: Number(last(c[2] ?? '')),
+      dst,
+      dport: Number(last(c[4] ?? '')),
+      flags: Number.parseInt(last(c[5] ?? '0'), 16),
+      len: Number(last(c[6] ?? '0')),
+      seq: Number(last(c[7] ?? '0')),
+      ack: Number(last(c[8] ?? '0')),
+      stream: Number(last(c[9] ?? '-1')),
+      uris: [...list(c[10] ?? ''), ...list(c[12] ?? '')],
+      statuses: [...list(c[11] ?? ''), ...list(c[13] ?? '')].map(Number),
+      headerLines: list(c[14] ?? '').map((h) => h.replace(/(\\r)?\\n$/, '')),  // tshark prints CRLF as the text \r\n
+      tlsHandshake: list(c[15] ?? '').map(Number),
+      alpn: list(c[16] ?? ''),
+    });
+  }
+  return out;
+}
+
+export const ep = (addr: string, port: number): string => `${addr}:${port}`;
+export const NLB_VIP = ep(ADDR.nlbVip, ADDR.nlbPort);
+export const TARGET_EP = ep(ADDR.target, ADDR.targetPort);
+
+/** The ALB→NLB request packet that carries `traceId` in its X-Amzn-Trace-Id header. */
+export function requestWithTrace(pkts: readonly Pkt[], traceId: string): Pkt | undefined {
+  const want = `X-Amzn-Trace-Id: ${traceId}`;
+  return pkts.find((p) => p.side === 'alb-target-side' && p.headerLines.some((h) => h.trim() === want));
+}
+
+/** Packets of one connection (same side and tcp.stream). */
+export function connOf(pkts: readonly Pkt[], p: Pkt): Pkt[] {
+  return pkts.filter((q) => q.side === p.side && q.stream === p.stream);
+}
+
+export function describe(p: Pkt): string {
+  const names: string[] = [];
+  if (p.flags & SYN) names.push('SYN');
+  if (p.flags & FIN) names.push('FIN');
+  if (p.flags & RST) names.push('RST');
+  if (p.flags & ACK) names.push('ACK');
+  return `${new Date(p.time * 1000).toISOString()} ${p.src}:${p.sport} > ${p.dst}:${p.dport} [${names.join(',')}] len ${p.len}`;
+}

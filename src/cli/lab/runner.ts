@@ -1,0 +1,307 @@
+/**
+ * One lab run: build the namespaces, start the collector, the target, the "ALB" (nginx), drive the
+ * client (curl with SSLKEYLOGFILE, or the load client), stop everything, turn the capture into one
+ * self-contained pcapng, check the scenario's facts (and, once analyze exists, its verdict), write
+ * the run's output directory. Teardown (processes by pid, namespaces, the temp dir) always runs:
+ * on success, on failure and on SIGINT/SIGTERM.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ErrorCode, MirrorlensError } from '../../wire/errors.js';
+import { LOAD_CLIENT, TARGET_SERVER, mirrorlensArgv } from './assets.js';
+import { runChecks, type CheckResult } from './checks.js';
+import { flowLogLines } from './flowlog.js';
+import { nginxConfig } from './nginx.js';
+import { readPackets } from './packets.js';
+import { ProcessGroup, exec, sleep, type Daemon } from './proc.js';
+import type { Scenario } from './scenarios.js';
+import { ADDR, MIRROR_SESSIONS, NS_PREFIX, Topology } from './topology.js';
+
+export type CaptureMode = 'auto' | 'listen' | 'tcpdump';
+
+export interface RunOptions {
+  outDir: string;
+  /** Keep the run's temp dir (nginx config, certs, pid files) and print where it is. */
+  keep?: boolean;
+  capture?: CaptureMode;
+  /** Override the load scenario's size. */
+  load?: Partial<{ connections: number; requests: number; concurrency: number }>;
+  /** Progress lines (stderr in the CLI). */
+  log?: (line: string) => void;
+  /** Aborts the run (SIGINT); teardown still happens. */
+  signal?: AbortSignal;
+  /** Test hook: throw after this stage to prove teardown on failure. */
+  failAfter?: 'topology' | 'daemons' | 'client';
+  /** Run `mirrorlens analyze` when it is built (default true). */
+  analyze?: boolean;
+}
+
+export interface ClientResult {
+  path: string;
+  status: number;
+  httpVersion: string;
+  startTime: number;
+  endTime: number;
+  error?: string;
+}
+
+export interface LabResult {
+  scenario: string;
+  ok: boolean;
+  outDir: string;
+  captureMode: 'listen' | 'tcpdump';
+  captureFiles: string[];
+  checks: CheckResult[];
+  client: ClientResult[];
+  load?: unknown;
+  verdict?: { kind: string | null; status: number | null; path: string | null; resetBy: string | null; idleSeconds: number | null; summary: string } | null;
+  analyzeStatus: 'ran' | 'not-built' | 'skipped' | 'failed';
+  durationSeconds: number;
+}
+
+function abortable(signal: AbortSignal | undefined, ms: number): Promise<void> {
+  if (!signal) return sleep(ms);
+  if (signal.aborted) return Promise.reject(new MirrorlensError(ErrorCode.Lab, 'interrupted'));
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new MirrorlensError(ErrorCode.Lab, 'interrupted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MirrorlensError(ErrorCode.Lab, 'interrupted');
+}
+
+/** Is `mirrorlens <cmd>` a real command yet (not the skeleton's placeholder)? */
+export async function commandBuilt(cmd: 'listen' | 'analyze'): Promise<boolean> {
+  const r = await exec(process.execPath, mirrorlensArgv([cmd, '--help']), { allowFail: true, timeoutMs: 30_000 });
+  return r.code === 0 && !/not built yet/.test(r.stdout + r.stderr);
+}
+
+async function waitForPort(ns: string, port: number, timeoutMs: number, what: string, proto: 't' | 'u' = 't'): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const r = await exec('ss', [`-Hln${proto}`, `sport = :${port}`], { ns, allowFail: true });
+    if (r.stdout.trim()) return;
+    await sleep(50);
+  }
+  throw new MirrorlensError(ErrorCode.Lab, `${what} is not listening on port ${port} after ${timeoutMs} ms`);
+}
+
+async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'alb-cert.pem');
+  const key = join(dir, 'alb-key.pem');
+  await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${ADDR.albHost}`, '-addext', `subjectAltName=DNS:${ADDR.albHost}`]);
+  return { cert, key };
+}
+
+/** One curl in the client namespace; returns what it saw (curl's own -w json). */
+async function curl(ns: string, s: Scenario, path: string, cert: string, keylog: string): Promise<ClientResult> {
+  const args = ['-sS', '-o', '/dev/null', '-w', '%{json}', '--max-time', '20', '--resolve', `${ADDR.albHost}:443:${ADDR.albFront}`, '--cacert', cert, '-A', 'curl/7.88.1 mirrorlens-lab'];
+  args.push(s.client.http2 ? '--http2' : '--http1.1');
+  if (s.client.tls12Cipher) args.push('--tlsv1.2', '--tls-max', '1.2', '--ciphers', s.client.tls12Cipher);
+  args.push(`https://${ADDR.albHost}${path}`);
+  const startTime = Date.now() / 1000;
+  const r = await exec('curl', args, { ns, env: { ...process.env, SSLKEYLOGFILE: keylog }, allowFail: true, timeoutMs: 30_000 });
+  const endTime = Date.now() / 1000;
+  try {
+    const j = JSON.parse(r.stdout) as { http_code?: number; http_version?: string; errormsg?: string | null };
+    return { path, status: j.http_code ?? 0, httpVersion: j.http_version ?? '', startTime, endTime, ...(r.code !== 0 ? { error: j.errormsg ?? r.stderr.trim() } : {}) };
+  } catch {
+    return { path, status: 0, httpVersion: '', startTime, endTime, error: r.stderr.trim() || `curl exit ${r.code}` };
+  }
+}
+
+export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult> {
+  const log = o.log ?? (() => {});
+  const t0 = Date.now();
+  if (process.getuid?.() !== 0) throw new MirrorlensError(ErrorCode.Lab, 'lab: needs root (network namespaces, tc, iptables); run it with sudo');
+  const outDir = resolve(o.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const capDir = join(outDir, 'capture');
+  mkdirSync(capDir, { recursive: true });
+  const runId = randomBytes(6).toString('hex');
+  const prefix = `${NS_PREFIX}${process.pid}${runId.slice(0, 3)}-`;
+  const runDir = mkdtempSync(join(tmpdir(), `${prefix}`));
+  const files = {
+    keylog: join(outDir, 'keys.log'),
+    albLog: join(outDir, 'alb-access.log'),
+    flowLog: join(outDir, 'flow.log'),
+    targetLog: join(outDir, 'target.log'),
+    clientLog: join(outDir, 'client.log'),
+    nginxError: join(outDir, 'nginx-error.log'),
+    nginxConf: join(runDir, 'nginx.conf'),
+  };
+  for (const f of [files.keylog, files.albLog, files.targetLog, files.clientLog]) writeFileSync(f, '');
+  for (const f of readdirSync(capDir)) rmSync(join(capDir, f), { force: true });
+
+  let mode: 'listen' | 'tcpdump' = 'tcpdump';
+  const want = o.capture ?? 'auto';
+  if (want === 'listen' || (want === 'auto' && (await commandBuilt('listen')))) mode = 'listen';
+  const runAnalyze = o.analyze !== false && (await commandBuilt('analyze'));
+
+  const topo = new Topology({ prefix, nlbIdleSeconds: s.nlbIdleSeconds });
+  const procs = new ProcessGroup();
+  const clients: ClientResult[] = [];
+  let loadSummary: unknown;
+  let captureFiles: string[] = [];
+  let checks: CheckResult[] = [];
+  let analyzeStatus: LabResult['analyzeStatus'] = runAnalyze ? 'ran' : 'not-built';
+  let verdict: LabResult['verdict'] = null;
+  const startEpoch = Math.floor(Date.now() / 1000);
+  try {
+    log(`lab ${s.name}: building namespaces ${prefix}{client,alb,nlb,target,collector}`);
+    await topo.up();
+    if (s.synDrop) await topo.dropSyns();
+    if (s.holdFinMs) await topo.holdTargetFins(s.holdFinMs, (s.target.bodyBytes ?? 0) + 250);
+    if (o.failAfter === 'topology') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after topology (test)');
+    checkAbort(o.signal);
+
+    // Collector.
+    const rawCaptures: string[] = [];
+    let listenD: Daemon | undefined;
+    const dumps: Daemon[] = [];
+    if (mode === 'listen') {
+      const sessions = MIRROR_SESSIONS.flatMap((m) => ['--session', `${m.vni}=${m.name}`]);
+      listenD = procs.start('mirrorlens listen', process.execPath, mirrorlensArgv(['listen', '--out', capDir, '--keylog', files.keylog, '--geneve-port', '0', ...sessions]), { ns: topo.ns.collector });
+      await waitForPort(topo.ns.collector, 4789, 20_000, 'mirrorlens listen', 'u');
+    } else {
+      for (const dev of ['fromalb', 'fromnlb']) {
+        const f = join(runDir, `${dev}.pcap`);
+        rawCaptures.push(f);
+        const d = procs.start(`tcpdump ${dev}`, 'tcpdump', ['-i', dev, '-n', '-U', '-s', '0', '-w', f, 'udp', 'dst', 'port', '4789'], { ns: topo.ns.collector });
+        dumps.push(d);
+        await d.waitFor(/listening on/, 10_000);
+      }
+      // No socket on 4789 here: keep the kernel from answering each datagram with ICMP port unreachable.
+      await exec('iptables', ['-A', 'OUTPUT', '-p', 'icmp', '--icmp-type', 'port-unreachable', '-j', 'DROP'], { ns: topo.ns.collector });
+    }
+
+    // Target.
+    if (s.target.listen) {
+      const opts = { host: '0.0.0.0', port: ADDR.targetPort, keepAliveTimeoutMs: s.target.keepAliveTimeoutMs, log: files.targetLog, crashPath: '/crash', closePath: '/close', slowPath: '/slow', slowMs: s.target.slowMs ?? 0, bodyBytes: s.target.bodyBytes ?? 0 };
+      const d = procs.start('target', process.execPath, [TARGET_SERVER, JSON.stringify(opts)], { ns: topo.ns.target });
+      await d.waitFor(/target listening/, 10_000);
+    }
+
+    // ALB.
+    const { cert, key } = await makeCert(runDir);
+    const isLoad = s.load !== undefined;
+    writeFileSync(
+      files.nginxConf,
+      nginxConfig({
+        runDir,
+        accessLog: files.albLog,
+        errorLog: files.nginxError,
+        cert,
+        key,
+        albIdleSeconds: s.albIdleSeconds,
+        readTimeoutSeconds: s.readTimeoutSeconds,
+        connectTimeoutSeconds: s.connectTimeoutSeconds,
+        keepaliveConnections: isLoad ? 256 : 16,
+        workers: 1,
+        startEpochSeconds: startEpoch,
+        traceSpanSeconds: 3600,
+        runId,
+      }),
+    );
+    await exec('nginx', ['-t', '-q', '-p', runDir, '-c', files.nginxConf], { ns: topo.ns.alb, env: { ...process.env, TZ: 'UTC' } });
+    procs.start('nginx', 'nginx', ['-p', runDir, '-c', files.nginxConf, '-g', 'daemon off;'], { ns: topo.ns.alb, env: { ...process.env, TZ: 'UTC' } });
+    await waitForPort(topo.ns.alb, 443, 10_000, 'nginx');
+    if (o.failAfter === 'daemons') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after starting the daemons (test)');
+    log(`lab ${s.name}: ${s.summary}`);
+
+    // Client.
+    if (s.load) {
+      const p = { ...s.load, ...o.load };
+      log(`lab ${s.name}: ${p.connections} TLS connections, ${p.requests} requests, ${p.concurrency} at a time`);
+      const r = await exec(process.execPath, [LOAD_CLIENT, JSON.stringify({ ip: ADDR.albFront, host: ADDR.albHost, port: 443, ca: cert, keylog: files.keylog, ...p })], { ns: topo.ns.client, timeoutMs: 1_800_000 });
+      loadSummary = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as unknown;
+      appendFileSync(files.clientLog, `${JSON.stringify(loadSummary)}\n`);
+    } else {
+      for (const rq of s.requests) {
+        if (rq.waitMs > 0) await abortable(o.signal, rq.waitMs);
+        checkAbort(o.signal);
+        const c = await curl(topo.ns.client, s, rq.path, cert, files.keylog);
+        clients.push(c);
+        appendFileSync(files.clientLog, `${JSON.stringify(c)}\n`);
+        log(`  ${new Date(c.startTime * 1000).toISOString()} GET ${rq.path} → ${c.status || c.error}`);
+      }
+    }
+    if (o.failAfter === 'client') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after the client ran (test)');
+    // Let the last packets (FINs, RSTs, mirrored copies, key log lines) arrive.
+    await abortable(o.signal, 500);
+
+    // Stop the path, then the collector, so everything sent is captured.
+    for (const d of procs.daemons.filter((x) => x !== listenD && !dumps.includes(x))) await procs.stop(d, d.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
+    await sleep(200);
+    if (listenD) {
+      await procs.stop(listenD, 'SIGTERM', 10_000);
+      captureFiles = readdirSync(capDir).filter((f) => f.endsWith('.pcapng')).sort().map((f) => join(capDir, f));
+      if (captureFiles.length === 0) throw new MirrorlensError(ErrorCode.Lab, `mirrorlens listen wrote no capture into ${capDir}: ${listenD.stderr().trim().split('\n').slice(-2).join(' / ')}`);
+    } else {
+      for (const d of dumps) await procs.stop(d, 'SIGINT', 5000);
+      const merged = join(runDir, 'merged.pcapng');
+      await exec('mergecap', ['-F', 'pcapng', '-w', merged, ...rawCaptures]);
+      const final = join(capDir, 'mirror.pcapng');
+      if (statSync(files.keylog).size > 0) await exec('editcap', ['--inject-secrets', `tls,${files.keylog}`, merged, final]);
+      else copyFileSync(merged, final);
+      captureFiles = [final];
+    }
+    log(`lab ${s.name}: captured ${captureFiles.map((f) => `${f} (${statSync(f).size} bytes)`).join(', ')}`);
+
+    // Facts.
+    const pkts: Awaited<ReturnType<typeof readPackets>> = [];
+    for (const f of captureFiles) pkts.push(...(await readPackets(f, files.keylog)));
+    pkts.sort((a, b) => a.time - b.time);
+    if (s.synDrop) writeFileSync(files.flowLog, `${flowLogLines(pkts, true).join('\n')}\n`);
+    checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never });
+
+    // Verdict.
+    if (runAnalyze) {
+      const args = ['analyze', ...captureFiles, '--keylog', files.keylog, '--alb-log', files.albLog, '--format', 'json', '--out', join(outDir, 'analyze.json')];
+      if (existsSync(files.flowLog)) args.push('--flow-log', files.flowLog);
+      const r = await exec(process.execPath, mirrorlensArgv(args), { allowFail: true, timeoutMs: 600_000 });
+      if (r.code !== 0 || !existsSync(join(outDir, 'analyze.json'))) {
+        analyzeStatus = 'failed';
+        checks.push({ name: 'analyze runs', ok: false, detail: `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}` });
+      } else {
+        const { verdictChecks, pickVerdict } = await import('./verdict.js');
+        const report = JSON.parse(readFileSync(join(outDir, 'analyze.json'), 'utf8')) as unknown;
+        verdict = pickVerdict(s, report);
+        checks.push(...verdictChecks(s, verdict, report));
+      }
+    }
+  } finally {
+    await procs.stopAll();
+    await topo.down();
+    if (existsSync(files.nginxConf)) copyFileSync(files.nginxConf, join(outDir, 'nginx.conf'));
+    if (o.keep) log(`lab ${s.name}: kept the run's temp dir ${runDir}`);
+    else rmSync(runDir, { recursive: true, force: true });
+  }
+  const result: LabResult = {
+    scenario: s.name,
+    ok: checks.length > 0 && checks.every((c) => c.ok),
+    outDir,
+    captureMode: mode,
+    captureFiles,
+    checks,
+    client: clients,
+    ...(loadSummary !== undefined ? { load: loadSummary } : {}),
+    verdict,
+    analyzeStatus,
+    durationSeconds: (Date.now() - t0) / 1000,
+  };
+  writeFileSync(join(outDir, 'scenario.json'), `${JSON.stringify({ scenario: s, addresses: ADDR, mirrorSessions: MIRROR_SESSIONS }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}

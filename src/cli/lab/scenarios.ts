@@ -1,0 +1,204 @@
+/**
+ * The lab's scenarios: each reproduces one load-balancer failure (or, for `load`, none) with real
+ * parts, states the verdict it expects (issue 10's list) and the facts the lab checks in what it
+ * captured. Timers are scaled so a scenario takes seconds: the NLB's 350 s idle timeout becomes
+ * 3 s, the ALB's 10 s connect timeout 2 s, its 60 s idle timeout 30 s (2 s for slow-target).
+ */
+import type { FindingKind } from '../../diagnose/finding.js';
+
+export interface ClientRequest {
+  path: string;
+  /** Milliseconds to wait after the previous request finished (0: at once). */
+  waitMs: number;
+}
+
+export interface LoadParams {
+  /** TLS connections opened by the client. */
+  connections: number;
+  /** Requests in total, spread evenly over the connections (keep-alive). */
+  requests: number;
+  /** Connections in flight at once. */
+  concurrency: number;
+}
+
+export interface Scenario {
+  name: string;
+  summary: string;
+  /** The verdict analyze must give for the failing request (null: no finding expected). */
+  expectKind: FindingKind | null;
+  /** Status the ALB gives the failing request (200 for scenarios without failure). */
+  expectStatus: number;
+  /** Path of the failing request. */
+  expectPath: string | null;
+  /** Who sends the RST the ALB sees, when there is one. */
+  expectResetBy: 'nlb' | 'target' | null;
+  nlbIdleSeconds: number;
+  albIdleSeconds: number;
+  readTimeoutSeconds: number;
+  connectTimeoutSeconds: number;
+  target: {
+    listen: boolean;
+    keepAliveTimeoutMs: number;
+    slowMs?: number;
+    bodyBytes?: number;
+  };
+  client: { http2: boolean; tls12Cipher?: string };
+  requests: ClientRequest[];
+  synDrop?: boolean;
+  /** keepalive-race: hold the target's FIN this long on its way to the ALB. */
+  holdFinMs?: number;
+  load?: LoadParams;
+}
+
+/** ALB idle timeout 30 s scaled; NLB idle 3 s scaled from 350 s. */
+const BASE = {
+  nlbIdleSeconds: 3,
+  albIdleSeconds: 30,
+  readTimeoutSeconds: 30,
+  connectTimeoutSeconds: 2,
+  synDrop: false,
+};
+
+const IDLE_RESET_REQUESTS: ClientRequest[] = [
+  { path: '/api/cart', waitMs: 0 },
+  // idle longer than the NLB's (scaled) 3 s: the pooled ALB→NLB connection expires in conntrack.
+  { path: '/api/checkout', waitMs: 4500 },
+];
+
+/** keepalive-race: target keep-alive 1 s; response size and FIN hold chosen so the FIN arrives ~1.5 s after the response. */
+export const RACE = { keepAliveMs: 1000, holdMs: 1550, bodyBytes: 900, sendAtMs: 1250 };
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    ...BASE,
+    name: 'idle-reset',
+    summary: 'pooled ALB→NLB→target connection idle beyond the NLB idle timeout; the next request gets an RST from the NLB → 502',
+    expectKind: 'idle-timeout-reset',
+    expectStatus: 502,
+    expectPath: '/api/checkout',
+    expectResetBy: 'nlb',
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: IDLE_RESET_REQUESTS,
+  },
+  {
+    ...BASE,
+    name: 'keepalive-race',
+    summary: "target keep-alive (1 s) shorter than the ALB's pool idle time: the target's FIN crosses the next request → 502",
+    expectKind: 'keepalive-race',
+    expectStatus: 502,
+    expectPath: '/api/race',
+    expectResetBy: 'target',
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: RACE.keepAliveMs, bodyBytes: RACE.bodyBytes },
+    client: { http2: false },
+    requests: [
+      { path: '/api/first', waitMs: 0 },
+      { path: '/api/race', waitMs: RACE.sendAtMs },
+    ],
+    holdFinMs: RACE.holdMs,
+  },
+  {
+    ...BASE,
+    name: 'target-crash',
+    summary: 'the target resets the connection while the request is outstanding → 502',
+    expectKind: 'target-reset',
+    expectStatus: 502,
+    expectPath: '/crash/order',
+    expectResetBy: 'target',
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: [
+      { path: '/api/cart', waitMs: 0 },
+      { path: '/crash/order', waitMs: 200 },
+    ],
+  },
+  {
+    ...BASE,
+    name: 'refused',
+    summary: 'nothing listens on the target port: the SYN is answered by an RST → 502',
+    expectKind: 'target-connection-refused',
+    expectStatus: 502,
+    expectPath: '/api/cart',
+    expectResetBy: 'target',
+    nlbIdleSeconds: 60,
+    target: { listen: false, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: [{ path: '/api/cart', waitMs: 0 }],
+  },
+  {
+    ...BASE,
+    name: 'syn-drop',
+    summary: 'a firewall in front of the target drops SYNs: no connection before the (scaled) 2 s connect timeout → 504; flow log REJECT lines',
+    // With the flow log given, the REJECT lines name the cause (security group / NACL).
+    expectKind: 'flow-log-reject',
+    expectStatus: 504,
+    expectPath: '/api/cart',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: [{ path: '/api/cart', waitMs: 0 }],
+    synDrop: true,
+  },
+  {
+    ...BASE,
+    name: 'slow-target',
+    summary: 'the target answers after 4 s, the ALB gives up after its (scaled) 2 s idle timeout → 504',
+    expectKind: 'target-response-timeout',
+    expectStatus: 504,
+    expectPath: '/slow/report',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    readTimeoutSeconds: 2,
+    target: { listen: true, keepAliveTimeoutMs: 600_000, slowMs: 4000 },
+    client: { http2: false },
+    requests: [
+      { path: '/api/cart', waitMs: 0 },
+      { path: '/slow/report', waitMs: 100 },
+    ],
+  },
+  {
+    ...BASE,
+    name: 'h2',
+    summary: 'idle-reset with the client on HTTP/2 (ALPN h2): the 502 is an h2 response on the client side',
+    expectKind: 'idle-timeout-reset',
+    expectStatus: 502,
+    expectPath: '/api/checkout',
+    expectResetBy: 'nlb',
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: true },
+    requests: IDLE_RESET_REQUESTS,
+  },
+  {
+    ...BASE,
+    name: 'tls12',
+    summary: "idle-reset over TLS 1.2 with the article's ECDHE-RSA-AES128-GCM-SHA256",
+    expectKind: 'idle-timeout-reset',
+    expectStatus: 502,
+    expectPath: '/api/checkout',
+    expectResetBy: 'nlb',
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false, tls12Cipher: 'ECDHE-RSA-AES128-GCM-SHA256' },
+    requests: IDLE_RESET_REQUESTS,
+  },
+  {
+    ...BASE,
+    name: 'load',
+    summary: 'thousands of TLS connections and tens of thousands of requests through the whole path, both sides mirrored (benchmark input); no errors expected',
+    expectKind: null,
+    expectStatus: 200,
+    expectPath: null,
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: [],
+    load: { connections: 2000, requests: 20000, concurrency: 64 },
+  },
+];
+
+export function findScenario(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name);
+}

@@ -1,0 +1,178 @@
+/**
+ * The lab's network: five network namespaces wired with veth pairs, built with iproute2, tc and
+ * iptables, and always removed again.
+ *
+ *   client ──────── alb ──────── nlb ──────── target
+ *   198.51.100.10   198.51.100.1 10.0.1.20     10.0.2.30:8080
+ *                   10.0.1.10    (DNAT :80 → target, conntrack, RST on expired flows)
+ *                   │ mir0             │ mir0
+ *                   └──── collector ───┘     VXLAN (UDP 4789) with the mirrored frames
+ *
+ * Mirror sessions (VNI → mirrored interface), like VPC Traffic Mirroring sessions on ENIs:
+ *   1001 alb-client-side  the ALB's client-facing interface (TLS from the client)
+ *   1002 alb-target-side  the ALB's target-facing interface (plain HTTP to the NLB)
+ *   1003 target-eni       the NLB's target-facing interface (what the target's ENI sees)
+ * Each is `tc ... matchall action mirred egress mirror` on ingress and egress into a kernel VXLAN
+ * device whose remote is the collector.
+ */
+import { exec } from './proc.js';
+
+export const ADDR = {
+  client: '198.51.100.10',
+  albFront: '198.51.100.1',
+  albBack: '10.0.1.10',
+  nlbVip: '10.0.1.20',
+  nlbPort: 80,
+  nlbBack: '10.0.2.1',
+  target: '10.0.2.30',
+  targetPort: 8080,
+  /** Mirror links: ALB ↔ collector and NLB ↔ collector (point-to-point /30s). */
+  albMirror: '10.9.9.1',
+  collectorFromAlb: '10.9.9.2',
+  nlbMirror: '10.9.9.5',
+  collectorFromNlb: '10.9.9.6',
+  /** The name the client uses for the ALB (resolved with curl --resolve). */
+  albHost: 'alb.mlab.test',
+} as const;
+
+export interface MirrorSession {
+  vni: number;
+  name: string;
+  /** Namespace role and interface mirrored. */
+  role: 'alb' | 'nlb';
+  dev: string;
+}
+
+export const MIRROR_SESSIONS: readonly MirrorSession[] = [
+  { vni: 1001, name: 'alb-client-side', role: 'alb', dev: 'front0' },
+  { vni: 1002, name: 'alb-target-side', role: 'alb', dev: 'back0' },
+  { vni: 1003, name: 'target-eni', role: 'nlb', dev: 'back0' },
+];
+
+export type Role = 'client' | 'alb' | 'nlb' | 'target' | 'collector';
+export const ROLES: readonly Role[] = ['client', 'alb', 'nlb', 'target', 'collector'];
+
+/** Prefix shared by every namespace the lab creates; `lab clean` removes namespaces starting with it. */
+export const NS_PREFIX = 'mlab';
+
+export interface TopologyOptions {
+  /** Unique per run, e.g. `mlab1234-`. */
+  prefix: string;
+  /** NLB TCP idle timeout, seconds (conntrack established timeout in the NLB namespace). */
+  nlbIdleSeconds: number;
+}
+
+export class Topology {
+  readonly prefix: string;
+  readonly ns: Record<Role, string>;
+  private created: string[] = [];
+
+  constructor(readonly opts: TopologyOptions) {
+    this.prefix = opts.prefix;
+    this.ns = {
+      client: `${opts.prefix}client`,
+      alb: `${opts.prefix}alb`,
+      nlb: `${opts.prefix}nlb`,
+      target: `${opts.prefix}target`,
+      collector: `${opts.prefix}collector`,
+    };
+  }
+
+  private ip(ns: string, ...args: string[]): Promise<unknown> {
+    return exec('ip', args, { ns });
+  }
+
+  /** veth pair: `aDev` in namespace a, `bDev` in namespace b. Offloads off so captures show wire-sized segments with real checksums. */
+  private async link(a: Role, aDev: string, aAddr: string, b: Role, bDev: string, bAddr: string, prefixLen: number, mtu = 1500): Promise<void> {
+    const A = this.ns[a];
+    const B = this.ns[b];
+    await exec('ip', ['link', 'add', aDev, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', bDev, 'mtu', String(mtu), 'netns', B], { ns: A });
+    for (const [n, dev, addr] of [[A, aDev, aAddr], [B, bDev, bAddr]] as const) {
+      await this.ip(n, 'addr', 'add', `${addr}/${prefixLen}`, 'dev', dev);
+      await exec('ethtool', ['-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off'], { ns: n, allowFail: true });
+      await this.ip(n, 'link', 'set', dev, 'up');
+    }
+  }
+
+  async up(): Promise<void> {
+    for (const r of ROLES) {
+      await exec('ip', ['netns', 'add', this.ns[r]]);
+      this.created.push(this.ns[r]);
+      await this.ip(this.ns[r], 'link', 'set', 'lo', 'up');
+    }
+    await this.link('client', 'cl0', ADDR.client, 'alb', 'front0', ADDR.albFront, 24);
+    await this.link('alb', 'back0', ADDR.albBack, 'nlb', 'front0', ADDR.nlbVip, 24);
+    await this.link('nlb', 'back0', ADDR.nlbBack, 'target', 'eth0', ADDR.target, 24);
+    // Jumbo mirror links, like the 9001-byte MTU of a VPC: a mirrored 1514-byte frame plus 50 bytes of VXLAN fits.
+    await this.link('alb', 'mir0', ADDR.albMirror, 'collector', 'fromalb', ADDR.collectorFromAlb, 30, 9001);
+    await this.link('nlb', 'mir0', ADDR.nlbMirror, 'collector', 'fromnlb', ADDR.collectorFromNlb, 30, 9001);
+    await this.ip(this.ns.client, 'route', 'add', 'default', 'via', ADDR.albFront);
+    await this.ip(this.ns.target, 'route', 'add', 'default', 'via', ADDR.nlbBack);
+
+    // The NLB: DNAT VIP:80 → target:8080 with conntrack; the idle timeout scaled down; no
+    // mid-stream pickup (tcp_loose=0), so a segment on an expired flow is INVALID and answered
+    // with a TCP RST from the VIP, as an NLB does after its idle timeout.
+    const nlb = this.ns.nlb;
+    await exec('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1'], { ns: nlb });
+    await exec('iptables', ['-t', 'nat', '-A', 'PREROUTING', '-d', ADDR.nlbVip, '-p', 'tcp', '--dport', String(ADDR.nlbPort), '-j', 'DNAT', '--to-destination', `${ADDR.target}:${ADDR.targetPort}`], { ns: nlb });
+    // conntrack is instantiated in the namespace by the first rule using it; the sysctls exist after that.
+    await exec('iptables', ['-A', 'FORWARD', '-p', 'tcp', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'REJECT', '--reject-with', 'tcp-reset'], { ns: nlb });
+    await exec('iptables', ['-A', 'INPUT', '-p', 'tcp', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'REJECT', '--reject-with', 'tcp-reset'], { ns: nlb });
+    await exec('sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_tcp_loose=0', `net.netfilter.nf_conntrack_tcp_timeout_established=${Math.max(1, Math.round(this.opts.nlbIdleSeconds))}`], { ns: nlb });
+
+    // Mirror sessions into VXLAN devices pointed at the collector.
+    for (const s of MIRROR_SESSIONS) {
+      const n = this.ns[s.role];
+      const [local, remote] = s.role === 'alb' ? [ADDR.albMirror, ADDR.collectorFromAlb] : [ADDR.nlbMirror, ADDR.collectorFromNlb];
+      const vx = `vx${s.vni}`;
+      await exec('ip', ['link', 'add', vx, 'type', 'vxlan', 'id', String(s.vni), 'local', local, 'remote', remote, 'dstport', '4789', 'dev', 'mir0'], { ns: n });
+      await exec('ip', ['link', 'set', vx, 'up'], { ns: n });
+      await exec('tc', ['qdisc', 'add', 'dev', s.dev, 'clsact'], { ns: n });
+      for (const dir of ['ingress', 'egress']) {
+        await exec('tc', ['filter', 'add', 'dev', s.dev, dir, 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'mirror', 'dev', vx], { ns: n });
+      }
+    }
+  }
+
+  /** Extra NLB firewall rule (syn-drop): drop SYNs to the VIP before conntrack/NAT see them. */
+  async dropSyns(): Promise<void> {
+    await exec('iptables', ['-t', 'raw', '-A', 'PREROUTING', '-d', ADDR.nlbVip, '-p', 'tcp', '--dport', String(ADDR.nlbPort), '--syn', '-j', 'DROP'], { ns: this.ns.nlb });
+  }
+
+  /**
+   * keepalive-race: hold the target's FIN (and the RST behind it) on the NLB → ALB hop for
+   * about `holdMs`, so that it crosses the ALB's next request the way a FIN in flight does.
+   * This kernel build has no netem, so the hold is an HTB class that every target→ALB payload
+   * segment charges (the response to the previous request): the FIN that follows waits until the
+   * class has tokens again.
+   */
+  async holdTargetFins(holdMs: number, chargeBytes: number): Promise<void> {
+    const n = this.ns.nlb;
+    // rate such that `chargeBytes` on the wire takes holdMs: bits / seconds.
+    const rate = Math.max(8, Math.round((chargeBytes * 8) / (holdMs / 1000)));
+    await exec('tc', ['qdisc', 'add', 'dev', 'front0', 'root', 'handle', '1:', 'htb', 'default', '1'], { ns: n });
+    await exec('tc', ['class', 'add', 'dev', 'front0', 'parent', '1:', 'classid', '1:1', 'htb', 'rate', '10gbit'], { ns: n });
+    await exec('tc', ['class', 'add', 'dev', 'front0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', `${rate}bit`, 'ceil', `${rate}bit`, 'burst', '1', 'cburst', '1'], { ns: n, allowFail: false });
+    const base = ['-t', 'mangle', '-A', 'POSTROUTING', '-o', 'front0', '-s', ADDR.nlbVip, '-p', 'tcp'];
+    await exec('iptables', [...base, '--tcp-flags', 'FIN', 'FIN', '-j', 'CLASSIFY', '--set-class', '1:10'], { ns: n });
+    await exec('iptables', [...base, '--tcp-flags', 'RST', 'RST', '-j', 'CLASSIFY', '--set-class', '1:10'], { ns: n });
+    await exec('iptables', [...base, '--tcp-flags', 'SYN', 'NONE', '-m', 'length', '--length', '120:65535', '-j', 'CLASSIFY', '--set-class', '1:10'], { ns: n });
+  }
+
+  /** Removes every namespace this topology created (which removes their interfaces too). */
+  async down(): Promise<void> {
+    for (const name of this.created.reverse()) {
+      await exec('ip', ['netns', 'del', name], { allowFail: true });
+    }
+    this.created = [];
+  }
+}
+
+/** Namespaces left by lab runs (`lab clean`, tests). */
+export async function labNamespaces(prefix = NS_PREFIX): Promise<string[]> {
+  const r = await exec('ip', ['netns', 'list'], { allowFail: true });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(/\s/)[0] ?? '')
+    .filter((n) => n.startsWith(prefix));
+}

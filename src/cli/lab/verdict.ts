@@ -1,0 +1,64 @@
+/**
+ * Checks `mirrorlens analyze`'s JSON report (docs/report-schema.md) against what a scenario
+ * expects: the verdict kind, the failing request's path and status, the ALB→NLB connection and,
+ * for resets, who sent the RST and the idle time before the request.
+ */
+import type { CheckResult } from './checks.js';
+import { NLB_VIP, TARGET_EP } from './packets.js';
+import type { LabResult } from './runner.js';
+import type { Scenario } from './scenarios.js';
+
+interface ReportFinding {
+  kind?: string;
+  severity?: string;
+  summary?: string;
+  status?: number | null;
+  request?: { method?: string; path?: string; time?: string } | null;
+  targetConnection?: { uid?: string; client?: string; server?: string } | null;
+  resetBy?: string | null;
+  idleSeconds?: number | null;
+}
+
+function findings(report: unknown): ReportFinding[] {
+  const f = (report as { findings?: unknown }).findings;
+  return Array.isArray(f) ? (f as ReportFinding[]) : [];
+}
+
+export function pickVerdict(s: Scenario, report: unknown): LabResult['verdict'] {
+  const all = findings(report);
+  const f = all.find((x) => x.request?.path === s.expectPath && x.kind === s.expectKind) ?? all.find((x) => x.request?.path === s.expectPath) ?? all.find((x) => x.severity === 'error') ?? all[0];
+  if (!f) return null;
+  return {
+    kind: f.kind ?? null,
+    status: f.status ?? null,
+    path: f.request?.path ?? null,
+    resetBy: f.resetBy ?? null,
+    idleSeconds: f.idleSeconds ?? null,
+    summary: f.summary ?? '',
+  };
+}
+
+export function verdictChecks(s: Scenario, v: LabResult['verdict'], report: unknown): CheckResult[] {
+  const out: CheckResult[] = [];
+  const check = (name: string, ok: boolean, detail: string): void => {
+    out.push({ name, ok, detail });
+  };
+  if (s.expectKind === null) {
+    const errors = findings(report).filter((f) => f.severity === 'error');
+    check('analyze: no error findings', errors.length === 0, errors.map((f) => `${f.kind}: ${f.summary}`).join('; ') || 'none');
+    return out;
+  }
+  check(`analyze verdict: ${s.expectKind}`, v?.kind === s.expectKind, v ? `${v.kind}: ${v.summary}` : 'no finding');
+  check(`analyze: request ${s.expectPath} status ${s.expectStatus}`, v?.path === s.expectPath && v.status === s.expectStatus, v ? `${v.path} ${v.status}` : '-');
+  const f = findings(report).find((x) => x.kind === v?.kind && x.request?.path === v?.path);
+  if (s.expectKind !== 'target-connect-timeout' && s.expectKind !== 'flow-log-reject' && s.expectKind !== 'target-connection-refused') {
+    const server = f?.targetConnection?.server;
+    check(`analyze: target connection to ${NLB_VIP} (or ${TARGET_EP})`, server === NLB_VIP || server === TARGET_EP, server ?? 'none');
+  }
+  if (s.expectResetBy === 'nlb') check(`analyze: RST sent by the NLB ${NLB_VIP}`, v?.resetBy === NLB_VIP, v?.resetBy ?? 'null');
+  if (s.expectResetBy === 'target' && s.expectKind !== 'target-connection-refused') {
+    check(`analyze: RST sent by the target side (${TARGET_EP} or through the NLB ${NLB_VIP})`, v?.resetBy === TARGET_EP || v?.resetBy === NLB_VIP, v?.resetBy ?? 'null');
+  }
+  if (s.expectKind === 'idle-timeout-reset') check(`analyze: idle ≥ ${s.nlbIdleSeconds} s`, (v?.idleSeconds ?? 0) >= s.nlbIdleSeconds, String(v?.idleSeconds));
+  return out;
+}
