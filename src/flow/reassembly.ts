@@ -53,9 +53,10 @@ export interface ReassemblyOwner {
   streamData(dir: Direction, bytes: Uint8Array, offset: number, length: number, streamOffset: number, time: number): void;
   /**
    * Bytes the capture never delivered. `time` is when the gap was declared; `afterTime` is the
-   * arrival time of the segment right after the hole (NaN when the gap is at the stream's end).
+   * arrival time of the segment right after the hole (NaN when the gap is at the stream's end) and
+   * `afterTag` the tag it was fed with (the packet number; -1 at the stream's end).
    */
-  streamGap(dir: Direction, streamOffset: number, length: number, time: number, afterTime: number): void;
+  streamGap(dir: Direction, streamOffset: number, length: number, time: number, afterTime: number, afterTag: number): void;
   streamEnd(dir: Direction, reason: EndReason, time: number): void;
 }
 
@@ -64,6 +65,7 @@ class HeldSegment {
     public offset: number,
     public buf: Uint8Array,
     public time: number,
+    public tag: number,
     public next: HeldSegment | null,
   ) {}
 }
@@ -130,9 +132,10 @@ export class StreamReassembler {
   }
 
   /**
-   * Feeds one segment's payload (`len` may be 0: nothing happens). Returns `Seg` flags.
+   * Feeds one segment's payload (`len` may be 0: nothing happens). Returns `Seg` flags. `tag` (the
+   * packet number) is kept with held data and reported back with a gap it closes.
    */
-  segment(seq: number, bytes: Uint8Array, off: number, len: number, time: number): number {
+  segment(seq: number, bytes: Uint8Array, off: number, len: number, time: number, tag = -1): number {
     if (len <= 0 || this.ended) return 0;
     if (!this.initialized) this.init(seq);
     let o = this.offsetOf(seq);
@@ -181,9 +184,26 @@ export class StreamReassembler {
       return result;
     }
     // A hole precedes this segment: hold a copy of the bytes not held yet.
-    result |= this.hold(bytes, off, o, len, time, maxBefore);
+    result |= this.hold(bytes, off, o, len, time, maxBefore, tag);
     this.enforceCaps(time);
     return result;
+  }
+
+  /**
+   * Bytes the sender sent but the capture cut off (snaplen, Traffic Mirroring PacketLength): when
+   * they are next in order they become a gap at once; otherwise the hole logic reports them later.
+   */
+  missing(seq: number, len: number, time: number, tag = -1): void {
+    if (len <= 0 || this.ended) return;
+    if (!this.initialized) this.init(seq);
+    const o = this.offsetOf(seq);
+    const end = o + len;
+    if (end > this.maxEnd) this.maxEnd = end;
+    if (o <= this.next && end > this.next) {
+      this.gap(this.next, end - this.next, time, time, tag);
+      this.next = end;
+      this.drain(time);
+    }
   }
 
   /** Records the FIN: the stream ends at `seqAfterData` (FIN's seq + payload length). */
@@ -209,9 +229,9 @@ export class StreamReassembler {
   close(reason: EndReason, time: number, endOffset = -1): void {
     if (this.ended) return;
     while (this.head !== null) this.giveUpFirstHole(time);
-    let target = Math.max(endOffset, this.finOffset);
+    const target = Math.max(endOffset, this.finOffset);
     if (target > this.next && this.initialized) {
-      this.gap(this.next, target - this.next, time, NaN);
+      this.gap(this.next, target - this.next, time, NaN, -1);
       this.next = target;
     }
     if (target > this.maxEnd) this.maxEnd = target;
@@ -237,12 +257,12 @@ export class StreamReassembler {
     this.owner.streamData(this.dir, bytes, off, len, at, time);
   }
 
-  private gap(at: number, len: number, time: number, afterTime: number): void {
+  private gap(at: number, len: number, time: number, afterTime: number, afterTag: number): void {
     this.gapBytes += len;
     this.gapCount++;
     this.lastGapStart = at;
     this.lastGapEnd = at + len;
-    this.owner.streamGap(this.dir, at, len, time, afterTime);
+    this.owner.streamGap(this.dir, at, len, time, afterTime, afterTag);
   }
 
   /** Releases held segments that are now contiguous with `next`. */
@@ -274,7 +294,7 @@ export class StreamReassembler {
     if (h.offset > this.next) {
       const at = this.next;
       this.next = h.offset;
-      this.gap(at, h.offset - at, time, h.time);
+      this.gap(at, h.offset - at, time, h.time, h.tag);
     }
     this.drain(time);
   }
@@ -297,7 +317,7 @@ export class StreamReassembler {
   }
 
   /** Holds the parts of [o, o+len) not held yet; compares the parts that are. */
-  private hold(bytes: Uint8Array, off: number, o: number, len: number, time: number, maxBefore: number): number {
+  private hold(bytes: Uint8Array, off: number, o: number, len: number, time: number, maxBefore: number, tag: number): number {
     let result = 0;
     const segEnd = o + len;
     let cur = o;
@@ -320,7 +340,7 @@ export class StreamReassembler {
       const pieceEnd = node !== null ? Math.min(segEnd, node.offset) : segEnd;
       const n = pieceEnd - cur;
       const copy = bytes.slice(off + (cur - o), off + (cur - o) + n);
-      const seg = new HeldSegment(cur, copy, time, node);
+      const seg = new HeldSegment(cur, copy, time, tag, node);
       if (prev === null) this.head = seg;
       else prev.next = seg;
       prev = seg;

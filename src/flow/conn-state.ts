@@ -1,0 +1,98 @@
+/**
+ * Zeek-compatible connection state (`conn_state`) and `history`, derived from per-endpoint TCP
+ * states the way Zeek's base/protocols/conn/main.zeek does (function conn_state):
+ *
+ * | state  | meaning (Zeek's conn.log documentation) |
+ * |--------|------------------------------------------|
+ * | S0     | connection attempt seen, no reply |
+ * | S1     | connection established, not terminated |
+ * | SF     | normal establishment and termination |
+ * | REJ    | connection attempt rejected |
+ * | S2     | established, close attempt by originator seen (but no reply from responder) |
+ * | S3     | established, close attempt by responder seen (but no reply from originator) |
+ * | RSTO   | established, originator aborted (sent a RST) |
+ * | RSTR   | responder sent a RST |
+ * | RSTOS0 | originator sent a SYN followed by a RST, never saw a SYN-ACK from the responder |
+ * | RSTRH  | responder sent a SYN ACK followed by a RST, never saw a SYN from the (purported) originator |
+ * | SH     | originator sent a SYN followed by a FIN, never saw a SYN ACK from the responder (half open) |
+ * | SHR    | responder sent a SYN ACK followed by a FIN, never saw a SYN from the originator |
+ * | OTH    | no SYN seen, just midstream traffic (one example: a partial connection that was not later closed) |
+ *
+ * History letters (originator upper case, responder lower case): S SYN, H SYN-ACK, A pure ACK,
+ * D payload, F FIN, R RST, G content gap, T retransmission, W zero window, I inconsistent flags
+ * (SYN with RST), Q multi-flag (SYN with FIN), ^ direction flipped. A, D, F, R, S, H, I, Q are
+ * recorded once per direction; G, T, W each time their count reaches 1, 10, 100, ... (Zeek's
+ * logarithmic repetition).
+ */
+
+export const Ep = {
+  Inactive: 0,
+  SynSent: 1,
+  SynAckSent: 2,
+  Partial: 3,
+  Established: 4,
+  Closed: 5,
+  Reset: 6,
+} as const;
+export type Ep = (typeof Ep)[keyof typeof Ep];
+
+export type ConnState = 'S0' | 'S1' | 'SF' | 'REJ' | 'S2' | 'S3' | 'RSTO' | 'RSTR' | 'RSTOS0' | 'RSTRH' | 'SH' | 'SHR' | 'OTH';
+
+export const CONN_STATES: readonly ConnState[] = ['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH'];
+
+const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
+
+/**
+ * @param os originator endpoint state, @param rs responder endpoint state
+ * @param origBytes, respBytes payload bytes (Zeek's orig_bytes/resp_bytes: "0" tests only)
+ */
+export function connState(os: Ep, rs: Ep, history: string, origBytes: number, respBytes: number): ConnState {
+  const oInactive = os === Ep.Inactive || os === Ep.Partial;
+  const rInactive = rs === Ep.Inactive || rs === Ep.Partial;
+  if (rs === Ep.Reset) {
+    if (os === Ep.SynSent || os === Ep.SynAckSent || (os === Ep.Reset && origBytes === 0 && respBytes === 0)) return 'REJ';
+    if (oInactive) return 'RSTRH';
+    return 'RSTR';
+  }
+  if (os === Ep.Reset) {
+    if (rInactive) {
+      if (RSTOS0_HISTORY.test(history)) return 'RSTOS0';
+      return 'OTH';
+    }
+    return 'RSTO';
+  }
+  if (rs === Ep.Closed && os === Ep.Closed) return 'SF';
+  if (os === Ep.Closed) return rInactive ? 'SH' : 'S2';
+  if (rs === Ep.Closed) return oInactive ? 'SHR' : 'S3';
+  if (os === Ep.SynSent && rs === Ep.Inactive) return 'S0';
+  if (os === Ep.Established && rs === Ep.Established) return 'S1';
+  return 'OTH';
+}
+
+/** Letters recorded once per direction: a bit per letter and direction. */
+const ONCE = 'SHADFRIQ';
+
+/** History builder state kept on a connection: a bitmask and the string. */
+export class History {
+  text = '';
+  private once = 0;
+
+  /** Records a once-per-direction letter (given in upper case) for the originator (true) or responder. */
+  once1(letter: string, fromOrig: boolean): void {
+    const bit = 1 << (ONCE.indexOf(letter) * 2 + (fromOrig ? 0 : 1));
+    if (this.once & bit) return;
+    this.once |= bit;
+    this.text += fromOrig ? letter : letter.toLowerCase();
+  }
+
+  /** Records a repeating letter (G, T, W) when `count` (after increment) is 1, 10, 100, ... */
+  repeat(letter: string, fromOrig: boolean, count: number): void {
+    if (count === 1 || count === 10 || count === 100 || count === 1000 || count === 10000 || count === 100000) {
+      this.text += fromOrig ? letter : letter.toLowerCase();
+    }
+  }
+
+  flip(): void {
+    this.text = `^${this.text}`;
+  }
+}

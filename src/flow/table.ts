@@ -1,0 +1,1240 @@
+/**
+ * The TCP connection table: packets → connections (both directions merged), reassembled streams,
+ * Zeek-style state/history, idle gaps, and Wireshark-named TCP events.
+ *
+ * Per packet the work is: a numeric-hash lookup (no key strings), a duplicate check against a
+ * fixed-size table of recent packet fingerprints, the sequence analysis, and reassembly that passes
+ * in-order payload on as a view of the packet buffer. Strings (addresses, uid, Community ID) are
+ * made once per connection. Idle connections are kept `idleTimeoutSeconds` (default 6000, the NLB
+ * maximum) in an LRU list, so expiry is O(1) per expired connection.
+ *
+ * See docs/flow.md for the rules (originator choice, port reuse, duplicates, reordering, events).
+ */
+import { createHash } from 'node:crypto';
+import type { PacketRecord } from '../capture/record.js';
+import type { PacketDecoder } from '../wire/packet.js';
+import { ipv4ToString } from '../wire/ipv4.js';
+import { ipv6ToString } from '../wire/ipv6.js';
+import { communityId, ipv4Bytes } from './community-id.js';
+import { connState, Ep, History } from './conn-state.js';
+import type { ConnectionRecord, EndCause, FinRecord, IdleGap, ResetRecord, ResetState, SeqState, TcpEvent, TcpEventType, TcpMark } from './record.js';
+import { ReassemblyBudget, Seg, StreamReassembler, type ReassemblyOwner } from './reassembly.js';
+import { seqDiff, seqGt, seqLe, seqLt } from './seq.js';
+import type { ConnInfo, Direction, EndReason, StreamSink } from './stream.js';
+
+const FIN = 1;
+const SYN = 2;
+const RST = 4;
+const ACK = 16;
+
+export interface FlowOptions {
+  /** Keep a connection with no packet this long before reporting it timed out. Default 6000 (the NLB maximum). */
+  idleTimeoutSeconds?: number;
+  /** Report silences (no packet either way) longer than this as idle gaps. Default 30. */
+  idleGapThresholdSeconds?: number;
+  /** Connections tracked at once; the least recently active is evicted (counted) beyond it. Default 2,000,000. */
+  maxConnections?: number;
+  /** Out-of-order bytes held per connection (both directions). Default 4 MiB. */
+  maxBufferedBytesPerConn?: number;
+  /** Out-of-order bytes held across all connections. Default 256 MiB. */
+  maxBufferedBytesTotal?: number;
+  /**
+   * true: the capture point (VNI / interface) is part of the connection key, so the same 5-tuple
+   * seen at two mirror sessions is two connections. false (default): one connection, its packets
+   * de-duplicated across capture points. See docs/flow.md.
+   */
+  perCapturePoint?: boolean;
+  /** How long data after a hole waits for the hole to fill before it is called a gap. Default 0.1 s. */
+  reorderWindowSeconds?: number;
+  /** Identical packets on a connection closer than this are duplicates. Default 0.1 s. */
+  duplicateWindowSeconds?: number;
+  /** After FIN/FIN or RST, keep the connection this long for stragglers. Default 5 s (Zeek's tcp_close_delay). */
+  closeLingerSeconds?: number;
+  /** Key packets kept per connection (ConnectionRecord.marks). Default 64; 0 disables. */
+  maxMarks?: number;
+}
+
+export interface FlowHandler {
+  /** A connection begins: return a StreamSink to receive its reassembled bytes, or null. */
+  onConnectionStart?(conn: ConnInfo): StreamSink | null;
+  onEvent?(ev: TcpEvent): void;
+  /** The final record (closed, timed out, evicted, replaced by port reuse, or capture end). */
+  onConnectionEnd?(rec: ConnectionRecord): void;
+}
+
+export interface FlowStats {
+  packets: number;
+  tcpPackets: number;
+  nonTcpPackets: number;
+  /** TCP in IP fragments (not reassembled) and truncated TCP headers. */
+  skippedPackets: number;
+  duplicatePackets: number;
+  connections: number;
+  activeConnections: number;
+  peakConnections: number;
+  evictedConnections: number;
+  timedOutConnections: number;
+  bufferOverflows: number;
+  gapBytes: number;
+  events: number;
+}
+
+/** One TCP packet as the table needs it (filled from a PacketDecoder, or by tests). */
+export class TcpSegment {
+  time = 0;
+  /** Frame number (-1 if none). */
+  index = -1;
+  ipVersion: 4 | 6 = 4;
+  src4 = 0;
+  dst4 = 0;
+  /** IPv6 addresses: 16 bytes at srcOffset / dstOffset of `addrData`. */
+  addrData: Uint8Array = new Uint8Array(0);
+  srcOffset = 0;
+  dstOffset = 0;
+  ipId = 0;
+  /** IP packet length (header included) as sent. */
+  ipLength = 0;
+  srcPort = 0;
+  dstPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  window = 0;
+  checksum = 0;
+  mss = -1;
+  windowScale = -1;
+  sackPermitted = false;
+  tsVal = -1;
+  /** Payload bytes as captured: data[payloadOffset .. payloadOffset + capturedPayload). */
+  data: Uint8Array = new Uint8Array(0);
+  payloadOffset = 0;
+  capturedPayload = 0;
+  /** Payload length as sent (more than captured when the capture cut the packet). */
+  payloadLength = 0;
+}
+
+function mix32(h: number, v: number): number {
+  h = Math.imul(h ^ (v | 0), 0x5bd1e995);
+  return (h ^ (h >>> 15)) | 0;
+}
+
+function addrHash(seg: TcpSegment, src: boolean): number {
+  if (seg.ipVersion === 4) return mix32(0x1234567, src ? seg.src4 : seg.dst4);
+  const d = seg.addrData;
+  let o = src ? seg.srcOffset : seg.dstOffset;
+  let h = 0x7654321;
+  for (let i = 0; i < 4; i++, o += 4) h = mix32(h, (d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!);
+  return h;
+}
+
+function strHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Deterministic connection uid: "C" + base62 of 96 bits of SHA-1 over the identifying fields. */
+export function connectionUid(capturePoint: string, aAddr: string, aPort: number, bAddr: string, bPort: number, startTime: number): string {
+  const d = createHash('sha1').update(`${capturePoint}|${aAddr}|${aPort}|${bAddr}|${bPort}|${startTime.toFixed(6)}`).digest();
+  let out = 'C';
+  for (let w = 0; w < 3; w++) {
+    let n = d.readUInt32BE(w * 4);
+    for (let i = 0; i < 6; i++) {
+      out += BASE62[n % 62];
+      n = Math.floor(n / 62);
+    }
+  }
+  return out;
+}
+
+/**
+ * Recent-packet fingerprints for duplicate detection: a fixed-size direct-mapped table (no memory
+ * per connection). A collision can only make us miss a duplicate, never invent one, because the
+ * stored value is a 52-bit fingerprint compared exactly.
+ */
+class DuplicateFilter {
+  private readonly keys: Float64Array;
+  private readonly times: Float64Array;
+  private readonly mask: number;
+  constructor(bits = 16) {
+    this.keys = new Float64Array(1 << bits);
+    this.times = new Float64Array(1 << bits);
+    this.mask = (1 << bits) - 1;
+  }
+  /** true when the same fingerprint was seen within `window` seconds; records it otherwise. */
+  seen(h1: number, h2: number, time: number, window: number): boolean {
+    const key = (h1 >>> 0) * 2097152 + (h2 & 0x1fffff) + 1;
+    const slot = (h1 ^ (h2 >>> 7)) & this.mask;
+    if (this.keys[slot] === key && Math.abs(time - this.times[slot]!) <= window) return true;
+    this.keys[slot] = key;
+    this.times[slot] = time;
+    return false;
+  }
+}
+
+/** One endpoint of a connection (its packets, sequence state and reassembled stream). */
+class Endpoint {
+  state: Ep = Ep.Inactive;
+  packets = 0;
+  ipBytes = 0;
+  payloadBytes = 0;
+  isn = 0;
+  synCount = 0;
+  synTimes: number[] | null = null;
+  mss = -1;
+  windowScale = -1;
+  sackPermitted = false;
+  // Sequence analysis (Wireshark's tcp_analyze_seq_info), raw 32-bit sequence space.
+  nextSeq = 0;
+  nextSeqValid = false;
+  nextSeqTime = 0;
+  maxSeqToBeAcked = 0;
+  maxSeqValid = false;
+  lastAck = 0;
+  lastAckValid = false;
+  lastAckTime = 0;
+  dupAckNum = 0;
+  /** Last advertised window, raw (unscaled); -1 before any. */
+  window = -1;
+  lastWasKeepAlive = false;
+  retransmissions = 0;
+  outOfOrder = 0;
+  zeroWindows = 0;
+  gapsForHistory = 0;
+  /** Pending acked-unseen check: the ACK value from the peer and when (NaN: none). */
+  ackUnseenTime = NaN;
+  ackUnseenAck = 0;
+  ackUnseenIndex = -1;
+  finSeen = false;
+  readonly stream: StreamReassembler;
+  constructor(dir: Direction, owner: ReassemblyOwner, budget: ReassemblyBudget) {
+    this.stream = new StreamReassembler(dir, owner, budget);
+  }
+}
+
+const LIST_NONE = 0;
+const LIST_ACTIVE = 1;
+const LIST_CLOSED = 2;
+
+class Connection implements ConnInfo, ReassemblyOwner {
+  uid = '';
+  private cid = '';
+  capturePoint: string;
+  extraCapturePoints: string[] | null = null;
+  clientAddr = '';
+  clientPort = 0;
+  serverAddr = '';
+  serverPort = 0;
+  startTime: number;
+  previousPacketTime = NaN;
+  lastTime: number;
+  readonly ipVersion: 4 | 6;
+  /** Client / server addresses for matching: IPv4 numbers, or IPv6 as 4 words each. */
+  cA4 = 0;
+  sA4 = 0;
+  a6: Int32Array | null = null;
+  keyHash: number;
+  bucketNext: Connection | null = null;
+  listPrev: Connection | null = null;
+  listNext: Connection | null = null;
+  list = LIST_NONE;
+  readonly c: Endpoint;
+  readonly s: Endpoint;
+  readonly history = new History();
+  flipped = false;
+  midstream = false;
+  established = false;
+  sink: StreamSink | null = null;
+  idleGaps: IdleGap[] | null = null;
+  idleGapCount = 0;
+  maxIdle = 0;
+  resets: ResetRecord[] | null = null;
+  fins: FinRecord[] | null = null;
+  marks: TcpMark[] | null = null;
+  eventCounts: Partial<Record<TcpEventType, number>> | null = null;
+  events = 0;
+  duplicates = 0;
+  closedBy: 0 | 1 | -1 = -1;
+  closeHow: 'fin' | 'rst' | null = null;
+  closeTime = NaN;
+  /** Lingering after the close is measured from here (the last packet). */
+  lingerFrom = NaN;
+  closed = false;
+  synAckTime = NaN;
+  handshakeAckTime = NaN;
+  refused = false;
+  awaitingResponse = false;
+  idleBeforeRequest = NaN;
+  lastPayloadDir = -1;
+  previousUid: string | null = null;
+  pending = false;
+  bufferOverflowsAtStart = 0;
+  overflows = 0;
+  /** Current packet being processed (for gap events raised from the reassembler). */
+  curIndex = -1;
+
+  constructor(
+    readonly table: FlowTable,
+    seg: TcpSegment,
+    clientIsSrc: boolean,
+    capturePoint: string,
+    keyHash: number,
+  ) {
+    this.capturePoint = capturePoint;
+    this.startTime = seg.time;
+    this.lastTime = seg.time;
+    this.ipVersion = seg.ipVersion;
+    this.keyHash = keyHash;
+    this.c = new Endpoint(0, this, table.budget);
+    this.s = new Endpoint(1, this, table.budget);
+    this.c.stream.peer = this.s.stream;
+    this.s.stream.peer = this.c.stream;
+    const src = seg.ipVersion === 4 ? ipv4ToString(seg.src4) : ipv6ToString(seg.addrData, seg.srcOffset);
+    const dst = seg.ipVersion === 4 ? ipv4ToString(seg.dst4) : ipv6ToString(seg.addrData, seg.dstOffset);
+    if (clientIsSrc) {
+      this.clientAddr = src;
+      this.clientPort = seg.srcPort;
+      this.serverAddr = dst;
+      this.serverPort = seg.dstPort;
+    } else {
+      this.clientAddr = dst;
+      this.clientPort = seg.dstPort;
+      this.serverAddr = src;
+      this.serverPort = seg.srcPort;
+    }
+    if (seg.ipVersion === 4) {
+      this.cA4 = clientIsSrc ? seg.src4 : seg.dst4;
+      this.sA4 = clientIsSrc ? seg.dst4 : seg.src4;
+    } else {
+      const a = new Int32Array(8);
+      const d = seg.addrData;
+      const co = clientIsSrc ? seg.srcOffset : seg.dstOffset;
+      const so = clientIsSrc ? seg.dstOffset : seg.srcOffset;
+      for (let i = 0; i < 4; i++) {
+        a[i] = (d[co + i * 4]! << 24) | (d[co + i * 4 + 1]! << 16) | (d[co + i * 4 + 2]! << 8) | d[co + i * 4 + 3]!;
+        a[4 + i] = (d[so + i * 4]! << 24) | (d[so + i * 4 + 1]! << 16) | (d[so + i * 4 + 2]! << 8) | d[so + i * 4 + 3]!;
+      }
+      this.a6 = a;
+    }
+    this.uid = connectionUid(table.perCapturePoint ? capturePoint : '', this.clientAddr, this.clientPort, this.serverAddr, this.serverPort, seg.time);
+  }
+
+  get communityId(): string {
+    if (this.cid === '') {
+      if (this.ipVersion === 4) {
+        this.cid = communityId(ipv4Bytes(this.cA4), this.clientPort, ipv4Bytes(this.sA4), this.serverPort);
+      } else {
+        const a = this.a6!;
+        const bytes = new Uint8Array(32);
+        const dv = new DataView(bytes.buffer);
+        for (let i = 0; i < 8; i++) dv.setInt32(i * 4, a[i]!);
+        this.cid = communityId(bytes.subarray(0, 16), this.clientPort, bytes.subarray(16), this.serverPort);
+      }
+    }
+    return this.cid;
+  }
+
+  /** 0: segment goes client → server; 1: server → client; -1: not this connection. */
+  match(seg: TcpSegment): number {
+    if (seg.ipVersion !== this.ipVersion) return -1;
+    if (seg.ipVersion === 4) {
+      if (seg.src4 === this.cA4 && seg.dst4 === this.sA4 && seg.srcPort === this.clientPort && seg.dstPort === this.serverPort) return 0;
+      if (seg.src4 === this.sA4 && seg.dst4 === this.cA4 && seg.srcPort === this.serverPort && seg.dstPort === this.clientPort) return 1;
+      return -1;
+    }
+    if (seg.srcPort === this.clientPort && seg.dstPort === this.serverPort && this.eq6(seg, seg.srcOffset, 0) && this.eq6(seg, seg.dstOffset, 4)) return 0;
+    if (seg.srcPort === this.serverPort && seg.dstPort === this.clientPort && this.eq6(seg, seg.srcOffset, 4) && this.eq6(seg, seg.dstOffset, 0)) return 1;
+    return -1;
+  }
+
+  private eq6(seg: TcpSegment, o: number, w: number): boolean {
+    const d = seg.addrData;
+    const a = this.a6!;
+    for (let i = 0; i < 4; i++, o += 4) if (a[w + i] !== ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!)) return false;
+    return true;
+  }
+
+  addCapturePoint(cp: string): void {
+    if (cp === this.capturePoint) return;
+    if (this.extraCapturePoints === null) this.extraCapturePoints = [cp];
+    else if (!this.extraCapturePoints.includes(cp) && this.extraCapturePoints.length < 16) this.extraCapturePoints.push(cp);
+  }
+
+  // ---- ReassemblyOwner ----
+
+  streamData(dir: Direction, bytes: Uint8Array, offset: number, length: number, streamOffset: number, time: number): void {
+    if (this.sink !== null) this.sink.data(dir, bytes, offset, length, streamOffset, time);
+  }
+
+  streamGap(dir: Direction, streamOffset: number, length: number, time: number, afterTime: number, afterTag: number): void {
+    const ep = dir === 0 ? this.c : this.s;
+    ep.gapsForHistory++;
+    this.history.repeat('G', dir === 0, ep.gapsForHistory);
+    this.table.stats.gapBytes += length;
+    if (!Number.isNaN(afterTime)) {
+      const seq = (ep.stream.baseSeq + ((streamOffset + length) % 4294967296)) % 4294967296;
+      this.table.emit(this, 'previous-segment-not-captured', afterTime, dir, afterTag, seq, NaN, streamOffset + length, 0, { missingBytes: length });
+    }
+    if (this.sink !== null) this.sink.gap(dir, streamOffset, length, time);
+  }
+
+  streamEnd(dir: Direction, reason: EndReason, time: number): void {
+    if (this.sink !== null) this.sink.end(dir, reason, time);
+  }
+}
+
+export class FlowTable {
+  readonly stats: FlowStats = {
+    packets: 0,
+    tcpPackets: 0,
+    nonTcpPackets: 0,
+    skippedPackets: 0,
+    duplicatePackets: 0,
+    connections: 0,
+    activeConnections: 0,
+    peakConnections: 0,
+    evictedConnections: 0,
+    timedOutConnections: 0,
+    bufferOverflows: 0,
+    gapBytes: 0,
+    events: 0,
+  };
+  readonly budget: ReassemblyBudget;
+  readonly perCapturePoint: boolean;
+  private readonly idleTimeout: number;
+  private readonly idleGapThreshold: number;
+  private readonly maxConnections: number;
+  private readonly reorderWindow: number;
+  private readonly dupWindow: number;
+  private readonly linger: number;
+  private readonly maxMarks: number;
+  private readonly buckets = new Map<number, Connection>();
+  private readonly dups = new DuplicateFilter();
+  private readonly pendingConns = new Set<Connection>();
+  private nextPendingCheck = -Infinity;
+  // LRU lists: head = least recently active.
+  private activeHead: Connection | null = null;
+  private activeTail: Connection | null = null;
+  private closedHead: Connection | null = null;
+  private closedTail: Connection | null = null;
+  private clock = -Infinity;
+  private readonly seg = new TcpSegment();
+  private finished = false;
+
+  constructor(
+    private readonly handler: FlowHandler,
+    opts: FlowOptions = {},
+  ) {
+    this.idleTimeout = opts.idleTimeoutSeconds ?? 6000;
+    this.idleGapThreshold = opts.idleGapThresholdSeconds ?? 30;
+    this.maxConnections = opts.maxConnections ?? 2_000_000;
+    this.reorderWindow = opts.reorderWindowSeconds ?? 0.1;
+    this.dupWindow = opts.duplicateWindowSeconds ?? 0.1;
+    this.linger = opts.closeLingerSeconds ?? 5;
+    this.maxMarks = opts.maxMarks ?? 64;
+    this.perCapturePoint = opts.perCapturePoint ?? false;
+    this.budget = new ReassemblyBudget(opts.maxBufferedBytesPerConn ?? 4 * 1024 * 1024, opts.maxBufferedBytesTotal ?? 256 * 1024 * 1024);
+    for (const [k, v] of Object.entries({ idleTimeoutSeconds: this.idleTimeout, idleGapThresholdSeconds: this.idleGapThreshold, reorderWindowSeconds: this.reorderWindow, duplicateWindowSeconds: this.dupWindow, closeLingerSeconds: this.linger })) {
+      if (!(v >= 0)) throw new RangeError(`FlowOptions.${k} must be a non-negative number, got ${v}`);
+    }
+    if (!(this.maxConnections >= 1)) throw new RangeError(`FlowOptions.maxConnections must be at least 1, got ${this.maxConnections}`);
+  }
+
+  /** Connections currently tracked. */
+  get size(): number {
+    return this.stats.activeConnections;
+  }
+
+  /**
+   * Feeds one decoded packet. Non-TCP packets, fragments and packets whose TCP header did not
+   * decode are counted and ignored. `capturePoint` names where it was captured ('' if plain).
+   */
+  ingest(rec: PacketRecord, pkt: PacketDecoder, capturePoint = ''): void {
+    this.stats.packets++;
+    if (pkt.transport !== 6 || !pkt.tcpOk) {
+      if (pkt.transport === 6) this.stats.skippedPackets++;
+      else this.stats.nonTcpPackets++;
+      return;
+    }
+    const s = this.seg;
+    const t = pkt.tcp;
+    s.time = rec.time;
+    s.index = rec.index;
+    s.data = pkt.data;
+    let declaredUpper: number;
+    let ipHeader: number;
+    if (pkt.ipVersion === 4) {
+      const ip = pkt.ip4;
+      if (ip.isFragment) {
+        this.stats.skippedPackets++;
+        return;
+      }
+      s.ipVersion = 4;
+      s.src4 = ip.src;
+      s.dst4 = ip.dst;
+      s.ipId = ip.id;
+      declaredUpper = ip.declaredUpperLength;
+      ipHeader = ip.headerLength;
+    } else {
+      const ip = pkt.ip6;
+      if (ip.isFragment) {
+        this.stats.skippedPackets++;
+        return;
+      }
+      s.ipVersion = 6;
+      s.addrData = pkt.data;
+      s.srcOffset = ip.srcOffset;
+      s.dstOffset = ip.dstOffset;
+      s.ipId = 0;
+      declaredUpper = ip.declaredUpperLength;
+      ipHeader = ip.headerLength;
+    }
+    s.srcPort = t.srcPort;
+    s.dstPort = t.dstPort;
+    s.seq = t.seq;
+    s.ack = t.ack;
+    s.flags = t.flags;
+    s.window = t.window;
+    s.checksum = t.checksum;
+    s.mss = t.mss;
+    s.windowScale = t.windowScale;
+    s.sackPermitted = t.sackPermitted;
+    s.tsVal = t.hasTimestamps ? t.tsVal : -1;
+    s.payloadOffset = pkt.payloadOffset;
+    s.capturedPayload = pkt.payloadLength;
+    const declaredPayload = declaredUpper - t.headerLength;
+    s.payloadLength = declaredPayload > s.capturedPayload ? declaredPayload : s.capturedPayload;
+    s.ipLength = ipHeader + t.headerLength + s.payloadLength;
+    this.ingestSegment(s, capturePoint);
+  }
+
+  /** Feeds one TCP segment (what `ingest` does after decoding; tests call it directly). */
+  ingestSegment(seg: TcpSegment, capturePoint = ''): void {
+    if (this.finished) throw new Error('FlowTable: ingest after finish()');
+    this.stats.tcpPackets++;
+    const now = seg.time;
+    if (now > this.clock) this.advanceTime(now);
+    // Lookup.
+    const ha = mix32(addrHash(seg, true), seg.srcPort);
+    const hb = mix32(addrHash(seg, false), seg.dstPort);
+    let key = (ha + hb) | 0;
+    if (this.perCapturePoint) key = mix32(key, strHash(capturePoint));
+    let conn: Connection | null = this.buckets.get(key) ?? null;
+    let dir = -1;
+    while (conn !== null) {
+      if (!this.perCapturePoint || conn.capturePoint === capturePoint) {
+        dir = conn.match(seg);
+        if (dir >= 0) break;
+      }
+      conn = conn.bucketNext;
+    }
+    const f = seg.flags;
+    let previousUid: string | null = null;
+    if (conn !== null && (f & SYN) !== 0 && (f & RST) === 0 && this.isReuse(conn, seg, dir)) {
+      previousUid = conn.uid;
+      this.end(conn, 'port-reuse', now);
+      conn = null;
+    }
+    const created = conn === null;
+    if (conn === null) {
+      conn = this.create(seg, capturePoint, key);
+      dir = conn.match(seg);
+    }
+    // Duplicate check: the same packet seen twice (two mirror sessions, a duplicating path). The
+    // fingerprint covers the TCP checksum (so payload and options) and the IPv4 ID, which a real
+    // retransmission changes.
+    const h1 = mix32(mix32(mix32(mix32(key, seg.seq), seg.ack), (f << 16) | seg.window), (seg.checksum << 16) | (seg.ipId & 0xffff));
+    const h2 = mix32(mix32(conn.keyHash ^ dir, seg.payloadLength), seg.tsVal);
+    if (this.dups.seen(h1, h2, now, this.dupWindow) && !created) {
+      conn.duplicates++;
+      this.stats.duplicatePackets++;
+      conn.addCapturePoint(capturePoint);
+      return;
+    }
+    if (created) {
+      if (previousUid !== null) {
+        conn.previousUid = previousUid;
+        this.emit(conn, 'port-reuse', now, dir as Direction, seg.index, seg.seq, seg.ack, 0, seg.payloadLength, { previousUid });
+      }
+    } else {
+      conn.addCapturePoint(capturePoint);
+      this.touch(conn);
+    }
+    if (conn.list === LIST_NONE) this.listAppend(conn, LIST_ACTIVE);
+    this.process(conn, seg, dir as Direction);
+  }
+
+  /** Moves the clock: expires idle connections, lingering closed ones, and overdue holes. */
+  advanceTime(time: number): void {
+    if (!(time > this.clock)) return;
+    this.clock = time;
+    while (this.activeHead !== null && time - this.activeHead.lastTime > this.idleTimeout) {
+      this.stats.timedOutConnections++;
+      this.end(this.activeHead, 'timeout', this.activeHead.lastTime + this.idleTimeout);
+    }
+    while (this.closedHead !== null && time - this.closedHead.lingerFrom > this.linger) {
+      const c = this.closedHead;
+      if (time - c.lastTime <= this.linger) {
+        // Packets kept arriving after the close: give it another linger period.
+        c.lingerFrom = c.lastTime;
+        this.listRemove(c);
+        this.listAppend(c, LIST_CLOSED);
+        continue;
+      }
+      this.end(c, 'closed', time);
+    }
+    if (this.pendingConns.size > 0 && time >= this.nextPendingCheck) {
+      this.nextPendingCheck = time + this.reorderWindow / 2;
+      for (const c of this.pendingConns) this.checkPending(c, time);
+    }
+  }
+
+  /** Ends every connection (capture end); no more packets may be ingested afterwards. */
+  finish(time?: number): void {
+    if (this.finished) return;
+    const t = time ?? (Number.isFinite(this.clock) ? this.clock : 0);
+    while (this.closedHead !== null) this.end(this.closedHead, 'closed', t);
+    while (this.activeHead !== null) this.end(this.activeHead, 'capture-end', t);
+    this.finished = true;
+  }
+
+  // ---- internals ----
+
+  /** A SYN on an existing connection starts a new one when the old one is over or the ISN differs. */
+  private isReuse(conn: Connection, seg: TcpSegment, dir: number): boolean {
+    const ep = dir === 0 ? conn.c : conn.s;
+    if (conn.closed) {
+      // A retransmitted SYN of this very connection (same ISN) is not reuse.
+      return !(ep.synCount > 0 && ep.isn === seg.seq);
+    }
+    if ((seg.flags & ACK) !== 0) return false; // SYN-ACK: belongs to the handshake in progress
+    if (dir === 0 && conn.c.synCount > 0 && conn.c.isn !== seg.seq && conn.established) return true;
+    return false;
+  }
+
+  private create(seg: TcpSegment, capturePoint: string, key: number): Connection {
+    if (this.stats.activeConnections >= this.maxConnections) {
+      const victim = this.closedHead ?? this.activeHead;
+      if (victim !== null) {
+        this.stats.evictedConnections++;
+        this.end(victim, 'evicted', seg.time);
+      }
+    }
+    const f = seg.flags;
+    let clientIsSrc: boolean;
+    let flipped = false;
+    let midstream = false;
+    if ((f & SYN) !== 0 && (f & ACK) === 0) clientIsSrc = true;
+    else if ((f & SYN) !== 0) {
+      clientIsSrc = false;
+      flipped = true;
+    } else {
+      midstream = true;
+      clientIsSrc = guessClientIsSrc(seg.srcPort, seg.dstPort);
+      flipped = !clientIsSrc;
+    }
+    const conn = new Connection(this, seg, clientIsSrc, capturePoint, key);
+    conn.flipped = flipped;
+    conn.midstream = midstream;
+    conn.bucketNext = this.buckets.get(key) ?? null;
+    this.buckets.set(key, conn);
+    this.stats.connections++;
+    this.stats.activeConnections++;
+    if (this.stats.activeConnections > this.stats.peakConnections) this.stats.peakConnections = this.stats.activeConnections;
+    if (this.handler.onConnectionStart) conn.sink = this.handler.onConnectionStart(conn);
+    return conn;
+  }
+
+  private touch(conn: Connection): void {
+    if (conn.list === LIST_ACTIVE && conn !== this.activeTail) {
+      this.listRemove(conn);
+      this.listAppend(conn, LIST_ACTIVE);
+    }
+  }
+
+  private listAppend(c: Connection, list: number): void {
+    c.list = list;
+    c.listNext = null;
+    if (list === LIST_ACTIVE) {
+      c.listPrev = this.activeTail;
+      if (this.activeTail) this.activeTail.listNext = c;
+      else this.activeHead = c;
+      this.activeTail = c;
+    } else {
+      c.listPrev = this.closedTail;
+      if (this.closedTail) this.closedTail.listNext = c;
+      else this.closedHead = c;
+      this.closedTail = c;
+    }
+  }
+
+  private listRemove(c: Connection): void {
+    if (c.list === LIST_NONE) return;
+    const active = c.list === LIST_ACTIVE;
+    if (c.listPrev) c.listPrev.listNext = c.listNext;
+    else if (active) this.activeHead = c.listNext;
+    else this.closedHead = c.listNext;
+    if (c.listNext) c.listNext.listPrev = c.listPrev;
+    else if (active) this.activeTail = c.listPrev;
+    else this.closedTail = c.listPrev;
+    c.listPrev = c.listNext = null;
+    c.list = LIST_NONE;
+  }
+
+  private unlinkBucket(c: Connection): void {
+    let head = this.buckets.get(c.keyHash) ?? null;
+    if (head === c) {
+      if (c.bucketNext) this.buckets.set(c.keyHash, c.bucketNext);
+      else this.buckets.delete(c.keyHash);
+      return;
+    }
+    while (head !== null && head.bucketNext !== c) head = head.bucketNext;
+    if (head !== null) head.bucketNext = c.bucketNext;
+  }
+
+  /** @internal used by connections to raise events. */
+  emit(conn: Connection, type: TcpEventType, time: number, dir: Direction, packet: number, seq: number, ack: number, streamOffset: number, len: number, detail?: Partial<TcpEvent>): void {
+    conn.events++;
+    this.stats.events++;
+    const counts = (conn.eventCounts ??= {});
+    counts[type] = (counts[type] ?? 0) + 1;
+    if (!this.handler.onEvent) return;
+    const ev: TcpEvent = {
+      type,
+      time,
+      uid: conn.uid,
+      dir,
+      from: dir === 0 ? 'client' : 'server',
+      packet,
+      seq: Number.isNaN(seq) ? -1 : seq,
+      ack: Number.isNaN(ack) ? -1 : ack,
+      streamOffset,
+      len,
+      ...detail,
+    };
+    this.handler.onEvent(ev);
+  }
+
+  private mark(conn: Connection, kind: TcpMark['kind'], seg: TcpSegment, dir: Direction, idle: number, acksAll: boolean | null): void {
+    if (this.maxMarks <= 0) return;
+    const m: TcpMark = { time: seg.time, fromClient: dir === 0, kind, length: seg.payloadLength, packet: seg.index, idleBeforeSeconds: idle, acksAllPeerData: acksAll };
+    const marks = (conn.marks ??= []);
+    if (marks.length >= this.maxMarks) marks.splice(Math.min(8, marks.length - 1), 1);
+    marks.push(m);
+  }
+
+  /** Everything one packet does to its connection. */
+  private process(conn: Connection, seg: TcpSegment, dir: Direction): void {
+    const now = seg.time;
+    const fwd = dir === 0 ? conn.c : conn.s;
+    const rev = dir === 0 ? conn.s : conn.c;
+    const fromOrig = dir === 0;
+    const f = seg.flags;
+    const len = seg.payloadLength;
+    conn.curIndex = seg.index;
+
+    // Time, idle gaps.
+    const first = fwd.packets === 0 && rev.packets === 0;
+    const idle = first ? 0 : now - conn.lastTime;
+    if (!first && idle > conn.maxIdle) conn.maxIdle = idle;
+    if (!first && idle > this.idleGapThreshold) {
+      conn.idleGapCount++;
+      const gap: IdleGap = { start: conn.lastTime, end: now, seconds: idle };
+      if ((conn.idleGaps ??= []).length < 100) conn.idleGaps.push(gap);
+      this.emit(conn, 'idle-gap', now, dir, seg.index, seg.seq, seg.ack, -1, len, { idleSeconds: idle, start: gap.start, end: gap.end });
+    }
+    conn.previousPacketTime = first ? NaN : conn.lastTime;
+    if (now > conn.lastTime) conn.lastTime = now;
+    fwd.packets++;
+    fwd.ipBytes += seg.ipLength;
+    fwd.payloadBytes += len;
+
+    // Options from SYNs.
+    if ((f & SYN) !== 0) {
+      if (seg.mss >= 0) fwd.mss = seg.mss;
+      if (seg.windowScale >= 0) fwd.windowScale = seg.windowScale > 14 ? 14 : seg.windowScale;
+      if (seg.sackPermitted) fwd.sackPermitted = true;
+    }
+
+    // Handshake bookkeeping.
+    if ((f & SYN) !== 0 && (f & RST) === 0) {
+      if (fwd.synCount === 0 || fwd.isn !== seg.seq) {
+        fwd.isn = seg.seq;
+        if (!fwd.stream.initialized) fwd.stream.init((seg.seq + 1) >>> 0);
+      }
+      fwd.synCount++;
+      if ((f & ACK) === 0 && fromOrig) {
+        if (fwd.synTimes === null) fwd.synTimes = [];
+        if (fwd.synTimes.length < 16) fwd.synTimes.push(now);
+        this.mark(conn, 'syn', seg, dir, idle, null);
+      } else if ((f & ACK) !== 0 && !fromOrig) {
+        if (Number.isNaN(conn.synAckTime)) conn.synAckTime = now;
+        this.mark(conn, 'synack', seg, dir, idle, null);
+      }
+    }
+    if (fromOrig && (f & (SYN | RST | FIN)) === 0 && (f & ACK) !== 0 && !Number.isNaN(conn.synAckTime) && Number.isNaN(conn.handshakeAckTime)) {
+      conn.handshakeAckTime = now;
+    }
+
+    // History letters (Zeek order: S/H, I/Q, F, R, D, A).
+    if ((f & SYN) !== 0) {
+      conn.history.once1((f & ACK) !== 0 ? 'H' : 'S', fromOrig);
+      if ((f & RST) !== 0) conn.history.once1('I', fromOrig);
+      if ((f & FIN) !== 0) conn.history.once1('Q', fromOrig);
+    }
+    if ((f & FIN) !== 0) conn.history.once1('F', fromOrig);
+    if ((f & RST) !== 0) conn.history.once1('R', fromOrig);
+    if (len > 0) conn.history.once1('D', fromOrig);
+    else if ((f & (SYN | FIN | RST)) === 0 && (f & ACK) !== 0) conn.history.once1('A', fromOrig);
+
+    // Endpoint states (Zeek's TCP endpoint state machine, simplified).
+    this.updateStates(conn, fwd, rev, f, len, fromOrig);
+
+    // Sequence analysis and reassembly.
+    const ackAllPeer = (f & ACK) !== 0 ? this.acksAll(rev, seg.ack) : null;
+    this.analyze(conn, fwd, rev, seg, dir, idle);
+
+    // Request/response turns (for reset/FIN state).
+    // (done in analyze through newPayload())
+
+    // Close bookkeeping.
+    if ((f & RST) !== 0) this.onReset(conn, fwd, rev, seg, dir, idle, ackAllPeer);
+    else if ((f & FIN) !== 0 && !fwd.finSeen) this.onFin(conn, fwd, seg, dir, idle, ackAllPeer);
+
+    if (conn.pending || fwd.stream.hasHeld || rev.stream.hasHeld || !Number.isNaN(fwd.ackUnseenTime) || !Number.isNaN(rev.ackUnseenTime)) {
+      this.checkPending(conn, now);
+    }
+    const o = this.budget.overflows;
+    if (o !== conn.bufferOverflowsAtStart) {
+      conn.overflows += o - conn.bufferOverflowsAtStart;
+      this.stats.bufferOverflows += o - conn.bufferOverflowsAtStart;
+    }
+    conn.bufferOverflowsAtStart = this.budget.overflows;
+    conn.curIndex = -1;
+  }
+
+  private updateStates(conn: Connection, fwd: Endpoint, rev: Endpoint, f: number, len: number, fromOrig: boolean): void {
+    if ((f & RST) !== 0) {
+      if (fromOrig && fwd.state === Ep.SynSent && rev.state === Ep.Inactive) conn.refused = false;
+      if (!fromOrig && (rev.state === Ep.SynSent || rev.state === Ep.SynAckSent)) conn.refused = true;
+      fwd.state = Ep.Reset;
+      return;
+    }
+    if ((f & SYN) !== 0) {
+      if ((f & ACK) === 0) {
+        if (fwd.state === Ep.Inactive || fwd.state === Ep.SynSent) fwd.state = Ep.SynSent;
+      } else if (fwd.state === Ep.Inactive || fwd.state === Ep.SynSent || fwd.state === Ep.SynAckSent) {
+        if (fromOrig) fwd.state = Ep.SynAckSent;
+        else {
+          if (rev.state === Ep.SynSent) rev.state = Ep.Established;
+          fwd.state = Ep.Established;
+          conn.established = true;
+        }
+      }
+    }
+    if ((f & FIN) !== 0) {
+      fwd.state = Ep.Closed;
+      return;
+    }
+    if ((f & SYN) === 0) {
+      if (fwd.state === Ep.Inactive) {
+        fwd.state = Ep.Partial;
+        if (len > 0) conn.established = true;
+      }
+      if (fwd.state === Ep.SynAckSent && fromOrig) fwd.state = Ep.Established;
+    }
+  }
+
+  /** Does an ACK value cover all the data (and FIN) the other endpoint has sent? */
+  private acksAll(peer: Endpoint, ack: number): boolean | null {
+    if (!peer.nextSeqValid) return null;
+    return seqLe(peer.nextSeq, ack);
+  }
+
+  /** Unacknowledged payload bytes `ep` has sent, judged by `peer`'s last ACK. */
+  private unacked(ep: Endpoint, peer: Endpoint): number {
+    if (!ep.stream.initialized || !peer.lastAckValid) return 0;
+    const acked = ep.stream.offsetOf(peer.lastAck);
+    const n = ep.stream.maxEnd - acked;
+    return n > 0 ? n : 0;
+  }
+
+  /**
+   * Wireshark's tcp_analyze_sequence_number (4.0), except that reordering is judged by sequence
+   * coverage (did these bytes arrive before?) instead of by arrival time, and holes are reported
+   * after the reorder window instead of at once. Then reassembly.
+   */
+  private analyze(conn: Connection, fwd: Endpoint, rev: Endpoint, seg: TcpSegment, dir: Direction, idle: number): void {
+    const f = seg.flags;
+    const seq = seg.seq;
+    const ack = seg.ack;
+    const len = seg.payloadLength;
+    const now = seg.time;
+    const win = seg.window;
+    const noSFR = (f & (SYN | FIN | RST)) === 0;
+    const ackOk = (f & ACK) !== 0;
+    const idx = seg.index;
+    const streamOff = fwd.stream.initialized ? fwd.stream.offsetOf(seq) : 0;
+    let keepAlive = false;
+    let zeroWindowProbe = false;
+    let dupAck = false;
+
+    // Mid-stream pickup: the first byte (or FIN) seen is offset 0.
+    if (!fwd.stream.initialized && (len > 0 || (f & FIN) !== 0)) fwd.stream.init(seq);
+
+    // ZERO WINDOW PROBE
+    if (len === 1 && fwd.nextSeqValid && seq === fwd.nextSeq && rev.window === 0) {
+      zeroWindowProbe = true;
+      this.emit(conn, 'zero-window-probe', now, dir, idx, seq, ack, streamOff, len);
+    }
+    // ZERO WINDOW
+    if (win === 0 && noSFR) {
+      fwd.zeroWindows++;
+      conn.history.repeat('W', dir === 0, fwd.zeroWindows);
+      this.emit(conn, 'zero-window', now, dir, idx, seq, ack, streamOff, len, { windowBytes: 0 });
+    }
+    let skipToFinished = zeroWindowProbe;
+    // KEEP ALIVE
+    if (!skipToFinished && (len === 0 || len === 1) && fwd.nextSeqValid && seq === ((fwd.nextSeq - 1) >>> 0) && noSFR) {
+      keepAlive = true;
+      skipToFinished = true;
+      this.emit(conn, 'keep-alive', now, dir, idx, seq, ack, streamOff, len, { idleSeconds: idle });
+      this.mark(conn, 'keep-alive', seg, dir, idle, null);
+    }
+    // WINDOW UPDATE
+    if (!skipToFinished && len === 0 && win !== 0 && fwd.window >= 0 && win !== fwd.window && fwd.nextSeqValid && seq === fwd.nextSeq && fwd.lastAckValid && ack === fwd.lastAck && noSFR) {
+      skipToFinished = true;
+      this.emit(conn, 'window-update', now, dir, idx, seq, ack, streamOff, len, { windowBytes: this.scaledWindow(fwd, rev, win) });
+    }
+    // WINDOW FULL
+    if (!skipToFinished && len > 0 && noSFR && rev.lastAckValid && rev.window >= 0 && this.scaleKnown(rev, fwd)) {
+      const edge = (rev.lastAck + this.scaledWindow(rev, fwd, rev.window)) >>> 0;
+      if (((seq + len) >>> 0) === edge) this.emit(conn, 'window-full', now, dir, idx, seq, ack, streamOff, len, { windowBytes: this.scaledWindow(rev, fwd, rev.window) });
+    }
+    // KEEP ALIVE ACK
+    if (!skipToFinished && len === 0 && win !== 0 && win === fwd.window && fwd.nextSeqValid && seq === fwd.nextSeq && fwd.lastAckValid && ack === fwd.lastAck && rev.lastWasKeepAlive && noSFR) {
+      skipToFinished = true;
+      this.emit(conn, 'keep-alive-ack', now, dir, idx, seq, ack, streamOff, len);
+    }
+    // DUPLICATE ACK
+    if (!skipToFinished && len === 0 && win !== 0 && win === fwd.window && fwd.nextSeqValid && seq === fwd.nextSeq && fwd.lastAckValid && ack === fwd.lastAck && noSFR) {
+      dupAck = true;
+      fwd.dupAckNum++;
+      this.emit(conn, 'duplicate-ack', now, dir, idx, seq, ack, streamOff, len, { dupAckNum: fwd.dupAckNum });
+    }
+    if (!dupAck) fwd.dupAckNum = 0;
+
+    // ACKED UNSEEN SEGMENT: judged after the reorder window (the data may be reordered behind the ACK).
+    if (ackOk && rev.maxSeqValid && seqGt(ack, rev.maxSeqToBeAcked) && Number.isNaN(rev.ackUnseenTime)) {
+      rev.ackUnseenTime = now;
+      rev.ackUnseenAck = ack;
+      rev.ackUnseenIndex = idx;
+      conn.pending = true;
+    }
+
+    // Reassembly (tells whether the bytes are new).
+    let segFlags = 0;
+    if (len > 0 && (f & RST) === 0) {
+      const captured = seg.capturedPayload < len ? seg.capturedPayload : len;
+      if (captured > 0) segFlags = fwd.stream.segment(seq, seg.data, seg.payloadOffset, captured, now, idx);
+      if (captured < len) fwd.stream.missing((seq + captured) >>> 0, len - captured, now, idx);
+      if (segFlags & Seg.Inconsistent) this.emit(conn, 'inconsistent-overlap', now, dir, idx, seq, ack, streamOff, len);
+      if (segFlags & Seg.New) this.newPayload(conn, seg, dir, idle);
+    }
+
+    // RETRANSMISSION / FAST RETRANSMISSION / SPURIOUS / OUT-OF-ORDER
+    if (!keepAlive && (len > 0 || (f & (SYN | FIN)) !== 0)) {
+      const notAdvanced = fwd.nextSeqValid && seqLt(seq, fwd.nextSeq);
+      if (notAdvanced) {
+        let type: TcpEventType | null = null;
+        if (rev.dupAckNum >= 2 && rev.lastAckValid && rev.lastAck === seq && now - rev.lastAckTime < 0.02) type = 'fast-retransmission';
+        else if (len > 0 && (segFlags & Seg.New) !== 0 && (segFlags & Seg.Old) === 0) type = 'out-of-order';
+        else if (len > 0 && rev.lastAckValid && seqLe((seq + len) >>> 0, rev.lastAck)) type = 'spurious-retransmission';
+        else if (!zeroWindowProbe) type = 'retransmission';
+        if (type === 'out-of-order') {
+          fwd.outOfOrder++;
+          this.emit(conn, type, now, dir, idx, seq, ack, streamOff, len, { reorderDelaySeconds: now - fwd.nextSeqTime });
+        } else if (type !== null) {
+          fwd.retransmissions++;
+          conn.history.repeat('T', dir === 0, fwd.retransmissions);
+          this.emit(conn, type, now, dir, idx, seq, ack, streamOff, len);
+        }
+      }
+    }
+
+    // Update the sequence state.
+    let nextSeq = (seq + len) >>> 0;
+    if ((f & (SYN | FIN)) !== 0) nextSeq = (nextSeq + 1) >>> 0;
+    if ((len > 0 || (f & (SYN | FIN)) !== 0) && !zeroWindowProbe) {
+      if (!fwd.nextSeqValid || seqGt(nextSeq, fwd.nextSeq)) {
+        fwd.nextSeq = nextSeq;
+        fwd.nextSeqValid = true;
+        fwd.nextSeqTime = now;
+      }
+      if (!fwd.maxSeqValid || seq === fwd.maxSeqToBeAcked) {
+        fwd.maxSeqToBeAcked = fwd.nextSeq;
+        fwd.maxSeqValid = true;
+      }
+    } else if (!fwd.nextSeqValid && (f & RST) === 0) {
+      // A pure ACK as the first packet of a direction: its seq is the sender's next sequence number.
+      fwd.nextSeq = seq;
+      fwd.nextSeqValid = true;
+      fwd.nextSeqTime = now;
+      fwd.maxSeqToBeAcked = seq;
+      fwd.maxSeqValid = true;
+    }
+    if ((f & RST) === 0) {
+      fwd.window = win;
+      if (ackOk) {
+        if (!fwd.lastAckValid || ack !== fwd.lastAck) fwd.lastAckTime = now;
+        fwd.lastAck = ack;
+        fwd.lastAckValid = true;
+      }
+    }
+    fwd.lastWasKeepAlive = keepAlive;
+
+    // FIN: the stream ends at its sequence number.
+    if ((f & FIN) !== 0 && (f & RST) === 0) fwd.stream.fin((seq + len) >>> 0, now);
+  }
+
+  private scaleKnown(a: Endpoint, b: Endpoint): boolean {
+    return (a.windowScale >= 0 && b.windowScale >= 0) || (a.synCount > 0 && b.synCount > 0);
+  }
+
+  /** Window of `ep` in bytes: scaled when both SYNs carried the option (RFC 7323 §2.2). */
+  private scaledWindow(ep: Endpoint, peer: Endpoint, raw: number): number {
+    if (ep.windowScale >= 0 && peer.windowScale >= 0) return raw * 2 ** ep.windowScale;
+    return raw;
+  }
+
+  /** Request/response turns: the first new client bytes after a response (or none) start a request. */
+  private newPayload(conn: Connection, seg: TcpSegment, dir: Direction, idle: number): void {
+    if (dir === 0) {
+      if (!conn.awaitingResponse) {
+        conn.awaitingResponse = true;
+        conn.idleBeforeRequest = idle;
+        this.mark(conn, 'data', seg, dir, idle, null);
+      }
+    } else {
+      if (conn.awaitingResponse || conn.lastPayloadDir !== 1) this.mark(conn, 'data', seg, dir, idle, null);
+      conn.awaitingResponse = false;
+    }
+    conn.lastPayloadDir = dir;
+  }
+
+  private seqStateOfRst(fwd: Endpoint, rev: Endpoint, seq: number): SeqState {
+    // The receiver expects the sender's next sequence number (what it last acknowledged).
+    const expected = rev.lastAckValid ? rev.lastAck : fwd.nextSeqValid ? fwd.nextSeq : -1;
+    if (expected < 0) return 'unknown';
+    if (seq === expected || (fwd.nextSeqValid && seq === fwd.nextSeq)) return 'exact';
+    if (rev.window >= 0) {
+      const w = this.scaledWindow(rev, fwd, rev.window);
+      const d = seqDiff(seq, expected);
+      if (d >= 0 && d < Math.max(w, 1)) return 'in-window';
+    }
+    return 'out-of-window';
+  }
+
+  private onReset(conn: Connection, fwd: Endpoint, rev: Endpoint, seg: TcpSegment, dir: Direction, idle: number, acksAll: boolean | null): void {
+    const now = seg.time;
+    let state: ResetState;
+    if (!conn.established) state = 'handshake';
+    else if (conn.awaitingResponse) state = 'request-outstanding';
+    else if (this.unacked(conn.c, conn.s) > 0 || this.unacked(conn.s, conn.c) > 0) state = 'mid-transfer';
+    else state = 'idle';
+    const seqState = this.seqStateOfRst(fwd, rev, seg.seq);
+    const unackedPeer = this.unacked(rev, fwd);
+    const unackedOwn = this.unacked(fwd, rev);
+    const r: ResetRecord = {
+      time: now,
+      from: dir === 0 ? 'client' : 'server',
+      packet: seg.index,
+      state,
+      idleSeconds: idle,
+      idleBeforeRequestSeconds: state === 'request-outstanding' ? conn.idleBeforeRequest : null,
+      seqState,
+      acksAllPeerData: acksAll,
+      unackedPeerBytes: unackedPeer,
+      unackedOwnBytes: unackedOwn,
+    };
+    if ((conn.resets ??= []).length < 32) conn.resets.push(r);
+    this.mark(conn, 'rst', seg, dir, idle, acksAll);
+    const detail: Partial<TcpEvent> = { state, idleSeconds: idle, seqState, unackedPeerBytes: unackedPeer, unackedOwnBytes: unackedOwn };
+    if (state === 'request-outstanding') detail.idleBeforeRequestSeconds = conn.idleBeforeRequest;
+    this.emit(conn, 'reset', now, dir, seg.index, seg.seq, seg.ack, fwd.stream.initialized ? fwd.stream.offsetOf(seg.seq) : 0, seg.payloadLength, detail);
+    if (conn.closedBy < 0) {
+      conn.closedBy = dir;
+      conn.closeHow = 'rst';
+      conn.closeTime = now;
+    }
+    this.markClosed(conn, now);
+  }
+
+  private onFin(conn: Connection, fwd: Endpoint, seg: TcpSegment, dir: Direction, idle: number, acksAll: boolean | null): void {
+    fwd.finSeen = true;
+    const fin: FinRecord = { time: seg.time, from: dir === 0 ? 'client' : 'server', packet: seg.index, idleSeconds: idle, requestOutstanding: conn.awaitingResponse, acksAllPeerData: acksAll };
+    (conn.fins ??= []).push(fin);
+    this.mark(conn, 'fin', seg, dir, idle, acksAll);
+    if (conn.closedBy < 0) {
+      conn.closedBy = dir;
+      conn.closeHow = 'fin';
+      conn.closeTime = seg.time;
+    }
+    if (conn.c.finSeen && conn.s.finSeen) this.markClosed(conn, seg.time);
+  }
+
+  private markClosed(conn: Connection, now: number): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.listRemove(conn);
+    conn.lingerFrom = now;
+    this.listAppend(conn, LIST_CLOSED);
+  }
+
+  /** Reorder-window deadlines: holes → gaps, pending acked-unseen checks. */
+  private checkPending(conn: Connection, now: number): void {
+    const w = this.reorderWindow;
+    for (let d = 0; d < 2; d++) {
+      const ep = d === 0 ? conn.c : conn.s;
+      const peer = d === 0 ? conn.s : conn.c;
+      if (ep.stream.hasHeld) ep.stream.expire(now, w);
+      if (!Number.isNaN(ep.ackUnseenTime) && now - ep.ackUnseenTime >= w) {
+        // The peer acknowledged bytes of `ep` that the capture has not delivered within the window.
+        if (!ep.nextSeqValid || seqGt(ep.ackUnseenAck, ep.nextSeq)) {
+          const missing = ep.nextSeqValid ? seqDiff(ep.ackUnseenAck, ep.nextSeq) : 0;
+          this.emit(conn, 'acked-unseen-segment', ep.ackUnseenTime, (1 - d) as Direction, ep.ackUnseenIndex, NaN, ep.ackUnseenAck, -1, 0, { missingBytes: missing });
+        }
+        ep.maxSeqToBeAcked = ep.nextSeq;
+        ep.ackUnseenTime = NaN;
+        void peer;
+      }
+    }
+    const still = conn.c.stream.hasHeld || conn.s.stream.hasHeld || !Number.isNaN(conn.c.ackUnseenTime) || !Number.isNaN(conn.s.ackUnseenTime);
+    conn.pending = still;
+    if (still) this.pendingConns.add(conn);
+    else this.pendingConns.delete(conn);
+  }
+
+  /** Finalises a connection: flushes streams, emits syn-unanswered, builds and hands over the record. */
+  private end(conn: Connection, cause: EndCause, time: number): void {
+    this.listRemove(conn);
+    this.unlinkBucket(conn);
+    this.pendingConns.delete(conn);
+    this.stats.activeConnections--;
+    // Pending acked-unseen checks resolve now.
+    const far = Math.max(time, conn.lastTime) + this.reorderWindow + 1;
+    if (!Number.isNaN(conn.c.ackUnseenTime) || !Number.isNaN(conn.s.ackUnseenTime)) this.checkPending(conn, far);
+    const reason: EndReason =
+      cause === 'closed' || (cause === 'port-reuse' && conn.closed) ? (conn.closeHow === 'rst' ? 'rst' : 'fin') : cause === 'port-reuse' || cause === 'evicted' ? 'evicted' : cause === 'timeout' ? 'timeout' : 'capture-end';
+    for (const [ep, peer] of [[conn.c, conn.s], [conn.s, conn.c]] as const) {
+      let endOffset = -1;
+      if (ep.stream.initialized && peer.lastAckValid) {
+        endOffset = ep.stream.offsetOf(peer.lastAck);
+        // The ACK of a FIN covers one sequence number that is not a byte.
+        if (ep.finSeen && ep.stream.finOffset >= 0 && endOffset > ep.stream.finOffset) endOffset = ep.stream.finOffset;
+        if (endOffset > ep.stream.maxEnd + 1) endOffset = ep.stream.maxEnd; // an ACK far beyond what was seen: do not invent a huge gap
+      }
+      ep.stream.close(reason, Math.max(time, conn.lastTime), endOffset);
+    }
+    if (conn.c.synCount > 0 && conn.s.packets === 0) {
+      const times = conn.c.synTimes ?? [];
+      this.emit(conn, 'syn-unanswered', times[0] ?? conn.startTime, 0, -1, conn.c.isn, NaN, 0, 0, { synCount: conn.c.synCount, retries: conn.c.synCount - 1, synTimes: times.slice() });
+    }
+    const rec = this.record(conn, cause, time);
+    conn.sink = null;
+    if (this.handler.onConnectionEnd) this.handler.onConnectionEnd(rec);
+  }
+
+  private record(conn: Connection, cause: EndCause, time: number): ConnectionRecord {
+    const c = conn.c;
+    const s = conn.s;
+    const history = (conn.flipped ? '^' : '') + conn.history.text;
+    const streamBytes = (ep: Endpoint) => (ep.stream.initialized ? Math.max(ep.stream.next, ep.stream.maxEnd) : 0);
+    const cs = connState(c.state, s.state, history, streamBytes(c), streamBytes(s));
+    const end = Math.max(conn.lastTime, conn.startTime);
+    void time;
+    const synTime = c.synTimes && c.synTimes.length > 0 ? c.synTimes[c.synTimes.length - 1]! : NaN;
+    const nn = (x: number) => (Number.isNaN(x) ? null : x);
+    return {
+      uid: conn.uid,
+      communityId: conn.communityId,
+      capturePoint: conn.capturePoint,
+      capturePoints: [conn.capturePoint, ...(conn.extraCapturePoints ?? [])],
+      ipVersion: conn.ipVersion,
+      clientAddr: conn.clientAddr,
+      clientPort: conn.clientPort,
+      serverAddr: conn.serverAddr,
+      serverPort: conn.serverPort,
+      startTime: conn.startTime,
+      endTime: end,
+      durationSeconds: end - conn.startTime,
+      endCause: cause,
+      packetsFromClient: c.packets,
+      packetsFromServer: s.packets,
+      ipBytesFromClient: c.ipBytes,
+      ipBytesFromServer: s.ipBytes,
+      payloadBytesFromClient: c.payloadBytes,
+      payloadBytesFromServer: s.payloadBytes,
+      streamBytesFromClient: streamBytes(c),
+      streamBytesFromServer: streamBytes(s),
+      gapBytesFromClient: c.stream.gapBytes,
+      gapBytesFromServer: s.stream.gapBytes,
+      gapsFromClient: c.stream.gapCount,
+      gapsFromServer: s.stream.gapCount,
+      handshakeRttSeconds: nn(conn.handshakeAckTime - synTime),
+      synToSynAckSeconds: nn(conn.synAckTime - synTime),
+      synAckToAckSeconds: nn(conn.handshakeAckTime - conn.synAckTime),
+      clientMss: c.mss >= 0 ? c.mss : null,
+      serverMss: s.mss >= 0 ? s.mss : null,
+      clientWindowScale: c.windowScale >= 0 ? c.windowScale : null,
+      serverWindowScale: s.windowScale >= 0 ? s.windowScale : null,
+      sackPermitted: c.sackPermitted && s.sackPermitted,
+      connState: cs,
+      history,
+      closedBy: conn.closedBy < 0 ? null : conn.closedBy === 0 ? 'client' : 'server',
+      closeHow: conn.closeHow,
+      closeTime: nn(conn.closeTime),
+      resets: conn.resets ?? [],
+      fins: conn.fins ?? [],
+      idleGaps: conn.idleGaps ?? [],
+      idleGapCount: conn.idleGapCount,
+      maxIdleSeconds: conn.maxIdle,
+      midstream: conn.midstream,
+      synTimes: c.synTimes ?? [],
+      synAckTime: nn(conn.synAckTime),
+      refused: conn.refused,
+      duplicatePackets: conn.duplicates,
+      retransmissionsFromClient: c.retransmissions,
+      retransmissionsFromServer: s.retransmissions,
+      retransmittedBytesFromClient: c.stream.retransmittedBytes,
+      retransmittedBytesFromServer: s.stream.retransmittedBytes,
+      outOfOrderFromClient: c.outOfOrder,
+      outOfOrderFromServer: s.outOfOrder,
+      inconsistentOverlapBytes: c.stream.inconsistentBytes + s.stream.inconsistentBytes,
+      bufferOverflows: conn.overflows,
+      unackedBytesFromClient: this.unacked(c, s),
+      unackedBytesFromServer: this.unacked(s, c),
+      events: conn.events,
+      eventCounts: conn.eventCounts ?? {},
+      previousUid: conn.previousUid,
+      marks: conn.marks ?? [],
+    };
+  }
+}
+
+/**
+ * Which end of a connection picked up mid-stream is the client: the one with the ephemeral port.
+ * A port below 1024 is a server port; otherwise the lower port is the server's when the other is
+ * in the ephemeral range (≥ 32768, Linux's default); otherwise the first sender is the client.
+ */
+export function guessClientIsSrc(srcPort: number, dstPort: number): boolean {
+  const srcWellKnown = srcPort < 1024;
+  const dstWellKnown = dstPort < 1024;
+  if (dstWellKnown && !srcWellKnown) return true;
+  if (srcWellKnown && !dstWellKnown) return false;
+  if (srcPort >= 32768 && dstPort < 32768) return true;
+  if (dstPort >= 32768 && srcPort < 32768) return false;
+  return true;
+}
