@@ -78,6 +78,41 @@ const MAX_COPIED_PAYLOAD = 1 << 20;
 const MAX_HEADER_BLOCK = 1 << 20;
 const SYNC_BUFFER = 64 * 1024;
 
+/** Whether 9 bytes at `p` look like a frame header an HTTP/2 peer would send. */
+export function plausibleFrameHeader(b: Uint8Array, p: number): boolean {
+  const len = (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+  const type = b[p + 3]!;
+  const flags = b[p + 4]!;
+  if (b[p + 5]! & 0x80) return false;
+  const sid = ((b[p + 5]! & 0x7f) << 24) | (b[p + 6]! << 16) | (b[p + 7]! << 8) | b[p + 8]!;
+  if (len > 16384 * 4) return false;
+  switch (type) {
+    case FrameType.DATA:
+      return sid !== 0 && (flags & ~(FLAG_END_STREAM | FLAG_PADDED)) === 0;
+    case FrameType.HEADERS:
+      return sid !== 0 && (flags & ~(FLAG_END_STREAM | FLAG_END_HEADERS | FLAG_PADDED | FLAG_PRIORITY)) === 0;
+    case FrameType.PRIORITY:
+      return sid !== 0 && len === 5;
+    case FrameType.RST_STREAM:
+      return sid !== 0 && len === 4;
+    case FrameType.SETTINGS:
+      return sid === 0 && len % 6 === 0 && (flags & ~FLAG_ACK) === 0;
+    case FrameType.PUSH_PROMISE:
+      return sid !== 0 && len >= 4;
+    case FrameType.PING:
+      return sid === 0 && len === 8;
+    case FrameType.GOAWAY:
+      return sid === 0 && len >= 8;
+    case FrameType.WINDOW_UPDATE:
+      return len === 4;
+    case FrameType.CONTINUATION:
+      return sid !== 0;
+    default:
+      return false;
+  }
+}
+
+
 export interface H2Context {
   conn: ConnInfo;
   tls: boolean;
@@ -137,6 +172,11 @@ class DirState {
   remaining = 0;
   frameStartTime = 0;
   frameStartFirst = false;
+  frameStartPrev = NaN;
+  /** While replaying the sync buffer: what was true when its first byte arrived. */
+  replaying = false;
+  syncFirst = false;
+  syncPrev = NaN;
   payload = new Uint8Array(1024);
   payloadLen = 0;
   copy = false;
@@ -153,6 +193,7 @@ class DirState {
   blockPromised = 0;
   blockTime = 0;
   blockFirst = false;
+  blockPrev = NaN;
   blockBroken = false;
   // Sync mode buffer.
   sync = new Uint8Array(0);
@@ -191,6 +232,12 @@ export class Http2Connection {
     }
   }
 
+  /** The capture starts inside this direction's stream (no preface, HPACK state unknown). */
+  pickup(dir: Direction): void {
+    const d = this.dirs[dir];
+    if (d.state === R.Preface || d.state === R.Header) this.startSync(dir, 'h2-mid-connection-pickup');
+  }
+
   /** After an h2c upgrade: the HTTP/1.1 request became stream 1 (half-closed from the client). */
   adoptUpgradeStream(tx: HttpTransaction): void {
     tx.streamId = 1;
@@ -218,7 +265,8 @@ export class Http2Connection {
         case R.Header: {
           if (d.hdrLen === 0) {
             d.frameStartTime = time;
-            d.frameStartFirst = p === offset;
+            d.frameStartFirst = p === offset && (!d.replaying || d.syncFirst);
+            d.frameStartPrev = d.replaying ? d.syncPrev : this.ctx.conn.previousPacketTime;
           }
           const n = Math.min(9 - d.hdrLen, end - p);
           d.hdr.set(bytes.subarray(p, p + n), d.hdrLen);
@@ -241,6 +289,10 @@ export class Http2Connection {
           break;
         }
         case R.Sync: {
+          if (d.sync.length === 0) {
+            d.syncFirst = p === offset;
+            d.syncPrev = this.ctx.conn.previousPacketTime;
+          }
           p = this.syncData(dir, d, bytes, p, end, time);
           break;
         }
@@ -335,40 +387,6 @@ export class Http2Connection {
     if (why) this.anomaly(why);
   }
 
-  /** Whether 9 bytes at `p` look like a frame header an HTTP/2 peer would send. */
-  private plausibleHeader(b: Uint8Array, p: number): boolean {
-    const len = (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
-    const type = b[p + 3]!;
-    const flags = b[p + 4]!;
-    if (b[p + 5]! & 0x80) return false;
-    const sid = ((b[p + 5]! & 0x7f) << 24) | (b[p + 6]! << 16) | (b[p + 7]! << 8) | b[p + 8]!;
-    if (len > 16384 * 4) return false;
-    switch (type) {
-      case FrameType.DATA:
-        return sid !== 0 && (flags & ~(FLAG_END_STREAM | FLAG_PADDED)) === 0;
-      case FrameType.HEADERS:
-        return sid !== 0 && (flags & ~(FLAG_END_STREAM | FLAG_END_HEADERS | FLAG_PADDED | FLAG_PRIORITY)) === 0;
-      case FrameType.PRIORITY:
-        return sid !== 0 && len === 5;
-      case FrameType.RST_STREAM:
-        return sid !== 0 && len === 4;
-      case FrameType.SETTINGS:
-        return sid === 0 && len % 6 === 0 && (flags & ~FLAG_ACK) === 0;
-      case FrameType.PUSH_PROMISE:
-        return sid !== 0 && len >= 4;
-      case FrameType.PING:
-        return sid === 0 && len === 8;
-      case FrameType.GOAWAY:
-        return sid === 0 && len >= 8;
-      case FrameType.WINDOW_UPDATE:
-        return len === 4;
-      case FrameType.CONTINUATION:
-        return sid !== 0;
-      default:
-        return false;
-    }
-  }
-
   /** Buffers bytes until a chain of two plausible frame headers (or one ending the buffer exactly) is found. */
   private syncData(dir: Direction, d: DirState, bytes: Uint8Array, p: number, end: number, time: number): number {
     const take = Math.min(end - p, SYNC_BUFFER - d.sync.length);
@@ -378,11 +396,11 @@ export class Http2Connection {
     d.sync = nb;
     const buf = d.sync;
     for (let i = 0; i + 9 <= buf.length; i++) {
-      if (!this.plausibleHeader(buf, i)) continue;
+      if (!plausibleFrameHeader(buf, i)) continue;
       const len = (buf[i]! << 16) | (buf[i + 1]! << 8) | buf[i + 2]!;
       const next = i + 9 + len;
       if (next + 9 <= buf.length) {
-        if (!this.plausibleHeader(buf, next)) continue;
+        if (!plausibleFrameHeader(buf, next)) continue;
       } else if (next !== buf.length && take === end - p) {
         // Cannot confirm yet; wait for more bytes unless the buffer is full.
         if (buf.length < SYNC_BUFFER) return p + take;
@@ -393,7 +411,10 @@ export class Http2Connection {
       d.state = R.Header;
       d.hdrLen = 0;
       const rest = buf.subarray(i);
+      d.syncFirst &&= i === 0;
+      d.replaying = true;
       this.data(dir, rest, 0, rest.length, 0, time);
+      d.replaying = false;
       return p + take;
     }
     if (buf.length >= SYNC_BUFFER) {
@@ -483,6 +504,7 @@ export class Http2Connection {
         d.blockPromised = promised;
         d.blockTime = d.frameStartTime;
         d.blockFirst = d.frameStartFirst;
+        d.blockPrev = d.frameStartPrev;
         d.blockLen = 0;
         d.blockBroken = !complete || to < from;
         if (!d.blockBroken) this.appendBlock(d, pl, from, to);
@@ -546,7 +568,7 @@ export class Http2Connection {
     void dir;
   }
 
-  private getStream(id: number, dir: Direction, time: number, first: boolean, create: boolean): Stream | null {
+  private getStream(id: number, dir: Direction, time: number, first: boolean, create: boolean, prev?: number): Stream | null {
     let s = this.streams.get(id);
     if (s) return s;
     if (!create) return null;
@@ -556,7 +578,7 @@ export class Http2Connection {
     s = { id, tx, requestEnded: false, responseEnded: false, requestHeadersSeen: false, finalSeen: false, done: false };
     if (dir === 0) {
       tx.requestFirstByteTime = time;
-      tx.idleBeforeRequestSeconds = idleBefore(this.ctx.conn, time, first);
+      tx.idleBeforeRequestSeconds = idleBefore(this.ctx.conn, time, first, prev);
     }
     this.streams.set(id, s);
     return s;
@@ -584,7 +606,7 @@ export class Http2Connection {
       return;
     }
     if (dir === 0) {
-      const s = this.getStream(sid, 0, d.blockTime, d.blockFirst, true)!;
+      const s = this.getStream(sid, 0, d.blockTime, d.blockFirst, true, d.blockPrev)!;
       if (!s.requestHeadersSeen) {
         this.applyRequestFields(s, res);
       } else if (res.incomplete || res.error) s.tx.headersIncomplete = true; // trailers
@@ -662,7 +684,7 @@ export class Http2Connection {
   private onDataStart(dir: Direction, d: DirState, time: number): void {
     const s = this.streams.get(d.streamId);
     if (!s && d.streamId !== 0) {
-      const ns = this.getStream(d.streamId, dir, time, d.frameStartFirst, true)!;
+      const ns = this.getStream(d.streamId, dir, time, d.frameStartFirst, true, d.frameStartPrev)!;
       addAnomaly(ns.tx, 'h2-stream-started-before-capture');
       ns.tx.headersIncomplete = true;
       if (ns.tx.outcome === 'complete') ns.tx.outcome = 'incomplete';

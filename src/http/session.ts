@@ -13,7 +13,7 @@
  */
 import type { ConnInfo, Direction, EndReason, StreamSink } from '../flow/stream.js';
 import { Http1Connection } from './h1-session.js';
-import { H2_PREFACE, Http2Connection } from './h2-session.js';
+import { H2_PREFACE, Http2Connection, plausibleFrameHeader } from './h2-session.js';
 import type { HttpTransaction } from './transaction.js';
 
 export type { HttpTransaction } from './transaction.js';
@@ -100,7 +100,7 @@ class HttpSink implements StreamSink {
     this.seen[dir] = true;
     if (first && streamOffset > 0) {
       this.pickupOffset[dir] = streamOffset;
-      if (this.mode === 'h1') this.pickup(dir, streamOffset);
+      if (this.mode !== 'undecided') this.pickup(dir, streamOffset);
     }
     if (this.mode === 'undecided') {
       if (!this.decide(dir, bytes, offset, length, streamOffset, time)) return;
@@ -111,6 +111,8 @@ class HttpSink implements StreamSink {
   private pickup(dir: Direction, streamOffset: number): void {
     if (this.mode === 'h1' && this.h1) {
       (dir === 0 ? this.h1.req : this.h1.res).startResync('mid-stream pickup', streamOffset);
+    } else if (this.mode === 'h2' && this.h2) {
+      this.h2.pickup(dir);
     }
   }
 
@@ -142,6 +144,15 @@ class HttpSink implements StreamSink {
       const all = this.clientPrefix(H2_PREFACE.length);
       let matches = true;
       for (let i = 0; i < all.length; i++) if (all[i] !== H2_PREFACE[i]) matches = false;
+      if (!matches && this.pickupOffset[0] > 0 && all[0] === 0) {
+        // Picked up mid-connection on something that may frame like HTTP/2 (HTTP/1 never starts with 0x00).
+        if (all.length < 9) return false;
+        if (plausibleFrameHeader(all, 0)) {
+          this.startH2(false);
+          this.flushHeld();
+          return false;
+        }
+      }
       if (!matches) {
         this.startH1();
         this.flushHeld();
