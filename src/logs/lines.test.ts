@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LineSplitter } from './lines.js';
+
+function split(chunks: string[], max?: number): string[] {
+  const out: string[] = [];
+  const s = new LineSplitter((line, tooLong) => out.push(tooLong ? '<too long>' : line), max);
+  for (const c of chunks) s.push(c);
+  s.end();
+  return out;
+}
+
+test('LF and CRLF terminators are removed; a last line without one is kept', () => {
+  assert.deepEqual(split(['a\nb\r\nc']), ['a', 'b', 'c']);
+  assert.deepEqual(split(['a\r\n\r\nb\n']), ['a', '', 'b']);
+  assert.deepEqual(split(['']), []);
+});
+
+test('the same lines come out for every split point of the input', () => {
+  const input = 'first line\r\nsecond "quoted" line\n\nx\r\nlast without newline';
+  const whole = split([input]);
+  for (let i = 0; i <= input.length; i++) {
+    for (let j = i; j <= input.length; j += 3) {
+      assert.deepEqual(split([input.slice(0, i), input.slice(i, j), input.slice(j)]), whole, `split at ${i},${j}`);
+    }
+  }
+});
+
+test('an over-long line is reported once and does not grow memory, for every chunking', () => {
+  const input = `ok\n${'x'.repeat(50)}\r\nafter\n`;
+  for (let i = 0; i <= input.length; i++) {
+    assert.deepEqual(split([input.slice(0, i), input.slice(i)], 20), ['ok', '<too long>', 'after'], `split at ${i}`);
+  }
+  // One character at a time too.
+  assert.deepEqual(split([...input], 20), ['ok', '<too long>', 'after']);
+});
