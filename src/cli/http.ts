@@ -1,11 +1,199 @@
-// Placeholder until the `http` command is built; replaced by its real module.
-import type { Command } from './command.js';
+/**
+ * `mirrorlens http CAPTURE... [--keylog FILE]...`: HTTP/1.1 and HTTP/2 transactions with timings
+ * and outcome, as a table or JSON lines, with filters.
+ */
+import type { CliIO, Command } from './command.js';
+import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { processCaptures } from '../flow/pipeline.js';
+import type { ConnInfo, StreamSink } from '../flow/stream.js';
+import { createHttpSink } from '../http/session.js';
+import type { HttpTransaction } from '../http/transaction.js';
+import { escapeText } from '../report/escape.js';
+
+const USAGE = `Usage: mirrorlens http CAPTURE... [options]
+
+Lists HTTP/1.x and HTTP/2 transactions (one per request/response; one per stream for HTTP/2)
+with request/response timings, the request's index on its connection (reuse), the idle time of
+the connection before the request, and the outcome (complete, no-response and what ended it,
+incomplete, malformed).
+
+Options:
+  --keylog FILE        TLS key log (SSLKEYLOGFILE format); repeatable. Keys embedded in pcapng
+                       (Decryption Secrets Blocks) are used too.
+  --json               one JSON object per line instead of a table
+  --status S           only these statuses: 502, 5xx, 4xx, none (no response); comma-separated
+  --method M           only this method (case-insensitive); comma-separated
+  --host H             only this host / :authority (case-insensitive, port ignored; *.example.com)
+  --path SUBSTR        only paths containing SUBSTR
+  --min-duration SEC   only transactions lasting at least SEC seconds (request first byte to
+                       response last byte; transactions without a response never match)
+  --outcome O          only complete | no-response | incomplete | malformed; comma-separated
+  -h, --help           this help
+
+Examples:
+  mirrorlens http capture.pcapng --keylog sslkeys.log --status 5xx
+  mirrorlens http mirror-*.pcapng --json --host api.example.com --min-duration 1
+`;
+
+interface Filters {
+  status: Array<(s: number | null) => boolean>;
+  methods: string[];
+  hosts: string[];
+  path: string | null;
+  minDuration: number;
+  outcomes: string[];
+}
+
+function parseStatusFilter(v: string): Array<(s: number | null) => boolean> {
+  return v.split(',').map((raw) => {
+    const t = raw.trim().toLowerCase();
+    if (t === 'none' || t === '-') return (s: number | null) => s === null;
+    if (/^[1-5]xx$/.test(t)) {
+      const c = Number(t[0]);
+      return (s: number | null) => s !== null && Math.floor(s / 100) === c;
+    }
+    if (/^\d{3}$/.test(t)) {
+      const n = Number(t);
+      return (s: number | null) => s === n;
+    }
+    throw new MirrorlensError(ErrorCode.Usage, `http: --status wants 502, 5xx or none (comma-separated), got '${raw}'`);
+  });
+}
+
+function hostOf(tx: HttpTransaction): string {
+  const a = (tx.authority ?? '').toLowerCase();
+  if (a.startsWith('[')) return a.slice(0, a.indexOf(']') + 1);
+  const i = a.lastIndexOf(':');
+  return i >= 0 && /^\d+$/.test(a.slice(i + 1)) ? a.slice(0, i) : a;
+}
+
+function matches(tx: HttpTransaction, f: Filters): boolean {
+  if (f.status.length > 0 && !f.status.some((p) => p(tx.status))) return false;
+  if (f.methods.length > 0 && !f.methods.includes((tx.method ?? '').toUpperCase())) return false;
+  if (f.hosts.length > 0) {
+    const h = hostOf(tx);
+    const ok = f.hosts.some((want) => (want.startsWith('*.') ? h.endsWith(want.slice(1)) : h === want));
+    if (!ok) return false;
+  }
+  if (f.path !== null && !(tx.path ?? '').includes(f.path)) return false;
+  if (f.minDuration > 0 && (tx.durationSeconds === null || tx.durationSeconds < f.minDuration)) return false;
+  if (f.outcomes.length > 0 && !f.outcomes.includes(tx.outcome)) return false;
+  return true;
+}
+
+/** JSON.stringify escapes C0 controls; this also escapes C1 controls and bidi overrides. */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function iso(t: number | null): string {
+  if (t === null) return '-';
+  return new Date(Math.round(t * 1000)).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function secs(x: number | null): string {
+  if (x === null) return '-';
+  if (x < 1) return `${(x * 1000).toFixed(1)}ms`;
+  return `${x.toFixed(3)}s`;
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+const HEADER = ['time', 'uid', 'ver', 'method', 'host', 'path', 'status', 'outcome', 'duration', 'idle-before', 'req#'];
+
+export function tableRow(tx: HttpTransaction): string[] {
+  let outcome: string = tx.outcome;
+  if (tx.endedBy) outcome += ` (${tx.endedBy}${tx.endedByDirection ? ` by ${tx.endedByDirection}` : ''}${tx.errorCode ? ` ${tx.errorCode}` : ''})`;
+  if (tx.malformedReason) outcome += ` (${tx.malformedReason})`;
+  if (tx.headersIncomplete) outcome += ' [headers incomplete]';
+  const status = tx.status === null ? '-' : String(tx.status) + (tx.interimStatuses.length ? ` (${tx.interimStatuses.join(',')})` : '');
+  return [
+    iso(tx.requestFirstByteTime ?? tx.responseFirstByteTime),
+    tx.uid,
+    tx.httpVersion + (tx.streamId !== null ? `#${tx.streamId}` : ''),
+    tx.method ?? '-',
+    clip(tx.authority ?? '-', 40),
+    clip(tx.path ?? '-', 60),
+    status,
+    outcome,
+    secs(tx.durationSeconds),
+    secs(tx.idleBeforeRequestSeconds),
+    String(tx.requestIndexOnConnection),
+  ].map(escapeText);
+}
+
+interface TlsGlue {
+  sink(conn: ConnInfo, next: (conn: ConnInfo, info: { alpn: string | null; tls: boolean }) => StreamSink | null): StreamSink | null;
+  onSecrets?: (type: number, data: Uint8Array) => void;
+  note(): string;
+}
+
+/** Connects the TLS stage when key logs are given (plaintext connections pass through). */
+async function attachTls(keylogs: string[]): Promise<TlsGlue> {
+  if (keylogs.length > 0) {
+    throw new MirrorlensError(ErrorCode.Usage, 'http: --keylog needs the TLS stage, which this build does not have yet');
+  }
+  return {
+    sink: (conn, next) => next(conn, { alpn: null, tls: false }),
+    note: () => '',
+  };
+}
 
 export const command: Command = {
-  summary: 'http',
-  usage: 'mirrorlens http: not built yet',
-  async run() {
-    throw new MirrorlensError(ErrorCode.Usage, 'http: not built yet');
+  summary: 'list HTTP/1.1 and HTTP/2 transactions with timings and outcome',
+  usage: USAGE,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseCommandArgs('http', argv, {
+      keylog: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      status: { type: 'string' },
+      method: { type: 'string' },
+      host: { type: 'string' },
+      path: { type: 'string' },
+      'min-duration': { type: 'string' },
+      outcome: { type: 'string' },
+    });
+    if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "http: give at least one capture file (see 'mirrorlens http --help')");
+    const filters: Filters = {
+      status: typeof values.status === 'string' ? parseStatusFilter(values.status) : [],
+      methods: typeof values.method === 'string' ? values.method.split(',').map((m) => m.trim().toUpperCase()) : [],
+      hosts: typeof values.host === 'string' ? values.host.split(',').map((h) => h.trim().toLowerCase()) : [],
+      path: typeof values.path === 'string' ? values.path : null,
+      minDuration: numberOption('http', 'min-duration', values['min-duration'] as string | undefined, 0),
+      outcomes: typeof values.outcome === 'string' ? values.outcome.split(',').map((o) => o.trim()) : [],
+    };
+    for (const o of filters.outcomes) {
+      if (!['complete', 'no-response', 'incomplete', 'malformed'].includes(o)) {
+        throw new MirrorlensError(ErrorCode.Usage, `http: --outcome wants complete, no-response, incomplete or malformed, got '${o}'`);
+      }
+    }
+    const json = values.json === true;
+    const keylogs = (values.keylog as string[] | undefined) ?? [];
+
+    const rows: string[][] = [];
+    let count = 0;
+    const onTx = (tx: HttpTransaction): void => {
+      if (!matches(tx, filters)) return;
+      count++;
+      if (json) io.stdout.write(`${safeJson(tx)}\n`);
+      else rows.push(tableRow(tx));
+    };
+    const tls = await attachTls(keylogs);
+    const summary = await processCaptures(positionals, {
+      onConnectionStart(conn: ConnInfo): StreamSink | null {
+        return tls.sink(conn, (c, info) => createHttpSink(c, info, onTx));
+      },
+      onSecrets: tls.onSecrets,
+    });
+    if (!json) {
+      const all = [HEADER, ...rows];
+      const widths = HEADER.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+      for (const r of all) io.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
+      io.stderr.write(`${count} transaction${count === 1 ? '' : 's'} (${summary.packets} packets, ${summary.flow.connections} TCP connections)${tls.note()}\n`);
+    }
+    return 0;
   },
 };
