@@ -29,7 +29,10 @@ export type LogRecord = AlbLogRecord | AlbConnectionLogRecord | NlbLogRecord | C
 export interface ReadLogsOptions {
   /** Skip detection: every file is in this format. */
   format?: LogFormat;
-  /** Flow-log field list (custom format) for files without a header line. */
+  /**
+   * Flow-log field list (custom format) for files without a header line; implies format 'flow'.
+   * A header line in a file always describes the records after it.
+   */
   fields?: string[];
   /** Called for every line that is skipped, and for files that cannot be read to the end. */
   onBadLine?(b: BadLine): void;
@@ -61,6 +64,8 @@ export interface LogsSummary {
   bytes: number;
   byFormat: Partial<Record<LogFormat, number>>;
 }
+
+const HAS_DIGIT = /[0-9]/;
 
 const PARSERS: Record<Exclude<LogFormat, 'flow'>, (line: string) => LogRecord | LineError> = {
   alb: parseAlbLine,
@@ -136,14 +141,15 @@ async function* prepend(head: Buffer, it: AsyncIterator<Buffer>, counter: { byte
 }
 
 async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts: ReadLogsOptions, fieldsFormat: FlowFormat | null): Promise<LogFileSummary> {
-  const fs: LogFileSummary = { file, format: opts.format ?? null, gzip: false, bytes: 0, lines: 0, records: 0, badLines: 0, error: null };
+  const fs: LogFileSummary = { file, format: opts.format ?? (fieldsFormat !== null ? 'flow' : null), gzip: false, bytes: 0, lines: 0, records: 0, badLines: 0, error: null };
   const bad = (line: number, reason: string): void => {
     fs.badLines++;
     opts.onBadLine?.({ file, line, reason });
   };
   const tokens: string[] = [];
   const tres: TokenizeResult = { count: 0, error: '', column: 0 };
-  let format: LogFormat | null = opts.format ?? null;
+  // --fields describes flow logs, so it implies the flow format.
+  let format: LogFormat | null = opts.format ?? (fieldsFormat !== null ? 'flow' : null);
   let flowFormat: FlowFormat = fieldsFormat ?? DEFAULT_FLOW_FORMAT;
   let parser: ((line: string) => LogRecord | LineError) | null = format === null ? null : format === 'flow' ? (l) => parseFlowLine(l, flowFormat) : PARSERS[format];
   let lineNo = 0;
@@ -161,12 +167,13 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
       return;
     }
     if (line.length === 0) return;
-    if (parser === null || format === 'flow') {
-      // Detection (and flow-log header lines, which may recur when files were concatenated).
+    // Detection, and flow-log header lines (which recur when files were concatenated). Field
+    // names have no digits and records nearly always do, so most flow records skip the check.
+    if (parser === null || (format === 'flow' && !HAS_DIGIT.test(line))) {
       tokenize(line, tokens, null, tres);
       if (format === 'flow') {
         if (tres.count > 0 && isFlowHeader(tokens, tres.count)) {
-          if (fieldsFormat === null) flowFormat = compileFlowFormat(tokens.slice(0, tres.count));
+          flowFormat = compileFlowFormat(tokens.slice(0, tres.count));
           return;
         }
       } else {
@@ -178,7 +185,7 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
         }
         if (d === 'flow-header') {
           setFormat('flow');
-          if (fieldsFormat === null) flowFormat = compileFlowFormat(tokens.slice(0, tres.count));
+          flowFormat = compileFlowFormat(tokens.slice(0, tres.count));
           return;
         }
         setFormat(d);

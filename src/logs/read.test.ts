@@ -1,0 +1,183 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { readLogs, type LogRecord } from './read.js';
+import type { BadLine } from './types.js';
+import { isMirrorlensError } from '../wire/errors.js';
+
+const fixtures = join(import.meta.dirname, '../../test/fixtures/aws-logs');
+const fixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
+
+function tmp(t: { after(fn: () => void): void }): string {
+  const d = mkdtempSync(join(tmpdir(), 'ml-logs-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function collect(paths: string[], opts: Parameters<typeof readLogs>[2] = {}): Promise<{ recs: LogRecord[]; bad: BadLine[]; summary: Awaited<ReturnType<typeof readLogs>> }> {
+  const recs: LogRecord[] = [];
+  const bad: BadLine[] = [];
+  const summary = await readLogs(paths, (r) => recs.push(r), { ...opts, onBadLine: (b) => bad.push(b) });
+  return { recs, bad, summary };
+}
+
+test('a directory in the S3 layout with .gz files: every file found, format detected per file', async (t) => {
+  const root = tmp(t);
+  const albDir = join(root, 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02');
+  const flowDir = join(root, 'AWSLogs/123456789012/vpcflowlogs/us-east-2/2018/07/02');
+  mkdirSync(albDir, { recursive: true });
+  mkdirSync(flowDir, { recursive: true });
+  writeFileSync(join(albDir, '123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_172.160.001.192_20sg8hgm.log.gz'), gzipSync(fixture('alb-2023-doc.log')));
+  writeFileSync(join(albDir, 'conn_log.123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_172.160.001.192_x.log.gz'), gzipSync(fixture('alb-conn-doc.log')));
+  writeFileSync(join(flowDir, '123456789012_vpcflowlogs_us-east-2_fl-1234abcd_20180702T2225Z_fe123456.log.gz'), gzipSync(fixture('flow-v5-doc.log')));
+  writeFileSync(join(root, '.hidden'), 'not a log');
+  const { recs, bad, summary } = await collect([root]);
+  assert.deepEqual(bad, []);
+  assert.equal(summary.files.length, 3);
+  assert.deepEqual(summary.byFormat, { alb: 7, 'alb-conn': 2, flow: 2 });
+  assert.ok(summary.files.every((f) => f.gzip));
+  assert.equal(summary.records, 11);
+  assert.equal(summary.lines, 7 + 2 + 3);
+  const flow = recs.find((r) => r.kind === 'flow')!;
+  assert.equal(flow.kind === 'flow' && flow.flowDirection, 'ingress');
+  assert.equal(flow.line, 2); // line 1 is the header
+  assert.ok(flow.file.endsWith('fe123456.log.gz'));
+});
+
+test('bad lines are reported with file and line number, counted and skipped; the run goes on', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'mixed.log');
+  const good = fixture('alb-current-doc.log').trim();
+  writeFileSync(f, `${good}\nhttp 2018-07-02T22:23:00Z app/x 1.2.3.4:5\n\n${good.replace('0.001', 'fast')}\n${good}\n`);
+  const { recs, bad, summary } = await collect([f]);
+  assert.deepEqual(recs.map((r) => r.line), [1, 5]);
+  assert.deepEqual(bad, [
+    { file: f, line: 2, reason: 'ALB access log entry has 4 fields, expected at least 13 (type through "request")' },
+    { file: f, line: 4, reason: "field 7 (target_processing_time) is not a number: 'fast'" },
+  ]);
+  assert.equal(summary.badLines, 2);
+  assert.equal(summary.files[0]!.lines, 5);
+});
+
+test('CRLF line endings and a last line without a terminator', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'crlf.log');
+  writeFileSync(f, fixture('clb-doc.log').trim().split('\n').join('\r\n'));
+  const { recs, bad } = await collect([f]);
+  assert.deepEqual(bad, []);
+  assert.equal(recs.length, 4);
+  const last = recs[3]!;
+  assert.equal(last.kind === 'clb' && last.sslProtocol, 'TLSv1.2'); // no stray \r
+});
+
+test('a truncated .gz: records before the damage kept, the damage reported with the line it stopped at', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'trunc.log.gz');
+  const text = Array.from({ length: 200 }, () => fixture('alb-current-doc.log').trim()).join('\n') + '\n';
+  const gz = gzipSync(text);
+  writeFileSync(f, gz.subarray(0, Math.floor(gz.length * 0.6)));
+  const { recs, bad, summary } = await collect([f]);
+  assert.ok(recs.length > 0 && recs.length < 200, `got ${recs.length}`);
+  assert.equal(bad.length, 1);
+  assert.equal(bad[0]!.line, recs.length + 1);
+  assert.match(bad[0]!.reason, /^gzip stream ends early or is corrupt \(unexpected end of file\); stopped after line \d+/);
+  assert.ok(summary.files[0]!.error !== null);
+});
+
+test('concatenated gzip members are read as one file', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'multi.log.gz');
+  writeFileSync(f, Buffer.concat([gzipSync(fixture('flow-v2-doc.log')), gzipSync(fixture('flow-v2-doc.log'))]));
+  const { recs, bad } = await collect([f]);
+  assert.deepEqual(bad, []);
+  assert.equal(recs.length, 14);
+});
+
+test('stdin (-), with the format forced', async () => {
+  const stdin = Readable.from([Buffer.from(fixture('nlb-doc.log'))]);
+  const { recs, summary } = await collect(['-'], { stdin, format: 'nlb' });
+  assert.equal(recs.length, 2);
+  assert.equal(recs[0]!.file, '-');
+  assert.equal(summary.files[0]!.format, 'nlb');
+});
+
+test('gzip on stdin is detected by its magic bytes, even when they arrive one byte at a time', async () => {
+  const gz = gzipSync(fixture('flow-v2-doc.log'));
+  const stdin = Readable.from([...gz].map((b) => Buffer.from([b])));
+  const { recs, summary } = await collect(['-'], { stdin });
+  assert.equal(recs.length, 7);
+  assert.equal(summary.files[0]!.gzip, true);
+});
+
+test('flow logs without a header take --fields (implying the flow format); a header line later in the file takes over', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'custom.log');
+  const v3 = fixture('flow-v3-tcp-flags-doc.log').split('\n');
+  writeFileSync(f, `${v3.slice(1).join('\n')}${fixture('flow-v5-doc.log')}`);
+  const { recs, bad } = await collect([f], { fields: v3[0]!.split(' ') });
+  assert.deepEqual(bad, []);
+  assert.equal(recs.length, 6);
+  const last = recs[5]!;
+  assert.equal(last.kind === 'flow' && last.trafficPath, 8); // parsed with the v5 header's fields
+  const again = await collect([f], { format: 'flow', fields: v3[0]!.split(' ') });
+  assert.equal(again.recs.length, 6);
+});
+
+test('concatenated flow-log files repeat their header: each header is used, none is a record', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'cat.log');
+  writeFileSync(f, fixture('flow-v3-tcp-flags-doc.log') + fixture('flow-v5-doc.log'));
+  const { recs, bad } = await collect([f]);
+  assert.deepEqual(bad, []);
+  assert.equal(recs.length, 6);
+  const last = recs[5]!;
+  assert.equal(last.kind === 'flow' && last.trafficPath, 8);
+});
+
+test('unrecognised lines before the first known one are reported; detection then proceeds', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'junk-first.log');
+  writeFileSync(f, `hello world\n${fixture('clb-doc.log')}`);
+  const { recs, bad } = await collect([f]);
+  assert.equal(recs.length, 4);
+  assert.equal(bad.length, 1);
+  assert.equal(bad[0]!.line, 1);
+  assert.match(bad[0]!.reason, /format not recognised/);
+});
+
+test('a line longer than the limit is reported and skipped', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'long.log');
+  const good = fixture('alb-current-doc.log').trim();
+  writeFileSync(f, `${good}\n${good.replace('curl/7.46.0', 'x'.repeat(5000))}\n${good}\n`);
+  const { recs, bad } = await collect([f], { maxLineChars: 4096 });
+  assert.deepEqual(recs.map((r) => r.line), [1, 3]);
+  assert.deepEqual(bad, [{ file: f, line: 2, reason: 'line longer than 4096 characters' }]);
+});
+
+test('Parquet files get a clear message instead of garbage lines', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'x.parquet');
+  writeFileSync(f, Buffer.from('PAR1\x00\x00binary'));
+  const { bad } = await collect([f]);
+  assert.equal(bad.length, 1);
+  assert.match(bad[0]!.reason, /Parquet/);
+});
+
+test('a path that does not exist is a MirrorlensError naming it', async () => {
+  await assert.rejects(readLogs(['/nonexistent/mirrorlens/x.log'], () => {}), (e) => isMirrorlensError(e) && e.code === 'ML_FILE_OPEN' && e.describe().startsWith('/nonexistent/mirrorlens/x.log'));
+});
+
+test('an empty file has no records and no bad lines', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'empty.log');
+  writeFileSync(f, '');
+  const { recs, bad, summary } = await collect([f]);
+  assert.equal(recs.length, 0);
+  assert.deepEqual(bad, []);
+  assert.equal(summary.files[0]!.format, null);
+});
