@@ -74,6 +74,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     }
   }
   const outDir = (values.out as string | undefined) ?? `.lab/${s.name}-${stamp()}`;
+  const started = Date.now();
   const ac = new AbortController();
   const onSignal = (): void => {
     io.stderr.write('lab: interrupted, tearing down\n');
@@ -89,7 +90,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       load,
       analyze: values['no-analyze'] !== true,
       signal: ac.signal,
-      log: (l) => io.stderr.write(`${l}\n`),
+      log: (l) => io.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${l}\n`),
     });
     io.stdout.write(values.json ? `${JSON.stringify(r, null, 2)}\n` : summary(r));
     return r.ok ? 0 : 1;

@@ -49,8 +49,10 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
       clearTimeout(timer);
       reject(new MirrorlensError(ErrorCode.Lab, `cannot run ${cmd}: ${e.message}`));
     });
+    const t0 = Date.now();
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (process.env.MIRRORLENS_LAB_TRACE) process.stderr.write(`lab exec ${Date.now() - t0} ms: ${opts.ns ? `[${opts.ns}] ` : ''}${cmd} ${args.join(' ')}\n`);
       const r: ExecResult = { code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
       if (r.code !== 0 && !opts.allowFail) {
         const what = [cmd, ...args].join(' ');

@@ -229,6 +229,13 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       appendFileSync(files.clientLog, `${JSON.stringify(loadSummary)}\n`);
     } else {
       for (const rq of s.requests) {
+        if (rq.afterTargetClose) {
+          const t1 = Date.now();
+          while (!/"event":"close"/.test(readFileSync(files.targetLog, 'utf8'))) {
+            if (Date.now() - t1 > 15_000) throw new MirrorlensError(ErrorCode.Lab, `${s.name}: the target did not close its keep-alive connection within 15 s`);
+            await abortable(o.signal, 5);
+          }
+        }
         if (rq.waitMs > 0) await abortable(o.signal, rq.waitMs);
         checkAbort(o.signal);
         const c = await curl(topo.ns.client, s, rq.path, cert, files.keylog);
@@ -257,9 +264,11 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       else copyFileSync(merged, final);
       captureFiles = [final];
     }
+    log(`lab ${s.name}: path stopped`);
     log(`lab ${s.name}: captured ${captureFiles.map((f) => `${f} (${statSync(f).size} bytes)`).join(', ')}`);
 
     // Facts.
+    log(`lab ${s.name}: checking`);
     const pkts: Awaited<ReturnType<typeof readPackets>> = [];
     for (const f of captureFiles) pkts.push(...(await readPackets(f, files.keylog)));
     pkts.sort((a, b) => a.time - b.time);
@@ -282,6 +291,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       }
     }
   } finally {
+    log(`lab ${s.name}: tearing down`);
     await procs.stopAll();
     await topo.down();
     if (existsSync(files.nginxConf)) copyFileSync(files.nginxConf, join(outDir, 'nginx.conf'));
