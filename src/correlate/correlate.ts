@@ -314,6 +314,11 @@ export class Correlator {
     return cases.sort((a, b) => caseTime(a) - caseTime(b));
   }
 
+  /** Whether a connection (by uid) is kept: it had trouble, or a kept transaction ran on it. */
+  isKept(uid: string): boolean {
+    return this.conns.has(uid) || this.wantedConns.has(uid);
+  }
+
   /** Kept connections (for the report's connection list). */
   keptConnections(): ConnView[] {
     return [...this.conns.values()];

@@ -141,7 +141,8 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
 
   // A FIN from the target crossing the request: the keep-alive race.
   if (fin && fin.time <= reqT + win && (fin.acksAllPeerData !== true || fin.time <= reqT)) {
-    const keepAlive = fin.idleBeforeSeconds;
+    // The target's keep-alive timer ran from the last packet before the request to its FIN.
+    const keepAlive = fin.time >= reqT && idle !== null ? idle + (fin.time - reqT) : fin.idleBeforeSeconds;
     const learned = opts.learnedTimeouts ?? [];
     return verdict(
       'keepalive-race',

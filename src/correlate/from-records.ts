@@ -1,0 +1,64 @@
+/**
+ * Adapters from the flow and HTTP stages' records to the compact views correlation keeps.
+ */
+import type { ConnectionRecord } from '../flow/record.js';
+import type { ConnInfo } from '../flow/stream.js';
+import type { HttpTransaction } from '../http/transaction.js';
+import type { ConnView, TxView } from './views.js';
+
+export function connView(r: ConnectionRecord): ConnView {
+  return {
+    uid: r.uid,
+    communityId: r.communityId,
+    capturePoint: r.capturePoint,
+    clientAddr: r.clientAddr,
+    clientPort: r.clientPort,
+    serverAddr: r.serverAddr,
+    serverPort: r.serverPort,
+    startTime: r.startTime,
+    endTime: r.endTime,
+    connState: r.connState,
+    history: r.history,
+    rttSeconds: r.synToSynAckSeconds ?? r.handshakeRttSeconds,
+    synTimes: r.synTimes,
+    synAckTime: r.synAckTime,
+    refused: r.refused,
+    closedBy: r.closedBy,
+    closeHow: r.closeHow,
+    maxIdleSeconds: r.maxIdleSeconds,
+    idleGaps: r.idleGaps,
+    gapBytes: r.gapBytesFromClient + r.gapBytesFromServer,
+    midstream: r.midstream,
+    marks: r.marks.map((m) => ({ time: m.time, fromClient: m.fromClient, kind: m.kind, length: m.length, idleBeforeSeconds: m.idleBeforeSeconds, acksAllPeerData: m.acksAllPeerData })),
+    requests: 0,
+  };
+}
+
+export function txView(tx: HttpTransaction, conn: ConnInfo): TxView {
+  let endedBy: string | null = tx.endedBy;
+  if ((endedBy === 'fin' || endedBy === 'rst') && tx.endedByDirection === 'client') endedBy = 'client-close';
+  return {
+    uid: tx.uid,
+    connUid: tx.connUid,
+    httpVersion: tx.httpVersion === '2' ? 'HTTP/2' : `HTTP/${tx.httpVersion}`,
+    streamId: tx.streamId,
+    method: tx.method,
+    host: tx.authority,
+    path: tx.path,
+    status: tx.status,
+    traceId: tx.requestHeaders['x-amzn-trace-id'] ?? null,
+    requestFirstByteTime: tx.requestFirstByteTime,
+    requestLastByteTime: tx.requestLastByteTime,
+    responseFirstByteTime: tx.responseFirstByteTime,
+    responseLastByteTime: tx.responseLastByteTime,
+    requestIndexOnConnection: tx.requestIndexOnConnection,
+    idleBeforeRequestSeconds: tx.idleBeforeRequestSeconds,
+    outcome: tx.outcome,
+    endedBy,
+    malformedReason: tx.malformedReason,
+    clientAddr: conn.clientAddr,
+    clientPort: conn.clientPort,
+    serverAddr: conn.serverAddr,
+    serverPort: conn.serverPort,
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * `analyze`: captures (+ key logs, access logs, flow logs) → Report.
+ *
+ * One streaming pass over the logs, then one over the captures (flow → TLS → HTTP), feeding the
+ * Correlator, which keeps only what may need explaining; then correlation, verdicts, and the
+ * report model. Memory follows live connections and errors, not the size of the inputs.
+ */
+import { readFile } from 'node:fs/promises';
+import { Correlator } from '../correlate/correlate.js';
+import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
+import { connView, txView } from '../correlate/from-records.js';
+import type { ConnView, TxView } from '../correlate/views.js';
+import type { Finding, FindingKind } from '../diagnose/finding.js';
+import { diagnose, learnKeepAlive, resetFindingIds } from '../diagnose/rules.js';
+import { processCaptures } from '../flow/pipeline.js';
+import type { FlowOptions } from '../flow/table.js';
+import type { ConnectionRecord } from '../flow/record.js';
+import type { ConnInfo, StreamSink } from '../flow/stream.js';
+import { createHttpSink } from '../http/session.js';
+import type { HttpTransaction } from '../http/transaction.js';
+import { readLogs, type LogRecord } from '../logs/read.js';
+import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
+import { createAppSink, type AppSink } from '../tls/sniff.js';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import type { Report, ReportConnection, ReportLogs, ReportStats, ReportTransaction } from './model.js';
+import { SCHEMA_VERSION } from './model.js';
+
+export const GENERATOR = 'mirrorlens 0.1.0';
+
+export interface AnalyzeInputs {
+  captures: string[];
+  keylogs?: string[];
+  albLogs?: string[];
+  nlbLogs?: string[];
+  flowLogs?: string[];
+}
+
+export interface AnalyzeOptions {
+  /** Include every connection and transaction in the report (memory then grows with the input). */
+  all?: boolean;
+  flow?: FlowOptions;
+  maxSkewSeconds?: number;
+  /** Called now and then while captures are read (for a progress bar). */
+  onProgress?(p: { file: string; packets: number }): void;
+  /** Non-fatal problems (bad key-log lines, bad log lines, capture warnings). */
+  onWarning?(message: string): void;
+}
+
+/** What the evidence exporter needs beyond the report. */
+export interface AnalysisContext {
+  /** Client randoms (hex) each kept TLS connection used, by connection uid. */
+  clientRandomsByUid: Map<string, string[]>;
+  /** Raw key-log text sources (files and DSBs), to extract only the lines a finding needs. */
+  keyLogTexts: string[];
+  connections: Map<string, ConnView>;
+}
+
+function side(role: string): ReportConnection['role'] {
+  return role === 'client-side' || role === 'target-side' ? role : 'unknown';
+}
+
+export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}): Promise<{ report: Report; context: AnalysisContext }> {
+  const started = performance.now();
+  const warn = opts.onWarning ?? (() => {});
+  const warnings: string[] = [];
+  const note = (m: string) => {
+    if (warnings.length < 100) warnings.push(m);
+    warn(m);
+  };
+  resetFindingIds();
+
+  // Key logs.
+  const keys = new KeyLog();
+  const keyLogTexts: string[] = [];
+  for (const k of inputs.keylogs ?? []) {
+    let text: string;
+    try {
+      text = await readFile(k, 'utf8');
+    } catch (e) {
+      throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${(e as Error).message}`, { file: k });
+    }
+    keyLogTexts.push(text);
+    for (const issue of keys.addText(text, k)) note(formatKeyLogIssue(issue));
+  }
+
+  // Logs.
+  const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
+  const logs: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
+  const onLog = (r: LogRecord) => {
+    logs.records++;
+    logs.byKind[r.kind] = (logs.byKind[r.kind] ?? 0) + 1;
+    if (r.kind === 'alb' || r.kind === 'clb') {
+      const s = r.elbStatusCode === null ? '-' : String(r.elbStatusCode);
+      logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
+      if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
+      corr.addLog(r.kind === 'alb' ? albLogView(r) : clbLogView(r));
+    } else if (r.kind === 'flow') {
+      const v = flowRowView(r);
+      if (v) corr.addFlowRow(v);
+    }
+  };
+  const onBadLine = (b: { file: string; line: number; reason: string }) => {
+    logs.badLines++;
+    if (logs.badLines <= 20) note(`${b.file}:${b.line}: ${b.reason}`);
+  };
+  const lbLogs = [...(inputs.albLogs ?? []), ...(inputs.nlbLogs ?? [])];
+  if (lbLogs.length) {
+    const s = await readLogs(lbLogs, onLog, { onBadLine });
+    logs.files += s.files.length;
+  }
+  if ((inputs.flowLogs ?? []).length) {
+    corr.markFlowLogsGiven();
+    const s = await readLogs(inputs.flowLogs!, onLog, { format: 'flow', onBadLine });
+    logs.files += s.files.length;
+  }
+
+  // Captures.
+  const stats: ReportStats = {
+    captures: inputs.captures.length,
+    packets: 0,
+    bytes: 0,
+    connections: 0,
+    tcpConnections: 0,
+    tlsSessions: 0,
+    tlsDecrypted: 0,
+    httpTransactions: 0,
+    httpResponses: 0,
+    findingsByKind: {},
+    warnings,
+    elapsedSeconds: 0,
+  };
+  const live = new Map<string, AppSink>();
+  const clientRandomsByUid = new Map<string, string[]>();
+  const allTx: TxView[] = [];
+  const allConns: ConnView[] = [];
+  const finConns: ConnView[] = [];
+  const onTx = (conn: ConnInfo) => (tx: HttpTransaction) => {
+    stats.httpTransactions++;
+    if (tx.status !== null) stats.httpResponses++;
+    const v = txView(tx, conn);
+    corr.addTransaction(v);
+    if (opts.all) allTx.push(v);
+  };
+  const summary = await processCaptures(
+    inputs.captures,
+    {
+      onConnectionStart(conn: ConnInfo): StreamSink | null {
+        const sink = createAppSink(conn, keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, onTx(c)));
+        live.set(conn.uid, sink);
+        return sink;
+      },
+      onConnectionEnd(rec: ConnectionRecord) {
+        stats.tcpConnections++;
+        const sink = live.get(rec.uid);
+        live.delete(rec.uid);
+        const v = connView(rec);
+        corr.addConnection(v);
+        if (opts.all) allConns.push(v);
+        if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient) && finConns.length < 10000) finConns.push(v);
+        const tls = sink?.tls ?? null;
+        if (tls) {
+          stats.tlsSessions++;
+          if (tls.decrypted) stats.tlsDecrypted++;
+          if (corr.isKept(rec.uid) && tls.clientRandoms.length) clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
+        }
+      },
+      onSecrets(type: number, data: Uint8Array) {
+        for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
+        keyLogTexts.push(Buffer.from(data).toString('utf8'));
+      },
+      onWarning(w: { message: string }) {
+        note(w.message);
+      },
+      onPacket: opts.onProgress
+        ? (() => {
+            let n = 0;
+            const cb = opts.onProgress;
+            return () => {
+              if ((++n & 0xffff) === 0) cb({ file: '', packets: n });
+            };
+          })()
+        : undefined,
+    },
+    opts.flow,
+  );
+  stats.packets = summary.packets;
+  stats.bytes = summary.files.reduce((a, f) => a + f.bytes, 0);
+  if (summary.firstTime !== null) corr.notePacketTime(summary.firstTime);
+  if (summary.lastTime !== null) corr.notePacketTime(summary.lastTime);
+  const dp = summary.decodeProblems;
+  if (dp.truncated + dp.malformed > 0) note(`${dp.truncated} truncated and ${dp.malformed} malformed packets (decoded as far as possible)`);
+  if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
+  stats.connections = stats.tcpConnections;
+
+  // Correlate and explain.
+  const learned = learnKeepAlive(finConns);
+  const cases = corr.build();
+  const findings: Finding[] = cases.map((c) => diagnose(c, { learnedTimeouts: learned }));
+  for (const f of findings) stats.findingsByKind[f.kind as FindingKind] = (stats.findingsByKind[f.kind as FindingKind] ?? 0) + 1;
+  logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
+
+  // Connections and transactions the findings refer to (all of them with --all).
+  const involved = new Set(findings.flatMap((f) => f.connectionUids));
+  const connMap = new Map<string, ConnView>();
+  for (const c of corr.keptConnections()) connMap.set(c.uid, c);
+  for (const c of allConns) connMap.set(c.uid, c);
+  const reportConns: ReportConnection[] = [...connMap.values()]
+    .filter((c) => opts.all || involved.has(c.uid))
+    .map((c) => ({
+      uid: c.uid,
+      communityId: c.communityId,
+      role: side(corr.roleOf(c)),
+      client: `${c.clientAddr}:${c.clientPort}`,
+      server: `${c.serverAddr}:${c.serverPort}`,
+      capturePoint: c.capturePoint,
+      startTime: c.startTime,
+      endTime: c.endTime,
+      connState: c.connState,
+      history: c.history,
+      closedBy: c.closedBy,
+      closeHow: c.closeHow,
+      maxIdleSeconds: c.maxIdleSeconds,
+      requests: c.requests,
+    }));
+  const txSource = opts.all ? allTx : cases.flatMap((c) => [c.clientTx, c.targetTx].filter((t): t is TxView => t !== null));
+  const reportTx: ReportTransaction[] = txSource.map((t) => ({
+    uid: t.uid,
+    connUid: t.connUid,
+    side: side(corr.roleOf(t)),
+    httpVersion: t.httpVersion,
+    method: t.method,
+    host: t.host,
+    path: t.path,
+    status: t.status,
+    traceId: t.traceId,
+    requestTime: t.requestFirstByteTime,
+    responseTime: t.responseFirstByteTime,
+    requestIndexOnConnection: t.requestIndexOnConnection,
+    idleBeforeRequestSeconds: t.idleBeforeRequestSeconds,
+    outcome: t.outcome,
+    endedBy: t.endedBy,
+  }));
+  stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    generator: GENERATOR,
+    inputs: {
+      captures: inputs.captures,
+      keylogs: inputs.keylogs ?? [],
+      albLogs: inputs.albLogs ?? [],
+      nlbLogs: inputs.nlbLogs ?? [],
+      flowLogs: inputs.flowLogs ?? [],
+    },
+    findings,
+    connections: reportConns,
+    transactions: reportTx,
+    logs,
+    stats,
+  };
+  return { report, context: { clientRandomsByUid, keyLogTexts, connections: connMap } };
+}
