@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from './main.js';
+
+const fixtures = join(import.meta.dirname, '../../test/fixtures/aws-logs');
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await main(['logs', ...args], { stdout, stderr, env: {} });
+  return { code, out, err };
+}
+
+function tmp(t: { after(fn: () => void): void }): string {
+  const d = mkdtempSync(join(tmpdir(), 'ml-cli-logs-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+const BASE = readFileSync(join(fixtures, 'alb-current-doc.log'), 'utf8').trim();
+const R502 = BASE.replace('0.000 0.001 0.000 200 200', '0.001 -1 -1 502 -').replace('"10.0.0.1:80" "200"', '"10.0.0.1:80" "-"');
+
+test('text summary explains the 502 in plain words and lists the line', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'alb.log');
+  writeFileSync(f, `${BASE}\n${R502}\n`);
+  const { code, out, err } = await run([f]);
+  assert.equal(code, 0);
+  assert.equal(err, '');
+  assert.match(out, /^1 file, 2 lines, 2 records \(ALB access log 2\), 0 bad lines$/m);
+  assert.match(out, /by elb_status_code: {4}200 1 · 502 1/);
+  assert.match(out, /502-target-closed \(1\): the load balancer answered 502 itself: the target connection failed or closed before a response/);
+  assert.match(out, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2 2018-07-02T22:23:00.186641Z elb 502 target - 192\\.168\\.131\\.39:2817 -> 10\\.0\\.0\\.1:80 times 0\\.001/-1/-1`));
+});
+
+test('hostile log fields cannot inject terminal escapes, in text, in bad-line reports and in JSON', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'evil.log');
+  const evil = R502.replace('GET http://www.example.com:80/ HTTP/1.1', 'GET http://www.example.com:80/\x1b[2J\x9b31m HTTP/1.1');
+  const badTime = BASE.replace('2018-07-02T22:23:00.186641Z', '2018-07-02T22:23:00\x1b]0;pwned\x07');
+  writeFileSync(f, `${evil}\n${badTime}\n`);
+  const text = await run([f]);
+  assert.ok(!/[\x1b\x07\x9b]/.test(text.out + text.err), 'raw control characters in output');
+  assert.match(text.out, /\\x1b\[2J\\x9b31m/);
+  assert.match(text.err, /evil\.log:2: field 2 \(time\).*\\x1b\]0;pwned\\x07/);
+  const json = await run([f, '--json']);
+  assert.ok(!/[\x1b\x07\x9b]/.test(json.out));
+  const report = JSON.parse(json.out) as { http: { fiveXx: { request: string }[] } };
+  assert.equal(report.http.fiveXx[0]!.request, 'GET http://www.example.com:80/\x1b[2J\x9b31m HTTP/1.1');
+});
+
+test('--json carries the summary, the http section and the flow triage', async () => {
+  const { code, out } = await run([join(fixtures, 'flow-v2-doc.log'), join(fixtures, 'alb-2023-doc.log'), '--json', '--expect', '10.0.0.5>10.0.0.6:443']);
+  assert.equal(code, 0);
+  const r = JSON.parse(out) as { summary: { records: number }; http: { requests: number }; flow: { findings: { verdict: string }[]; expectations: { verdict: string }[] } };
+  assert.equal(r.summary.records, 14);
+  assert.equal(r.http.requests, 7);
+  assert.ok(r.flow.findings.some((x) => x.verdict === 'network-acl'));
+  assert.deepEqual(r.flow.expectations.map((x) => x.verdict), ['absent']);
+});
+
+test('usage errors are one line with exit code 2', async () => {
+  const none = await run([]);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /^mirrorlens logs: logs: give at least one PATH/);
+  const fmt = await run(['x', '--format', 'apache']);
+  assert.equal(fmt.code, 2);
+  assert.match(fmt.err, /--format must be one of alb, alb-conn, nlb, clb, flow, got 'apache'/);
+  const exp = await run(['x', '--expect', 'nonsense']);
+  assert.equal(exp.code, 2);
+});
+
+test('a missing file is one clear line, exit 1; a file of only bad lines exits 1 with the count', async (t) => {
+  const missing = await run(['/nonexistent/alb.log']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.err, 'mirrorlens logs: /nonexistent/alb.log: cannot open: no such file or directory\n');
+  const d = tmp(t);
+  const f = join(d, 'junk.log');
+  writeFileSync(f, Array.from({ length: 15 }, (_, i) => `junk ${i}`).join('\n'));
+  const junk = await run([f, '--bad-lines', '2']);
+  assert.equal(junk.code, 1);
+  assert.equal(junk.err.split('\n').filter(Boolean).length, 3);
+  assert.match(junk.err, /\.\.\. and 13 more bad lines/);
+  assert.match(junk.out, /15 bad lines/);
+});

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseAlbLine, type AlbLogRecord } from './alb.js';
+import { parseClbLine, type ClbLogRecord } from './clb.js';
+import { explainAlbError, explainClbError, explainErrorReason } from './explain.js';
+
+// An ALB entry with the fields that matter for explanations as parameters.
+function alb(target: string, times: string, elb: string, tgt: string, opts: { errorReason?: string; actions?: string } = {}): AlbLogRecord {
+  const line = `http 2024-05-01T10:00:00.000000Z app/lb/1 10.1.2.3:40000 ${target} ${times} ${elb} ${tgt} 120 0 "GET http://a.example:80/ HTTP/1.1" "curl/8" - - arn:tg "Root=1-00000000-000000000000000000000000" "-" "-" 1 2024-05-01T09:59:59.000000Z "${opts.actions ?? 'forward'}" "-" "${opts.errorReason ?? '-'}" "${target}" "${tgt}" "-" "-" TID_1 "-" "-" "-"`;
+  const r = parseAlbLine(line);
+  assert.equal(r.kind, 'alb', line);
+  return r as AlbLogRecord;
+}
+
+test('502, target status -, target_processing_time -1: the load balancer answered itself, the target connection failed or closed', () => {
+  const x = explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '502', '-'))!;
+  assert.equal(x.origin, 'load-balancer');
+  assert.equal(x.pattern, '502-target-closed');
+  assert.equal(x.meaning, 'the load balancer answered 502 itself: the target connection failed or closed before a response');
+  assert.match(x.likelyCauses[0]!, /keep-alive timeout is shorter than the load balancer idle timeout/);
+  assert.match(x.likelyCauses[1]!, /350 s/);
+});
+
+test('502 with all three times -1: could not connect to the target', () => {
+  const x = explainAlbError(alb('10.0.0.9:8080', '-1 -1 -1', '502', '-'))!;
+  assert.equal(x.pattern, '502-connect-failed');
+  assert.match(x.likelyCauses[0]!, /TCP RST to the SYN/);
+});
+
+test('502 after the target started answering: unusable response', () => {
+  assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.001 0.250 -1', '502', '-'))!.pattern, '502-bad-response');
+});
+
+test('502 from the target itself is passed on, not blamed on the load balancer', () => {
+  const x = explainAlbError(alb('10.0.0.9:8080', '0.001 0.002 0.000', '502', '502'))!;
+  assert.equal(x.origin, 'target');
+  assert.equal(x.pattern, '502-from-target');
+});
+
+test('502 with a Lambda error_reason (the AWS example)', () => {
+  const x = explainAlbError(alb('-', '0.000 0.001 0.000', '502', '-', { errorReason: 'LambdaInvalidResponse' }))!;
+  assert.equal(x.pattern, '502-lambda');
+  assert.match(x.likelyCauses[0]!, /^error_reason LambdaInvalidResponse: the Lambda function response is malformed/);
+});
+
+test('504: idle timeout vs connection timeout', () => {
+  assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '504', '-'))!.pattern, '504-idle-timeout');
+  assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '504', '-'))!.meaning, 'the load balancer answered 504 itself: the target did not answer within the idle timeout');
+  assert.equal(explainAlbError(alb('10.0.0.9:8080', '-1 -1 -1', '504', '-'))!.pattern, '504-connect-timeout');
+});
+
+test('the other load-balancer codes from the AWS troubleshooting table', () => {
+  const cases: [string, string, RegExp][] = [
+    ['503', '503-no-targets', /no target to send the request to/],
+    ['460', '460-client-closed', /client closed the connection/],
+    ['463', '463-xff-too-long', /more than 30 IP addresses/],
+    ['464', '464-protocol-mismatch', /protocol does not match/],
+    ['561', '561-idp-error', /identity provider/],
+    ['400', '400-bad-request', /malformed/],
+    ['403', '403-waf', /WAF/],
+    ['408', '408-client-idle', /idle timeout/],
+    ['000', '000-goaway', /GOAWAY/],
+  ];
+  for (const [code, pattern, meaning] of cases) {
+    const x = explainAlbError(alb('-', '-1 -1 -1', code, '-'))!;
+    assert.equal(x.pattern, pattern, code);
+    assert.match(x.meaning, meaning, code);
+  }
+});
+
+test('a fixed-response rule is named as such', () => {
+  assert.equal(explainAlbError(alb('-', '-1 -1 -1', '503', '-', { actions: 'fixed-response' }))!.pattern, '503-fixed-response');
+});
+
+test('successful entries have no explanation', () => {
+  assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.000 0.001 0.000', '200', '200')), null);
+  assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.000 0.001 0.000', '301', '301')), null);
+});
+
+test('target 4xx/5xx passed through are attributed to the target', () => {
+  const x = explainAlbError(alb('10.0.0.9:8080', '0.000 0.001 0.000', '500', '500'))!;
+  assert.equal(x.origin, 'target');
+  assert.match(x.meaning, /the target answered 500 itself/);
+});
+
+test('Classic LB: instance closed / timed out', () => {
+  const r = parseClbLine('2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 10.0.0.1:80 0.000073 -1 -1 504 - 0 0 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -') as ClbLogRecord;
+  const x = explainClbError(r)!;
+  assert.equal(x.pattern, '504-idle-timeout');
+  assert.match(x.meaning, /the instance did not answer/);
+});
+
+test('error_reason codes in words, with family fallbacks', () => {
+  assert.equal(explainErrorReason('AuthInvalidIdToken'), 'the ID token is not valid');
+  assert.equal(explainErrorReason('LambdaSomethingNew'), 'the Lambda target failed (see the Lambda function logs)');
+  assert.equal(explainErrorReason('Unknown'), null);
+  assert.equal(explainErrorReason(null), null);
+});
