@@ -27,7 +27,8 @@ export type TcpEventType =
   | 'reset'
   | 'syn-unanswered'
   | 'idle-gap'
-  | 'inconsistent-overlap';
+  | 'inconsistent-overlap'
+  | 'duplicate';
 
 export const TCP_EVENT_TYPES: readonly TcpEventType[] = [
   'retransmission',
@@ -48,6 +49,7 @@ export const TCP_EVENT_TYPES: readonly TcpEventType[] = [
   'syn-unanswered',
   'idle-gap',
   'inconsistent-overlap',
+  'duplicate',
 ];
 
 /** What a reset interrupted. */

@@ -52,6 +52,8 @@ export interface FlowOptions {
   closeLingerSeconds?: number;
   /** Key packets kept per connection (ConnectionRecord.marks). Default 64; 0 disables. */
   maxMarks?: number;
+  /** Also emit a 'duplicate' event for every packet dropped as a duplicate (default false: only counted). */
+  reportDuplicates?: boolean;
 }
 
 export interface FlowHandler {
@@ -208,11 +210,16 @@ class Endpoint {
   ackUnseenAck = 0;
   ackUnseenIndex = -1;
   finSeen = false;
+  /** Payload bytes the capture cut off (snaplen / mirror PacketLength). */
+  truncatedBytes = 0;
   readonly stream: StreamReassembler;
   constructor(dir: Direction, owner: ReassemblyOwner, budget: ReassemblyBudget) {
     this.stream = new StreamReassembler(dir, owner, budget);
   }
 }
+
+/** Tag of gaps made by truncated packets (no previous-segment-not-captured event for them). */
+const TRUNCATED_TAG = -2;
 
 const LIST_NONE = 0;
 const LIST_ACTIVE = 1;
@@ -373,7 +380,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
     ep.gapsForHistory++;
     this.history.repeat('G', dir === 0, ep.gapsForHistory);
     this.table.stats.gapBytes += length;
-    if (!Number.isNaN(afterTime)) {
+    if (!Number.isNaN(afterTime) && afterTag !== TRUNCATED_TAG) {
       const seq = (ep.stream.baseSeq + ((streamOffset + length) % 4294967296)) % 4294967296;
       this.table.emit(this, 'previous-segment-not-captured', afterTime, dir, afterTag, seq, NaN, streamOffset + length, 0, { missingBytes: length });
     }
@@ -410,6 +417,7 @@ export class FlowTable {
   private readonly dupWindow: number;
   private readonly linger: number;
   private readonly maxMarks: number;
+  private readonly reportDuplicates: boolean;
   private readonly buckets = new Map<number, Connection>();
   private readonly dups = new DuplicateFilter();
   private readonly pendingConns = new Set<Connection>();
@@ -434,6 +442,7 @@ export class FlowTable {
     this.dupWindow = opts.duplicateWindowSeconds ?? 0.1;
     this.linger = opts.closeLingerSeconds ?? 5;
     this.maxMarks = opts.maxMarks ?? 64;
+    this.reportDuplicates = opts.reportDuplicates ?? false;
     this.perCapturePoint = opts.perCapturePoint ?? false;
     this.budget = new ReassemblyBudget(opts.maxBufferedBytesPerConn ?? 4 * 1024 * 1024, opts.maxBufferedBytesTotal ?? 256 * 1024 * 1024);
     for (const [k, v] of Object.entries({ idleTimeoutSeconds: this.idleTimeout, idleGapThresholdSeconds: this.idleGapThreshold, reorderWindowSeconds: this.reorderWindow, duplicateWindowSeconds: this.dupWindow, closeLingerSeconds: this.linger })) {
@@ -551,6 +560,7 @@ export class FlowTable {
       conn.duplicates++;
       this.stats.duplicatePackets++;
       conn.addCapturePoint(capturePoint);
+      if (this.reportDuplicates) this.emit(conn, 'duplicate', now, dir as Direction, seg.index, seg.seq, seg.ack, -1, seg.payloadLength);
       return;
     }
     if (created) {
@@ -939,7 +949,10 @@ export class FlowTable {
     if (len > 0 && (f & RST) === 0) {
       const captured = seg.capturedPayload < len ? seg.capturedPayload : len;
       if (captured > 0) segFlags = fwd.stream.segment(seq, seg.data, seg.payloadOffset, captured, now, idx);
-      if (captured < len) fwd.stream.missing((seq + captured) >>> 0, len - captured, now, idx);
+      if (captured < len) {
+        fwd.truncatedBytes += len - captured;
+        fwd.stream.missing((seq + captured) >>> 0, len - captured, now, TRUNCATED_TAG);
+      }
       if (segFlags & Seg.Inconsistent) this.emit(conn, 'inconsistent-overlap', now, dir, idx, seq, ack, streamOff, len);
       if (segFlags & Seg.New) this.newPayload(conn, seg, dir, idle);
     }
@@ -988,7 +1001,7 @@ export class FlowTable {
     if ((f & RST) === 0) {
       fwd.window = win;
       if (ackOk) {
-        if (!fwd.lastAckValid || ack !== fwd.lastAck) fwd.lastAckTime = now;
+        fwd.lastAckTime = now;
         fwd.lastAck = ack;
         fwd.lastAckValid = true;
       }
@@ -1102,8 +1115,8 @@ export class FlowTable {
       if (ep.stream.hasHeld) ep.stream.expire(now, w);
       if (!Number.isNaN(ep.ackUnseenTime) && now - ep.ackUnseenTime >= w) {
         // The peer acknowledged bytes of `ep` that the capture has not delivered within the window.
-        if (!ep.nextSeqValid || seqGt(ep.ackUnseenAck, ep.nextSeq)) {
-          const missing = ep.nextSeqValid ? seqDiff(ep.ackUnseenAck, ep.nextSeq) : 0;
+        if (!ep.maxSeqValid || seqGt(ep.ackUnseenAck, ep.maxSeqToBeAcked)) {
+          const missing = ep.maxSeqValid ? seqDiff(ep.ackUnseenAck, ep.maxSeqToBeAcked) : 0;
           this.emit(conn, 'acked-unseen-segment', ep.ackUnseenTime, (1 - d) as Direction, ep.ackUnseenIndex, NaN, ep.ackUnseenAck, -1, 0, { missingBytes: missing });
         }
         ep.maxSeqToBeAcked = ep.nextSeq;
