@@ -34,6 +34,7 @@ function conn(uid: string, client: [string, number], server: [string, number], o
     midstream: false,
     marks: [],
     requests: 1,
+    tlsFailure: null,
     ...over,
   };
 }

@@ -95,6 +95,7 @@ export class Correlator {
     this.count(c.clientAddr).asClient++;
     const trouble =
       c.refused ||
+      c.tlsFailure !== null ||
       (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) ||
       c.marks.some((m) => m.kind === 'rst');
     if (trouble || this.wantedConns.has(c.uid)) this.conns.set(c.uid, c);
@@ -167,7 +168,7 @@ export class Correlator {
       if (s === 'target') targetTxs.push(tx);
       else clientTxs.push(tx); // unknown: treat as the side the user sees
     }
-    const attempts = [...this.conns.values()].filter((c) => c.refused || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream));
+    const attempts = [...this.conns.values()].filter((c) => c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream));
     const targetSideSeen = [...this.addrs.keys()].some((a) => lb.has(a)) ? true : this.logTargetAddrs.size > 0 && [...this.logTargetAddrs].some((a) => (this.addrs.get(a)?.asServer ?? 0) > 0);
     const usedClient = new Set<TxView>();
     const usedTarget = new Set<TxView>();

@@ -31,6 +31,7 @@ export function connView(r: ConnectionRecord): ConnView {
     midstream: r.midstream,
     marks: r.marks.map((m) => ({ time: m.time, fromClient: m.fromClient, kind: m.kind, length: m.length, idleBeforeSeconds: m.idleBeforeSeconds, acksAllPeerData: m.acksAllPeerData })),
     requests: 0,
+    tlsFailure: null,
   };
 }
 

@@ -45,6 +45,8 @@ export interface ConnView {
   /** Key packets: handshake, FINs, RSTs, keep-alives (bounded). */
   marks: TcpMark[];
   requests: number;
+  /** A TLS handshake that failed on this connection: the fatal alert, and who sent it. */
+  tlsFailure: { alert: string; from: 'client' | 'server' } | null;
 }
 
 export interface TxView {

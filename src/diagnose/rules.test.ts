@@ -32,6 +32,7 @@ function conn(marks: Partial<TcpMark>[], over: Partial<ConnView> = {}): ConnView
     midstream: false,
     marks: marks.map((m) => ({ time: T0, fromClient: false, kind: 'data', length: 0, idleBeforeSeconds: 0, acksAllPeerData: null, ...m })),
     requests: 2,
+    tlsFailure: null,
     ...over,
   };
 }
@@ -170,4 +171,12 @@ test('the timeline has both legs, the idle mark and the RST', () => {
   assert.ok(f.timeline.marks.some((m) => m.kind === 'idle'));
   assert.ok(f.timeline.marks.some((m) => m.kind === 'response' && m.leg === 0 && m.label === 'HTTP 502'));
   assert.deepEqual(f.connectionUids, ['Cc', 'Ctarget1']);
+});
+
+test('a target connection whose TLS handshake ended in a fatal alert is tls-handshake-failure', () => {
+  const failed = conn([], { tlsFailure: { alert: 'handshake_failure', from: 'server' }, connState: 'SF' });
+  const f = diagnose(kase({ targetAttempts: [failed] }));
+  assert.equal(f.kind, 'tls-handshake-failure');
+  assert.match(f.summary, /target sent the fatal alert "handshake_failure"/);
+  assert.ok(f.evidence.some((e) => e.source === 'tls'));
 });

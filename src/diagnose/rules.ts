@@ -213,6 +213,14 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
 }
 
 function decideAttempts(c: Case): Verdict | null {
+  const tlsFailed = c.targetAttempts.find((a) => a.tlsFailure !== null);
+  if (tlsFailed) {
+    const { server } = connEndpoints(tlsFailed);
+    const f = tlsFailed.tlsFailure!;
+    return verdict('tls-handshake-failure', 'high', `The TLS handshake between the load balancer and ${server} failed: the ${f.from === 'server' ? 'target' : 'load balancer'} sent the fatal alert "${f.alert}".`, [
+      'Check the target\'s TLS configuration against what the load balancer offers (protocol versions, cipher suites, certificate); an ALB does not validate target certificates but fails on handshake errors and on handshakes slower than 10 s.',
+    ]);
+  }
   const refused = c.targetAttempts.find((a) => a.refused);
   if (refused) {
     const { server } = connEndpoints(refused);
@@ -328,6 +336,7 @@ function buildEvidence(c: Case, v: Verdict): Evidence[] {
   }
   for (const a of c.targetAttempts) {
     const { client, server } = connEndpoints(a);
+    if (a.tlsFailure) ev.push({ time: a.startTime, source: 'tls', text: `TLS handshake ${client} → ${server} failed: fatal alert ${a.tlsFailure.alert} from the ${a.tlsFailure.from}` });
     if (a.refused) ev.push({ time: a.startTime, source: 'packet', text: `SYN ${client} → ${server} answered by RST` });
     else if (a.synAckTime === null) ev.push({ time: a.startTime, source: 'packet', text: `SYN ${client} → ${server} unanswered (${a.synTimes.length} SYNs, connection state ${a.connState})` });
   }

@@ -20,3 +20,7 @@ test('an idle time far from any default fits only configurable ranges, said as s
   assert.match(describeFits(fits), /a configured .* \(default 350 s\)/);
   assert.deepEqual(fitTimeouts(7, [], 'middlebox'), []);
 });
+
+test('sub-10 ms durations keep two decimals (a 0.3 ms RST is not "0 ms")', () => {
+  assert.equal(formatSeconds(0.0003), '0.30 ms');
+});

@@ -59,6 +59,7 @@ export function fitTimeouts(idleSeconds: number, learned: readonly KnownTimeout[
 /** "6 min 2 s", "350.2 s", "812 ms": for summaries. */
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
+  if (s < 0.01) return `${(s * 1000).toFixed(2)} ms`;
   if (s < 1) return `${Math.round(s * 1000)} ms`;
   if (s < 120) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
   const total = Math.round(s);

@@ -154,6 +154,11 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
         const sink = live.get(rec.uid);
         live.delete(rec.uid);
         const v = connView(rec);
+        const tlsInfo = sink?.tls ?? null;
+        if (tlsInfo && !tlsInfo.handshakeComplete) {
+          const fatal = tlsInfo.alerts.find((a) => a.level === 'fatal' && !a.encrypted);
+          if (fatal) v.tlsFailure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
+        }
         corr.addConnection(v);
         if (opts.all) allConns.push(v);
         if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient) && finConns.length < 10000) finConns.push(v);
