@@ -599,8 +599,12 @@ export class CaptureParser {
     const itf = this.iface(0, o, 'simple packet block');
     if (itf === null) return;
     const orig = this.u32(b, o + 8);
-    let cap = Math.min(orig, len - 16);
-    if (itf.info.snaplen !== 0 && cap > itf.info.snaplen) cap = itf.info.snaplen;
+    // Captured length = min(original length, snaplen); the block must hold it.
+    let cap = itf.info.snaplen !== 0 && orig > itf.info.snaplen ? itf.info.snaplen : orig;
+    if (cap > len - 16) {
+      this.warn(`simple packet block of ${len} bytes cannot hold the ${cap} bytes it implies; kept the ${len - 16} present`, this.base + o);
+      cap = len - 16;
+    }
     const r = this.rec;
     r.tsSec = 0;
     r.tsNsec = 0;

@@ -93,7 +93,7 @@ async function readFile(parser: CaptureParser, path: string, opts: ReadCaptureOp
       if (first) {
         first = false;
         if (isGzip(buf.subarray(0, n))) {
-          await gunzipInto(parser, Readable.from(fileChunks(fh, buf.subarray(0, n).slice(), buf)), opts);
+          await gunzipInto(parser, fileChunks(fh, buf.subarray(0, n).slice(), buf), opts);
           return true;
         }
       }
@@ -121,8 +121,25 @@ function toBytes(v: Uint8Array | string): Uint8Array {
   return typeof v === 'string' ? Buffer.from(v, 'latin1') : v;
 }
 
+/** Wraps a stream iterator so that its I/O errors become MirrorlensErrors naming the input. */
+function guarded(parser: CaptureParser, inner: AsyncIterator<Uint8Array | string>): AsyncIterator<Uint8Array | string> {
+  return {
+    async next() {
+      try {
+        return await inner.next();
+      } catch (e) {
+        if (e instanceof MirrorlensError) throw e;
+        throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${(e as Error).message}`, { file: parser.file, byteOffset: parser.bytes }, { cause: e });
+      }
+    },
+    async return() {
+      return (await inner.return?.()) ?? { done: true, value: undefined };
+    },
+  };
+}
+
 async function readStream(parser: CaptureParser, input: NodeJS.ReadableStream, opts: ReadCaptureOptions): Promise<boolean> {
-  const it = (input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+  const it = guarded(parser, (input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]());
   // The first two bytes decide gzip or not.
   let head: Uint8Array = new Uint8Array(0);
   while (head.length < 2) {
@@ -141,7 +158,7 @@ async function readStream(parser: CaptureParser, input: NodeJS.ReadableStream, o
         yield toBytes(r.value);
       }
     }
-    await gunzipInto(parser, Readable.from(all()), opts);
+    await gunzipInto(parser, all(), opts);
     return true;
   }
   parser.push(head);
@@ -159,31 +176,47 @@ async function drain(parser: CaptureParser, it: AsyncIterator<Uint8Array | strin
   return false;
 }
 
-async function gunzipInto(parser: CaptureParser, src: Readable, opts: ReadCaptureOptions): Promise<void> {
+/** Counts the compressed bytes going into gunzip (for warnings). */
+async function* counted(src: AsyncIterable<Uint8Array>, n: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const c of src) {
+    n.bytes += c.length;
+    yield c;
+  }
+}
+
+async function gunzipInto(parser: CaptureParser, source: AsyncIterable<Uint8Array>, opts: ReadCaptureOptions): Promise<void> {
   const gunzip = createGunzip();
-  let compressedIn = 0;
-  src.on('data', (c: Uint8Array) => (compressedIn += c.length));
+  const compressed = { bytes: 0 };
+  // Our own errors are kept aside: pipeline may reject with a stream error caused by them.
+  let ours: unknown = null;
   try {
-    await pipeline(src, gunzip, async function (out: AsyncIterable<Uint8Array>) {
+    await pipeline(Readable.from(counted(source, compressed)), gunzip, async function (out: AsyncIterable<Uint8Array>) {
       for await (const chunk of out) {
-        parser.push(chunk);
-        if (parser.done) return;
-        opts.signal?.throwIfAborted();
+        try {
+          parser.push(chunk);
+          if (parser.done) return;
+          opts.signal?.throwIfAborted();
+        } catch (e) {
+          ours = e;
+          throw e;
+        }
       }
     });
   } catch (e) {
+    if (ours !== null) throw ours;
     if (parser.done) return; // we stopped early on purpose
     opts.signal?.throwIfAborted();
-    if (e instanceof MirrorlensError) throw e;
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
     if (typeof err.code === 'string' && err.code.startsWith('Z_')) {
       const what = err.code === 'Z_BUF_ERROR' ? 'the gzip stream is cut off' : `the gzip data is corrupt (${err.message})`;
-      parser.warnExternal(`${what} after ${compressedIn} compressed bytes; packets up to here were read`, parser.bytes);
+      parser.warnExternal(`${what} after ${compressed.bytes} compressed bytes; packets up to here were read`, parser.bytes);
       return;
     }
-    throw e;
+    if (e instanceof MirrorlensError) throw e;
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${(e as Error).message}`, { file: parser.file, byteOffset: parser.bytes }, { cause: e });
   }
+  if (ours !== null) throw ours;
 }
 
 /** Reads a file to the end and returns the summary (no packet callback): for counting. */
