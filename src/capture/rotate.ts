@@ -128,7 +128,9 @@ export class RotatingCapture {
 
   /** Files currently kept (oldest first), the current one last. */
   files(): { path: string; bytes: number }[] {
-    return [...this.ring.map((f) => ({ ...f })), { path: this.path, bytes: this.writer.bytesWritten }];
+    const out = this.ring.map((f) => ({ ...f }));
+    if (this.writerReady) out.push({ path: this.path, bytes: this.writer.bytesWritten });
+    return out;
   }
 
   /** Bytes in all ring files plus the current one. */

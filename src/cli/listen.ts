@@ -1,11 +1,220 @@
-// Placeholder until the `listen` command is built; replaced by its real module.
-import type { Command } from './command.js';
+/**
+ * `mirrorlens listen`: be a VPC Traffic Mirroring / Gateway Load Balancer target (see docs/listen.md).
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import type { CliIO, Command } from './command.js';
+import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { MirrorListener, type PacketComments } from '../capture/listener.js';
+import { describeMirrorFilter, loadMirrorFilter, parseCidr, type Cidr } from '../capture/filter.js';
+
+const USAGE = `Usage: mirrorlens listen --out DIR [options]
+
+Receives mirrored traffic on UDP - VXLAN (VPC Traffic Mirroring, port 4789) and GENEVE (Gateway
+Load Balancer, port 6081), IPv4 and IPv6 - decapsulates it and writes rotating pcapng files
+(one interface per VNI / GWLB endpoint). No root and no libpcap needed. Stop with Ctrl-C or
+SIGTERM: the current file is flushed and closed.
+
+Options:
+  --out DIR               directory for the capture files (created if missing)
+  --bind ADDR             address to listen on (repeatable; default: all, IPv4 and IPv6)
+  --vxlan-port N          VXLAN port (default 4789; 0 = off)
+  --geneve-port N         GENEVE port (default 6081; 0 = off)
+  --session VNI=NAME      name a capture point by VNI (or GWLB endpoint: vpce-ID=NAME); repeatable
+  --only-known-sessions   drop traffic of VNIs / endpoints not named with --session
+  --filter FILE           keep only what these AWS Traffic Mirror filter rules accept (JSON/YAML)
+  --allow-source CIDR     accept datagrams only from these sources (repeatable)
+  --rotate-size SIZE      start a new file at this size (default 100MB; 0 = never)
+  --rotate-seconds N      start a new file after N seconds (default 0 = never)
+  --ring-files N          keep at most N files (oldest deleted first)
+  --ring-bytes SIZE       keep at most SIZE bytes of files (oldest deleted first)
+  --keylog FILE           follow this TLS key log; its secrets go into every file (DSB)
+  --metrics-port P        serve Prometheus metrics on http://HOST:P/metrics
+  --metrics-bind ADDR     address for the metrics endpoint (default: all)
+  --snaplen N             keep at most N bytes of each packet (default 0 = all)
+  --recv-buffer SIZE      UDP receive buffer to ask for (default 32MiB; capped by net.core.rmem_max)
+  --packet-comments M     none | gwlb (default: GWLB flow cookies) | all (VNI, source, port, direction)
+  --prefix NAME           file name prefix (default mirrorlens)
+  --status-seconds N      counters on stderr every N seconds (default 5; 0 = off)
+  --max-capture-points N  at most N pcapng interfaces (default 4096)
+  --quiet                 no start-up notices or status lines (errors still shown)
+
+SIZE: bytes with an optional unit: k, M, G (powers of 1000; KB/MB/GB too) or KiB, MiB, GiB.
+Files are named PREFIX-YYYYMMDDTHHMMSS.mmmZ.pcapng (UTC start time; sorts in time order).
+
+Examples:
+  mirrorlens listen --out /var/capture --session 4242=alb-eni-0abc --ring-bytes 20GB
+  mirrorlens listen --out cap --filter only-https.yaml --keylog /tmp/keys.log --metrics-port 9410
+`;
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** "100MB" → 100000000, "1.5GiB" → 1610612736. Throws a usage error naming the option. */
+export function parseSize(option: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new MirrorlensError(ErrorCode.Usage, `listen: --${option} wants a size like 100MB, 512KiB or 2G, got '${v}'`);
+  }
+  return Math.round(Number(m[1]) * unit);
+}
+
+function port(name: string, v: string | undefined, fallback: number): number {
+  const n = numberOption('listen', name, v, fallback);
+  if (!Number.isInteger(n) || n > 65535) throw new MirrorlensError(ErrorCode.Usage, `listen: --${name} wants a port 0-65535, got '${v}'`);
+  return n;
+}
+
+function strings(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
 
 export const command: Command = {
-  summary: 'listen',
-  usage: 'mirrorlens listen: not built yet',
-  async run() {
-    throw new MirrorlensError(ErrorCode.Usage, 'listen: not built yet');
+  summary: 'be a Traffic Mirroring / GWLB target: receive VXLAN/GENEVE, write rotating pcapng',
+  usage: USAGE,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseCommandArgs('listen', argv, {
+      out: { type: 'string' },
+      bind: { type: 'string', multiple: true },
+      'vxlan-port': { type: 'string' },
+      'geneve-port': { type: 'string' },
+      session: { type: 'string', multiple: true },
+      'only-known-sessions': { type: 'boolean' },
+      filter: { type: 'string' },
+      'allow-source': { type: 'string', multiple: true },
+      'rotate-size': { type: 'string' },
+      'rotate-seconds': { type: 'string' },
+      'ring-files': { type: 'string' },
+      'ring-bytes': { type: 'string' },
+      keylog: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-bind': { type: 'string' },
+      snaplen: { type: 'string' },
+      'recv-buffer': { type: 'string' },
+      'packet-comments': { type: 'string' },
+      prefix: { type: 'string' },
+      'status-seconds': { type: 'string' },
+      'max-capture-points': { type: 'string' },
+      quiet: { type: 'boolean' },
+    });
+    if (positionals.length) throw new MirrorlensError(ErrorCode.Usage, `listen: unexpected argument '${positionals[0]}' (see 'mirrorlens listen --help')`);
+    const out = values.out as string | undefined;
+    if (!out) throw new MirrorlensError(ErrorCode.Usage, "listen: --out DIR is required (see 'mirrorlens listen --help')");
+    try {
+      mkdirSync(out, { recursive: true });
+      if (!statSync(out).isDirectory()) throw new Error('not a directory');
+    } catch (e) {
+      throw new MirrorlensError(ErrorCode.CaptureWrite, `cannot use output directory: ${(e as Error).message}`, { file: out });
+    }
+    const sessions = new Map<string, string>();
+    for (const s of strings(values.session)) {
+      const m = /^\s*(\d{1,8}|vpce-[0-9a-fA-F]+|0x[0-9a-fA-F]+)\s*=\s*(\S.*)$/.exec(s);
+      if (!m || (/^\d+$/.test(m[1]!) && Number(m[1]) > 0xffffff)) {
+        throw new MirrorlensError(ErrorCode.Usage, `listen: --session wants VNI=NAME (VNI 0-16777215) or vpce-ID=NAME, got '${s}'`);
+      }
+      sessions.set(m[1]!, m[2]!.trim());
+    }
+    const allow: Cidr[] = [];
+    for (const a of strings(values['allow-source'])) {
+      try {
+        allow.push(parseCidr(a));
+      } catch (e) {
+        throw new MirrorlensError(ErrorCode.Usage, `listen: --allow-source: ${(e as Error).message}`);
+      }
+    }
+    const pc = (values['packet-comments'] as string | undefined) ?? 'gwlb';
+    if (pc !== 'none' && pc !== 'gwlb' && pc !== 'all') throw new MirrorlensError(ErrorCode.Usage, `listen: --packet-comments wants none, gwlb or all, got '${pc}'`);
+    const prefix = (values.prefix as string | undefined) ?? 'mirrorlens';
+    if (!/^[A-Za-z0-9._-]+$/.test(prefix)) throw new MirrorlensError(ErrorCode.Usage, `listen: --prefix may hold letters, digits, '.', '_' and '-' only, got '${prefix}'`);
+    const filter = values.filter ? loadMirrorFilter(values.filter as string) : undefined;
+    const quiet = values.quiet === true;
+    const statusSeconds = numberOption('listen', 'status-seconds', values['status-seconds'] as string | undefined, 5);
+    const metricsPort = values['metrics-port'] !== undefined ? port('metrics-port', values['metrics-port'] as string, 0) : undefined;
+    const say = (l: string): void => {
+      if (!quiet) io.stderr.write(`${l}\n`);
+    };
+
+    const listener = new MirrorListener({
+      outDir: out,
+      bind: strings(values.bind),
+      vxlanPort: port('vxlan-port', values['vxlan-port'] as string | undefined, 4789),
+      genevePort: port('geneve-port', values['geneve-port'] as string | undefined, 6081),
+      sessions,
+      onlyKnownSessions: values['only-known-sessions'] === true,
+      filter,
+      allowSources: allow,
+      rotateBytes: parseSize('rotate-size', values['rotate-size'] as string | undefined, 100e6),
+      rotateSeconds: numberOption('listen', 'rotate-seconds', values['rotate-seconds'] as string | undefined, 0),
+      ringFiles: numberOption('listen', 'ring-files', values['ring-files'] as string | undefined, 0),
+      ringBytes: parseSize('ring-bytes', values['ring-bytes'] as string | undefined, 0),
+      keylog: values.keylog as string | undefined,
+      snaplen: numberOption('listen', 'snaplen', values.snaplen as string | undefined, 0),
+      recvBufferBytes: parseSize('recv-buffer', values['recv-buffer'] as string | undefined, 32 * 1024 * 1024),
+      packetComments: pc as PacketComments,
+      prefix,
+      metricsPort,
+      metricsHost: values['metrics-bind'] as string | undefined,
+      maxCapturePoints: numberOption('listen', 'max-capture-points', values['max-capture-points'] as string | undefined, 4096),
+      statusIntervalMs: statusSeconds * 1000,
+      onNotice: say,
+      onStatus: say,
+    });
+
+    await listener.start();
+    for (const b of listener.bound) {
+      say(`listen: ${b.kind.toUpperCase()} on ${b.family} ${b.address.includes(':') ? `[${b.address}]` : b.address}:${b.port} (receive buffer ${b.recvBufferBytes} bytes)`);
+    }
+    const ma = listener.metricsAddress;
+    if (ma) say(`listen: metrics on http://${ma.address.includes(':') ? `[${ma.address}]` : ma.address}:${ma.port}/metrics`);
+    if (filter) for (const l of describeMirrorFilter(filter)) say(`listen: filter ${l}`);
+    say(`listen: writing ${listener.currentFile}`);
+
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (stopping) {
+          io.stderr.write(`listen: second ${sig}, exiting without waiting\n`);
+          process.exit(130);
+        }
+        stopping = true;
+        void listener.stop().then(
+          () => {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+            const m = listener.metrics;
+            const files = listener.files();
+            io.stderr.write(
+              `listen: stopped by ${sig}: ${m.packets} packets written (${m.bytes} bytes) to ${files.length} file(s) in ${out}, ` +
+                `${m.datagrams} datagrams received, ${m.dropped()} dropped, ${m.lostAtFlush} lost at flush, kernel drops ${m.kernelDrops < 0 ? 'unknown' : m.kernelDrops}\n`,
+            );
+            if (!quiet) io.stderr.write(`${listener.summary()}\n`);
+            resolve(0);
+          },
+          (e: unknown) => {
+            io.stderr.write(`listen: error while stopping: ${(e as Error).message}\n`);
+            resolve(1);
+          },
+        );
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
   },
 };
