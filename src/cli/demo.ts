@@ -1,11 +1,53 @@
-// Placeholder until the `demo` command is built; replaced by its real module.
+/**
+ * `mirrorlens demo` (npm run demo): analyzes the bundled example that `mirrorlens lab run
+ * idle-reset` produced (examples/idle-reset/: the mirrored capture, the client's TLS key log and
+ * the ALB access log) and prints the verdict. No root, no network.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from './command.js';
+import { parseCommandArgs } from './command.js';
+import { analyze } from '../report/analyze.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { render } from './analyze.js';
+
+/** The repository's examples/ folder (this file is dist/cli/demo.js or src/cli/demo.ts). */
+function examplesDir(): string {
+  return resolve(import.meta.dirname, '../../examples');
+}
+
+export function exampleInputs(dir: string): { captures: string[]; keylogs: string[]; albLogs: string[] } {
+  if (!existsSync(dir)) throw new MirrorlensError(ErrorCode.FileOpen, 'the bundled example is missing', { file: dir });
+  const files = readdirSync(dir).sort();
+  const pick = (re: RegExp) => files.filter((f) => re.test(f)).map((f) => join(dir, f));
+  const captures = pick(/\.(pcapng|pcap)(\.gz)?$/);
+  const keylogs = pick(/(key|secret).*\.(log|txt)$/i);
+  const albLogs = pick(/^alb.*\.log(\.gz)?$/i);
+  if (captures.length === 0) throw new MirrorlensError(ErrorCode.FileOpen, 'no capture in the bundled example', { file: dir });
+  return { captures, keylogs, albLogs };
+}
 
 export const command: Command = {
-  summary: 'demo',
-  usage: 'mirrorlens demo: not built yet',
-  async run() {
-    throw new MirrorlensError(ErrorCode.Usage, 'demo: not built yet');
+  summary: 'analyze the bundled example (capture + key log + ALB log) and print the verdict',
+  usage: `Usage: mirrorlens demo [--format text|json|html] [--example NAME]
+
+Runs 'mirrorlens analyze' on the example in examples/NAME (default idle-reset), produced by
+'sudo mirrorlens lab run idle-reset': an ALB (nginx) in front of an NLB (conntrack) whose idle
+timeout expired on a pooled connection, mirrored with kernel VXLAN into 'mirrorlens listen'.
+`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs('demo', argv, { format: { type: 'string' }, example: { type: 'string' }, 'no-color': { type: 'boolean' } });
+    const name = (values.example as string | undefined) ?? 'idle-reset';
+    const dir = join(examplesDir(), name);
+    const inputs = exampleInputs(dir);
+    const rel = (p: string) => relative(process.cwd(), p) || p;
+    io.stderr.write(
+      `mirrorlens analyze ${inputs.captures.map(rel).join(' ')}${inputs.keylogs.map((k) => ` --keylog ${rel(k)}`).join('')}${inputs.albLogs.map((a) => ` --alb-log ${rel(a)}`).join('')}\n\n`,
+    );
+    const { report } = await analyze(inputs);
+    const format = (values.format as string | undefined) ?? 'text';
+    const color = format === 'text' && Boolean(io.stdout.isTTY) && !values['no-color'] && !io.env.NO_COLOR;
+    io.stdout.write(render(report, format, color));
+    return report.findings.length > 0 ? 0 : 1;
   },
 };
