@@ -209,6 +209,9 @@ class Endpoint {
   ackUnseenTime = NaN;
   ackUnseenAck = 0;
   ackUnseenIndex = -1;
+  /** The highest ACK already reported as acked-unseen (one event per missing range). */
+  ackUnseenReported = false;
+  ackUnseenReportedAck = 0;
   finSeen = false;
   /** Payload bytes the capture cut off (snaplen / mirror PacketLength). */
   truncatedBytes = 0;
@@ -937,7 +940,7 @@ export class FlowTable {
     if (!dupAck) fwd.dupAckNum = 0;
 
     // ACKED UNSEEN SEGMENT: judged after the reorder window (the data may be reordered behind the ACK).
-    if (ackOk && rev.maxSeqValid && seqGt(ack, rev.maxSeqToBeAcked) && Number.isNaN(rev.ackUnseenTime)) {
+    if (ackOk && rev.maxSeqValid && seqGt(ack, rev.maxSeqToBeAcked) && Number.isNaN(rev.ackUnseenTime) && !(rev.ackUnseenReported && seqLe(ack, rev.ackUnseenReportedAck))) {
       rev.ackUnseenTime = now;
       rev.ackUnseenAck = ack;
       rev.ackUnseenIndex = idx;
@@ -1118,6 +1121,8 @@ export class FlowTable {
         if (!ep.maxSeqValid || seqGt(ep.ackUnseenAck, ep.maxSeqToBeAcked)) {
           const missing = ep.maxSeqValid ? seqDiff(ep.ackUnseenAck, ep.maxSeqToBeAcked) : 0;
           this.emit(conn, 'acked-unseen-segment', ep.ackUnseenTime, (1 - d) as Direction, ep.ackUnseenIndex, NaN, ep.ackUnseenAck, -1, 0, { missingBytes: missing });
+          ep.ackUnseenReported = true;
+          ep.ackUnseenReportedAck = ep.ackUnseenAck;
         }
         ep.maxSeqToBeAcked = ep.nextSeq;
         ep.ackUnseenTime = NaN;
