@@ -1,11 +1,478 @@
-// Placeholder until the `read` command is built; replaced by its real module.
-import type { Command } from './command.js';
+/**
+ * `mirrorlens read CAPTURE...`: packets one a line (tshark-like) or as JSON lines, with a display
+ * filter. Prints decoded fields only (numbers, addresses, names we choose), never captured bytes,
+ * so nothing from the capture needs escaping.
+ */
+import type { CliIO, Command } from './command.js';
+import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { readCapture, captureInput } from '../capture/reader.js';
+import type { PacketRecord } from '../capture/record.js';
+import { PacketDecoder, Layer, LAYER_NAMES, ipv4ToString, ipv6ToString } from '../wire/packet.js';
+import type { PacketDecoderOptions } from '../wire/packet.js';
+import { STATUS_NAMES, Status } from '../wire/status.js';
+import { ANOMALIES, AnomalyLog } from '../wire/anomaly.js';
+import { compileFilter } from '../wire/display-filter.js';
+import type { PacketPredicate } from '../wire/display-filter.js';
+import { TcpView } from '../wire/tcp.js';
+
+const USAGE = `Usage: mirrorlens read CAPTURE... [options]
+
+Prints the packets of pcap / pcapng captures (gzip-compressed too; '-' reads stdin), one a line
+like tshark, decoding Ethernet/VLAN/SLL/loopback/raw IP, IPv4/IPv6, TCP/UDP/ICMP and VXLAN/GENEVE
+tunnels (outer carrier and inner packet both shown).
+
+Options:
+  --json               one JSON object per packet (JSON lines)
+  --filter EXPR        display filter, e.g. "host 10.0.0.1 and port 443 and vni 42" (grammar below)
+  --count N            stop after N printed packets
+  --absolute-time      ISO-8601 UTC timestamps instead of seconds since the first packet
+  --checksums          validate IPv4/TCP/UDP/ICMP checksums (off by default: mirrored packets
+                       are often truncated or checksum-offloaded)
+  --vxlan-port N       UDP port carrying VXLAN (repeatable; default 4789 and 8472)
+  --geneve-port N      UDP port carrying GENEVE (repeatable; default 6081)
+  --max-depth N        tunnel nesting decoded (default 4)
+  --stats              print packet, status and anomaly counts to stderr at the end
+
+Line format:
+  FRAME TIME [OUTER_SRC → OUTER_DST VXLAN|GENEVE vni=N |] SRC:PORT → DST:PORT PROTO LENGTH info
+  LENGTH is the frame's length on the wire; TCP info: [FLAGS] seq= ack= win= len= (payload bytes,
+  raw sequence numbers) and options; 'caplen=N' when the capture kept fewer bytes; a status other
+  than ok is appended as !truncated(reason) / !malformed(...) / !unsupported(...).
+
+Filter grammar ('and' binds tighter than 'or'; juxtaposition is 'and'):
+  [inner|outer] [src|dst] host ADDR | net ADDR/LEN | port N | portrange N-M | ADDR | ADDR/LEN
+  vni N   vlan [N]   tcp udp icmp icmp6 ip ip6 vxlan geneve gwlb tunnel fragment
+  syn ack fin rst psh   ok truncated malformed unsupported   not/! and/&& or/|| ( )
+  Protocol words match a layer anywhere in the packet, as in tshark (udp matches VXLAN traffic);
+  host/port match any layer unless 'inner' (innermost packet) or 'outer' (tunnel carrier) is given.
+`;
 
 export const command: Command = {
-  summary: 'read',
-  usage: 'mirrorlens read: not built yet',
-  async run() {
-    throw new MirrorlensError(ErrorCode.Usage, 'read: not built yet');
+  summary: 'print packets of captures (pcap, pcapng, .gz), one a line or as JSON',
+  usage: USAGE,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const { values, positionals } = parseCommandArgs('read', argv, {
+      json: { type: 'boolean' },
+      filter: { type: 'string' },
+      count: { type: 'string' },
+      'absolute-time': { type: 'boolean' },
+      checksums: { type: 'boolean' },
+      'vxlan-port': { type: 'string', multiple: true },
+      'geneve-port': { type: 'string', multiple: true },
+      'max-depth': { type: 'string' },
+      stats: { type: 'boolean' },
+    });
+    if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "read: name at least one capture file (or '-' for stdin)");
+    const count = numberOption('read', 'count', values.count as string | undefined, Infinity);
+    const ports = (name: string): number[] | undefined => {
+      const v = values[name] as string[] | undefined;
+      if (!v) return undefined;
+      return v.map((p) => {
+        const n = Number(p);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MirrorlensError(ErrorCode.Usage, `read: --${name} wants a UDP port (0-65535), got '${p}'`);
+        return n;
+      });
+    };
+    const opts: PacketDecoderOptions = {
+      validateChecksums: values.checksums === true,
+      maxDepth: numberOption('read', 'max-depth', values['max-depth'] as string | undefined, 4),
+      vxlanPorts: ports('vxlan-port'),
+      genevePorts: ports('geneve-port'),
+    };
+    if (!Number.isInteger(opts.maxDepth)) throw new MirrorlensError(ErrorCode.Usage, 'read: --max-depth wants a whole number');
+    const filter = typeof values.filter === 'string' ? compileFilter(values.filter) : null;
+    const printer = new Printer(io, {
+      json: values.json === true,
+      absolute: values['absolute-time'] === true,
+      multiFile: positionals.length > 1,
+    });
+    const dec = new PacketDecoder(opts);
+    const anomalies = new AnomalyLog();
+    const statusCounts = [0, 0, 0, 0];
+    let seen = 0;
+    let shown = 0;
+    let warnings = 0;
+    const abort = new AbortController();
+    let outputClosed = false;
+    const onOutError = (e: NodeJS.ErrnoException): void => {
+      if (e.code === 'EPIPE') {
+        outputClosed = true;
+        abort.abort(new Error('output closed'));
+      }
+    };
+    io.stdout.on('error', onOutError);
+    try {
+      for (const file of positionals) {
+        if (shown >= count || outputClosed) break;
+        printer.startFile(file);
+        try {
+          await readCapture(
+            captureInput(file),
+            (rec: PacketRecord) => {
+              if (shown >= count) return;
+              seen++;
+              const st = dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
+              statusCounts[st]!++;
+              for (let i = 0; i < dec.anomalyCount; i++) anomalies.note(dec.anomalyId(i));
+              printer.noteTime(rec);
+              if (filter && !filter(dec)) return;
+              shown++;
+              printer.packet(rec, dec, filter);
+              if (shown >= count) abort.abort(new Error('count reached'));
+            },
+            {
+              name: file,
+              signal: abort.signal,
+              onWarning: (w) => {
+                warnings++;
+                printer.flush();
+                io.stderr.write(`mirrorlens read: warning: ${w.file} (byte offset ${w.byteOffset}): ${w.message}\n`);
+              },
+            },
+          );
+        } catch (e) {
+          if (!abort.signal.aborted) throw e;
+        }
+      }
+      printer.flush();
+    } finally {
+      io.stdout.off('error', onOutError);
+    }
+    if (values.stats === true) {
+      const parts = STATUS_NAMES.map((n, i) => `${n} ${statusCounts[i]}`).join(', ');
+      io.stderr.write(`mirrorlens read: ${seen} packets decoded (${parts}), ${shown} shown, ${warnings} capture warnings\n`);
+      for (const a of anomalies.summary()) io.stderr.write(`  anomaly ${a.code} (${a.severity}): ${a.count}\n`);
+    }
+    return 0;
   },
 };
+
+interface PrinterOptions {
+  json: boolean;
+  absolute: boolean;
+  multiFile: boolean;
+}
+
+const TCP_FLAG_NAMES: readonly [number, string][] = [
+  [2, 'SYN'],
+  [1, 'FIN'],
+  [4, 'RST'],
+  [8, 'PSH'],
+  [16, 'ACK'],
+  [32, 'URG'],
+  [64, 'ECE'],
+  [128, 'CWR'],
+];
+
+/** Buffers output and flushes in 64 KiB writes. */
+class Printer {
+  private buf: string[] = [];
+  private bufLen = 0;
+  private file = '';
+  private firstSec = -1;
+  private firstNsec = 0;
+
+  constructor(
+    private readonly io: CliIO,
+    private readonly o: PrinterOptions,
+  ) {}
+
+  startFile(file: string): void {
+    this.file = file;
+    this.firstSec = -1;
+    if (this.o.multiFile && !this.o.json) this.emit(`==> ${file} <==`);
+  }
+
+  noteTime(rec: PacketRecord): void {
+    if (this.firstSec < 0) {
+      this.firstSec = rec.tsSec;
+      this.firstNsec = rec.tsNsec;
+    }
+  }
+
+  private emit(line: string): void {
+    this.buf.push(line);
+    this.bufLen += line.length + 1;
+    if (this.bufLen >= 65536) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf.length === 0) return;
+    this.io.stdout.write(this.buf.join('\n') + '\n');
+    this.buf = [];
+    this.bufLen = 0;
+  }
+
+  private relTime(rec: PacketRecord): string {
+    let s = rec.tsSec - this.firstSec;
+    let ns = rec.tsNsec - this.firstNsec;
+    if (ns < 0) {
+      ns += 1e9;
+      s -= 1;
+    }
+    const neg = s < 0;
+    if (neg) {
+      // Out-of-order timestamps: print the negative difference.
+      const total = -(s * 1e9 + ns);
+      s = Math.floor(total / 1e9);
+      ns = total - s * 1e9;
+    }
+    return `${neg ? '-' : ''}${s}.${String(Math.floor(ns / 1000)).padStart(6, '0')}`;
+  }
+
+  private absTime(rec: PacketRecord): string {
+    const iso = new Date(rec.tsSec * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+    return `${iso.slice(0, 19)}.${String(rec.tsNsec).padStart(9, '0')}Z`;
+  }
+
+  packet(rec: PacketRecord, d: PacketDecoder, _f: PacketPredicate | null): void {
+    if (this.o.json) this.emit(JSON.stringify(jsonRecord(rec, d, this.o.absolute ? this.absTime(rec) : this.relTime(rec), this.o.multiFile ? this.file : undefined)));
+    else this.emit(textLine(rec, d, this.o.absolute ? this.absTime(rec) : this.relTime(rec)));
+  }
+}
+
+function addr4or6(d: PacketDecoder, layerIndex: number, which: 'src' | 'dst'): string {
+  const o = d.layerOffset[layerIndex]!;
+  const b = d.data;
+  if (d.layerType[layerIndex] === Layer.Ipv4) {
+    const p = o + (which === 'src' ? 12 : 16);
+    return ipv4ToString(((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0);
+  }
+  return ipv6ToString(b, o + (which === 'src' ? 8 : 24));
+}
+
+function hostPort(addr: string, port: number, v6: boolean): string {
+  if (port < 0) return addr;
+  return v6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function flagNames(flags: number): string {
+  const out: string[] = [];
+  for (const [bit, name] of TCP_FLAG_NAMES) if (flags & bit) out.push(name);
+  return out.join(', ');
+}
+
+function tunnelText(d: PacketDecoder): string {
+  if (d.tunnelDepth === 0) return '';
+  const parts: string[] = [];
+  let ipIdx = -1;
+  for (let i = 0; i < d.layerCount; i++) {
+    const t = d.layerType[i];
+    if (t === Layer.Ipv4 || t === Layer.Ipv6) ipIdx = i;
+    else if (t === Layer.Vxlan || t === Layer.Geneve) {
+      const o = d.layerOffset[i]!;
+      const vni = (d.data[o + 4]! << 16) | (d.data[o + 5]! << 8) | d.data[o + 6]!;
+      let s = ipIdx >= 0 ? `${addr4or6(d, ipIdx, 'src')} → ${addr4or6(d, ipIdx, 'dst')} ` : '';
+      s += `${t === Layer.Vxlan ? 'VXLAN' : 'GENEVE'} vni=${vni}`;
+      if (t === Layer.Geneve && o === d.geneve.offset && d.geneve.hasGwlb) s += ` gwlbe=${d.geneve.gwlbEndpointIdHex()} cookie=${d.geneve.gwlbFlowCookieHex()}`;
+      parts.push(s);
+    }
+  }
+  return parts.join(' | ') + ' | ';
+}
+
+const ICMP4_NAMES: Record<number, string> = { 0: 'echo-reply', 3: 'destination-unreachable', 4: 'source-quench', 5: 'redirect', 8: 'echo-request', 11: 'time-exceeded', 12: 'parameter-problem', 13: 'timestamp', 14: 'timestamp-reply' };
+const ICMP6_NAMES: Record<number, string> = { 1: 'destination-unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 4: 'parameter-problem', 128: 'echo-request', 129: 'echo-reply', 133: 'router-solicitation', 134: 'router-advertisement', 135: 'neighbor-solicitation', 136: 'neighbor-advertisement', 143: 'mld2-report' };
+
+function icmpText(d: PacketDecoder, size: string): string {
+  const ic = d.icmp;
+  const name = (ic.version === 4 ? ICMP4_NAMES : ICMP6_NAMES)[ic.type] ?? `type-${ic.type}`;
+  let s = `${ic.version === 4 ? 'ICMP' : 'ICMPv6'}${size} ${name} code=${ic.code}`;
+  if (ic.echoId >= 0) s += ` id=${ic.echoId} seq=${ic.echoSeq}`;
+  if (ic.mtu >= 0) s += ` mtu=${ic.mtu}`;
+  if (ic.embeddedIpVersion !== 0) {
+    const v6 = ic.embeddedIpVersion === 6;
+    const src = v6 ? ipv6ToString(d.data, ic.embeddedIp6.srcOffset) : ipv4ToString(ic.embeddedIp4.src);
+    const dst = v6 ? ipv6ToString(d.data, ic.embeddedIp6.dstOffset) : ipv4ToString(ic.embeddedIp4.dst);
+    const proto = ic.embeddedProtocol === 6 ? 'TCP' : ic.embeddedProtocol === 17 ? 'UDP' : `proto ${ic.embeddedProtocol}`;
+    s += ` [${hostPort(src, ic.embeddedSrcPort, v6)} → ${hostPort(dst, ic.embeddedDstPort, v6)} ${proto}]`;
+  }
+  return s;
+}
+
+function textLine(rec: PacketRecord, d: PacketDecoder, time: string): string {
+  let s = `${String(rec.index).padStart(5)} ${time.padStart(11)} ${tunnelText(d)}`;
+  const v6 = d.ipVersion === 6;
+  const size = ` ${rec.originalLength}`;
+  if (d.ipVersion !== 0) {
+    const src = d.srcAddrString();
+    const dst = d.dstAddrString();
+    if (d.transport === 6 && d.tcpOk) {
+      const t = d.tcp;
+      s += `${hostPort(src, t.srcPort, v6)} → ${hostPort(dst, t.dstPort, v6)} TCP${size} [${flagNames(t.flags)}] seq=${t.seq}`;
+      if (t.flags & 16) s += ` ack=${t.ack}`;
+      s += ` win=${t.window} len=${d.payloadLength}`;
+      if (t.mss >= 0) s += ` mss=${t.mss}`;
+      if (t.windowScale >= 0) s += ` ws=${t.windowScale}`;
+      if (t.sackPermitted) s += ' sack_perm';
+      for (let i = 0; i < t.sackCount; i++) s += ` sack=${t.sackLeft(i)}-${t.sackRight(i)}`;
+    } else if (d.transport === 17 && d.udpOk) {
+      s += `${hostPort(src, d.udp.srcPort, v6)} → ${hostPort(dst, d.udp.dstPort, v6)} UDP${size} len=${d.payloadLength}`;
+    } else if ((d.transport === 1 || d.transport === 58) && d.icmpOk) {
+      s += `${src} → ${dst} ${icmpText(d, size)}`;
+    } else {
+      s += `${src} → ${dst} ${v6 ? 'IPv6' : 'IPv4'}${size} proto=${d.transport}`;
+    }
+    const frag = v6 ? d.ip6.isFragment : d.ip4.isFragment;
+    if (frag) s += ` frag(off=${v6 ? d.ip6.fragmentOffset : d.ip4.fragmentOffset}${(v6 ? d.ip6.moreFragments : d.ip4.moreFragments) ? ' MF' : ''})`;
+  } else {
+    const names: string[] = [];
+    for (let i = d.tunnelDepth > 0 ? lastTunnel(d) + 1 : 0; i < d.layerCount; i++) names.push(LAYER_NAMES[d.layerType[i]!]!);
+    s += (names.join('/') || 'frame') + size;
+    if (d.findLayer(Layer.Ethernet) >= 0 && d.status === Status.Unsupported) s += ` ethertype=0x${etherTypeHex(d)}`;
+  }
+  if (rec.capturedLength < rec.originalLength) s += ` caplen=${rec.capturedLength}`;
+  if (d.status !== Status.Ok) s += ` !${STATUS_NAMES[d.status]}(${d.errorReason})`;
+  if (d.badChecksumLayer !== 0) s += ` !bad-checksum(${LAYER_NAMES[d.badChecksumLayer]})`;
+  return s;
+}
+
+function lastTunnel(d: PacketDecoder): number {
+  let k = -1;
+  for (let i = 0; i < d.layerCount; i++) if (d.layerType[i] === Layer.Vxlan || d.layerType[i] === Layer.Geneve) k = i;
+  return k;
+}
+
+function etherTypeHex(d: PacketDecoder): string {
+  // The EtherType that stopped decoding: the last Ethernet/VLAN/SLL header's type field.
+  for (let i = d.layerCount - 1; i >= 0; i--) {
+    const t = d.layerType[i];
+    const o = d.layerOffset[i]!;
+    if (t === Layer.Vlan) return ((d.data[o + 2]! << 8) | d.data[o + 3]!).toString(16).padStart(4, '0');
+    if (t === Layer.Ethernet) return ((d.data[o + 12]! << 8) | d.data[o + 13]!).toString(16).padStart(4, '0');
+  }
+  return '????';
+}
+
+interface JsonPacket {
+  file?: string;
+  frame: number;
+  time: string;
+  len: number;
+  caplen: number;
+  status: string;
+  error?: { layer: string; reason: string };
+  layers: string[];
+  vlan?: number[];
+  tunnels?: { type: string; vni: number; src: string; dst: string; sport: number; dport: number }[];
+  geneve?: { vni: number; protocolType: number; options: { class: number; type: number; length: number }[]; gwlb?: { endpointId: string; attachmentId: string; flowCookie: string } };
+  ip?: { version: number; src: string; dst: string; protocol: number; ttl: number; fragment?: { offset: number; more: boolean; id: number } };
+  tcp?: {
+    sport: number;
+    dport: number;
+    flags: string;
+    seq: number;
+    ack: number;
+    win: number;
+    len: number;
+    mss?: number;
+    ws?: number;
+    sackPermitted?: boolean;
+    sack?: [number, number][];
+    tsval?: number;
+    tsecr?: number;
+    rawOptions?: number[];
+  };
+  udp?: { sport: number; dport: number; len: number };
+  icmp?: { version: number; type: number; code: number; mtu?: number; embedded?: { src: string; dst: string; protocol: number; sport?: number; dport?: number } };
+  badChecksum?: string;
+  anomalies?: string[];
+}
+
+function jsonRecord(rec: PacketRecord, d: PacketDecoder, time: string, file: string | undefined): JsonPacket {
+  const out: JsonPacket = {
+    ...(file !== undefined ? { file } : {}),
+    frame: rec.index,
+    time,
+    len: rec.originalLength,
+    caplen: rec.capturedLength,
+    status: STATUS_NAMES[d.status]!,
+    layers: [],
+  };
+  if (d.status !== Status.Ok) out.error = { layer: LAYER_NAMES[d.errorLayer]!, reason: d.errorReason };
+  for (let i = 0; i < d.layerCount; i++) out.layers.push(LAYER_NAMES[d.layerType[i]!]!);
+  if (d.vlanCount > 0) {
+    out.vlan = [];
+    for (let i = 0; i < d.vlanCount; i++) out.vlan.push(d.vlanId(i));
+  }
+  if (d.tunnelDepth > 0) {
+    out.tunnels = [];
+    let ipIdx = -1;
+    let udpIdx = -1;
+    for (let i = 0; i < d.layerCount; i++) {
+      const t = d.layerType[i];
+      if (t === Layer.Ipv4 || t === Layer.Ipv6) ipIdx = i;
+      else if (t === Layer.Udp) udpIdx = i;
+      else if ((t === Layer.Vxlan || t === Layer.Geneve) && ipIdx >= 0 && udpIdx >= 0) {
+        const o = d.layerOffset[i]!;
+        const u = d.layerOffset[udpIdx]!;
+        out.tunnels.push({
+          type: t === Layer.Vxlan ? 'vxlan' : 'geneve',
+          vni: (d.data[o + 4]! << 16) | (d.data[o + 5]! << 8) | d.data[o + 6]!,
+          src: addr4or6(d, ipIdx, 'src'),
+          dst: addr4or6(d, ipIdx, 'dst'),
+          sport: (d.data[u]! << 8) | d.data[u + 1]!,
+          dport: (d.data[u + 2]! << 8) | d.data[u + 3]!,
+        });
+      }
+    }
+  }
+  if (d.hasGeneve) {
+    const g = d.geneve;
+    const options: { class: number; type: number; length: number }[] = [];
+    for (let i = 0; i < g.optionCount; i++) options.push({ class: g.optionClass(i), type: g.optionType(i), length: g.optionDataLength(i) });
+    out.geneve = { vni: g.vni, protocolType: g.protocolType, options };
+    if (g.hasGwlb) out.geneve.gwlb = { endpointId: g.gwlbEndpointIdHex(), attachmentId: g.gwlbAttachmentIdHex(), flowCookie: g.gwlbFlowCookieHex() };
+  }
+  if (d.ipVersion !== 0) {
+    const v6 = d.ipVersion === 6;
+    out.ip = { version: d.ipVersion, src: d.srcAddrString(), dst: d.dstAddrString(), protocol: d.transport, ttl: v6 ? d.ip6.hopLimit : d.ip4.ttl };
+    if (v6 ? d.ip6.isFragment : d.ip4.isFragment) {
+      out.ip.fragment = v6 ? { offset: d.ip6.fragmentOffset, more: d.ip6.moreFragments, id: d.ip6.fragmentId } : { offset: d.ip4.fragmentOffset, more: d.ip4.moreFragments, id: d.ip4.id };
+    }
+  }
+  if (d.transport === 6 && d.tcpOk) {
+    const t = d.tcp;
+    out.tcp = { sport: t.srcPort, dport: t.dstPort, flags: TcpView.flagsToString(t.flags), seq: t.seq, ack: t.ack, win: t.window, len: d.payloadLength };
+    if (t.mss >= 0) out.tcp.mss = t.mss;
+    if (t.windowScale >= 0) out.tcp.ws = t.windowScale;
+    if (t.sackPermitted) out.tcp.sackPermitted = true;
+    if (t.sackCount > 0) {
+      out.tcp.sack = [];
+      for (let i = 0; i < t.sackCount; i++) out.tcp.sack.push([t.sackLeft(i), t.sackRight(i)]);
+    }
+    if (t.hasTimestamps) {
+      out.tcp.tsval = t.tsVal;
+      out.tcp.tsecr = t.tsEcr;
+    }
+    if (t.rawOptionCount > 0) {
+      out.tcp.rawOptions = [];
+      for (let i = 0; i < t.rawOptionCount; i++) out.tcp.rawOptions.push(t.rawOptionKind(i));
+    }
+  } else if (d.transport === 17 && d.udpOk) {
+    out.udp = { sport: d.udp.srcPort, dport: d.udp.dstPort, len: d.payloadLength };
+  } else if ((d.transport === 1 || d.transport === 58) && d.icmpOk) {
+    const ic = d.icmp;
+    out.icmp = { version: ic.version, type: ic.type, code: ic.code };
+    if (ic.mtu >= 0) out.icmp.mtu = ic.mtu;
+    if (ic.embeddedIpVersion !== 0) {
+      const v6 = ic.embeddedIpVersion === 6;
+      out.icmp.embedded = {
+        src: v6 ? ipv6ToString(d.data, ic.embeddedIp6.srcOffset) : ipv4ToString(ic.embeddedIp4.src),
+        dst: v6 ? ipv6ToString(d.data, ic.embeddedIp6.dstOffset) : ipv4ToString(ic.embeddedIp4.dst),
+        protocol: ic.embeddedProtocol,
+      };
+      if (ic.embeddedSrcPort >= 0) {
+        out.icmp.embedded.sport = ic.embeddedSrcPort;
+        out.icmp.embedded.dport = ic.embeddedDstPort;
+      }
+    }
+  }
+  if (d.badChecksumLayer !== 0) out.badChecksum = LAYER_NAMES[d.badChecksumLayer]!;
+  if (d.anomalyCount > 0) {
+    out.anomalies = [];
+    for (let i = 0; i < d.anomalyCount; i++) out.anomalies.push(ANOMALIES[d.anomalyId(i)]!.code);
+  }
+  return out;
+}
