@@ -286,6 +286,12 @@ export class Http1Parser {
           break;
         }
         case S.Resync: {
+          // A new delivery (a new segment) is a likely message start: drop a partial line that
+          // cannot begin a start line (binary handshakes such as SOCKS carry no line end).
+          if (p === offset && this.bufLen > 0 && !this.couldStartMessage()) {
+            this.bufLen = 0;
+            this.resyncLineTooLong = false;
+          }
           p = this.resync(bytes, p, end, so, time, offset);
           break;
         }
@@ -746,6 +752,22 @@ export class Http1Parser {
     this.resyncFrom = so;
     this.resyncWhy = why;
     this.resyncLineTooLong = false;
+  }
+
+  /** Whether the partial line buffered in resync mode could still become a start line. */
+  private couldStartMessage(): boolean {
+    const n = Math.min(this.bufLen, 24);
+    const b = this.buf;
+    if (this.kind === 'response') {
+      for (let i = 0; i < n && i < 7; i++) if (b[i] !== 'HTTP/1.'.charCodeAt(i)) return false;
+      return true;
+    }
+    for (let i = 0; i < n; i++) {
+      const c = b[i]!;
+      if (c === 0x20) return i > 0;
+      if (c < 0x41 || c > 0x5a) return false;
+    }
+    return n < 24;
   }
 
   /**

@@ -18,6 +18,7 @@ import {
   newTransaction,
   selectHeader,
   capValue,
+  capPath,
   type HttpTransaction,
 } from './transaction.js';
 
@@ -164,7 +165,7 @@ export class Http1Connection {
         tx.idleBeforeRequestSeconds = this.reqBeginIdle;
         tx.httpVersion = `${head.versionMajor}.${head.versionMinor}`;
         tx.method = capValue(head.method);
-        tx.path = capValue(head.target);
+        tx.path = capPath(head.target);
         this.applyHead(tx, head, 'requestHeaders');
         tx.authority = tx.requestHeaders.host ?? null;
         if (head.upgrade !== null) tx.upgrade = capValue(head.upgrade);

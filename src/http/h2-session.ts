@@ -22,6 +22,7 @@ import { HpackDecoder, type HpackBlockResult } from './hpack.js';
 import {
   addAnomaly,
   capValue,
+  capPath,
   endedByOf,
   finishTimes,
   idleBefore,
@@ -644,7 +645,7 @@ export class Http2Connection {
           tx.authority = capValue(f.value);
           break;
         case ':path':
-          tx.path = capValue(f.value);
+          tx.path = capPath(f.value);
           break;
         default:
           selectHeader(tx.requestHeaders, f.name, f.value);

@@ -81,6 +81,13 @@ export function capValue(v: string): string {
   return v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}…` : v;
 }
 
+const MAX_PATH = 4096;
+
+/** Caps a request target / :path: 4096 UTF-16 units, then an ellipsis. */
+export function capPath(v: string): string {
+  return v.length > MAX_PATH ? `${v.slice(0, MAX_PATH)}…` : v;
+}
+
 function endpoint(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
