@@ -34,3 +34,33 @@ test('an over-long line is reported once and does not grow memory, for every chu
   // One character at a time too.
   assert.deepEqual(split([...input], 20), ['ok', '<too long>', 'after']);
 });
+
+test('Utf8LineFeeder: same lines for every byte split, UTF-8 intact, ASCII and non-ASCII blocks', async () => {
+  const { Utf8LineFeeder } = await import('./lines.js');
+  const input = Buffer.from('plain ascii\r\nBücher 日本 😀\n\nlast é');
+  const feed = (parts: Buffer[], max?: number): string[] => {
+    const out: string[] = [];
+    const f = new Utf8LineFeeder(new LineSplitter((line, tooLong) => out.push(tooLong ? '<too long>' : line), max));
+    for (const p of parts) f.push(p);
+    f.end();
+    return out;
+  };
+  const whole = feed([input]);
+  assert.deepEqual(whole, ['plain ascii', 'Bücher 日本 😀', '', 'last é']);
+  for (let i = 0; i <= input.length; i++) {
+    for (let j = i; j <= input.length; j++) {
+      assert.deepEqual(feed([input.subarray(0, i), input.subarray(i, j), input.subarray(j)]), whole, `split at ${i},${j}`);
+    }
+  }
+});
+
+test('Utf8LineFeeder: a line longer than the limit arriving in newline-free chunks is dropped, not buffered', async () => {
+  const { Utf8LineFeeder } = await import('./lines.js');
+  const out: string[] = [];
+  const f = new Utf8LineFeeder(new LineSplitter((line, tooLong) => out.push(tooLong ? '<too long>' : line), 10));
+  f.push(Buffer.from('ok\n'));
+  for (let i = 0; i < 100; i++) f.push(Buffer.from('x'.repeat(7)));
+  f.push(Buffer.from('tail\nnext\n'));
+  f.end();
+  assert.deepEqual(out, ['ok', '<too long>', 'next']);
+});

@@ -113,6 +113,15 @@ test('gzip on stdin is detected by its magic bytes, even when they arrive one by
   assert.equal(summary.files[0]!.gzip, true);
 });
 
+test('UTF-8 characters split across chunks decode intact', async () => {
+  const line = fixture('alb-current-doc.log').trim().replace('curl/7.46.0', 'Mozilla/5.0 (Bücher; 日本; 😀)');
+  const stdin = Readable.from([...Buffer.from(`${line}\n`)].map((b) => Buffer.from([b])));
+  const { recs } = await collect(['-'], { stdin });
+  assert.equal(recs.length, 1);
+  const r = recs[0]!;
+  assert.equal(r.kind === 'alb' && r.userAgent, 'Mozilla/5.0 (Bücher; 日本; 😀)');
+});
+
 test('flow logs without a header take --fields (implying the flow format); a header line later in the file takes over', async (t) => {
   const d = tmp(t);
   const f = join(d, 'custom.log');

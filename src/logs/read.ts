@@ -11,12 +11,11 @@ import { createReadStream } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, pipeline } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { tokenize, type TokenizeResult } from './tokenize.js';
 import { detectFormat } from './detect.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter, Utf8LineFeeder } from './lines.js';
 import { parseAlbLine, type AlbLogRecord } from './alb.js';
 import { parseAlbConnectionLine, type AlbConnectionLogRecord } from './alb-conn.js';
 import { parseNlbLine, type NlbLogRecord } from './nlb.js';
@@ -205,7 +204,7 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
   };
 
   const splitter = new LineSplitter(onLine, opts.maxLineChars ?? 1 << 20);
-  const decoder = new StringDecoder('utf8');
+  const feeder = new Utf8LineFeeder(splitter);
   let raw: NodeJS.ReadableStream;
   try {
     raw = file === '-' ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 20 });
@@ -244,13 +243,12 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
         })
       : source;
     for await (const chunk of body) {
-      splitter.push(decoder.write(chunk));
+      feeder.push(chunk);
     }
-    splitter.push(decoder.end());
-    splitter.end();
+    feeder.end();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const partial = splitter.discard();
+    const partial = feeder.discard();
     const what = fs.gzip
       ? `gzip stream ends early or is corrupt (${err.code === 'Z_BUF_ERROR' ? 'unexpected end of file' : err.message})`
       : `read error: ${err.message}`;
