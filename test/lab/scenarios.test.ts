@@ -19,7 +19,10 @@ after(() => {
 });
 
 /** Verdicts analyze does not give yet, with why (tracked for the lead; the facts still must hold). */
-const VERDICT_TODO: Record<string, string> = {};
+const VERDICT_TODO: Record<string, string> = {
+  'slow-target':
+    'analyze says target-closed-before-response: it takes the target FIN that answers the ALB FIN (sent at the ALB timeout) for the cause; expected target-response-timeout',
+};
 
 function failed(r: LabResult, analyze: boolean): string {
   return r.checks
