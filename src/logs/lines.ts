@@ -115,14 +115,17 @@ export class Utf8LineFeeder {
       }
       return;
     }
-    let block = chunk.subarray(0, nl + 1);
+    let from = 0;
     if (this.carryBytes > 0) {
-      this.carry.push(block);
-      block = Buffer.concat(this.carry, this.carryBytes + block.length);
+      // Complete the pending line with this chunk's first line only (a small copy).
+      const first = chunk.indexOf(0x0a);
+      this.carry.push(chunk.subarray(0, first + 1));
+      this.splitter.push(decode(Buffer.concat(this.carry, this.carryBytes + first + 1)));
       this.carry = [];
       this.carryBytes = 0;
+      from = first + 1;
     }
-    this.splitter.push(decode(block));
+    if (from <= nl) this.splitter.push(decode(chunk.subarray(from, nl + 1)));
     if (nl + 1 < chunk.length) {
       const rest = chunk.subarray(nl + 1);
       this.carry.push(rest);
