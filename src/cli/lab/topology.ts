@@ -90,6 +90,8 @@ export class Topology {
     for (const r of ROLES) {
       L.push(`ip netns add ${this.ns[r]}`);
       L.push(`ip -n ${this.ns[r]} link set lo up`);
+      // IPv4 only: no IPv6 router/neighbour solicitations in the mirror.
+      inNs(r, 'sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1');
     }
     // veth pairs; offloads off so captures show wire-sized segments with real checksums.
     const link = (a: Role, aDev: string, aAddr: string, b: Role, bDev: string, bAddr: string, prefixLen: number, mtu = 1500): void => {
