@@ -1,0 +1,127 @@
+// `mirrorlens read`: text and JSON output on real captures, filters, --count, errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from './main.js';
+
+const FIX = resolve(import.meta.dirname, '../../test/fixtures');
+const LAB = join(FIX, 'wire-lab/wire-lab.pcap');
+
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString('utf8');
+    cb();
+  }
+}
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new Sink();
+  const stderr = new Sink();
+  const code = await main(['read', ...argv], { stdout, stderr, env: {} });
+  return { code, out: stdout.text, err: stderr.text };
+}
+
+test('text lines: nested VXLAN shows every carrier and the inner flow', async () => {
+  const r = await run(join(FIX, 'wire/zeek-vxlan-triple-v2.pcap'));
+  assert.equal(r.code, 0);
+  assert.equal(r.out, '    1    0.000000 1.1.1.1 → 1.1.1.9 VXLAN vni=1 | 2.2.2.2 → 2.2.2.9 VXLAN vni=2 | 3.3.3.3 → 3.3.3.9 VXLAN vni=3 | 4.4.4.4:53 → 4.4.4.9:53 UDP 221 len=29\n');
+});
+
+test('text lines: TCP flags, raw seq/ack, options; ICMP errors with the embedded flow; ARP unsupported', async () => {
+  const r = await run(LAB);
+  const lines = r.out.split('\n');
+  assert.equal(lines.length, 74); // 73 packets + final newline
+  assert.equal(lines[44], '   45    7.212923 10.81.1.1 → 10.81.2.1 VXLAN vni=4242 | 192.168.42.1:53542 → 192.168.42.2:8080 TCP 124 [SYN] seq=2858623187 win=64480 len=0 mss=1240 ws=10 sack_perm');
+  assert.equal(lines[27], '   28    4.428992 10.81.1.2 → 10.81.1.1 ICMP 590 destination-unreachable code=4 mtu=1400 [10.81.1.1:55938 → 10.81.2.1:33436 UDP]');
+  assert.equal(lines[31], '   32    4.839803 fd81:1::2 → fd81:1::1 ICMPv6 1294 packet-too-big code=0 mtu=1400 [[fd81:1::1]:41078 → [fd81:2::1]:33437 UDP]');
+  assert.equal(lines[33], '   34    5.040337 10.81.1.1 → 10.81.2.1 IPv4 1410 proto=17 frag(off=1376 MF)');
+  assert.equal(lines[28], '   29    4.788046 eth/payload 42 ethertype=0x0806 !unsupported(EtherType not decoded (not IP))');
+});
+
+test('--filter and --count select packets; --absolute-time prints ISO-8601 UTC with nanoseconds', async () => {
+  const r = await run(LAB, '--filter', 'vni 4242 and tcp and (syn or fin)', '--count', '3', '--absolute-time');
+  const lines = r.out.replace(/\n$/, '').split('\n');
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /^ {3}45 2026-11-25T20:47:\d\d\.\d{9}Z 10\.81\.1\.1 → 10\.81\.2\.1 VXLAN vni=4242 \| 192\.168\.42\.1:53542 → 192\.168\.42\.2:8080 TCP 124 \[SYN\]/);
+  assert.match(lines[2]!, /\[FIN, ACK\]/);
+  const none = await run(LAB, '--filter', 'host 203.0.113.1');
+  assert.deepEqual([none.code, none.out], [0, '']);
+});
+
+test('--json: one object per packet with tunnels, GENEVE options, inner TCP', async () => {
+  const r = await run(join(FIX, 'wire/tcpdump-geneve-gcp.pcap'), '--json');
+  const objs = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(objs.length, 1);
+  assert.deepEqual(objs[0], {
+    frame: 1,
+    time: '0.000000',
+    len: 130,
+    caplen: 130,
+    status: 'ok',
+    layers: ['eth', 'ip', 'udp', 'geneve', 'ip', 'tcp'],
+    tunnels: [{ type: 'geneve', vni: 0, src: '192.168.100.254', dst: '192.168.100.3', sport: 62974, dport: 6081 }],
+    geneve: {
+      vni: 0,
+      protocolType: 0x0800,
+      options: [
+        { class: 0x0132, type: 1, length: 4 },
+        { class: 0x0132, type: 2, length: 16 },
+        { class: 0x0132, type: 3, length: 8 },
+      ],
+    },
+    ip: { version: 4, src: '192.168.100.2', dst: '192.168.100.1', protocol: 6, ttl: 64 },
+    tcp: { sport: 2905, dport: 8080, flags: '.', seq: 760929856, ack: 2028584922, win: 512, len: 0 },
+  });
+});
+
+test('--json: truncated packets report status, error layer and anomalies', async () => {
+  const r = await run(join(FIX, 'wire/zeek-geneve-truncated.pcapng'), '--json');
+  const o = JSON.parse(r.out) as { status: string; error: { layer: string; reason: string }; anomalies: string[]; caplen: number; len: number };
+  assert.equal(o.status, 'truncated');
+  assert.deepEqual(o.error, { layer: 'eth', reason: 'eth header truncated' }); // the inner Ethernet frame is cut
+  assert.ok(o.anomalies.includes('frame-truncated'));
+});
+
+test('several files (one gzip-compressed) get headers and per-file relative time', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-read-'));
+  try {
+    const gz = join(dir, 'vxlan.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(join(FIX, 'wire/zeek-vxlan-triple-v2.pcap'))));
+    const r = await run(join(FIX, 'wire/sv-vxlan-decoder-01.pcap'), gz, '--stats');
+    const lines = r.out.replace(/\n$/, '').split('\n');
+    assert.equal(lines[0], `==> ${join(FIX, 'wire/sv-vxlan-decoder-01.pcap')} <==`);
+    assert.equal(lines[4], `==> ${gz} <==`);
+    assert.match(lines[5]!, /^ {4}1 {4}0\.000000 1\.1\.1\.1 → 1\.1\.1\.9 VXLAN vni=1/);
+    assert.match(r.err, /4 packets decoded \(ok 4, truncated 0, malformed 0, unsupported 0\), 4 shown, 0 capture warnings/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('errors: bad filter, missing file, no file, bad option value are one line each', async () => {
+  const bad = await run(LAB, '--filter', 'port x');
+  assert.equal(bad.code, 1);
+  assert.equal(bad.err, "mirrorlens read: filter 'port x': 'x' is not a port number (0-65535) (column 6)\n");
+  const missing = await run(join(FIX, 'no-such.pcap'));
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /^mirrorlens read: .*no-such\.pcap.*\n$/);
+  const none = await run();
+  assert.equal(none.code, 2);
+  assert.match(none.err, /name at least one capture file/);
+  const port = await run(LAB, '--vxlan-port', '99999');
+  assert.equal(port.code, 2);
+  assert.match(port.err, /--vxlan-port wants a UDP port/);
+});
+
+test('--vxlan-port replaces the default tunnel ports', async () => {
+  const r = await run(join(FIX, 'wire/tcpdump-vxlan-port-8472.pcap'), '--vxlan-port', '4789', '--count', '1');
+  assert.doesNotMatch(r.out, /VXLAN/);
+  const d = await run(join(FIX, 'wire/tcpdump-vxlan-port-8472.pcap'), '--count', '1');
+  assert.match(d.out, /VXLAN vni=100/);
+});
