@@ -314,7 +314,12 @@ export class PcapngWriter {
     const sec = tsSec - itf.tsOffsetSec;
     if (!Number.isInteger(sec) || sec < 0 || sec >= TWO32 * 4) throw new RangeError(`timestamp seconds out of range: ${tsSec}`);
     if (!Number.isInteger(tsNsec) || tsNsec < 0 || tsNsec > 999_999_999) throw new RangeError(`tsNsec must be 0..999999999, got ${tsNsec}`);
-    const frac = itf.decimal ? Math.floor(tsNsec / 10 ** (9 - itf.exp)) : Math.floor((tsNsec * itf.unitsPerSec) / 1e9);
+    // Exact floors: decimal quotients and small binary ones are exact in doubles; 2^-n with n > 20 goes through BigInt.
+    const frac = itf.decimal
+      ? Math.floor(tsNsec / 10 ** (9 - itf.exp))
+      : itf.exp <= 20
+        ? Math.floor((tsNsec * itf.unitsPerSec) / 1e9)
+        : Number((BigInt(tsNsec) << BigInt(itf.exp)) / 1_000_000_000n);
     const sh = Math.floor(sec / 65536);
     const sl = sec - sh * 65536;
     const y = sh * itf.unitsPerSec; // < 2^18 * 2^30
