@@ -153,7 +153,8 @@ export class Http1Parser {
   readonly kind: 'request' | 'response';
   private readonly h: H1Handler;
   private state: S = S.Start;
-  private buf = new Uint8Array(4096);
+  /** Head / line buffer: allocated on first use, released when a large head is done (bounded idle memory per connection). */
+  private buf = new Uint8Array(0);
   private bufLen = 0;
   /** Bytes of the current line already checked for the start-line prefix. */
   private startLineChecked = 0;
@@ -411,7 +412,7 @@ export class Http1Parser {
     const n = to - from;
     if (this.bufLen + n > MAX_HEAD) return false;
     if (this.bufLen + n > this.buf.length) {
-      const nb = new Uint8Array(Math.min(MAX_HEAD, Math.max(this.buf.length * 2, this.bufLen + n)));
+      const nb = new Uint8Array(Math.min(MAX_HEAD + 1, Math.max(512, this.buf.length * 2, this.bufLen + n)));
       nb.set(this.buf.subarray(0, this.bufLen));
       this.buf = nb;
     }
@@ -723,6 +724,7 @@ export class Http1Parser {
   private messageComplete(time: number): void {
     this.inMessage = false;
     this.bufLen = 0;
+    if (this.buf.length > 16384) this.buf = new Uint8Array(0);
     this.state = S.Start;
     const action = this.action;
     this.action = 0;

@@ -178,7 +178,7 @@ class DirState {
   replaying = false;
   syncFirst = false;
   syncPrev = NaN;
-  payload = new Uint8Array(1024);
+  payload = new Uint8Array(0);
   payloadLen = 0;
   copy = false;
   /** DATA: padding length once known, -1 before the first payload byte of a PADDED frame. */
@@ -186,7 +186,7 @@ class DirState {
   dataSeen = 0;
   frameGap = false;
   // Header block assembly (HEADERS/PUSH_PROMISE + CONTINUATION).
-  block = new Uint8Array(1024);
+  block = new Uint8Array(0);
   blockLen = 0;
   blockStream = -1;
   blockType = 0;
@@ -217,6 +217,8 @@ export class Http2Connection {
     framesByType: new Array<number>(10).fill(0),
   };
   private closed = false;
+  /** Recently finished stream ids (bounded), so late frames on them do not start a new transaction. */
+  private readonly closedIds = new Set<number>();
   private connAnomalies: string[] = [];
 
   /**
@@ -450,7 +452,7 @@ export class Http2Connection {
 
   private appendPayload(d: DirState, bytes: Uint8Array, p: number, n: number): void {
     if (d.payloadLen + n > d.payload.length) {
-      const nb = new Uint8Array(Math.max(d.payload.length * 2, d.payloadLen + n));
+      const nb = new Uint8Array(Math.max(256, d.payload.length * 2, d.payloadLen + n));
       nb.set(d.payload.subarray(0, d.payloadLen));
       d.payload = nb;
     }
@@ -465,7 +467,7 @@ export class Http2Connection {
       return;
     }
     if (d.blockLen + n > d.block.length) {
-      const nb = new Uint8Array(Math.max(d.block.length * 2, d.blockLen + n));
+      const nb = new Uint8Array(Math.max(256, d.block.length * 2, d.blockLen + n));
       nb.set(d.block.subarray(0, d.blockLen));
       d.block = nb;
     }
@@ -572,7 +574,7 @@ export class Http2Connection {
   private getStream(id: number, dir: Direction, time: number, first: boolean, create: boolean, prev?: number): Stream | null {
     let s = this.streams.get(id);
     if (s) return s;
-    if (!create) return null;
+    if (!create || this.closedIds.has(id)) return null;
     const tx = newTransaction(this.ctx.conn, this.ctx.nextIndex(), '2', this.ctx.tls ? 'https' : 'http');
     tx.streamId = id;
     for (const a of this.connAnomalies) addAnomaly(tx, a);
@@ -598,7 +600,8 @@ export class Http2Connection {
     const endStream = d.blockType === FrameType.HEADERS && (d.blockFlags & FLAG_END_STREAM) !== 0;
     if (d.blockType === FrameType.PUSH_PROMISE) {
       // Server push: the promised stream's request headers come from the server.
-      const s = this.getStream(d.blockPromised, 0, d.blockTime, false, true)!;
+      const s = this.getStream(d.blockPromised, 0, d.blockTime, false, true);
+      if (!s) return;
       s.tx.anomalies.push('h2-server-push');
       s.tx.idleBeforeRequestSeconds = null;
       this.applyRequestFields(s, res);
@@ -607,7 +610,8 @@ export class Http2Connection {
       return;
     }
     if (dir === 0) {
-      const s = this.getStream(sid, 0, d.blockTime, d.blockFirst, true, d.blockPrev)!;
+      const s = this.getStream(sid, 0, d.blockTime, d.blockFirst, true, d.blockPrev);
+      if (!s) return;
       if (!s.requestHeadersSeen) {
         this.applyRequestFields(s, res);
       } else if (res.incomplete || res.error) s.tx.headersIncomplete = true; // trailers
@@ -616,7 +620,8 @@ export class Http2Connection {
     } else {
       let s = this.getStream(sid, 1, d.blockTime, false, false);
       if (!s) {
-        s = this.getStream(sid, 1, d.blockTime, false, true)!;
+        s = this.getStream(sid, 1, d.blockTime, false, true);
+        if (!s) return;
         addAnomaly(s.tx, 'h2-stream-started-before-capture');
         s.requestEnded = true;
         s.tx.headersIncomplete = true;
@@ -685,7 +690,8 @@ export class Http2Connection {
   private onDataStart(dir: Direction, d: DirState, time: number): void {
     const s = this.streams.get(d.streamId);
     if (!s && d.streamId !== 0) {
-      const ns = this.getStream(d.streamId, dir, time, d.frameStartFirst, true, d.frameStartPrev)!;
+      const ns = this.getStream(d.streamId, dir, time, d.frameStartFirst, true, d.frameStartPrev);
+      if (!ns) return;
       addAnomaly(ns.tx, 'h2-stream-started-before-capture');
       ns.tx.headersIncomplete = true;
       if (ns.tx.outcome === 'complete') ns.tx.outcome = 'incomplete';
@@ -736,8 +742,9 @@ export class Http2Connection {
     if (s.tx.status === null && s.tx.outcome === 'complete') s.tx.outcome = 'no-response';
     finishTimes(s.tx);
     this.ctx.emit(s.tx);
-    // Keep a tombstone so late frames on the stream do not create a new transaction.
-    s.tx = { ...s.tx, anomalies: [] };
+    this.streams.delete(s.id);
+    this.closedIds.add(s.id);
+    if (this.closedIds.size > 4096) this.closedIds.delete(this.closedIds.values().next().value as number);
   }
 
   private onRstStream(dir: Direction, id: number, code: number, time: number): void {
