@@ -3,6 +3,9 @@
  */
 export { Status, STATUS_NAMES } from './wire/status.js';
 export { MirrorlensError, ErrorCode, isMirrorlensError } from './wire/errors.js';
+export { readCapture, CaptureParser, READ_CHUNK, MAX_BLOCK, type ReadCaptureOptions } from './capture/reader.js';
+export { PacketRecord, type InterfaceInfo, type ReadOptions, type CaptureSummary, type CaptureWarning } from './capture/record.js';
+export { PcapngWriter, SecretsType, EpbFlags, type InterfaceSpec, type PcapngSink, type PcapngWriterOptions } from './capture/pcapng-writer.js';
 export type { StreamSink, ConnInfo, Direction, EndReason } from './flow/stream.js';
 export * from './logs/api.js';
 export { createHttpSink, type HttpSinkOptions } from './http/session.js';
