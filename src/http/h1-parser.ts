@@ -535,9 +535,19 @@ export class Http1Parser {
           return false;
         }
       }
-      const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) this.h.onAnomaly(H1Anomaly.ControlCharInValue, name);
-      fields.push(name, value);
+      // Trim OWS and look for control characters in one pass.
+      let a = colon + 1;
+      let b = line.length;
+      while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
+      while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
+      for (let k = a; k < b; k++) {
+        const c = line.charCodeAt(k);
+        if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
+          this.h.onAnomaly(H1Anomaly.ControlCharInValue, name);
+          break;
+        }
+      }
+      fields.push(name, line.slice(a, b));
     }
     return true;
   }
@@ -597,7 +607,11 @@ export class Http1Parser {
     let upgrade: string | null = null;
     const f = head.fields;
     for (let i = 0; i < f.length; i += 2) {
-      const n = f[i]!.toLowerCase();
+      const raw = f[i]!;
+      const len = raw.length;
+      // Only names of the lengths of the framing fields need a case-insensitive comparison.
+      if (len !== 14 && len !== 17 && len !== 10 && len !== 7) continue;
+      const n = raw.toLowerCase();
       const v = f[i + 1]!;
       if (n === 'content-length') {
         for (const part of v.split(',')) {
