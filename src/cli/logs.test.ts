@@ -53,8 +53,8 @@ test('hostile log fields cannot inject terminal escapes, in text, in bad-line re
   assert.match(text.err, /evil\.log:2: field 2 \(time\).*\\x1b\]0;pwned\\x07/);
   const json = await run([f, '--json']);
   assert.ok(!/[\x1b\x07\x9b]/.test(json.out));
-  const report = JSON.parse(json.out) as { http: { fiveXx: { request: string }[] } };
-  assert.equal(report.http.fiveXx[0]!.request, 'GET http://www.example.com:80/\x1b[2J\x9b31m HTTP/1.1');
+  const report = JSON.parse(json.out) as { http: { errorLines: { request: string }[] } };
+  assert.equal(report.http.errorLines[0]!.request, 'GET http://www.example.com:80/\x1b[2J\x9b31m HTTP/1.1');
 });
 
 test('--json carries the summary, the http section and the flow triage', async () => {

@@ -27,7 +27,8 @@ Options:
   --fields LIST     VPC flow-log fields (custom format) for files without a header
                     line, space- or comma-separated, e.g. 'version srcaddr dstaddr action'
   --expect A>B[:P]  flow logs: is there traffic from address A to B (port P)? repeatable
-  --limit N         5xx lines to list (default 20; with --json 100)
+  --limit N         error lines to list (default 20; with --json 100): every 5xx
+                    and the 4xx the load balancer produced itself (460, 463, ...)
   --bad-lines N     bad lines to print on stderr (default 10; all are counted)
   --json            the report as JSON (one object) on stdout
   -h, --help        this help
@@ -135,20 +136,20 @@ export function renderText(summary: LogsSummary, report: LogsReport, limit: numb
       out.push(`  per minute${h.perMinute.length > 60 ? ` (the ${minutes.length} of ${h.perMinute.length} minutes with a 5xx)` : ''}:`);
       out.push(...table([['minute (UTC)', 'requests', 'elb 4xx', 'elb 5xx', 'target 5xx'], ...minutes.map((m) => [m.minute, String(m.requests), String(m.elb4xx), String(m.elb5xx), String(m.target5xx)])], '    '));
     }
-    if (h.fiveXx.length) {
+    if (h.errorLines.length) {
       const patterns = new Map<string, { meaning: string; causes: string[]; count: number }>();
-      for (const l of h.fiveXx) {
+      for (const l of h.errorLines) {
         const p = patterns.get(l.pattern);
         if (p) p.count++;
         else patterns.set(l.pattern, { meaning: l.meaning, causes: l.likelyCauses, count: 1 });
       }
-      out.push('', 'What the 5xx mean:');
+      out.push('', 'What the errors mean:');
       for (const [name, p] of patterns) {
         out.push(`  ${name} (${h.byPattern[name] ?? p.count}): ${p.meaning}`);
         p.causes.forEach((c, i) => out.push(`    ${i + 1}. ${e(c)}`));
       }
-      const shown = h.fiveXx.slice(0, limit);
-      out.push('', `5xx lines (${shown.length} of ${h.fiveXxCount}):`);
+      const shown = h.errorLines.slice(0, limit);
+      out.push('', `Error lines: 5xx and the load balancer's own 4xx (${shown.length} of ${h.errorLineCount}):`);
       for (const l of shown) {
         out.push(
           `  ${e(l.file)}:${l.line} ${e(l.time)} elb ${l.elbStatusCode ?? '-'} target ${l.targetStatusCode ?? '-'} ${e(l.client)} -> ${e(l.target ?? '-')} times ${secs(l.requestProcessingSeconds)}/${secs(l.targetProcessingSeconds)}/${secs(l.responseProcessingSeconds)} "${e(l.request)}"`,
@@ -200,7 +201,7 @@ export async function runLogs(argv: string[], io: CliIO): Promise<number> {
   if (printed > o.badLines) io.stderr.write(`mirrorlens logs: ... and ${printed - o.badLines} more bad lines\n`);
   const report = summariser.report();
   if (o.json) {
-    if (report.http !== null) report.http.fiveXx = report.http.fiveXx.slice(0, o.limit);
+    if (report.http !== null) report.http.errorLines = report.http.errorLines.slice(0, o.limit);
     io.stdout.write(safeJson({ summary, ...report }) + '\n');
   } else {
     io.stdout.write(renderText(summary, report, o.limit));

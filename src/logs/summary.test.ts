@@ -91,8 +91,17 @@ test('ALB: counts by status, target, error reason, minute; 5xx kept with meaning
   assert.deepEqual(h.byPattern, { '502-lambda': 1, '502-target-closed': 2 });
   assert.equal(h.errors, 3);
   assert.equal(h.fiveXxCount, 3);
-  assert.equal(h.fiveXx.length, 1); // capped, all counted
-  assert.equal(h.fiveXx[0]!.pattern, '502-lambda');
+  assert.equal(h.errorLineCount, 3);
+  assert.equal(h.errorLines.length, 1); // capped, all counted
+  assert.equal(h.errorLines[0]!.pattern, '502-lambda');
   assert.deepEqual(h.byTarget[0], { target: '10.0.0.1:80', requests: 4, elb5xx: 2, target5xx: 0 });
+  // The load balancer's own 4xx are listed too; the target's 404s are only counted.
+  const s2 = new LogsSummariser();
+  s2.add(parseAlbLine(base.replace('0.000 0.001 0.000 200 200', '0.001 0.002 -1 460 -')) as AlbLogRecord);
+  s2.add(parseAlbLine(base.replace('0.000 0.001 0.000 200 200', '0.001 0.002 0.000 404 404')) as AlbLogRecord);
+  const h2 = s2.report().http!;
+  assert.deepEqual(h2.errorLines.map((l) => l.pattern), ['460-client-closed']);
+  assert.equal(h2.errors, 2);
+  assert.equal(h2.fiveXxCount, 0);
   assert.deepEqual(h.perMinute.map((m) => [m.minute, m.requests, m.elb5xx]), [['2018-07-02T22:23Z', 7, 2], ['2018-11-30T22:23Z', 2, 1]]);
 });

@@ -11,7 +11,7 @@ import { explainAlbError, explainClbError, explainErrorReason } from './explain.
 import { TLS_VERIFY_ERRORS } from './alb-conn.js';
 
 export interface SummaryOptions {
-  /** How many 5xx lines to keep with their explanation (all are counted). Default 100. */
+  /** How many error lines to keep with their explanation (all are counted). Default 100. */
   maxErrorLines?: number;
   /** How many distinct flow conversations to track for the triage. Default 200 000. */
   maxFlows?: number;
@@ -76,9 +76,15 @@ export interface HttpSection {
   byErrorReason: Record<string, number>;
   byClassification: Record<string, number>;
   perMinute: MinuteRow[];
-  /** Every 5xx counted; the first `maxErrorLines` kept with their explanation. */
+  /** 5xx entries (either side). */
   fiveXxCount: number;
-  fiveXx: ErrorLine[];
+  /**
+   * Entries worth explaining: every 5xx, and the 4xx/000 the load balancer produced itself (460
+   * client closed, 463 X-Forwarded-For too long, 400, 408, ...; not the target's own 404s). All
+   * are counted in errorLineCount; the first `maxErrorLines` are kept with their explanation.
+   */
+  errorLineCount: number;
+  errorLines: ErrorLine[];
 }
 
 export interface TlsSection {
@@ -235,7 +241,7 @@ export class LogsSummariser {
     if (this.http === null) {
       this.http = {
         requests: 0, errors: 0, byElbStatusCode: {}, byTargetStatusCode: {}, byPattern: {}, byTarget: [],
-        byErrorReason: {}, byClassification: {}, perMinute: [], fiveXxCount: 0, fiveXx: [],
+        byErrorReason: {}, byClassification: {}, perMinute: [], fiveXxCount: 0, errorLineCount: 0, errorLines: [],
       };
     }
     const h = this.http;
@@ -278,11 +284,12 @@ export class LogsSummariser {
     const ex = r.kind === 'alb' ? explainAlbError(r) : explainClbError(r);
     if (ex !== null || (tgtCode !== null && tgtCode >= 400)) h.errors++;
     if (ex !== null) inc(h.byPattern, ex.pattern);
-    if ((elb5 || tgt5) && ex !== null) {
-      h.fiveXxCount++;
-      if (h.fiveXx.length < this.maxErrorLines) {
+    if (elb5 || tgt5) h.fiveXxCount++;
+    if (ex !== null && (elb5 || tgt5 || ex.origin === 'load-balancer')) {
+      h.errorLineCount++;
+      if (h.errorLines.length < this.maxErrorLines) {
         const errorReason = r.kind === 'alb' ? r.errorReason : null;
-        h.fiveXx.push({
+        h.errorLines.push({
           file: r.file,
           line: r.line,
           time: r.timeString,
