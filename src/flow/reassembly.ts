@@ -80,6 +80,8 @@ export class StreamReassembler {
   maxEnd = 0;
   /** Offset of the FIN (the stream's length), -1 until a FIN is seen. */
   finOffset = -1;
+  private finTime = NaN;
+  private finTag = -1;
   ended = false;
   heldBytes = 0;
   private head: HeldSegment | null = null;
@@ -207,11 +209,13 @@ export class StreamReassembler {
   }
 
   /** Records the FIN: the stream ends at `seqAfterData` (FIN's seq + payload length). */
-  fin(seqAfterData: number, time: number): void {
+  fin(seqAfterData: number, time: number, tag = -1): void {
     if (!this.initialized) this.init(seqAfterData);
     if (this.finOffset < 0) {
       const f = this.offsetOf(seqAfterData);
       this.finOffset = f < 0 ? 0 : f;
+      this.finTime = time;
+      this.finTag = tag;
       if (this.finOffset > this.maxEnd) this.maxEnd = this.finOffset;
     }
     this.checkFin(time);
@@ -231,7 +235,9 @@ export class StreamReassembler {
     while (this.head !== null) this.giveUpFirstHole(time);
     const target = Math.max(endOffset, this.finOffset);
     if (target > this.next && this.initialized) {
-      this.gap(this.next, target - this.next, time, NaN, -1);
+      // Missing bytes before a FIN are a hole the FIN came after; after the last ACK, just missing.
+      const beforeFin = this.finOffset > this.next;
+      this.gap(this.next, target - this.next, time, beforeFin ? this.finTime : NaN, beforeFin ? this.finTag : -1);
       this.next = target;
     }
     if (target > this.maxEnd) this.maxEnd = target;

@@ -202,6 +202,7 @@ class Endpoint {
   window = -1;
   lastWasKeepAlive = false;
   retransmissions = 0;
+  payloadRetransmissions = 0;
   outOfOrder = 0;
   zeroWindows = 0;
   gapsForHistory = 0;
@@ -974,7 +975,8 @@ export class FlowTable {
           this.emit(conn, type, now, dir, idx, seq, ack, streamOff, len, { reorderDelaySeconds: now - fwd.nextSeqTime });
         } else if (type !== null) {
           fwd.retransmissions++;
-          conn.history.repeat('T', dir === 0, fwd.retransmissions);
+          // Zeek marks T for retransmitted payload only (not SYN/FIN retries).
+          if (len > 0) conn.history.repeat('T', dir === 0, ++fwd.payloadRetransmissions);
           this.emit(conn, type, now, dir, idx, seq, ack, streamOff, len);
         }
       }
@@ -1012,7 +1014,7 @@ export class FlowTable {
     fwd.lastWasKeepAlive = keepAlive;
 
     // FIN: the stream ends at its sequence number.
-    if ((f & FIN) !== 0 && (f & RST) === 0) fwd.stream.fin((seq + len) >>> 0, now);
+    if ((f & FIN) !== 0 && (f & RST) === 0) fwd.stream.fin((seq + len) >>> 0, now, idx);
   }
 
   private scaleKnown(a: Endpoint, b: Endpoint): boolean {

@@ -68,7 +68,7 @@ test('SYN retried twice and never answered: S0 and syn-unanswered with the retry
   const { records, events } = runFrames(t.frames);
   assert.equal(records.length, 1);
   assert.equal(records[0]!.connState, 'S0');
-  assert.equal(records[0]!.history, 'ST');
+  assert.equal(records[0]!.history, 'S', 'Zeek marks T for payload retransmissions only');
   const su = events.find((e) => e.type === 'syn-unanswered')!;
   assert.equal(su.retries, 2);
   assert.deepEqual(su.synTimes, [T0, T0 + 1, T0 + 3]);
