@@ -403,7 +403,7 @@ test('a secrets block larger than the read chunk is reassembled whole', async ()
   assert.ok((parser as CaptureParser).maxBuffered >= secret.length, 'a unit larger than the chunk must be buffered');
 });
 
-test('memory: a 60 MB capture is read with the remainder buffer bounded by one block, plain and gzipped', async () => {
+test('memory: a 50 MB capture is read with the remainder buffer bounded by one block, plain and gzipped', async () => {
   const p = join(tmp, 'big.pcapng');
   const w = new PcapngWriter({ path: p });
   const itf = w.addInterface({ linkType: 101 });
