@@ -267,6 +267,9 @@ export class MirrorListener {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // last kernel drop count while our sockets still exist (their /proc lines vanish on close)
+    const kd = readKernelUdpDrops([this.o.vxlanPort ?? VXLAN_PORT, this.o.genevePort ?? 6081]);
+    if (kd >= 0) this.metrics.kernelDrops = kd;
     for (const s of this.sockets) s.removeAllListeners('message');
     await Promise.all(
       this.sockets.map(
@@ -283,7 +286,6 @@ export class MirrorListener {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.keylog?.stop();
-    this.metrics.kernelDrops = readKernelUdpDrops([this.o.vxlanPort ?? VXLAN_PORT, this.o.genevePort ?? 6081]);
     if (this.rc) {
       this.rc.close();
       this.metrics.lostAtFlush = this.rc.packetsLost;
