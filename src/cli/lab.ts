@@ -14,7 +14,7 @@ const USAGE = `Usage: mirrorlens lab run SCENARIO [--out DIR] [--keep] [--captur
                       [--connections N] [--requests N] [--concurrency N]   (load only)
        mirrorlens lab list
        mirrorlens lab doctor
-       mirrorlens lab clean
+       mirrorlens lab clean [--all]   (--all: also runs whose lab process is alive)
 
 Reproduces a load-balancer failure with real parts in network namespaces (root needed):
 client (curl, SSLKEYLOGFILE) → "ALB" (nginx, TLS 1.2/1.3, h2, keep-alive pool, ALB access log)
@@ -58,18 +58,18 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     concurrency: { type: 'string' },
   });
   const name = positionals[0];
-  if (!name || positionals.length > 1) throw new MirrorlensError(ErrorCode.Usage, `lab run: name one scenario (${SCENARIOS.map((s) => s.name).join(', ')})`);
+  if (!name || positionals.length > 1) throw new MirrorlensError(ErrorCode.Usage, `run: name one scenario (${SCENARIOS.map((s) => s.name).join(', ')})`);
   const s = findScenario(name);
-  if (!s) throw new MirrorlensError(ErrorCode.Usage, `lab run: unknown scenario '${name}' (see 'mirrorlens lab list')`);
+  if (!s) throw new MirrorlensError(ErrorCode.Usage, `run: unknown scenario '${name}' (see 'mirrorlens lab list')`);
   const capture = (values.capture as string | undefined) ?? 'auto';
-  if (!['auto', 'listen', 'tcpdump'].includes(capture)) throw new MirrorlensError(ErrorCode.Usage, `lab run: --capture wants auto, listen or tcpdump, got '${capture}'`);
+  if (!['auto', 'listen', 'tcpdump'].includes(capture)) throw new MirrorlensError(ErrorCode.Usage, `run: --capture wants auto, listen or tcpdump, got '${capture}'`);
   const load: NonNullable<Parameters<typeof runScenario>[1]['load']> = {};
   for (const k of ['connections', 'requests', 'concurrency'] as const) {
     const v = values[k] as string | undefined;
     if (v !== undefined) {
-      if (!s.load) throw new MirrorlensError(ErrorCode.Usage, `lab run: --${k} applies to the load scenario only`);
+      if (!s.load) throw new MirrorlensError(ErrorCode.Usage, `run: --${k} applies to the load scenario only`);
       const n = numberOption('lab run', k, v, 0);
-      if (n < 1 || !Number.isInteger(n)) throw new MirrorlensError(ErrorCode.Usage, `lab run: --${k} wants a positive integer, got '${v}'`);
+      if (n < 1 || !Number.isInteger(n)) throw new MirrorlensError(ErrorCode.Usage, `run: --${k} wants a positive integer, got '${v}'`);
       load[k] = n;
     }
   }
@@ -123,12 +123,13 @@ export const command: Command = {
       }
       case 'clean': {
         if (process.getuid?.() !== 0) throw new MirrorlensError(ErrorCode.Lab, 'lab clean: needs root (network namespaces)');
-        const r = await clean();
+        const { values } = parseCommandArgs('lab clean', rest, { all: { type: 'boolean' } });
+        const r = await clean(undefined, { all: values.all === true });
         io.stdout.write(`removed ${r.namespaces.length} namespace(s)${r.namespaces.length ? ` (${r.namespaces.join(', ')})` : ''}, ended ${r.processes.length} process(es), removed ${r.tempDirs.length} temp dir(s)\n`);
         return 0;
       }
       default:
-        throw new MirrorlensError(ErrorCode.Usage, `lab: ${sub === undefined ? 'missing' : `unknown`} subcommand${sub ? ` '${sub}'` : ''} (run, list, doctor, clean; see 'mirrorlens lab --help')`);
+        throw new MirrorlensError(ErrorCode.Usage, `${sub === undefined ? 'missing' : `unknown`} subcommand${sub ? ` '${sub}'` : ''} (run, list, doctor, clean; see 'mirrorlens lab --help')`);
     }
   },
 };

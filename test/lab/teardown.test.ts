@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runScenario } from '../../src/cli/lab/runner.js';
+import { clean } from '../../src/cli/lab/doctor.js';
 import { findScenario } from '../../src/cli/lab/scenarios.js';
 import { labSkipReason } from './env.js';
 
@@ -100,4 +101,20 @@ test('SIGINT to `mirrorlens lab run` tears down and exits non-zero', { skip }, a
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('lab clean removes leftover lab namespaces and ends the processes in them', { skip }, async () => {
+  // Its own prefix, so runs of other tests in parallel are not touched.
+  const prefix = `mlabclean${process.pid}`;
+  const ns = `${prefix}-x`;
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  const sleeper = spawn('ip', ['netns', 'exec', ns, 'sleep', '300'], { stdio: 'ignore', detached: true });
+  const gone = new Promise<void>((r) => sleeper.on('close', () => r()));
+  await new Promise((r) => setTimeout(r, 300));
+  const rep = await clean(prefix);
+  assert.deepEqual(rep.namespaces, [ns]);
+  assert.ok(rep.processes.includes(sleeper.pid!), `sleep ${sleeper.pid} ended: ${rep.processes.join(',')}`);
+  await gone;
+  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  assert.ok(!left.includes(ns), 'namespace removed');
 });

@@ -88,12 +88,15 @@ function alive(pid: number): boolean {
 
 /**
  * Removes what lab runs left behind: namespaces named `mlab*` (their processes are ended first,
- * by pid, as `ip netns pids` lists them) and `mlab<pid>*` temp dirs whose run is gone.
- * `except` keeps the namespaces of a run in progress in this process.
+ * by pid, as `ip netns pids` lists them) and `mlab<pid>-*` temp dirs, except those of a run
+ * whose lab process is still alive (unless `all`).
  */
-export async function clean(prefix = NS_PREFIX): Promise<CleanReport> {
+export async function clean(prefix = NS_PREFIX, opts: { all?: boolean } = {}): Promise<CleanReport> {
   const rep: CleanReport = { namespaces: [], processes: [], tempDirs: [] };
   for (const ns of await labNamespaces(prefix)) {
+    // A run in progress (its lab process alive) is left alone unless `all`.
+    const owner = /^mlab(\d+)-[0-9a-f]{3}-/.exec(ns);
+    if (owner && !opts.all && Number(owner[1]) !== process.pid && alive(Number(owner[1]))) continue;
     const r = await exec('ip', ['netns', 'pids', ns], { allowFail: true });
     const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number);
     for (const pid of pids) {
@@ -109,9 +112,9 @@ export async function clean(prefix = NS_PREFIX): Promise<CleanReport> {
   }
   const tmp = tmpdir();
   for (const name of readdirSync(tmp)) {
-    const m = /^mlab(\d+)[0-9a-f]{3}-/.exec(name);
+    const m = /^mlab(\d+)-[0-9a-f]{3}-/.exec(name);
     if (!m || !name.startsWith(prefix)) continue;
-    if (Number(m[1]) !== process.pid && alive(Number(m[1]))) continue;
+    if (!opts.all && Number(m[1]) !== process.pid && alive(Number(m[1]))) continue;
     rmSync(join(tmp, name), { recursive: true, force: true });
     rep.tempDirs.push(join(tmp, name));
   }

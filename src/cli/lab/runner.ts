@@ -83,8 +83,8 @@ function checkAbort(signal: AbortSignal | undefined): void {
 
 /** Is `mirrorlens <cmd>` a real command yet (not the skeleton's placeholder)? */
 export async function commandBuilt(cmd: 'listen' | 'analyze'): Promise<boolean> {
-  const r = await exec(process.execPath, mirrorlensArgv([cmd, '--help']), { allowFail: true, timeoutMs: 30_000 });
-  return r.code === 0 && !/not built yet/.test(r.stdout + r.stderr);
+  const m = cmd === 'listen' ? await import('../listen.js') : await import('../analyze.js');
+  return !/not built yet/.test(m.command.usage);
 }
 
 async function waitForPort(ns: string, port: number, timeoutMs: number, what: string, proto: 't' | 'u' = 't'): Promise<void> {
@@ -130,7 +130,8 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   const capDir = join(outDir, 'capture');
   mkdirSync(capDir, { recursive: true });
   const runId = randomBytes(6).toString('hex');
-  const prefix = `${NS_PREFIX}${process.pid}${runId.slice(0, 3)}-`;
+  // `mlab<pid>-<3 hex>-`: unique per run, and `lab clean` can tell whether its run is alive.
+  const prefix = `${NS_PREFIX}${process.pid}-${runId.slice(0, 3)}-`;
   const runDir = mkdtempSync(join(tmpdir(), `${prefix}`));
   const files = {
     keylog: join(outDir, 'keys.log'),
@@ -271,7 +272,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     // Facts.
     log(`lab ${s.name}: checking`);
     const pkts: Awaited<ReturnType<typeof readPackets>> = [];
-    for (const f of captureFiles) pkts.push(...(await readPackets(f, files.keylog)));
+    for (const f of captureFiles) for (const p of await readPackets(f, files.keylog)) pkts.push(p); // no spread: load has ~10^6 packets
     pkts.sort((a, b) => a.time - b.time);
     if (s.synDrop) writeFileSync(files.flowLog, `${flowLogLines(pkts, true).join('\n')}\n`);
     checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never });
