@@ -1,0 +1,314 @@
+/**
+ * TLS key logs: the NSS `SSLKEYLOGFILE` format (RFC 9850), plus the legacy lines Wireshark reads.
+ *
+ *   label SP client_random(64 hex) SP secret(hex)
+ *
+ * Labels: CLIENT_RANDOM (TLS <= 1.2 master secret, 48 bytes), CLIENT_EARLY_TRAFFIC_SECRET,
+ * EARLY_EXPORTER_SECRET, CLIENT_HANDSHAKE_TRAFFIC_SECRET, SERVER_HANDSHAKE_TRAFFIC_SECRET,
+ * CLIENT_TRAFFIC_SECRET_0, SERVER_TRAFFIC_SECRET_0, EXPORTER_SECRET (TLS 1.3, hash length);
+ * ECH_SECRET / ECH_CONFIG are accepted and ignored. Legacy: `RSA <8-byte encrypted PMS prefix>
+ * <48-byte pre-master>`, `PMS_CLIENT_RANDOM <client random> <pre-master>` and
+ * `RSA Session-ID:<hex> Master-Key:<96 hex>`.
+ *
+ * Lines end in CRLF, CR or LF; hex in either case; `#` comments and blank lines are skipped.
+ * A malformed line is reported as a KeyLogIssue (source + 1-based line) and skipped, never fatal.
+ * Issues never quote a secret: they name the field that is wrong and its length.
+ *
+ * Keys may arrive at any time (a file followed while it grows, Decryption Secrets Blocks met while
+ * reading a pcapng); TLS sessions waiting for a client random subscribe with `onKey()`.
+ */
+import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+
+/** pcapng Decryption Secrets Block type for TLS key logs ("TLSK"). */
+export const DSB_TLS_KEYLOG = 0x544c534b;
+
+export const TLS13_LABELS = [
+  'CLIENT_EARLY_TRAFFIC_SECRET',
+  'EARLY_EXPORTER_SECRET',
+  'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
+  'SERVER_HANDSHAKE_TRAFFIC_SECRET',
+  'CLIENT_TRAFFIC_SECRET_0',
+  'SERVER_TRAFFIC_SECRET_0',
+  'EXPORTER_SECRET',
+] as const;
+export type Tls13Label = (typeof TLS13_LABELS)[number];
+
+/** Every secret known for one ClientHello.random. Secrets are raw bytes; never print them. */
+export interface SessionSecrets {
+  /** TLS <= 1.2 master secret (48 bytes). */
+  masterSecret: Uint8Array | null;
+  /** TLS <= 1.2 pre-master secret (PMS_CLIENT_RANDOM). */
+  preMasterSecret: Uint8Array | null;
+  tls13: Partial<Record<Tls13Label, Uint8Array>>;
+}
+
+export interface KeyLogIssue {
+  /** File name as the user gave it, or "pcapng DSB #n". */
+  source: string;
+  /** 1-based line number within the source. */
+  line: number;
+  message: string;
+}
+
+export interface Watcher {
+  /** Reads whatever was appended since the last read (also done automatically on change). */
+  poll(): KeyLogIssue[];
+  close(): void;
+}
+
+const IGNORED_LABELS = new Set(['ECH_SECRET', 'ECH_CONFIG', 'SERVER_EARLY_TRAFFIC_SECRET']);
+const TLS13_SET: ReadonlySet<string> = new Set(TLS13_LABELS);
+
+const HEX_RE = /^[0-9a-fA-F]*$/;
+
+function hexToBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+/** Printable, bounded form of a token from a key log line (labels only; never a secret). */
+function showToken(s: string): string {
+  const cut = s.length > 40 ? `${s.slice(0, 40)}...` : s;
+  return JSON.stringify(cut).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Shortened client random for messages: "ab12cd34...". Not a secret. */
+export function shortRandom(hex: string): string {
+  return `${hex.slice(0, 8)}...`;
+}
+
+type KeyListener = (clientRandomHex: string) => void;
+
+export class KeyLog {
+  private readonly byRandom = new Map<string, SessionSecrets>();
+  /** RSA label: first 8 bytes of the encrypted pre-master secret (hex, lower) -> pre-master. */
+  private readonly rsaPms = new Map<string, Uint8Array>();
+  /** Session id (hex) -> master secret: from `RSA Session-ID:` lines and learned sessions. */
+  private readonly bySessionId = new Map<string, Uint8Array>();
+  /** Session ticket (hex) -> master secret, learned from decrypted sessions. */
+  private readonly byTicket = new Map<string, Uint8Array>();
+  private readonly listeners = new Set<KeyListener>();
+  private readonly watchers = new Map<string, Set<KeyListener>>();
+  private dsbCount = 0;
+  private lineCount = 0;
+
+  /** Number of client randoms with at least one secret. */
+  get size(): number {
+    return this.byRandom.size;
+  }
+
+  /** Number of secret lines accepted so far (all sources). */
+  get secretLines(): number {
+    return this.lineCount;
+  }
+
+  /** Secrets for a ClientHello.random (64 hex digits, any case). */
+  get(clientRandomHex: string): SessionSecrets | undefined {
+    return this.byRandom.get(clientRandomHex.toLowerCase());
+  }
+
+  rsaPreMaster(encryptedPmsPrefixHex: string): Uint8Array | undefined {
+    return this.rsaPms.get(encryptedPmsPrefixHex.toLowerCase());
+  }
+
+  masterBySessionId(sessionIdHex: string): Uint8Array | undefined {
+    return sessionIdHex === '' ? undefined : this.bySessionId.get(sessionIdHex.toLowerCase());
+  }
+
+  masterByTicket(ticketHex: string): Uint8Array | undefined {
+    return ticketHex === '' ? undefined : this.byTicket.get(ticketHex.toLowerCase());
+  }
+
+  /** Remembers a TLS 1.2 session so later connections resuming it (by id or ticket) decrypt. */
+  learnSession(sessionIdHex: string, ticketHex: string, masterSecret: Uint8Array): void {
+    if (sessionIdHex !== '') this.bySessionId.set(sessionIdHex.toLowerCase(), masterSecret);
+    if (ticketHex !== '') this.byTicket.set(ticketHex.toLowerCase(), masterSecret);
+  }
+
+  /** Called (synchronously) whenever a secret for some client random is added. */
+  onKey(listener: KeyListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever a secret for this client random (hex) is added. */
+  watch(clientRandomHex: string, listener: KeyListener): () => void {
+    const cr = clientRandomHex.toLowerCase();
+    let set = this.watchers.get(cr);
+    if (set === undefined) {
+      set = new Set();
+      this.watchers.set(cr, set);
+    }
+    set.add(listener);
+    return () => {
+      const s = this.watchers.get(cr);
+      if (s === undefined) return;
+      s.delete(listener);
+      if (s.size === 0) this.watchers.delete(cr);
+    };
+  }
+
+  /**
+   * Adds the lines of a key log text. `source` names it in issues; `firstLine` lets a follower
+   * continue numbering. Returns the malformed lines (skipped).
+   */
+  addText(text: string, source: string, firstLine = 1): KeyLogIssue[] {
+    const issues: KeyLogIssue[] = [];
+    const lines = text.split(/\r\n|\r|\n/);
+    for (let i = 0; i < lines.length; i++) {
+      const problem = this.addLine(lines[i]!);
+      if (problem !== null) issues.push({ source, line: firstLine + i, message: problem });
+    }
+    return issues;
+  }
+
+  /**
+   * Adds the content of a pcapng Decryption Secrets Block. Only TLS key logs ("TLSK") are used;
+   * other secret types are reported once as an issue and ignored.
+   */
+  addDsb(secretsType: number, data: Uint8Array, source?: string): KeyLogIssue[] {
+    this.dsbCount++;
+    const name = source ?? `pcapng Decryption Secrets Block #${this.dsbCount}`;
+    if (secretsType !== DSB_TLS_KEYLOG) {
+      return [{ source: name, line: 0, message: `secrets type 0x${(secretsType >>> 0).toString(16).padStart(8, '0')} is not a TLS key log; ignored` }];
+    }
+    return this.addText(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1'), name);
+  }
+
+  /**
+   * Reads a key log file and keeps reading what is appended to it (live capture). Lines split
+   * across writes are joined; a file truncated or replaced is read again from its start.
+   * Issues found later are handed to `onIssues`.
+   */
+  follow(path: string, onIssues: (issues: KeyLogIssue[]) => void = () => {}, pollMs = 500): Watcher {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw new MirrorlensError(ErrorCode.FileOpen, `cannot open key log: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: path });
+    }
+    let pos = 0;
+    let partial = '';
+    let nextLine = 1;
+    let closed = false;
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    const poll = (): KeyLogIssue[] => {
+      if (closed) return [];
+      const issues: KeyLogIssue[] = [];
+      const st = fstatSync(fd);
+      if (st.size < pos) {
+        pos = 0;
+        partial = '';
+        nextLine = 1;
+      }
+      let text = partial;
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, pos);
+        if (n <= 0) break;
+        pos += n;
+        text += buf.toString('latin1', 0, n);
+      }
+      // Keep an unterminated last line for later (a writer mid-line).
+      const cut = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r'));
+      partial = text.slice(cut + 1);
+      const complete = text.slice(0, cut + 1);
+      if (complete.length > 0) {
+        const body = complete.replace(/\r\n/g, '\n').replace(/\r/g, '\n');
+        const lines = body.slice(0, -1);
+        issues.push(...this.addText(lines, path, nextLine));
+        nextLine += lines.split('\n').length;
+      }
+      return issues;
+    };
+    const first = poll();
+    if (first.length > 0) onIssues(first);
+    let watcher: FSWatcher | null = null;
+    const tick = (): void => {
+      try {
+        const found = poll();
+        if (found.length > 0) onIssues(found);
+      } catch {
+        /* file vanished for a moment (rotation); try again on the next tick */
+      }
+    };
+    try {
+      watcher = watch(path, { persistent: false }, tick);
+    } catch {
+      watcher = null;
+    }
+    const timer = setInterval(tick, pollMs);
+    timer.unref();
+    return {
+      poll,
+      close() {
+        if (closed) return;
+        closed = true;
+        clearInterval(timer);
+        watcher?.close();
+        closeSync(fd);
+      },
+    };
+  }
+
+  /** Returns null when accepted or ignored, else a message (never containing the secret). */
+  private addLine(raw: string): string | null {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return null;
+    const fields = line.split(/[ \t]+/);
+    const label = fields[0]!;
+    if (IGNORED_LABELS.has(label)) return null;
+    if (label === 'RSA' && fields[1]?.startsWith('Session-ID:')) {
+      const sid = fields[1].slice('Session-ID:'.length);
+      const mk = fields[2]?.startsWith('Master-Key:') ? fields[2].slice('Master-Key:'.length) : undefined;
+      if (fields.length !== 3 || mk === undefined) return 'RSA Session-ID line: expected "RSA Session-ID:<hex> Master-Key:<hex>"';
+      if (!HEX_RE.test(sid) || sid.length === 0 || sid.length > 64 || sid.length % 2) return 'RSA Session-ID line: session id is not 1-32 bytes of hex';
+      if (!HEX_RE.test(mk) || mk.length !== 96) return `RSA Session-ID line: master key must be 96 hex digits, got ${mk.length} characters`;
+      this.bySessionId.set(sid.toLowerCase(), hexToBytes(mk));
+      this.lineCount++;
+      return null;
+    }
+    if (fields.length !== 3) return `expected 3 space-separated fields (label, client random, secret), got ${fields.length}`;
+    const id = fields[1]!;
+    const secretHex = fields[2]!;
+    if (!HEX_RE.test(secretHex) || secretHex.length % 2 !== 0 || secretHex.length === 0) {
+      return `${label}: secret is not an even number of hex digits (${secretHex.length} characters)`;
+    }
+    if (label === 'RSA') {
+      if (!HEX_RE.test(id) || id.length !== 16) return `RSA: encrypted pre-master prefix must be 16 hex digits, got ${id.length} characters`;
+      if (secretHex.length !== 96) return `RSA: pre-master secret must be 96 hex digits, got ${secretHex.length}`;
+      this.rsaPms.set(id.toLowerCase(), hexToBytes(secretHex));
+      this.lineCount++;
+      return null;
+    }
+    if (label !== 'CLIENT_RANDOM' && label !== 'PMS_CLIENT_RANDOM' && !TLS13_SET.has(label)) {
+      return `unknown label ${showToken(label)}; line skipped`;
+    }
+    if (!HEX_RE.test(id) || id.length !== 64) return `${label}: client random must be 64 hex digits, got ${id.length} characters`;
+    if (label === 'CLIENT_RANDOM' && secretHex.length !== 96) {
+      return `CLIENT_RANDOM: master secret must be 96 hex digits (48 bytes), got ${secretHex.length}`;
+    }
+    if (TLS13_SET.has(label) && secretHex.length !== 64 && secretHex.length !== 96) {
+      return `${label}: secret must be 64 or 96 hex digits (SHA-256/SHA-384), got ${secretHex.length}`;
+    }
+    const cr = id.toLowerCase();
+    let s = this.byRandom.get(cr);
+    if (s === undefined) {
+      s = { masterSecret: null, preMasterSecret: null, tls13: {} };
+      this.byRandom.set(cr, s);
+    }
+    const secret = hexToBytes(secretHex);
+    if (label === 'CLIENT_RANDOM') s.masterSecret = secret;
+    else if (label === 'PMS_CLIENT_RANDOM') s.preMasterSecret = secret;
+    else s.tls13[label as Tls13Label] = secret;
+    this.lineCount++;
+    for (const l of this.listeners) l(cr);
+    const w = this.watchers.get(cr);
+    if (w !== undefined) for (const l of [...w]) l(cr);
+    return null;
+  }
+}
+
+/** Formats a key log issue as one line: "file:line: message". */
+export function formatKeyLogIssue(i: KeyLogIssue): string {
+  return i.line > 0 ? `${i.source}:${i.line}: ${i.message}` : `${i.source}: ${i.message}`;
+}
