@@ -10,6 +10,9 @@ import type { ConnInfo, StreamSink } from '../flow/stream.js';
 import { createHttpSink } from '../http/session.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import { escapeText } from '../report/escape.js';
+import { readFile } from 'node:fs/promises';
+import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
+import { createAppSink } from '../tls/sniff.js';
 
 const USAGE = `Usage: mirrorlens http CAPTURE... [options]
 
@@ -127,18 +130,45 @@ export function tableRow(tx: HttpTransaction): string[] {
 
 interface TlsGlue {
   sink(conn: ConnInfo, next: (conn: ConnInfo, info: { alpn: string | null; tls: boolean }) => StreamSink | null): StreamSink | null;
-  onSecrets?: (type: number, data: Uint8Array) => void;
+  onSecrets: (type: number, data: Uint8Array) => void;
   note(): string;
 }
 
-/** Connects the TLS stage when key logs are given (plaintext connections pass through). */
+/**
+ * Connects the TLS stage: every connection goes through createAppSink, which decrypts TLS with
+ * the key logs (files given, and Decryption Secrets Blocks met in pcapng files) and passes
+ * anything else through; the HTTP sink is chosen once the ALPN is known.
+ */
 async function attachTls(keylogs: string[]): Promise<TlsGlue> {
-  if (keylogs.length > 0) {
-    throw new MirrorlensError(ErrorCode.Usage, 'http: --keylog needs the TLS stage, which this build does not have yet');
+  const keys = new KeyLog();
+  const issues: string[] = [];
+  for (const file of keylogs) {
+    let text: string;
+    try {
+      text = await readFile(file, 'latin1');
+    } catch (e) {
+      throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
+    }
+    for (const i of keys.addText(text, file)) issues.push(formatKeyLogIssue(i));
   }
+  let tlsConns = 0;
   return {
-    sink: (conn, next) => next(conn, { alpn: null, tls: false }),
-    note: () => '',
+    sink(conn, next) {
+      const app = createAppSink(conn, keys, (c, info) => {
+        if (info.tls !== null) tlsConns++;
+        return next(c, { alpn: info.alpn, tls: info.tls !== null });
+      });
+      return app;
+    },
+    onSecrets(type, data) {
+      for (const i of keys.addDsb(type, data)) issues.push(formatKeyLogIssue(i));
+    },
+    note() {
+      const parts: string[] = [];
+      if (tlsConns > 0) parts.push(`${tlsConns} TLS connection${tlsConns === 1 ? '' : 's'}`);
+      if (issues.length > 0) parts.push(`${issues.length} key log line${issues.length === 1 ? '' : 's'} skipped (first: ${escapeText(issues[0]!)})`);
+      return parts.length > 0 ? `; ${parts.join('; ')}` : '';
+    },
   };
 }
 
