@@ -195,3 +195,11 @@ test('bad lines say which field is wrong', () => {
   // A quote lost mid-line shifts the fields after it: the shift is caught, not parsed as data.
   assert.match(err(BASE.replace('"curl/8.5.0"', '"curl/8.5.0')), /field 22 \(request_creation_time\)/);
 });
+
+test('traceRootOf takes the Root from a trace id with or without Self/Parent parts', async () => {
+  const { traceRootOf } = await import('./alb.js');
+  assert.equal(traceRootOf('Root=1-58337262-36d228ad5d99923122bbe354'), '1-58337262-36d228ad5d99923122bbe354');
+  assert.equal(traceRootOf('Self=1-67891234-12456789abcdef012345678;Root=1-67891233-abcdef012345678912345678'), '1-67891233-abcdef012345678912345678');
+  assert.equal(traceRootOf('Parent=x'), null);
+  assert.equal(traceRootOf(null), null);
+});

@@ -288,3 +288,17 @@ export function parseAlbLine(line: string): AlbLogRecord | LineError {
   splitUrl(request.url, rec);
   return rec;
 }
+
+/**
+ * The `Root=1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` part of an X-Amzn-Trace-Id value (as logged in
+ * `trace_id`, or as seen in a decrypted request header), or null. The Root is what the ALB adds
+ * and keeps: the join key between an access-log line and the request on the ALB→target leg.
+ */
+export function traceRootOf(traceId: string | null): string | null {
+  if (traceId === null) return null;
+  for (const part of traceId.split(';')) {
+    const p = part.trim();
+    if (p.length > 5 && p.substring(0, 5).toLowerCase() === 'root=') return p.substring(5);
+  }
+  return null;
+}

@@ -5,7 +5,7 @@
  */
 export { readLogs, expandLogPaths } from './read.js';
 export type { LogRecord, ReadLogsOptions, LogsSummary, LogFileSummary } from './read.js';
-export { parseAlbLine, parseRequestLine, ALB_TYPES } from './alb.js';
+export { parseAlbLine, parseRequestLine, traceRootOf, ALB_TYPES } from './alb.js';
 export type { AlbLogRecord, HttpRequestLine } from './alb.js';
 export { parseAlbConnectionLine, TLS_VERIFY_ERRORS } from './alb-conn.js';
 export type { AlbConnectionLogRecord } from './alb-conn.js';
