@@ -180,3 +180,21 @@ test('a target connection whose TLS handshake ended in a fatal alert is tls-hand
   assert.match(f.summary, /target sent the fatal alert "handshake_failure"/);
   assert.ok(f.evidence.some((e) => e.source === 'tls'));
 });
+
+test('a FIN that arrives late (delayed by a hop) but does not acknowledge the request is still the keep-alive race', () => {
+  // Seen in the lab: the NLB hop delayed the target's FIN by 0.7 s; its ACK number stops short of
+  // the request bytes, so the target closed before it saw the request.
+  const c = conn([
+    { time: T0 + 360.7, kind: 'fin', idleBeforeSeconds: 0.7, acksAllPeerData: false },
+    { time: T0 + 360.86, kind: 'rst', acksAllPeerData: null },
+  ]);
+  const f = diagnose(kase({ targetTx: tx({ idleBeforeRequestSeconds: 2.17 }), targetConn: c }));
+  assert.equal(f.kind, 'keepalive-race');
+  assert.equal(f.confidence, 'high');
+  assert.match(f.summary, /about 2\.17 s idle/);
+});
+
+test('a FIN that acknowledges the request, then silence, is target-closed-before-response', () => {
+  const c = conn([{ time: T0 + 360.7, kind: 'fin', idleBeforeSeconds: 0.7, acksAllPeerData: true }]);
+  assert.equal(diagnose(kase({ targetTx: tx({ idleBeforeRequestSeconds: 2.17, endedBy: 'fin' }), targetConn: c })).kind, 'target-closed-before-response');
+});

@@ -138,22 +138,40 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
 
   const fin = conn ? firstAfter(serverMarks(conn, 'fin'), reqT - win) : null;
   const rst = conn ? firstAfter(serverMarks(conn, 'rst'), reqT - 0.000001) : null;
+  const beforeAnswer = (t: number) => tx.responseFirstByteTime === null || t < tx.responseFirstByteTime;
 
-  // A FIN from the target crossing the request: the keep-alive race.
-  if (fin && fin.time <= reqT + win && (fin.acksAllPeerData !== true || fin.time <= reqT)) {
-    // The target's keep-alive timer ran from the last packet before the request to its FIN.
-    const keepAlive = fin.time >= reqT && idle !== null ? idle + (fin.time - reqT) : fin.idleBeforeSeconds;
-    const learned = opts.learnedTimeouts ?? [];
-    return verdict(
-      'keepalive-race',
-      fin.acksAllPeerData === false || fin.time <= reqT ? 'high' : 'medium',
-      `The target closed the idle keep-alive connection (FIN after ${formatSeconds(keepAlive)} idle) just as the load balancer sent the request on it: the FIN and the request crossed.`,
-      [
-        `Make the target's keep-alive timeout longer than the load balancer's idle timeout (ALB default 60 s): e.g. Node.js server.keepAliveTimeout = 65000 and server.headersTimeout = 66000; nginx keepalive_timeout 75s; Apache KeepAliveTimeout 75; gunicorn --keep-alive 75.`,
-        `The target's keep-alive timeout measured here is about ${formatSeconds(keepAlive)}.`,
-      ],
-      { idleSeconds: idle, resetBy: rst ? serverName : null, fits: fitTimeouts(keepAlive, learned) },
-    );
+  // A FIN from the target crossing the request: the keep-alive race. Decisive: the FIN does not
+  // acknowledge the request bytes (the target closed before it saw the request), however late it
+  // arrives (a delaying hop in between); without ACK information, only a FIN close in time counts.
+  if (fin && beforeAnswer(fin.time)) {
+    const crossed = fin.acksAllPeerData === false || fin.time <= reqT || (fin.acksAllPeerData === null && fin.time <= reqT + win);
+    if (crossed) {
+      // The target's keep-alive timer ran from the last packet before its FIN: seen before the
+      // request, that is the FIN's own idle time; seen after it (in flight, or delayed by a hop),
+      // the target sent it before the request reached it, so the idle time before the request is
+      // the best measure (an upper bound by the one-way delay).
+      const keepAlive = fin.time <= reqT || idle === null ? fin.idleBeforeSeconds : idle;
+      const learned = opts.learnedTimeouts ?? [];
+      return verdict(
+        'keepalive-race',
+        fin.acksAllPeerData === false || fin.time <= reqT ? 'high' : 'medium',
+        `The target closed the idle keep-alive connection (FIN after about ${formatSeconds(keepAlive)} idle) just as the load balancer sent the request on it: the FIN and the request crossed${fin.acksAllPeerData === false ? ' (the FIN does not acknowledge the request: the target had not seen it)' : ''}.`,
+        [
+          `Make the target's keep-alive timeout longer than the load balancer's idle timeout (ALB default 60 s): e.g. Node.js server.keepAliveTimeout = 65000 and server.headersTimeout = 66000; nginx keepalive_timeout 75s; Apache KeepAliveTimeout 75; gunicorn --keep-alive 75.`,
+          `The target's keep-alive timeout measured here is about ${formatSeconds(keepAlive)}.`,
+        ],
+        { idleSeconds: idle, resetBy: rst ? serverName : null, fits: fitTimeouts(keepAlive, learned, 'target') },
+      );
+    }
+    if (!rst || fin.time <= rst.time) {
+      return verdict(
+        'target-closed-before-response',
+        'high',
+        `The target closed the connection (FIN) ${formatSeconds(Math.max(0, fin.time - reqT))} after receiving the request, without answering it.`,
+        ['Find why the target closes with a request outstanding: a crash after reading the request, a request-size or timeout limit in the target, or a graceful shutdown that does not drain in-flight requests.'],
+        { idleSeconds: idle },
+      );
+    }
   }
   if (rst && (tx.responseFirstByteTime === null || rst.time < tx.responseFirstByteTime)) {
     const prompt = rst.time - reqT <= win;
@@ -177,16 +195,6 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
       `The target side reset the connection (RST from ${serverName}) ${formatSeconds(rst.time - reqT)} after the request, while the request was outstanding${idle !== null && idle < 1 ? ' (the connection was not idle before)' : ''}.`,
       ['Look at the target at that time: process crash or restart, a worker killed mid-request, SO_LINGER 0 closes, or a proxy/firewall between them resetting.'],
       { idleSeconds: idle, resetBy: serverName },
-    );
-  }
-  const laterFin = conn ? firstAfter(serverMarks(conn, 'fin'), reqT) : null;
-  if (laterFin && (tx.responseFirstByteTime === null || laterFin.time < tx.responseFirstByteTime)) {
-    return verdict(
-      'target-closed-before-response',
-      'high',
-      `The target closed the connection (FIN) ${formatSeconds(laterFin.time - reqT)} after receiving the request, without answering it.`,
-      ['Find why the target closes with a request outstanding: a crash after reading the request, a request-size or timeout limit in the target, or a graceful shutdown that does not drain in-flight requests.'],
-      { idleSeconds: idle },
     );
   }
   // No answer from the target: did the load balancer give up?
