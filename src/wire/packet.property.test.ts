@@ -7,26 +7,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PacketDecoder, LinkType } from './packet.js';
 import { Status } from './status.js';
-import { GENEVE_GWLB, concat, eth, hex, ipv4, tcp, udp, vxlan } from './test-bytes.js';
+import { GENEVE_GWLB, concat, eth, guarded, hex, ipv4, tcp, udp, vxlan } from './test-bytes.js';
 import { compileFilter } from './display-filter.js';
 import { isMirrorlensError } from './errors.js';
-
-/** A view of `buf` that throws on reading an index outside [lo, hi). */
-export function guarded(buf: Uint8Array, lo: number, hi: number): Uint8Array {
-  return new Proxy(buf, {
-    get(t, k) {
-      if (typeof k === 'string' && k.length > 0 && k.charCodeAt(0) >= 48 && k.charCodeAt(0) <= 57) {
-        const n = Number(k);
-        if (Number.isInteger(n)) {
-          if (n < lo || n >= hi) throw new RangeError(`read of byte ${n} outside [${lo}, ${hi})`);
-          return t[n];
-        }
-      }
-      const v = Reflect.get(t, k, t) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-    },
-  });
-}
 
 const LINK_TYPES = [LinkType.Null, LinkType.Ethernet, 12, LinkType.Raw, LinkType.Loop, LinkType.LinuxSll, LinkType.Ipv4, LinkType.Ipv6, LinkType.LinuxSll2, 9999];
 const STATUSES = new Set<number>(Object.values(Status));

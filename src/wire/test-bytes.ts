@@ -77,3 +77,20 @@ export const GENEVE_GWLB = `
   01 08 03 01   # type 3 (flow cookie), 1 word
   ca fe f0 0d
 `;
+
+/** A view of `buf` that throws on reading an index outside [lo, hi). */
+export function guarded(buf: Uint8Array, lo: number, hi: number): Uint8Array {
+  return new Proxy(buf, {
+    get(t, k) {
+      if (typeof k === 'string' && k.length > 0 && k.charCodeAt(0) >= 48 && k.charCodeAt(0) <= 57) {
+        const n = Number(k);
+        if (Number.isInteger(n)) {
+          if (n < lo || n >= hi) throw new RangeError(`read of byte ${n} outside [${lo}, ${hi})`);
+          return t[n];
+        }
+      }
+      const v = Reflect.get(t, k, t) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}

@@ -11,36 +11,9 @@ import { readCapture } from '../../src/capture/reader.js';
 import { PacketDecoder, Layer, Ipv4View, Ipv6View, TcpView, UdpView, IcmpView, GeneveView, VxlanView, ipv4ToString, ipv6ToString } from '../../src/wire/packet.js';
 import { VlanView } from '../../src/wire/link.js';
 import { Status } from '../../src/wire/status.js';
+import { WIRE_FIXTURES } from './fixtures.js';
 
 const FIX = resolve(import.meta.dirname, '../fixtures');
-
-/** Fixture → what it exercises. All decoded with default decoder options except 8472 (default too). */
-export const WIRE_FIXTURES: readonly string[] = [
-  'wire/zeek-vxlan.pcap',
-  'wire/zeek-geneve.pcap',
-  'wire/zeek-vxlan-triple-v2.pcap',
-  'wire/zeek-geneve-vxlan-dns-truncated.pcap',
-  'wire/zeek-geneve-ipv6.pcap',
-  'wire/zeek-geneve-tagged-udp-packet.pcap',
-  'wire/zeek-geneve-truncated.pcapng',
-  'wire/zeek-http-vlan-0.pcap',
-  'wire/zeek-ldap-vlan-ipv6.pcapng',
-  'wire/zeek-linux-dlt-sll2.pcap',
-  'wire/zeek-option-sack.pcap',
-  'wire/zeek-payload-syn-rawip.pcap',
-  'wire/tcpdump-geneve-gcp.pcap',
-  'wire/tcpdump-vxlan-port-8472.pcap',
-  'wire/tcpdump-tcp-handshake-nano-sll.pcap',
-  'wire/tcpdump-mptcp-tcprst-rawip.pcap',
-  'wire/tcpdump-gso-ipv4-vxlan-ipv4.pcap',
-  'wire/tcpdump-gso-ipv6-geneve-ipv6.pcap',
-  'wire/sv-vxlan-decoder-01.pcap',
-  'wire/sv-vxlan-non-zero-reserved-fields.pcap',
-  'wire/sv-geneve-decoder.pcap',
-  'wire/arkime-v6-http.pcap',
-  'wire/ja4-http1-null.pcapng',
-  'wire-lab/wire-lab.pcap',
-];
 
 const FIELDS = [
   'frame.number',

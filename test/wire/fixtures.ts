@@ -1,0 +1,28 @@
+// The captures the wire tests decode (paths under test/fixtures/; provenance in its README).
+export const WIRE_FIXTURES: readonly string[] = [
+  'wire/zeek-vxlan.pcap',
+  'wire/zeek-geneve.pcap',
+  'wire/zeek-vxlan-triple-v2.pcap',
+  'wire/zeek-geneve-vxlan-dns-truncated.pcap',
+  'wire/zeek-geneve-ipv6.pcap',
+  'wire/zeek-geneve-tagged-udp-packet.pcap',
+  'wire/zeek-geneve-truncated.pcapng',
+  'wire/zeek-http-vlan-0.pcap',
+  'wire/zeek-ldap-vlan-ipv6.pcapng',
+  'wire/zeek-linux-dlt-sll2.pcap',
+  'wire/zeek-option-sack.pcap',
+  'wire/zeek-payload-syn-rawip.pcap',
+  'wire/tcpdump-geneve-gcp.pcap',
+  'wire/tcpdump-vxlan-port-8472.pcap',
+  'wire/tcpdump-tcp-handshake-nano-sll.pcap',
+  'wire/tcpdump-mptcp-tcprst-rawip.pcap',
+  'wire/tcpdump-gso-ipv4-vxlan-ipv4.pcap',
+  'wire/tcpdump-gso-ipv6-geneve-ipv6.pcap',
+  'wire/sv-vxlan-decoder-01.pcap',
+  'wire/sv-vxlan-non-zero-reserved-fields.pcap',
+  'wire/sv-geneve-decoder.pcap',
+  'wire/arkime-v6-http.pcap',
+  'wire/ja4-http1-null.pcapng',
+  'wire-lab/wire-lab.pcap',
+];
+
