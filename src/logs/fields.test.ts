@@ -48,3 +48,14 @@ test('address:port for IPv4, bare IPv6 (last colon) and bracketed IPv6', () => {
   assert.deepEqual(out, { addr: '2001:db8::1', port: 51234 });
   for (const s of ['-', '10.0.0.1', '10.0.0.1:', '10.0.0.1:65536', ':80', '[::1]80']) assert.equal(parseAddrPort(s, out), false, s);
 });
+
+test('parseDecimal equals Number() for every decimal AWS could write (property)', () => {
+  fc.assert(
+    fc.property(fc.double({ min: -1e6, max: 1e9, noNaN: true }), fc.integer({ min: 0, max: 6 }), (x, k) => {
+      const s = x.toFixed(k);
+      assert.equal(parseDecimal(s), Number(s), s);
+    }),
+  );
+  assert.equal(parseDecimal('1234567890.1234567'), 1234567890.1234567);
+  assert.ok(Object.is(parseDecimal('-0.000'), -0));
+});

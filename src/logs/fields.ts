@@ -37,20 +37,40 @@ export function parseInt10(s: string): number {
   return parseUint(s);
 }
 
-/** Decimal number as AWS writes it (`0.000`, `-1`, `60.001`, `4.036`); NaN for anything else. */
+/**
+ * Decimal number as AWS writes it (`0.000`, `-1`, `60.001`, `4.036`); NaN for anything else.
+ * Up to 15 digits it is computed as integer / power of ten: both exact, one correctly rounded
+ * division, so the result equals Number(s) without a second pass over the string.
+ */
 export function parseDecimal(s: string): number {
   const n = s.length;
   if (n === 0) return NaN;
-  let i = s.charCodeAt(0) === 0x2d ? 1 : 0;
+  let i = 0;
+  let neg = false;
+  if (s.charCodeAt(0) === 0x2d) {
+    neg = true;
+    i = 1;
+  }
+  let v = 0;
+  let scale = 1;
   let digits = 0;
   let dot = false;
   for (; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= DIGIT_0 && c <= DIGIT_9) digits++;
-    else if (c === 0x2e && !dot) dot = true;
-    else return NaN;
+    if (c >= DIGIT_0 && c <= DIGIT_9) {
+      v = v * 10 + (c - DIGIT_0);
+      digits++;
+      if (dot) scale *= 10;
+    } else if (c === 0x2e && !dot) {
+      dot = true;
+    } else {
+      return NaN;
+    }
   }
-  return digits === 0 ? NaN : Number(s);
+  if (digits === 0) return NaN;
+  if (digits > 15) return Number(s);
+  const r = scale === 1 ? v : v / scale;
+  return neg ? -r : r;
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
