@@ -3,6 +3,30 @@
  */
 export { Status, STATUS_NAMES } from './wire/status.js';
 export { MirrorlensError, ErrorCode, isMirrorlensError } from './wire/errors.js';
+export {
+  PacketDecoder,
+  Layer,
+  LAYER_NAMES,
+  LinkType,
+  MAX_LAYERS,
+  Ipv4View,
+  Ipv6View,
+  TcpView,
+  TcpFlag,
+  UdpView,
+  IcmpView,
+  VxlanView,
+  GeneveView,
+  GWLB_OPTION_CLASS,
+  GwlbOptionType,
+  ipv4ToString,
+  ipv6ToString,
+  parseIpv4,
+  parseIpv6,
+  type PacketDecoderOptions,
+} from './wire/packet.js';
+export { ANOMALIES, AnomalyLog, anomalyId, type AnomalyDef, type AnomalySeverity, type AnomalyDedup } from './wire/anomaly.js';
+export { compileFilter, type PacketPredicate } from './wire/display-filter.js';
 export { readCapture, CaptureParser, READ_CHUNK, MAX_BLOCK, type ReadCaptureOptions } from './capture/reader.js';
 export { PacketRecord, type InterfaceInfo, type ReadOptions, type CaptureSummary, type CaptureWarning } from './capture/record.js';
 export { PcapngWriter, SecretsType, EpbFlags, type InterfaceSpec, type PcapngSink, type PcapngWriterOptions } from './capture/pcapng-writer.js';
