@@ -9,18 +9,19 @@ import { readFile } from 'node:fs/promises';
 import { Correlator } from '../correlate/correlate.js';
 import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
 import { connView, txView } from '../correlate/from-records.js';
-import type { ConnView, TxView } from '../correlate/views.js';
-import type { Finding, FindingKind } from '../diagnose/finding.js';
+import type { Case, ConnView, TxView } from '../correlate/views.js';
+import { endpoint } from '../correlate/views.js';
+import type { Finding } from '../diagnose/finding.js';
 import { diagnose, learnKeepAlive, resetFindingIds } from '../diagnose/rules.js';
 import { processCaptures } from '../flow/pipeline.js';
-import type { FlowOptions } from '../flow/table.js';
+import type { FlowHandler, FlowOptions } from '../flow/table.js';
 import type { ConnectionRecord } from '../flow/record.js';
 import type { ConnInfo, StreamSink } from '../flow/stream.js';
 import { createHttpSink } from '../http/session.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import { readLogs, type LogRecord } from '../logs/read.js';
 import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
-import { createAppSink, type AppSink } from '../tls/sniff.js';
+import { createAppSink, type AppSink, type AppSinkOptions } from '../tls/sniff.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import type { Report, ReportConnection, ReportLogs, ReportStats, ReportTransaction } from './model.js';
 import { SCHEMA_VERSION } from './model.js';
@@ -115,60 +116,14 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   }
 
   // Captures.
-  const stats: ReportStats = {
-    captures: inputs.captures.length,
-    packets: 0,
-    bytes: 0,
-    connections: 0,
-    tcpConnections: 0,
-    tlsSessions: 0,
-    tlsDecrypted: 0,
-    httpTransactions: 0,
-    httpResponses: 0,
-    findingsByKind: {},
-    warnings,
-    elapsedSeconds: 0,
-  };
-  const live = new Map<string, AppSink>();
-  const clientRandomsByUid = new Map<string, string[]>();
-  const allTx: TxView[] = [];
-  const allConns: ConnView[] = [];
-  const finConns: ConnView[] = [];
-  const onTx = (conn: ConnInfo) => (tx: HttpTransaction) => {
-    stats.httpTransactions++;
-    if (tx.status !== null) stats.httpResponses++;
-    const v = txView(tx, conn);
-    corr.addTransaction(v);
-    if (opts.all) allTx.push(v);
-  };
+  const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note });
+  const stats = session.stats;
+  stats.captures = inputs.captures.length;
+  stats.warnings = warnings;
   const summary = await processCaptures(
     inputs.captures,
     {
-      onConnectionStart(conn: ConnInfo): StreamSink | null {
-        const sink = createAppSink(conn, keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, onTx(c)));
-        live.set(conn.uid, sink);
-        return sink;
-      },
-      onConnectionEnd(rec: ConnectionRecord) {
-        stats.tcpConnections++;
-        const sink = live.get(rec.uid);
-        live.delete(rec.uid);
-        const v = connView(rec);
-        const tlsInfo = sink?.tls ?? null;
-        if (tlsInfo && !tlsInfo.handshakeComplete) {
-          const fatal = tlsInfo.alerts.find((a) => a.level === 'fatal' && !a.encrypted);
-          if (fatal) v.tlsFailure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
-        }
-        corr.addConnection(v);
-        if (opts.all) allConns.push(v);
-        if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient) && finConns.length < 10000) finConns.push(v);
-        const tls = sink?.tls ?? null;
-        if (tls) {
-          stats.tlsSessions++;
-          if (tls.decrypted) stats.tlsDecrypted++;
-          if (corr.isKept(rec.uid) && tls.clientRandoms.length) clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
-        }
-      },
+      ...session.handler(),
       onSecrets(type: number, data: Uint8Array) {
         for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
         keyLogTexts.push(Buffer.from(data).toString('utf8'));
@@ -195,56 +150,9 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   const dp = summary.decodeProblems;
   if (dp.truncated + dp.malformed > 0) note(`${dp.truncated} truncated and ${dp.malformed} malformed packets (decoded as far as possible)`);
   if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
-  stats.connections = stats.tcpConnections;
 
-  // Correlate and explain.
-  const learned = learnKeepAlive(finConns);
-  const cases = corr.build();
-  const findings: Finding[] = cases.map((c) => diagnose(c, { learnedTimeouts: learned }));
-  for (const f of findings) stats.findingsByKind[f.kind as FindingKind] = (stats.findingsByKind[f.kind as FindingKind] ?? 0) + 1;
+  const { findings, connections, transactions } = session.explain();
   logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
-
-  // Connections and transactions the findings refer to (all of them with --all).
-  const involved = new Set(findings.flatMap((f) => f.connectionUids));
-  const connMap = new Map<string, ConnView>();
-  for (const c of corr.keptConnections()) connMap.set(c.uid, c);
-  for (const c of allConns) connMap.set(c.uid, c);
-  const reportConns: ReportConnection[] = [...connMap.values()]
-    .filter((c) => opts.all || involved.has(c.uid))
-    .map((c) => ({
-      uid: c.uid,
-      communityId: c.communityId,
-      role: side(corr.roleOf(c)),
-      client: `${c.clientAddr}:${c.clientPort}`,
-      server: `${c.serverAddr}:${c.serverPort}`,
-      capturePoint: c.capturePoint,
-      startTime: c.startTime,
-      endTime: c.endTime,
-      connState: c.connState,
-      history: c.history,
-      closedBy: c.closedBy,
-      closeHow: c.closeHow,
-      maxIdleSeconds: c.maxIdleSeconds,
-      requests: c.requests,
-    }));
-  const txSource = opts.all ? allTx : cases.flatMap((c) => [c.clientTx, c.targetTx].filter((t): t is TxView => t !== null));
-  const reportTx: ReportTransaction[] = txSource.map((t) => ({
-    uid: t.uid,
-    connUid: t.connUid,
-    side: side(corr.roleOf(t)),
-    httpVersion: t.httpVersion,
-    method: t.method,
-    host: t.host,
-    path: t.path,
-    status: t.status,
-    traceId: t.traceId,
-    requestTime: t.requestFirstByteTime,
-    responseTime: t.responseFirstByteTime,
-    requestIndexOnConnection: t.requestIndexOnConnection,
-    idleBeforeRequestSeconds: t.idleBeforeRequestSeconds,
-    outcome: t.outcome,
-    endedBy: t.endedBy,
-  }));
   stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
   const report: Report = {
     schemaVersion: SCHEMA_VERSION,
@@ -257,10 +165,139 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
       flowLogs: inputs.flowLogs ?? [],
     },
     findings,
-    connections: reportConns,
-    transactions: reportTx,
+    connections,
+    transactions,
     logs,
     stats,
   };
-  return { report, context: { clientRandomsByUid, keyLogTexts, connections: connMap } };
+  return { report, context: { clientRandomsByUid: session.clientRandomsByUid, keyLogTexts, connections: session.connectionMap() } };
+}
+
+/**
+ * The per-connection wiring shared by batch `analyze` and live `listen --analyze`: every TCP
+ * connection gets a TLS-sniffing sink whose plaintext (or raw bytes) feeds an HTTP sink; finished
+ * transactions and connection records go to the Correlator; statistics are counted.
+ */
+export class AnalysisSession {
+  readonly stats: ReportStats = {
+    captures: 0,
+    packets: 0,
+    bytes: 0,
+    connections: 0,
+    tcpConnections: 0,
+    tlsSessions: 0,
+    tlsDecrypted: 0,
+    httpTransactions: 0,
+    httpResponses: 0,
+    findingsByKind: {},
+    warnings: [],
+    elapsedSeconds: 0,
+  };
+  readonly clientRandomsByUid = new Map<string, string[]>();
+  private readonly live = new Map<string, AppSink>();
+  private readonly allTx: TxView[] = [];
+  private readonly allConns: ConnView[] = [];
+  private readonly finConns: ConnView[] = [];
+
+  constructor(
+    readonly keys: KeyLog,
+    readonly corr: Correlator,
+    private readonly opts: { all?: boolean; onWarning?(m: string): void; tls?: AppSinkOptions } = {},
+  ) {}
+
+  handler(): FlowHandler {
+    return {
+      onConnectionStart: (conn: ConnInfo): StreamSink | null => {
+        const sink = createAppSink(conn, this.keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), this.opts.tls);
+        this.live.set(conn.uid, sink);
+        return sink;
+      },
+      onConnectionEnd: (rec: ConnectionRecord) => this.onConnectionEnd(rec),
+    };
+  }
+
+  private onTransaction(conn: ConnInfo, tx: HttpTransaction): void {
+    this.stats.httpTransactions++;
+    if (tx.status !== null) this.stats.httpResponses++;
+    const v = txView(tx, conn);
+    this.corr.addTransaction(v);
+    if (this.opts.all) this.allTx.push(v);
+  }
+
+  private onConnectionEnd(rec: ConnectionRecord): void {
+    this.stats.tcpConnections++;
+    this.stats.connections++;
+    const sink = this.live.get(rec.uid);
+    this.live.delete(rec.uid);
+    const v = connView(rec);
+    const tls = sink?.tls ?? null;
+    if (tls && !tls.handshakeComplete) {
+      const fatal = tls.alerts.find((a) => a.level === 'fatal' && !a.encrypted);
+      if (fatal) v.tlsFailure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
+    }
+    this.corr.addConnection(v);
+    if (this.opts.all) this.allConns.push(v);
+    if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient)) {
+      if (this.finConns.length >= 1000) this.finConns.shift();
+      this.finConns.push(v);
+    }
+    if (tls) {
+      this.stats.tlsSessions++;
+      if (tls.decrypted) this.stats.tlsDecrypted++;
+      if (this.corr.isKept(rec.uid) && tls.clientRandoms.length) this.clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
+    }
+  }
+
+  connectionMap(): Map<string, ConnView> {
+    const m = new Map<string, ConnView>();
+    for (const c of this.corr.keptConnections()) m.set(c.uid, c);
+    for (const c of this.allConns) m.set(c.uid, c);
+    return m;
+  }
+
+  /** Correlates what was collected and explains every case. */
+  explain(cases: Case[] = this.corr.build()): { findings: Finding[]; connections: ReportConnection[]; transactions: ReportTransaction[] } {
+    const learned = learnKeepAlive(this.finConns);
+    const findings = cases.map((c) => diagnose(c, { learnedTimeouts: learned }));
+    for (const f of findings) this.stats.findingsByKind[f.kind] = (this.stats.findingsByKind[f.kind] ?? 0) + 1;
+    const involved = new Set(findings.flatMap((f) => f.connectionUids));
+    const all = this.opts.all === true;
+    const connections: ReportConnection[] = [...this.connectionMap().values()]
+      .filter((c) => all || involved.has(c.uid))
+      .map((c) => ({
+        uid: c.uid,
+        communityId: c.communityId,
+        role: side(this.corr.roleOf(c)),
+        client: endpoint(c.clientAddr, c.clientPort)!,
+        server: endpoint(c.serverAddr, c.serverPort)!,
+        capturePoint: c.capturePoint,
+        startTime: c.startTime,
+        endTime: c.endTime,
+        connState: c.connState,
+        history: c.history,
+        closedBy: c.closedBy,
+        closeHow: c.closeHow,
+        maxIdleSeconds: c.maxIdleSeconds,
+        requests: c.requests,
+      }));
+    const txSource = all ? this.allTx : cases.flatMap((c) => [c.clientTx, c.targetTx].filter((t): t is TxView => t !== null));
+    const transactions: ReportTransaction[] = txSource.map((t) => ({
+      uid: t.uid,
+      connUid: t.connUid,
+      side: side(this.corr.roleOf(t)),
+      httpVersion: t.httpVersion,
+      method: t.method,
+      host: t.host,
+      path: t.path,
+      status: t.status,
+      traceId: t.traceId,
+      requestTime: t.requestFirstByteTime,
+      responseTime: t.responseFirstByteTime,
+      requestIndexOnConnection: t.requestIndexOnConnection,
+      idleBeforeRequestSeconds: t.idleBeforeRequestSeconds,
+      outcome: t.outcome,
+      endedBy: t.endedBy,
+    }));
+    return { findings, connections, transactions };
+  }
 }
