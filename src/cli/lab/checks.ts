@@ -159,6 +159,14 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
       check(`target ENI: the RST comes from the target (${TARGET_EP})`, tRst !== undefined, tRst ? describe(tRst) : 'no RST on the target leg');
       break;
     }
+    case 'target-closed-before-response': {
+      check('request delivered to the target', targetSaw?.action === 'close', targetSaw ? `target: ${targetSaw.action}` : 'not in the target log');
+      const fin = f.serverFin;
+      check('FIN from the target side after the request, acknowledging it', fin !== undefined && f.request !== undefined && fin.time > f.request.time && fin.ack === f.request.seq + f.request.len, fin ? describe(fin) : 'no FIN');
+      const data = f.request ? connOf(pkts, f.request).some((p) => p.time > f.request!.time && ep(p.src, p.sport) === NLB_VIP && p.len > 0) : true;
+      check('no response bytes', !data, data ? 'the target sent data' : 'none');
+      break;
+    }
     case 'target-connection-refused': {
       const syn = pkts.find((p) => p.side === 'alb-target-side' && ep(p.dst, p.dport) === NLB_VIP && p.flags === SYN);
       const rst = syn && pkts.find((p) => p.side === 'alb-target-side' && p.time >= syn.time && p.dport === syn.sport && (p.flags & RST) !== 0);

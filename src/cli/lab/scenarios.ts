@@ -124,6 +124,22 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     ...BASE,
+    name: 'target-close',
+    summary: 'the target closes the connection (FIN) with the request outstanding, without answering → 502',
+    expectKind: 'target-closed-before-response',
+    expectStatus: 502,
+    expectPath: '/close/order',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: [
+      { path: '/api/cart', waitMs: 0 },
+      { path: '/close/order', waitMs: 200 },
+    ],
+  },
+  {
+    ...BASE,
     name: 'refused',
     summary: 'nothing listens on the target port: the SYN is answered by an RST → 502',
     expectKind: 'target-connection-refused',
