@@ -105,3 +105,15 @@ test('ALB: counts by status, target, error reason, minute; 5xx kept with meaning
   assert.equal(h2.fiveXxCount, 0);
   assert.deepEqual(h.perMinute.map((m) => [m.minute, m.requests, m.elb5xx]), [['2018-07-02T22:23Z', 7, 2], ['2018-11-30T22:23Z', 2, 1]]);
 });
+
+test('TLS logs: NLB and ALB protocol spellings merge; mTLS failures in words', async () => {
+  const { parseNlbLine } = await import('./nlb.js');
+  const { parseAlbConnectionLine } = await import('./alb-conn.js');
+  const s = new LogsSummariser();
+  for (const l of lines('nlb-doc.log')) s.add(parseNlbLine(l) as never);
+  for (const l of lines('alb-conn-doc.log')) s.add(parseAlbConnectionLine(l) as never);
+  const t = s.report().tls!;
+  assert.equal(t.connections, 4);
+  assert.deepEqual(t.byTlsProtocol, { 'TLSv1.2': 4 });
+  assert.deepEqual(t.verifyFailures, [{ code: 'ClientCertUntrusted', count: 1, meaning: 'the client certificate does not chain to a CA in the trust store' }]);
+});

@@ -181,6 +181,13 @@ function portOf(ep: string): number {
   return Number.isFinite(p) ? p : 65536;
 }
 
+/** NLB writes `tlsv12`; ALB writes `TLSv1.2`. One spelling in the report. */
+function nlbProtocolName(v: string | null): string {
+  if (v === null) return '-';
+  const m = /^tlsv1(\d)$/.exec(v);
+  return m ? `TLSv1.${m[1]}` : v;
+}
+
 const PROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6' };
 
 export class LogsSummariser {
@@ -221,7 +228,7 @@ export class LogsSummariser {
       case 'nlb': {
         const s = this.tlsSection();
         s.connections++;
-        inc(s.byTlsProtocol, r.tlsProtocolVersion ?? '-');
+        inc(s.byTlsProtocol, nlbProtocolName(r.tlsProtocolVersion));
         if (r.incomingTlsAlert !== null) inc(s.byIncomingAlert, `${r.incomingTlsAlert} ${r.incomingTlsAlertName ?? ''}`.trim());
         if (r.tlsCipher === null) s.handshakeFailures++;
         break;
