@@ -62,6 +62,13 @@ export interface ListenOptions {
   packetComments?: PacketComments;
   /** File name prefix (default "mirrorlens"). */
   prefix?: string;
+  /** File name suffix after the time stamp (workers: "-w1", ...). */
+  fileSuffix?: string;
+  /**
+   * Bind exclusively (default true). false: in a node:cluster worker the socket is shared with
+   * the other workers (the kernel hands each datagram to one of them).
+   */
+  exclusive?: boolean;
   /** Prometheus endpoint port (undefined = none). */
   metricsPort?: number;
   metricsHost?: string;
@@ -77,6 +84,11 @@ export interface ListenOptions {
   onNotice?: (line: string) => void;
   /** Status lines (every statusIntervalMs). */
   onStatus?: (line: string) => void;
+  /**
+   * Every decapsulated frame that was kept and written, with its capture point's name (live
+   * analysis: `listen --analyze`). The bytes are valid only during the call.
+   */
+  onFrame?: (linkType: number, tsSec: number, tsNsec: number, data: Uint8Array, offset: number, length: number, originalLength: number, capturePoint: string) => void;
 }
 
 interface SourceEntry {
@@ -175,6 +187,7 @@ export class MirrorListener {
     this.rc = new RotatingCapture({
       dir: o.outDir,
       prefix: o.prefix,
+      suffix: o.fileSuffix,
       rotateBytes: o.rotateBytes,
       rotateSeconds: o.rotateSeconds,
       ringFiles: o.ringFiles,
@@ -346,7 +359,7 @@ export class MirrorListener {
         reject(e);
       };
       s.once('error', onErr);
-      s.bind({ port, address, exclusive: true }, () => {
+      s.bind({ port, address, exclusive: this.o.exclusive ?? true }, () => {
         s.off('error', onErr);
         s.on('error', (e) => this.o.onNotice?.(`${kind} socket error: ${e.message}`));
         let rb = 0;
@@ -592,6 +605,7 @@ export class MirrorListener {
     }
     m.packets++;
     const kept = this.snaplen > 0 && len > this.snaplen ? this.snaplen : len;
+    if (this.o.onFrame !== undefined) this.o.onFrame(p.linkType, sec, nsec, b, off, kept, orig, p.name);
     m.bytes += kept;
     p.counters.packets++;
     p.counters.bytes += kept;

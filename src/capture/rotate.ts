@@ -25,6 +25,8 @@ export interface RotationOptions {
   dir: string;
   /** File name prefix (default "mirrorlens"). */
   prefix?: string;
+  /** Added after the time stamp: `<prefix>-<time><suffix>.pcapng` (e.g. "-w2" for worker 2). */
+  suffix?: string;
   /** Rotate when the current file reaches this size (bytes); 0/undefined = no size limit. */
   rotateBytes?: number;
   /** Rotate when the current file is this old (seconds); 0/undefined = no time limit. */
@@ -86,6 +88,7 @@ export class RotatingCapture {
   diskFullEvents = 0;
 
   private readonly prefix: string;
+  private readonly suffix: string;
   private readonly ring: FileEntry[] = [];
   private ringTotal = 0;
   private fd = -1;
@@ -99,6 +102,8 @@ export class RotatingCapture {
 
   constructor(private readonly o: RotationOptions) {
     this.prefix = o.prefix ?? 'mirrorlens';
+    this.suffix = o.suffix ?? '';
+    if (/[/\\]/.test(this.suffix)) throw new RangeError(`file suffix must not contain a path separator: ${this.suffix}`);
     this.now = o.now ?? Date.now;
     if (/[/\\]/.test(this.prefix)) throw new RangeError(`file prefix must not contain a path separator: ${this.prefix}`);
   }
@@ -111,7 +116,8 @@ export class RotatingCapture {
     } catch (e) {
       throw new MirrorlensError(ErrorCode.CaptureWrite, `cannot read output directory: ${(e as Error).message}`, { file: this.o.dir }, { cause: e });
     }
-    const re = new RegExp(`^${this.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{6}\\.\\d{3}Z(?:-\\d+)?\\.pcapng$`);
+    const esc = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const re = new RegExp(`^${esc(this.prefix)}-\\d{8}T\\d{6}\\.\\d{3}Z${esc(this.suffix)}(?:-\\d+)?\\.pcapng$`);
     for (const n of names.filter((x) => re.test(x)).sort()) {
       const p = join(this.o.dir, n);
       try {
@@ -239,10 +245,10 @@ export class RotatingCapture {
 
   private openNext(): void {
     const t = this.now();
-    let name = `${this.prefix}-${fileTimestamp(t)}.pcapng`;
+    let name = `${this.prefix}-${fileTimestamp(t)}${this.suffix}.pcapng`;
     let path = join(this.o.dir, name);
     for (let i = 1; this.ring.some((f) => f.path === path) || exists(path); i++) {
-      name = `${this.prefix}-${fileTimestamp(t)}-${i}.pcapng`;
+      name = `${this.prefix}-${fileTimestamp(t)}${this.suffix}-${i}.pcapng`;
       path = join(this.o.dir, name);
     }
     // Make room for the new file first (count bound), so the directory never exceeds it.

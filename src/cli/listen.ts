@@ -5,8 +5,10 @@ import { mkdirSync, statSync } from 'node:fs';
 import type { CliIO, Command } from './command.js';
 import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
-import { MirrorListener, type PacketComments } from '../capture/listener.js';
+import { MirrorListener, type ListenOptions, type PacketComments } from '../capture/listener.js';
+import { ListenWorkerPool, isListenWorker, runListenWorker } from '../capture/listen-workers.js';
 import { describeMirrorFilter, loadMirrorFilter, parseCidr, type Cidr } from '../capture/filter.js';
+import { renderStatusLine } from '../capture/metrics.js';
 
 const USAGE = `Usage: mirrorlens listen --out DIR [options]
 
@@ -37,6 +39,8 @@ Options:
   --prefix NAME           file name prefix (default mirrorlens)
   --status-seconds N      counters on stderr every N seconds (default 5; 0 = off)
   --max-capture-points N  at most N pcapng interfaces (default 4096)
+  --workers N             N receiving processes sharing the socket, one file series each
+                          (default 1; see docs/listen.md "Performance")
   --quiet                 no start-up notices or status lines (errors still shown)
 
 SIZE: bytes with an optional unit: k, M, G (powers of 1000; KB/MB/GB too) or KiB, MiB, GiB.
@@ -112,6 +116,7 @@ export const command: Command = {
       prefix: { type: 'string' },
       'status-seconds': { type: 'string' },
       'max-capture-points': { type: 'string' },
+      workers: { type: 'string' },
       quiet: { type: 'boolean' },
     });
     if (positionals.length) throw new MirrorlensError(ErrorCode.Usage, `listen: unexpected argument '${positionals[0]}' (see 'mirrorlens listen --help')`);
@@ -151,7 +156,9 @@ export const command: Command = {
       if (!quiet) io.stderr.write(`${l}\n`);
     };
 
-    const listener = new MirrorListener({
+    const workers = numberOption('listen', 'workers', values.workers as string | undefined, 1);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new MirrorlensError(ErrorCode.Usage, `listen: --workers wants 1-64, got '${values.workers}'`);
+    const opts: ListenOptions = {
       outDir: out,
       bind: strings(values.bind),
       vxlanPort: port('vxlan-port', values['vxlan-port'] as string | undefined, 4789),
@@ -175,7 +182,13 @@ export const command: Command = {
       statusIntervalMs: statusSeconds * 1000,
       onNotice: say,
       onStatus: say,
-    });
+    };
+    if (isListenWorker()) {
+      await runListenWorker(opts, workers);
+      return new Promise<number>((resolve) => process.once('disconnect', () => resolve(0)));
+    }
+    if (workers > 1) return runPool(opts, workers, out, io, say, quiet);
+    const listener = new MirrorListener(opts);
 
     await listener.start();
     for (const b of listener.bound) {
@@ -218,3 +231,31 @@ export const command: Command = {
     });
   },
 };
+
+async function runPool(opts: ListenOptions, workers: number, out: string, io: CliIO, say: (l: string) => void, quiet: boolean): Promise<number> {
+  const pool = new ListenWorkerPool(opts, workers);
+  await pool.start();
+  const ma = pool.metricsAddress;
+  if (ma) say(`listen: metrics on http://${ma.address.includes(':') ? `[${ma.address}]` : ma.address}:${ma.port}/metrics`);
+  for (const f of pool.currentFiles) say(`listen: writing ${f}`);
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      void pool.stop().then((files) => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        const m = pool.metrics;
+        io.stderr.write(
+          `listen: stopped by ${sig}: ${m.packets} packets written (${m.bytes} bytes) to ${files.length} file(s) in ${out} by ${workers} workers, ` +
+            `${m.datagrams} datagrams received, ${m.dropped()} dropped, ${m.lostAtFlush} lost at flush, kernel drops ${m.kernelDrops < 0 ? 'unknown' : m.kernelDrops}\n`,
+        );
+        if (!quiet) io.stderr.write(`${renderStatusLine(m, { t: m.startedAt, packets: 0, bytes: 0 })}\n`);
+        resolve(0);
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -118,3 +118,29 @@ test('listen: kill -9 leaves the file readable up to its last complete block', {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('listen --workers 2: SIGTERM under traffic; the workers\' files hold exactly the packets counted', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-workers-'));
+  const children: ChildProcess[] = [];
+  try {
+    const port = await freePort();
+    const { p, err } = await startListen(dir, port, ['--workers', '2']);
+    children.push(p);
+    const c = spawn(process.execPath, ['-e', SENDER, String(port), '5000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(c);
+    await waitFor(c.stdout!, /go/, 30_000, 'the sender');
+    await sleep(2000);
+    p.kill('SIGTERM');
+    assert.equal(await exited(p, 30_000), 0, err.text);
+    const m = /stopped by SIGTERM: (\d+) packets written .* by 2 workers/.exec(err.text);
+    assert.ok(m, err.text);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.pcapng'));
+    assert.deepEqual(files.map((f) => f.replace(/^.*Z(-w\d)\.pcapng$/, '$1')).sort(), ['-w1', '-w2']);
+    const onDisk = await countPackets(dir);
+    assert.equal(onDisk.packets, Number(m[1]));
+    assert.ok(onDisk.packets > 1000);
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
