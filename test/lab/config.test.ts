@@ -14,6 +14,7 @@ test('the ALB log_format has the 33 ALB access-log fields', () => {
   const tokens = ALB_LOG_FORMAT.match(/"[^"]*"|\S+/g) ?? [];
   assert.equal(tokens.length, 33);
   assert.equal(tokens[8], '$status');
+  assert.equal(tokens[12], '"$alb_request"');
   assert.equal(tokens[17], '"$alb_trace_id"');
 });
 

@@ -10,6 +10,7 @@
  *   -1 where nginx has no value (no connection, no response header), as ALB does.
  * - target_status_code: `-` unless the target sent a response header (nginx reports 502/504 in
  *   $upstream_status for failures it generated itself; those are not the target's).
+ * - request: `"METHOD https://host:443/uri HTTP/x.y"`, `"- - - "` for a request nginx could not parse.
  * - trace_id: `Root=1-<8 hex epoch seconds>-<24 hex>` from the request's arrival second and
  *   $request_id; the same value is sent to the target as X-Amzn-Trace-Id.
  * - conn_trace_id: `TID_<run id><connection serial>` (opaque, one per client connection).
@@ -65,7 +66,7 @@ export const ALB_LOG_FORMAT = [
   '$alb_target_status',
   '$request_length',
   '$bytes_sent',
-  '"$request_method $scheme://$host:$server_port$request_uri $server_protocol"',
+  '"$alb_request"',
   '"$http_user_agent"',
   '$ssl_cipher',
   '$ssl_protocol',
@@ -100,8 +101,8 @@ export function nginxConfig(o: NginxOptions): string {
 worker_processes ${o.workers};
 pid ${tmp('nginx.pid')};
 error_log ${o.errorLog} info;
-worker_rlimit_nofile 65536;
-events { worker_connections 16384; }
+worker_rlimit_nofile 16384;
+events { worker_connections 8192; }
 http {
   client_body_temp_path ${tmp('body')};
   proxy_temp_path ${tmp('proxy')};
@@ -113,12 +114,15 @@ http {
   map_hash_bucket_size 64;
 
   map $http2 $alb_type { h2 h2; default https; }
+  # ALB logs "- - - " when nothing parseable was received.
+  map $request_method $alb_request { "" "- - - "; default "$request_method $scheme://$host:$server_port$request_uri $server_protocol"; }
   # Response time (log time): volatile, evaluated when the line is written.
   map $time_iso8601 $alb_resp_date { volatile; "~^(?<d>[0-9-]+T[0-9:]+)" $d; default -; }
   map $msec $alb_resp_ms { volatile; "~\\.(?<ms>[0-9]{3})$" $ms; default 000; }
   # Request time: captured with set in the server block when the request arrives.
-  map $alb_req_iso $alb_req_date { "~^(?<d>[0-9-]+T[0-9:]+)" $d; default -; }
-  map $alb_req_msec $alb_req_ms { "~\\.(?<ms>[0-9]{3})$" $ms; default 000; }
+  # (no request time when nginx rejected the request before the rewrite phase: use the log time)
+  map $alb_req_iso $alb_req_date { "~^(?<d>[0-9-]+T[0-9:]+)" $d; default $alb_resp_date; }
+  map $alb_req_msec $alb_req_ms { "~\\.(?<ms>[0-9]{3})$" $ms; default $alb_resp_ms; }
   map $alb_req_msec $alb_req_sec { "~^(?<s>[0-9]+)\\." $s; default 0; }
   map $alb_req_sec $alb_req_hex {
     default ${hex8(o.startEpochSeconds)};
