@@ -113,13 +113,14 @@ export class StreamReassembler {
 
   /** Sets the sequence number of offset 0 (ISN + 1 after a SYN; the first byte seen on a pickup). */
   init(seqOfFirstByte: number): void {
-    this.baseSeq = seqOfFirstByte >>> 0;
+    this.baseSeq = seqOfFirstByte | 0;
     this.initialized = true;
   }
 
   /** Relative offset of a sequence number (wrap-safe within 2^31 of the in-order point). */
   offsetOf(seq: number): number {
-    const refSeq = (this.baseSeq + (this.next % 4294967296)) % 4294967296;
+    // (int32 arithmetic keeps the fields small integers; exact while next < 2^53)
+    const refSeq = (this.baseSeq + this.next) | 0;
     return seqToOffset(seq, refSeq, this.next);
   }
 

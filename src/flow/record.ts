@@ -143,7 +143,10 @@ export interface FinRecord {
   acksAllPeerData: boolean | null;
 }
 
-/** A key packet of the connection (handshake, FIN, RST, keep-alive, first data of each turn). */
+/**
+ * A key packet of the connection: SYNs and the SYN-ACK (packet -1: rebuilt from the handshake
+ * times), FINs, RSTs, keep-alives, and the first data of a request or response after an idle gap.
+ */
 export interface TcpMark {
   time: number;
   /** true: client → server. */
@@ -237,6 +240,6 @@ export interface ConnectionRecord {
   eventCounts: Partial<Record<TcpEventType, number>>;
   /** uid of the connection this one replaced on the same 5-tuple (port reuse), or null. */
   previousUid: string | null;
-  /** Key packets, bounded (handshake kept, then the most recent). */
+  /** Key packets in time order, bounded (the first 8 kept, then the most recent). */
   marks: TcpMark[];
 }

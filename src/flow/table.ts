@@ -176,6 +176,12 @@ class DuplicateFilter {
   }
 }
 
+interface PendingAck {
+  time: number;
+  ack: number;
+  index: number;
+}
+
 /** One endpoint of a connection (its packets, sequence state and reassembled stream). */
 class Endpoint {
   state: Ep = Ep.Inactive;
@@ -206,10 +212,8 @@ class Endpoint {
   outOfOrder = 0;
   zeroWindows = 0;
   gapsForHistory = 0;
-  /** Pending acked-unseen check: the ACK value from the peer and when (NaN: none). */
-  ackUnseenTime = NaN;
-  ackUnseenAck = 0;
-  ackUnseenIndex = -1;
+  /** Pending acked-unseen check (the peer acknowledged bytes not seen yet), or null. */
+  ackUnseen: PendingAck | null = null;
   /** The highest ACK already reported as acked-unseen (one event per missing range). */
   ackUnseenReported = false;
   ackUnseenReportedAck = 0;
@@ -220,6 +224,33 @@ class Endpoint {
   constructor(dir: Direction, owner: ReassemblyOwner, budget: ReassemblyBudget) {
     this.stream = new StreamReassembler(dir, owner, budget);
   }
+}
+
+const MARK_KINDS: readonly TcpMark['kind'][] = ['syn', 'synack', 'fin', 'rst', 'data', 'keep-alive'];
+const MARK_FIELDS = 7;
+
+function marksOf(m: number[] | null): TcpMark[] {
+  const out: TcpMark[] = [];
+  if (m === null) return out;
+  for (let i = 0; i + MARK_FIELDS <= m.length; i += MARK_FIELDS) {
+    out.push({ time: m[i + 1]!, fromClient: m[i + 6] === 1, kind: MARK_KINDS[m[i]!]!, length: m[i + 2]!, packet: m[i + 3]!, idleBeforeSeconds: m[i + 4]!, acksAllPeerData: m[i + 5] === -1 ? null : m[i + 5] === 1 });
+  }
+  return out;
+}
+
+/** SYN / SYN-ACK marks, rebuilt from the handshake fields (not stored per connection). */
+function handshakeMarks(conn: Connection): TcpMark[] {
+  const out: TcpMark[] = [];
+  const syns = conn.c.synTimes ?? [];
+  let prev = NaN;
+  for (const t of syns) {
+    out.push({ time: t, fromClient: true, kind: 'syn', length: 0, packet: -1, idleBeforeSeconds: Number.isNaN(prev) ? 0 : t - prev, acksAllPeerData: null });
+    prev = t;
+  }
+  if (!Number.isNaN(conn.synAckTime)) {
+    out.push({ time: conn.synAckTime, fromClient: false, kind: 'synack', length: 0, packet: -1, idleBeforeSeconds: Number.isNaN(prev) ? 0 : Math.max(0, conn.synAckTime - prev), acksAllPeerData: null });
+  }
+  return out;
 }
 
 /** Tag of gaps made by truncated packets (no previous-segment-not-captured event for them). */
@@ -234,9 +265,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
   private cid = '';
   capturePoint: string;
   extraCapturePoints: string[] | null = null;
-  clientAddr = '';
   clientPort = 0;
-  serverAddr = '';
   serverPort = 0;
   startTime: number;
   previousPacketTime = NaN;
@@ -263,7 +292,8 @@ class Connection implements ConnInfo, ReassemblyOwner {
   maxIdle = 0;
   resets: ResetRecord[] | null = null;
   fins: FinRecord[] | null = null;
-  marks: TcpMark[] | null = null;
+  /** Key packets, flat (MARK_FIELDS numbers each, a packed array of doubles: small per connection). */
+  markNums: number[] | null = null;
   eventCounts: Partial<Record<TcpEventType, number>> | null = null;
   events = 0;
   duplicates = 0;
@@ -304,17 +334,8 @@ class Connection implements ConnInfo, ReassemblyOwner {
     this.s.stream.peer = this.c.stream;
     const src = seg.ipVersion === 4 ? ipv4ToString(seg.src4) : ipv6ToString(seg.addrData, seg.srcOffset);
     const dst = seg.ipVersion === 4 ? ipv4ToString(seg.dst4) : ipv6ToString(seg.addrData, seg.dstOffset);
-    if (clientIsSrc) {
-      this.clientAddr = src;
-      this.clientPort = seg.srcPort;
-      this.serverAddr = dst;
-      this.serverPort = seg.dstPort;
-    } else {
-      this.clientAddr = dst;
-      this.clientPort = seg.dstPort;
-      this.serverAddr = src;
-      this.serverPort = seg.srcPort;
-    }
+    this.clientPort = clientIsSrc ? seg.srcPort : seg.dstPort;
+    this.serverPort = clientIsSrc ? seg.dstPort : seg.srcPort;
     if (seg.ipVersion === 4) {
       this.cA4 = clientIsSrc ? seg.src4 : seg.dst4;
       this.sA4 = clientIsSrc ? seg.dst4 : seg.src4;
@@ -329,7 +350,24 @@ class Connection implements ConnInfo, ReassemblyOwner {
       }
       this.a6 = a;
     }
-    this.uid = connectionUid(table.perCapturePoint ? capturePoint : '', this.clientAddr, this.clientPort, this.serverAddr, this.serverPort, seg.time);
+    this.uid = connectionUid(table.perCapturePoint ? capturePoint : '', clientIsSrc ? src : dst, this.clientPort, clientIsSrc ? dst : src, this.serverPort, seg.time);
+  }
+
+  /** Addresses as text, made on demand (not stored: memory per idle connection). */
+  get clientAddr(): string {
+    return this.addrText(0);
+  }
+
+  get serverAddr(): string {
+    return this.addrText(4);
+  }
+
+  private addrText(w: number): string {
+    if (this.ipVersion === 4) return ipv4ToString(w === 0 ? this.cA4 : this.sA4);
+    const b = new Uint8Array(16);
+    const dv = new DataView(b.buffer);
+    for (let i = 0; i < 4; i++) dv.setInt32(i * 4, this.a6![w + i]!);
+    return ipv6ToString(b, 0);
   }
 
   get communityId(): string {
@@ -385,7 +423,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
     this.history.repeat('G', dir === 0, ep.gapsForHistory);
     this.table.stats.gapBytes += length;
     if (!Number.isNaN(afterTime) && afterTag !== TRUNCATED_TAG) {
-      const seq = (ep.stream.baseSeq + ((streamOffset + length) % 4294967296)) % 4294967296;
+      const seq = (ep.stream.baseSeq + streamOffset + length) | 0;
       this.table.emit(this, 'previous-segment-not-captured', afterTime, dir, afterTag, seq, NaN, streamOffset + length, 0, { missingBytes: length });
     }
     if (this.sink !== null) this.sink.gap(dir, streamOffset, length, time);
@@ -621,10 +659,10 @@ export class FlowTable {
     const ep = dir === 0 ? conn.c : conn.s;
     if (conn.closed) {
       // A retransmitted SYN of this very connection (same ISN) is not reuse.
-      return !(ep.synCount > 0 && ep.isn === seg.seq);
+      return !(ep.synCount > 0 && ep.isn === (seg.seq | 0));
     }
     if ((seg.flags & ACK) !== 0) return false; // SYN-ACK: belongs to the handshake in progress
-    if (dir === 0 && conn.c.synCount > 0 && conn.c.isn !== seg.seq && conn.established) return true;
+    if (dir === 0 && conn.c.synCount > 0 && conn.c.isn !== (seg.seq | 0) && conn.established) return true;
     return false;
   }
 
@@ -722,8 +760,8 @@ export class FlowTable {
       dir,
       from: dir === 0 ? 'client' : 'server',
       packet,
-      seq: Number.isNaN(seq) ? -1 : seq,
-      ack: Number.isNaN(ack) ? -1 : ack,
+      seq: Number.isNaN(seq) ? -1 : seq >>> 0,
+      ack: Number.isNaN(ack) ? -1 : ack >>> 0,
       streamOffset,
       len,
       ...detail,
@@ -733,10 +771,10 @@ export class FlowTable {
 
   private mark(conn: Connection, kind: TcpMark['kind'], seg: TcpSegment, dir: Direction, idle: number, acksAll: boolean | null): void {
     if (this.maxMarks <= 0) return;
-    const m: TcpMark = { time: seg.time, fromClient: dir === 0, kind, length: seg.payloadLength, packet: seg.index, idleBeforeSeconds: idle, acksAllPeerData: acksAll };
-    const marks = (conn.marks ??= []);
-    if (marks.length >= this.maxMarks) marks.splice(Math.min(8, marks.length - 1), 1);
-    marks.push(m);
+    const m = (conn.markNums ??= []);
+    // Full: drop the oldest after the first 8 (the handshake stays, the most recent are kept).
+    if (m.length >= this.maxMarks * MARK_FIELDS) m.splice(Math.min(8, this.maxMarks - 1) * MARK_FIELDS, MARK_FIELDS);
+    m.push(MARK_KINDS.indexOf(kind), seg.time, seg.payloadLength, seg.index, idle, acksAll === null ? -1 : acksAll ? 1 : 0, dir === 0 ? 1 : 0);
   }
 
   /** Everything one packet does to its connection. */
@@ -774,18 +812,18 @@ export class FlowTable {
 
     // Handshake bookkeeping.
     if ((f & SYN) !== 0 && (f & RST) === 0) {
-      if (fwd.synCount === 0 || fwd.isn !== seg.seq) {
-        fwd.isn = seg.seq;
-        if (!fwd.stream.initialized) fwd.stream.init((seg.seq + 1) >>> 0);
+      if (fwd.synCount === 0 || fwd.isn !== (seg.seq | 0)) {
+        fwd.isn = seg.seq | 0;
+        if (!fwd.stream.initialized) fwd.stream.init((seg.seq + 1) | 0);
       }
       fwd.synCount++;
       if ((f & ACK) === 0 && fromOrig) {
-        if (fwd.synTimes === null) fwd.synTimes = [];
-        if (fwd.synTimes.length < 16) fwd.synTimes.push(now);
-        this.mark(conn, 'syn', seg, dir, idle, null);
+        // A literal, not push on []: push would reserve 17 slots for the usual single SYN.
+        if (fwd.synTimes === null) fwd.synTimes = [now];
+        else if (fwd.synTimes.length < 16) fwd.synTimes.push(now);
+        // (SYN and SYN-ACK marks are made from synTimes / synAckTime in the record.)
       } else if ((f & ACK) !== 0 && !fromOrig) {
         if (Number.isNaN(conn.synAckTime)) conn.synAckTime = now;
-        this.mark(conn, 'synack', seg, dir, idle, null);
       }
     }
     if (fromOrig && (f & (SYN | RST | FIN)) === 0 && (f & ACK) !== 0 && !Number.isNaN(conn.synAckTime) && Number.isNaN(conn.handshakeAckTime)) {
@@ -807,7 +845,7 @@ export class FlowTable {
     this.updateStates(conn, fwd, rev, f, len, fromOrig);
 
     // Sequence analysis and reassembly.
-    const ackAllPeer = (f & ACK) !== 0 ? this.acksAll(rev, seg.ack) : null;
+    const ackAllPeer = (f & ACK) !== 0 ? this.acksAll(rev, seg.ack | 0) : null;
     this.analyze(conn, fwd, rev, seg, dir, idle);
 
     // Request/response turns (for reset/FIN state).
@@ -817,7 +855,7 @@ export class FlowTable {
     if ((f & RST) !== 0) this.onReset(conn, fwd, rev, seg, dir, idle, ackAllPeer);
     else if ((f & FIN) !== 0 && !fwd.finSeen) this.onFin(conn, fwd, seg, dir, idle, ackAllPeer);
 
-    if (conn.pending || fwd.stream.hasHeld || rev.stream.hasHeld || !Number.isNaN(fwd.ackUnseenTime) || !Number.isNaN(rev.ackUnseenTime)) {
+    if (conn.pending || fwd.stream.hasHeld || rev.stream.hasHeld || fwd.ackUnseen !== null || rev.ackUnseen !== null) {
       this.checkPending(conn, now);
     }
     const o = this.budget.overflows;
@@ -882,8 +920,8 @@ export class FlowTable {
    */
   private analyze(conn: Connection, fwd: Endpoint, rev: Endpoint, seg: TcpSegment, dir: Direction, idle: number): void {
     const f = seg.flags;
-    const seq = seg.seq;
-    const ack = seg.ack;
+    const seq = seg.seq | 0;
+    const ack = seg.ack | 0;
     const len = seg.payloadLength;
     const now = seg.time;
     const win = seg.window;
@@ -911,7 +949,7 @@ export class FlowTable {
     }
     let skipToFinished = zeroWindowProbe;
     // KEEP ALIVE
-    if (!skipToFinished && (len === 0 || len === 1) && fwd.nextSeqValid && seq === ((fwd.nextSeq - 1) >>> 0) && noSFR) {
+    if (!skipToFinished && (len === 0 || len === 1) && fwd.nextSeqValid && seq === ((fwd.nextSeq - 1) | 0) && noSFR) {
       keepAlive = true;
       skipToFinished = true;
       this.emit(conn, 'keep-alive', now, dir, idx, seq, ack, streamOff, len, { idleSeconds: idle });
@@ -924,8 +962,8 @@ export class FlowTable {
     }
     // WINDOW FULL
     if (!skipToFinished && len > 0 && noSFR && rev.lastAckValid && rev.window >= 0 && this.scaleKnown(rev, fwd)) {
-      const edge = (rev.lastAck + this.scaledWindow(rev, fwd, rev.window)) >>> 0;
-      if (((seq + len) >>> 0) === edge) this.emit(conn, 'window-full', now, dir, idx, seq, ack, streamOff, len, { windowBytes: this.scaledWindow(rev, fwd, rev.window) });
+      const edge = (rev.lastAck + this.scaledWindow(rev, fwd, rev.window)) | 0;
+      if (((seq + len) | 0) === edge) this.emit(conn, 'window-full', now, dir, idx, seq, ack, streamOff, len, { windowBytes: this.scaledWindow(rev, fwd, rev.window) });
     }
     // KEEP ALIVE ACK
     if (!skipToFinished && len === 0 && win !== 0 && win === fwd.window && fwd.nextSeqValid && seq === fwd.nextSeq && fwd.lastAckValid && ack === fwd.lastAck && rev.lastWasKeepAlive && noSFR) {
@@ -941,10 +979,8 @@ export class FlowTable {
     if (!dupAck) fwd.dupAckNum = 0;
 
     // ACKED UNSEEN SEGMENT: judged after the reorder window (the data may be reordered behind the ACK).
-    if (ackOk && rev.maxSeqValid && seqGt(ack, rev.maxSeqToBeAcked) && Number.isNaN(rev.ackUnseenTime) && !(rev.ackUnseenReported && seqLe(ack, rev.ackUnseenReportedAck))) {
-      rev.ackUnseenTime = now;
-      rev.ackUnseenAck = ack;
-      rev.ackUnseenIndex = idx;
+    if (ackOk && rev.maxSeqValid && seqGt(ack, rev.maxSeqToBeAcked) && rev.ackUnseen === null && !(rev.ackUnseenReported && seqLe(ack, rev.ackUnseenReportedAck))) {
+      rev.ackUnseen = { time: now, ack, index: idx };
       conn.pending = true;
     }
 
@@ -955,7 +991,7 @@ export class FlowTable {
       if (captured > 0) segFlags = fwd.stream.segment(seq, seg.data, seg.payloadOffset, captured, now, idx);
       if (captured < len) {
         fwd.truncatedBytes += len - captured;
-        fwd.stream.missing((seq + captured) >>> 0, len - captured, now, TRUNCATED_TAG);
+        fwd.stream.missing((seq + captured) | 0, len - captured, now, TRUNCATED_TAG);
       }
       if (segFlags & Seg.Inconsistent) this.emit(conn, 'inconsistent-overlap', now, dir, idx, seq, ack, streamOff, len);
       if (segFlags & Seg.New) this.newPayload(conn, seg, dir, idle);
@@ -968,7 +1004,7 @@ export class FlowTable {
         let type: TcpEventType | null = null;
         if (rev.dupAckNum >= 2 && rev.lastAckValid && rev.lastAck === seq && now - rev.lastAckTime < 0.02) type = 'fast-retransmission';
         else if (len > 0 && (segFlags & Seg.New) !== 0 && (segFlags & Seg.Old) === 0) type = 'out-of-order';
-        else if (len > 0 && rev.lastAckValid && seqLe((seq + len) >>> 0, rev.lastAck)) type = 'spurious-retransmission';
+        else if (len > 0 && rev.lastAckValid && seqLe((seq + len) | 0, rev.lastAck)) type = 'spurious-retransmission';
         else if (!zeroWindowProbe) type = 'retransmission';
         if (type === 'out-of-order') {
           fwd.outOfOrder++;
@@ -983,8 +1019,8 @@ export class FlowTable {
     }
 
     // Update the sequence state.
-    let nextSeq = (seq + len) >>> 0;
-    if ((f & (SYN | FIN)) !== 0) nextSeq = (nextSeq + 1) >>> 0;
+    let nextSeq = (seq + len) | 0;
+    if ((f & (SYN | FIN)) !== 0) nextSeq = (nextSeq + 1) | 0;
     if ((len > 0 || (f & (SYN | FIN)) !== 0) && !zeroWindowProbe) {
       if (!fwd.nextSeqValid || seqGt(nextSeq, fwd.nextSeq)) {
         fwd.nextSeq = nextSeq;
@@ -1014,7 +1050,7 @@ export class FlowTable {
     fwd.lastWasKeepAlive = keepAlive;
 
     // FIN: the stream ends at its sequence number.
-    if ((f & FIN) !== 0 && (f & RST) === 0) fwd.stream.fin((seq + len) >>> 0, now, idx);
+    if ((f & FIN) !== 0 && (f & RST) === 0) fwd.stream.fin((seq + len) | 0, now, idx);
   }
 
   private scaleKnown(a: Endpoint, b: Endpoint): boolean {
@@ -1033,10 +1069,10 @@ export class FlowTable {
       if (!conn.awaitingResponse) {
         conn.awaitingResponse = true;
         conn.idleBeforeRequest = idle;
-        this.mark(conn, 'data', seg, dir, idle, null);
+        if (idle > this.idleGapThreshold) this.mark(conn, 'data', seg, dir, idle, null);
       }
     } else {
-      if (conn.awaitingResponse || conn.lastPayloadDir !== 1) this.mark(conn, 'data', seg, dir, idle, null);
+      if ((conn.awaitingResponse || conn.lastPayloadDir !== 1) && idle > this.idleGapThreshold) this.mark(conn, 'data', seg, dir, idle, null);
       conn.awaitingResponse = false;
     }
     conn.lastPayloadDir = dir;
@@ -1044,8 +1080,8 @@ export class FlowTable {
 
   private seqStateOfRst(fwd: Endpoint, rev: Endpoint, seq: number): SeqState {
     // The receiver expects the sender's next sequence number (what it last acknowledged).
-    const expected = rev.lastAckValid ? rev.lastAck : fwd.nextSeqValid ? fwd.nextSeq : -1;
-    if (expected < 0) return 'unknown';
+    if (!rev.lastAckValid && !fwd.nextSeqValid) return 'unknown';
+    const expected = rev.lastAckValid ? rev.lastAck : fwd.nextSeq;
     if (seq === expected || (fwd.nextSeqValid && seq === fwd.nextSeq)) return 'exact';
     if (rev.window >= 0) {
       const w = this.scaledWindow(rev, fwd, rev.window);
@@ -1062,7 +1098,7 @@ export class FlowTable {
     else if (conn.awaitingResponse) state = 'request-outstanding';
     else if (this.unacked(conn.c, conn.s) > 0 || this.unacked(conn.s, conn.c) > 0) state = 'mid-transfer';
     else state = 'idle';
-    const seqState = this.seqStateOfRst(fwd, rev, seg.seq);
+    const seqState = this.seqStateOfRst(fwd, rev, seg.seq | 0);
     const unackedPeer = this.unacked(rev, fwd);
     const unackedOwn = this.unacked(fwd, rev);
     const r: ResetRecord = {
@@ -1116,22 +1152,21 @@ export class FlowTable {
     const w = this.reorderWindow;
     for (let d = 0; d < 2; d++) {
       const ep = d === 0 ? conn.c : conn.s;
-      const peer = d === 0 ? conn.s : conn.c;
       if (ep.stream.hasHeld) ep.stream.expire(now, w);
-      if (!Number.isNaN(ep.ackUnseenTime) && now - ep.ackUnseenTime >= w) {
+      const pa = ep.ackUnseen;
+      if (pa !== null && now - pa.time >= w) {
         // The peer acknowledged bytes of `ep` that the capture has not delivered within the window.
-        if (!ep.maxSeqValid || seqGt(ep.ackUnseenAck, ep.maxSeqToBeAcked)) {
-          const missing = ep.maxSeqValid ? seqDiff(ep.ackUnseenAck, ep.maxSeqToBeAcked) : 0;
-          this.emit(conn, 'acked-unseen-segment', ep.ackUnseenTime, (1 - d) as Direction, ep.ackUnseenIndex, NaN, ep.ackUnseenAck, -1, 0, { missingBytes: missing });
+        if (!ep.maxSeqValid || seqGt(pa.ack, ep.maxSeqToBeAcked)) {
+          const missing = ep.maxSeqValid ? seqDiff(pa.ack, ep.maxSeqToBeAcked) : 0;
+          this.emit(conn, 'acked-unseen-segment', pa.time, (1 - d) as Direction, pa.index, NaN, pa.ack, -1, 0, { missingBytes: missing });
           ep.ackUnseenReported = true;
-          ep.ackUnseenReportedAck = ep.ackUnseenAck;
+          ep.ackUnseenReportedAck = pa.ack;
         }
         ep.maxSeqToBeAcked = ep.nextSeq;
-        ep.ackUnseenTime = NaN;
-        void peer;
+        ep.ackUnseen = null;
       }
     }
-    const still = conn.c.stream.hasHeld || conn.s.stream.hasHeld || !Number.isNaN(conn.c.ackUnseenTime) || !Number.isNaN(conn.s.ackUnseenTime);
+    const still = conn.c.stream.hasHeld || conn.s.stream.hasHeld || conn.c.ackUnseen !== null || conn.s.ackUnseen !== null;
     conn.pending = still;
     if (still) this.pendingConns.add(conn);
     else this.pendingConns.delete(conn);
@@ -1145,7 +1180,7 @@ export class FlowTable {
     this.stats.activeConnections--;
     // Pending acked-unseen checks resolve now.
     const far = Math.max(time, conn.lastTime) + this.reorderWindow + 1;
-    if (!Number.isNaN(conn.c.ackUnseenTime) || !Number.isNaN(conn.s.ackUnseenTime)) this.checkPending(conn, far);
+    if (conn.c.ackUnseen !== null || conn.s.ackUnseen !== null) this.checkPending(conn, far);
     const reason: EndReason =
       cause === 'closed' || (cause === 'port-reuse' && conn.closed) ? (conn.closeHow === 'rst' ? 'rst' : 'fin') : cause === 'port-reuse' || cause === 'evicted' ? 'evicted' : cause === 'timeout' ? 'timeout' : 'capture-end';
     for (const [ep, peer] of [[conn.c, conn.s], [conn.s, conn.c]] as const) {
@@ -1239,7 +1274,7 @@ export class FlowTable {
       events: conn.events,
       eventCounts: conn.eventCounts ?? {},
       previousUid: conn.previousUid,
-      marks: conn.marks ?? [],
+      marks: this.maxMarks > 0 ? handshakeMarks(conn).concat(marksOf(conn.markNums)) : [],
     };
   }
 }
