@@ -1,0 +1,245 @@
+/**
+ * Listen benchmark: VXLAN datagrams blasted at loopback by sender processes (node:dgram, paced),
+ * received by `mirrorlens listen` (writing pcapng) and, in the same run, captured by
+ * `tcpdump -i lo -w FILE udp port N` from the same stream. For each offered rate: packets each
+ * tool got, the kernel's drop counts (our socket's /proc/net/udp drops; tcpdump's "dropped by
+ * kernel"), CPU seconds per 100k packets (from /proc/PID/stat) and peak memory (VmHWM).
+ *
+ *   npm run bench:listen                              (rates 20k..200k pkt/s, 5 s each)
+ *   npm run bench:listen -- --rates 50000,100000 --seconds 5 --senders 2 --size 200
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import dgram from 'node:dgram';
+import { readCapture } from '../../src/capture/reader.js';
+
+const { values } = parseArgs({
+  options: {
+    rates: { type: 'string' },
+    seconds: { type: 'string' },
+    senders: { type: 'string' },
+    size: { type: 'string' },
+    'recv-buffer': { type: 'string' },
+    workers: { type: 'string' },
+  },
+});
+const rates = (values.rates ?? '20000,40000,60000,80000,100000,130000,160000,200000').split(',').map(Number);
+const seconds = Number(values.seconds ?? 5);
+const nSenders = Number(values.senders ?? 2);
+const size = Number(values.size ?? 200);
+const recvBuffer = values['recv-buffer'] ?? '32MiB';
+const workerCounts = (values.workers ?? '1,2').split(',').map(Number);
+const ROOT = resolve(import.meta.dirname, '../..');
+const outDir = join(ROOT, 'bench/out');
+mkdirSync(outDir, { recursive: true });
+
+// One paced sender: `rate` datagrams/s for `secs` seconds, in bursts every millisecond.
+const SENDER = `
+const dgram = require('node:dgram');
+const [port, rate, secs, size] = process.argv.slice(1).map(Number);
+const s = dgram.createSocket({ type: 'udp4', sendBufferSize: 8 << 20 });
+const b = Buffer.alloc(size);
+b[0] = 8; b[6] = 42; // VXLAN, I flag, VNI 42
+Buffer.from('020000000002020000000001080045000000000040004011000' + '00a0000010a000002', 'hex').copy(b, 8);
+b.writeUInt16BE(size - 22, 18); // inner IPv4 total length
+s.connect(port, '127.0.0.1', () => {
+  const total = Math.round(rate * secs);
+  let sent = 0, errors = 0, inflight = 0;
+  const t0 = performance.now();
+  const cb = (e) => { inflight--; if (e) errors++; };
+  (function tick() {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+    while (sent < due && inflight < 20000) { b.writeUInt32BE(sent, 50); inflight++; s.send(b, cb); sent++; }
+    if (sent < total) setImmediate(tick);
+    else { const wait = () => inflight > 0 ? setImmediate(wait) : (console.log(JSON.stringify({ sent, errors, seconds: (performance.now() - t0) / 1000 })), s.close()); wait(); }
+  })();
+});
+`;
+
+/** CPU seconds of a process and its children (listen --workers forks them). */
+function cpuSeconds(pid: number): number {
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children file
+  }
+  return cpuOne(pid) + kids.reduce((a, k) => a + cpuOne(k), 0);
+}
+
+function cpuOne(pid: number): number {
+  let f: string;
+  try {
+    f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  const hz = 100;
+  return (Number(rest[11]) + Number(rest[12])) / hz;
+}
+
+/** Peak resident memory (VmHWM) of a process plus its children. */
+function peakRss(pid: number): number {
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // none
+  }
+  let total = 0;
+  for (const p of [pid, ...kids]) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total += Number(m[1]) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+function waitText(c: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms: number): Promise<string> {
+  return new Promise((res, rej) => {
+    let t = '';
+    const timer = setTimeout(() => rej(new Error(`timeout waiting for ${re} in: ${t}`)), ms);
+    const on = (d: Buffer): void => {
+      t += d.toString();
+      const m = re.exec(t);
+      if (m) {
+        clearTimeout(timer);
+        c[stream]!.off('data', on);
+        res(m[0]);
+      }
+    };
+    c[stream]!.on('data', on);
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+async function metrics(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const l of text.split('\n')) {
+    const m = /^(mirrorlens_listen_[a-z_]+)(\{[^}]*\})? (-?[\d.e+]+)$/.exec(l);
+    if (m) out[m[1]! + (m[2] ?? '')] = Number(m[3]);
+  }
+  return out;
+}
+
+/** tcpdump's cumulative counters (printed on SIGUSR1 and at exit). */
+async function tcpdumpStats(td: ChildProcess, signal: NodeJS.Signals): Promise<{ captured: number; dropped: number }> {
+  const p = waitText(td, 'stderr', /(\d+) packets? captured[\s\S]*?(\d+) packets? dropped by kernel/, 10_000);
+  td.kill(signal);
+  const t = await p;
+  const m = /(\d+) packets? captured[\s\S]*?(\d+) packets? dropped by kernel/.exec(t)!;
+  return { captured: Number(m[1]), dropped: Number(m[2]) };
+}
+
+interface Step {
+  offeredPps: number;
+  sent: number;
+  achievedPps: number;
+  ours: { received: number; written: number; kernelDrops: number; otherDrops: number; cpuSecondsPer100k: number; zeroDrop: boolean };
+  tcpdump: { captured: number; kernelDrops: number; cpuSecondsPer100k: number; zeroDrop: boolean };
+}
+
+async function main(workers: number): Promise<unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-bench-listen-'));
+  const port = await freePort();
+  const mport = await freePort();
+  const ours = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test/listen/cli.ts'), 'listen', '--out', join(dir, 'ml'), '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--metrics-port', String(mport), '--metrics-bind', '127.0.0.1', '--status-seconds', '0', '--rotate-size', '100MB', '--ring-files', '4', '--recv-buffer', recvBuffer, '--workers', String(workers)],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let ourErr = '';
+  ours.stderr!.on('data', (d: Buffer) => (ourErr += d.toString()));
+  const td = spawn('tcpdump', ['-i', 'lo', '-n', '-w', join(dir, 'tcpdump.pcap'), 'udp', 'port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const children: ChildProcess[] = [ours, td];
+  try {
+    await Promise.all([waitText(ours, 'stderr', /listen: writing /, 120_000), waitText(td, 'stderr', /listening on/, 20_000)]);
+    const steps: Step[] = [];
+    let prevM = await metrics(mport);
+    let prevTd = { captured: 0, dropped: 0 };
+    for (const rate of rates) {
+      const c0 = cpuSeconds(ours.pid!);
+      const t0 = cpuSeconds(td.pid!);
+      const senders = Array.from({ length: nSenders }, () => spawn(process.execPath, ['-e', SENDER, String(port), String(rate / nSenders), String(seconds), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+      children.push(...senders);
+      const results = await Promise.all(senders.map((s) => waitText(s, 'stdout', /\{.*\}/, (seconds + 60) * 1000).then((j) => JSON.parse(j) as { sent: number; seconds: number })));
+      await new Promise((r) => setTimeout(r, 1500)); // let both drain their buffers
+      const m = await metrics(mport);
+      const tds = await tcpdumpStats(td, 'SIGUSR1');
+      const sent = results.reduce((a, r) => a + r.sent, 0);
+      const secs = Math.max(...results.map((r) => r.seconds));
+      const d = (k: string): number => (m[k] ?? 0) - (prevM[k] ?? 0);
+      const received = d('mirrorlens_listen_datagrams_total');
+      const kernelDrops = d('mirrorlens_listen_kernel_receive_drops');
+      let otherDrops = 0;
+      for (const k of Object.keys(m)) if (k.startsWith('mirrorlens_listen_drops_total')) otherDrops += d(k);
+      const captured = tds.captured - prevTd.captured;
+      const tdDrops = tds.dropped - prevTd.dropped;
+      const step: Step = {
+        offeredPps: rate,
+        sent,
+        achievedPps: Math.round(sent / secs),
+        ours: { received, written: d('mirrorlens_listen_packets_total'), kernelDrops, otherDrops, cpuSecondsPer100k: ((cpuSeconds(ours.pid!) - c0) / Math.max(1, received)) * 1e5, zeroDrop: received === sent && kernelDrops === 0 },
+        tcpdump: { captured, kernelDrops: tdDrops, cpuSecondsPer100k: ((cpuSeconds(td.pid!) - t0) / Math.max(1, captured)) * 1e5, zeroDrop: captured === sent && tdDrops === 0 },
+      };
+      steps.push(step);
+      prevM = m;
+      prevTd = tds;
+      console.log(
+        `offered ${rate} pkt/s (achieved ${step.achievedPps}): mirrorlens ${received}/${sent}${step.ours.zeroDrop ? ' zero-drop' : ` (kernel drops ${kernelDrops})`} ${step.ours.cpuSecondsPer100k.toFixed(3)} CPU-s/100k | ` +
+          `tcpdump ${captured}/${sent}${step.tcpdump.zeroDrop ? ' zero-drop' : ` (dropped by kernel ${tdDrops})`} ${step.tcpdump.cpuSecondsPer100k.toFixed(3)} CPU-s/100k`,
+      );
+    }
+    const oursRss = peakRss(ours.pid!);
+    const tdRss = peakRss(td.pid!);
+    ours.kill('SIGTERM');
+    await new Promise((r) => ours.once('exit', r));
+    const final = await tcpdumpStats(td, 'SIGINT');
+    // our files hold what we counted
+    let inFiles = 0;
+    const { readdirSync } = await import('node:fs');
+    for (const f of readdirSync(join(dir, 'ml'))) inFiles += (await readCapture(join(dir, 'ml', f), () => {})).packets;
+    const best = (k: 'ours' | 'tcpdump'): number => Math.max(0, ...steps.filter((s) => s[k].zeroDrop).map((s) => s.achievedPps));
+    const summary = {
+      workers,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem(), loadavg: loadavg(), node: process.version },
+      config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, rmemMax: readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim() },
+      steps,
+      highestZeroDropPps: { mirrorlens: best('ours'), tcpdump: best('tcpdump') },
+      peakRssBytes: { mirrorlens: oursRss, tcpdump: tdRss },
+      mirrorlensFinal: ourErr.split('\n').find((l) => l.includes('stopped by')) ?? '',
+      mirrorlensPacketsInFiles: inFiles,
+      tcpdumpFinal: final,
+    };
+    console.log(`--- mirrorlens listen --workers ${workers} ---`);
+    console.log(`highest zero-drop rate: mirrorlens ${summary.highestZeroDropPps.mirrorlens} pkt/s, tcpdump ${summary.highestZeroDropPps.tcpdump} pkt/s`);
+    console.log(`peak RSS: mirrorlens ${(oursRss / 2 ** 20).toFixed(1)} MiB, tcpdump ${(tdRss / 2 ** 20).toFixed(1)} MiB; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`mirrorlens counted vs in files: ${summary.mirrorlensFinal.match(/(\d+) packets written/)?.[1]} vs ${inFiles}`);
+    return summary;
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const all: unknown[] = [];
+for (const w of workerCounts) {
+  console.log(`=== mirrorlens listen --workers ${w} and tcpdump, same stream ===`);
+  all.push(await main(w));
+}
+writeFileSync(join(outDir, 'listen-results.json'), JSON.stringify(all, null, 2));
