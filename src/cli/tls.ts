@@ -1,11 +1,171 @@
-// Placeholder until the `tls` command is built; replaced by its real module.
-import type { Command } from './command.js';
+/**
+ * `mirrorlens tls CAPTURE... [--keylog FILE]... [--json]`: one line per TLS connection with its
+ * version, cipher suite, SNI, ALPN, resumption, alerts and whether (and why not) it decrypted.
+ */
+import type { CliIO, Command } from './command.js';
+import { parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { escapeText } from '../report/escape.js';
+import { processCaptures } from '../flow/pipeline.js';
+import type { ConnInfo } from '../flow/stream.js';
+import { KeyLog, formatKeyLogIssue, type KeyLogIssue } from '../tls/keylog.js';
+import { createAppSink, type AppSink } from '../tls/sniff.js';
+import type { TlsSessionInfo } from '../tls/session.js';
+
+const USAGE = `Usage: mirrorlens tls CAPTURE... [--keylog FILE]... [options]
+
+Lists the TLS connections in pcap/pcapng captures (plain, .gz, VXLAN/GENEVE mirrored) and
+whether each one could be decrypted: version, cipher suite, SNI, ALPN offered and chosen,
+resumption, alerts (decrypted when they were encrypted), and why a connection did not
+decrypt (no-key, auth-failed = wrong key, unsupported-suite, capture-gap, no-handshake).
+
+Keys come from NSS key log files (SSLKEYLOGFILE, as curl, browsers, Node's keylog event,
+OpenSSL -keylogfile, Go KeyLogWriter write them; --keylog may repeat) and from Decryption
+Secrets Blocks inside pcapng captures. Secrets are never printed.
+
+Options:
+  --keylog FILE   NSS key log (repeatable); malformed lines are reported and skipped
+  --json          JSON lines: {"kind":"tls",...}
+  -h, --help      this help
+
+Columns: start time, uid, client -> server, version, cipher suite, SNI, ALPN, resumed,
+status (decrypted or the reason it did not), alerts, first problem.
+`;
+
+function endpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function fmtTime(t: number): string {
+  return Number.isFinite(t) ? new Date(Math.round(t * 1000)).toISOString() : '-';
+}
+
+/** Loads every --keylog file; issues go to stderr as "file:line: message" (never a secret). */
+export function loadKeyLogs(cmd: string, files: string[], io: CliIO): KeyLog {
+  const keys = new KeyLog();
+  for (const f of files) reportIssues(cmd, keys.addFile(f), io);
+  return keys;
+}
+
+export function reportIssues(cmd: string, issues: KeyLogIssue[], io: CliIO): void {
+  const max = 20;
+  for (const i of issues.slice(0, max)) io.stderr.write(`mirrorlens ${cmd}: ${escapeText(formatKeyLogIssue(i))} (skipped)\n`);
+  if (issues.length > max) io.stderr.write(`mirrorlens ${cmd}: ... ${issues.length - max} more malformed key log lines\n`);
+}
+
+export function statusOf(t: TlsSessionInfo): string {
+  if (t.notDecryptedReason !== null) return t.decrypted ? `partial:${t.notDecryptedReason}` : t.notDecryptedReason;
+  if (t.decrypted) return 'decrypted';
+  return t.recordsDecrypted === 0 && t.versionCode === null ? 'no-handshake' : 'no-data';
+}
+
+function alertsText(t: TlsSessionInfo): string {
+  if (t.alerts.length === 0) return '-';
+  return t.alerts
+    .map((a) => `${a.dir === 0 ? 'c' : 's'}:${a.level ?? '?'}:${a.description ?? 'encrypted'}`)
+    .join(',');
+}
+
+const COLS: [string, number][] = [
+  ['start', 24],
+  ['uid', 19],
+  ['client -> server', 44],
+  ['version', 8],
+  ['cipher suite', 44],
+  ['sni', 24],
+  ['alpn', 9],
+  ['resumed', 10],
+  ['status', 18],
+  ['alerts', 0],
+];
+
+function rowOf(conn: ConnInfo, t: TlsSessionInfo): string[] {
+  return [
+    fmtTime(conn.startTime),
+    conn.uid,
+    `${endpoint(conn.clientAddr, conn.clientPort)} -> ${endpoint(conn.serverAddr, conn.serverPort)}`,
+    t.version ?? '-',
+    t.cipherSuite?.name ?? '-',
+    escapeText(t.sni ?? '-'),
+    escapeText(t.alpn ?? (t.alpnOffered.length ? `(${t.alpnOffered.join('/')})` : '-')),
+    t.resumedBy ?? 'no',
+    statusOf(t),
+    escapeText(alertsText(t)),
+  ];
+}
+
+function formatRow(cells: string[], tty: boolean): string {
+  if (!tty) return cells.join('\t');
+  return cells.map((c, i) => (COLS[i]![1] > 0 ? c.padEnd(COLS[i]![1]) : c)).join(' ').trimEnd();
+}
+
+/** JSON form of a TLS record (all captured strings kept as-is: JSON.stringify escapes them). */
+export function tlsJson(conn: ConnInfo, t: TlsSessionInfo): Record<string, unknown> {
+  return {
+    kind: 'tls',
+    startTime: conn.startTime,
+    client: endpoint(conn.clientAddr, conn.clientPort),
+    server: endpoint(conn.serverAddr, conn.serverPort),
+    capturePoint: conn.capturePoint,
+    status: statusOf(t),
+    ...t,
+  };
+}
+
+async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs('tls', argv, {
+    keylog: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "tls: give at least one CAPTURE file (see 'mirrorlens tls --help')");
+  const json = values.json === true;
+  const keys = loadKeyLogs('tls', (values.keylog as string[] | undefined) ?? [], io);
+  const tty = io.stdout.isTTY === true && !json;
+  const out = io.stdout;
+  const sinks = new Map<string, { conn: ConnInfo; sink: AppSink }>();
+  let tlsCount = 0;
+  let decrypted = 0;
+  const reasons = new Map<string, number>();
+  if (!json) out.write(`${formatRow(COLS.map((c) => c[0]), tty)}\n`);
+  const summary = await processCaptures(positionals, {
+    onSecrets(type, data) {
+      reportIssues('tls', keys.addDsb(type, data), io);
+    },
+    onConnectionStart(conn) {
+      const sink = createAppSink(conn, keys, () => null);
+      sinks.set(conn.uid, { conn, sink });
+      return sink;
+    },
+    onConnectionEnd(r) {
+      const e = sinks.get(r.uid);
+      sinks.delete(r.uid);
+      const t = e?.sink.tls ?? null;
+      if (e === undefined || t === null) return;
+      tlsCount++;
+      const status = statusOf(t);
+      if (status === 'decrypted') decrypted++;
+      else reasons.set(status, (reasons.get(status) ?? 0) + 1);
+      if (json) out.write(`${JSON.stringify(tlsJson(e.conn, t))}\n`);
+      else {
+        out.write(`${formatRow(rowOf(e.conn, t), tty)}\n`);
+        if (t.problems.length > 0 && status !== 'decrypted') out.write(`  ${escapeText(t.problems[0]!)}\n`);
+      }
+    },
+    onWarning(w) {
+      io.stderr.write(`mirrorlens tls: ${escapeText(w.file)} (byte offset ${w.byteOffset}): ${escapeText(w.message)}\n`);
+    },
+  });
+  const why = [...reasons.entries()].map(([k, v]) => `${v} ${k}`).join(', ');
+  const line =
+    `${tlsCount} TLS connections, ${decrypted} decrypted${why ? ` (not: ${why})` : ''}; ` +
+    `${keys.size} client randoms with keys; ${summary.packets} packets, ${summary.flow.connections} TCP connections`;
+  if (tty) out.write(`\n${line}\n`);
+  else io.stderr.write(`${line}\n`);
+  return 0;
+}
 
 export const command: Command = {
-  summary: 'tls',
-  usage: 'mirrorlens tls: not built yet',
-  async run() {
-    throw new MirrorlensError(ErrorCode.Usage, 'tls: not built yet');
-  },
+  summary: 'list TLS connections and whether they decrypt with the key logs (--keylog, pcapng DSBs)',
+  usage: USAGE,
+  run,
 };

@@ -17,7 +17,7 @@
  * Keys may arrive at any time (a file followed while it grows, Decryption Secrets Blocks met while
  * reading a pcapng); TLS sessions waiting for a client random subscribe with `onKey()`.
  */
-import { closeSync, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, watch, type FSWatcher } from 'node:fs';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 
 /** pcapng Decryption Secrets Block type for TLS key logs ("TLSK"). */
@@ -160,6 +160,19 @@ export class KeyLog {
       if (problem !== null) issues.push({ source, line: firstLine + i, message: problem });
     }
     return issues;
+  }
+
+  /** Reads a whole key log file; a file that cannot be read is a MirrorlensError naming it. */
+  addFile(path: string): KeyLogIssue[] {
+    let text: string;
+    try {
+      text = readFileSync(path, 'latin1');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? e);
+      throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${why}`, { file: path });
+    }
+    return this.addText(text, path);
   }
 
   /**

@@ -116,6 +116,9 @@ class DirState {
   bodyLen = 0;
   sslv2 = false;
   stopped = false;
+  gapped = false;
+  /** Length of a gap between records, until bytes after it show that records were lost (-1: reported). */
+  gapLength = -1;
   // handshake reassembly
   hs: Uint8Array = new Uint8Array(0);
   // protection
@@ -194,6 +197,10 @@ export class TlsSink implements StreamSink {
 
   data(dir: Direction, bytes: Uint8Array, offset: number, length: number, _streamOffset: number, time: number): void {
     const d = this.dirs[dir];
+    if (d.gapped && d.gapLength >= 0 && length > 0) {
+      this.gapProblem(dir, d.gapLength);
+      d.gapLength = -1;
+    }
     let off = offset;
     let len = length;
     while (len > 0 && !d.stopped) {
@@ -231,11 +238,19 @@ export class TlsSink implements StreamSink {
 
   gap(dir: Direction, _streamOffset: number, length: number, time: number): void {
     const d = this.dirs[dir];
-    if (d.stopped) return;
+    if (d.gapped) return;
+    d.gapped = true;
     d.stopped = true;
-    this.problem(`capture gap of ${length} bytes in the ${dir === 0 ? 'client' : 'server'} stream: TLS records after it cannot be decrypted`, 'capture-gap');
+    // A gap between records loses nothing yet: only bytes after it (which we can no longer frame
+    // or decrypt in sequence) do. A gap inside a record loses that record.
+    if (d.hdrLen > 0 || d.bodyLen > 0) this.gapProblem(dir, length);
+    else d.gapLength = length;
     if (d.queue.length === 0) this.forwardGap(dir, length, time);
     else d.queue.push({ type: -1, version: length, body: new Uint8Array(0), time });
+  }
+
+  private gapProblem(dir: Direction, length: number): void {
+    this.problem(`capture gap of ${length} bytes in the ${dir === 0 ? 'client' : 'server'} stream: TLS records after it were not decrypted`, 'capture-gap');
   }
 
   end(dir: Direction, reason: EndReason, time: number): void {
