@@ -30,7 +30,36 @@ export { compileFilter, type PacketPredicate } from './wire/display-filter.js';
 export { readCapture, CaptureParser, READ_CHUNK, MAX_BLOCK, type ReadCaptureOptions } from './capture/reader.js';
 export { PacketRecord, type InterfaceInfo, type ReadOptions, type CaptureSummary, type CaptureWarning } from './capture/record.js';
 export { PcapngWriter, SecretsType, EpbFlags, type InterfaceSpec, type PcapngSink, type PcapngWriterOptions } from './capture/pcapng-writer.js';
+export { MirrorListener, type ListenOptions, type PacketComments } from './capture/listener.js';
+export {
+  MirrorDirection,
+  MIRROR_DIRECTION_NAMES,
+  parseMirrorFilter,
+  loadMirrorFilter,
+  mirrorFilterKeeps,
+  mirrorFilterRuleFor,
+  ruleMatches,
+  describeMirrorFilter,
+  parseCidr,
+  emptyFilterPacket,
+  type MirrorFilter,
+  type MirrorFilterRule,
+  type FilterPacket,
+  type Cidr,
+  type PortRange,
+} from './capture/filter.js';
+export { FrameClassifier } from './capture/listen-classify.js';
+export { RotatingCapture, fileTimestamp, type RotationOptions } from './capture/rotate.js';
+export { ListenMetrics, DropReason, renderPrometheus, readKernelUdpDrops, type PointCounters } from './capture/metrics.js';
+export { KeylogFollower, isKeyLogLine } from './capture/listen-keylog.js';
+export { replayCapture, encapsulate, type ReplayOptions, type ReplayResult } from './capture/listen-replay.js';
 export type { StreamSink, ConnInfo, Direction, EndReason } from './flow/stream.js';
+export { FlowTable, TcpSegment, connectionUid, guessClientIsSrc, type FlowOptions, type FlowHandler, type FlowStats } from './flow/table.js';
+export { processCaptures, capturePointOf, type PipelineHandler, type PipelineOptions, type PipelineSummary } from './flow/pipeline.js';
+export { StreamReassembler, ReassemblyBudget, Seg, type ReassemblyOwner } from './flow/reassembly.js';
+export { connState, CONN_STATES, type ConnState } from './flow/conn-state.js';
+export { communityId } from './flow/community-id.js';
+export { TCP_EVENT_TYPES, type ConnectionRecord, type TcpEvent, type TcpEventType, type ResetRecord, type FinRecord, type IdleGap, type TcpMark, type ResetState, type SeqState, type EndCause } from './flow/record.js';
 export * from './logs/api.js';
 export { createHttpSink, type HttpSinkOptions } from './http/session.js';
 export type { HttpTransaction, HttpOutcome, HttpEndedBy, SelectedHeaders } from './http/transaction.js';
