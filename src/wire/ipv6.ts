@@ -72,6 +72,8 @@ export class Ipv6View {
   upperOffset = 0;
   upperLength = 0;
   declaredUpperLength = 0;
+  /** End offset (relative to the header) from a Jumbo Payload option; 0 when none. */
+  private jumboEnd = 0;
 
   check(b: Uint8Array, off: number, len: number): Status {
     this.offset = off;
@@ -81,6 +83,7 @@ export class Ipv6View {
     this.moreFragments = false;
     this.fragmentId = 0;
     this.jumbo = false;
+    this.jumboEnd = 0;
     this.truncated = false;
     this.headerLength = 40;
     this.upperOffset = off;
@@ -134,7 +137,7 @@ export class Ipv6View {
     this.headerLength = p;
     this.upperOffset = off + p;
     this.upperLength = end - p;
-    this.declaredUpperLength = (this.jumbo && this.declaredUpperLength > 0 ? this.declaredUpperLength : declaredEnd) - p;
+    this.declaredUpperLength = (this.jumboEnd > 0 ? this.jumboEnd : declaredEnd) - p;
     if (this.declaredUpperLength < 0) this.declaredUpperLength = 0;
     return Status.Ok;
   }
@@ -145,7 +148,6 @@ export class Ipv6View {
   }
 
   private findJumbo(b: Uint8Array, p: number, end: number): void {
-    this.declaredUpperLength = 0;
     while (p < end) {
       const t = b[p]!;
       if (t === 0) {
@@ -156,7 +158,7 @@ export class Ipv6View {
       const l = b[p + 1]!;
       if (t === 0xc2 && l === 4 && p + 6 <= end) {
         // Jumbo Payload Length counts everything after the fixed header; +40 makes it an end offset.
-        this.declaredUpperLength = (((b[p + 2]! << 24) | (b[p + 3]! << 16) | (b[p + 4]! << 8) | b[p + 5]!) >>> 0) + 40;
+        this.jumboEnd = (((b[p + 2]! << 24) | (b[p + 3]! << 16) | (b[p + 4]! << 8) | b[p + 5]!) >>> 0) + 40;
         return;
       }
       p += 2 + l;
@@ -185,6 +187,7 @@ export class Ipv6View {
     this.upperOffset = o.upperOffset;
     this.upperLength = o.upperLength;
     this.declaredUpperLength = o.declaredUpperLength;
+    this.jumboEnd = o.jumboEnd;
   }
 }
 

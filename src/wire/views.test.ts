@@ -211,6 +211,14 @@ test('IPv6: payload length 0 with a Jumbo Payload option', () => {
   const v = new Ipv6View();
   assert.equal(v.check(b, 0, b.length), Status.Ok);
   assert.deepEqual([v.jumbo, v.nextHeader, v.declaredUpperLength], [true, 59, 65544 - 8]);
+  // The next packet (payload length 0 but no Jumbo option) must not inherit that length.
+  const tso = hex(`
+    60 00 00 00  00 00 3b 01   # payload length 0, next header 59
+    00000000000000000000000000000001  00000000000000000000000000000002
+    01 02 03 04                # 4 captured bytes
+  `);
+  assert.equal(v.check(tso, 0, tso.length), Status.Ok);
+  assert.deepEqual([v.jumbo, v.declaredUpperLength, v.upperLength], [true, 4, 4]);
 });
 
 test('ipv6ToString follows RFC 5952; parseIpv6 reads every text form', () => {
