@@ -22,7 +22,8 @@ export interface ExecOptions {
   allowFail?: boolean;
   /** Kill the command after this many milliseconds (default 60 s). */
   timeoutMs?: number;
-  input?: string;
+  /** Written to stdin (then closed); a promise: written when it resolves (the process is already running). */
+  input?: string | Promise<string>;
 }
 
 function withNs(ns: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
@@ -60,7 +61,9 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
         reject(new MirrorlensError(ErrorCode.Lab, `'${what}'${opts.ns ? ` in namespace ${opts.ns}` : ''} failed (exit ${r.code}${signal ? `, ${signal}` : ''}): ${why}`));
       } else resolve(r);
     });
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    child.stdin!.on('error', () => {});
+    if (typeof opts.input === 'string') child.stdin!.end(opts.input);
+    else if (opts.input) opts.input.then((text) => child.stdin!.end(text), () => child.kill('SIGKILL'));
     else child.stdin!.end();
   });
 }

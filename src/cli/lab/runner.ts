@@ -104,14 +104,20 @@ async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
   return { cert, key };
 }
 
-/** One curl in the client namespace; returns what it saw (curl's own -w json). */
-async function curl(ns: string, s: Scenario, path: string, cert: string, keylog: string): Promise<ClientResult> {
+/**
+ * One curl in the client namespace; returns what it saw (curl's own -w json). The URL is given on
+ * stdin (`-K -`): with `go`, curl is started first and sends the request the moment `go` resolves
+ * (no process start-up in between: keepalive-race needs the request out within ~0.1 s).
+ */
+async function curl(ns: string, s: Scenario, path: string, cert: string, keylog: string, go?: Promise<void>): Promise<ClientResult> {
   const args = ['-sS', '-o', '/dev/null', '-w', '%{json}', '--max-time', '20', '--resolve', `${ADDR.albHost}:443:${ADDR.albFront}`, '--cacert', cert, '-A', 'curl/7.88.1 mirrorlens-lab'];
   args.push(s.client.http2 ? '--http2' : '--http1.1');
   if (s.client.tls12Cipher) args.push('--tlsv1.2', '--tls-max', '1.2', '--ciphers', s.client.tls12Cipher);
-  args.push(`https://${ADDR.albHost}${path}`);
-  const startTime = Date.now() / 1000;
-  const r = await exec('curl', args, { ns, env: { ...process.env, SSLKEYLOGFILE: keylog }, allowFail: true, timeoutMs: 30_000 });
+  args.push('-K', '-');
+  let startTime = Date.now() / 1000;
+  const config = `url = "https://${ADDR.albHost}${path}"\n`;
+  const input = go ? go.then(() => ((startTime = Date.now() / 1000), config)) : config;
+  const r = await exec('curl', args, { ns, env: { ...process.env, SSLKEYLOGFILE: keylog }, allowFail: true, timeoutMs: 60_000, input });
   const endTime = Date.now() / 1000;
   try {
     const j = JSON.parse(r.stdout) as { http_code?: number; http_version?: string; errormsg?: string | null };
@@ -231,16 +237,21 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       appendFileSync(files.clientLog, `${JSON.stringify(loadSummary)}\n`);
     } else {
       for (const rq of s.requests) {
-        if (rq.afterTargetClose) {
-          const t1 = Date.now();
-          while (!/"event":"close"/.test(readFileSync(files.targetLog, 'utf8'))) {
-            if (Date.now() - t1 > 15_000) throw new MirrorlensError(ErrorCode.Lab, `${s.name}: the target did not close its keep-alive connection within 15 s`);
-            await abortable(o.signal, 5);
-          }
-        }
         if (rq.waitMs > 0) await abortable(o.signal, rq.waitMs);
         checkAbort(o.signal);
-        const c = await curl(topo.ns.client, s, rq.path, cert, files.keylog);
+        let go: Promise<void> | undefined;
+        if (rq.afterTargetClose) {
+          go = (async () => {
+            const t1 = Date.now();
+            while (!/"event":"close"/.test(readFileSync(files.targetLog, 'utf8'))) {
+              if (Date.now() - t1 > 15_000) throw new MirrorlensError(ErrorCode.Lab, `${s.name}: the target did not close its keep-alive connection within 15 s`);
+              await abortable(o.signal, 2);
+            }
+          })();
+          go.catch(() => {});
+        }
+        const c = await curl(topo.ns.client, s, rq.path, cert, files.keylog, go);
+        if (go) await go;
         clients.push(c);
         appendFileSync(files.clientLog, `${JSON.stringify(c)}\n`);
         log(`  ${new Date(c.startTime * 1000).toISOString()} GET ${rq.path} → ${c.status || c.error}`);

@@ -70,11 +70,13 @@ const IDLE_RESET_REQUESTS: ClientRequest[] = [
 /**
  * keepalive-race timing. Node 20 closes an idle keep-alive socket about 1 s after
  * `keepAliveTimeout` (measured: 2.05-2.16 s for 1000 ms). The target's FIN (and the RST that
- * follows it) are held on the NLB → ALB hop until 2.8 s after the response (the ~1150-byte
+ * follows it) are held on the NLB → ALB hop until 3.3 s after the response (the ~1150-byte
  * response charges the hold class); the client sends its next request as soon as the target has
- * closed (its log says so), which reaches the ALB ~0.2 s later: while the FIN is in flight.
+ * closed (its log says so; curl is already started and waits for its URL on stdin), which
+ * reaches the NLB hop 0.05-0.4 s later (measured, the higher figure on a loaded machine): while
+ * the FIN is in flight.
  */
-export const RACE = { keepAliveMs: 1000, holdMs: 2800, bodyBytes: 900 };
+export const RACE = { keepAliveMs: 1000, holdMs: 3300, bodyBytes: 900 };
 
 export const SCENARIOS: readonly Scenario[] = [
   {
