@@ -9,6 +9,9 @@ import { MirrorListener, type ListenOptions, type PacketComments } from '../capt
 import { ListenWorkerPool, isListenWorker, runListenWorker } from '../capture/listen-workers.js';
 import { describeMirrorFilter, loadMirrorFilter, parseCidr, type Cidr } from '../capture/filter.js';
 import { renderStatusLine } from '../capture/metrics.js';
+import { LiveAnalyzer } from '../report/live.js';
+import { findingToJson } from '../report/json.js';
+import { renderFinding } from '../report/text.js';
 
 const USAGE = `Usage: mirrorlens listen --out DIR [options]
 
@@ -42,6 +45,10 @@ Options:
   --workers N             N receiving processes sharing the socket, one file series each
                           (default 1; see docs/listen.md "Performance")
   --quiet                 no start-up notices or status lines (errors still shown)
+  --analyze               analyze live: print each finding (idle-timeout reset, keep-alive race,
+                          refused or dropped connect, ...) on stdout within about a second of the
+                          packets that prove it; --keylog files are followed for decryption
+  --analyze-json          with --analyze: one JSON object per finding per line (report schema 1)
 
 SIZE: bytes with an optional unit: k, M, G (powers of 1000; KB/MB/GB too) or KiB, MiB, GiB.
 Files are named PREFIX-YYYYMMDDTHHMMSS.mmmZ.pcapng (UTC start time; sorts in time order).
@@ -118,6 +125,8 @@ export const command: Command = {
       'max-capture-points': { type: 'string' },
       workers: { type: 'string' },
       quiet: { type: 'boolean' },
+      analyze: { type: 'boolean' },
+      'analyze-json': { type: 'boolean' },
     });
     if (positionals.length) throw new MirrorlensError(ErrorCode.Usage, `listen: unexpected argument '${positionals[0]}' (see 'mirrorlens listen --help')`);
     const out = values.out as string | undefined;
@@ -183,6 +192,21 @@ export const command: Command = {
       onNotice: say,
       onStatus: say,
     };
+    let live: LiveAnalyzer | null = null;
+    if (values.analyze === true || values['analyze-json'] === true) {
+      if (workers > 1) throw new MirrorlensError(ErrorCode.Usage, 'listen: --analyze works with one receiving process (drop --workers)');
+      const json = values['analyze-json'] === true;
+      let n = 0;
+      live = new LiveAnalyzer({
+        keylogs: opts.keylog ? [opts.keylog] : [],
+        onWarning: say,
+        onFinding: (f) => {
+          io.stdout.write(json ? `${JSON.stringify(findingToJson(f))}\n` : `${renderFinding(f, n++, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR })}\n\n`);
+        },
+      });
+      const a = live;
+      opts.onFrame = (lt, sec, nsec, b, off, len, orig, point) => a.frame(lt, sec, nsec, b, off, len, orig, point);
+    }
     if (isListenWorker()) {
       await runListenWorker(opts, workers);
       return new Promise<number>((resolve) => process.once('disconnect', () => resolve(0)));
@@ -191,6 +215,10 @@ export const command: Command = {
     const listener = new MirrorListener(opts);
 
     await listener.start();
+    if (live) {
+      live.start();
+      say('listen: analyzing live (findings on stdout)');
+    }
     for (const b of listener.bound) {
       say(`listen: ${b.kind.toUpperCase()} on ${b.family} ${b.address.includes(':') ? `[${b.address}]` : b.address}:${b.port} (receive buffer ${b.recvBufferBytes} bytes)`);
     }
@@ -209,6 +237,10 @@ export const command: Command = {
         stopping = true;
         void listener.stop().then(
           () => {
+            if (live) {
+              live.stop();
+              io.stderr.write(`listen: live analysis: ${live.findings} finding(s)\n`);
+            }
             process.off('SIGINT', onSignal);
             process.off('SIGTERM', onSignal);
             const m = listener.metrics;

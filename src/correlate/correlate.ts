@@ -87,6 +87,12 @@ export class Correlator {
     if (t > this.lastPacket) this.lastPacket = t;
   }
 
+  /** A connection began: its endpoints feed role inference at once (live analysis needs roles early). */
+  noteConnectionStart(clientAddr: string, serverAddr: string): void {
+    this.count(serverAddr).asServer++;
+    this.count(clientAddr).asClient++;
+  }
+
   /** Every connection's endpoints feed role inference; only interesting ones are kept. */
   addConnection(c: ConnView): void {
     this.notePacketTime(c.startTime);
@@ -318,6 +324,28 @@ export class Correlator {
   /** Whether a connection (by uid) is kept: it had trouble, or a kept transaction ran on it. */
   isKept(uid: string): boolean {
     return this.conns.has(uid) || this.wantedConns.has(uid);
+  }
+
+  /**
+   * Forgets what happened before `time` (live analysis: keeps memory bounded over days of
+   * capture once the findings about it were reported).
+   */
+  prune(time: number): void {
+    const keepTx = this.txs.filter((t) => (t.requestFirstByteTime ?? Infinity) >= time);
+    this.txs.length = 0;
+    this.txs.push(...keepTx);
+    const keepLogs = this.logs.filter((l) => l.time >= time);
+    this.logs.length = 0;
+    this.logs.push(...keepLogs);
+    for (const [uid, c] of this.conns) {
+      if (c.endTime < time) {
+        this.conns.delete(uid);
+        this.wantedConns.delete(uid);
+      }
+    }
+    const keepRows = this.flowRejects.filter((r) => r.end >= time);
+    this.flowRejects.length = 0;
+    this.flowRejects.push(...keepRows);
   }
 
   /** Kept connections (for the report's connection list). */

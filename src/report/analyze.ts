@@ -208,6 +208,7 @@ export class AnalysisSession {
   handler(): FlowHandler {
     return {
       onConnectionStart: (conn: ConnInfo): StreamSink | null => {
+        this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr);
         const sink = createAppSink(conn, this.keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), this.opts.tls);
         this.live.set(conn.uid, sink);
         return sink;

@@ -2,6 +2,7 @@
  * JSON renderer: the report as one JSON document, times as ISO-8601 strings (UTC, microseconds).
  * Every key named `time` or ending in `Time` holding seconds since the epoch is converted.
  */
+import type { Finding } from '../diagnose/finding.js';
 import type { Report } from './model.js';
 
 export function isoTime(seconds: number): string {
@@ -34,4 +35,9 @@ export function reportToJson(report: Report): unknown {
 
 export function renderJson(report: Report): string {
   return `${JSON.stringify(reportToJson(report), null, 2)}\n`;
+}
+
+/** One finding as JSON-ready data (times converted), e.g. for JSON lines. */
+export function findingToJson(f: Finding): unknown {
+  return convert(f, '');
 }

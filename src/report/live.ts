@@ -1,0 +1,125 @@
+/**
+ * Live analysis (`mirrorlens listen --analyze`): the batch pipeline fed frame by frame from the
+ * mirror listener, with key logs followed as they grow. Every half second the flow table's clock
+ * advances, the correlation is rebuilt from what is kept (errors only), and each case is explained
+ * once, as soon as the connection that decides it has been recorded (or a few seconds later at the
+ * latest, with what is known then).
+ */
+import { PacketRecord } from '../capture/record.js';
+import { Correlator } from '../correlate/correlate.js';
+import type { Case } from '../correlate/views.js';
+import type { Finding } from '../diagnose/finding.js';
+import { FlowTable, type FlowOptions } from '../flow/table.js';
+import { KeyLog, formatKeyLogIssue, type Watcher } from '../tls/keylog.js';
+import { PacketDecoder } from '../wire/packet.js';
+import { AnalysisSession } from './analyze.js';
+
+export interface LiveOptions {
+  keylogs?: string[];
+  onFinding(f: Finding): void;
+  onWarning?(message: string): void;
+  flow?: FlowOptions;
+  /** How often to look for new findings (default 500 ms). */
+  tickMs?: number;
+  /** A case whose deciding connection is still open is explained anyway after this (default 5 s). */
+  settleSeconds?: number;
+  /** Forget what is older than this once reported (default 900 s). */
+  retainSeconds?: number;
+  /** The clock (seconds since the epoch); tests pass their own. */
+  now?: () => number;
+}
+
+function caseKey(c: Case): string {
+  if (c.clientTx) return `c:${c.clientTx.uid}`;
+  if (c.targetTx) return `t:${c.targetTx.uid}`;
+  if (c.targetAttempts[0]) return `a:${c.targetAttempts[0].uid}`;
+  if (c.log) return `l:${c.log.file}:${c.log.line}`;
+  return `?:${c.status}`;
+}
+
+function caseTime(c: Case): number {
+  return c.targetTx?.requestFirstByteTime ?? c.clientTx?.requestFirstByteTime ?? c.targetAttempts[0]?.startTime ?? c.log?.time ?? 0;
+}
+
+export class LiveAnalyzer {
+  readonly keys = new KeyLog();
+  private readonly corr = new Correlator();
+  private readonly session: AnalysisSession;
+  private readonly table: FlowTable;
+  private readonly dec = new PacketDecoder();
+  private readonly rec = new PacketRecord();
+  private readonly reported = new Map<string, number>();
+  private readonly watchers: Watcher[] = [];
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private lastPacketTime = 0;
+  private frames = 0;
+  findings = 0;
+
+  constructor(private readonly o: LiveOptions) {
+    this.session = new AnalysisSession(this.keys, this.corr, { onWarning: o.onWarning, tls: { keyWaitSeconds: 10 } });
+    this.table = new FlowTable(this.session.handler(), { closeLingerSeconds: 0.5, reorderWindowSeconds: 0.05, ...o.flow });
+  }
+
+  start(): void {
+    for (const k of this.o.keylogs ?? []) {
+      this.watchers.push(this.keys.follow(k, (issues) => issues.forEach((i) => this.o.onWarning?.(formatKeyLogIssue(i)))));
+    }
+    this.timer = setInterval(() => this.tick(), this.o.tickMs ?? 500);
+    this.timer.unref();
+  }
+
+  /** One decapsulated frame from the listener. */
+  frame(linkType: number, tsSec: number, tsNsec: number, data: Uint8Array, offset: number, length: number, originalLength: number, capturePoint: string): void {
+    const r = this.rec;
+    r.index = ++this.frames;
+    r.linkType = linkType;
+    r.tsSec = tsSec;
+    r.tsNsec = tsNsec;
+    r.time = tsSec + tsNsec / 1e9;
+    r.data = data;
+    r.offset = offset;
+    r.capturedLength = length;
+    r.originalLength = originalLength;
+    this.dec.decode(linkType, data, offset, length);
+    this.lastPacketTime = r.time;
+    this.table.ingest(r, this.dec, capturePoint);
+  }
+
+  /** Advances the clock and reports every case that is settled. */
+  tick(final = false): void {
+    const now = this.o.now ? this.o.now() : Date.now() / 1000;
+    if (!final && this.lastPacketTime > 0) this.table.advanceTime(Math.max(now, this.lastPacketTime));
+    const settle = this.o.settleSeconds ?? 5;
+    const fresh: Case[] = [];
+    for (const c of this.corr.build()) {
+      const key = caseKey(c);
+      if (this.reported.has(key)) continue;
+      const decided = c.targetConn !== null || c.targetAttempts.length > 0 || (c.clientTx !== null && c.clientTx.outcome !== 'complete');
+      if (!final && !decided && now - caseTime(c) < settle) continue;
+      this.reported.set(key, caseTime(c));
+      fresh.push(c);
+    }
+    if (fresh.length) {
+      const { findings } = this.session.explain(fresh);
+      for (const f of findings) {
+        this.findings++;
+        this.o.onFinding(f);
+      }
+    }
+    const retain = this.o.retainSeconds ?? 900;
+    if (!final && now - retain > 0 && this.frames > 0 && this.reported.size > 0) {
+      const horizon = now - retain;
+      this.corr.prune(horizon);
+      for (const [k, t] of this.reported) if (t < horizon) this.reported.delete(k);
+    }
+  }
+
+  /** Flushes every connection and reports what is left. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const w of this.watchers) w.close();
+    this.table.finish();
+    this.tick(true);
+  }
+}
