@@ -35,6 +35,7 @@ test('a directory in the S3 layout with .gz files: every file found, format dete
   writeFileSync(join(albDir, 'conn_log.123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_172.160.001.192_x.log.gz'), gzipSync(fixture('alb-conn-doc.log')));
   writeFileSync(join(flowDir, '123456789012_vpcflowlogs_us-east-2_fl-1234abcd_20180702T2225Z_fe123456.log.gz'), gzipSync(fixture('flow-v5-doc.log')));
   writeFileSync(join(root, '.hidden'), 'not a log');
+  writeFileSync(join(root, 'AWSLogs/123456789012/ELBAccessLogTestFile'), 'Enable AccessLog for ELB: my-loadbalancer at 2018-07-02T22:20:00.000Z');
   const { recs, bad, summary } = await collect([root]);
   assert.deepEqual(bad, []);
   assert.equal(summary.files.length, 3);
@@ -189,4 +190,13 @@ test('an empty file has no records and no bad lines', async (t) => {
   assert.equal(recs.length, 0);
   assert.deepEqual(bad, []);
   assert.equal(summary.files[0]!.format, null);
+});
+
+test('the ELBAccessLogTestFile line is not a bad line when the file is named explicitly', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'ELBAccessLogTestFile');
+  writeFileSync(f, 'Enable AccessLog for ELB: my-loadbalancer at 2018-07-02T22:20:00.000Z\n');
+  const { recs, bad } = await collect([f]);
+  assert.equal(recs.length, 0);
+  assert.deepEqual(bad, []);
 });

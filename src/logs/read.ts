@@ -73,7 +73,7 @@ const PARSERS: Record<Exclude<LogFormat, 'flow'>, (line: string) => LogRecord | 
   clb: parseClbLine,
 };
 
-/** Expands the inputs: `-`, files, and directories (recursively, sorted; dot-files skipped). */
+/** Expands the inputs: `-`, files, and directories (recursively, sorted; dot-files and ELBAccessLogTestFile skipped). */
 export async function expandLogPaths(paths: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const p of paths) {
@@ -98,7 +98,9 @@ async function walk(dir: string, out: string[]): Promise<void> {
   const names: { name: string; dir: boolean }[] = [];
   const d = await opendir(dir);
   for await (const e of d) {
-    if (e.name.startsWith('.')) continue;
+    // Dot-files, and the test file ELB writes when access logging is enabled
+    // (AWSLogs/<account>/ELBAccessLogTestFile: "Enable AccessLog for ELB: ...").
+    if (e.name.startsWith('.') || e.name === 'ELBAccessLogTestFile') continue;
     if (e.isDirectory()) names.push({ name: e.name, dir: true });
     else if (e.isFile() || e.isSymbolicLink()) names.push({ name: e.name, dir: false });
   }
@@ -177,6 +179,7 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
         }
       } else {
         if (tres.count === 0) return; // blank (spaces only)
+        if (line.startsWith('Enable AccessLog for ELB:')) return; // ELBAccessLogTestFile, named explicitly
         const d = tres.count < 0 ? null : detectFormat(tokens, tres.count);
         if (d === null) {
           bad(lineNo, `format not recognised (not an ALB, ALB connection, NLB, Classic LB or VPC flow log line${tres.count < 0 ? `: ${tres.error}` : ''}); use --format to force one`);
