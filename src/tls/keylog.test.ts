@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DSB_TLS_KEYLOG, KeyLog, TLS13_LABELS, formatKeyLogIssue } from './keylog.js';
+
+const CR = 'ad52329fcadd34ee3aa07092680287f09954823e26d7b5ae25c0d47714152a6a';
+const MASTER = '97af4c8618cfdc0b2326e590114c2ec04b43b08b7e2c3f8124cc61a3b068ba9669517e744e3117c3ce6c538a2d88dfdf';
+const S32 = 'be4a28d81ce41242ff31c6d8a6615852178f2cd75eaca2ee8768f9ed51282b38';
+
+test('every RFC 9850 label is stored under its client random, hex in either case', () => {
+  const k = new KeyLog();
+  const lines = [`CLIENT_RANDOM ${CR.toUpperCase()} ${MASTER}`, ...TLS13_LABELS.map((l) => `${l} ${CR} ${S32.toUpperCase()}`)];
+  assert.deepEqual(k.addText(lines.join('\n'), 'k.log'), []);
+  const s = k.get(CR)!;
+  assert.equal(Buffer.from(s.masterSecret!).toString('hex'), MASTER);
+  for (const l of TLS13_LABELS) assert.equal(Buffer.from(s.tls13[l]!).toString('hex'), S32);
+  assert.equal(k.size, 1);
+  assert.equal(k.secretLines, 8);
+});
+
+test('CRLF, CR and LF line ends, comments, blank lines and ECH labels are accepted silently', () => {
+  const k = new KeyLog();
+  const text = `# SSL/TLS secrets log file\r\n\r\nCLIENT_RANDOM ${CR} ${MASTER}\rECH_SECRET ${CR} ${S32}\nECH_CONFIG ${CR} 0011\n   \n`;
+  assert.deepEqual(k.addText(text, 'k'), []);
+  assert.ok(k.get(CR)?.masterSecret);
+});
+
+test('malformed lines are reported with file and line, skipped, and never quote a secret', () => {
+  const k = new KeyLog();
+  const text = [
+    `CLIENT_RANDOM ${CR} ${MASTER}`, // 1 ok
+    `CLIENT_RANDOM ${CR.slice(2)} ${MASTER}`, // 2 short random
+    `CLIENT_RANDOM ${CR} ${MASTER.slice(2)}`, // 3 short master
+    `CLIENT_HANDSHAKE_TRAFFIC_SECRET ${CR} ${S32}zz`, // 4 not hex
+    `BOGUS_LABEL ${CR} ${S32}`, // 5 unknown label
+    `CLIENT_RANDOM ${CR}`, // 6 two fields
+    `RSA 0011 ${MASTER}`, // 7 short RSA prefix
+  ].join('\n');
+  const issues = k.addText(text, 'keys.txt');
+  assert.deepEqual(issues.map((i) => i.line), [2, 3, 4, 5, 6, 7]);
+  for (const i of issues) {
+    assert.equal(i.source, 'keys.txt');
+    assert.ok(!i.message.includes(MASTER.slice(0, 16)) && !i.message.includes(S32.slice(0, 16)), i.message);
+  }
+  assert.match(formatKeyLogIssue(issues[0]!), /^keys\.txt:2: CLIENT_RANDOM: client random must be 64 hex digits, got 62 characters$/);
+  assert.match(issues[3]!.message, /unknown label "BOGUS_LABEL"/);
+  assert.ok(k.get(CR)?.masterSecret, 'the good line is kept');
+});
+
+test('legacy RSA, PMS_CLIENT_RANDOM and RSA Session-ID lines', () => {
+  const k = new KeyLog();
+  const issues = k.addText(
+    [`RSA 0011223344556677 ${MASTER}`, `PMS_CLIENT_RANDOM ${CR} ${MASTER}`, `RSA Session-ID:00ff Master-Key:${MASTER}`].join('\n'),
+    'k',
+  );
+  assert.deepEqual(issues, []);
+  assert.ok(k.rsaPreMaster('0011223344556677'));
+  assert.ok(k.get(CR)?.preMasterSecret);
+  assert.ok(k.masterBySessionId('00FF'));
+});
+
+test('Decryption Secrets Blocks: TLSK content is read, other secret types are reported', () => {
+  const k = new KeyLog();
+  assert.deepEqual(k.addDsb(DSB_TLS_KEYLOG, Buffer.from(`CLIENT_RANDOM ${CR} ${MASTER}\n`)), []);
+  assert.ok(k.get(CR));
+  const other = k.addDsb(0x57474b4c, Buffer.from('LOCAL_STATIC_PRIVATE_KEY=abc'));
+  assert.equal(other.length, 1);
+  assert.match(other[0]!.message, /0x57474b4c is not a TLS key log/);
+});
+
+test('watchers hear about keys for their client random only', () => {
+  const k = new KeyLog();
+  const heard: string[] = [];
+  const stop = k.watch(CR.toUpperCase(), (cr) => heard.push(cr));
+  k.addText(`CLIENT_RANDOM ${'00'.repeat(32)} ${MASTER}`, 'k');
+  k.addText(`CLIENT_RANDOM ${CR} ${MASTER}`, 'k');
+  stop();
+  k.addText(`SERVER_TRAFFIC_SECRET_0 ${CR} ${S32}`, 'k');
+  assert.deepEqual(heard, [CR]);
+});
+
+test('a followed key log file is read as it grows, lines split across writes joined, numbering kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-keylog-'));
+  try {
+    const path = join(dir, 'keys.log');
+    writeFileSync(path, '# first\n');
+    const k = new KeyLog();
+    const later: number[] = [];
+    const w = k.follow(path, (is) => later.push(...is.map((i) => i.line)), 60_000);
+    assert.equal(k.size, 0);
+    appendFileSync(path, `CLIENT_RANDOM ${CR} ${MASTER.slice(0, 40)}`);
+    assert.deepEqual(w.poll(), []);
+    assert.equal(k.size, 0, 'half a line waits');
+    appendFileSync(path, `${MASTER.slice(40)}\nnonsense\n`);
+    const issues = w.poll();
+    assert.equal(k.size, 1);
+    assert.deepEqual(issues.map((i) => i.line), [3]);
+    w.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('addFile names the file it cannot read', () => {
+  assert.throws(() => new KeyLog().addFile('no/such/keys.log'), (e: Error & { code?: string }) => e.code === 'ML_FILE_OPEN' && /no such file/.test(e.message));
+});
