@@ -39,8 +39,10 @@ timeout expired on a pooled connection, mirrored with kernel VXLAN into 'mirrorl
     const { values } = parseCommandArgs('demo', argv, { format: { type: 'string' }, example: { type: 'string' }, 'no-color': { type: 'boolean' } });
     const name = (values.example as string | undefined) ?? 'idle-reset';
     const dir = join(examplesDir(), name);
-    const inputs = exampleInputs(dir);
     const rel = (p: string) => relative(process.cwd(), p) || p;
+    const found = exampleInputs(dir);
+    // Relative paths: the report names files the way the user would type them.
+    const inputs = { captures: found.captures.map(rel), keylogs: found.keylogs.map(rel), albLogs: found.albLogs.map(rel) };
     io.stderr.write(
       `mirrorlens analyze ${inputs.captures.map(rel).join(' ')}${inputs.keylogs.map((k) => ` --keylog ${rel(k)}`).join('')}${inputs.albLogs.map((a) => ` --alb-log ${rel(a)}`).join('')}\n\n`,
     );
