@@ -149,6 +149,8 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     nginxConf: join(runDir, 'nginx.conf'),
   };
   for (const f of [files.keylog, files.albLog, files.targetLog, files.clientLog]) writeFileSync(f, '');
+  // Nothing from an earlier run in the same --out may leak into this one's checks or analysis.
+  for (const f of [files.flowLog, files.nginxError, join(outDir, 'analyze.json'), join(outDir, 'result.json')]) rmSync(f, { force: true });
   for (const f of readdirSync(capDir)) rmSync(join(capDir, f), { force: true });
 
   let mode: 'listen' | 'tcpdump' = 'tcpdump';
