@@ -149,6 +149,7 @@ function explainFacts(r: LbErrorFacts): ErrorExplanation | null {
             `the ${t} refused the connection (TCP RST to the SYN): nothing listens on the port, or a host firewall rejects it`,
             `an ICMP "destination unreachable" came back when connecting (the ${t} is gone or unroutable)`,
             `the TLS handshake with the ${t} failed or took longer than 10 s (HTTPS target groups)`,
+            `less likely from these fields alone: the ${t} closed a reused kept-alive connection as the request went out (AWS does not document which times it logs then; the packets tell)`,
           ],
           'load-balancer',
           '502-connect-failed',
