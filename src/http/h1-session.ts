@@ -9,7 +9,7 @@
  * anything else resumes HTTP/1.
  */
 import type { ConnInfo, Direction, EndReason } from '../flow/stream.js';
-import { H1Error, HeadAction, Http1Parser, type H1Handler, type H1Head, type PausedPiece } from './h1-parser.js';
+import { H1Anomaly, H1Error, HeadAction, Http1Parser, type H1Handler, type H1Head, type PausedPiece } from './h1-parser.js';
 import {
   addAnomaly,
   endedByOf,
@@ -62,6 +62,8 @@ export class Http1Connection {
   private endTime = [0, 0];
   private readonly pendingAnomalies: [string[], string[]] = [[], []];
   private closed = false;
+  /** Set when a capture gap may have swallowed whole messages: FIFO pairing is no longer certain. */
+  private pairingUncertain = false;
   switched = false;
 
   constructor(ctx: H1Context) {
@@ -135,6 +137,7 @@ export class Http1Connection {
       const i = this.queue.indexOf(p);
       if (i >= 0) this.queue.splice(i, 1);
       this.finalize(p, false);
+      if (this.queue.length === 0 && this.curReq === null && !this.req.inMessage && !this.res.inMessage) this.pairingUncertain = false;
     }
   }
 
@@ -229,7 +232,8 @@ export class Http1Connection {
         this.maybeDone(p);
       },
       onTunnelData: (b, o, l, so, t) => this.ctx.tunnelData(0, b, o, l, so, t),
-      onAnomaly: (code) => {
+      onAnomaly: (code, detail) => {
+        if (code === H1Anomaly.Resync && detail.includes('gap')) this.pairingUncertain = true;
         if (this.curReq) addAnomaly(this.curReq.tx, code);
         else if (!this.pendingAnomalies[0].includes(code)) this.pendingAnomalies[0].push(code);
       },
@@ -245,6 +249,8 @@ export class Http1Connection {
         this.seenResponse = true;
         const interim = head.status >= 100 && head.status < 200 && head.status !== 101;
         let p = this.queue.find((q) => !q.responseDone) ?? null;
+        // A response cannot begin before its request did: then its request was never seen.
+        if (p !== null && p.tx.requestFirstByteTime !== null && this.resBeginTime < p.tx.requestFirstByteTime) p = null;
         if (p === null) {
           // A response with no request seen: the capture started mid-connection or lost the request.
           p = this.newPending();
@@ -262,6 +268,7 @@ export class Http1Connection {
           return HeadAction.Normal;
         }
         this.curRes = p;
+        if (this.pairingUncertain) addAnomaly(tx, 'http1-pairing-uncertain');
         tx.status = head.status;
         tx.responseFirstByteTime ??= this.resBeginTime;
         tx.responseLastByteTime = time;
@@ -360,7 +367,8 @@ export class Http1Connection {
         this.maybeDone(p);
       },
       onTunnelData: (b, o, l, so, t) => this.ctx.tunnelData(1, b, o, l, so, t),
-      onAnomaly: (code) => {
+      onAnomaly: (code, detail) => {
+        if (code === H1Anomaly.Resync && detail.includes('gap') && this.queue.some((q) => !q.responseDone)) this.pairingUncertain = true;
         const p = this.curRes ?? this.queue.find((q) => !q.responseDone);
         if (p) addAnomaly(p.tx, code);
         else if (!this.pendingAnomalies[1].includes(code)) this.pendingAnomalies[1].push(code);

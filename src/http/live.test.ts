@@ -103,7 +103,7 @@ http {
       ['1.1', 'GET', '/a', 200, 1, 'complete'],
       ['1.1', 'GET', '/missing', 404, 2, 'complete'],
       ['1.1', 'POST', '/post', 201, 3, 'complete'],
-    ]);
+    ], out);
     assert.equal(plain[2]!.requestBodyBytes, 3);
     assert.equal(plain[0]!.responseBodyBytes, 6);
     assert.equal(new Set(plain.map((t) => t.connUid)).size, 1);
@@ -112,7 +112,7 @@ http {
     assert.deepEqual(h2.map((t) => [t.httpVersion, t.scheme, t.authority, t.method, t.path, t.status, t.streamId, t.outcome]), [
       ['2', 'https', `localhost:${p2}`, 'GET', '/a', 200, 1, 'complete'],
       ['2', 'https', `localhost:${p2}`, 'GET', '/nope', 404, 3, 'complete'],
-    ]);
+    ], `${out}\n${err}`);
     assert.equal(h2[0]!.requestHeaders['user-agent']?.startsWith('curl/'), true);
 
     // tshark on the same capture with the same keys.

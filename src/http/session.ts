@@ -47,13 +47,17 @@ class HttpSink implements StreamSink {
   private heldClient = 0;
   private seen: [boolean, boolean] = [false, false];
   /** Stream offset of the first byte seen per direction when it was not 0 (mid-stream pickup). */
-  private pickupOffset: [number, number] = [0, 0];
+  private pickupOffset: [number, number] = [-1, -1];
+  /** The flow stage saw no handshake: the first bytes of each direction may be mid-message. */
+  private readonly midstream: boolean;
   private ended: [boolean, boolean] = [false, false];
 
   constructor(conn: ConnInfo, info: { alpn: string | null; tls: boolean }, onTx: (tx: HttpTransaction) => void, opts: HttpSinkOptions) {
     this.conn = conn;
     this.tls = info.tls;
     this.onTx = onTx;
+    // The flow stage's connection object says whether it saw the handshake (not part of ConnInfo).
+    this.midstream = (conn as ConnInfo & { midstream?: boolean }).midstream === true;
     if (opts.protocol === 'h2' || info.alpn === 'h2') this.startH2(true);
     else if (opts.protocol === 'http1' || (info.alpn !== null && info.alpn.startsWith('http/1'))) this.startH1();
   }
@@ -85,7 +89,7 @@ class HttpSink implements StreamSink {
     this.h1 = h1;
     for (const dir of [0, 1] as const) {
       const so = this.pickupOffset[dir];
-      if (so > 0) (dir === 0 ? h1.req : h1.res).startResync('mid-stream pickup', so);
+      if (so >= 0) (dir === 0 ? h1.req : h1.res).startResync('mid-stream pickup', so);
     }
   }
 
@@ -98,7 +102,7 @@ class HttpSink implements StreamSink {
     if (length === 0) return;
     const first = !this.seen[dir];
     this.seen[dir] = true;
-    if (first && streamOffset > 0) {
+    if (first && (streamOffset > 0 || this.midstream)) {
       this.pickupOffset[dir] = streamOffset;
       if (this.mode !== 'undecided') this.pickup(dir, streamOffset);
     }
@@ -144,7 +148,7 @@ class HttpSink implements StreamSink {
       const all = this.clientPrefix(H2_PREFACE.length);
       let matches = true;
       for (let i = 0; i < all.length; i++) if (all[i] !== H2_PREFACE[i]) matches = false;
-      if (!matches && this.pickupOffset[0] > 0 && all[0] === 0) {
+      if (!matches && this.pickupOffset[0] >= 0 && all[0] === 0) {
         // Picked up mid-connection on something that may frame like HTTP/2 (HTTP/1 never starts with 0x00).
         if (all.length < 9) return false;
         if (plausibleFrameHeader(all, 0)) {

@@ -18,6 +18,8 @@ export interface Spec {
   line: number;
   alpn: string | null;
   tls: boolean;
+  /** The flow stage saw no handshake (ConnInfo of a mid-stream pickup). */
+  midstream: boolean;
   steps: SpecStep[];
   expect: Array<Record<string, unknown>>;
 }
@@ -61,7 +63,7 @@ export function parseSpecs(text: string, file: string): Spec[] {
     const line = lines[i]!;
     const h = /^##+ (.+)$/.exec(line);
     if (h) {
-      cur = { name: h[1]!.trim(), file, line: i + 1, alpn: null, tls: false, steps: [], expect: [] };
+      cur = { name: h[1]!.trim(), file, line: i + 1, alpn: null, tls: false, midstream: false, steps: [], expect: [] };
       specs.push(cur);
       time = 0;
       continue;
@@ -72,6 +74,7 @@ export function parseSpecs(text: string, file: string): Spec[] {
         const [k, v] = kv.split('=');
         if (k === 'alpn') cur.alpn = v ?? null;
         if (k === 'tls') cur.tls = v === 'true';
+        if (k === 'midstream') cur.midstream = v === 'true';
       }
       continue;
     }
@@ -128,7 +131,8 @@ export function specConn(): ConnInfo {
  * `bytewise` delivers every data step one byte at a time.
  */
 export function runSpec(spec: Spec, split: [number, number] | null = null, bytewise = false): HttpTransaction[] {
-  const conn = specConn();
+  const conn: ConnInfo & { midstream?: boolean } = specConn();
+  if (spec.midstream) conn.midstream = true;
   const out: HttpTransaction[] = [];
   const sink = createHttpSink(conn, { alpn: spec.alpn, tls: spec.tls }, (tx) => out.push(tx));
   const offsets = [0, 0];
