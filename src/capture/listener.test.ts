@@ -335,3 +335,41 @@ test('listener: Prometheus /metrics serves the counters', async () => {
     rmSync(r.dir, { recursive: true, force: true });
   }
 });
+
+test('listener: IPv6 mirror source on an IPv6 socket (direction from the IPv6 source address)', async (t) => {
+  const probe = dgram.createSocket('udp6');
+  const ok = await new Promise<boolean>((r) => {
+    probe.once('error', () => r(false));
+    probe.bind(0, '::1', () => r(true));
+  });
+  probe.close();
+  if (!ok) {
+    t.skip('no IPv6 loopback here');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ml-listener6-'));
+  const l = new MirrorListener({ outDir: dir, bind: ['::1'], vxlanPort: await freePort(), genevePort: 0, statusIntervalMs: 0, packetComments: 'all' });
+  try {
+    await l.start();
+    const port = l.bound[0]!.port;
+    // VXLAN VNI 8 | Ethernet | IPv6 (next header 59 "no next header") ::1 → 2001:db8::2, no payload
+    const inner = Buffer.from('0800000000000800' + '020000000001' + '02000000000e' + '86dd' + '6000000000003b40' + '00000000000000000000000000000001' + '20010db8000000000000000000000002', 'hex');
+    const c = dgram.createSocket('udp6');
+    await new Promise<void>((r, j) => c.send(inner, port, '::1', (e) => (e ? j(e) : r())));
+    c.close();
+    for (let i = 0; i < 200 && l.metrics.packets < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    await l.stop();
+    const frames: { comment: string | null; desc: string }[] = [];
+    const descs: string[] = [];
+    for (const f of readdirSync(dir)) {
+      await readCapture(join(dir, f), (r) => frames.push({ comment: r.comment, desc: descs[r.interfaceId]! }), { onInterface: (i) => (descs[i.id] = i.description ?? '') });
+    }
+    assert.equal(frames.length, 1);
+    assert.match(frames[0]!.desc, /^VXLAN VNI 8 from mirror source ::1 /);
+    assert.match(frames[0]!.comment ?? '', /mirror_source=::1 .*direction=egress$/);
+    assert.equal(l.bound[0]!.family, 'udp6');
+  } finally {
+    await l.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
