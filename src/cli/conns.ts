@@ -230,7 +230,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         : undefined,
       onConnectionEnd(r) {
         total++;
-        const evs = pending.get(r.uid) ?? [];
+        // Events are raised when known (a hole only after the reorder window): list them in time order.
+        const evs = (pending.get(r.uid) ?? []).sort((x, y) => x.time - y.time);
         pending.delete(r.uid);
         if (!accept(r)) return;
         shown++;

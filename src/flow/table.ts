@@ -138,8 +138,8 @@ function strHash(s: string): number {
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Deterministic connection uid: "C" + base62 of 96 bits of SHA-1 over the identifying fields. */
-export function connectionUid(capturePoint: string, aAddr: string, aPort: number, bAddr: string, bPort: number, startTime: number): string {
-  const d = createHash('sha1').update(`${capturePoint}|${aAddr}|${aPort}|${bAddr}|${bPort}|${startTime.toFixed(6)}`).digest();
+export function connectionUid(capturePoint: string, aAddr: string, aPort: number, bAddr: string, bPort: number, startTime: number, previousUid = ''): string {
+  const d = createHash('sha1').update(`${capturePoint}|${aAddr}|${aPort}|${bAddr}|${bPort}|${startTime.toFixed(6)}|${previousUid}`).digest();
   let out = 'C';
   for (let w = 0; w < 3; w++) {
     let n = d.readUInt32BE(w * 4);
@@ -322,6 +322,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
     clientIsSrc: boolean,
     capturePoint: string,
     keyHash: number,
+    previousUid: string | null,
   ) {
     this.capturePoint = capturePoint;
     this.startTime = seg.time;
@@ -350,7 +351,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
       }
       this.a6 = a;
     }
-    this.uid = connectionUid(table.perCapturePoint ? capturePoint : '', clientIsSrc ? src : dst, this.clientPort, clientIsSrc ? dst : src, this.serverPort, seg.time);
+    this.uid = connectionUid(table.perCapturePoint ? capturePoint : '', clientIsSrc ? src : dst, this.clientPort, clientIsSrc ? dst : src, this.serverPort, seg.time, previousUid ?? '');
   }
 
   /** Addresses as text, made on demand (not stored: memory per idle connection). */
@@ -590,7 +591,9 @@ export class FlowTable {
     }
     const created = conn === null;
     if (conn === null) {
-      conn = this.create(seg, capturePoint, key);
+      // (A connection replacing another on the same 5-tuple hashes its predecessor's uid into its
+      // own, so the two never share a uid even when they start in the same microsecond.)
+      conn = this.create(seg, capturePoint, key, previousUid);
       dir = conn.match(seg);
     }
     // Duplicate check: the same packet seen twice (two mirror sessions, a duplicating path). The
@@ -666,7 +669,7 @@ export class FlowTable {
     return false;
   }
 
-  private create(seg: TcpSegment, capturePoint: string, key: number): Connection {
+  private create(seg: TcpSegment, capturePoint: string, key: number, previousUid: string | null): Connection {
     if (this.stats.activeConnections >= this.maxConnections) {
       const victim = this.closedHead ?? this.activeHead;
       if (victim !== null) {
@@ -687,7 +690,7 @@ export class FlowTable {
       clientIsSrc = guessClientIsSrc(seg.srcPort, seg.dstPort);
       flipped = !clientIsSrc;
     }
-    const conn = new Connection(this, seg, clientIsSrc, capturePoint, key);
+    const conn = new Connection(this, seg, clientIsSrc, capturePoint, key, previousUid);
     conn.flipped = flipped;
     conn.midstream = midstream;
     conn.bucketNext = this.buckets.get(key) ?? null;
