@@ -37,6 +37,10 @@ test('every line of the ALB examples is ALB (each listener type), the NODATA flo
   assert.equal(detect('2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA'), 'flow');
 });
 
+test('a flow record behind a CloudWatch Logs export timestamp', () => {
+  assert.equal(detect('2015-05-10T17:41:16.000Z 2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA'), 'flow-timestamped');
+});
+
 test('other text is not mistaken for a log format', () => {
   for (const l of ['', 'hello world', '127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326', 'http not-a-time x', '{"version":2}', '2 3 4']) {
     assert.equal(detect(l), null, l);

@@ -200,3 +200,21 @@ test('the ELBAccessLogTestFile line is not a bad line when the file is named exp
   assert.equal(recs.length, 0);
   assert.deepEqual(bad, []);
 });
+
+test('flow logs exported from CloudWatch Logs (a timestamp before each record) are read', async (t) => {
+  const d = tmp(t);
+  const f = join(d, '000000.gz');
+  const body = fixture('flow-v2-doc.log')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => `2015-05-10T17:41:16.000Z ${l}`)
+    .join('\n');
+  writeFileSync(f, gzipSync(body));
+  const { recs, bad, summary } = await collect([f]);
+  assert.deepEqual(bad, []);
+  assert.equal(recs.length, 7);
+  assert.equal(summary.files[0]!.format, 'flow');
+  const r = recs[0]!;
+  assert.equal(r.kind === 'flow' && r.interfaceId, 'eni-1235b8ca123456789');
+  assert.equal(r.kind === 'flow' && r.version, 2);
+});

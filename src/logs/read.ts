@@ -185,12 +185,18 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
           bad(lineNo, `format not recognised (not an ALB, ALB connection, NLB, Classic LB or VPC flow log line${tres.count < 0 ? `: ${tres.error}` : ''}); use --format to force one`);
           return;
         }
-        if (d === 'flow-header') {
+        if (d === 'flow-timestamped') {
+          // CloudWatch Logs export: drop the event timestamp in front of each record.
+          setFormat('flow');
+          const base = parser!;
+          parser = (l) => base(l.substring(l.indexOf(' ') + 1));
+        } else if (d === 'flow-header') {
           setFormat('flow');
           flowFormat = compileFlowFormat(tokens.slice(0, tres.count));
           return;
+        } else {
+          setFormat(d);
         }
-        setFormat(d);
       }
     }
     const r = parser!(line);
