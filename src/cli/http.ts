@@ -34,6 +34,8 @@ Options:
   --outcome O          only complete | no-response | incomplete | malformed; comma-separated
   -h, --help           this help
 
+The table is in request order; --json lines come as transactions finish (streaming).
+
 Examples:
   mirrorlens http capture.pcapng --keylog sslkeys.log --status 5xx
   mirrorlens http mirror-*.pcapng --json --host api.example.com --min-duration 1
@@ -203,13 +205,13 @@ export const command: Command = {
     const json = values.json === true;
     const keylogs = (values.keylog as string[] | undefined) ?? [];
 
-    const rows: string[][] = [];
+    const rows: Array<{ t: number; row: string[] }> = [];
     let count = 0;
     const onTx = (tx: HttpTransaction): void => {
       if (!matches(tx, filters)) return;
       count++;
       if (json) io.stdout.write(`${safeJson(tx)}\n`);
-      else rows.push(tableRow(tx));
+      else rows.push({ t: tx.requestFirstByteTime ?? tx.responseFirstByteTime ?? Infinity, row: tableRow(tx) });
     };
     const tls = await attachTls(keylogs);
     const summary = await processCaptures(positionals, {
@@ -219,7 +221,9 @@ export const command: Command = {
       onSecrets: tls.onSecrets,
     });
     if (!json) {
-      const all = [HEADER, ...rows];
+      // The table is buffered for its column widths anyway: show it in request order.
+      rows.sort((a, b) => a.t - b.t);
+      const all = [HEADER, ...rows.map((r) => r.row)];
       const widths = HEADER.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
       for (const r of all) io.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
       io.stderr.write(`${count} transaction${count === 1 ? '' : 's'} (${summary.packets} packets, ${summary.flow.connections} TCP connections)${tls.note()}\n`);
