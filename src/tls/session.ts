@@ -349,6 +349,8 @@ export class TlsSink implements StreamSink {
       return;
     }
     this.processRecord(dir, d, type, version, body, time);
+    // What this record taught us (a suite, keys, EncryptedExtensions) may free waiting records.
+    if (this.dirs[0].queue.length > 0 || this.dirs[1].queue.length > 0) this.drain();
   }
 
   private enqueue(dir: Direction, d: DirState, p: Pending): void {
@@ -376,11 +378,17 @@ export class TlsSink implements StreamSink {
       return true;
     }
     if (this.suite === null || this.suite.kind === 'unsupported') return true;
-    if (isTls13(this.versionCode) && dir === 0 && d.phase === 'early') return d.dec !== null;
+    // 0-RTT records wait for EncryptedExtensions to say whether the server accepted them.
+    if (isTls13(this.versionCode) && dir === 0 && d.phase === 'early') return d.dec !== null && (this.eeSeen || this.dirs[1].failed);
     return d.dec !== null;
   }
 
+  private draining = false;
+
+  /** Processes waiting records that have become processable; never re-entered (keeps order). */
   private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
     let progress = true;
     while (progress) {
       progress = false;
@@ -402,11 +410,13 @@ export class TlsSink implements StreamSink {
         }
       }
     }
+    this.draining = false;
     this.maybeFinish();
   }
 
   private processRecord(dir: Direction, d: DirState, type: number, version: number, body: Uint8Array, time: number): void {
     if (d.failed) return;
+    this.lastTime = time;
     const tls13 = isTls13(this.versionCode);
     if (type === CT_CCS) {
       if (tls13 || this.suite === null) return; // TLS 1.3 middlebox compatibility CCS
@@ -476,18 +486,15 @@ export class TlsSink implements StreamSink {
     }
   }
 
-  /** Decrypts one record; TLS 1.3 client records in the early phase try early then handshake keys. */
+  /**
+   * Decrypts one record. TLS 1.3 client records in the early phase: with 0-RTT accepted (per
+   * EncryptedExtensions) they use the early traffic secret until EndOfEarlyData; otherwise the
+   * server skipped them too, so records that do not open with the handshake key are skipped
+   * (bounded) until one does.
+   */
   private decryptRecord(dir: Direction, d: DirState, type: number, version: number, body: Uint8Array): ReturnType<RecordDecryptor['decrypt']> | 'skip' {
     if (dir === 0 && d.phase === 'early' && isTls13(this.versionCode)) {
-      if (d.earlyDec !== null) {
-        const seq = d.earlyDec.seq;
-        const r = d.earlyDec.decrypt(type, version, body);
-        if (r !== null) {
-          this.info.earlyData = 'accepted';
-          return r;
-        }
-        d.earlyDec.seq = seq;
-      }
+      if (this.info.earlyData === 'accepted' && d.earlyDec !== null) return d.earlyDec.decrypt(type, version, body);
       const hsSeq = d.dec!.seq;
       const r = d.dec!.decrypt(type, version, body);
       if (r !== null) {
@@ -496,9 +503,11 @@ export class TlsSink implements StreamSink {
         return r;
       }
       d.dec!.seq = hsSeq;
-      // 0-RTT data we cannot read (server rejected it, or no early secret): skip, bounded.
       if (++d.earlySkipped > 64) return null;
-      if (this.info.earlyData === 'offered') this.info.earlyData = 'rejected';
+      if (this.info.earlyData === 'accepted') {
+        this.problem(`no CLIENT_EARLY_TRAFFIC_SECRET for client random ${shortRandom(this.info.clientRandom ?? '')}: 0-RTT data not decrypted`, 'no-key');
+        this.forwardGap(dir, Math.max(0, body.length - this.suite!.tagLength - 1), this.lastTime);
+      }
       return 'skip';
     }
     return d.dec!.decrypt(type, version, body);
@@ -634,6 +643,7 @@ export class TlsSink implements StreamSink {
         }
         break;
       case HS_ENCRYPTED_EXTENSIONS: {
+        this.eeSeen = true;
         const ee = parseEncryptedExtensions(body);
         if (ee !== null) {
           this.info.alpn = ee.alpn;
@@ -655,6 +665,8 @@ export class TlsSink implements StreamSink {
   }
 
   private finishedCount = 0;
+  private eeSeen = false;
+  private lastTime = 0;
 
   private checkHandshakeComplete(): void {
     this.finishedCount++;

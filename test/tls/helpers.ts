@@ -143,11 +143,11 @@ function parseFollow(out: string, serverPort: number): { client: Buffer; server:
 
 export interface RunResult {
   sink: AppSink;
-  info: AppLayerInfo | null;
-  client: Buffer;
-  server: Buffer;
+  readonly info: AppLayerInfo | null;
+  readonly client: Buffer;
+  readonly server: Buffer;
   ends: EndReason[];
-  offsetsOk: boolean;
+  readonly offsetsOk: boolean;
 }
 
 export function conn(uid: string, clientPort = 40000, serverPort = 443): ConnInfo {
@@ -202,5 +202,20 @@ export function runSink(events: StreamEvent[], keys: KeyLog, opts: { uid?: strin
     sink.end(0, 'fin', 0);
     sink.end(1, 'fin', 0);
   }
-  return { sink, info, client: Buffer.concat(parts[0]), server: Buffer.concat(parts[1]), ends, offsetsOk };
+  return {
+    sink,
+    get info() {
+      return info;
+    },
+    get client() {
+      return Buffer.concat(parts[0]);
+    },
+    get server() {
+      return Buffer.concat(parts[1]);
+    },
+    ends,
+    get offsetsOk() {
+      return offsetsOk;
+    },
+  };
 }
