@@ -115,6 +115,7 @@ async function tsharkPass(file: string): Promise<{ rows: string[][]; conv: strin
     // key of a byte-identical repeat
     'ip.src', 'ipv6.src', 'ip.id', 'tcp.srcport', 'tcp.dstport', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.flags', 'tcp.window_size_value', 'tcp.len', 'tcp.checksum',
     ...Object.keys(FIELDS).map((f) => `tcp.analysis.${f}`),
+    'tcp.flags.reset',
   ];
   const args = ['-r', file, '-n', '--enable-protocol', 'communityid', '-z', 'conv,tcp', '-Y', 'tcp', '-T', 'fields', '-E', 'separator=|', ...fields.flatMap((f) => ['-e', f])];
   const child = spawn('tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -189,6 +190,9 @@ describe('corpus captures against tshark', { skip, concurrency: 4 }, () => {
           if (r[FLAGS_FROM + i]) (theirs[f] ??= new Set()).add(n);
         });
       }
+      // Every RST frame (not a duplicate) is one reset event, on that frame.
+      const rstFrames = rows.filter((r) => r[FLAGS_FROM + names.length] === '1' && !dups.has(Number(r[0]))).map((r) => Number(r[0]));
+      assert.deepEqual(evs.filter((e) => e.type === 'reset').map((e) => e.packet).sort((a, b) => a - b), rstFrames.sort((a, b) => a - b), 'reset events = RST frames');
       for (const f of names) {
         const t = theirs[f] ?? new Set<number>();
         const o = new Set(evs.filter((e) => FIELDS[f]!.includes(e.type)).map((e) => e.packet));
