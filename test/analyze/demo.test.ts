@@ -1,19 +1,7 @@
 // `npm run demo`: the bundled lab example gives the idle-timeout-reset verdict, in every format.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { main } from '../../src/cli/main.js';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(args, { stdout, stderr, env: {} });
-  return { code, out, err };
-}
+import { runCli as run } from '../cli-harness.js';
 
 test('demo prints the idle-timeout-reset verdict for the 502, with the RST sender, idle time, evidence and fix', async () => {
   const { code, out, err } = await run(['demo']);
