@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { main } from '../cli/main.js';
-import type { HttpTransaction } from './transaction.js';
+import { main } from './main.js';
+import type { HttpTransaction } from '../http/transaction.js';
 
 const tools = ['nginx', 'curl', 'tcpdump', 'openssl', 'tshark', 'ip'];
 const missing = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
