@@ -125,3 +125,21 @@ test('--vxlan-port replaces the default tunnel ports', async () => {
   const d = await run(join(FIX, 'wire/tcpdump-vxlan-port-8472.pcap'), '--count', '1');
   assert.match(d.out, /VXLAN vni=100/);
 });
+
+test('a slow reader gets every line (input paced by stdout drain), then the command ends', async () => {
+  class SlowSink extends Writable {
+    lines = 0;
+    constructor() {
+      super({ highWaterMark: 256 });
+    }
+    override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+      this.lines += chunk.toString('utf8').split('\n').length - 1;
+      setTimeout(cb, 1);
+    }
+  }
+  const stdout = new SlowSink();
+  const code = await main(['read', LAB, '--json'], { stdout, stderr: new Sink(), env: {} });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(code, 0);
+  assert.equal(stdout.lines, 73);
+});

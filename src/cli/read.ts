@@ -6,7 +6,9 @@
 import type { CliIO, Command } from './command.js';
 import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
-import { readCapture, captureInput } from '../capture/reader.js';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { readCapture, READ_CHUNK } from '../capture/reader.js';
 import type { PacketRecord } from '../capture/record.js';
 import { PacketDecoder, Layer, LAYER_NAMES, ipv4ToString, ipv6ToString } from '../wire/packet.js';
 import type { PacketDecoderOptions } from '../wire/packet.js';
@@ -95,22 +97,23 @@ export const command: Command = {
     let warnings = 0;
     const abort = new AbortController();
     let outputClosed = false;
+    // A reader that goes away (`| head`) makes stdout emit EPIPE asynchronously, possibly after
+    // run() returned: the listener stays attached so the error never becomes an uncaught one.
     const onOutError = (e: NodeJS.ErrnoException): void => {
-      if (e.code === 'EPIPE') {
-        outputClosed = true;
-        abort.abort(new Error('output closed'));
-      }
+      outputClosed = true;
+      printer.closed = true;
+      if (!abort.signal.aborted) abort.abort(new Error(`output closed (${e.code ?? e.message})`));
     };
     io.stdout.on('error', onOutError);
-    try {
+    {
       for (const file of positionals) {
         if (shown >= count || outputClosed) break;
         printer.startFile(file);
         try {
           await readCapture(
-            captureInput(file),
+            await paced(file, io, printer),
             (rec: PacketRecord) => {
-              if (shown >= count) return;
+              if (shown >= count || outputClosed) return;
               seen++;
               const st = dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
               statusCounts[st]!++;
@@ -136,8 +139,6 @@ export const command: Command = {
         }
       }
       printer.flush();
-    } finally {
-      io.stdout.off('error', onOutError);
     }
     if (values.stats === true) {
       const parts = STATUS_NAMES.map((n, i) => `${n} ${statusCounts[i]}`).join(', ');
@@ -147,6 +148,75 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * The capture as a stream that waits for stdout to drain before handing the reader its next chunk:
+ * `mirrorlens read huge.pcap | less` keeps memory bounded instead of queueing all the output.
+ */
+async function paced(file: string, io: CliIO, printer: Printer): Promise<NodeJS.ReadableStream> {
+  const out = io.stdout as NodeJS.WritableStream & { writableNeedDrain?: boolean };
+  const waitForDrain = async (): Promise<void> => {
+    if (!printer.needsDrain || printer.closed) return;
+    printer.needsDrain = false;
+    // 'drain' may have fired already (the flag is ours, set at write time): ask the stream.
+    if (out.writableNeedDrain !== true) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        out.off('drain', done);
+        out.off('close', done);
+        out.off('error', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('close', done);
+      out.on('error', done);
+    });
+  };
+  if (file === '-') {
+    const stdin = process.stdin;
+    return Readable.from(
+      (async function* () {
+        for await (const chunk of stdin) {
+          await waitForDrain();
+          yield chunk as Uint8Array;
+        }
+      })(),
+      { highWaterMark: 2 },
+    );
+  }
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open capture: ${why}`, { file }, { cause: e });
+  }
+  const handle = fh;
+  return Readable.from(
+    (async function* () {
+      let offset = 0;
+      try {
+        for (;;) {
+          await waitForDrain();
+          const buf = Buffer.allocUnsafe(READ_CHUNK);
+          let n: number;
+          try {
+            n = (await handle.read(buf, 0, buf.length, null)).bytesRead;
+          } catch (e) {
+            throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${(e as Error).message}`, { file, byteOffset: offset }, { cause: e });
+          }
+          if (n === 0) return;
+          offset += n;
+          yield buf.subarray(0, n);
+        }
+      } finally {
+        await handle.close();
+      }
+    })(),
+    { highWaterMark: 2 },
+  );
+}
 
 interface PrinterOptions {
   json: boolean;
@@ -167,6 +237,10 @@ const TCP_FLAG_NAMES: readonly [number, string][] = [
 
 /** Buffers output and flushes in 64 KiB writes. */
 class Printer {
+  /** Set when stdout failed (EPIPE): output is dropped from then on. */
+  closed = false;
+  /** stdout's buffer is full: the input is paused until it drains. */
+  needsDrain = false;
   private buf: string[] = [];
   private bufLen = 0;
   private file = '';
@@ -199,7 +273,12 @@ class Printer {
 
   flush(): void {
     if (this.buf.length === 0) return;
-    this.io.stdout.write(this.buf.join('\n') + '\n');
+    if (this.closed) {
+      this.buf = [];
+      this.bufLen = 0;
+      return;
+    }
+    if (!this.io.stdout.write(this.buf.join('\n') + '\n')) this.needsDrain = true;
     this.buf = [];
     this.bufLen = 0;
   }
