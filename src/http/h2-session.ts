@@ -129,6 +129,8 @@ export interface H2ConnectionInfo {
   windowUpdates: number;
   priorityFrames: number;
   framesByType: number[];
+  /** HEADERS/DATA for streams already finished (in flight when a RST_STREAM crossed them, or a peer bug). */
+  framesOnClosedStreams: number;
 }
 
 const SETTING_NAMES: Record<number, string> = {
@@ -215,6 +217,7 @@ export class Http2Connection {
     windowUpdates: 0,
     priorityFrames: 0,
     framesByType: new Array<number>(10).fill(0),
+    framesOnClosedStreams: 0,
   };
   private closed = false;
   /** Recently finished stream ids (bounded), so late frames on them do not start a new transaction. */
@@ -574,7 +577,12 @@ export class Http2Connection {
   private getStream(id: number, dir: Direction, time: number, first: boolean, create: boolean, prev?: number): Stream | null {
     let s = this.streams.get(id);
     if (s) return s;
-    if (!create || this.closedIds.has(id)) return null;
+    if (!create) return null;
+    if (this.closedIds.has(id)) {
+      // RFC 9113 5.1: frames after a stream closed (late DATA after RST_STREAM is normal in flight).
+      this.info.framesOnClosedStreams++;
+      return null;
+    }
     const tx = newTransaction(this.ctx.conn, this.ctx.nextIndex(), '2', this.ctx.tls ? 'https' : 'http');
     tx.streamId = id;
     for (const a of this.connAnomalies) addAnomaly(tx, a);
@@ -689,6 +697,7 @@ export class Http2Connection {
 
   private onDataStart(dir: Direction, d: DirState, time: number): void {
     const s = this.streams.get(d.streamId);
+    if (d.streamId === 0) this.anomaly('h2-data-on-stream-0');
     if (!s && d.streamId !== 0) {
       const ns = this.getStream(d.streamId, dir, time, d.frameStartFirst, true, d.frameStartPrev);
       if (!ns) return;
