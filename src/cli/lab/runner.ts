@@ -110,7 +110,7 @@ async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
  * (no process start-up in between: keepalive-race needs the request out within ~0.1 s).
  */
 async function curl(ns: string, s: Scenario, path: string, cert: string, keylog: string, go?: Promise<void>): Promise<ClientResult> {
-  const args = ['-sS', '-o', '/dev/null', '-w', '%{json}', '--max-time', '20', '--resolve', `${ADDR.albHost}:443:${ADDR.albFront}`, '--cacert', cert, '-A', 'curl/7.88.1 mirrorlens-lab'];
+  const args = ['-sS', '-o', '/dev/null', '-w', '%{json}', '--max-time', '20', '--resolve', `${ADDR.albHost}:443:${ADDR.albFront}`, '--cacert', cert];
   args.push(s.client.http2 ? '--http2' : '--http1.1');
   if (s.client.tls12Cipher) args.push('--tlsv1.2', '--tls-max', '1.2', '--ciphers', s.client.tls12Cipher);
   args.push('-K', '-');
