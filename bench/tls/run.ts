@@ -1,0 +1,56 @@
+/**
+ * TLS decryption speed: the TCP payload of a real TLS 1.3 capture (test/fixtures/tls/ja4/
+ * http2-with-cookies.pcapng, 1.8 MB of application data, keys from its Decryption Secrets Blocks)
+ * is recorded once through the pipeline, then replayed through createAppSink ROUNDS times.
+ * Prints MB/s of TLS bytes, the time tshark 4.0 takes to Follow TLS Stream on the same file (one
+ * run: its start-up included), and peak RSS. Usage: npm run bench:tls [-- ROUNDS]
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { processCaptures } from '../../src/flow/pipeline.js';
+import type { ConnInfo, Direction, StreamSink } from '../../src/flow/stream.js';
+import { KeyLog } from '../../src/tls/keylog.js';
+import { createAppSink } from '../../src/tls/sniff.js';
+
+const file = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'tls', 'ja4', 'http2-with-cookies.pcapng');
+const rounds = Number(process.argv[2] ?? 50);
+const keys = new KeyLog();
+const chunks: { dir: Direction; bytes: Uint8Array; off: number; time: number }[] = [];
+let conn: ConnInfo | null = null;
+await processCaptures([file], {
+  onSecrets: (t, d) => void keys.addDsb(t, d),
+  onConnectionStart(c) {
+    conn = c;
+    return {
+      data: (dir, b, o, l, so, time) => void chunks.push({ dir, bytes: b.slice(o, o + l), off: so, time }),
+      gap() {},
+      end() {},
+    };
+  },
+});
+const total = chunks.reduce((n, c) => n + c.bytes.length, 0);
+let plain = 0;
+const sinkOut: StreamSink = { data: (_d, _b, _o, l) => void (plain += l), gap() {}, end() {} };
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+for (let r = 0; r < rounds; r++) {
+  const s = createAppSink(conn!, keys, () => sinkOut);
+  for (const c of chunks) s.data(c.dir, c.bytes, 0, c.bytes.length, c.off, c.time);
+  s.end(0, 'fin', 0);
+  s.end(1, 'fin', 0);
+  if (s.tls?.notDecryptedReason) throw new Error(s.tls.problems.join('; '));
+}
+const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+const mb = (total * rounds) / 1e6;
+console.log(`mirrorlens TLS sink: ${rounds} x ${(total / 1e6).toFixed(2)} MB TLS stream = ${mb.toFixed(1)} MB in ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU: ${(mb / (ms / 1000)).toFixed(0)} MB/s wall, ${(mb / (cpuMs / 1000)).toFixed(0)} MB/s per CPU second (${(plain / rounds / 1e6).toFixed(2)} MB plaintext per round)`);
+try {
+  const t1 = performance.now();
+  execFileSync('tshark', ['-r', file, '-q', '-z', 'follow,tls,raw,0'], { stdio: 'ignore', maxBuffer: 1 << 30 });
+  const tms = performance.now() - t1;
+  console.log(`tshark 4.0 follow,tls,raw on the same file (1 round, start-up included): ${tms.toFixed(0)} ms = ${(total / 1e6 / (tms / 1000)).toFixed(1)} MB/s; ratio ${((mb / (ms / 1000)) / (total / 1e6 / (tms / 1000))).toFixed(1)}x`);
+} catch {
+  console.log('tshark not available: no reference run');
+}
+console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
