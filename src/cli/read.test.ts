@@ -143,3 +143,24 @@ test('a slow reader gets every line (input paced by stdout drain), then the comm
   assert.equal(code, 0);
   assert.equal(stdout.lines, 73);
 });
+
+test('a capture cut mid-packet: every whole packet printed, then a warning with the byte offset', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-read-'));
+  try {
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, readFileSync(join(FIX, 'wire/zeek-vxlan.pcap')).subarray(0, 1000));
+    const r = await run(cut);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.split('\n').length - 1, 6);
+    assert.equal(r.err, `mirrorlens read: warning: ${cut} (byte offset 896): capture cut off: the last packet record needs 164 bytes, only 104 present\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--help prints the usage with the filter grammar', async () => {
+  const r = await run('--help');
+  assert.equal(r.code, 0);
+  assert.match(r.out, /^Usage: mirrorlens read CAPTURE\.\.\. \[options\]/);
+  assert.match(r.out, /\[inner\|outer\] \[src\|dst\] host ADDR/);
+});
