@@ -600,7 +600,7 @@ export class MirrorListener {
     const flags = dir === MirrorDirection.Ingress ? EpbFlags.inbound : dir === MirrorDirection.Egress ? EpbFlags.outbound : undefined;
     const ifId = p.ifId;
     const commentText = comment !== null ? `${comment} direction=${dir === 1 ? 'ingress' : dir === 2 ? 'egress' : 'unknown'}` : null;
-    if (!rc.guard(() => rc.writer.writePacket(ifId, sec, nsec, b, off, len, orig, commentText, flags))) {
+    if (!rc.writePacket(ifId, sec, nsec, b, off, len, orig, commentText, flags)) {
       return m.drop(DropReason.WriteError);
     }
     m.packets++;

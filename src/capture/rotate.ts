@@ -186,6 +186,19 @@ export class RotatingCapture {
     }
   }
 
+  /**
+   * `writer.writePacket` with disk-full handling (as guard(), without a closure per packet).
+   * Returns false when the packet was lost.
+   */
+  writePacket(ifId: number, tsSec: number, tsNsec: number, data: Uint8Array, offset: number, length: number, originalLength: number, comment: string | null, flags: number | undefined): boolean {
+    try {
+      this.writer.writePacket(ifId, tsSec, tsNsec, data, offset, length, originalLength, comment, flags);
+      return true;
+    } catch (e) {
+      return this.handleWriteError(e, 1);
+    }
+  }
+
   /** Flushes and closes the current file. Idempotent. */
   close(): void {
     if (this.closed) return;
