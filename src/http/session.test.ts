@@ -151,3 +151,44 @@ test('HTTP-looking noise never throws: random start lines, fields and framing', 
     { numRuns: 500 },
   );
 });
+
+test('structurally valid HTTP/2 frame sequences with random flags and payloads never throw and every transaction is well formed', () => {
+  const frame = fc.record({
+    type: fc.integer({ min: 0, max: 11 }),
+    flags: fc.integer({ min: 0, max: 255 }),
+    stream: fc.constantFrom(0, 1, 2, 3, 5, 7, 0x7fffffff),
+    payload: fc.uint8Array({ maxLength: 64 }),
+  });
+  const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+  const encode = (f: { type: number; flags: number; stream: number; payload: Uint8Array }): Uint8Array => {
+    const b = new Uint8Array(9 + f.payload.length);
+    b[0] = 0;
+    b[1] = f.payload.length >> 8;
+    b[2] = f.payload.length & 0xff;
+    b[3] = f.type;
+    b[4] = f.flags;
+    b[5] = (f.stream >>> 24) & 0x7f;
+    b[6] = (f.stream >>> 16) & 0xff;
+    b[7] = (f.stream >>> 8) & 0xff;
+    b[8] = f.stream & 0xff;
+    b.set(f.payload, 9);
+    return b;
+  };
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ dir: fc.constantFrom(0 as const, 1 as const), f: frame }), { maxLength: 25 }),
+      fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
+      (frames, cuts) => {
+        const pieces: Piece[] = [{ dir: 0, bytes: preface }, ...frames.map((x) => ({ dir: x.dir, bytes: encode(x.f) }))];
+        const txs = run(pieces, cuts, 'h2');
+        for (const t of txs) {
+          assert.ok(['complete', 'no-response', 'incomplete', 'malformed'].includes(t.outcome));
+          assert.equal(t.uid, `${t.connUid}-${t.requestIndexOnConnection}`);
+          assert.ok(t.requestBodyBytes >= 0 && t.responseBodyBytes >= 0);
+        }
+        assert.equal(new Set(txs.map((t) => t.uid)).size, txs.length, 'one transaction per uid');
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
