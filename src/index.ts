@@ -48,7 +48,7 @@ export {
   type Cidr,
   type PortRange,
 } from './capture/filter.js';
-export { FrameClassifier } from './capture/listen-classify.js';
+export { FrameClassifier, MirrorFrameFilter } from './capture/listen-classify.js';
 export { RotatingCapture, fileTimestamp, type RotationOptions } from './capture/rotate.js';
 export { ListenMetrics, DropReason, renderPrometheus, readKernelUdpDrops, type PointCounters } from './capture/metrics.js';
 export { KeylogFollower, isKeyLogLine } from './capture/listen-keylog.js';

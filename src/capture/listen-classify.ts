@@ -12,7 +12,7 @@ import { EthernetView, VlanView, isVlanTpid, EtherType, LinkType } from '../wire
 import { Ipv4View } from '../wire/ipv4.js';
 import { Ipv6View } from '../wire/ipv6.js';
 import { Status } from '../wire/status.js';
-import { emptyFilterPacket, type FilterPacket } from './filter.js';
+import { emptyFilterPacket, mirrorFilterKeeps, MirrorDirection, type FilterPacket, type MirrorFilter } from './filter.js';
 
 const MAX_VLAN_TAGS = 4;
 
@@ -116,4 +116,26 @@ export class FrameClassifier {
 export function bytesEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
+}
+
+/**
+ * The mirror filter applied to frames of any capture (for `read` / `analyze`): classify the
+ * mirrored frame (Ethernet or raw IP) and evaluate the rules. The direction comes from the
+ * packet's epb_flags as `mirrorlens listen` writes them (bits 0-1: 1 inbound = ingress,
+ * 2 outbound = egress), else Unknown (kept when either rule list accepts).
+ *
+ * For a capture of the *encapsulated* stream (e.g. tcpdump on the target), pass the frame after
+ * the VXLAN header (the mirrored packet), as AWS evaluates its rules on that packet.
+ */
+export class MirrorFrameFilter {
+  private readonly cls = new FrameClassifier();
+
+  constructor(readonly filter: MirrorFilter) {}
+
+  keeps(linkType: number, b: Uint8Array, off: number, len: number, epbFlags = 0): boolean {
+    this.cls.classify(linkType, b, off, len);
+    const d = epbFlags & 3;
+    const dir = d === 1 ? MirrorDirection.Ingress : d === 2 ? MirrorDirection.Egress : MirrorDirection.Unknown;
+    return mirrorFilterKeeps(this.filter, this.cls.packet, dir);
+  }
 }
