@@ -373,3 +373,47 @@ test('listener: IPv6 mirror source on an IPv6 socket (direction from the IPv6 so
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('listener: arbitrary datagrams never throw, and every one is written or counted as a drop', async () => {
+  const fc = await import('fast-check');
+  const dir = mkdtempSync(join(tmpdir(), 'ml-listener-prop-'));
+  const l = new MirrorListener({
+    outDir: dir,
+    bind: ['127.0.0.1'],
+    vxlanPort: await freePort(),
+    genevePort: await freePort(),
+    statusIntervalMs: 0,
+    filter: parseMirrorFilter('ingress:\n  - {ruleNumber: 1, action: accept, protocol: tcp, source: 0.0.0.0/0, destination: 0.0.0.0/0, destinationPorts: "1-1000"}\negress: []\n', 'f'),
+    packetComments: 'all',
+  });
+  await l.start();
+  try {
+    const rinfo = { address: '127.0.0.1', family: 'IPv4' as const, port: 1234, size: 0 };
+    // half the time a plausible header (VXLAN I flag / GENEVE version 0 with some options), then anything
+    const datagram = fc.tuple(fc.boolean(), fc.boolean(), fc.uint8Array({ maxLength: 300 }), fc.nat(63)).map(([geneve, plausible, rest, opt]) => {
+      const b = Buffer.from(rest);
+      if (plausible && b.length >= 8) {
+        if (geneve) {
+          b[0] = opt & 0x0f;
+          b[2] = 0x65;
+          b[3] = 0x58;
+        } else b[0] = 0x08;
+      }
+      return { geneve, b };
+    });
+    fc.assert(
+      fc.property(fc.array(datagram, { maxLength: 50 }), (ds) => {
+        for (const d of ds) {
+          if (d.geneve) l.onGeneve(d.b, rinfo);
+          else l.onVxlan(d.b, rinfo);
+        }
+        const m = l.metrics;
+        return m.datagrams === m.packets + m.dropped();
+      }),
+      { numRuns: 300 },
+    );
+  } finally {
+    await l.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
