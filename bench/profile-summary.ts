@@ -5,7 +5,7 @@
  * machine where seconds do not.
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof bin/mirrorlens.js analyze CAPTURE --keylog KEYS --alb-log LOG --format json > /dev/null
- *   node --import tsx bench/profile-summary.ts /tmp/prof [more.cpuprofile ...] [--top 25] [--json]
+ *   node --import tsx bench/profile-summary.ts /tmp/prof [more.cpuprofile ...] [--top 25] [--json] [--inclusive fnA,fnB]
  *
  * Several profiles (or a directory of them) are added together. Three views:
  *   - by stage: each sample goes to the stage of the innermost mirrorlens frame on its stack, so a
@@ -15,6 +15,7 @@
  *     attributed to a JavaScript function: compiling, module loading, runtime), or start-up.
  *   - by leaf category (self time): the stage or node module whose code was running.
  *   - top functions by self time, with file and line.
+ * --inclusive adds the share of samples with the named functions anywhere on the stack (total time).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -41,7 +42,7 @@ interface CpuProfile {
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string' }, json: { type: 'boolean' } },
+  options: { top: { type: 'string' }, json: { type: 'boolean' }, inclusive: { type: 'string' } },
 });
 const top = Number(values.top ?? 25);
 if (positionals.length === 0) {
@@ -79,6 +80,8 @@ function categoryOf(url: string): string | null {
   return `other:${basename(url)}`;
 }
 
+const inclusiveNames = (values.inclusive ?? '').split(',').filter((n) => n !== '');
+const byInclusive = new Map<string, number>();
 const bySelfFn = new Map<string, number>();
 const bySelfCat = new Map<string, number>();
 const byStage = new Map<string, Map<string, number>>();
@@ -149,6 +152,19 @@ for (const file of files) {
     return d;
   };
 
+  // Per node: which of the --inclusive functions are on its stack.
+  const onStack = new Map<number, string[]>();
+  const stackNames = (id: number): string[] => {
+    let r = onStack.get(id);
+    if (r) return r;
+    const p = parent.get(id);
+    const up = p === undefined ? [] : stackNames(p);
+    const name = byId.get(id)!.callFrame.functionName;
+    r = inclusiveNames.includes(name) && !up.includes(name) ? [...up, name] : up;
+    onStack.set(id, r);
+    return r;
+  };
+
   for (const id of prof.samples) {
     const d = describe(id);
     if (d.idle) {
@@ -156,6 +172,7 @@ for (const file of files) {
       continue;
     }
     samples++;
+    if (inclusiveNames.length > 0) for (const n of stackNames(id)) add(byInclusive, n);
     add(bySelfFn, `${d.fn} [${d.cat}]`);
     add(bySelfCat, d.cat);
     let m = byStage.get(d.stage);
@@ -177,6 +194,7 @@ if (values.json) {
         idleSamples: idle,
         byStage: stageRows.map(([s, n]) => ({ stage: s, samples: n, share: n / samples, via: Object.fromEntries(sorted(byStage.get(s)!)) })),
         bySelfCategory: sorted(bySelfCat).map(([c, n]) => ({ category: c, samples: n, share: n / samples })),
+        inclusive: Object.fromEntries(inclusiveNames.map((n) => [n, (byInclusive.get(n) ?? 0) / samples])),
         topFunctions: sorted(bySelfFn).slice(0, top).map(([f, n]) => ({ function: f, samples: n, share: n / samples })),
       },
       null,
@@ -205,4 +223,10 @@ if (values.json) {
   sorted(bySelfFn)
     .slice(0, top)
     .forEach(([f, n], i) => console.log(`| ${i + 1} | \`${f}\` | ${pct(n)} |`));
+}
+if (!values.json && inclusiveNames.length > 0) {
+  console.log('\n## total time (function anywhere on the stack)\n');
+  console.log('| function | share |');
+  console.log('|---|---:|');
+  for (const n of inclusiveNames) console.log(`| \`${n}\` | ${pct(byInclusive.get(n) ?? 0)} |`);
 }
