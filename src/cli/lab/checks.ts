@@ -105,13 +105,14 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
   }
 
   const failing = inp.clients.find((c) => c.path === s.expectPath);
-  check(`curl got ${s.expectStatus} for ${s.expectPath}`, failing?.status === s.expectStatus, failing ? `got ${failing.status || failing.error}` : 'request not made');
+  if (s.expectStatus === 460) check(`curl gave up on ${s.expectPath} without an answer`, failing !== undefined && failing.status === 0 && failing.error !== undefined, failing ? `status ${failing.status}, ${failing.error ?? 'no error'}` : 'request not made');
+  else check(`curl got ${s.expectStatus} for ${s.expectPath}`, failing?.status === s.expectStatus, failing ? `got ${failing.status || failing.error}` : 'request not made');
   const f = failureFacts(s, pkts, records);
   const rec = f.record;
-  const status5xx = s.expectStatus >= 500;
+  const lbError = s.expectStatus >= 400; // the ALB's own answer: no target status
   check(
-    `ALB log: ${s.expectStatus} with target_status_code ${status5xx ? '-' : s.expectStatus} for ${s.expectPath}`,
-    rec !== undefined && rec.elbStatusCode === s.expectStatus && (status5xx ? rec.targetStatusCode === null : rec.targetStatusCode === s.expectStatus),
+    `ALB log: ${s.expectStatus} with target_status_code ${lbError ? '-' : s.expectStatus} for ${s.expectPath}`,
+    rec !== undefined && rec.elbStatusCode === s.expectStatus && (lbError ? rec.targetStatusCode === null : rec.targetStatusCode === s.expectStatus),
     rec ? `${rec.type} ${rec.elbStatusCode} ${rec.targetStatusCode ?? '-'} "${rec.request.raw}" trace ${rec.traceId}` : 'no line for the path',
   );
   if (s.client.http2) check('ALB log: type h2, HTTP/2.0 request', rec?.type === 'h2' && rec.request.protocol === 'HTTP/2.0', rec ? `${rec.type} ${rec.request.protocol}` : '-');
@@ -119,15 +120,23 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
 
   // Client side, decrypted with the key log: the request and the ALB's status.
   const cReq = pkts.find((p) => p.side === 'client-side' && p.uris.includes(s.expectPath ?? ''));
+  const targetEvents = readTargetLog(inp.targetLog);
+  const targetSaw = rec?.traceId ? targetEvents.find((e) => e.event === 'request' && e.traceId === rec.traceId) : undefined;
+  if (s.expectStatus === 460) {
+    // The client left: its FIN (or RST) on the client side, then the ALB drops the target connection.
+    const bye = cReq && pkts.find((p) => p.side === 'client-side' && p.time > cReq.time && p.src === cReq.src && p.sport === cReq.sport && (p.flags & (FIN | RST)) !== 0);
+    const answered = cReq !== undefined && pkts.some((p) => p.side === 'client-side' && p.time > cReq.time && p.dport === cReq.sport && p.statuses.length > 0);
+    check(`client side decrypts: ${s.expectPath} sent, then the client closed before any answer`, cReq !== undefined && bye !== undefined && !answered, cReq ? (bye ? `request ${describe(cReq)}; close ${describe(bye)}` : 'no close from the client') : 'request not found in decrypted client side');
+    const albBye = f.request && connOf(pkts, f.request).find((p) => p.time > f.request!.time && ep(p.dst, p.dport) === NLB_VIP && (p.flags & (FIN | RST)) !== 0);
+    check('the ALB then closed its connection to the target', albBye !== undefined, albBye ? describe(albBye) : 'no FIN/RST from the ALB on the target side');
+    return out;
+  }
   const cResp = cReq && pkts.find((p) => p.side === 'client-side' && p.time >= cReq.time && p.statuses.includes(s.expectStatus));
   check(`client side decrypts: ${s.expectPath} answered ${s.expectStatus}`, cReq !== undefined && cResp !== undefined, cReq ? (cResp ? `request ${describe(cReq)}; response ${describe(cResp)}` : 'request found, status not') : 'request not found in decrypted client side');
   if (s.client.http2) {
     const alpn = pkts.some((p) => p.side === 'client-side' && p.alpn.includes('h2'));
     check('client negotiated h2 by ALPN', alpn, alpn ? 'ALPN h2 in the handshake' : 'no ALPN h2');
   }
-
-  const targetEvents = readTargetLog(inp.targetLog);
-  const targetSaw = rec?.traceId ? targetEvents.find((e) => e.event === 'request' && e.traceId === rec.traceId) : undefined;
 
   switch (s.expectKind) {
     case 'idle-timeout-reset': {

@@ -11,6 +11,7 @@
  * - target_status_code: `-` unless the target sent a response header (nginx reports 502/504 in
  *   $upstream_status for failures it generated itself; those are not the target's).
  * - request: `"METHOD https://host:443/uri HTTP/x.y"`, `"- - - "` for a request nginx could not parse.
+ * - elb_status_code: `$status`, except nginx's 499 (client closed first), which ALB logs as 460.
  * - trace_id: `Root=1-<8 hex epoch seconds>-<24 hex>` from the request's arrival second and
  *   $request_id; the same value is sent to the target as X-Amzn-Trace-Id.
  * - conn_trace_id: `TID_<run id><connection serial>` (opaque, one per client connection).
@@ -62,7 +63,7 @@ export const ALB_LOG_FORMAT = [
   '$alb_rpt',
   '$alb_tpt',
   '$alb_respt',
-  '$status',
+  '$alb_status',
   '$alb_target_status',
   '$request_length',
   '$bytes_sent',
@@ -114,6 +115,8 @@ http {
   map_hash_bucket_size 64;
 
   map $http2 $alb_type { h2 h2; default https; }
+  # nginx logs a client that went away before the answer as 499; ALB logs it as 460.
+  map $status $alb_status { 499 460; default $status; }
   # ALB logs "- - - " when nothing parseable was received.
   map $request_method $alb_request { "" "- - - "; default "$request_method $scheme://$host:$server_port$request_uri $server_protocol"; }
   # Response time (log time): volatile, evaluated when the line is written.

@@ -109,8 +109,8 @@ async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
  * stdin (`-K -`): with `go`, curl is started first and sends the request the moment `go` resolves
  * (no process start-up in between: keepalive-race needs the request out within ~0.1 s).
  */
-async function curl(ns: string, s: Scenario, path: string, cert: string, keylog: string, go?: Promise<void>): Promise<ClientResult> {
-  const args = ['-sS', '-o', '/dev/null', '-w', '%{json}', '--max-time', '20', '--resolve', `${ADDR.albHost}:443:${ADDR.albFront}`, '--cacert', cert];
+async function curl(ns: string, s: Scenario, path: string, cert: string, keylog: string, go?: Promise<void>, maxTimeSeconds = 20): Promise<ClientResult> {
+  const args = ['-sS', '-o', '/dev/null', '-w', '%{json}', '--max-time', String(maxTimeSeconds), '--resolve', `${ADDR.albHost}:443:${ADDR.albFront}`, '--cacert', cert];
   args.push(s.client.http2 ? '--http2' : '--http1.1');
   if (s.client.tls12Cipher) args.push('--tlsv1.2', '--tls-max', '1.2', '--ciphers', s.client.tls12Cipher);
   args.push('-K', '-');
@@ -252,7 +252,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
           })();
           go.catch(() => {});
         }
-        const c = await curl(topo.ns.client, s, rq.path, cert, files.keylog, go);
+        const c = await curl(topo.ns.client, s, rq.path, cert, files.keylog, go, rq.clientTimeoutSeconds);
         if (go) await go;
         clients.push(c);
         appendFileSync(files.clientLog, `${JSON.stringify(c)}\n`);

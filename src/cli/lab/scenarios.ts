@@ -12,6 +12,8 @@ export interface ClientRequest {
   waitMs: number;
   /** Wait first until the target has closed a connection (its log shows it): the FIN is on its way. */
   afterTargetClose?: boolean;
+  /** The client gives up after this many seconds (curl --max-time). */
+  clientTimeoutSeconds?: number;
 }
 
 export interface LoadParams {
@@ -183,6 +185,22 @@ export const SCENARIOS: readonly Scenario[] = [
     requests: [
       { path: '/api/cart', waitMs: 0 },
       { path: '/slow/report', waitMs: 100 },
+    ],
+  },
+  {
+    ...BASE,
+    name: 'client-closed',
+    summary: 'the client gives up (1 s) before the slow target (4 s) answers and closes its connection → ALB logs 460',
+    expectKind: 'client-closed',
+    expectStatus: 460,
+    expectPath: '/slow/export',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000, slowMs: 4000 },
+    client: { http2: false },
+    requests: [
+      { path: '/api/cart', waitMs: 0 },
+      { path: '/slow/export', waitMs: 100, clientTimeoutSeconds: 1 },
     ],
   },
   {
