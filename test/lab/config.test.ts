@@ -13,7 +13,7 @@ test('the ALB log_format has the 33 ALB access-log fields', () => {
   // Quoted fields may hold spaces: count tokens the way the ALB parser does.
   const tokens = ALB_LOG_FORMAT.match(/"[^"]*"|\S+/g) ?? [];
   assert.equal(tokens.length, 33);
-  assert.equal(tokens[8], '$status');
+  assert.equal(tokens[8], '$alb_status');
   assert.equal(tokens[12], '"$alb_request"');
   assert.equal(tokens[17], '"$alb_trace_id"');
 });
@@ -44,6 +44,7 @@ test('nginx config: trace-id hex table covers the run and the log goes where ask
   assert.match(conf, /proxy_next_upstream off;/);
   assert.match(conf, /proxy_set_header Connection "";/);
   assert.match(conf, /keepalive 16;/);
+  assert.match(conf, /map \$status \$alb_status \{ 499 460; default \$status; \}/, "nginx's 499 is ALB's 460");
 });
 
 function pkt(p: Partial<Pkt>): Pkt {
