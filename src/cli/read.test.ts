@@ -165,3 +165,14 @@ test('--help prints the usage with the filter grammar', async () => {
   assert.match(r.out, /^Usage: mirrorlens read CAPTURE\.\.\. \[options\]/);
   assert.match(r.out, /\[inner\|outer\] \[src\|dst\] host ADDR/);
 });
+
+test('GWLB GENEVE + VXLAN: the endpoint id and flow cookie are shown, PacketLength truncation as caplen', async () => {
+  const r = await run(join(FIX, 'wire/gwlb-geneve-vxlan.pcapng'));
+  const lines = r.out.split('\n');
+  assert.equal(lines[3], '    4    3.000000 10.0.100.10 → 10.0.100.20 GENEVE vni=0 gwlbe=0a1b2c3d4e5f6071 cookie=11111111 | 10.0.1.20 → 10.0.2.30 VXLAN vni=1234 | 10.0.1.20:443 → 203.0.113.7:50000 TCP 172 [RST, ACK] seq=5001 ack=1036 win=65535 len=0');
+  assert.match(lines[5]!, /TCP 1172 \[PSH, ACK\] seq=1036 ack=5001 win=65535 len=6 caplen=178$/);
+  const j = await run(join(FIX, 'wire/gwlb-geneve-vxlan.pcapng'), '--json', '--filter', 'gwlb and rst');
+  const o = JSON.parse(j.out) as { geneve: { gwlb: unknown }; tunnels: { type: string; vni: number }[] };
+  assert.deepEqual(o.geneve.gwlb, { endpointId: '0a1b2c3d4e5f6071', attachmentId: '000000000000002a', flowCookie: '11111111' });
+  assert.deepEqual(o.tunnels.map((t) => `${t.type}:${t.vni}`), ['geneve:0', 'vxlan:1234']);
+});

@@ -23,6 +23,7 @@ export const WIRE_FIXTURES: readonly string[] = [
   'wire/sv-geneve-decoder.pcap',
   'wire/arkime-v6-http.pcap',
   'wire/ja4-http1-null.pcapng',
+  'wire/gwlb-geneve-vxlan.pcapng',
   'wire-lab/wire-lab.pcap',
 ];
 
