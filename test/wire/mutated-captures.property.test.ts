@@ -35,3 +35,32 @@ test('mutated real packets from every wire fixture: no throw, no read outside th
     { numRuns: 4000 },
   );
 });
+
+test('decoding a packet at any offset inside a larger buffer gives the same layers as at offset 0', async () => {
+  const packets: [number, Uint8Array][] = [];
+  for (const fx of WIRE_FIXTURES) {
+    await readCapture(join(FIX, fx), (rec) => {
+      if (packets.length < 2000) packets.push([rec.linkType, rec.data.slice(rec.offset, rec.offset + rec.capturedLength)]);
+    });
+  }
+  const a = new PacketDecoder();
+  const b = new PacketDecoder();
+  fc.assert(
+    fc.property(fc.nat(packets.length - 1), fc.nat(64), fc.nat(64), (idx, pad, tail) => {
+      const [lt, p] = packets[idx]!;
+      const big = new Uint8Array(pad + p.length + tail).fill(0x5a);
+      big.set(p, pad);
+      const sa = a.decode(lt, p, 0, p.length);
+      const sb = b.decode(lt, big, pad, p.length);
+      assert.equal(sb, sa);
+      assert.equal(b.layerCount, a.layerCount);
+      for (let i = 0; i < a.layerCount; i++) {
+        assert.equal(b.layerType[i], a.layerType[i]);
+        assert.equal(b.layerOffset[i], a.layerOffset[i]! + pad);
+        assert.equal(b.layerLength[i], a.layerLength[i]);
+      }
+      assert.deepEqual([b.vni, b.transport, b.srcPort, b.dstPort, b.payloadLength, b.srcAddrString(), b.outerSrcAddrString()], [a.vni, a.transport, a.srcPort, a.dstPort, a.payloadLength, a.srcAddrString(), a.outerSrcAddrString()]);
+    }),
+    { numRuns: 1500 },
+  );
+});
