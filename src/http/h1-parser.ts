@@ -134,6 +134,8 @@ for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 const HTTP_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)( +)(\S+)( +)HTTP\/(\d)\.(\d) *\r?$/;
@@ -164,6 +166,10 @@ export class Http1Parser {
   private flaggedBareLf = false;
   /** Non-CR bytes on the current head line so far (0 at a line start). */
   private curLineLen = 0;
+  /** Scan state of the head being read: last byte, and whether it had a bare LF / control bytes. */
+  private prevHeadByte = -1;
+  private headBareLf = false;
+  private headCtl = false;
   private paused: PausedPiece[] = [];
   private pausedBytes = 0;
   private resyncSkipped = 0;
@@ -396,6 +402,9 @@ export class Http1Parser {
     this.bufLen = 0;
     this.startLineChecked = 0;
     this.curLineLen = 0;
+    this.prevHeadByte = -1;
+    this.headBareLf = false;
+    this.headCtl = false;
     this.head = null;
     this.action = 0;
     this.h.onMessageBegin(so, time, firstInChunk, prev);
@@ -427,16 +436,27 @@ export class Http1Parser {
     // Look for the end of the head: an empty line (nothing but an optional CR before the LF).
     let stop = -1;
     let lineLen = this.curLineLen;
+    let prev = this.prevHeadByte;
+    let bareLf = false;
+    let ctl = false;
     for (let i = p; i < end; i++) {
       const c = bytes[i]!;
       if (c === 0x0a) {
+        if (prev !== 0x0d) bareLf = true;
         if (lineLen === 0) {
           stop = i + 1;
           break;
         }
         lineLen = 0;
-      } else if (c !== 0x0d) lineLen++;
+      } else if (c !== 0x0d) {
+        lineLen++;
+        if ((c < 0x20 && c !== 0x09) || c === 0x7f) ctl = true;
+      }
+      prev = c;
     }
+    this.prevHeadByte = prev;
+    if (bareLf) this.headBareLf = true;
+    if (ctl) this.headCtl = true;
     this.curLineLen = lineLen;
     const to = stop === -1 ? end : stop;
     if (this.state === S.Head && !this.checkStartLinePrefix(bytes, p, to, so, time)) return to;
@@ -490,6 +510,12 @@ export class Http1Parser {
 
   private splitLines(): string[] {
     const text = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.bufLen).toString('latin1');
+    if (!this.headBareLf) {
+      // Every line ended in CRLF (checked while reading): split on it directly.
+      const lines = text.split('\r\n');
+      while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+      return lines;
+    }
     const raw = text.split('\n');
     raw.pop(); // after the final LF
     const lines: string[] = [];
@@ -529,22 +555,24 @@ export class Http1Parser {
         this.h.onAnomaly(H1Anomaly.SpaceBeforeColon, name.trim());
         name = name.trimEnd();
       }
-      for (let k = 0; k < name.length; k++) {
-        if (!TCHAR[name.charCodeAt(k)]) {
-          this.error(H1Error.InvalidHeaderName, `byte 0x${name.charCodeAt(k).toString(16).padStart(2, '0')} in field name`, so, time);
-          return false;
-        }
+      if (!TOKEN.test(name)) {
+        let k = 0;
+        while (k < name.length && TCHAR[name.charCodeAt(k)]) k++;
+        this.error(H1Error.InvalidHeaderName, `byte 0x${name.charCodeAt(k).toString(16).padStart(2, '0')} in field name`, so, time);
+        return false;
       }
       // Trim OWS and look for control characters in one pass.
       let a = colon + 1;
       let b = line.length;
       while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
       while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
-      for (let k = a; k < b; k++) {
-        const c = line.charCodeAt(k);
-        if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
-          this.h.onAnomaly(H1Anomaly.ControlCharInValue, name);
-          break;
+      if (this.headCtl) {
+        for (let k = a; k < b; k++) {
+          const c = line.charCodeAt(k);
+          if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
+            this.h.onAnomaly(H1Anomaly.ControlCharInValue, name);
+            break;
+          }
         }
       }
       fields.push(name, line.slice(a, b));
@@ -717,6 +745,9 @@ export class Http1Parser {
       this.state = S.Trailers;
       this.bufLen = 0;
       this.curLineLen = 0;
+      this.prevHeadByte = -1;
+      this.headBareLf = false;
+      this.headCtl = false;
     } else {
       this.remaining = size;
       this.state = S.ChunkData;
@@ -823,6 +854,9 @@ export class Http1Parser {
       this.state = S.Head;
       this.startLineChecked = -1;
       this.curLineLen = 0;
+      this.prevHeadByte = 0x0a;
+      this.headBareLf = len < 2 || lineBytes[len - 2] !== 0x0d;
+      this.headCtl = true; // not scanned: let parseFields look
       this.append(lineBytes, 0, lineBytes.length);
       return to;
     }
