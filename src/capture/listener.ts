@@ -172,6 +172,9 @@ export class MirrorListener {
   async start(): Promise<void> {
     const o = this.o;
     const notice = (l: string): void => o.onNotice?.(l);
+    const vx = o.vxlanPort ?? VXLAN_PORT;
+    const gn = o.genevePort ?? 6081;
+    if (vx === 0 && gn === 0) throw new MirrorlensError(ErrorCode.Usage, 'listen: both --vxlan-port and --geneve-port are 0: nothing to listen on');
     if (o.keylog) {
       this.keylog = new KeylogFollower(
         o.keylog,
@@ -210,9 +213,6 @@ export class MirrorListener {
     // The key log's current content goes into the first file (onOpen ran before it was read).
     if (this.keylog) this.keylog.start();
 
-    const vx = o.vxlanPort ?? VXLAN_PORT;
-    const gn = o.genevePort ?? 6081;
-    if (vx === 0 && gn === 0) throw new MirrorlensError(ErrorCode.Usage, 'listen: both --vxlan-port and --geneve-port are 0: nothing to listen on');
     try {
       if (vx !== 0) await this.bindAll('vxlan', vx);
       if (gn !== 0) await this.bindAll('geneve', gn);

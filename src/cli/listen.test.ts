@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseSize, command as listen } from './listen.js';
 import { parseTarget, command as replay } from './replay.js';
 import { main } from './main.js';
@@ -43,17 +46,27 @@ for (const [argv, re] of usageErrors) {
 }
 
 test('listen: a bad filter file is one clear line with file and line, exit 1', async () => {
-  const { io: x, err } = io();
-  const code = await main(['listen', '--out', '/tmp/ml-cli-test-out', '--filter', '/nonexistent/filter.yaml'], x);
-  assert.equal(code, 1);
-  assert.match(err(), /^mirrorlens listen: \/nonexistent\/filter\.yaml: cannot read filter file: ENOENT/);
+  const out = mkdtempSync(join(tmpdir(), 'ml-cli-listen-'));
+  try {
+    const { io: x, err } = io();
+    const code = await main(['listen', '--out', out, '--filter', '/nonexistent/filter.yaml'], x);
+    assert.equal(code, 1);
+    assert.match(err(), /^mirrorlens listen: \/nonexistent\/filter\.yaml: cannot read filter file: ENOENT/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 test('listen: both ports 0 is a usage error', async () => {
-  const { io: x, err } = io();
-  const code = await main(['listen', '--out', '/tmp/ml-cli-test-out', '--vxlan-port', '0', '--geneve-port', '0', '--quiet'], x);
-  assert.equal(code, 2);
-  assert.match(err(), /nothing to listen on/);
+  const out = mkdtempSync(join(tmpdir(), 'ml-cli-listen-'));
+  try {
+    const { io: x, err } = io();
+    const code = await main(['listen', '--out', out, '--vxlan-port', '0', '--geneve-port', '0', '--quiet'], x);
+    assert.equal(code, 2);
+    assert.match(err(), /nothing to listen on/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 test('replay: targets with default ports, IPv6 in brackets', () => {
