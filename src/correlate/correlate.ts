@@ -13,13 +13,15 @@
  * lines name clients and targets directly. Clock skew between logs and capture is estimated from
  * strongly joined pairs (trace id, client ip:port + request line) and applied to the rest.
  */
-import type { Case, ConnView, FlowRowView, LbLogView, TxView } from './views.js';
+import type { Case, ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
 
 export interface CorrelateOptions {
   /** Largest log ↔ capture clock difference tolerated when matching, seconds (default 10). */
   maxSkewSeconds?: number;
   /** Extra slack around a log line's request interval, seconds (default 2). */
   slackSeconds?: number;
+  /** Connections indexed for joining path legs (default 200,000; the oldest are forgotten first). */
+  maxLegs?: number;
 }
 
 interface AddrStats {
@@ -68,6 +70,12 @@ export class Correlator {
   private readonly flowSeen = new Set<string>();
   private readonly addrs = new Map<string, AddrStats>();
   private flowLogsGiven = false;
+  /** Every connection by its client ip:port, compact, for joining the legs of one path (capped). */
+  private readonly legs = new Map<string, LegView[]>();
+  private legCount = 0;
+  private readonly maxLegs: number;
+  /** Transactions on other legs kept only for their trace id (requests that reached the target). */
+  private readonly traced = new Map<string, TxView>();
   private firstPacket = Infinity;
   private lastPacket = -Infinity;
   /** Log targets (ip|port) and clients (ip|port) named by any log line. */
@@ -78,6 +86,7 @@ export class Correlator {
 
   constructor(opts: CorrelateOptions = {}) {
     this.maxSkew = opts.maxSkewSeconds ?? 10;
+    this.maxLegs = opts.maxLegs ?? 200_000;
     this.slack = opts.slackSeconds ?? 2;
   }
 
@@ -107,12 +116,33 @@ export class Correlator {
     if (trouble || this.wantedConns.has(c.uid)) this.conns.set(c.uid, c);
   }
 
+  /** Records a compact view of every connection, for joining legs. */
+  addLeg(l: LegView): void {
+    const key = ep(l.clientAddr, l.clientPort);
+    const list = this.legs.get(key);
+    if (list) list.push(l);
+    else this.legs.set(key, [l]);
+    if (++this.legCount > this.maxLegs) {
+      const oldest = this.legs.keys().next().value as string;
+      this.legCount -= this.legs.get(oldest)!.length;
+      this.legs.delete(oldest);
+    }
+  }
+
   /** Transactions: kept when they may explain or be an error. */
   addTransaction(tx: TxView): void {
+    const root = traceRoot(tx.traceId);
+    if (root !== null && this.tracedWanted(root)) this.traced.set(`${root}|${tx.connUid}`, tx);
     const failed = tx.outcome !== 'complete' || (tx.status !== null && tx.status >= 500);
     if (!failed) return;
     this.txs.push(tx);
     this.wantedConns.add(tx.connUid);
+  }
+
+  private readonly wantedRoots = new Set<string>();
+
+  private tracedWanted(root: string): boolean {
+    return this.wantedRoots.has(root);
   }
 
   addLog(l: LbLogView): void {
@@ -121,7 +151,11 @@ export class Correlator {
       this.logTargetAddrs.add(l.targetAddr);
     }
     const s = l.elbStatus;
-    if (s !== null && (s >= 500 || s === 460 || s === 0)) this.logs.push(l);
+    if (s !== null && (s >= 500 || s === 460 || s === 0)) {
+      this.logs.push(l);
+      const root = traceRoot(l.traceId);
+      if (root !== null) this.wantedRoots.add(root);
+    }
   }
 
   addFlowRow(r: FlowRowView): void {
@@ -159,14 +193,24 @@ export class Correlator {
     return 'unknown';
   }
 
+  private lbCache: Set<string> | null = null;
+
   roleOf(c: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }): 'client-side' | 'target-side' | 'unknown' {
-    const s = this.side(c, this.lbAddresses());
+    const s = this.side(c, this.lbCache ?? this.lbAddresses());
     return s === 'client' ? 'client-side' : s === 'target' ? 'target-side' : 'unknown';
   }
 
   /** All cases, in time order. */
   build(): Case[] {
     const lb = this.lbAddresses();
+    // A load balancer's target-facing address may never accept connections (multi-homed, as an
+    // ALB's are): it is also known as the client of connections to logged targets, and as the
+    // client of requests carrying an X-Amzn-Trace-Id (which an ALB adds to every target request).
+    for (const tx of this.txs) {
+      if (tx.traceId !== null || this.logTargets.has(ep(tx.serverAddr, tx.serverPort))) lb.add(tx.clientAddr);
+    }
+    for (const c of this.conns.values()) if (this.logTargets.has(ep(c.serverAddr, c.serverPort))) lb.add(c.clientAddr);
+    this.lbCache = lb;
     const clientTxs: TxView[] = [];
     const targetTxs: TxView[] = [];
     for (const tx of this.txs) {
@@ -226,10 +270,21 @@ export class Correlator {
       const clientConn = base.clientTx ? this.conns.get(base.clientTx.connUid) ?? null : null;
       const tAttempts = base.targetAttempts ?? [];
       const rows = flowRowsFor(tAttempts.length ? tAttempts : targetConn ? [targetConn] : []);
+      const next = targetConn ? this.nextLegOf(targetConn) : null;
+      const root = traceRoot(base.targetTx?.traceId ?? null);
+      let nextTx = next && root !== null ? this.traced.get(`${root}|${next.uid}`) ?? null : null;
+      const reqT = base.targetTx?.requestFirstByteTime ?? null;
+      if (next && !nextTx && reqT !== null) {
+        // Without trace ids: a failed request on the next leg just after this one is the same request.
+        nextTx = targetTxs.find((t) => t.connUid === next.uid && t.requestFirstByteTime !== null && t.requestFirstByteTime >= reqT && t.requestFirstByteTime <= reqT + 5) ?? null;
+      }
+      if (nextTx) usedTarget.add(nextTx);
       return {
         log: null,
         clientTx: null,
         targetTx: null,
+        nextLeg: next,
+        nextLegTx: nextTx,
         targetAttempts: tAttempts,
         captureCovers: true,
         targetSideSeen,
@@ -264,7 +319,13 @@ export class Correlator {
       }
       let targetTx: TxView | null = null;
       const root = traceRoot(l.traceId);
-      if (root) targetTx = targetTxs.find((x) => !usedTarget.has(x) && traceRoot(x.traceId) === root) ?? null;
+      if (root) {
+        // The same trace id is on every leg behind the load balancer: take the leg to the logged
+        // target, else the earliest (the first hop).
+        const logged = l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null;
+        const same = targetTxs.filter((x) => !usedTarget.has(x) && traceRoot(x.traceId) === root);
+        targetTx = same.find((x) => ep(x.serverAddr, x.serverPort) === logged) ?? [...same].sort((a, b) => (a.requestFirstByteTime ?? 0) - (b.requestFirstByteTime ?? 0))[0] ?? null;
+      }
       if (!targetTx) {
         const target = l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null;
         const cands = targetTxs.filter(
@@ -346,6 +407,19 @@ export class Correlator {
     const keepRows = this.flowRejects.filter((r) => r.end >= time);
     this.flowRejects.length = 0;
     this.flowRejects.push(...keepRows);
+  }
+
+  /** The leg after `c` on the path: same client ip:port, another server, overlapping in time. */
+  nextLegOf(c: ConnView): LegView | null {
+    const list = this.legs.get(ep(c.clientAddr, c.clientPort));
+    if (!list) return null;
+    let best: LegView | null = null;
+    for (const l of list) {
+      if (l.uid === c.uid || (l.serverAddr === c.serverAddr && l.serverPort === c.serverPort)) continue;
+      if (Math.abs(l.startTime - c.startTime) > 2) continue;
+      if (best === null || Math.abs(l.startTime - c.startTime) < Math.abs(best.startTime - c.startTime)) best = l;
+    }
+    return best;
   }
 
   /** Kept connections (for the report's connection list). */

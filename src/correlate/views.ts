@@ -116,6 +116,22 @@ export interface FlowRowView {
   raw: string;
 }
 
+/** A connection in compact form, for joining the legs of one path (see Case.nextLeg). */
+export interface LegView {
+  uid: string;
+  clientAddr: string;
+  clientPort: number;
+  serverAddr: string;
+  serverPort: number;
+  startTime: number;
+  endTime: number;
+  /** Payload bytes the client sent on this leg. */
+  clientPayloadBytes: number;
+  /** Times of FINs / RSTs sent by the server of this leg. */
+  serverFinTimes: number[];
+  serverRstTimes: number[];
+}
+
 /** One error to explain, with whatever evidence the correlation found for it. */
 export interface Case {
   origin: 'alb-log' | 'client-transaction' | 'target-transaction' | 'target-connection';
@@ -132,6 +148,14 @@ export interface Case {
   captureCovers: boolean;
   /** Whether target-side traffic was seen anywhere in the capture. */
   targetSideSeen: boolean;
+  /**
+   * The next leg of the target connection, when it was mirrored too (e.g. the NLB → target leg of
+   * an ALB → NLB → target path, joined by the load balancer's source ip:port, which an NLB with
+   * client IP preservation keeps): null when not seen.
+   */
+  nextLeg: LegView | null;
+  /** The request as the next leg carried it (same X-Amzn-Trace-Id), when it got there and was kept. */
+  nextLegTx: TxView | null;
   /** Whether flow logs were given (so absence means something). */
   flowLogsGiven: boolean;
   /** Whether the flow logs have any row (ACCEPT or REJECT) for the target connection(s) of this case. */

@@ -80,6 +80,8 @@ function kase(over: Partial<Case>): Case {
     targetSideSeen: true,
     flowLogsGiven: false,
     inFlowLogs: false,
+    nextLeg: null,
+    nextLegTx: null,
     skewSeconds: 0,
     ...over,
   };

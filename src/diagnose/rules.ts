@@ -160,7 +160,20 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
           `Make the target's keep-alive timeout longer than the load balancer's idle timeout (ALB default 60 s): e.g. Node.js server.keepAliveTimeout = 65000 and server.headersTimeout = 66000; nginx keepalive_timeout 75s; Apache KeepAliveTimeout 75; gunicorn --keep-alive 75.`,
           `The target's keep-alive timeout measured here is about ${formatSeconds(keepAlive)}.`,
         ],
-        { idleSeconds: idle, resetBy: rst ? serverName : null, fits: fitTimeouts(keepAlive, learned, 'target') },
+        {
+          idleSeconds: idle,
+          resetBy: rst ? serverName : null,
+          fits: fitTimeouts(keepAlive, learned, 'target'),
+          extraEvidence: c.nextLeg && c.nextLeg.serverFinTimes.length
+            ? [
+                {
+                  time: c.nextLeg.serverFinTimes[0]!,
+                  source: 'packet',
+                  text: `on the next leg the target ${endpoint(c.nextLeg.serverAddr, c.nextLeg.serverPort)} sent its FIN ${formatSeconds(Math.abs(reqT - c.nextLeg.serverFinTimes[0]!))} ${c.nextLeg.serverFinTimes[0]! <= reqT ? 'before' : 'after'} the load balancer sent the request${c.nextLegTx?.requestFirstByteTime != null ? `, which reached it ${formatSeconds(Math.max(0, c.nextLegTx.requestFirstByteTime - c.nextLeg.serverFinTimes[0]!))} after the FIN` : ''}`,
+                },
+              ]
+            : [],
+        },
       );
     }
     if (!rst || fin.time <= rst.time) {
@@ -176,17 +189,39 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
   if (rst && (tx.responseFirstByteTime === null || rst.time < tx.responseFirstByteTime)) {
     const prompt = rst.time - reqT <= win;
     const idleEnough = idle !== null && idle >= 1 && (tx.requestIndexOnConnection ?? 2) > 1;
+    const next = c.nextLeg;
+    const traced = c.log !== null && c.log.traceId !== null && c.targetTx?.traceId != null;
+    if (next && c.nextLegTx && c.nextLegTx.requestFirstByteTime !== null) {
+      // The request crossed the hop and reached the target: the RST is the target's, relayed.
+      return verdict(
+        'target-reset',
+        'high',
+        `The request reached the target (${endpoint(next.serverAddr, next.serverPort)} on the next leg, ${formatSeconds(Math.max(0, c.nextLegTx.requestFirstByteTime - reqT))} later) and the target reset the connection; the RST came back through ${serverName}.`,
+        ['Look at the target at that time: process crash or restart, a worker killed mid-request, SO_LINGER 0 closes.'],
+        { idleSeconds: idle, resetBy: endpoint(next.serverAddr, next.serverPort), extraEvidence: [{ time: c.nextLegTx.requestFirstByteTime, source: 'http', text: `next leg ${endpoint(next.clientAddr, next.clientPort)} → ${endpoint(next.serverAddr, next.serverPort)}: the target received the request (same X-Amzn-Trace-Id)` }] },
+      );
+    }
     if (prompt && rst.acksAllPeerData !== true && idleEnough) {
+      const extra: Evidence[] = [];
+      let confidence: Confidence | null = null;
+      if (next && traced && !c.nextLegTx) {
+        extra.push({
+          time: rst.time,
+          source: 'packet',
+          text: `the next leg (${endpoint(next.clientAddr, next.clientPort)} → ${endpoint(next.serverAddr, next.serverPort)}) carried no request with this X-Amzn-Trace-Id: the target never saw it, so the RST was made by the hop in between`,
+        });
+        confidence = 'high';
+      }
       const fits = fitTimeouts(idle!, opts.learnedTimeouts ?? [], 'middlebox');
       const fitText = fits.length
         ? ` That fits ${describeFits(fits)}.`
         : ' No default timeout matches exactly: a stateful hop (NLB, NAT gateway, firewall, conntrack) with a shorter or configured timeout forgot the connection.';
       return verdict(
         'idle-timeout-reset',
-        fits.length || idle! >= 60 ? 'high' : 'medium',
-        `The request was sent on a pooled connection idle for ${formatSeconds(idle!)} and was answered at once by a TCP RST from ${serverName}: a stateful hop on the path had forgotten the connection.${fitText}`,
+        confidence ?? (fits.length || idle! >= 60 ? 'high' : 'medium'),
+        `The request was sent on a pooled connection idle for ${formatSeconds(idle!)} and was answered at once by a TCP RST from ${serverName}: a stateful hop on the path had forgotten the connection${extra.length ? ' (the target behind it never saw the request)' : ''}.${fitText}`,
         idleResetAdvice(fits, idle!),
-        { idleSeconds: idle, resetBy: serverName, fits },
+        { idleSeconds: idle, resetBy: serverName, fits, extraEvidence: extra },
       );
     }
     return verdict(

@@ -237,6 +237,18 @@ export class AnalysisSession {
       if (fatal) v.tlsFailure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
     }
     this.corr.addConnection(v);
+    this.corr.addLeg({
+      uid: rec.uid,
+      clientAddr: rec.clientAddr,
+      clientPort: rec.clientPort,
+      serverAddr: rec.serverAddr,
+      serverPort: rec.serverPort,
+      startTime: rec.startTime,
+      endTime: rec.endTime,
+      clientPayloadBytes: rec.payloadBytesFromClient,
+      serverFinTimes: rec.fins.filter((f) => f.from === 'server').map((f) => f.time),
+      serverRstTimes: rec.resets.filter((r) => r.from === 'server').map((r) => r.time),
+    });
     if (this.opts.all) this.allConns.push(v);
     if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient)) {
       if (this.finConns.length >= 1000) this.finConns.shift();

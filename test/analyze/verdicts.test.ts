@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { analyze } from '../../src/report/analyze.js';
 import type { Finding } from '../../src/diagnose/finding.js';
 import { albLine, backTalk, frontTalk, T0, writeScenario } from './scenario.js';
-import type { Talk } from '../flow/packets.js';
+import { Talk } from '../flow/packets.js';
 
 const TRACE_WARM = 'Root=1-6924a8a0-aaaaaaaaaaaaaaaaaaaaaaaa';
 const TRACE_FAIL = 'Root=1-6924aa0a-bbbbbbbbbbbbbbbbbbbbbbbb';
@@ -163,4 +163,48 @@ test('a healthy capture yields no finding', async () => {
     albLine({ time: T0 + 1.006, requestTime: T0 + 1, client: ['198.51.100.7', 50000], processing: ['0.000', '0.005', '0.000'], elbStatus: 200, targetStatus: 200, request: 'GET http://api.example.com:80/warm HTTP/1.1', traceId: TRACE_WARM }),
   ]);
   assert.deepEqual(findings, []);
+});
+
+/** Both legs around an NLB mirrored: ALB → NLB (10.0.3.5:80) and NLB → target, client IP preserved. */
+function throughNlb(): { toNlb: Talk; toTarget: Talk } {
+  const toNlb = new Talk(['10.0.1.4', 41000], ['10.0.3.5', 80], 31000, 41000);
+  const toTarget = new Talk(['10.0.1.4', 41000], ['10.0.2.9', 8080], 31000, 41000);
+  for (const [t, d] of [[toNlb, 0], [toTarget, 0.0002]] as const) {
+    t.handshake(T0 + 0.998 + d);
+    t.send(0, T0 + 1 + d, req('/warm', TRACE_WARM));
+    t.ack(1, T0 + 1.0004 + d);
+    t.send(1, T0 + 1.005 + d, OK);
+    t.ack(0, T0 + 1.0055 + d);
+  }
+  return { toNlb, toTarget };
+}
+
+const nlbLog = (tFail: number) =>
+  albLine({ time: tFail + 0.001, requestTime: tFail - 0.002, client: ['198.51.100.7', 50001], target: ['10.0.3.5', 80], processing: ['0.002', '-1', '-1'], elbStatus: 502, request: 'GET http://api.example.com:80/orders HTTP/1.1', traceId: TRACE_FAIL });
+
+test('both legs mirrored: the NLB → target leg never carried the request, so the RST was the hop\'s own → idle-timeout-reset, high confidence', async () => {
+  const { toNlb, toTarget } = throughNlb();
+  const tFail = T0 + 40;
+  const front = clientExchange(tFail - 0.002, '/orders', BAD_GATEWAY, 50001, tFail + 0.001);
+  toNlb.send(0, tFail, req('/orders', TRACE_FAIL));
+  toNlb.rst(1, tFail + 0.0003, false);
+  const findings = await run('two-legs-idle', [front], [toNlb, toTarget], [nlbLog(tFail)]);
+  assert.deepEqual(findings.map((f) => f.kind), ['idle-timeout-reset']);
+  assert.equal(findings[0]!.confidence, 'high');
+  assert.equal(findings[0]!.resetBy, '10.0.3.5:80');
+  assert.ok(findings[0]!.evidence.some((e) => /next leg \(10\.0\.1\.4:41000 → 10\.0\.2\.9:8080\) carried no request/.test(e.text)));
+});
+
+test('both legs mirrored: the request reached the target and the target reset it → target-reset by the target, not an idle timeout', async () => {
+  const { toNlb, toTarget } = throughNlb();
+  const tFail = T0 + 40;
+  const front = clientExchange(tFail - 0.002, '/orders', BAD_GATEWAY, 50001, tFail + 0.001);
+  toNlb.send(0, tFail, req('/orders', TRACE_FAIL));
+  toTarget.send(0, tFail + 0.0002, req('/orders', TRACE_FAIL));
+  toTarget.rst(1, tFail + 0.0003, false);
+  toNlb.rst(1, tFail + 0.0004, false);
+  const findings = await run('two-legs-target', [front], [toNlb, toTarget], [nlbLog(tFail)]);
+  assert.deepEqual(findings.map((f) => f.kind), ['target-reset']);
+  assert.equal(findings[0]!.resetBy, '10.0.2.9:8080');
+  assert.match(findings[0]!.summary, /reached the target/);
 });
