@@ -143,8 +143,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       if (e === undefined || t === null) return;
       tlsCount++;
       const status = statusOf(t);
-      if (status === 'decrypted') decrypted++;
-      else reasons.set(status, (reasons.get(status) ?? 0) + 1);
+      if (t.decrypted) decrypted++;
+      if (status !== 'decrypted') reasons.set(status, (reasons.get(status) ?? 0) + 1);
       if (json) out.write(`${JSON.stringify(tlsJson(e.conn, t))}\n`);
       else {
         out.write(`${formatRow(rowOf(e.conn, t), tty)}\n`);
@@ -157,7 +157,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   });
   const why = [...reasons.entries()].map(([k, v]) => `${v} ${k}`).join(', ');
   const line =
-    `${tlsCount} TLS connections, ${decrypted} decrypted${why ? ` (not: ${why})` : ''}; ` +
+    `${tlsCount} TLS connections, ${decrypted} decrypted${why ? ` (${why})` : ''}; ` +
     `${keys.size} client randoms with keys; ${summary.packets} packets, ${summary.flow.connections} TCP connections`;
   if (tty) out.write(`\n${line}\n`);
   else io.stderr.write(`${line}\n`);

@@ -117,6 +117,11 @@ class DirState {
   sslv2 = false;
   stopped = false;
   gapped = false;
+  /** After a gap: looking for the next record that authenticates (AEAD / explicit-IV CBC). */
+  resync = false;
+  rbuf: Uint8Array = new Uint8Array(0);
+  resyncBase = 0;
+  resyncLost = 0;
   /** Length of a gap between records, until bytes after it show that records were lost (-1: reported). */
   gapLength = -1;
   // handshake reassembly
@@ -197,6 +202,10 @@ export class TlsSink implements StreamSink {
 
   data(dir: Direction, bytes: Uint8Array, offset: number, length: number, _streamOffset: number, time: number): void {
     const d = this.dirs[dir];
+    if (d.resync) {
+      this.resyncData(dir, d, bytes, offset, length, time);
+      return;
+    }
     if (d.gapped && d.gapLength >= 0 && length > 0) {
       this.gapProblem(dir, d.gapLength);
       d.gapLength = -1;
@@ -238,6 +247,18 @@ export class TlsSink implements StreamSink {
 
   gap(dir: Direction, _streamOffset: number, length: number, time: number): void {
     const d = this.dirs[dir];
+    if (d.resync || this.canResync(dir, d)) {
+      // Keep going: the next record that authenticates with a nearby sequence number resumes.
+      if (!d.resync) d.resyncBase = d.dec!.seq;
+      d.resync = true;
+      d.resyncLost += length + d.hdrLen + d.bodyLen + d.rbuf.length;
+      d.hdrLen = 0;
+      d.body = null;
+      d.bodyLen = 0;
+      d.rbuf = new Uint8Array(0);
+      this.forwardGap(dir, length, time);
+      return;
+    }
     if (d.gapped) return;
     d.gapped = true;
     d.stopped = true;
@@ -249,6 +270,53 @@ export class TlsSink implements StreamSink {
     else d.queue.push({ type: -1, version: length, body: new Uint8Array(0), time });
   }
 
+  private canResync(dir: Direction, d: DirState): boolean {
+    const s = this.suite;
+    if (d.stopped || d.failed || !d.encrypted || d.dec === null || d.queue.length > 0 || s === null) return false;
+    if (dir === 0 && d.phase === 'early' && isTls13(this.versionCode)) return false;
+    // TLS 1.0 / SSL 3.0 CBC chains the IV through the lost record: no way back in.
+    return s.kind === 'aead' || s.kind === 'null' || (s.kind === 'cbc' && this.versionCode >= TLS11);
+  }
+
+  private resyncData(dir: Direction, d: DirState, bytes: Uint8Array, offset: number, length: number, time: number): void {
+    const buf = new Uint8Array(d.rbuf.length + length);
+    buf.set(d.rbuf);
+    buf.set(bytes.subarray(offset, offset + length), d.rbuf.length);
+    const dec = d.dec!;
+    const tries = Math.min(4096, Math.ceil(d.resyncLost / 21) + 16);
+    let p = 0;
+    for (; p + 5 <= buf.length; p++) {
+      const type = buf[p]!;
+      if ((type !== CT_APPDATA && type !== CT_ALERT && type !== CT_HANDSHAKE) || buf[p + 1] !== 3 || buf[p + 2]! > 4) continue;
+      const len = (buf[p + 3]! << 8) | buf[p + 4]!;
+      if (len === 0 || len > MAX_RECORD) continue;
+      if (p + 5 + len > buf.length) break; // maybe a record: wait for the rest of it
+      const version = (buf[p + 1]! << 8) | buf[p + 2]!;
+      const body = buf.subarray(p + 5, p + 5 + len);
+      for (let k = 0; k < tries; k++) {
+        dec.seq = d.resyncBase + k;
+        if (dec.decrypt(type, version, body) === null) continue;
+        dec.seq = d.resyncBase + k;
+        d.resync = false;
+        d.rbuf = new Uint8Array(0);
+        this.problem(
+          `capture gap of ${d.resyncLost} bytes in the ${dir === 0 ? 'client' : 'server'} stream: ${k} record${k === 1 ? '' : 's'} lost, decryption resumed after it`,
+          'capture-gap',
+        );
+        d.resyncLost = 0;
+        this.data(dir, buf, p, buf.length - p, 0, time);
+        return;
+      }
+    }
+    d.rbuf = buf.slice(p);
+    if (d.rbuf.length > 2 * MAX_RECORD + 64 * 1024) {
+      d.resync = false;
+      d.stopped = true;
+      d.rbuf = new Uint8Array(0);
+      this.gapProblem(dir, d.resyncLost);
+    }
+  }
+
   private gapProblem(dir: Direction, length: number): void {
     this.problem(`capture gap of ${length} bytes in the ${dir === 0 ? 'client' : 'server'} stream: TLS records after it were not decrypted`, 'capture-gap');
   }
@@ -256,6 +324,11 @@ export class TlsSink implements StreamSink {
   end(dir: Direction, reason: EndReason, time: number): void {
     const d = this.dirs[dir];
     if (d.ended !== null) return;
+    if (d.resync) {
+      d.resync = false;
+      d.rbuf = new Uint8Array(0);
+      if (d.resyncLost > 0) this.gapProblem(dir, d.resyncLost);
+    }
     d.ended = reason;
     d.endTime = time;
     this.maybeFinish();

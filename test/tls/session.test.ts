@@ -97,6 +97,35 @@ test('records wait for keys that arrive after the traffic (live key log), then d
   assert.deepEqual(r.ends, ['fin', 'fin']);
 });
 
+test('after a capture gap, decryption resumes at the next record that authenticates (sequence number searched)', () => {
+  const c = new Tls13Connection({ extraClientRecords: 6 });
+  const keys = keysFor(c);
+  // the third extra client record is lost: drop its bytes and report a gap instead
+  const clientEvents = c.events.map((e, i) => ({ e, i })).filter((x) => x.e.dir === 0);
+  const lost = clientEvents[clientEvents.length - 4]!;
+  const plain: [Buffer[], Buffer[]] = [[], []];
+  let gapSeen = 0;
+  const s = createAppSink(conn('G'), keys, () => ({
+    data: (d, b, o, l) => void plain[d].push(Buffer.from(b.subarray(o, o + l))),
+    gap: (_d, _so, l) => void (gapSeen += l),
+    end() {},
+  }));
+  const off = [0, 0];
+  for (const [i, e] of c.events.entries()) {
+    if (i === lost.i) s.gap(0, off[0]!, e.bytes.length, e.time);
+    else s.data(e.dir, e.bytes, 0, e.bytes.length, off[e.dir]!, e.time);
+    off[e.dir]! += e.bytes.length;
+  }
+  s.end(0, 'fin', 0);
+  s.end(1, 'fin', 0);
+  const expected = Buffer.concat(c.sent[0].filter((_b, k) => k !== c.sent[0].length - 4));
+  assert.ok(Buffer.concat(plain[0]).equals(expected), Buffer.concat(plain[0]).toString());
+  assert.equal(gapSeen, lost.e.bytes.length);
+  assert.equal(s.tls!.notDecryptedReason, 'capture-gap');
+  assert.ok(s.tls!.decrypted);
+  assert.match(s.tls!.problems.join('; '), /1 record lost, decryption resumed/);
+});
+
 test('no key: reported as no-key with the shortened client random; next() still called at the end', () => {
   const c = new Tls13Connection({});
   const r = runSink(c.events, new KeyLog());

@@ -53,6 +53,8 @@ export interface Tls13Options {
   earlyAccepted?: boolean;
   hrr?: boolean;
   keyUpdates?: boolean;
+  /** More client application records after the request (each its own TCP segment). */
+  extraClientRecords?: number;
 }
 
 export class Tls13Connection {
@@ -98,6 +100,7 @@ export class Tls13Connection {
     let cApp = writerFor(this.secrets.CLIENT_TRAFFIC_SECRET_0);
     this.app(0, cApp, Buffer.from('GET / HTTP/1.1\r\nHost: example.test\r\n\r\n'));
     this.app(1, sApp, Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
+    for (let i = 0; i < (o.extraClientRecords ?? 0); i++) this.app(0, cApp, Buffer.from(`record ${i} ${'x'.repeat(100 + i)}\n`));
     if (o.keyUpdates) {
       // Client updates its keys twice, the server once; data follows each update.
       let cSecret = this.secrets.CLIENT_TRAFFIC_SECRET_0;
