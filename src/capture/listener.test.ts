@@ -417,3 +417,17 @@ test('listener: arbitrary datagrams never throw, and every one is written or cou
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('listener: a port in use is a clear error and leaves no empty capture file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-listener-busy-'));
+  const busy = dgram.createSocket('udp4');
+  await new Promise<void>((r) => busy.bind(0, '127.0.0.1', () => r()));
+  try {
+    const l = new MirrorListener({ outDir: dir, bind: ['127.0.0.1'], vxlanPort: busy.address().port, genevePort: 0, statusIntervalMs: 0 });
+    await assert.rejects(l.start(), /cannot listen for VXLAN on UDP 127\.0\.0\.1:\d+: .*EADDRINUSE.*another process listens there/);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    busy.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

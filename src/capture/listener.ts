@@ -14,6 +14,7 @@
  * disk was full with nothing left to delete: those are counted in `lostAtFlush`).
  */
 import dgram from 'node:dgram';
+import { unlinkSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { VxlanView } from '../wire/vxlan.js';
@@ -218,6 +219,7 @@ export class MirrorListener {
       if (gn !== 0) await this.bindAll('geneve', gn);
     } catch (e) {
       await this.stop();
+      this.discardUnusedFile();
       throw e;
     }
     for (const b of this.bound) {
@@ -234,6 +236,7 @@ export class MirrorListener {
         this.metricsServer = await startMetricsServer(this.metrics, o.metricsPort, o.metricsHost);
       } catch (e) {
         await this.stop();
+        this.discardUnusedFile();
         throw new MirrorlensError(ErrorCode.Listen, `cannot serve metrics on port ${o.metricsPort}: ${(e as Error).message}`);
       }
     }
@@ -255,6 +258,18 @@ export class MirrorListener {
     if (statusMs > 0 && o.onStatus) {
       const f = o.onStatus;
       this.timers.push(setInterval(() => f(renderStatusLine(this.metrics, this.statusPrev)), statusMs));
+    }
+  }
+
+  /** After a failed start: the first file holds no packet, so it is removed again. */
+  private discardUnusedFile(): void {
+    const rc = this.rc;
+    if (rc && rc.filesOpened === 1 && rc.writer.packets === 0 && rc.path) {
+      try {
+        unlinkSync(rc.path);
+      } catch {
+        // leave it
+      }
     }
   }
 
