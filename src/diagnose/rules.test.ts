@@ -200,3 +200,20 @@ test('a FIN that acknowledges the request, then silence, is target-closed-before
   const c = conn([{ time: T0 + 360.7, kind: 'fin', idleBeforeSeconds: 0.7, acksAllPeerData: true }]);
   assert.equal(diagnose(kase({ targetTx: tx({ idleBeforeRequestSeconds: 2.17, endedBy: 'fin' }), targetConn: c })).kind, 'target-closed-before-response');
 });
+
+test('HTTP/2 RST_STREAM and GOAWAY endings, a malformed response and a capture gap each get their own verdict', () => {
+  const c = conn([]);
+  assert.equal(diagnose(kase({ targetTx: tx({ endedBy: 'rst-stream', httpVersion: 'HTTP/2', streamId: 5 }), targetConn: c })).kind, 'http2-stream-reset');
+  assert.equal(diagnose(kase({ targetTx: tx({ endedBy: 'goaway', httpVersion: 'HTTP/2', streamId: 7 }), targetConn: c })).kind, 'http2-goaway');
+  const m = diagnose(kase({ targetTx: tx({ outcome: 'malformed', malformedReason: 'invalid status line' }), targetConn: c }));
+  assert.equal(m.kind, 'malformed-response');
+  assert.match(m.summary, /invalid status line/);
+  const g = diagnose(kase({ targetTx: tx({ outcome: 'incomplete', endedBy: null, idleBeforeRequestSeconds: 0.01 }), targetConn: conn([], { gapBytes: 1448 }) }));
+  assert.equal(g.kind, 'capture-gap');
+  assert.ok(g.missing.length > 0);
+});
+
+test('a client-side HTTP/2 stream reset with no target-side evidence is http2-stream-reset', () => {
+  const f = diagnose(kase({ status: null, clientTx: tx({ endedBy: 'rst-stream', httpVersion: 'HTTP/2', streamId: 3 }) }));
+  assert.equal(f.kind, 'http2-stream-reset');
+});
