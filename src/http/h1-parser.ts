@@ -32,6 +32,7 @@ export const H1Anomaly = {
   TransferEncodingInHttp10: 'http1-transfer-encoding-in-http10',
   ResponseBodyUntilClose: 'http1-body-until-close',
   Resync: 'http1-resync',
+  NotHttp: 'http1-not-http',
 } as const;
 
 /** Why a message was declared malformed (the parser's reason, llhttp-style stable strings). */
@@ -126,6 +127,8 @@ type S = (typeof S)[keyof typeof S];
 const MAX_HEAD = 96 * 1024;
 const MAX_LINE_RESYNC = 16 * 1024;
 const MAX_PAUSED = 256 * 1024;
+/** A direction that never carried an HTTP/1 message is given up after this many bytes of searching. */
+const GIVE_UP_AFTER = 1024 * 1024;
 
 /** RFC 9110 tchar. */
 const TCHAR = new Uint8Array(256);
@@ -181,6 +184,8 @@ export class Http1Parser {
   private resyncLineTooLong = false;
   private lastTime = 0;
   private lastOffset = 0;
+  /** A message head has been parsed on this direction at least once. */
+  private everParsed = false;
   /** True between onMessageBegin and onMessageComplete/onMessageAbort/onError. */
   inMessage = false;
   /** Bytes given to the tunnel after an upgrade / CONNECT. */
@@ -695,6 +700,7 @@ export class Http1Parser {
     }
 
     this.head = head;
+    this.everParsed = true;
     this.action = this.h.onHeadersComplete(head, time);
     if (this.action & HeadAction.NoBody) head.bodyKind = 'none';
     this.bufLen = 0;
@@ -831,8 +837,22 @@ export class Http1Parser {
       this.resyncLineFirst = p === chunkStart;
       this.resyncLinePrev = this.h.probe ? this.h.probe() : NaN;
     }
-    if (!this.resyncLineTooLong && !this.append(bytes, p, to)) this.resyncLineTooLong = true;
-    if (this.bufLen > MAX_LINE_RESYNC) this.resyncLineTooLong = true;
+    if (!this.resyncLineTooLong) {
+      if (this.bufLen + (to - p) > MAX_LINE_RESYNC) {
+        // Too long to be a start line: drop it (and a buffer grown for it).
+        this.resyncLineTooLong = true;
+        this.bufLen = 0;
+        if (this.buf.length > 16384) this.buf = new Uint8Array(0);
+      } else this.append(bytes, p, to);
+    }
+    if (!this.everParsed && so + (to - p) - this.resyncFrom > GIVE_UP_AFTER) {
+      // Never a message on this direction and nothing that looks like one: not HTTP/1.
+      this.h.onAnomaly(H1Anomaly.NotHttp, `no HTTP/1 message start in the first ${GIVE_UP_AFTER} bytes`);
+      this.state = S.Done;
+      this.bufLen = 0;
+      this.buf = new Uint8Array(0);
+      return end;
+    }
     if (i === end) return end;
     if (this.resyncLineTooLong) {
       this.resyncLineTooLong = false;
