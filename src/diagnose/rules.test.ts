@@ -217,3 +217,13 @@ test('a client-side HTTP/2 stream reset with no target-side evidence is http2-st
   const f = diagnose(kase({ status: null, clientTx: tx({ endedBy: 'rst-stream', httpVersion: 'HTTP/2', streamId: 3 }) }));
   assert.equal(f.kind, 'http2-stream-reset');
 });
+
+test('the load balancer closing first after a silent wait is target-response-timeout even when the target then answers the close with FIN (lab slow-target)', () => {
+  const c = conn([
+    { time: T0 + 362.006, kind: 'fin', fromClient: true, idleBeforeSeconds: 2.006 },
+    { time: T0 + 362.031, kind: 'fin', fromClient: false, idleBeforeSeconds: 0.025, acksAllPeerData: true },
+  ]);
+  const f = diagnose(kase({ status: 504, targetTx: tx({ requestFirstByteTime: T0 + 360, idleBeforeRequestSeconds: 0.1, endedBy: 'fin' }), targetConn: c }));
+  assert.equal(f.kind, 'target-response-timeout');
+  assert.match(f.summary, /2\.01 s/);
+});

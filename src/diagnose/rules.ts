@@ -138,7 +138,10 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
 
   const fin = conn ? firstAfter(serverMarks(conn, 'fin'), reqT - win) : null;
   const rst = conn ? firstAfter(serverMarks(conn, 'rst'), reqT - 0.000001) : null;
-  const beforeAnswer = (t: number) => tx.responseFirstByteTime === null || t < tx.responseFirstByteTime;
+  // The load balancer giving up first (its FIN/RST before anything from the target) decides it:
+  // a FIN or RST from the target after that only answers the load balancer's close.
+  const lbGaveUp = conn ? firstAfter([...clientMarks(conn, 'fin'), ...clientMarks(conn, 'rst')], reqT) : null;
+  const beforeAnswer = (t: number) => (tx.responseFirstByteTime === null || t < tx.responseFirstByteTime) && (lbGaveUp === null || t <= lbGaveUp.time);
 
   // A FIN from the target crossing the request: the keep-alive race. Decisive: the FIN does not
   // acknowledge the request bytes (the target closed before it saw the request), however late it
@@ -186,7 +189,7 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
       );
     }
   }
-  if (rst && (tx.responseFirstByteTime === null || rst.time < tx.responseFirstByteTime)) {
+  if (rst && beforeAnswer(rst.time)) {
     const prompt = rst.time - reqT <= win;
     const idleEnough = idle !== null && idle >= 1 && (tx.requestIndexOnConnection ?? 2) > 1;
     const next = c.nextLeg;
@@ -233,7 +236,7 @@ function decideTargetSide(c: Case, tx: TxView, conn: ConnView | null, opts: Diag
     );
   }
   // No answer from the target: did the load balancer give up?
-  const lbClose = conn ? firstAfter([...clientMarks(conn, 'fin'), ...clientMarks(conn, 'rst')], reqT) : null;
+  const lbClose = lbGaveUp;
   if (lbClose || (c.status === 504 && tx.responseFirstByteTime === null)) {
     const waited = lbClose ? lbClose.time - reqT : c.log?.targetProcessingSeconds ?? null;
     return verdict(
