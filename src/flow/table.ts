@@ -657,16 +657,23 @@ export class FlowTable {
 
   // ---- internals ----
 
-  /** A SYN on an existing connection starts a new one when the old one is over or the ISN differs. */
+  /**
+   * A SYN on an existing connection starts a new one (port reuse) unless it is this connection's
+   * own SYN again: the same ISN as its earlier SYN, or the ISN its first byte implies (a SYN seen
+   * late, after the SYN-ACK or the data). Like Wireshark, a client SYN with a different ISN starts
+   * a new connection even while the first is unanswered (a new socket on the same port).
+   */
   private isReuse(conn: Connection, seg: TcpSegment, dir: number): boolean {
     const ep = dir === 0 ? conn.c : conn.s;
-    if (conn.closed) {
-      // A retransmitted SYN of this very connection (same ISN) is not reuse.
-      return !(ep.synCount > 0 && ep.isn === (seg.seq | 0));
-    }
+    const seq = seg.seq | 0;
+    if (ep.synCount > 0 && ep.isn === seq) return false;
+    if (ep.synCount === 0 && ep.stream.initialized && ep.stream.baseSeq === ((seq + 1) | 0)) return false;
+    const peer = dir === 0 ? conn.s : conn.c;
+    if (ep.synCount === 0 && peer.synCount > 0 && peer.lastAckValid && peer.lastAck === ((seq + 1) | 0)) return false;
+    if (conn.closed) return true;
     if ((seg.flags & ACK) !== 0) return false; // SYN-ACK: belongs to the handshake in progress
-    if (dir === 0 && conn.c.synCount > 0 && conn.c.isn !== (seg.seq | 0) && conn.established) return true;
-    return false;
+    if (dir === 0 && conn.c.synCount > 0) return true;
+    return dir === 0 && conn.established;
   }
 
   private create(seg: TcpSegment, capturePoint: string, key: number, previousUid: string | null): Connection {

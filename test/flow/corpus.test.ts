@@ -104,6 +104,29 @@ const CASES: Case[] = [
   { file: 'arkime_wireshark-retrans.pcap', states: ['SF:ShADadFf'], duplicates: 81 },
   // VXLAN (VNI 11) carrying one HTTP connection.
   { file: 'suricata-verify_vxlan-non-zero-reserved-fields_input.pcap', states: ['SF:ShADadfF'] },
+  // Frame 41 carries the first 16 response bytes and was captured BEFORE frame 40 (its timestamp is
+  // 10 ms earlier; the file has them in the other order): reordering. tshark, judging by arrival,
+  // calls 40 "previous segment not captured" and 41 a retransmission; for us 41 fills the hole:
+  // out-of-order, and no hole was ever declared. Frame 18 is frame 17 again 5 ms later, byte for
+  // byte (this generator gives every packet IP ID 1): a duplicate for us.
+  {
+    file: 'arkime_tcp-reassembly-synthetic.pcap',
+    duplicates: 1,
+    states: ['SF:ShADadFf', 'SF:ShADadFf', 'SF:ShADadtFf', 'SF:ShADadFf', 'SF:ShADadgFf', 'SF:ShADadtFf', 'SF:ShADadtFf', 'SF:ShADdFf', 'SF:^hADdFfS', 'S1:ShAD', 'S2:ShADFg'],
+    diffs: { retransmission: { onlyTshark: [41] }, out_of_order: { onlyOurs: [41] }, lost_segment: { onlyTshark: [40] } },
+  },
+  // Handshake oddities. Frame 50: the ACK of a SYN-ACK whose ISN is 2^32-1 (ack 0); tshark calls it
+  // a duplicate ACK, comparing with the ack field (0) of the SYN, which had no ACK flag. Frames 20
+  // and 24 jump ahead in sequence space without data (a SYN-ACK from the client with a new ISN, an
+  // ACK with seq 555555): we look for holes in the data only; tshark flags any segment ahead. Frame
+  // 20 (that client SYN-ACK) starts a new conversation for tshark; a SYN-ACK never starts one for us.
+  // Frame 47 is a byte-identical copy of SYN 46: a duplicate.
+  {
+    file: 'arkime_tcp_handshake_synthetic.pcap',
+    duplicates: 1,
+    states: ['S1:Sh', 'S0:S', 'RSTO:ShAR', 'S1:ShA', 'S1:ShA', 'OTH:Sah', 'S1:ShHA', 'S1:ShA', 'OTH:^hA', 'S2:ShdAF', 'S1:ShDa', 'S1:ShA', 'S1:ShA', 'OTH:^hSA', 'S0:S', 'S1:ShA'],
+    diffs: { duplicate_ack: { onlyTshark: [50] }, lost_segment: { onlyTshark: [20, 24] }, reused_ports: { onlyTshark: [20] } },
+  },
   // Zeek baseline: SF with missed_bytes 2902 (the server's data before its FIN was not captured).
   { file: 'zeek_miss_end_data.pcap', states: ['SF:ShADafFg'] },
 ];
