@@ -99,6 +99,8 @@ test('several files (one gzip-compressed) get headers and per-file relative time
     assert.equal(lines[4], `==> ${gz} <==`);
     assert.match(lines[5]!, /^ {4}1 {4}0\.000000 1\.1\.1\.1 → 1\.1\.1\.9 VXLAN vni=1/);
     assert.match(r.err, /4 packets decoded \(ok 4, truncated 0, malformed 0, unsupported 0\), 4 shown, 0 capture warnings/);
+    const stats = await run(LAB, '--stats', '--filter', 'host 203.0.113.1');
+    assert.match(stats.err, /^ {2}ethertype-unsupported \(info\) x\d+, first in frame 29: /m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

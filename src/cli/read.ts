@@ -117,7 +117,7 @@ export const command: Command = {
               seen++;
               const st = dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
               statusCounts[st]!++;
-              for (let i = 0; i < dec.anomalyCount; i++) anomalies.note(dec.anomalyId(i));
+              for (let i = 0; i < dec.anomalyCount; i++) anomalies.record(dec.anomalyId(i), rec.index);
               printer.noteTime(rec);
               if (filter && !filter(dec)) return;
               shown++;
@@ -143,7 +143,7 @@ export const command: Command = {
     if (values.stats === true) {
       const parts = STATUS_NAMES.map((n, i) => `${n} ${statusCounts[i]}`).join(', ');
       io.stderr.write(`mirrorlens read: ${seen} packets decoded (${parts}), ${shown} shown, ${warnings} capture warnings\n`);
-      for (const a of anomalies.summary()) io.stderr.write(`  anomaly ${a.code} (${a.severity}): ${a.count}\n`);
+      for (const a of anomalies.summary()) io.stderr.write(`  ${a.code} (${a.severity}) x${a.count}, first in frame ${a.firstPacket}: ${a.description}\n`);
     }
     return 0;
   },

@@ -128,7 +128,19 @@ export interface AnomalyRecord {
  */
 export class AnomalyLog {
   private readonly totals = new Float64Array(ANOMALIES.length);
+  private readonly firstPacket = new Float64Array(ANOMALIES.length);
   private readonly seen = new Map<string, number>();
+
+  /**
+   * Counts one occurrence seen in packet `packetIndex` (1-based frame number) of connection `uid`;
+   * returns the record to report when the de-duplication policy says so, else null.
+   */
+  record(id: number, packetIndex: number, uid = ''): AnomalyRecord | null {
+    if (this.firstPacket[id] === 0) this.firstPacket[id] = packetIndex;
+    if (!this.note(id, uid)) return null;
+    const d = ANOMALIES[id]!;
+    return { code: d.code, severity: d.severity, layer: d.layer, description: d.description, packetIndex, uid, count: this.total(id) };
+  }
 
   /**
    * Counts one occurrence; returns true when it should be reported (first per its dedup key).
@@ -149,10 +161,12 @@ export class AnomalyLog {
     return this.totals[id] ?? 0;
   }
 
-  /** Codes with their totals, for summaries (non-zero only). */
-  summary(): { code: string; severity: AnomalySeverity; count: number }[] {
-    const out: { code: string; severity: AnomalySeverity; count: number }[] = [];
-    for (const d of ANOMALIES) if (this.totals[d.id]! > 0) out.push({ code: d.code, severity: d.severity, count: this.totals[d.id]! });
+  /** Codes with their totals and first frame (0 when counted with note() only), non-zero only. */
+  summary(): { code: string; severity: AnomalySeverity; count: number; firstPacket: number; description: string }[] {
+    const out: { code: string; severity: AnomalySeverity; count: number; firstPacket: number; description: string }[] = [];
+    for (const d of ANOMALIES) {
+      if (this.totals[d.id]! > 0) out.push({ code: d.code, severity: d.severity, count: this.totals[d.id]!, firstPacket: this.firstPacket[d.id]!, description: d.description });
+    }
     return out;
   }
 

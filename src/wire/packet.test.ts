@@ -222,6 +222,12 @@ test('AnomalyLog applies each definition’s de-duplication policy', () => {
     log.summary().map((s) => `${s.code}:${s.count}`),
     ['frame-truncated:2', 'tcp-options-malformed:4', 'tcp-bad-checksum:2'],
   );
+  // record(): the report-worthy occurrences with frame number and uid; the first frame is kept.
+  const rec = new AnomalyLog();
+  const first = rec.record(perConn, 17, 'C9');
+  assert.deepEqual(first && [first.code, first.severity, first.packetIndex, first.uid, first.count], ['tcp-options-malformed', 'warn', 17, 'C9', 1]);
+  assert.equal(rec.record(perConn, 18, 'C9'), null);
+  assert.equal(rec.summary()[0]!.firstPacket, 17);
   assert.throws(() => anomalyId('no-such-thing'), RangeError);
   const codes = new Set(ANOMALIES.map((a) => a.code));
   assert.equal(codes.size, ANOMALIES.length, 'anomaly codes are unique');
