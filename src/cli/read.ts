@@ -34,7 +34,7 @@ Options:
   --vxlan-port N       UDP port carrying VXLAN (repeatable; default 4789 and 8472)
   --geneve-port N      UDP port carrying GENEVE (repeatable; default 6081)
   --max-depth N        tunnel nesting decoded (default 4)
-  --stats              print packet, status and anomaly counts to stderr at the end
+  --stats              print packet and status counts, and each anomaly (count, first frame) to stderr
 
 Line format:
   FRAME TIME [OUTER_SRC → OUTER_DST VXLAN|GENEVE vni=N |] SRC:PORT → DST:PORT PROTO LENGTH info
