@@ -26,6 +26,7 @@ const { values } = parseArgs({
     'recv-buffer': { type: 'string' },
     workers: { type: 'string' },
     nice: { type: 'string' },
+    built: { type: 'boolean' },
   },
 });
 const rates = (values.rates ?? '20000,40000,60000,80000,100000,130000,160000,200000').split(',').map(Number);
@@ -37,11 +38,15 @@ const workerCounts = (values.workers ?? '1,2').split(',').map(Number);
 // On a shared, busy machine: run all measured processes (senders, mirrorlens, tcpdump) at this
 // nice level (negative needs root) so the figures are about the tools, not the neighbours.
 const niceLevel = values.nice;
+// --built: run the compiled CLI (bin/mirrorlens.js, after `npm run build`) as users do, instead of
+// the TypeScript sources through tsx (which adds the compiler to the process).
 function cmd(c: string, args: string[]): [string, string[]] {
   return niceLevel === undefined ? [c, args] : ['nice', ['-n', niceLevel, c, ...args]];
 }
 const ROOT = resolve(import.meta.dirname, '../..');
 const outDir = join(ROOT, 'bench/out');
+const entry = values.built ? [join(ROOT, 'bin/mirrorlens.js')] : ['--import', 'tsx', join(ROOT, 'test/listen/cli.ts')];
+
 mkdirSync(outDir, { recursive: true });
 
 // One paced sender: `rate` datagrams/s for `secs` seconds, in bursts every millisecond.
@@ -168,7 +173,7 @@ async function main(workers: number): Promise<unknown> {
   const port = await freePort();
   const mport = await freePort();
   const ours = spawn(
-    ...cmd(process.execPath, ['--import', 'tsx', join(ROOT, 'test/listen/cli.ts'), 'listen', '--out', join(dir, 'ml'), '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--metrics-port', String(mport), '--metrics-bind', '127.0.0.1', '--status-seconds', '0', '--rotate-size', '100MB', '--ring-files', '4', '--recv-buffer', recvBuffer, '--workers', String(workers)]),
+    ...cmd(process.execPath, [...entry, 'listen', '--out', join(dir, 'ml'), '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--metrics-port', String(mport), '--metrics-bind', '127.0.0.1', '--status-seconds', '0', '--rotate-size', '100MB', '--ring-files', '4', '--recv-buffer', recvBuffer, '--workers', String(workers)]),
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let ourErr = '';
@@ -231,7 +236,7 @@ async function main(workers: number): Promise<unknown> {
     const summary = {
       workers,
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem(), loadavg: loadavg(), node: process.version },
-      config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, nice: niceLevel ?? null, rmemMax: readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim() },
+      config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, nice: niceLevel ?? null, built: values.built === true, rmemMax: readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim() },
       steps,
       highestZeroDropPps: { mirrorlens: best('ours'), tcpdump: best('tcpdump') },
       peakRssBytes: { mirrorlens: oursRss, tcpdump: tdRss },
