@@ -364,8 +364,9 @@ function icmpText(d: PacketDecoder, size: string): string {
     const v6 = ic.embeddedIpVersion === 6;
     const src = v6 ? ipv6ToString(d.data, ic.embeddedIp6.srcOffset) : ipv4ToString(ic.embeddedIp4.src);
     const dst = v6 ? ipv6ToString(d.data, ic.embeddedIp6.dstOffset) : ipv4ToString(ic.embeddedIp4.dst);
-    const proto = ic.embeddedProtocol === 6 ? 'TCP' : ic.embeddedProtocol === 17 ? 'UDP' : `proto ${ic.embeddedProtocol}`;
-    s += ` [${hostPort(src, ic.embeddedSrcPort, v6)} → ${hostPort(dst, ic.embeddedDstPort, v6)} ${proto}]`;
+    const p = ic.embeddedProtocol;
+    const proto = p === 6 ? ' TCP' : p === 17 ? ' UDP' : p === 1 ? ' ICMP' : p === 58 ? ' ICMPv6' : p >= 0 ? ` proto ${p}` : '';
+    s += ` [${hostPort(src, ic.embeddedSrcPort, v6)} → ${hostPort(dst, ic.embeddedDstPort, v6)}${proto}]`;
   }
   return s;
 }

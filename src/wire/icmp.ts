@@ -15,7 +15,8 @@
  * fragmentation needed), source quench (4), redirect (5), time exceeded (11), parameter problem
  * (12); ICMPv6 destination unreachable (1), packet too big (2), time exceeded (3), parameter
  * problem (4). The embedded header is decoded leniently (it is cut by design): its IP addresses,
- * protocol and, when present, ports and TCP sequence number.
+ * protocol and, when present, ports and TCP sequence number. An embedded IPv6 header whose
+ * extension headers are cut still gives its addresses (protocol -1).
  */
 import { Status } from './status.js';
 import { Ipv4View } from './ipv4.js';
@@ -104,7 +105,13 @@ export class IcmpView {
       if (this.embeddedIp4.fragmentOffset !== 0) return;
       tOff = this.embeddedIp4.upperOffset;
       tLen = this.embeddedIp4.upperLength;
-    } else if (v === 6 && this.embeddedIp6.check(b, p, len) === Status.Ok) {
+    } else if (v === 6 && len >= 40) {
+      const st = this.embeddedIp6.check(b, p, len);
+      if (st !== Status.Ok) {
+        // Extension headers cut off: the addresses in the fixed header are still known.
+        if (st === Status.Truncated) this.embeddedIpVersion = 6;
+        return;
+      }
       this.embeddedIpVersion = 6;
       this.embeddedProtocol = this.embeddedIp6.nextHeader;
       if (this.embeddedIp6.fragmentOffset !== 0) return;

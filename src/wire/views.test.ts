@@ -340,6 +340,15 @@ test('ICMPv6 packet too big embeds the IPv6 header; echo has id and seq; short i
   assert.equal(ic.check(ptb, 0, ptb.length, 6), Status.Ok);
   assert.deepEqual([ic.mtu, ic.embeddedIpVersion, ic.embeddedProtocol, ic.embeddedSrcPort, ic.embeddedDstPort, ic.embeddedTcpSeq], [1280, 6, 17, 54321, 53, -1]);
   assert.equal(ipv6ToString(ptb, ic.embeddedIp6.dstOffset), 'fd00::2');
+  const cut = hex(`
+    01 04 00 00 00 00 00 00      # destination unreachable, port unreachable
+    60 00 00 00 00 40 00 40      # embedded IPv6: Hop-by-Hop next
+    fd000000000000000000000000000001  fd000000000000000000000000000002
+    11 01 00 00                  # Hop-by-Hop header of 16 bytes, only 4 of them here
+  `);
+  assert.equal(ic.check(cut, 0, cut.length, 6), Status.Ok);
+  assert.deepEqual([ic.embeddedIpVersion, ic.embeddedProtocol, ic.embeddedSrcPort], [6, -1, -1]);
+  assert.equal(ipv6ToString(cut, ic.embeddedIp6.srcOffset), 'fd00::1');
   const echo = hex('80 00 12 34 00 07 00 2a'); // echo request id 7 seq 42
   assert.equal(ic.check(echo, 0, 8, 6), Status.Ok);
   assert.deepEqual([ic.type, ic.echoId, ic.echoSeq, ic.isError, ic.embeddedIpVersion], [128, 7, 42, false, 0]);
