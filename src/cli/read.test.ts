@@ -178,3 +178,25 @@ test('GWLB GENEVE + VXLAN: the endpoint id and flow cookie are shown, PacketLeng
   assert.deepEqual(o.geneve.gwlb, { endpointId: '0a1b2c3d4e5f6071', attachmentId: '000000000000002a', flowCookie: '11111111' });
   assert.deepEqual(o.tunnels.map((t) => `${t.type}:${t.vni}`), ['geneve:0', 'vxlan:1234']);
 });
+
+test('--absolute-time survives a timestamp no Date can hold (hostile pcapng)', async () => {
+  // SHB; IDB Ethernet with if_tsresol 0 (1 unit per second); EPB with timestamp 2^64-1 seconds.
+  const bytes = Buffer.from(
+    '0a0d0d0a1c0000004d3c2b1a01000000ffffffffffffffff1c000000' +
+      '0100000020000000010000000000000009000100000000000000000020000000' +
+      '060000005c00000000000000ffffffffffffffff3c0000003c000000' +
+      '000000000000000000000000080000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000' +
+      '5c000000',
+    'hex',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'ml-read-'));
+  try {
+    const f = join(dir, 'bigts.pcapng');
+    writeFileSync(f, bytes);
+    const r = await run(f, '--absolute-time');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^ {4}1 1844674407370955\d+\.000000000 eth 60 !malformed\(ip header malformed\)\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

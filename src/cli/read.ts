@@ -301,7 +301,10 @@ class Printer {
   }
 
   private absTime(rec: PacketRecord): string {
-    const iso = new Date(rec.tsSec * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+    const ms = rec.tsSec * 1000;
+    // A hostile or corrupt timestamp outside what Date can show is printed as epoch seconds.
+    if (!(Math.abs(ms) <= 8.64e15)) return `${rec.tsSec}.${String(rec.tsNsec).padStart(9, '0')}`;
+    const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
     return `${iso.slice(0, 19)}.${String(rec.tsNsec).padStart(9, '0')}Z`;
   }
 
