@@ -200,3 +200,26 @@ test('--absolute-time survives a timestamp no Date can hold (hostile pcapng)', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('mutated capture files: read prints or reports one error line, never an internal error', async () => {
+  const { default: fc } = await import('fast-check');
+  const base = readFileSync(join(FIX, 'wire/gwlb-geneve-vxlan.pcapng'));
+  const dir = mkdtempSync(join(tmpdir(), 'ml-read-'));
+  try {
+    const f = join(dir, 'm.pcapng');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 12 }), fc.boolean(), async (edits, json) => {
+        const b = Buffer.from(base);
+        for (const [pos, val] of edits) b[pos] = val;
+        writeFileSync(f, b);
+        const r = await run(f, ...(json ? ['--json', '--stats'] : ['--absolute-time', '--stats']));
+        assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.err}`);
+        assert.doesNotMatch(r.err, /internal error/);
+        if (json) for (const line of r.out.split('\n').slice(0, -1)) JSON.parse(line);
+      }),
+      { numRuns: 150 },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
