@@ -122,6 +122,7 @@ class DirState {
   rbuf: Uint8Array = new Uint8Array(0);
   resyncBase = 0;
   resyncLost = 0;
+  resyncMidRecord = false;
   /** Length of a gap between records, until bytes after it show that records were lost (-1: reported). */
   gapLength = -1;
   // handshake reassembly
@@ -249,7 +250,10 @@ export class TlsSink implements StreamSink {
     const d = this.dirs[dir];
     if (d.resync || this.canResync(dir, d)) {
       // Keep going: the next record that authenticates with a nearby sequence number resumes.
-      if (!d.resync) d.resyncBase = d.dec!.seq;
+      if (!d.resync) {
+        d.resyncBase = d.dec!.seq;
+        d.resyncMidRecord = d.hdrLen > 0 || d.bodyLen > 0;
+      }
       d.resync = true;
       d.resyncLost += length + d.hdrLen + d.bodyLen + d.rbuf.length;
       d.hdrLen = 0;
@@ -326,8 +330,10 @@ export class TlsSink implements StreamSink {
     if (d.ended !== null) return;
     if (d.resync) {
       d.resync = false;
+      // A gap after the last complete record with nothing after it (the ACK of a FIN seen
+      // without the FIN, a capture cut at the end) lost no TLS data.
+      if (d.rbuf.length > 0 || d.resyncMidRecord) this.gapProblem(dir, d.resyncLost);
       d.rbuf = new Uint8Array(0);
-      if (d.resyncLost > 0) this.gapProblem(dir, d.resyncLost);
     }
     d.ended = reason;
     d.endTime = time;
