@@ -60,6 +60,22 @@ export interface ReassemblyOwner {
   streamEnd(dir: Direction, reason: EndReason, time: number): void;
 }
 
+class ReassemblyExtra {
+  gapBytes = 0;
+  gapCount = 0;
+  retransmittedBytes = 0;
+  inconsistentBytes = 0;
+  inconsistentSegments = 0;
+  heldSegments = 0;
+  lateBytes = 0;
+  beforeStartBytes = 0;
+  /** The last region given up as a gap, to recognise late arrivals. */
+  lastGapStart = -1;
+  lastGapEnd = -1;
+  finTime = NaN;
+  finTag = -1;
+}
+
 class HeldSegment {
   constructor(
     public offset: number,
@@ -80,30 +96,46 @@ export class StreamReassembler {
   maxEnd = 0;
   /** Offset of the FIN (the stream's length), -1 until a FIN is seen. */
   finOffset = -1;
-  private finTime = NaN;
-  private finTag = -1;
   ended = false;
   heldBytes = 0;
   private head: HeldSegment | null = null;
-  /** The last region given up as a gap, to recognise late arrivals. */
-  private lastGapStart = -1;
-  private lastGapEnd = -1;
   /** The other direction of the same connection (for the per-connection cap). */
   peer: StreamReassembler | null = null;
 
-  // Counters (bytes and events), read by the connection record.
-  deliveredBytes = 0;
-  gapBytes = 0;
-  gapCount = 0;
+  /** Counters and rarely used state, made on first use (most connections never need them). */
+  private x: ReassemblyExtra | null = null;
+
+  private get ex(): ReassemblyExtra {
+    return (this.x ??= new ReassemblyExtra());
+  }
+
+  get gapBytes(): number {
+    return this.x ? this.x.gapBytes : 0;
+  }
+  get gapCount(): number {
+    return this.x ? this.x.gapCount : 0;
+  }
   /** Bytes seen again after they had been seen (retransmissions, duplicates that got through). */
-  retransmittedBytes = 0;
-  inconsistentBytes = 0;
-  inconsistentSegments = 0;
+  get retransmittedBytes(): number {
+    return this.x ? this.x.retransmittedBytes : 0;
+  }
+  get inconsistentBytes(): number {
+    return this.x ? this.x.inconsistentBytes : 0;
+  }
+  get inconsistentSegments(): number {
+    return this.x ? this.x.inconsistentSegments : 0;
+  }
   /** Segments that had to be held (arrived ahead of a hole). */
-  heldSegments = 0;
+  get heldSegments(): number {
+    return this.x ? this.x.heldSegments : 0;
+  }
   /** Bytes that arrived for a region already given up as a gap. */
-  lateBytes = 0;
-  beforeStartBytes = 0;
+  get lateBytes(): number {
+    return this.x ? this.x.lateBytes : 0;
+  }
+  get beforeStartBytes(): number {
+    return this.x ? this.x.beforeStartBytes : 0;
+  }
 
   constructor(
     readonly dir: Direction,
@@ -146,10 +178,10 @@ export class StreamReassembler {
     const end = o + len;
     if (o < 0) {
       if (end <= 0) {
-        this.beforeStartBytes += len;
+        this.ex.beforeStartBytes += len;
         return Seg.Old | Seg.BeforeStart;
       }
-      this.beforeStartBytes += -o;
+      this.ex.beforeStartBytes += -o;
       off += -o;
       len = end;
       o = 0;
@@ -159,16 +191,17 @@ export class StreamReassembler {
     if (end > this.maxEnd) this.maxEnd = end;
     if (o < this.next) {
       const oldEnd = Math.min(end, this.next);
-      if (this.lastGapEnd > o && this.lastGapStart < oldEnd) {
-        const lo = Math.max(o, this.lastGapStart);
-        const hi = Math.min(oldEnd, this.lastGapEnd);
-        this.lateBytes += hi - lo;
+      const x = this.x;
+      if (x !== null && x.lastGapEnd > o && x.lastGapStart < oldEnd) {
+        const lo = Math.max(o, x.lastGapStart);
+        const hi = Math.min(oldEnd, x.lastGapEnd);
+        x.lateBytes += hi - lo;
         result |= Seg.Late;
         if (hi - lo < oldEnd - o) result |= Seg.Old;
       } else {
         result |= Seg.Old;
       }
-      this.retransmittedBytes += oldEnd - o;
+      this.ex.retransmittedBytes += oldEnd - o;
       if (end <= this.next) return result;
       off += this.next - o;
       len = end - this.next;
@@ -215,8 +248,9 @@ export class StreamReassembler {
     if (this.finOffset < 0) {
       const f = this.offsetOf(seqAfterData);
       this.finOffset = f < 0 ? 0 : f;
-      this.finTime = time;
-      this.finTag = tag;
+      // (kept in the extra state: a FIN means the connection is about to end anyway)
+      this.ex.finTime = time;
+      this.ex.finTag = tag;
       if (this.finOffset > this.maxEnd) this.maxEnd = this.finOffset;
     }
     this.checkFin(time);
@@ -238,7 +272,7 @@ export class StreamReassembler {
     if (target > this.next && this.initialized) {
       // Missing bytes before a FIN are a hole the FIN came after; after the last ACK, just missing.
       const beforeFin = this.finOffset > this.next;
-      this.gap(this.next, target - this.next, time, beforeFin ? this.finTime : NaN, beforeFin ? this.finTag : -1);
+      this.gap(this.next, target - this.next, time, beforeFin ? this.ex.finTime : NaN, beforeFin ? this.ex.finTag : -1);
       this.next = target;
     }
     if (target > this.maxEnd) this.maxEnd = target;
@@ -260,15 +294,15 @@ export class StreamReassembler {
   private deliver(bytes: Uint8Array, off: number, len: number, time: number): void {
     const at = this.next;
     this.next += len;
-    this.deliveredBytes += len;
     this.owner.streamData(this.dir, bytes, off, len, at, time);
   }
 
   private gap(at: number, len: number, time: number, afterTime: number, afterTag: number): void {
-    this.gapBytes += len;
-    this.gapCount++;
-    this.lastGapStart = at;
-    this.lastGapEnd = at + len;
+    const x = this.ex;
+    x.gapBytes += len;
+    x.gapCount++;
+    x.lastGapStart = at;
+    x.lastGapEnd = at + len;
     this.owner.streamGap(this.dir, at, len, time, afterTime, afterTag);
   }
 
@@ -316,8 +350,8 @@ export class StreamReassembler {
       const hi = Math.min(end, hEnd);
       const diff = countDiff(bytes, off + (lo - o), h.buf, lo - h.offset, hi - lo);
       if (diff > 0) {
-        this.inconsistentBytes += diff;
-        this.inconsistentSegments++;
+        this.ex.inconsistentBytes += diff;
+        this.ex.inconsistentSegments++;
         this.inconsistentMark = true;
       }
     }
@@ -340,7 +374,7 @@ export class StreamReassembler {
         const ovEnd = Math.min(segEnd, node.offset + node.buf.length);
         inconsistent += countDiff(bytes, off + (cur - o), node.buf, cur - node.offset, ovEnd - cur);
         result |= Seg.Old;
-        this.retransmittedBytes += ovEnd - cur;
+        this.ex.retransmittedBytes += ovEnd - cur;
         cur = ovEnd;
         continue;
       }
@@ -357,10 +391,10 @@ export class StreamReassembler {
       if (cur < maxBefore) result |= Seg.Filled;
       cur = pieceEnd;
     }
-    if (result & Seg.Held) this.heldSegments++;
+    if (result & Seg.Held) this.ex.heldSegments++;
     if (inconsistent > 0) {
-      this.inconsistentBytes += inconsistent;
-      this.inconsistentSegments++;
+      this.ex.inconsistentBytes += inconsistent;
+      this.ex.inconsistentSegments++;
       result |= Seg.Inconsistent;
     }
     return result;

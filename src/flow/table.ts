@@ -182,6 +182,18 @@ interface PendingAck {
   index: number;
 }
 
+class EndpointExtra {
+  retransmissions = 0;
+  payloadRetransmissions = 0;
+  outOfOrder = 0;
+  zeroWindows = 0;
+  gapsForHistory = 0;
+  ackUnseenReported = false;
+  ackUnseenReportedAck = 0;
+  /** Payload bytes the capture cut off (snaplen / mirror PacketLength). */
+  truncatedBytes = 0;
+}
+
 /** One endpoint of a connection (its packets, sequence state and reassembled stream). */
 class Endpoint {
   state: Ep = Ep.Inactive;
@@ -207,19 +219,63 @@ class Endpoint {
   /** Last advertised window, raw (unscaled); -1 before any. */
   window = -1;
   lastWasKeepAlive = false;
-  retransmissions = 0;
-  payloadRetransmissions = 0;
-  outOfOrder = 0;
-  zeroWindows = 0;
-  gapsForHistory = 0;
   /** Pending acked-unseen check (the peer acknowledged bytes not seen yet), or null. */
   ackUnseen: PendingAck | null = null;
-  /** The highest ACK already reported as acked-unseen (one event per missing range). */
-  ackUnseenReported = false;
-  ackUnseenReportedAck = 0;
+  /** Counters that stay 0 on most connections, made on first use (memory per idle connection). */
+  private x: EndpointExtra | null = null;
+  private get ex(): EndpointExtra {
+    return (this.x ??= new EndpointExtra());
+  }
+  get retransmissions(): number {
+    return this.x ? this.x.retransmissions : 0;
+  }
+  set retransmissions(v: number) {
+    this.ex.retransmissions = v;
+  }
+  get payloadRetransmissions(): number {
+    return this.x ? this.x.payloadRetransmissions : 0;
+  }
+  set payloadRetransmissions(v: number) {
+    this.ex.payloadRetransmissions = v;
+  }
+  get outOfOrder(): number {
+    return this.x ? this.x.outOfOrder : 0;
+  }
+  set outOfOrder(v: number) {
+    this.ex.outOfOrder = v;
+  }
+  get zeroWindows(): number {
+    return this.x ? this.x.zeroWindows : 0;
+  }
+  set zeroWindows(v: number) {
+    this.ex.zeroWindows = v;
+  }
+  get gapsForHistory(): number {
+    return this.x ? this.x.gapsForHistory : 0;
+  }
+  set gapsForHistory(v: number) {
+    this.ex.gapsForHistory = v;
+  }
+  get ackUnseenReportedAck(): number {
+    return this.x ? this.x.ackUnseenReportedAck : 0;
+  }
+  set ackUnseenReportedAck(v: number) {
+    this.ex.ackUnseenReportedAck = v;
+  }
+  get truncatedBytes(): number {
+    return this.x ? this.x.truncatedBytes : 0;
+  }
+  set truncatedBytes(v: number) {
+    this.ex.truncatedBytes = v;
+  }
+  /** Whether an acked-unseen event was reported (then ackUnseenReportedAck is the highest such ACK). */
+  get ackUnseenReported(): boolean {
+    return this.x ? this.x.ackUnseenReported : false;
+  }
+  set ackUnseenReported(v: boolean) {
+    this.ex.ackUnseenReported = v;
+  }
   finSeen = false;
-  /** Payload bytes the capture cut off (snaplen / mirror PacketLength). */
-  truncatedBytes = 0;
   readonly stream: StreamReassembler;
   constructor(dir: Direction, owner: ReassemblyOwner, budget: ReassemblyBudget) {
     this.stream = new StreamReassembler(dir, owner, budget);
