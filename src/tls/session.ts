@@ -32,6 +32,9 @@ const CT_HEARTBEAT = 24;
 const MAX_RECORD = 16384 + 2048;
 /** Largest handshake message we buffer (certificate chains included). */
 const MAX_HANDSHAKE_MESSAGE = 256 * 1024;
+const MAX_ALERTS = 64;
+/** Renegotiations followed per connection. */
+const MAX_HANDSHAKES = 16;
 
 export type NotDecryptedReason =
   | 'no-key'
@@ -80,6 +83,8 @@ export interface TlsSessionInfo {
   /** One line each; safe to print (no secrets, client randoms shortened). */
   problems: string[];
   alerts: TlsAlert[];
+  /** Alerts beyond the first 64 (counted, not kept). */
+  alertsDropped: number;
   keyUpdates: number;
   recordsFromClient: number;
   recordsFromServer: number;
@@ -193,7 +198,7 @@ export class TlsSink implements StreamSink {
       uid: conn.uid, version: null, versionCode: null, cipherSuite: null, sni: null, alpnOffered: [], alpn: null,
       clientRandom: null, clientRandoms: [], sessionIdOffered: false, resumed: false, resumedBy: null,
       helloRetryRequest: false, extendedMasterSecret: false, encryptThenMac: false, earlyData: 'none',
-      handshakeComplete: false, decrypted: false, notDecryptedReason: null, problems: [], alerts: [], keyUpdates: 0,
+      handshakeComplete: false, decrypted: false, notDecryptedReason: null, problems: [], alerts: [], alertsDropped: 0, keyUpdates: 0,
       recordsFromClient: 0, recordsFromServer: 0, recordsDecrypted: 0, plaintextBytesFromClient: 0,
       plaintextBytesFromServer: 0,
     };
@@ -359,7 +364,7 @@ export class TlsSink implements StreamSink {
       const d = this.dirs[dir];
       if (d.queue.length > 0) {
         for (const p of d.queue) {
-          if (p.type === CT_ALERT) this.info.alerts.push({ time: p.time, dir, level: null, description: null, code: null, encrypted: true });
+          if (p.type === CT_ALERT) this.addAlert({ time: p.time, dir, level: null, description: null, code: null, encrypted: true });
         }
         d.queue = [];
         this.noKeyProblem();
@@ -516,7 +521,7 @@ export class TlsSink implements StreamSink {
     let wasEncrypted = false;
     if (d.encrypted && !(tls13 && type !== CT_APPDATA)) {
       if (this.suite === null || this.suite.kind === 'unsupported') {
-        if (type === CT_ALERT) this.info.alerts.push({ time, dir, level: null, description: null, code: null, encrypted: true });
+        if (type === CT_ALERT) this.addAlert({ time, dir, level: null, description: null, code: null, encrypted: true });
         return;
       }
       if (this.finalized && d.dec === null) return;
@@ -543,7 +548,7 @@ export class TlsSink implements StreamSink {
         for (let i = 0; i + 1 < content.length; i += 2) {
           const level = content[i] === 1 ? 'warning' : content[i] === 2 ? 'fatal' : null;
           const code = content[i + 1]!;
-          this.info.alerts.push({ time, dir, level, description: ALERT_DESCRIPTIONS[code] ?? `alert ${code}`, code, encrypted: wasEncrypted });
+          this.addAlert({ time, dir, level, description: ALERT_DESCRIPTIONS[code] ?? `alert ${code}`, code, encrypted: wasEncrypted });
         }
         break;
       case CT_APPDATA:
@@ -633,6 +638,12 @@ export class TlsSink implements StreamSink {
       this.waitTimer = setTimeout(() => this.finalize(), this.keyWaitSeconds * 1000);
       this.waitTimer.unref?.();
     }
+  }
+
+  /** Alerts kept per connection (a hostile peer could send thousands); the rest are counted. */
+  private addAlert(a: TlsAlert): void {
+    if (this.info.alerts.length < MAX_ALERTS) this.info.alerts.push(a);
+    else this.info.alertsDropped++;
   }
 
   private problem(message: string, reason: NotDecryptedReason): void {
@@ -759,6 +770,10 @@ export class TlsSink implements StreamSink {
 
   private onClientHello(ch: ClientHello): void {
     const renegotiation = this.ch !== null && this.serverRandom !== null && !this.info.helloRetryRequest;
+    if (renegotiation && this.info.clientRandoms.length >= MAX_HANDSHAKES) {
+      this.problem(`more than ${MAX_HANDSHAKES} renegotiations: later handshakes not followed`, 'malformed');
+      return;
+    }
     this.ch = ch;
     const cr = hex(ch.random);
     this.info.clientRandom = cr;

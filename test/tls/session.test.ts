@@ -173,6 +173,17 @@ test('non-TLS connections pass through untouched (client first, server first, ga
   }
 });
 
+test('alerts kept per connection are bounded (64), the rest counted', () => {
+  const c = new Tls13Connection({});
+  // ClientHello, then 100 plaintext warning alerts from the server: 15 03 03 00 02 01 00 (close_notify)
+  const alerts = Buffer.concat(Array.from({ length: 100 }, () => Buffer.from('15030300020100', 'hex')));
+  const r = runSink([c.events[0]!, { dir: 1, bytes: new Uint8Array(alerts), time: 1 }], new KeyLog());
+  const t = r.sink.tls!;
+  assert.equal(t.alerts.length, 64);
+  assert.equal(t.alertsDropped, 36);
+  assert.deepEqual(t.alerts[0], { time: 1, dir: 1, level: 'warning', description: 'close_notify', code: 0, encrypted: false });
+});
+
 test('sniffTls: TLS handshake records and SSL 2.0 ClientHellos, nothing else', () => {
   const v = (hex: string): string => sniffTls(Buffer.from(hex, 'hex'), 0, hex.length / 2);
   assert.equal(v('160301'), 'tls'); // handshake, TLS 1.0 record version
