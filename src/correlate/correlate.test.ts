@@ -159,3 +159,28 @@ test('successful transactions are not kept (memory follows errors, not traffic)'
   assert.equal(k.build().length, 0);
   assert.equal(k.keptConnections().length, 0);
 });
+
+test('wantsTransaction, keepsLogStatus and noteLogTarget agree with what addTransaction and addLog keep', () => {
+  for (const [s, kept] of [[502, true], [504, true], [500, true], [460, true], [0, true], [200, false], [404, false], [499, false], [null, false]] as const) {
+    assert.equal(Correlator.keepsLogStatus(s), kept, `elb status ${s}`);
+  }
+  const k = new Correlator();
+  assert.equal(k.wantsTransaction('complete', 200, null), false);
+  assert.equal(k.wantsTransaction('complete', 502, null), true);
+  assert.equal(k.wantsTransaction('no-response', null, null), true);
+  const traced = 'Self=1-x;Root=1-6925A800-0123456789abcdef01234567';
+  assert.equal(k.wantsTransaction('complete', 200, traced), false, 'no log line asked for this trace yet');
+  k.addLog(log(T0)); // a 502 line with Root=1-6925a800-0123456789abcdef01234567
+  assert.equal(k.wantsTransaction('complete', 200, traced), true, 'a kept log line names its trace');
+  assert.equal(k.wantsTransaction('complete', 200, 'Root=1-6925a800-ffffffffffffffffffffffff'), false);
+  // A 200 line not kept still teaches the target (role inference), exactly as noteLogTarget does.
+  const c = conn('C', [LB, 41000], ['10.0.2.9', 8080]);
+  const viaLog = new Correlator();
+  viaLog.addLog(log(T0, { elbStatus: 200 }));
+  const viaNote = new Correlator();
+  viaNote.noteLogTarget('10.0.2.9', 8080);
+  assert.equal(new Correlator().roleOf(c), 'unknown');
+  assert.equal(viaLog.roleOf(c), 'target-side');
+  assert.equal(viaNote.roleOf(c), 'target-side');
+  assert.equal(viaLog.build().length, 0);
+});

@@ -139,6 +139,33 @@ export class Correlator {
     this.wantedConns.add(tx.connUid);
   }
 
+  /**
+   * Whether addTransaction would keep a transaction with these fields now (failed, or carrying
+   * the trace id of a kept log line), so that callers build a TxView only for those: most
+   * transactions are answered 200 and would be dropped at once.
+   */
+  wantsTransaction(outcome: string, status: number | null, traceId: string | null): boolean {
+    if (outcome !== 'complete' || (status !== null && status >= 500)) return true;
+    const root = traceRoot(traceId);
+    return root !== null && this.tracedWanted(root);
+  }
+
+  /** Whether addLog keeps a load-balancer log line with this elb_status_code (5xx, 460, 000). */
+  static keepsLogStatus(s: number | null): boolean {
+    return s !== null && (s >= 500 || s === 460 || s === 0);
+  }
+
+  /**
+   * What addLog records of a line it does not keep: its target (for telling client-side from
+   * target-side connections). Lets callers skip building an LbLogView for such lines.
+   */
+  noteLogTarget(targetAddr: string | null, targetPort: number | null): void {
+    if (targetAddr !== null && targetPort !== null) {
+      this.logTargets.add(ep(targetAddr, targetPort));
+      this.logTargetAddrs.add(targetAddr);
+    }
+  }
+
   private readonly wantedRoots = new Set<string>();
 
   private tracedWanted(root: string): boolean {
@@ -146,12 +173,8 @@ export class Correlator {
   }
 
   addLog(l: LbLogView): void {
-    if (l.targetAddr !== null && l.targetPort !== null) {
-      this.logTargets.add(ep(l.targetAddr, l.targetPort));
-      this.logTargetAddrs.add(l.targetAddr);
-    }
-    const s = l.elbStatus;
-    if (s !== null && (s >= 500 || s === 460 || s === 0)) {
+    this.noteLogTarget(l.targetAddr, l.targetPort);
+    if (Correlator.keepsLogStatus(l.elbStatus)) {
       this.logs.push(l);
       const root = traceRoot(l.traceId);
       if (root !== null) this.wantedRoots.add(root);

@@ -94,7 +94,10 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
       const s = r.elbStatusCode === null ? '-' : String(r.elbStatusCode);
       logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
       if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
-      corr.addLog(r.kind === 'alb' ? albLogView(r) : clbLogView(r));
+      // Only the lines the Correlator keeps need a view (with its formatted evidence line).
+      if (Correlator.keepsLogStatus(r.elbStatusCode)) corr.addLog(r.kind === 'alb' ? albLogView(r) : clbLogView(r));
+      else if (r.kind === 'alb') corr.noteLogTarget(r.targetAddr, r.targetPort);
+      else corr.noteLogTarget(r.backendAddr, r.backendPort);
     } else if (r.kind === 'flow') {
       const v = flowRowView(r);
       if (v) corr.addFlowRow(v);
@@ -220,6 +223,8 @@ export class AnalysisSession {
   private onTransaction(conn: ConnInfo, tx: HttpTransaction): void {
     this.stats.httpTransactions++;
     if (tx.status !== null) this.stats.httpResponses++;
+    // A view only for what is kept: most transactions succeed and the Correlator drops them.
+    if (!this.opts.all && !this.corr.wantsTransaction(tx.outcome, tx.status, tx.requestHeaders['x-amzn-trace-id'] ?? null)) return;
     const v = txView(tx, conn);
     this.corr.addTransaction(v);
     if (this.opts.all) this.allTx.push(v);
