@@ -235,14 +235,17 @@ const TCP_FLAG_NAMES: readonly [number, string][] = [
   [128, 'CWR'],
 ];
 
+const OUT_CHUNK = 64 * 1024;
+
 /** Buffers output and flushes in 64 KiB writes. */
 class Printer {
   /** Set when stdout failed (EPIPE): output is dropped from then on. */
   closed = false;
   /** stdout's buffer is full: the input is paused until it drains. */
   needsDrain = false;
-  private buf: string[] = [];
-  private bufLen = 0;
+  /** Output is UTF-8-encoded straight into a 64 KiB chunk (no string joins), written when full. */
+  private chunk = Buffer.allocUnsafe(OUT_CHUNK);
+  private used = 0;
   private file = '';
   private firstSec = -1;
   private firstNsec = 0;
@@ -266,21 +269,23 @@ class Printer {
   }
 
   private emit(line: string): void {
-    this.buf.push(line);
-    this.bufLen += line.length + 1;
-    if (this.bufLen >= 65536) this.flush();
+    // At most 3 UTF-8 bytes per UTF-16 unit, plus the newline.
+    if (this.used + line.length * 3 + 1 > this.chunk.length) {
+      this.flush();
+      if (line.length * 3 + 1 > this.chunk.length) this.chunk = Buffer.allocUnsafe(line.length * 3 + 1);
+    }
+    this.used += this.chunk.write(line, this.used, 'utf8');
+    this.chunk[this.used++] = 0x0a;
   }
 
   flush(): void {
-    if (this.buf.length === 0) return;
-    if (this.closed) {
-      this.buf = [];
-      this.bufLen = 0;
-      return;
-    }
-    if (!this.io.stdout.write(this.buf.join('\n') + '\n')) this.needsDrain = true;
-    this.buf = [];
-    this.bufLen = 0;
+    if (this.used === 0) return;
+    const out = this.chunk.subarray(0, this.used);
+    // The written chunk belongs to the stream now: continue in a fresh one.
+    this.chunk = Buffer.allocUnsafe(OUT_CHUNK);
+    this.used = 0;
+    if (this.closed) return;
+    if (!this.io.stdout.write(out)) this.needsDrain = true;
   }
 
   private relTime(rec: PacketRecord): string {
