@@ -316,11 +316,30 @@ const LIST_NONE = 0;
 const LIST_ACTIVE = 1;
 const LIST_CLOSED = 2;
 
+class ConnExtra {
+  extraCapturePoints: string[] | null = null;
+  idleGaps: IdleGap[] | null = null;
+  idleGapCount = 0;
+  resets: ResetRecord[] | null = null;
+  fins: FinRecord[] | null = null;
+  eventCounts: Partial<Record<TcpEventType, number>> | null = null;
+  events = 0;
+  duplicates = 0;
+  closedBy: 0 | 1 | -1 = -1;
+  closeHow: 'fin' | 'rst' | null = null;
+  closeTime = NaN;
+  /** Lingering after the close is measured from here (the last packet). */
+  lingerFrom = NaN;
+  previousUid: string | null = null;
+  overflows = 0;
+  /** Key packets, flat (MARK_FIELDS numbers each). */
+  markNums: number[] | null = null;
+}
+
 class Connection implements ConnInfo, ReassemblyOwner {
   uid = '';
   private cid = '';
   capturePoint: string;
-  extraCapturePoints: string[] | null = null;
   clientPort = 0;
   serverPort = 0;
   startTime: number;
@@ -343,21 +362,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
   midstream = false;
   established = false;
   sink: StreamSink | null = null;
-  idleGaps: IdleGap[] | null = null;
-  idleGapCount = 0;
   maxIdle = 0;
-  resets: ResetRecord[] | null = null;
-  fins: FinRecord[] | null = null;
-  /** Key packets, flat (MARK_FIELDS numbers each, a packed array of doubles: small per connection). */
-  markNums: number[] | null = null;
-  eventCounts: Partial<Record<TcpEventType, number>> | null = null;
-  events = 0;
-  duplicates = 0;
-  closedBy: 0 | 1 | -1 = -1;
-  closeHow: 'fin' | 'rst' | null = null;
-  closeTime = NaN;
-  /** Lingering after the close is measured from here (the last packet). */
-  lingerFrom = NaN;
   closed = false;
   synAckTime = NaN;
   handshakeAckTime = NaN;
@@ -365,12 +370,104 @@ class Connection implements ConnInfo, ReassemblyOwner {
   awaitingResponse = false;
   idleBeforeRequest = NaN;
   lastPayloadDir = -1;
-  previousUid: string | null = null;
   pending = false;
-  bufferOverflowsAtStart = 0;
-  overflows = 0;
   /** Current packet being processed (for gap events raised from the reassembler). */
   curIndex = -1;
+  /** Everything most connections never need (counts, closing, lists), made on first use. */
+  private x: ConnExtra | null = null;
+  private get ex(): ConnExtra {
+    return (this.x ??= new ConnExtra());
+  }
+  get extraCapturePoints(): string[] | null {
+    return this.x ? this.x.extraCapturePoints : null;
+  }
+  set extraCapturePoints(v: string[] | null) {
+    this.ex.extraCapturePoints = v;
+  }
+  get idleGaps(): IdleGap[] | null {
+    return this.x ? this.x.idleGaps : null;
+  }
+  set idleGaps(v: IdleGap[] | null) {
+    this.ex.idleGaps = v;
+  }
+  get idleGapCount(): number {
+    return this.x ? this.x.idleGapCount : 0;
+  }
+  set idleGapCount(v: number) {
+    this.ex.idleGapCount = v;
+  }
+  get resets(): ResetRecord[] | null {
+    return this.x ? this.x.resets : null;
+  }
+  set resets(v: ResetRecord[] | null) {
+    this.ex.resets = v;
+  }
+  get fins(): FinRecord[] | null {
+    return this.x ? this.x.fins : null;
+  }
+  set fins(v: FinRecord[] | null) {
+    this.ex.fins = v;
+  }
+  get eventCounts(): Partial<Record<TcpEventType, number>> | null {
+    return this.x ? this.x.eventCounts : null;
+  }
+  set eventCounts(v: Partial<Record<TcpEventType, number>> | null) {
+    this.ex.eventCounts = v;
+  }
+  get events(): number {
+    return this.x ? this.x.events : 0;
+  }
+  set events(v: number) {
+    this.ex.events = v;
+  }
+  get duplicates(): number {
+    return this.x ? this.x.duplicates : 0;
+  }
+  set duplicates(v: number) {
+    this.ex.duplicates = v;
+  }
+  get closedBy(): 0 | 1 | -1 {
+    return this.x ? this.x.closedBy : -1;
+  }
+  set closedBy(v: 0 | 1 | -1) {
+    this.ex.closedBy = v;
+  }
+  get closeHow(): 'fin' | 'rst' | null {
+    return this.x ? this.x.closeHow : null;
+  }
+  set closeHow(v: 'fin' | 'rst' | null) {
+    this.ex.closeHow = v;
+  }
+  get closeTime(): number {
+    return this.x ? this.x.closeTime : NaN;
+  }
+  set closeTime(v: number) {
+    this.ex.closeTime = v;
+  }
+  get lingerFrom(): number {
+    return this.x ? this.x.lingerFrom : NaN;
+  }
+  set lingerFrom(v: number) {
+    this.ex.lingerFrom = v;
+  }
+  get previousUid(): string | null {
+    return this.x ? this.x.previousUid : null;
+  }
+  set previousUid(v: string | null) {
+    this.ex.previousUid = v;
+  }
+  get overflows(): number {
+    return this.x ? this.x.overflows : 0;
+  }
+  set overflows(v: number) {
+    this.ex.overflows = v;
+  }
+  get markNums(): number[] | null {
+    return this.x ? this.x.markNums : null;
+  }
+  set markNums(v: number[] | null) {
+    this.ex.markNums = v;
+  }
 
   constructor(
     readonly table: FlowTable,
@@ -852,6 +949,7 @@ export class FlowTable {
     const f = seg.flags;
     const len = seg.payloadLength;
     conn.curIndex = seg.index;
+    const overflowsBefore = this.budget.overflows;
 
     // Time, idle gaps.
     const first = fwd.packets === 0 && rev.packets === 0;
@@ -924,12 +1022,11 @@ export class FlowTable {
     if (conn.pending || fwd.stream.hasHeld || rev.stream.hasHeld || fwd.ackUnseen !== null || rev.ackUnseen !== null) {
       this.checkPending(conn, now);
     }
-    const o = this.budget.overflows;
-    if (o !== conn.bufferOverflowsAtStart) {
-      conn.overflows += o - conn.bufferOverflowsAtStart;
-      this.stats.bufferOverflows += o - conn.bufferOverflowsAtStart;
+    const o = this.budget.overflows - overflowsBefore;
+    if (o !== 0) {
+      conn.overflows += o;
+      this.stats.bufferOverflows += o;
     }
-    conn.bufferOverflowsAtStart = this.budget.overflows;
     conn.curIndex = -1;
   }
 
