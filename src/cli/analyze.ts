@@ -7,6 +7,7 @@ import type { CliIO, Command } from './command.js';
 import { numberOption, parseCommandArgs } from './command.js';
 import { analyze, type AnalyzeInputs } from '../report/analyze.js';
 import { writeEvidence } from '../report/evidence.js';
+import { mirrorFilterPredicate } from '../report/mirror-filter.js';
 import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import type { Report } from '../report/model.js';
@@ -31,6 +32,8 @@ Options:
   --out FILE           write the report to FILE instead of stdout
   --evidence DIR       per finding: a small pcapng of the involved connections with only the keys
                        they need (opens decrypted in Wireshark), and the finding as JSON
+  --mirror-filter FILE keep only the packets these AWS Traffic Mirror filter rules accept (the
+                       JSON/YAML file 'listen --filter' takes; see docs/listen.md)
   --all                list every connection and transaction in the report (memory grows with input)
   --max-skew SECONDS   largest log/capture clock difference to tolerate (default 10)
   --idle-gap SECONDS   report connection silences longer than this (default 30)
@@ -68,6 +71,7 @@ export const command: Command = {
       out: { type: 'string' },
       evidence: { type: 'string' },
       all: { type: 'boolean' },
+      'mirror-filter': { type: 'string' },
       'max-skew': { type: 'string' },
       'idle-gap': { type: 'string' },
       'no-color': { type: 'boolean' },
@@ -85,7 +89,10 @@ export const command: Command = {
     const { report, context } = await analyze(inputs, {
       all: Boolean(values.all),
       maxSkewSeconds: numberOption('analyze', 'max-skew', values['max-skew'] as string | undefined, 10),
-      flow: { idleGapThresholdSeconds: numberOption('analyze', 'idle-gap', values['idle-gap'] as string | undefined, 30) },
+      flow: {
+        idleGapThresholdSeconds: numberOption('analyze', 'idle-gap', values['idle-gap'] as string | undefined, 30),
+        filter: values['mirror-filter'] ? mirrorFilterPredicate(values['mirror-filter'] as string) : undefined,
+      },
       onProgress: showProgress ? (p) => io.stderr.write(`\r  reading captures: ${p.packets.toLocaleString('en-US')} packets`) : undefined,
     });
     if (showProgress) io.stderr.write('\r\x1b[K');

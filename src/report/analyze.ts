@@ -13,8 +13,8 @@ import type { Case, ConnView, TxView } from '../correlate/views.js';
 import { endpoint } from '../correlate/views.js';
 import type { Finding } from '../diagnose/finding.js';
 import { diagnose, learnKeepAlive, resetFindingIds } from '../diagnose/rules.js';
-import { processCaptures } from '../flow/pipeline.js';
-import type { FlowHandler, FlowOptions } from '../flow/table.js';
+import { processCaptures, type PipelineOptions } from '../flow/pipeline.js';
+import type { FlowHandler } from '../flow/table.js';
 import type { ConnectionRecord } from '../flow/record.js';
 import type { ConnInfo, StreamSink } from '../flow/stream.js';
 import { createHttpSink } from '../http/session.js';
@@ -39,7 +39,7 @@ export interface AnalyzeInputs {
 export interface AnalyzeOptions {
   /** Include every connection and transaction in the report (memory then grows with the input). */
   all?: boolean;
-  flow?: FlowOptions;
+  flow?: PipelineOptions;
   maxSkewSeconds?: number;
   /** Called now and then while captures are read (for a progress bar). */
   onProgress?(p: { file: string; packets: number }): void;
