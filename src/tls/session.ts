@@ -18,7 +18,7 @@ import {
   parseClientHello, parseEncryptedExtensions, parseNewSessionTicket12, parseServerHello, parseSsl2ClientHello,
   versionName, type ClientHello,
 } from './handshake.js';
-import { keyBlock, masterFromPreMaster, sessionHash, SSL3, TLS11, tls13NextSecret, tls13TrafficKeys } from './keyschedule.js';
+import { keyBlock, masterFromPreMaster, sessionHash, TLS11, tls13NextSecret, tls13TrafficKeys } from './keyschedule.js';
 import { shortRandom, type KeyLog, type Tls13Label } from './keylog.js';
 import { suiteInfo, type SuiteInfo } from './suites.js';
 
@@ -695,8 +695,9 @@ export class TlsSink implements StreamSink {
         if (ch === null) this.problem('malformed ClientHello', 'malformed');
         else this.onClientHello(ch);
       } else if (type === HS_CLIENT_KEY_EXCHANGE && !tls13) {
-        // RSA: EncryptedPreMasterSecret, with a 2-byte length except in SSL 3.0.
-        const enc = this.versionCode !== SSL3 && body.length >= 2 && ((body[0]! << 8) | body[1]!) === body.length - 2 ? body.subarray(2) : body;
+        // RSA: EncryptedPreMasterSecret, with a 2-byte length (SSL 3.0 omits it by the spec, but
+        // implementations differ: strip it whenever it matches, as Wireshark does).
+        const enc = body.length >= 2 && ((body[0]! << 8) | body[1]!) === body.length - 2 ? body.subarray(2) : body;
         if (enc.length >= 8) this.rsaPmsPrefix = hex(enc.subarray(0, 8));
         if (this.transcript !== null && this.info.extendedMasterSecret) {
           this.sessionHashValue = sessionHash(this.versionCode, this.suite?.prfHash ?? 'sha256', Buffer.concat(this.transcript));
