@@ -823,6 +823,8 @@ export class FlowTable {
     if (ep.synCount === 0 && ep.stream.initialized && ep.stream.baseSeq === ((seq + 1) | 0)) return false;
     const peer = dir === 0 ? conn.s : conn.c;
     if (ep.synCount === 0 && peer.synCount > 0 && peer.lastAckValid && peer.lastAck === ((seq + 1) | 0)) return false;
+    // A SYN-ACK that acknowledges the SYN we saw answers it, even after an (injected) RST closed it.
+    if ((seg.flags & ACK) !== 0 && peer.synCount > 0 && (seg.ack | 0) === ((peer.isn + 1) | 0)) return false;
     if (conn.closed) return true;
     if ((seg.flags & ACK) !== 0) return false; // SYN-ACK: belongs to the handshake in progress
     if (dir === 0 && conn.c.synCount > 0) return true;

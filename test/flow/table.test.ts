@@ -349,3 +349,16 @@ test('FIN crossing a request: the server FIN arrives with the request outstandin
   assert.equal(r.resets[0]!.state, 'request-outstanding');
   assert.equal(r.connState, 'RSTR');
 });
+
+test('a RST injected before the SYN-ACK does not split the connection (zeek rst-inject-rae)', () => {
+  const t = new Talk(CLIENT, SERVER);
+  t.syn(T0);
+  t.frames.push({ time: T0 + 0.2, frame: t.build(1, 'RA', T0 + 0.2, { seq: 0, ack: 0 }) });
+  t.synAck(T0 + 1);
+  t.ack(0, T0 + 1.001);
+  t.send(0, T0 + 1.002, 'hello');
+  const { records } = runFrames(t.frames);
+  assert.equal(records.length, 1);
+  assert.equal(records[0]!.packetsFromClient, 3);
+  assert.equal(records[0]!.packetsFromServer, 2);
+});
