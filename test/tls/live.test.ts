@@ -58,11 +58,15 @@ async function startCapture(file: string, port: number): Promise<() => Promise<v
     });
     p.on('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
   });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return async () => {
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 500));
     const exited = new Promise((r) => p.once('exit', r));
     p.kill('SIGTERM');
     await exited;
+    const dropped = /(\d+) packets? dropped by kernel/.exec(err);
+    assert.equal(dropped?.[1] ?? '0', '0', `tcpdump: ${err}`);
   };
 }
 
@@ -156,18 +160,21 @@ test('live loopback capture: every TLS 1.2 and 1.3 suite node:tls offers decrypt
     ctx.diagnostic(`${done.length} connections (${new Set(done.map((d) => d.cipher)).size} suites); handshakes that failed: ${failed.length ? failed.join('; ') : 'none'}`);
     const keys = new KeyLog();
     assert.deepEqual(keys.addText(keylog.join(''), 'node keylog'), []);
-    const byPort = new Map<number, { sink: AppSink; parts: [Buffer[], Buffer[]] }>();
+    // Ephemeral ports may repeat across the 34 connections: keep every connection per port, in order.
+    const byPort = new Map<number, { sink: AppSink; parts: [Buffer[], Buffer[]] }[]>();
     await processCaptures([pcap], {
       onConnectionStart(conn) {
         const parts: [Buffer[], Buffer[]] = [[], []];
         const plain: StreamSink = { data: (d, b, o, l) => void parts[d].push(Buffer.from(b.subarray(o, o + l))), gap() {}, end() {} };
         const sink = createAppSink(conn, keys, () => plain);
-        byPort.set(conn.clientPort, { sink, parts });
+        const list = byPort.get(conn.clientPort) ?? [];
+        list.push({ sink, parts });
+        byPort.set(conn.clientPort, list);
         return sink;
       },
     });
     for (const d of done) {
-      const got = byPort.get(d.clientPort);
+      const got = byPort.get(d.clientPort)?.shift();
       assert.ok(got, `connection from port ${d.clientPort} (${d.cipher}) captured`);
       const t = got.sink.tls!;
       assert.equal(t.cipherSuite?.name, d.cipher, `suite of port ${d.clientPort}`);
