@@ -126,6 +126,34 @@ test('after a capture gap, decryption resumes at the next record that authentica
   assert.match(s.tls!.problems.join('; '), /1 record lost, decryption resumed/);
 });
 
+test('keyWaitSeconds: after both directions end, records keep waiting that long for a late key', async () => {
+  const c = new Tls13Connection({});
+  const keys = new KeyLog();
+  const parts: [Buffer[], Buffer[]] = [[], []];
+  const ends: string[] = [];
+  const s = createAppSink(conn('W'), keys, () => ({ data: (d, b, o, l) => void parts[d].push(Buffer.from(b.subarray(o, o + l))), gap() {}, end: (_d, r) => void ends.push(r) }), { keyWaitSeconds: 0.2 });
+  for (const e of c.events) s.data(e.dir, e.bytes, 0, e.bytes.length, 0, e.time);
+  s.end(0, 'fin', 1);
+  s.end(1, 'fin', 1);
+  assert.equal(s.tls!.notDecryptedReason, null, 'still waiting, not given up');
+  assert.deepEqual(ends, []);
+  await new Promise((r) => setTimeout(r, 50));
+  keys.addText(c.keylog(), 'late');
+  assert.ok(Buffer.concat(parts[0]).equals(Buffer.concat(c.sent[0])));
+  assert.ok(Buffer.concat(parts[1]).equals(Buffer.concat(c.sent[1])));
+  assert.equal(s.tls!.notDecryptedReason, null);
+  assert.deepEqual(ends, ['fin', 'fin']);
+  // and without the key, the wait ends as no-key
+  const c2 = new Tls13Connection({});
+  const s2 = createAppSink(conn('W2'), new KeyLog(), () => null, { keyWaitSeconds: 0.05 });
+  for (const e of c2.events) s2.data(e.dir, e.bytes, 0, e.bytes.length, 0, e.time);
+  s2.end(0, 'fin', 1);
+  s2.end(1, 'fin', 1);
+  assert.equal(s2.tls!.notDecryptedReason, null);
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(s2.tls!.notDecryptedReason, 'no-key');
+});
+
 test('no key: reported as no-key with the shortened client random; next() still called at the end', () => {
   const c = new Tls13Connection({});
   const r = runSink(c.events, new KeyLog());
