@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { writeIdleReset } from '../fixtures/flow/make-idle-reset.js';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import type { ConnectionRecord, TcpEvent } from '../../src/flow/record.js';
-import { main } from '../../src/cli/main.js';
+import { runCli as cli } from '../cli-harness.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../fixtures/flow/idle-reset-nlb.pcapng');
 
@@ -49,16 +48,6 @@ test('idle 400 s then reset: one connection, an idle gap > 350 s, then the reset
   assert.equal(retry.resets.length, 0);
 });
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await main(args, { stdout, stderr, env: {} });
-  return { code, out, err };
-}
 
 test('mirrorlens conns --reset --min-idle 350 --json lists the pooled connection and its events', async () => {
   const r = await cli(['conns', FIXTURE, '--reset', '--min-idle', '350', '--json', '--events']);
