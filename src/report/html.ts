@@ -46,7 +46,8 @@ function timeAxis(times: number[], top: number): { ys: number[]; breaks: { y: nu
 export function renderLadder(f: Finding): string {
   const legs = f.timeline.legs;
   if (legs.length === 0) return '';
-  const cols: string[] = [legs[0]!.left, ...legs.map((l) => l.right)];
+  // A column between two legs is one host (the load balancer) with an address on each side.
+  const cols: string[] = [legs[0]!.left, ...legs.map((l, i) => (legs[i + 1] && legs[i + 1]!.left !== l.right ? `${l.right} / ${legs[i + 1]!.left}` : l.right))];
   const colNames: string[] = legs.length === 1 ? ['client', 'server'] : ['client', 'load balancer', 'target'];
   while (colNames.length < cols.length) colNames.push(`hop ${colNames.length}`);
   const width = 220 * cols.length + 120;
