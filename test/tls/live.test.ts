@@ -48,8 +48,9 @@ function makeCert(dir: string, kind: 'ec' | 'rsa'): { key: Buffer; cert: Buffer 
   return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
+/** tcpdump on loopback with a 64 MiB kernel buffer: a busy machine (other tests in parallel) made it drop packets with the default 2 MiB. */
 async function startCapture(file: string, port: number): Promise<() => Promise<void>> {
-  const p = spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-s', '0', '-w', file, 'tcp', 'port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn('tcpdump', ['-i', 'lo', '-U', '--immediate-mode', '-B', '65536', '-s', '0', '-w', file, 'tcp', 'port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     p.stderr.on('data', (d: Buffer) => {
