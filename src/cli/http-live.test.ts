@@ -75,7 +75,7 @@ http {
     nginx = spawn(...inNs('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]), { stdio: ['ignore', 'ignore', 'pipe'] });
     for (let i = 0; i < 50 && spawnSync(...inNs('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${p1}/ready`])).status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
     const cap = join(dir, 'cap.pcap');
-    dump = spawn(...inNs('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-w', cap, `tcp port ${p1} or tcp port ${p2}`]), { stdio: ['ignore', 'ignore', 'pipe'] });
+    dump = spawn(...inNs('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-B', '65536', '-w', cap, `tcp port ${p1} or tcp port ${p2}`]), { stdio: ['ignore', 'ignore', 'pipe'] });
     await waitFor(dump, /listening on/, 10000);
     // One connection, three requests (curl --next reuses it).
     run(...inNs('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${p1}/a`, '--next', '-s', '-o', '/dev/null', `http://127.0.0.1:${p1}/missing`, '--next', '-s', '-o', '/dev/null', '-d', 'x=1', `http://127.0.0.1:${p1}/post`]));

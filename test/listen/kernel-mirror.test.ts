@@ -142,7 +142,7 @@ async function mirrorRun(tunnel: 'vxlan' | 'geneve'): Promise<void> {
     await waitFor(srv.stdout!, /ready/, 20_000, 'the HTTP server');
     await sleep(1500); // let link-up chatter (MLD, ...) pass before capturing
     const tcpdumpFile = join(dir, 'tcpdump.pcap');
-    const td = ns.spawn(server, 'tcpdump', ['-i', vB, '-U', '-s', '0', '-w', tcpdumpFile]);
+    const td = ns.spawn(server, 'tcpdump', ['-i', vB, '-U', '-B', '65536', '-s', '0', '-w', tcpdumpFile]);
     await waitFor(td.stderr!, /listening on/, 20_000, 'tcpdump');
     await sleep(300);
     // The mirror runs only while tcpdump does (so both see the same frames).
