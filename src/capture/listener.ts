@@ -27,6 +27,7 @@ import { FrameClassifier, bytesEqual } from './listen-classify.js';
 import { RotatingCapture } from './rotate.js';
 import { EpbFlags, SecretsType } from './pcapng-writer.js';
 import { KeylogFollower } from './listen-keylog.js';
+import { moveSecretsFirst } from './secrets-first.js';
 import { DropReason, ListenMetrics, readKernelUdpDrops, renderStatusLine, startMetricsServer, type PointCounters } from './metrics.js';
 
 export type PacketComments = 'none' | 'gwlb' | 'all';
@@ -151,6 +152,8 @@ export class MirrorListener {
   private metricsServer: Server | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
   private pointCount = 0;
+  private readonly lateSecretFiles = new Set<string>();
+  private readonly secretMoves = new Set<Promise<void>>();
   private pointsOverflowReported = false;
   private stopped = false;
   private readonly t0Ms = performance.timeOrigin;
@@ -183,7 +186,11 @@ export class MirrorListener {
           const rc = this.rc;
           if (!rc) return;
           const bytes = Buffer.from(text, 'latin1');
-          if (rc.guard(() => rc.writer.writeSecrets(SecretsType.TLSKeyLog, bytes))) this.metrics.secrets += count;
+          if (rc.guard(() => rc.writer.writeSecrets(SecretsType.TLSKeyLog, bytes))) {
+            this.metrics.secrets += count;
+            // Keys that came after packets: the file gets its secrets moved first when closed.
+            if (rc.writer.packets > 0) this.lateSecretFiles.add(rc.path);
+          }
         },
         { onIssue: notice },
       );
@@ -203,6 +210,15 @@ export class MirrorListener {
         // Each file is self-contained: all TLS secrets known so far come first.
         const all = this.keylog?.allText();
         if (all) w.writeSecrets(SecretsType.TLSKeyLog, Buffer.from(all, 'latin1'));
+      },
+      onClose: (path) => {
+        if (!this.lateSecretFiles.delete(path)) return;
+        const job = moveSecretsFirst(path).then(
+          () => undefined,
+          (e: unknown) => notice(`listen: could not move the TLS secrets to the front of ${path}: ${(e as Error).message}`),
+        );
+        this.secretMoves.add(job);
+        void job.then(() => this.secretMoves.delete(job));
       },
       onEvent: (kind, msg) => {
         if (kind === 'ring-delete') this.metrics.filesDeleted++;
@@ -318,6 +334,8 @@ export class MirrorListener {
       this.rc.close();
       this.metrics.lostAtFlush = this.rc.packetsLost;
     }
+    // Files whose keys arrived after their first packets: secrets first, for Wireshark.
+    await Promise.all([...this.secretMoves]);
     if (this.metricsServer) {
       const srv = this.metricsServer;
       this.metricsServer = null;
