@@ -13,6 +13,7 @@
  * lines name clients and targets directly. Clock skew between logs and capture is estimated from
  * strongly joined pairs (trace id, client ip:port + request line) and applied to the rest.
  */
+import { traceRootOf } from '../logs/alb.js';
 import type { Case, ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
 
 export interface CorrelateOptions {
@@ -33,11 +34,9 @@ function ep(addr: string, port: number): string {
   return `${addr}|${port}`;
 }
 
-/** The Root=... part of an X-Amzn-Trace-Id (or of the ALB log's trace_id). */
+/** The Root=... part of an X-Amzn-Trace-Id (or of the ALB log's trace_id), lower-cased for joining; parsing is the logs stage's traceRootOf. */
 export function traceRoot(id: string | null): string | null {
-  if (!id) return null;
-  const m = /Root=([0-9a-fA-F-]+)/.exec(id);
-  return m ? m[1]!.toLowerCase() : null;
+  return traceRootOf(id)?.toLowerCase() ?? null;
 }
 
 function pathOnly(p: string | null): string | null {
