@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from './main.js';
-import { safeJson, tableRow } from './http.js';
+import { tableRow } from './http.js';
+import { safeJson } from '../report/escape.js';
 import { parseSpecs, runSpec } from '../http/spec/runner.js';
 
 const fx = (f: string): string => join(import.meta.dirname, '../../test/fixtures/http', f);

@@ -9,7 +9,7 @@ import { processCaptures } from '../flow/pipeline.js';
 import type { ConnInfo, StreamSink } from '../flow/stream.js';
 import { createHttpSink } from '../http/session.js';
 import type { HttpTransaction } from '../http/transaction.js';
-import { escapeText } from '../report/escape.js';
+import { escapeText, safeJson } from '../report/escape.js';
 import { readFile } from 'node:fs/promises';
 import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
 import { createAppSink } from '../tls/sniff.js';
@@ -87,10 +87,6 @@ function matches(tx: HttpTransaction, f: Filters): boolean {
   return true;
 }
 
-/** JSON.stringify escapes C0 controls; this also escapes C1 controls and bidi overrides. */
-export function safeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 function iso(t: number | null): string {
   if (t === null) return '-';

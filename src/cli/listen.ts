@@ -10,6 +10,7 @@ import { ListenWorkerPool, isListenWorker, runListenWorker } from '../capture/li
 import { describeMirrorFilter, loadMirrorFilter, parseCidr, type Cidr } from '../capture/filter.js';
 import { renderStatusLine } from '../capture/metrics.js';
 import { LiveAnalyzer } from '../report/live.js';
+import { safeJson } from '../report/escape.js';
 import { findingToJson } from '../report/json.js';
 import { renderFinding } from '../report/text.js';
 
@@ -201,7 +202,7 @@ export const command: Command = {
         keylogs: opts.keylog ? [opts.keylog] : [],
         onWarning: say,
         onFinding: (f) => {
-          io.stdout.write(json ? `${JSON.stringify(findingToJson(f))}\n` : `${renderFinding(f, n++, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR })}\n\n`);
+          io.stdout.write(json ? `${safeJson(findingToJson(f))}\n` : `${renderFinding(f, n++, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR })}\n\n`);
         },
       });
       const a = live;

@@ -8,7 +8,7 @@ import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { readLogs, type LogsSummary } from '../logs/read.js';
 import { LogsSummariser, type ExpectedFlow, type LogsReport } from '../logs/summary.js';
 import { LOG_FORMATS, LOG_FORMAT_NAMES, type BadLine, type LogFormat } from '../logs/types.js';
-import { escapeText } from '../report/escape.js';
+import { escapeText, safeJson } from '../report/escape.js';
 
 const USAGE = `Usage: mirrorlens logs PATH... [options]
 
@@ -87,10 +87,6 @@ function parseOptions(argv: string[]): { paths: string[]; o: Options } {
   return { paths: positionals, o };
 }
 
-/** JSON with the characters JSON.stringify leaves raw but terminals interpret (C1, bidi) escaped. */
-function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
 
 const e = escapeText;
 
@@ -202,7 +198,7 @@ export async function runLogs(argv: string[], io: CliIO): Promise<number> {
   const report = summariser.report();
   if (o.json) {
     if (report.http !== null) report.http.errorLines = report.http.errorLines.slice(0, o.limit);
-    io.stdout.write(safeJson({ summary, ...report }) + '\n');
+    io.stdout.write(safeJson({ summary, ...report }, 2) + '\n');
   } else {
     io.stdout.write(renderText(summary, report, o.limit));
   }

@@ -5,7 +5,7 @@
 import type { CliIO, Command } from './command.js';
 import { parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
-import { escapeText } from '../report/escape.js';
+import { escapeText, safeJson } from '../report/escape.js';
 import { processCaptures } from '../flow/pipeline.js';
 import type { ConnInfo } from '../flow/stream.js';
 import { KeyLog, formatKeyLogIssue, type KeyLogIssue } from '../tls/keylog.js';
@@ -145,7 +145,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       const status = statusOf(t);
       if (t.decrypted) decrypted++;
       if (status !== 'decrypted') reasons.set(status, (reasons.get(status) ?? 0) + 1);
-      if (json) out.write(`${JSON.stringify(tlsJson(e.conn, t))}\n`);
+      if (json) out.write(`${safeJson(tlsJson(e.conn, t))}\n`);
       else {
         out.write(`${formatRow(rowOf(e.conn, t), tty)}\n`);
         if (t.problems.length > 0 && status !== 'decrypted') out.write(`  ${escapeText(t.problems[0]!)}\n`);

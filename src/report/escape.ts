@@ -18,12 +18,10 @@ export function escapeHtml(s: string): string {
   return escapeText(s).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 }
 
-/** JSON inside a <script type="application/json"> block: no "</script", no "<!--", no U+2028/9. */
-export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026')
-    .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
+/**
+ * JSON for output that may reach a terminal: JSON.stringify escapes C0 controls; this also escapes
+ * DEL, C1 controls, line/paragraph separators and bidi overrides, which terminals act on.
+ */
+export function safeJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

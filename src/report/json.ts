@@ -3,6 +3,7 @@
  * Every key named `time` or ending in `Time` holding seconds since the epoch is converted.
  */
 import type { Finding } from '../diagnose/finding.js';
+import { safeJson } from './escape.js';
 import type { Report } from './model.js';
 
 export function isoTime(seconds: number): string {
@@ -34,7 +35,7 @@ export function reportToJson(report: Report): unknown {
 }
 
 export function renderJson(report: Report): string {
-  return `${JSON.stringify(reportToJson(report), null, 2)}\n`;
+  return `${safeJson(reportToJson(report), 2)}\n`;
 }
 
 /** One finding as JSON-ready data (times converted), e.g. for JSON lines. */

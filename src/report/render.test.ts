@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Finding } from '../diagnose/finding.js';
-import { escapeHtml, escapeText, jsonForScript } from './escape.js';
+import { escapeHtml, escapeText, safeJson } from './escape.js';
 import { renderHtml } from './html.js';
 import { isoTime, reportToJson } from './json.js';
 import type { Report } from './model.js';
@@ -59,9 +59,10 @@ test('escapeText turns terminal control characters into visible escapes', () => 
   assert.equal(escapeText('bidi\u202eX'), 'bidi\\u202eX');
 });
 
-test('escapeHtml neutralises markup and quotes', () => {
+test('escapeHtml neutralises markup and quotes; safeJson leaves no terminal control raw', () => {
   assert.equal(escapeHtml(`<a href="x" onclick='y'>&</a>`), '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
-  assert.ok(!jsonForScript({ a: '</script><!--' }).includes('<'));
+  assert.equal(safeJson({ a: 'x\u009b31m\u202e\x1b' }), '{"a":"x\\u009b31m\\u202e\\u001b"}');
+  assert.deepEqual(JSON.parse(safeJson({ a: 'x\u009b\u202e' }, 2)), { a: 'x\u009b\u202e' });
 });
 
 test('isoTime keeps microseconds', () => {
