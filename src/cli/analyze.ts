@@ -88,6 +88,7 @@ export const command: Command = {
     const showProgress = Boolean(io.stderr.isTTY) && !io.env.CI;
     const { report, context } = await analyze(inputs, {
       all: Boolean(values.all),
+      keepKeyLogTexts: Boolean(values.evidence),
       maxSkewSeconds: numberOption('analyze', 'max-skew', values['max-skew'] as string | undefined, 10),
       flow: {
         idleGapThresholdSeconds: numberOption('analyze', 'idle-gap', values['idle-gap'] as string | undefined, 30),

@@ -43,6 +43,11 @@ export interface AnalyzeOptions {
   maxSkewSeconds?: number;
   /** Called now and then while captures are read (for a progress bar). */
   onProgress?(p: { file: string; packets: number }): void;
+  /**
+   * Keep the key-log texts (files and embedded blocks) for the evidence exporter. Off by default:
+   * a long capture can embed its keys many times over, and memory must not grow with it.
+   */
+  keepKeyLogTexts?: boolean;
   /** Non-fatal problems (bad key-log lines, bad log lines, capture warnings). */
   onWarning?(message: string): void;
 }
@@ -51,7 +56,7 @@ export interface AnalyzeOptions {
 export interface AnalysisContext {
   /** Client randoms (hex) each kept TLS connection used, by connection uid. */
   clientRandomsByUid: Map<string, string[]>;
-  /** Raw key-log text sources (files and DSBs), to extract only the lines a finding needs. */
+  /** Raw key-log text sources (files and DSBs), to extract only the lines a finding needs (empty unless keepKeyLogTexts). */
   keyLogTexts: string[];
   connections: Map<string, ConnView>;
 }
@@ -80,7 +85,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
     } catch (e) {
       throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${(e as Error).message}`, { file: k });
     }
-    keyLogTexts.push(text);
+    if (opts.keepKeyLogTexts) keyLogTexts.push(text);
     for (const issue of keys.addText(text, k)) note(formatKeyLogIssue(issue));
   }
 
@@ -129,7 +134,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
       ...session.handler(),
       onSecrets(type: number, data: Uint8Array) {
         for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
-        keyLogTexts.push(Buffer.from(data).toString('utf8'));
+        if (opts.keepKeyLogTexts) keyLogTexts.push(Buffer.from(data).toString('utf8'));
       },
       onWarning(w: { message: string }) {
         note(w.message);
