@@ -68,6 +68,6 @@ export * from './logs/api.js';
 export { createHttpSink, type HttpSinkOptions } from './http/session.js';
 export type { HttpTransaction, HttpOutcome, HttpEndedBy, SelectedHeaders } from './http/transaction.js';
 export { SELECTED_HEADERS } from './http/transaction.js';
-export { Http1Parser, HeadAction, H1Anomaly, H1Error, type H1Handler, type H1Head } from './http/h1-parser.js';
+export { Http1Parser, HeadAction, H1Anomaly, H1Error, type H1Handler, type H1Head, type Http1ParserOptions } from './http/h1-parser.js';
 export { HpackDecoder, huffmanDecode, type HpackField, type HpackBlockResult } from './http/hpack.js';
 export { h2ErrorName } from './http/h2-session.js';

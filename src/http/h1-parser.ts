@@ -17,6 +17,8 @@
  * seen whole; body bytes are only counted, never copied.
  */
 
+import { H1HeadView, TCHAR, type H1Head } from './h1-head.js';
+
 /** Leniencies and oddities, each recorded by name when it happens (once per message). */
 export const H1Anomaly = {
   BareLf: 'http1-bare-lf',
@@ -63,28 +65,7 @@ export const HeadAction = {
   TunnelAfter: 4,
 } as const;
 
-export type BodyKind = 'none' | 'length' | 'chunked' | 'until-close';
-
-export interface H1Head {
-  /** Request method ('' for responses). */
-  method: string;
-  /** Request target ('' for responses). */
-  target: string;
-  /** Response status (0 for requests). */
-  status: number;
-  reason: string;
-  versionMajor: number;
-  versionMinor: number;
-  /** Field lines as [name, value, name, value, ...]; names as sent, values trimmed, latin1. */
-  fields: string[];
-  /** Connection: close (or HTTP/1.0 without keep-alive). */
-  close: boolean;
-  /** Connection: upgrade together with an Upgrade field. */
-  upgrade: string | null;
-  bodyKind: BodyKind;
-  /** Declared Content-Length, or -1. */
-  contentLength: number;
-}
+export type { BodyKind, H1Head } from './h1-head.js';
 
 export interface H1Handler {
   /** The first byte of a message (after any empty lines). */
@@ -130,13 +111,6 @@ const MAX_PAUSED = 256 * 1024;
 /** A direction that never carried an HTTP/1 message is given up after this many bytes of searching. */
 const GIVE_UP_AFTER = 1024 * 1024;
 
-/** RFC 9110 tchar. */
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
-
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 const HTTP_PREFIX = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
@@ -147,6 +121,15 @@ const STATUS_LINE = /^HTTP\/(\d)\.(\d)( +)(\d{3})(?: (.*))?\r?$/;
 const RESYNC_REQUEST =
   /^(GET|HEAD|POST|PUT|DELETE|CONNECT|OPTIONS|TRACE|PATCH|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|REPORT|SEARCH|PURGE) \S+ HTTP\/1\.[01]\r?$/;
 const RESYNC_RESPONSE = /^HTTP\/1\.[01] [1-5]\d\d( .*)?\r?$/;
+
+export interface Http1ParserOptions {
+  /**
+   * Read well-formed heads from the bytes (default). False sends every head through the general
+   * path (strings, regular expressions); the events are the same, only slower. For tests that
+   * compare the two paths.
+   */
+  fastHeads?: boolean;
+}
 
 export interface PausedPiece {
   bytes: Uint8Array;
@@ -164,15 +147,17 @@ export class Http1Parser {
   /** Bytes of the current line already checked for the start-line prefix. */
   private startLineChecked = 0;
   private remaining = 0;
-  private head: H1Head | null = null;
+  /** The head handed to onHeadersComplete, reused for every message. */
+  private readonly head = new H1HeadView();
   private action = 0;
   private flaggedBareLf = false;
-  /** Non-CR bytes on the current head line so far (0 at a line start). */
-  private curLineLen = 0;
-  /** Scan state of the head being read: last byte, and whether it had a bare LF / control bytes. */
+  /** The current head line has a byte other than CR so far (false at a line start). */
+  private lineHasContent = false;
+  /** Scan state of the head being read: last byte, and whether it had a bare LF. */
   private prevHeadByte = -1;
   private headBareLf = false;
-  private headCtl = false;
+  /** Check field values for control bytes even if the head scan found none (after a resync). */
+  private headCtlForced = false;
   private paused: PausedPiece[] = [];
   private pausedBytes = 0;
   private resyncSkipped = 0;
@@ -191,9 +176,13 @@ export class Http1Parser {
   /** Bytes given to the tunnel after an upgrade / CONNECT. */
   tunnelBytes = 0;
 
-  constructor(kind: 'request' | 'response', handler: H1Handler) {
+  /** Whether well-formed heads take the fast path (off only to compare both paths in tests). */
+  private readonly fastHeads: boolean;
+
+  constructor(kind: 'request' | 'response', handler: H1Handler, options: Http1ParserOptions = {}) {
     this.kind = kind;
     this.h = handler;
+    this.fastHeads = options.fastHeads ?? true;
   }
 
   get isPaused(): boolean {
@@ -406,11 +395,10 @@ export class Http1Parser {
     this.flaggedBareLf = false;
     this.bufLen = 0;
     this.startLineChecked = 0;
-    this.curLineLen = 0;
+    this.lineHasContent = false;
     this.prevHeadByte = -1;
     this.headBareLf = false;
-    this.headCtl = false;
-    this.head = null;
+    this.headCtlForced = false;
     this.action = 0;
     this.h.onMessageBegin(so, time, firstInChunk, prev);
   }
@@ -435,43 +423,48 @@ export class Http1Parser {
     return true;
   }
 
-  /** Accumulates head (or trailer) bytes until the empty line; returns the new position. */
+  /**
+   * Accumulates head (or trailer) bytes until the empty line (a line with nothing but CRs before its
+   * LF); returns the new position. Lines are found with `indexOf(LF)` (memchr), not byte by byte.
+   * A head that arrives whole in one chunk is parsed where it lies, without copying.
+   */
   private readHead(bytes: Uint8Array, p: number, end: number, so: number, time: number): number {
-    const start = p;
-    // Look for the end of the head: an empty line (nothing but an optional CR before the LF).
     let stop = -1;
-    let lineLen = this.curLineLen;
-    let prev = this.prevHeadByte;
-    let bareLf = false;
-    let ctl = false;
-    for (let i = p; i < end; i++) {
-      const c = bytes[i]!;
-      if (c === 0x0a) {
-        if (prev !== 0x0d) bareLf = true;
-        if (lineLen === 0) {
-          stop = i + 1;
-          break;
-        }
-        lineLen = 0;
-      } else if (c !== 0x0d) {
-        lineLen++;
-        if ((c < 0x20 && c !== 0x09) || c === 0x7f) ctl = true;
+    let hasContent = this.lineHasContent;
+    let i = p;
+    while (i < end) {
+      const lf = findLf(bytes, i, end);
+      if (lf < 0) {
+        if (!hasContent) hasContent = !onlyCrs(bytes, i, end);
+        break;
       }
-      prev = c;
+      const before = lf > p ? bytes[lf - 1]! : this.prevHeadByte;
+      if (before !== 0x0d) this.headBareLf = true;
+      if (!hasContent && onlyCrs(bytes, i, lf)) {
+        stop = lf + 1;
+        break;
+      }
+      hasContent = false;
+      i = lf + 1;
     }
-    this.prevHeadByte = prev;
-    if (bareLf) this.headBareLf = true;
-    if (ctl) this.headCtl = true;
-    this.curLineLen = lineLen;
     const to = stop === -1 ? end : stop;
+    this.lineHasContent = stop === -1 ? hasContent : false;
+    if (to > p) this.prevHeadByte = bytes[to - 1]!;
     if (this.state === S.Head && !this.checkStartLinePrefix(bytes, p, to, so, time)) return to;
+    const headEndSo = so + (to - p);
+    if (stop !== -1 && this.bufLen === 0 && this.state === S.Head) {
+      // The whole head is in this chunk: parse it in place.
+      if (to - p > MAX_HEAD) this.error(H1Error.HeadTooLarge, `head exceeds ${MAX_HEAD} bytes`, so, time);
+      else this.finishHead(bytes, p, to, headEndSo, time);
+      return stop;
+    }
     if (!this.append(bytes, p, to)) {
       if (this.state === S.Trailers) this.error(H1Error.TrailersTooLarge, `trailers exceed ${MAX_HEAD} bytes`, so, time);
       else this.error(H1Error.HeadTooLarge, `head exceeds ${MAX_HEAD} bytes`, so, time);
       return to;
     }
     if (stop === -1) return end;
-    if (this.state === S.Head) this.finishHead(so + (stop - start), time);
+    if (this.state === S.Head) this.finishHead(this.buf, 0, this.bufLen, headEndSo, time);
     else this.finishTrailers(time);
     return stop;
   }
@@ -513,8 +506,9 @@ export class Http1Parser {
     return true;
   }
 
-  private splitLines(): string[] {
-    const text = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.bufLen).toString('latin1');
+  /** The head (or trailers) in src[from, to) as lines without their line ends, the empty last line dropped. */
+  private splitLines(src: Uint8Array, from: number, to: number): string[] {
+    const text = Buffer.from(src.buffer, src.byteOffset + from, to - from).toString('latin1');
     if (!this.headBareLf) {
       // Every line ended in CRLF (checked while reading): split on it directly.
       const lines = text.split('\r\n');
@@ -536,7 +530,12 @@ export class Http1Parser {
     return lines;
   }
 
-  private parseFields(lines: string[], from: number, fields: string[], so: number, time: number): boolean {
+  /**
+   * The general path for field lines (strings): names every leniency. `checkControlBytes` is set
+   * when the head holds a control byte other than CR/LF (or was not scanned), so that well-formed
+   * values are not scanned twice.
+   */
+  private parseFields(lines: string[], from: number, fields: string[], checkControlBytes: boolean, so: number, time: number): boolean {
     for (let i = from; i < lines.length; i++) {
       const line = lines[i]!;
       if (line.length === 0) continue;
@@ -571,7 +570,7 @@ export class Http1Parser {
       let b = line.length;
       while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
       while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
-      if (this.headCtl) {
+      if (checkControlBytes) {
         for (let k = a; k < b; k++) {
           const c = line.charCodeAt(k);
           if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
@@ -585,28 +584,61 @@ export class Http1Parser {
     return true;
   }
 
-  private finishHead(so: number, time: number): void {
-    const lines = this.splitLines();
+  /** Whether the head (or trailers) in src[from, to) needs its values checked for control bytes. */
+  private needsControlCheck(src: Uint8Array, from: number, to: number): boolean {
+    return this.headCtlForced || hasControlByte(src, from, to);
+  }
+
+  /**
+   * The head is in src[from, to): take the fast path for a well-formed head, else the general one
+   * (start line by regular expression, fields as strings), then decide the framing.
+   */
+  private finishHead(src: Uint8Array, from: number, to: number, so: number, time: number): void {
+    const head = this.head;
+    head.reset();
+    if (this.headBareLf || !this.fastHeads || !head.readWellFormedHead(this.kind, src, from, to)) {
+      head.reset();
+      if (!this.readHeadGeneral(head, src, from, to, so, time)) return;
+    }
+    if (!this.decideFraming(head, so, time)) {
+      head.reset();
+      return;
+    }
+    this.everParsed = true;
+    this.action = this.h.onHeadersComplete(head, time);
+    if (this.action & HeadAction.NoBody) head.bodyKind = 'none';
+    const bodyKind = head.bodyKind;
+    const contentLength = head.contentLength;
+    head.reset(); // drop the reference to the message bytes (they may be the caller's chunk)
+    this.bufLen = 0;
+    switch (bodyKind) {
+      case 'none':
+        this.messageComplete(time);
+        break;
+      case 'length':
+        this.remaining = contentLength;
+        this.state = S.BodyLength;
+        break;
+      case 'chunked':
+        this.state = S.ChunkSize;
+        break;
+      case 'until-close':
+        this.h.onAnomaly(H1Anomaly.ResponseBodyUntilClose, '');
+        this.state = S.BodyUntilClose;
+        break;
+    }
+  }
+
+  /** The general path: start line by regular expression, fields as strings, every leniency named. */
+  private readHeadGeneral(head: H1HeadView, src: Uint8Array, from: number, to: number, so: number, time: number): boolean {
+    const lines = this.splitLines(src, from, to);
     const first = lines[0] ?? '';
-    const head: H1Head = {
-      method: '',
-      target: '',
-      status: 0,
-      reason: '',
-      versionMajor: 1,
-      versionMinor: 1,
-      fields: [],
-      close: false,
-      upgrade: null,
-      bodyKind: 'none',
-      contentLength: -1,
-    };
     if (this.kind === 'request') {
       const m = REQUEST_LINE.exec(first);
       if (!m) {
         const bad = /HTTP\/\d\.\d$/.test(first) ? H1Error.InvalidStartLine : /\sHTTP\/\S*$/.test(first) ? H1Error.InvalidVersion : H1Error.InvalidStartLine;
         this.error(bad, first.slice(0, 80), so, time);
-        return;
+        return false;
       }
       if (m[2]!.length > 1 || m[4]!.length > 1) this.h.onAnomaly(H1Anomaly.ExtraWhitespaceInStartLine, '');
       head.method = m[1]!;
@@ -617,7 +649,7 @@ export class Http1Parser {
       const m = STATUS_LINE.exec(first);
       if (!m) {
         this.error(/^HTTP\/\d\.\d /.test(first) ? H1Error.InvalidStatus : H1Error.InvalidVersion, first.slice(0, 80), so, time);
-        return;
+        return false;
       }
       if (m[3]!.length > 1) this.h.onAnomaly(H1Anomaly.ExtraWhitespaceInStartLine, '');
       head.versionMajor = Number(m[1]);
@@ -627,53 +659,70 @@ export class Http1Parser {
     }
     if (head.versionMajor !== 1) {
       this.error(H1Error.InvalidVersion, `HTTP/${head.versionMajor}.${head.versionMinor}`, so, time);
-      return;
+      return false;
     }
-    if (!this.parseFields(lines, 1, head.fields, so, time)) return;
+    const fields: string[] = [];
+    if (!this.parseFields(lines, 1, fields, this.needsControlCheck(src, from, to), so, time)) return false;
+    head.useStrings(fields);
+    return true;
+  }
 
-    // Framing (RFC 9112 section 6).
+  /** Message framing from the fields (RFC 9112 section 6); false after reporting an error. */
+  private decideFraming(head: H1HeadView, so: number, time: number): boolean {
     let cl = -1;
     let te: string | null = null;
     let connClose = false;
     let connKeepAlive = false;
     let connUpgrade = false;
     let upgrade: string | null = null;
-    const f = head.fields;
-    for (let i = 0; i < f.length; i += 2) {
-      const raw = f[i]!;
-      const len = raw.length;
+    for (let i = 0; i < head.fieldCount; i++) {
       // Only names of the lengths of the framing fields need a case-insensitive comparison.
-      if (len !== 14 && len !== 17 && len !== 10 && len !== 7) continue;
-      const n = raw.toLowerCase();
-      const v = f[i + 1]!;
-      if (n === 'content-length') {
-        for (const part of v.split(',')) {
-          const t = part.trim();
-          if (!/^\d{1,15}$/.test(t)) {
-            this.error(H1Error.InvalidContentLength, v.slice(0, 40), so, time);
-            return;
-          }
-          const x = Number(t);
-          if (cl !== -1) {
-            if (cl !== x) {
-              this.error(H1Error.ConflictingContentLength, `${cl} and ${x}`, so, time);
-              return;
+      switch (head.fieldNameLength(i)) {
+        case 14: {
+          if (!head.fieldNameIs(i, 'content-length')) break;
+          // One number (the usual case) without making a string; a list goes the general way.
+          const digits = head.fieldDigits(i);
+          for (const x of digits >= 0 ? [digits] : contentLengthParts(head.fieldValue(i))) {
+            if (x < 0) {
+              this.error(H1Error.InvalidContentLength, head.fieldValue(i).slice(0, 40), so, time);
+              return false;
             }
-            this.h.onAnomaly(H1Anomaly.DuplicateContentLength, String(x));
+            if (cl !== -1) {
+              if (cl !== x) {
+                this.error(H1Error.ConflictingContentLength, `${cl} and ${x}`, so, time);
+                return false;
+              }
+              this.h.onAnomaly(H1Anomaly.DuplicateContentLength, String(x));
+            }
+            cl = x;
           }
-          cl = x;
+          break;
         }
-      } else if (n === 'transfer-encoding') {
-        te = te === null ? v : `${te}, ${v}`;
-      } else if (n === 'connection') {
-        for (const tok of v.toLowerCase().split(',')) {
-          const t = tok.trim();
-          if (t === 'close') connClose = true;
-          else if (t === 'keep-alive') connKeepAlive = true;
-          else if (t === 'upgrade') connUpgrade = true;
+        case 17: {
+          if (!head.fieldNameIs(i, 'transfer-encoding')) break;
+          const v = head.fieldValue(i);
+          te = te === null ? v : `${te}, ${v}`;
+          break;
         }
-      } else if (n === 'upgrade') {
-        upgrade = v;
+        case 10: {
+          if (!head.fieldNameIs(i, 'connection')) break;
+          // The two usual values are compared as bytes; anything else is split into tokens.
+          if (head.fieldValueIs(i, 'keep-alive')) connKeepAlive = true;
+          else if (head.fieldValueIs(i, 'close')) connClose = true;
+          else {
+            for (const tok of head.fieldValue(i).toLowerCase().split(',')) {
+              const t = tok.trim();
+              if (t === 'close') connClose = true;
+              else if (t === 'keep-alive') connKeepAlive = true;
+              else if (t === 'upgrade') connUpgrade = true;
+            }
+          }
+          break;
+        }
+        case 7: {
+          if (head.fieldNameIs(i, 'upgrade')) upgrade = head.fieldValue(i);
+          break;
+        }
       }
     }
     head.contentLength = cl;
@@ -688,7 +737,7 @@ export class Http1Parser {
       if (chunked) head.bodyKind = 'chunked';
       else if (this.kind === 'request') {
         this.error(H1Error.RequestTransferEncodingNotChunked, te.slice(0, 40), so, time);
-        return;
+        return false;
       } else head.bodyKind = 'until-close';
     } else if (cl !== -1) {
       head.bodyKind = cl > 0 ? 'length' : 'none';
@@ -698,28 +747,7 @@ export class Http1Parser {
     if (this.kind === 'response' && ((head.status >= 100 && head.status < 200) || head.status === 204 || head.status === 304)) {
       head.bodyKind = 'none';
     }
-
-    this.head = head;
-    this.everParsed = true;
-    this.action = this.h.onHeadersComplete(head, time);
-    if (this.action & HeadAction.NoBody) head.bodyKind = 'none';
-    this.bufLen = 0;
-    switch (head.bodyKind) {
-      case 'none':
-        this.messageComplete(time);
-        break;
-      case 'length':
-        this.remaining = cl;
-        this.state = S.BodyLength;
-        break;
-      case 'chunked':
-        this.state = S.ChunkSize;
-        break;
-      case 'until-close':
-        this.h.onAnomaly(H1Anomaly.ResponseBodyUntilClose, '');
-        this.state = S.BodyUntilClose;
-        break;
-    }
+    return true;
   }
 
   private readChunkSize(bytes: Uint8Array, p: number, end: number, so: number, time: number): number {
@@ -750,10 +778,10 @@ export class Http1Parser {
     if (size === 0) {
       this.state = S.Trailers;
       this.bufLen = 0;
-      this.curLineLen = 0;
+      this.lineHasContent = false;
       this.prevHeadByte = -1;
       this.headBareLf = false;
-      this.headCtl = false;
+      this.headCtlForced = false;
     } else {
       this.remaining = size;
       this.state = S.ChunkData;
@@ -762,10 +790,10 @@ export class Http1Parser {
   }
 
   private finishTrailers(time: number): void {
-    const lines = this.splitLines();
+    const lines = this.splitLines(this.buf, 0, this.bufLen);
     if (lines.length > 0) {
       const fields: string[] = [];
-      if (!this.parseFields(lines, 0, fields, this.lastOffset, time)) return;
+      if (!this.parseFields(lines, 0, fields, this.needsControlCheck(this.buf, 0, this.bufLen), this.lastOffset, time)) return;
       this.h.onAnomaly(H1Anomaly.Trailers, fields.filter((_, k) => k % 2 === 0).join(',').slice(0, 80));
     }
     this.bufLen = 0;
@@ -873,14 +901,53 @@ export class Http1Parser {
       this.beginMessage(lineStart, this.resyncLineTime, this.resyncLineFirst, this.resyncLinePrev);
       this.state = S.Head;
       this.startLineChecked = -1;
-      this.curLineLen = 0;
+      this.lineHasContent = false;
       this.prevHeadByte = 0x0a;
       this.headBareLf = len < 2 || lineBytes[len - 2] !== 0x0d;
-      this.headCtl = true; // not scanned: let parseFields look
+      this.headCtlForced = true; // the line was not scanned: let parseFields look
       this.append(lineBytes, 0, lineBytes.length);
       return to;
     }
     this.bufLen = 0;
     return to;
   }
+}
+
+/** The offset of the first LF in bytes[from, end), or -1 (memchr through indexOf). */
+function findLf(bytes: Uint8Array, from: number, end: number): number {
+  // indexOf searches to the end of the array: bound it when the chunk is a small part of a large buffer.
+  const lf = bytes.length - end > 4096 ? bytes.subarray(0, end).indexOf(0x0a, from) : bytes.indexOf(0x0a, from);
+  return lf < end ? lf : -1;
+}
+
+/** Whether bytes[from, to) holds nothing but CRs (true when empty). */
+function onlyCrs(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0x0d) return false;
+  return true;
+}
+
+/** Whether bytes[from, to) holds a control byte other than CR and LF (HTAB is not one). */
+function hasControlByte(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = bytes[i]!;
+    if (c !== 0x0d && c !== 0x0a && ((c < 0x20 && c !== 0x09) || c === 0x7f)) return true;
+  }
+  return false;
+}
+
+/**
+ * The numbers of a Content-Length list ("5, 5"), in order, up to and including -1 for the first
+ * element that is not 1 to 15 digits (the caller reports it after any earlier conflict).
+ */
+function contentLengthParts(v: string): number[] {
+  const out: number[] = [];
+  for (const part of v.split(',')) {
+    const t = part.trim();
+    if (!/^\d{1,15}$/.test(t)) {
+      out.push(-1);
+      break;
+    }
+    out.push(Number(t));
+  }
+  return out;
 }

@@ -16,10 +16,13 @@ import {
   finishTimes,
   idleBefore,
   newTransaction,
-  selectHeader,
+  txEndpoints,
+  addSelectedHeader,
+  selectedHeadersOfLength,
   capValue,
   capPath,
   type HttpTransaction,
+  type TxEndpoints,
 } from './transaction.js';
 
 export interface H1Context {
@@ -65,9 +68,12 @@ export class Http1Connection {
   /** Set when a capture gap may have swallowed whole messages: FIFO pairing is no longer certain. */
   private pairingUncertain = false;
   switched = false;
+  /** Made once: every transaction on the connection shares these strings. */
+  private readonly ends: TxEndpoints;
 
   constructor(ctx: H1Context) {
     this.ctx = ctx;
+    this.ends = txEndpoints(ctx.conn);
     this.req = new Http1Parser('request', this.requestHandler());
     this.res = new Http1Parser('response', this.responseHandler());
   }
@@ -142,16 +148,27 @@ export class Http1Connection {
   }
 
   private newPending(): Pending {
-    const tx = newTransaction(this.ctx.conn, this.ctx.nextIndex(), '1.1', this.ctx.tls ? 'https' : 'http');
+    const tx = newTransaction(this.ctx.conn, this.ctx.nextIndex(), '1.1', this.ctx.tls ? 'https' : 'http', this.ends);
     const p: Pending = { tx, requestDone: false, responseDone: false };
-    for (const a of this.pendingAnomalies[0]) addAnomaly(tx, a);
-    this.pendingAnomalies[0] = [];
+    if (this.pendingAnomalies[0].length > 0) {
+      for (const a of this.pendingAnomalies[0]) addAnomaly(tx, a);
+      this.pendingAnomalies[0] = [];
+    }
     return p;
   }
 
+  /** Copies the selected fields (SELECTED_HEADERS) into the transaction; no string is made for the others. */
   private applyHead(tx: HttpTransaction, head: H1Head, into: 'requestHeaders' | 'responseHeaders'): void {
-    const f = head.fields;
-    for (let i = 0; i < f.length; i += 2) selectHeader(tx[into], f[i]!, f[i + 1]!);
+    for (let i = 0; i < head.fieldCount; i++) {
+      const candidates = selectedHeadersOfLength(head.fieldNameLength(i));
+      if (candidates === undefined) continue;
+      for (const name of candidates) {
+        if (head.fieldNameIs(i, name)) {
+          addSelectedHeader(tx[into], name, head.fieldValue(i));
+          break;
+        }
+      }
+    }
   }
 
   private requestHandler(): H1Handler {
@@ -166,7 +183,7 @@ export class Http1Connection {
         const tx = p.tx;
         tx.requestFirstByteTime = this.reqBeginTime;
         tx.idleBeforeRequestSeconds = this.reqBeginIdle;
-        tx.httpVersion = `${head.versionMajor}.${head.versionMinor}`;
+        tx.httpVersion = versionString(head);
         tx.method = capValue(head.method);
         tx.path = capPath(head.target);
         this.applyHead(tx, head, 'requestHeaders');
@@ -260,8 +277,10 @@ export class Http1Connection {
           this.queue.push(p);
         }
         const tx = p.tx;
-        for (const a of this.pendingAnomalies[1]) addAnomaly(tx, a);
-        this.pendingAnomalies[1] = [];
+        if (this.pendingAnomalies[1].length > 0) {
+          for (const a of this.pendingAnomalies[1]) addAnomaly(tx, a);
+          this.pendingAnomalies[1] = [];
+        }
         if (interim) {
           tx.interimStatuses.push(head.status);
           tx.responseFirstByteTime ??= this.resBeginTime;
@@ -272,7 +291,7 @@ export class Http1Connection {
         tx.status = head.status;
         tx.responseFirstByteTime ??= this.resBeginTime;
         tx.responseLastByteTime = time;
-        if (tx.method === null) tx.httpVersion = `${head.versionMajor}.${head.versionMinor}`;
+        if (tx.method === null) tx.httpVersion = versionString(head);
         this.applyHead(tx, head, 'responseHeaders');
         let action = HeadAction.Normal;
         if (tx.method === 'HEAD') action |= HeadAction.NoBody;
@@ -375,4 +394,11 @@ export class Http1Connection {
       },
     };
   }
+}
+
+/** "1.1" / "1.0" as shared strings (every transaction records its version). */
+function versionString(head: H1Head): string {
+  if (head.versionMajor === 1 && head.versionMinor === 1) return '1.1';
+  if (head.versionMajor === 1 && head.versionMinor === 0) return '1.0';
+  return `${head.versionMajor}.${head.versionMinor}`;
 }

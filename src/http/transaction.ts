@@ -92,7 +92,18 @@ function endpoint(addr: string, port: number): string {
   return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
-export function newTransaction(conn: ConnInfo, index: number, httpVersion: string, scheme: string | null): HttpTransaction {
+/** A connection's client and server as transactions print them ("addr:port", "[v6]:port"). */
+export interface TxEndpoints {
+  client: string;
+  server: string;
+}
+
+export function txEndpoints(conn: ConnInfo): TxEndpoints {
+  return { client: endpoint(conn.clientAddr, conn.clientPort), server: endpoint(conn.serverAddr, conn.serverPort) };
+}
+
+/** A new record; pass `ends` (from txEndpoints) to share the endpoint strings of a connection's transactions. */
+export function newTransaction(conn: ConnInfo, index: number, httpVersion: string, scheme: string | null, ends: TxEndpoints = txEndpoints(conn)): HttpTransaction {
   return {
     uid: `${conn.uid}-${index}`,
     connUid: conn.uid,
@@ -123,17 +134,31 @@ export function newTransaction(conn: ConnInfo, index: number, httpVersion: strin
     headersIncomplete: false,
     upgrade: null,
     anomalies: [],
-    client: endpoint(conn.clientAddr, conn.clientPort),
-    server: endpoint(conn.serverAddr, conn.serverPort),
+    client: ends.client,
+    server: ends.server,
   };
+}
+
+/** SELECTED_HEADERS by name length: a parser compares a field's name only with these candidates. */
+const SELECTED_BY_LENGTH: SelectedHeaderName[][] = [];
+for (const n of SELECTED_HEADERS) (SELECTED_BY_LENGTH[n.length] ??= []).push(n);
+
+/** The selected header names (lower case) that are `length` characters long. */
+export function selectedHeadersOfLength(length: number): readonly SelectedHeaderName[] | undefined {
+  return SELECTED_BY_LENGTH[length];
 }
 
 /** Adds one field to a selected-headers record if it is one of SELECTED_HEADERS (first wins, later appended with ", "). */
 export function selectHeader(into: SelectedHeaders, name: string, value: string): void {
   const n = name.toLowerCase() as SelectedHeaderName;
   if (!(SELECTED_HEADERS as readonly string[]).includes(n)) return;
-  const prev = into[n];
-  into[n] = capValue(prev === undefined ? value : `${prev}, ${value}`);
+  addSelectedHeader(into, n, value);
+}
+
+/** Adds the value of a field known to be `name`, one of SELECTED_HEADERS (a repeated field is appended with ", "). */
+export function addSelectedHeader(into: SelectedHeaders, name: SelectedHeaderName, value: string): void {
+  const prev = into[name];
+  into[name] = capValue(prev === undefined ? value : `${prev}, ${value}`);
 }
 
 export function addAnomaly(tx: HttpTransaction, code: string): void {
