@@ -12,7 +12,7 @@
  * CBC (RFC 5246 §6.2.3.2, RFC 2246 for the chained IV of TLS 1.0 / SSL 3.0): MAC-then-encrypt,
  *   or encrypt-then-MAC when negotiated (RFC 7366). SSL 3.0 MAC per RFC 6101 §5.2.3.1.
  */
-import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { HashName, SuiteInfo } from './suites.js';
 import { SSL3, TLS11 } from './keyschedule.js';
 
@@ -37,23 +37,50 @@ function writeSeq(out: Uint8Array, at: number, seq: number): void {
 
 const SSL3_PAD_LEN: Record<HashName, number> = { md5: 48, sha1: 40, sha256: 0, sha384: 0 };
 
+/**
+ * The plaintext as a plain Uint8Array over the Buffer's memory (no copy): downstream code gets
+ * Uint8Array semantics (slice copies) whatever node:crypto returned.
+ */
+function asPlainBytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Additional data of TLS 1.3 drafts before -25 (none). */
+const NO_AAD = new Uint8Array(0);
+
 export class RecordDecryptor {
   /** Sequence number of the next record (64-bit in TLS; exact in a JS number up to 2^53). */
   seq = 0;
+  /**
+   * The cipher key as a KeyObject, made once per direction and key epoch: createDecipheriv then
+   * takes the key without validating and copying raw bytes for every record (null: NULL suites).
+   */
+  private readonly cipherKey: KeyObject | null;
+  /**
+   * The per-record nonce, rewritten in place for each record (createDecipheriv copies it). Its
+   * first 4 bytes are the first 4 bytes of the IV for every AEAD construction, so they are
+   * written once here.
+   */
   private readonly nonce: Uint8Array;
+  /** TLS 1.2 additional data (seq, type, version, length), rewritten per record. */
   private readonly aad: Uint8Array;
+  /** TLS 1.3 additional data: the 5-byte record header, rewritten per record. */
+  private readonly aad13: Uint8Array;
   private cbcIv: Uint8Array | null;
 
   constructor(
     readonly suite: SuiteInfo,
     readonly version: number,
-    private readonly key: Uint8Array,
+    key: Uint8Array,
     private readonly iv: Uint8Array,
     private readonly macKey: Uint8Array,
     private readonly encryptThenMac = false,
   ) {
+    this.cipherKey = key.length > 0 && (suite.kind === 'aead' || suite.kind === 'cbc') ? createSecretKey(key) : null;
     this.nonce = new Uint8Array(12);
+    this.nonce.set(iv.subarray(0, Math.min(iv.length, 4)));
     this.aad = new Uint8Array(13);
+    this.aad13 = new Uint8Array(5);
     this.cbcIv = suite.kind === 'cbc' && version < TLS11 ? iv : null;
   }
 
@@ -74,31 +101,45 @@ export class RecordDecryptor {
     }
   }
 
-  private aeadOpen(nonce: Uint8Array, aad: Uint8Array, ct: Uint8Array, tag: Uint8Array): Uint8Array | null {
+  /**
+   * AEAD open of `payload[0, ctEnd)` with the tag right after it (`payload[ctEnd, ctEnd + tagLength)`).
+   * Throws when the tag does not verify (decrypt turns that into null).
+   */
+  private aeadOpen(nonce: Uint8Array, aad: Uint8Array, payload: Uint8Array, ctStart: number, ctEnd: number): Uint8Array {
     const s = this.suite;
+    const ct = payload.subarray(ctStart, ctEnd);
+    const tag = payload.subarray(ctEnd, ctEnd + s.tagLength);
     if (s.cipher.endsWith('-ccm')) {
-      const d = createDecipheriv(s.cipher as 'aes-128-ccm', this.key, nonce, { authTagLength: s.tagLength });
+      const d = createDecipheriv(s.cipher as 'aes-128-ccm', this.cipherKey!, nonce, { authTagLength: s.tagLength });
       d.setAuthTag(tag);
       d.setAAD(aad, { plaintextLength: ct.length });
       const out = d.update(ct);
       d.final();
-      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      return asPlainBytes(out);
     }
-    const d = createDecipheriv(s.cipher as 'aes-128-gcm', this.key, nonce, { authTagLength: s.tagLength });
+    const d = createDecipheriv(s.cipher as 'aes-128-gcm', this.cipherKey!, nonce, { authTagLength: s.tagLength });
     d.setAuthTag(tag);
     d.setAAD(aad);
-    const a = d.update(ct);
-    const b = d.final();
-    const out = b.length === 0 ? a : Buffer.concat([a, b]);
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const out = d.update(ct);
+    // final() checks the tag; GCM and ChaCha20-Poly1305 return no further bytes from it.
+    const rest = d.final();
+    return asPlainBytes(rest.length === 0 ? out : Buffer.concat([out, rest]));
   }
 
+  /** RFC 8446 §5.3 / RFC 7905: nonce = iv xor the 64-bit sequence number (in the last 8 bytes). */
   private xorNonce(seq: number): Uint8Array {
     const n = this.nonce;
-    n.set(this.iv.subarray(0, 12));
-    const s = new Uint8Array(8);
-    writeSeq(s, 0, seq);
-    for (let i = 0; i < 8; i++) n[4 + i]! ^= s[i]!;
+    const iv = this.iv;
+    const hi = Math.floor(seq / 0x100000000);
+    const lo = seq >>> 0;
+    n[4] = iv[4]! ^ (hi >>> 24);
+    n[5] = iv[5]! ^ ((hi >>> 16) & 0xff);
+    n[6] = iv[6]! ^ ((hi >>> 8) & 0xff);
+    n[7] = iv[7]! ^ (hi & 0xff);
+    n[8] = iv[8]! ^ (lo >>> 24);
+    n[9] = iv[9]! ^ ((lo >>> 16) & 0xff);
+    n[10] = iv[10]! ^ ((lo >>> 8) & 0xff);
+    n[11] = iv[11]! ^ (lo & 0xff);
     return n;
   }
 
@@ -107,16 +148,17 @@ export class RecordDecryptor {
     if (payload.length < tagLen + 1) return null;
     // Drafts before -25 authenticated no additional data; RFC 8446 uses the record header.
     const draft = (this.version & 0xff00) === 0x7f00 && (this.version & 0xff) < 25;
-    const aad = this.aad.subarray(0, draft ? 0 : 5);
+    let aad: Uint8Array = NO_AAD;
     if (!draft) {
+      aad = this.aad13;
       aad[0] = 23;
       aad[1] = recordVersion >> 8;
       aad[2] = recordVersion & 0xff;
       aad[3] = payload.length >> 8;
       aad[4] = payload.length & 0xff;
     }
-    const pt = this.aeadOpen(this.xorNonce(seq), aad, payload.subarray(0, payload.length - tagLen), payload.subarray(payload.length - tagLen));
-    if (pt === null) return null;
+    const pt = this.aeadOpen(this.xorNonce(seq), aad, payload, 0, payload.length - tagLen);
+    // TLSInnerPlaintext: content || type || zeros; the type is the last non-zero byte.
     let end = pt.length;
     while (end > 0 && pt[end - 1] === 0) end--;
     if (end === 0) return null; // all padding: no content type (RFC 8446 §5.4: unexpected_message)
@@ -130,9 +172,9 @@ export class RecordDecryptor {
     if (ptLen < 0) return null;
     let nonce: Uint8Array;
     if (explicit > 0) {
+      // fixed_iv (bytes 0-3, written once) || explicit nonce from the record.
       nonce = this.nonce;
-      nonce.set(this.iv.subarray(0, 4));
-      nonce.set(payload.subarray(0, 8), 4);
+      for (let i = 0; i < 8; i++) nonce[4 + i] = payload[i]!;
     } else {
       nonce = this.xorNonce(seq);
     }
@@ -143,8 +185,7 @@ export class RecordDecryptor {
     aad[10] = version & 0xff;
     aad[11] = ptLen >> 8;
     aad[12] = ptLen & 0xff;
-    const pt = this.aeadOpen(nonce, aad, payload.subarray(explicit, explicit + ptLen), payload.subarray(explicit + ptLen));
-    return pt === null ? null : { type, data: pt };
+    return { type, data: this.aeadOpen(nonce, aad, payload, explicit, explicit + ptLen) };
   }
 
   private mac(seq: number, type: number, version: number, parts: Uint8Array[], length: number): Uint8Array {
@@ -200,12 +241,11 @@ export class RecordDecryptor {
       ct = body.subarray(bs);
     }
     if (ct.length === 0 || ct.length % bs !== 0) return null;
-    const d = createDecipheriv(s.cipher, this.key, iv);
+    const d = createDecipheriv(s.cipher, this.cipherKey!, iv);
     d.setAutoPadding(false);
     const a = d.update(ct);
     const b = d.final();
-    const ptBuf = b.length === 0 ? a : Buffer.concat([a, b]);
-    const pt = new Uint8Array(ptBuf.buffer, ptBuf.byteOffset, ptBuf.byteLength);
+    const pt = asPlainBytes(b.length === 0 ? a : Buffer.concat([a, b]));
     if (this.cbcIv !== null) this.cbcIv = ct.slice(ct.length - bs);
     const padLen = pt[pt.length - 1]!;
     if (padLen + 1 > pt.length) return null;
