@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Entry point: the compiled CLI (built by `npm install` through the `prepare` script).
 import { main } from '../dist/cli/main.js';
+import { tuneGarbageCollector } from '../dist/cli/gc-tuning.js';
+
+tuneGarbageCollector();
 
 main(process.argv.slice(2)).then(
   (code) => {

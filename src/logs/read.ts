@@ -216,7 +216,10 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
   const feeder = new Utf8LineFeeder(splitter);
   let raw: NodeJS.ReadableStream;
   try {
-    raw = file === '-' ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 20 });
+    // 64 KiB reads: read chunks are freed only when V8 next collects, so 1 MiB chunks let a whole
+    // 12 MB log sit in memory at once (measured: 18 MiB of external memory against 4 MiB) for no
+    // gain in speed.
+    raw = file === '-' ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
   } catch (e) {
     fs.error = (e as Error).message;
     bad(0, `cannot open: ${fs.error}`);
