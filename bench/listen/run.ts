@@ -27,6 +27,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     nice: { type: 'string' },
     built: { type: 'boolean' },
+    build: { type: 'string' },
   },
 });
 const rates = (values.rates ?? '20000,40000,60000,80000,100000,130000,160000,200000').split(',').map(Number);
@@ -45,7 +46,9 @@ function cmd(c: string, args: string[]): [string, string[]] {
 }
 const ROOT = resolve(import.meta.dirname, '../..');
 const outDir = join(ROOT, 'bench/out');
-const entry = values.built ? [join(ROOT, 'bin/mirrorlens.js')] : ['--import', 'tsx', join(ROOT, 'test/listen/cli.ts')];
+// --build DIR: a compiled copy of the tree (tsc --outDir DIR plus a DIR/run.mjs calling cli/main.js),
+// so that before/after builds can be compared side by side without touching dist/.
+const entry = values.build ? [resolve(values.build, 'run.mjs')] : values.built ? [join(ROOT, 'bin/mirrorlens.js')] : ['--import', 'tsx', join(ROOT, 'test/listen/cli.ts')];
 
 mkdirSync(outDir, { recursive: true });
 

@@ -107,7 +107,14 @@ export interface InterfaceSpec {
   };
 }
 
-export type PcapngSink = { path: string } | { fd: number } | { write(buf: Uint8Array): void };
+/**
+ * Where blocks go: a file the writer creates, an open fd, or a callback. A callback gets a copy of
+ * the bytes (it may keep them) unless it declares `consumesSynchronously: true`: it is done with
+ * them when `write` returns (e.g. it calls writeSync), so the writer hands it a view of its own
+ * buffer. That copy cost `listen` a fresh 1 MiB allocation and 1 MiB memcpy per flush, about a
+ * third of its own per-packet CPU (bench/listen/handler.ts, see docs/listen.md).
+ */
+export type PcapngSink = { path: string } | { fd: number } | { write(buf: Uint8Array): void; consumesSynchronously?: boolean };
 
 export interface PcapngWriterOptions {
   shb?: { hardware?: string; os?: string; userAppl?: string; comment?: string };
@@ -195,6 +202,8 @@ export class PcapngWriter {
   private fd = -1;
   private ownsFd = false;
   private readonly sinkWrite: ((b: Uint8Array) => void) | null = null;
+  /** The sink callback is done with the bytes when it returns: pass a view, not a copy. */
+  private readonly sinkBorrows: boolean = false;
   private readonly label: string;
   private readonly ifs: IfState[] = [];
   private closed = false;
@@ -219,6 +228,7 @@ export class PcapngWriter {
       this.label = 'stream';
       const w = sink.write.bind(sink);
       this.sinkWrite = w;
+      this.sinkBorrows = sink.consumesSynchronously === true;
     }
     this.writeShb(opts.shb ?? {});
   }
@@ -461,7 +471,8 @@ export class PcapngWriter {
   private emit(b: Uint8Array, off: number, n: number): void {
     try {
       if (this.sinkWrite !== null) {
-        this.sinkWrite(b.slice(off, off + n)); // a copy: the sink may keep it
+        // A copy unless the sink promised not to keep the bytes past the call.
+        this.sinkWrite(this.sinkBorrows ? b.subarray(off, off + n) : b.slice(off, off + n));
         return;
       }
       let done = 0;

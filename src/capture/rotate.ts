@@ -284,7 +284,8 @@ export class RotatingCapture {
     this.openedAt = t;
     this.generation++;
     this.filesOpened++;
-    const sink = { write: (b: Uint8Array): void => this.writeChunk(fd, b) };
+    // writeChunk writes synchronously and keeps nothing, so the writer need not copy its buffer.
+    const sink = { write: (b: Uint8Array): void => this.writeChunk(fd, b), consumesSynchronously: true };
     this.writer = new PcapngWriter(sink, { bufferSize: this.o.bufferSize, shb: this.o.shb });
     this.writerReady = true;
     this.o.onOpen?.(this.writer, path);
