@@ -4,12 +4,17 @@
  * is recorded once through the pipeline, then replayed through createAppSink ROUNDS times.
  * Prints MB/s of TLS bytes, the time tshark 4.0 takes to Follow TLS Stream on the same file (one
  * run: its start-up included), and peak RSS. Usage: npm run bench:tls [-- ROUNDS]
+ *
+ * Also times key log parsing: 100 000 generated TLS 1.3 lines (20 000 sessions x 5 secrets) read
+ * as a file, then the same lines again as 20 000 Decryption Secrets Blocks of 5 lines (what
+ * `analyze --keylog` does with a capture written by `mirrorlens listen`), in lines per CPU second.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import type { ConnInfo, Direction, StreamSink } from '../../src/flow/stream.js';
-import { KeyLog } from '../../src/tls/keylog.js';
+import { DSB_TLS_KEYLOG, KeyLog } from '../../src/tls/keylog.js';
 import { createAppSink } from '../../src/tls/sniff.js';
 
 const file = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'tls', 'ja4', 'http2-with-cookies.pcapng');
@@ -45,6 +50,24 @@ const cpu = process.cpuUsage(cpu0);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 const mb = (total * rounds) / 1e6;
 console.log(`mirrorlens TLS sink: ${rounds} x ${(total / 1e6).toFixed(2)} MB TLS stream = ${mb.toFixed(1)} MB in ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU: ${(mb / (ms / 1000)).toFixed(0)} MB/s wall, ${(mb / (cpuMs / 1000)).toFixed(0)} MB/s per CPU second (${(plain / rounds / 1e6).toFixed(2)} MB plaintext per round)`);
+const KEYLOG_LABELS = ['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0', 'SERVER_TRAFFIC_SECRET_0', 'EXPORTER_SECRET'];
+const sessionBlocks: string[] = [];
+for (let i = 0; i < 20_000; i++) {
+  const cr = randomBytes(32).toString('hex');
+  sessionBlocks.push(KEYLOG_LABELS.map((l) => `${l} ${cr} ${randomBytes(32).toString('hex')}\n`).join(''));
+}
+const keyLogText = sessionBlocks.join('');
+const keyLogLines = KEYLOG_LABELS.length * sessionBlocks.length;
+const parseKeys = new KeyLog();
+const k0 = process.cpuUsage();
+if (parseKeys.addText(keyLogText, 'bench.keys').length > 0) throw new Error('key log issues');
+const k1 = process.cpuUsage(k0);
+const dsbs = sessionBlocks.map((b) => Buffer.from(b, 'latin1'));
+const k2 = process.cpuUsage();
+for (const d of dsbs) if (parseKeys.addDsb(DSB_TLS_KEYLOG, d).length > 0) throw new Error('DSB issues');
+const k3 = process.cpuUsage(k2);
+const perSecond = (u: NodeJS.CpuUsage): string => (keyLogLines / ((u.user + u.system) / 1e6)).toFixed(0);
+console.log(`key log: ${keyLogLines} lines as a file ${((k1.user + k1.system) / 1000).toFixed(0)} ms CPU (${perSecond(k1)} lines/CPU s), the same again as ${dsbs.length} DSBs ${((k3.user + k3.system) / 1000).toFixed(0)} ms CPU (${perSecond(k3)} lines/CPU s)`);
 try {
   const t1 = performance.now();
   execFileSync('tshark', ['-r', file, '-q', '-z', 'follow,tls,raw,0'], { stdio: 'ignore', maxBuffer: 1 << 30 });

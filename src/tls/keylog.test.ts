@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { DSB_TLS_KEYLOG, KeyLog, TLS13_LABELS, formatKeyLogIssue } from './keylog.js';
 
 const CR = 'ad52329fcadd34ee3aa07092680287f09954823e26d7b5ae25c0d47714152a6a';
@@ -105,4 +106,48 @@ test('a followed key log file is read as it grows, lines split across writes joi
 
 test('addFile names the file it cannot read', () => {
   assert.throws(() => new KeyLog().addFile('no/such/keys.log'), (e: Error & { code?: string }) => e.code === 'ML_FILE_OPEN' && /no such file/.test(e.message));
+});
+
+test('a line repeated with the same secret (key log file, then the same keys in the capture) is skipped, not re-announced', () => {
+  const k = new KeyLog();
+  const heard: string[] = [];
+  k.watch(CR, (cr) => heard.push(cr));
+  const text = `CLIENT_HANDSHAKE_TRAFFIC_SECRET ${CR} ${S32}\nCLIENT_RANDOM ${CR} ${MASTER}\n`;
+  assert.deepEqual(k.addText(text, 'keys.log'), []);
+  const first = k.get(CR)!.tls13.CLIENT_HANDSHAKE_TRAFFIC_SECRET;
+  assert.deepEqual(k.addDsb(DSB_TLS_KEYLOG, Buffer.from(text.toUpperCase())), []);
+  assert.equal(heard.length, 2, 'the repeats tell no one again');
+  assert.equal(k.secretLines, 4, 'repeats still count as accepted lines');
+  assert.equal(k.get(CR)!.tls13.CLIENT_HANDSHAKE_TRAFFIC_SECRET, first, 'the stored secret is kept');
+  // The same label and client random with another secret replaces it and is announced.
+  const other = S32.replace(/^be/, '00');
+  assert.deepEqual(k.addText(`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${CR} ${other}`, 'later.log'), []);
+  assert.equal(heard.length, 3);
+  assert.equal(Buffer.from(k.get(CR)!.tls13.CLIENT_HANDSHAKE_TRAFFIC_SECRET!).toString('hex'), other);
+});
+
+test('lines with tabs, repeated spaces or surrounding blanks are read like single-spaced ones', () => {
+  const k = new KeyLog();
+  const text = [`CLIENT_RANDOM\t${CR}\t${MASTER}`, `  SERVER_TRAFFIC_SECRET_0  ${CR}   ${S32}  `, `CLIENT_TRAFFIC_SECRET_0 ${CR} ${S32}\t`].join('\r\n');
+  assert.deepEqual(k.addText(text, 'k'), []);
+  const s = k.get(CR)!;
+  assert.equal(Buffer.from(s.masterSecret!).toString('hex'), MASTER);
+  assert.equal(Buffer.from(s.tls13.SERVER_TRAFFIC_SECRET_0!).toString('hex'), S32);
+  assert.equal(Buffer.from(s.tls13.CLIENT_TRAFFIC_SECRET_0!).toString('hex'), S32);
+});
+
+test('property: issues and their line numbers are the same whether a text is added whole or line by line (CRLF, CR, LF)', () => {
+  const good = [`CLIENT_RANDOM ${CR} ${MASTER}`, `SERVER_HANDSHAKE_TRAFFIC_SECRET ${CR} ${S32}`, `PMS_CLIENT_RANDOM ${CR} ${MASTER}`, '# comment', ''];
+  const bad = [`CLIENT_RANDOM ${CR} ${MASTER}0`, `CLIENT_RANDOM ${CR.slice(1)} ${MASTER}`, `EXPORTER_SECRET ${CR} ${S32.slice(2)}`, 'nonsense', `X ${CR} ${S32}`, `CLIENT_RANDOM ${CR}  `];
+  const lineArb = fc.oneof(fc.constantFrom(...good, ...bad), fc.string({ maxLength: 12 }).filter((x) => !/[\r\n]/.test(x)));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(lineArb, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 12 }), fc.boolean(), (parts, trailing) => {
+      let text = parts.map(([l, eol]) => l + eol).join('');
+      if (!trailing && parts.length > 0) text = text.slice(0, text.length - parts[parts.length - 1]![1].length);
+      const whole = new KeyLog().addText(text, 'k.log', 5);
+      const byLine = new KeyLog();
+      const expected = text.split(/\r\n|\r|\n/).flatMap((line, i) => byLine.addText(line, 'k.log', 5 + i));
+      assert.deepEqual(whole, expected);
+    }),
+  );
 });

@@ -66,6 +66,48 @@ function hexToBytes(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
+const CHAR_LF = 0x0a;
+const CHAR_CR = 0x0d;
+const CHAR_SPACE = 0x20;
+
+/** Value of one hex digit (character code), or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30; // 0-9
+  const lower = c | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10; // a-f, A-F
+  return -1;
+}
+
+/** Whether text[start, end) is all hex digits. */
+function isHexRange(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (hexDigit(text.charCodeAt(i)) < 0) return false;
+  return true;
+}
+
+/** Whether the hex digits text[start, start + 2 * bytes.length) spell `bytes` (digits already checked). */
+function hexRangeEquals(text: string, start: number, bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const at = start + 2 * i;
+    if (((hexDigit(text.charCodeAt(at)) << 4) | hexDigit(text.charCodeAt(at + 1))) !== bytes[i]) return false;
+  }
+  return true;
+}
+
+/** Decodes text[start, end) (an even number of hex digits, already checked) to new bytes. */
+function decodeHexRange(text: string, start: number, end: number): Uint8Array {
+  const out = new Uint8Array((end - start) >> 1);
+  for (let i = 0; i < out.length; i++) {
+    const at = start + 2 * i;
+    out[i] = (hexDigit(text.charCodeAt(at)) << 4) | hexDigit(text.charCodeAt(at + 1));
+  }
+  return out;
+}
+
+/** Client random (64 hex digits) of text[start, start + 64) in the lower case the maps use. */
+function clientRandomKey(text: string, start: number): string {
+  return text.slice(start, start + 64).toLowerCase();
+}
+
 /** Printable, bounded form of a token from a key log line (labels only; never a secret). */
 function showToken(s: string): string {
   const cut = s.length > 40 ? `${s.slice(0, 40)}...` : s;
@@ -154,10 +196,22 @@ export class KeyLog {
    */
   addText(text: string, source: string, firstLine = 1): KeyLogIssue[] {
     const issues: KeyLogIssue[] = [];
-    const lines = text.split(/\r\n|\r|\n/);
-    for (let i = 0; i < lines.length; i++) {
-      const problem = this.addLine(lines[i]!);
-      if (problem !== null) issues.push({ source, line: firstLine + i, message: problem });
+    // Lines end in CRLF, CR or LF. Found with indexOf (native search) rather than a RegExp split:
+    // a key log can have hundreds of thousands of lines, and a capture's Decryption Secrets
+    // Blocks usually repeat the key log file given with --keylog.
+    let nextLf = text.indexOf('\n');
+    let nextCr = text.indexOf('\r');
+    let start = 0;
+    for (let lineNo = firstLine; ; lineNo++) {
+      if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
+      if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
+      const end = nextCr === -1 ? (nextLf === -1 ? text.length : nextLf) : nextLf === -1 ? nextCr : Math.min(nextLf, nextCr);
+      if (!this.addWellFormedLine(text, start, end)) {
+        const problem = this.addLine(text.slice(start, end));
+        if (problem !== null) issues.push({ source, line: lineNo, message: problem });
+      }
+      if (end === text.length) break;
+      start = end + (text.charCodeAt(end) === CHAR_CR && text.charCodeAt(end + 1) === CHAR_LF ? 2 : 1);
     }
     return issues;
   }
@@ -263,6 +317,59 @@ export class KeyLog {
     };
   }
 
+  /**
+   * Fast path for the common line, `LABEL SP client_random(64 hex) SP secret(hex)` with a
+   * CLIENT_RANDOM, PMS_CLIENT_RANDOM or TLS 1.3 label, single spaces and nothing around it.
+   * Scans text[start, end) in place (no trim/split/RegExp, no hex string copies) and skips a
+   * secret already known (same label, client random and secret: a capture's Decryption Secrets
+   * Blocks repeating the --keylog file) without decoding it. Returns false when the line has any
+   * other shape or fails a check; `addLine` then parses it and words the issue, exactly as for
+   * any other line.
+   */
+  private addWellFormedLine(text: string, start: number, end: number): boolean {
+    const labelEnd = text.indexOf(' ', start);
+    if (labelEnd <= start || labelEnd + 1 + 64 + 1 >= end) return false;
+    const crStart = labelEnd + 1;
+    const secretStart = crStart + 64 + 1;
+    if (text.charCodeAt(crStart + 64) !== CHAR_SPACE) return false;
+    const secretLength = end - secretStart;
+    const label = text.slice(start, labelEnd);
+    if (label === 'CLIENT_RANDOM' || label === 'PMS_CLIENT_RANDOM') {
+      if (secretLength !== 96) return false;
+    } else if (TLS13_SET.has(label)) {
+      if (secretLength !== 64 && secretLength !== 96) return false;
+    } else {
+      return false;
+    }
+    if (!isHexRange(text, crStart, crStart + 64) || !isHexRange(text, secretStart, end)) return false;
+    const cr = clientRandomKey(text, crStart);
+    let s = this.byRandom.get(cr);
+    const known = s === undefined ? null : label === 'CLIENT_RANDOM' ? s.masterSecret : label === 'PMS_CLIENT_RANDOM' ? s.preMasterSecret : (s.tls13[label as Tls13Label] ?? null);
+    if (known !== null && known.length * 2 === secretLength && hexRangeEquals(text, secretStart, known)) {
+      // Nothing new: waiting sessions already heard of this secret when it was first added.
+      this.lineCount++;
+      return true;
+    }
+    if (s === undefined) {
+      s = { masterSecret: null, preMasterSecret: null, tls13: {} };
+      this.byRandom.set(cr, s);
+    }
+    const secret = decodeHexRange(text, secretStart, end);
+    this.storeSecret(s, cr, label, secret);
+    return true;
+  }
+
+  /** Stores a secret for client random `cr` (lower-case hex) and tells who waits for it. */
+  private storeSecret(s: SessionSecrets, cr: string, label: string, secret: Uint8Array): void {
+    if (label === 'CLIENT_RANDOM') s.masterSecret = secret;
+    else if (label === 'PMS_CLIENT_RANDOM') s.preMasterSecret = secret;
+    else s.tls13[label as Tls13Label] = secret;
+    this.lineCount++;
+    for (const l of this.listeners) l(cr);
+    const w = this.watchers.get(cr);
+    if (w !== undefined) for (const l of [...w]) l(cr);
+  }
+
   /** Returns null when accepted or ignored, else a message (never containing the secret). */
   private addLine(raw: string): string | null {
     const line = raw.trim();
@@ -309,14 +416,7 @@ export class KeyLog {
       s = { masterSecret: null, preMasterSecret: null, tls13: {} };
       this.byRandom.set(cr, s);
     }
-    const secret = hexToBytes(secretHex);
-    if (label === 'CLIENT_RANDOM') s.masterSecret = secret;
-    else if (label === 'PMS_CLIENT_RANDOM') s.preMasterSecret = secret;
-    else s.tls13[label as Tls13Label] = secret;
-    this.lineCount++;
-    for (const l of this.listeners) l(cr);
-    const w = this.watchers.get(cr);
-    if (w !== undefined) for (const l of [...w]) l(cr);
+    this.storeSecret(s, cr, label, hexToBytes(secretHex));
     return null;
   }
 }
