@@ -72,24 +72,40 @@ export function connState(os: Ep, rs: Ep, history: string, origBytes: number, re
 /** Letters recorded once per direction: a bit per letter and direction. */
 const ONCE = 'SHADFRIQ';
 
-/** History builder state kept on a connection: a bitmask and the string. */
+/** The bit of a once-per-direction letter (given in upper case) in a history bitmask. */
+export function historyOnceBit(letter: string, fromOrig: boolean): number {
+  return 1 << (ONCE.indexOf(letter) * 2 + (fromOrig ? 0 : 1));
+}
+
+/** Whether a repeating letter (G, T, W) is recorded when its count (after increment) is `count`: at 1, 10, 100, ... */
+export function historyRepeats(count: number): boolean {
+  return count === 1 || count === 10 || count === 100 || count === 1000 || count === 10000 || count === 100000;
+}
+
+/** A letter as written for the originator (upper case) or the responder (lower case). */
+export function historyLetter(letter: string, fromOrig: boolean): string {
+  return fromOrig ? letter : letter.toLowerCase();
+}
+
+/**
+ * History builder state: a bitmask and the string. (The flow table keeps the same two things in
+ * its connection slab and object, through the functions above.)
+ */
 export class History {
   text = '';
   private once = 0;
 
   /** Records a once-per-direction letter (given in upper case) for the originator (true) or responder. */
   once1(letter: string, fromOrig: boolean): void {
-    const bit = 1 << (ONCE.indexOf(letter) * 2 + (fromOrig ? 0 : 1));
+    const bit = historyOnceBit(letter, fromOrig);
     if (this.once & bit) return;
     this.once |= bit;
-    this.text += fromOrig ? letter : letter.toLowerCase();
+    this.text += historyLetter(letter, fromOrig);
   }
 
   /** Records a repeating letter (G, T, W) when `count` (after increment) is 1, 10, 100, ... */
   repeat(letter: string, fromOrig: boolean, count: number): void {
-    if (count === 1 || count === 10 || count === 100 || count === 1000 || count === 10000 || count === 100000) {
-      this.text += fromOrig ? letter : letter.toLowerCase();
-    }
+    if (historyRepeats(count)) this.text += historyLetter(letter, fromOrig);
   }
 
   flip(): void {

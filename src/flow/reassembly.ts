@@ -74,7 +74,15 @@ class ReassemblyExtra {
   lastGapEnd = -1;
   finTime = NaN;
   finTag = -1;
+  /** Offset of the FIN (the stream's length), -1 until a FIN is seen. */
+  finOffset = -1;
+  /** Bytes held now (ahead of a hole). */
+  heldBytes = 0;
 }
+
+/** Bits of StreamReassembler.status. */
+const INITIALIZED = 1;
+const ENDED = 2;
 
 class HeldSegment {
   constructor(
@@ -89,24 +97,38 @@ class HeldSegment {
 export class StreamReassembler {
   /** Sequence number of stream offset 0; valid once `initialized`. */
   baseSeq = 0;
-  initialized = false;
   /** Next in-order offset: everything below was delivered or declared a gap. */
   next = 0;
   /** One past the highest offset seen in any segment. */
   maxEnd = 0;
-  /** Offset of the FIN (the stream's length), -1 until a FIN is seen. */
-  finOffset = -1;
-  ended = false;
-  heldBytes = 0;
   private head: HeldSegment | null = null;
   /** The other direction of the same connection (for the per-connection cap). */
   peer: StreamReassembler | null = null;
+  /** INITIALIZED | ENDED bits (one field instead of two: memory per tracked connection). */
+  private status = 0;
 
   /** Counters and rarely used state, made on first use (most connections never need them). */
   private x: ReassemblyExtra | null = null;
 
   private get ex(): ReassemblyExtra {
     return (this.x ??= new ReassemblyExtra());
+  }
+
+  /** Whether offset 0 has a sequence number (`init` was called). */
+  get initialized(): boolean {
+    return (this.status & INITIALIZED) !== 0;
+  }
+  /** Whether `end` was reported. */
+  get ended(): boolean {
+    return (this.status & ENDED) !== 0;
+  }
+  /** Offset of the FIN (the stream's length), -1 until a FIN is seen. */
+  get finOffset(): number {
+    return this.x ? this.x.finOffset : -1;
+  }
+  /** Bytes held now (ahead of a hole). */
+  get heldBytes(): number {
+    return this.x ? this.x.heldBytes : 0;
   }
 
   get gapBytes(): number {
@@ -146,7 +168,7 @@ export class StreamReassembler {
   /** Sets the sequence number of offset 0 (ISN + 1 after a SYN; the first byte seen on a pickup). */
   init(seqOfFirstByte: number): void {
     this.baseSeq = seqOfFirstByte | 0;
-    this.initialized = true;
+    this.status |= INITIALIZED;
   }
 
   /** Relative offset of a sequence number (wrap-safe within 2^31 of the in-order point). */
@@ -210,11 +232,7 @@ export class StreamReassembler {
     if (o === this.next) {
       if (o < maxBefore) result |= Seg.Filled;
       result |= Seg.New;
-      this.compareWithHeld(bytes, off, o, len);
-      if (this.inconsistentMark) {
-        result |= Seg.Inconsistent;
-        this.inconsistentMark = false;
-      }
+      if (this.compareWithHeld(bytes, off, o, len)) result |= Seg.Inconsistent;
       this.deliver(bytes, off, len, time);
       this.drain(time);
       return result;
@@ -247,11 +265,12 @@ export class StreamReassembler {
     if (!this.initialized) this.init(seqAfterData);
     if (this.finOffset < 0) {
       const f = this.offsetOf(seqAfterData);
-      this.finOffset = f < 0 ? 0 : f;
       // (kept in the extra state: a FIN means the connection is about to end anyway)
-      this.ex.finTime = time;
-      this.ex.finTag = tag;
-      if (this.finOffset > this.maxEnd) this.maxEnd = this.finOffset;
+      const x = this.ex;
+      x.finOffset = f < 0 ? 0 : f;
+      x.finTime = time;
+      x.finTag = tag;
+      if (x.finOffset > this.maxEnd) this.maxEnd = x.finOffset;
     }
     this.checkFin(time);
   }
@@ -276,7 +295,7 @@ export class StreamReassembler {
       this.next = target;
     }
     if (target > this.maxEnd) this.maxEnd = target;
-    this.ended = true;
+    this.status |= ENDED;
     this.owner.streamEnd(this.dir, this.finOffset >= 0 && this.next >= this.finOffset && reason !== 'rst' ? 'fin' : reason, time);
   }
 
@@ -284,12 +303,10 @@ export class StreamReassembler {
   discard(): void {
     for (let h = this.head; h !== null; h = h.next) this.budget.heldBytesTotal -= h.buf.length;
     this.head = null;
-    this.heldBytes = 0;
+    if (this.x) this.x.heldBytes = 0;
   }
 
   // ---- internals ----
-
-  private inconsistentMark = false;
 
   private deliver(bytes: Uint8Array, off: number, len: number, time: number): void {
     const at = this.next;
@@ -311,7 +328,7 @@ export class StreamReassembler {
     while (this.head !== null && this.head.offset <= this.next) {
       const h = this.head;
       this.head = h.next;
-      this.heldBytes -= h.buf.length;
+      this.ex.heldBytes -= h.buf.length;
       this.budget.heldBytesTotal -= h.buf.length;
       const hEnd = h.offset + h.buf.length;
       if (hEnd > this.next) {
@@ -324,7 +341,7 @@ export class StreamReassembler {
 
   private checkFin(time: number): void {
     if (!this.ended && this.finOffset >= 0 && this.next >= this.finOffset && this.head === null) {
-      this.ended = true;
+      this.status |= ENDED;
       this.owner.streamEnd(this.dir, 'fin', time);
     }
   }
@@ -340,9 +357,10 @@ export class StreamReassembler {
     this.drain(time);
   }
 
-  /** Compares an in-order segment [o, o+len) with held bytes it overlaps. */
-  private compareWithHeld(bytes: Uint8Array, off: number, o: number, len: number): void {
+  /** Compares an in-order segment [o, o+len) with held bytes it overlaps; true when some differ. */
+  private compareWithHeld(bytes: Uint8Array, off: number, o: number, len: number): boolean {
     const end = o + len;
+    let inconsistent = false;
     for (let h = this.head; h !== null && h.offset < end; h = h.next) {
       const hEnd = h.offset + h.buf.length;
       if (hEnd <= o) continue;
@@ -352,9 +370,10 @@ export class StreamReassembler {
       if (diff > 0) {
         this.ex.inconsistentBytes += diff;
         this.ex.inconsistentSegments++;
-        this.inconsistentMark = true;
+        inconsistent = true;
       }
     }
+    return inconsistent;
   }
 
   /** Holds the parts of [o, o+len) not held yet; compares the parts that are. */
@@ -385,7 +404,7 @@ export class StreamReassembler {
       if (prev === null) this.head = seg;
       else prev.next = seg;
       prev = seg;
-      this.heldBytes += n;
+      this.ex.heldBytes += n;
       this.budget.heldBytesTotal += n;
       result |= Seg.New | Seg.Held;
       if (cur < maxBefore) result |= Seg.Filled;

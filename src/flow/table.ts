@@ -16,8 +16,64 @@ import type { PacketDecoder } from '../wire/packet.js';
 import { ipv4ToString } from '../wire/ipv4.js';
 import { ipv6ToString } from '../wire/ipv6.js';
 import { communityId, ipv4Bytes } from './community-id.js';
-import { connState, Ep, History } from './conn-state.js';
+import { connState, Ep, historyLetter, historyOnceBit, historyRepeats } from './conn-state.js';
 import type { ConnectionRecord, EndCause, FinRecord, IdleGap, ResetRecord, ResetState, SeqState, TcpEvent, TcpEventType, TcpMark } from './record.js';
+import {
+  CF_AWAITING_RESPONSE,
+  CF_CLOSED,
+  CF_ESTABLISHED,
+  CF_FLIPPED,
+  CF_MIDSTREAM,
+  CF_PENDING,
+  CF_REFUSED,
+  ConnSlab,
+  copySlot,
+  EF_FIRST_SYN_TIME,
+  EF_IP_BYTES,
+  EF_LAST_ACK_TIME,
+  EF_NEXT_SEQ_TIME,
+  EF_PACKETS,
+  EF_PAYLOAD_BYTES,
+  EI_DUP_ACK_NUM,
+  EI_FLAGS,
+  EI_ISN,
+  EI_LAST_ACK,
+  EI_MAX_SEQ_TO_BE_ACKED,
+  EI_MSS,
+  EI_NEXT_SEQ,
+  EI_STATE,
+  EI_SYN_COUNT,
+  EI_WINDOW,
+  EI_WINDOW_SCALE,
+  EP_F_FIELDS,
+  EP_I_FIELDS,
+  EPF_FIN_SEEN,
+  EPF_LAST_ACK_VALID,
+  EPF_LAST_WAS_KEEP_ALIVE,
+  EPF_MAX_SEQ_VALID,
+  EPF_NEXT_SEQ_VALID,
+  EPF_SACK_PERMITTED,
+  F_CLIENT_ADDR4,
+  F_CUR_INDEX,
+  F_ENDPOINTS,
+  F_HANDSHAKE_ACK_TIME,
+  F_IDLE_BEFORE_REQUEST,
+  F_LAST_TIME,
+  F_MAX_IDLE,
+  F_PREVIOUS_PACKET_TIME,
+  F_SERVER_ADDR4,
+  F_START_TIME,
+  F_SYNACK_TIME,
+  I_CLIENT_PORT,
+  I_ENDPOINTS,
+  I_FLAGS,
+  I_HISTORY_ONCE,
+  I_KEY_HASH,
+  I_LAST_PAYLOAD_DIR,
+  I_LIST,
+  I_SERVER_PORT,
+  type SlabSlot,
+} from './conn-slab.js';
 import { ReassemblyBudget, Seg, StreamReassembler, type ReassemblyOwner } from './reassembly.js';
 import { seqDiff, seqGt, seqLe, seqLt } from './seq.js';
 import type { ConnInfo, Direction, EndReason, StreamSink } from './stream.js';
@@ -137,18 +193,24 @@ function strHash(s: string): number {
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+/** Character codes of a uid being built ("C" and 18 base-62 digits), reused. */
+const uidCodes: number[] = new Array<number>(19).fill(0);
+
 /** Deterministic connection uid: "C" + base62 of 96 bits of SHA-1 over the identifying fields. */
 export function connectionUid(capturePoint: string, aAddr: string, aPort: number, bAddr: string, bPort: number, startTime: number, previousUid = ''): string {
   const d = createHash('sha1').update(`${capturePoint}|${aAddr}|${aPort}|${bAddr}|${bPort}|${startTime.toFixed(6)}|${previousUid}`).digest();
-  let out = 'C';
+  uidCodes[0] = 0x43; // 'C'
+  let at = 1;
   for (let w = 0; w < 3; w++) {
     let n = d.readUInt32BE(w * 4);
     for (let i = 0; i < 6; i++) {
-      out += BASE62[n % 62];
+      uidCodes[at++] = BASE62.charCodeAt(n % 62);
       n = Math.floor(n / 62);
     }
   }
-  return out;
+  // One flat string: appending character by character made a chain of 7 concatenation nodes
+  // (about 200 bytes) that every tracked connection kept.
+  return String.fromCharCode.apply(null, uidCodes);
 }
 
 /**
@@ -192,37 +254,217 @@ class EndpointExtra {
   ackUnseenReportedAck = 0;
   /** Payload bytes the capture cut off (snaplen / mirror PacketLength). */
   truncatedBytes = 0;
+  /** Times of the SYNs after the first (retries), up to 15. */
+  laterSynTimes: number[] | null = null;
 }
 
-/** One endpoint of a connection (its packets, sequence state and reassembled stream). */
+/**
+ * One endpoint of a connection (its packets, sequence state and reassembled stream). The numbers
+ * and flags live in the connection's slot of the table's ConnSlab (see conn-slab.ts); the
+ * properties below read and write them there.
+ */
 class Endpoint {
-  state: Ep = Ep.Inactive;
-  packets = 0;
-  ipBytes = 0;
-  payloadBytes = 0;
-  isn = 0;
-  synCount = 0;
-  synTimes: number[] | null = null;
-  mss = -1;
-  windowScale = -1;
-  sackPermitted = false;
-  // Sequence analysis (Wireshark's tcp_analyze_seq_info), raw 32-bit sequence space.
-  nextSeq = 0;
-  nextSeqValid = false;
-  nextSeqTime = 0;
-  maxSeqToBeAcked = 0;
-  maxSeqValid = false;
-  lastAck = 0;
-  lastAckValid = false;
-  lastAckTime = 0;
-  dupAckNum = 0;
-  /** Last advertised window, raw (unscaled); -1 before any. */
-  window = -1;
-  lastWasKeepAlive = false;
+  /** The arrays holding this endpoint's numbers, and where its part of the slot starts in each. */
+  private f64: Float64Array;
+  private i32: Int32Array;
+  private fBase: number;
+  private iBase: number;
   /** Pending acked-unseen check (the peer acknowledged bytes not seen yet), or null. */
   ackUnseen: PendingAck | null = null;
+  readonly stream: StreamReassembler;
   /** Counters that stay 0 on most connections, made on first use (memory per idle connection). */
   private x: EndpointExtra | null = null;
+
+  constructor(dir: Direction, owner: ReassemblyOwner, budget: ReassemblyBudget, at: SlabSlot) {
+    this.stream = new StreamReassembler(dir, owner, budget);
+    this.f64 = at.f64;
+    this.i32 = at.i32;
+    this.fBase = at.fBase + F_ENDPOINTS + dir * EP_F_FIELDS;
+    this.iBase = at.iBase + I_ENDPOINTS + dir * EP_I_FIELDS;
+  }
+
+  /** Moves to the connection's own copy of its slot when it ends (see Connection.detachFromSlab). */
+  rebase(at: SlabSlot, dir: Direction): void {
+    this.f64 = at.f64;
+    this.i32 = at.i32;
+    this.fBase = at.fBase + F_ENDPOINTS + dir * EP_F_FIELDS;
+    this.iBase = at.iBase + I_ENDPOINTS + dir * EP_I_FIELDS;
+  }
+
+  private getI(field: number): number {
+    return this.i32[this.iBase + field]!;
+  }
+  private setI(field: number, v: number): void {
+    this.i32[this.iBase + field] = v;
+  }
+  private getF(field: number): number {
+    return this.f64[this.fBase + field]!;
+  }
+  private setF(field: number, v: number): void {
+    this.f64[this.fBase + field] = v;
+  }
+  private flag(bit: number): boolean {
+    return (this.i32[this.iBase + EI_FLAGS]! & bit) !== 0;
+  }
+  private setFlag(bit: number, on: boolean): void {
+    const i = this.iBase + EI_FLAGS;
+    this.i32[i] = on ? this.i32[i]! | bit : this.i32[i]! & ~bit;
+  }
+
+  get state(): Ep {
+    return this.getI(EI_STATE) as Ep;
+  }
+  set state(v: Ep) {
+    this.setI(EI_STATE, v);
+  }
+  get packets(): number {
+    return this.getF(EF_PACKETS);
+  }
+  set packets(v: number) {
+    this.setF(EF_PACKETS, v);
+  }
+  get ipBytes(): number {
+    return this.getF(EF_IP_BYTES);
+  }
+  set ipBytes(v: number) {
+    this.setF(EF_IP_BYTES, v);
+  }
+  get payloadBytes(): number {
+    return this.getF(EF_PAYLOAD_BYTES);
+  }
+  set payloadBytes(v: number) {
+    this.setF(EF_PAYLOAD_BYTES, v);
+  }
+  /** Initial sequence number (signed 32-bit), valid when synCount > 0. */
+  get isn(): number {
+    return this.getI(EI_ISN);
+  }
+  set isn(v: number) {
+    this.setI(EI_ISN, v);
+  }
+  get synCount(): number {
+    return this.getI(EI_SYN_COUNT);
+  }
+  set synCount(v: number) {
+    this.setI(EI_SYN_COUNT, v);
+  }
+  get mss(): number {
+    return this.getI(EI_MSS);
+  }
+  set mss(v: number) {
+    this.setI(EI_MSS, v);
+  }
+  get windowScale(): number {
+    return this.getI(EI_WINDOW_SCALE);
+  }
+  set windowScale(v: number) {
+    this.setI(EI_WINDOW_SCALE, v);
+  }
+  get sackPermitted(): boolean {
+    return this.flag(EPF_SACK_PERMITTED);
+  }
+  set sackPermitted(v: boolean) {
+    this.setFlag(EPF_SACK_PERMITTED, v);
+  }
+
+  // Sequence analysis (Wireshark's tcp_analyze_seq_info), raw 32-bit sequence space (signed).
+  get nextSeq(): number {
+    return this.getI(EI_NEXT_SEQ);
+  }
+  set nextSeq(v: number) {
+    this.setI(EI_NEXT_SEQ, v);
+  }
+  get nextSeqValid(): boolean {
+    return this.flag(EPF_NEXT_SEQ_VALID);
+  }
+  set nextSeqValid(v: boolean) {
+    this.setFlag(EPF_NEXT_SEQ_VALID, v);
+  }
+  get nextSeqTime(): number {
+    return this.getF(EF_NEXT_SEQ_TIME);
+  }
+  set nextSeqTime(v: number) {
+    this.setF(EF_NEXT_SEQ_TIME, v);
+  }
+  get maxSeqToBeAcked(): number {
+    return this.getI(EI_MAX_SEQ_TO_BE_ACKED);
+  }
+  set maxSeqToBeAcked(v: number) {
+    this.setI(EI_MAX_SEQ_TO_BE_ACKED, v);
+  }
+  get maxSeqValid(): boolean {
+    return this.flag(EPF_MAX_SEQ_VALID);
+  }
+  set maxSeqValid(v: boolean) {
+    this.setFlag(EPF_MAX_SEQ_VALID, v);
+  }
+  get lastAck(): number {
+    return this.getI(EI_LAST_ACK);
+  }
+  set lastAck(v: number) {
+    this.setI(EI_LAST_ACK, v);
+  }
+  get lastAckValid(): boolean {
+    return this.flag(EPF_LAST_ACK_VALID);
+  }
+  set lastAckValid(v: boolean) {
+    this.setFlag(EPF_LAST_ACK_VALID, v);
+  }
+  get lastAckTime(): number {
+    return this.getF(EF_LAST_ACK_TIME);
+  }
+  set lastAckTime(v: number) {
+    this.setF(EF_LAST_ACK_TIME, v);
+  }
+  get dupAckNum(): number {
+    return this.getI(EI_DUP_ACK_NUM);
+  }
+  set dupAckNum(v: number) {
+    this.setI(EI_DUP_ACK_NUM, v);
+  }
+  /** Last advertised window, raw (unscaled); -1 before any. */
+  get window(): number {
+    return this.getI(EI_WINDOW);
+  }
+  set window(v: number) {
+    this.setI(EI_WINDOW, v);
+  }
+  get lastWasKeepAlive(): boolean {
+    return this.flag(EPF_LAST_WAS_KEEP_ALIVE);
+  }
+  set lastWasKeepAlive(v: boolean) {
+    this.setFlag(EPF_LAST_WAS_KEEP_ALIVE, v);
+  }
+  get finSeen(): boolean {
+    return this.flag(EPF_FIN_SEEN);
+  }
+  set finSeen(v: boolean) {
+    this.setFlag(EPF_FIN_SEEN, v);
+  }
+
+  /** Records the time of a SYN from this endpoint (the first 16 are kept). */
+  addSynTime(time: number): void {
+    if (Number.isNaN(this.getF(EF_FIRST_SYN_TIME))) this.setF(EF_FIRST_SYN_TIME, time);
+    else {
+      const later = (this.ex.laterSynTimes ??= []);
+      if (later.length < 15) later.push(time);
+    }
+  }
+
+  /** Times of the SYNs recorded by addSynTime, in order (a new array). */
+  synTimes(): number[] {
+    const first = this.getF(EF_FIRST_SYN_TIME);
+    if (Number.isNaN(first)) return [];
+    const later = this.x?.laterSynTimes;
+    return later ? [first, ...later] : [first];
+  }
+
+  /** Time of the last SYN recorded, NaN if none. */
+  lastSynTime(): number {
+    const later = this.x?.laterSynTimes;
+    return later && later.length > 0 ? later[later.length - 1]! : this.getF(EF_FIRST_SYN_TIME);
+  }
+
   private get ex(): EndpointExtra {
     return (this.x ??= new EndpointExtra());
   }
@@ -275,11 +517,6 @@ class Endpoint {
   set ackUnseenReported(v: boolean) {
     this.ex.ackUnseenReported = v;
   }
-  finSeen = false;
-  readonly stream: StreamReassembler;
-  constructor(dir: Direction, owner: ReassemblyOwner, budget: ReassemblyBudget) {
-    this.stream = new StreamReassembler(dir, owner, budget);
-  }
 }
 
 const MARK_KINDS: readonly TcpMark['kind'][] = ['syn', 'synack', 'fin', 'rst', 'data', 'keep-alive'];
@@ -297,7 +534,7 @@ function marksOf(m: number[] | null): TcpMark[] {
 /** SYN / SYN-ACK marks, rebuilt from the handshake fields (not stored per connection). */
 function handshakeMarks(conn: Connection): TcpMark[] {
   const out: TcpMark[] = [];
-  const syns = conn.c.synTimes ?? [];
+  const syns = conn.c.synTimes();
   let prev = NaN;
   for (const t of syns) {
     out.push({ time: t, fromClient: true, kind: 'syn', length: 0, packet: -1, idleBeforeSeconds: Number.isNaN(prev) ? 0 : t - prev, acksAllPeerData: null });
@@ -340,41 +577,199 @@ class Connection implements ConnInfo, ReassemblyOwner {
   uid = '';
   private cid = '';
   capturePoint: string;
-  clientPort = 0;
-  serverPort = 0;
-  startTime: number;
-  previousPacketTime = NaN;
-  lastTime: number;
   readonly ipVersion: 4 | 6;
-  /** Client / server addresses for matching: IPv4 numbers, or IPv6 as 4 words each. */
-  cA4 = 0;
-  sA4 = 0;
+  /** IPv6 client and server addresses as 4 words each (null for IPv4: those are in the slab). */
   a6: Int32Array | null = null;
-  keyHash: number;
+  /** Chains: same hash bucket, and the active / closed LRU list. */
   bucketNext: Connection | null = null;
   listPrev: Connection | null = null;
   listNext: Connection | null = null;
-  list = LIST_NONE;
   readonly c: Endpoint;
   readonly s: Endpoint;
-  readonly history = new History();
-  flipped = false;
-  midstream = false;
-  established = false;
+  /** Zeek-style history letters so far (without the leading ^ of a flipped connection). */
+  historyText = '';
   sink: StreamSink | null = null;
-  maxIdle = 0;
-  closed = false;
-  synAckTime = NaN;
-  handshakeAckTime = NaN;
-  refused = false;
-  awaitingResponse = false;
-  idleBeforeRequest = NaN;
-  lastPayloadDir = -1;
-  pending = false;
-  /** Current packet being processed (for gap events raised from the reassembler). */
-  curIndex = -1;
+  /** This connection's slot in the table's ConnSlab (-1 once ended) and where its numbers are. */
+  private slot: number;
+  private f64: Float64Array;
+  private i32: Int32Array;
+  private fBase: number;
+  private iBase: number;
   /** Everything most connections never need (counts, closing, lists), made on first use. */
   private x: ConnExtra | null = null;
+
+  private getF(field: number): number {
+    return this.f64[this.fBase + field]!;
+  }
+  private setF(field: number, v: number): void {
+    this.f64[this.fBase + field] = v;
+  }
+  private getI(field: number): number {
+    return this.i32[this.iBase + field]!;
+  }
+  private setI(field: number, v: number): void {
+    this.i32[this.iBase + field] = v;
+  }
+  private flag(bit: number): boolean {
+    return (this.i32[this.iBase + I_FLAGS]! & bit) !== 0;
+  }
+  private setFlag(bit: number, on: boolean): void {
+    const i = this.iBase + I_FLAGS;
+    this.i32[i] = on ? this.i32[i]! | bit : this.i32[i]! & ~bit;
+  }
+
+  get clientPort(): number {
+    return this.getI(I_CLIENT_PORT);
+  }
+  get serverPort(): number {
+    return this.getI(I_SERVER_PORT);
+  }
+  /** IPv4 client / server address (unsigned), 0 for IPv6. */
+  get cA4(): number {
+    return this.getF(F_CLIENT_ADDR4);
+  }
+  get sA4(): number {
+    return this.getF(F_SERVER_ADDR4);
+  }
+  get keyHash(): number {
+    return this.getI(I_KEY_HASH);
+  }
+  get startTime(): number {
+    return this.getF(F_START_TIME);
+  }
+  get previousPacketTime(): number {
+    return this.getF(F_PREVIOUS_PACKET_TIME);
+  }
+  set previousPacketTime(v: number) {
+    this.setF(F_PREVIOUS_PACKET_TIME, v);
+  }
+  get lastTime(): number {
+    return this.getF(F_LAST_TIME);
+  }
+  set lastTime(v: number) {
+    this.setF(F_LAST_TIME, v);
+  }
+  /** Which LRU list the connection is on (LIST_*). */
+  get list(): number {
+    return this.getI(I_LIST);
+  }
+  set list(v: number) {
+    this.setI(I_LIST, v);
+  }
+  get flipped(): boolean {
+    return this.flag(CF_FLIPPED);
+  }
+  set flipped(v: boolean) {
+    this.setFlag(CF_FLIPPED, v);
+  }
+  get midstream(): boolean {
+    return this.flag(CF_MIDSTREAM);
+  }
+  set midstream(v: boolean) {
+    this.setFlag(CF_MIDSTREAM, v);
+  }
+  get established(): boolean {
+    return this.flag(CF_ESTABLISHED);
+  }
+  set established(v: boolean) {
+    this.setFlag(CF_ESTABLISHED, v);
+  }
+  get maxIdle(): number {
+    return this.getF(F_MAX_IDLE);
+  }
+  set maxIdle(v: number) {
+    this.setF(F_MAX_IDLE, v);
+  }
+  get closed(): boolean {
+    return this.flag(CF_CLOSED);
+  }
+  set closed(v: boolean) {
+    this.setFlag(CF_CLOSED, v);
+  }
+  get synAckTime(): number {
+    return this.getF(F_SYNACK_TIME);
+  }
+  set synAckTime(v: number) {
+    this.setF(F_SYNACK_TIME, v);
+  }
+  get handshakeAckTime(): number {
+    return this.getF(F_HANDSHAKE_ACK_TIME);
+  }
+  set handshakeAckTime(v: number) {
+    this.setF(F_HANDSHAKE_ACK_TIME, v);
+  }
+  get refused(): boolean {
+    return this.flag(CF_REFUSED);
+  }
+  set refused(v: boolean) {
+    this.setFlag(CF_REFUSED, v);
+  }
+  get awaitingResponse(): boolean {
+    return this.flag(CF_AWAITING_RESPONSE);
+  }
+  set awaitingResponse(v: boolean) {
+    this.setFlag(CF_AWAITING_RESPONSE, v);
+  }
+  get idleBeforeRequest(): number {
+    return this.getF(F_IDLE_BEFORE_REQUEST);
+  }
+  set idleBeforeRequest(v: number) {
+    this.setF(F_IDLE_BEFORE_REQUEST, v);
+  }
+  get lastPayloadDir(): number {
+    return this.getI(I_LAST_PAYLOAD_DIR);
+  }
+  set lastPayloadDir(v: number) {
+    this.setI(I_LAST_PAYLOAD_DIR, v);
+  }
+  get pending(): boolean {
+    return this.flag(CF_PENDING);
+  }
+  set pending(v: boolean) {
+    this.setFlag(CF_PENDING, v);
+  }
+  /** Current packet being processed (for gap events raised from the reassembler). */
+  get curIndex(): number {
+    return this.getF(F_CUR_INDEX);
+  }
+  set curIndex(v: number) {
+    this.setF(F_CUR_INDEX, v);
+  }
+
+  /** Records a once-per-direction history letter (given in upper case), see conn-state.ts. */
+  historyOnce(letter: string, fromOrig: boolean): void {
+    const bit = historyOnceBit(letter, fromOrig);
+    const written = this.getI(I_HISTORY_ONCE);
+    if ((written & bit) !== 0) return;
+    this.setI(I_HISTORY_ONCE, written | bit);
+    this.historyText += historyLetter(letter, fromOrig);
+  }
+
+  /** Records a repeating history letter (G, T, W) when its count reaches 1, 10, 100, ... */
+  historyRepeat(letter: string, fromOrig: boolean, count: number): void {
+    if (historyRepeats(count)) this.historyText += historyLetter(letter, fromOrig);
+  }
+
+  /**
+   * The connection ended: moves its numbers out of the table's slab into a copy of its own and
+   * frees the slot, so consumers holding this object keep reading its values, not a new tenant's.
+   */
+  detachFromSlab(): void {
+    if (this.slot < 0) return;
+    const own = copySlot({ f64: this.f64, i32: this.i32, fBase: this.fBase, iBase: this.iBase });
+    this.table.slab.release(this.slot);
+    this.slot = -1;
+    this.setSlot(own);
+    this.c.rebase(own, 0);
+    this.s.rebase(own, 1);
+  }
+
+  private setSlot(at: SlabSlot): void {
+    this.f64 = at.f64;
+    this.i32 = at.i32;
+    this.fBase = at.fBase;
+    this.iBase = at.iBase;
+  }
   private get ex(): ConnExtra {
     return (this.x ??= new ConnExtra());
   }
@@ -478,21 +873,27 @@ class Connection implements ConnInfo, ReassemblyOwner {
     previousUid: string | null,
   ) {
     this.capturePoint = capturePoint;
-    this.startTime = seg.time;
-    this.lastTime = seg.time;
     this.ipVersion = seg.ipVersion;
-    this.keyHash = keyHash;
-    this.c = new Endpoint(0, this, table.budget);
-    this.s = new Endpoint(1, this, table.budget);
+    this.slot = table.slab.alloc();
+    const at = table.slab.locate(this.slot);
+    this.f64 = at.f64;
+    this.i32 = at.i32;
+    this.fBase = at.fBase;
+    this.iBase = at.iBase;
+    this.setF(F_START_TIME, seg.time);
+    this.setF(F_LAST_TIME, seg.time);
+    this.setI(I_KEY_HASH, keyHash);
+    this.c = new Endpoint(0, this, table.budget, at);
+    this.s = new Endpoint(1, this, table.budget, at);
     this.c.stream.peer = this.s.stream;
     this.s.stream.peer = this.c.stream;
     const src = seg.ipVersion === 4 ? ipv4ToString(seg.src4) : ipv6ToString(seg.addrData, seg.srcOffset);
     const dst = seg.ipVersion === 4 ? ipv4ToString(seg.dst4) : ipv6ToString(seg.addrData, seg.dstOffset);
-    this.clientPort = clientIsSrc ? seg.srcPort : seg.dstPort;
-    this.serverPort = clientIsSrc ? seg.dstPort : seg.srcPort;
+    this.setI(I_CLIENT_PORT, clientIsSrc ? seg.srcPort : seg.dstPort);
+    this.setI(I_SERVER_PORT, clientIsSrc ? seg.dstPort : seg.srcPort);
     if (seg.ipVersion === 4) {
-      this.cA4 = clientIsSrc ? seg.src4 : seg.dst4;
-      this.sA4 = clientIsSrc ? seg.dst4 : seg.src4;
+      this.setF(F_CLIENT_ADDR4, clientIsSrc ? seg.src4 : seg.dst4);
+      this.setF(F_SERVER_ADDR4, clientIsSrc ? seg.dst4 : seg.src4);
     } else {
       const a = new Int32Array(8);
       const d = seg.addrData;
@@ -574,7 +975,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
   streamGap(dir: Direction, streamOffset: number, length: number, time: number, afterTime: number, afterTag: number): void {
     const ep = dir === 0 ? this.c : this.s;
     ep.gapsForHistory++;
-    this.history.repeat('G', dir === 0, ep.gapsForHistory);
+    this.historyRepeat('G', dir === 0, ep.gapsForHistory);
     this.table.stats.gapBytes += length;
     if (!Number.isNaN(afterTime) && afterTag !== TRUNCATED_TAG) {
       const seq = (ep.stream.baseSeq + streamOffset + length) | 0;
@@ -585,6 +986,59 @@ class Connection implements ConnInfo, ReassemblyOwner {
 
   streamEnd(dir: Direction, reason: EndReason, time: number): void {
     if (this.sink !== null) this.sink.end(dir, reason, time);
+  }
+}
+
+/**
+ * Tracked connections by key hash: an array of chain heads whose size is a power of two and at
+ * least the number of connections, chained through `Connection.bucketNext`. (A Map<number,
+ * Connection> cost about 68 bytes per connection; this costs 8 to 16.)
+ */
+class ConnIndex {
+  private heads: (Connection | null)[] = new Array<Connection | null>(1024).fill(null);
+  private count = 0;
+
+  /** The first connection of the chain `key` falls in (the chain also holds other keys). */
+  chain(key: number): Connection | null {
+    return this.heads[key & (this.heads.length - 1)]!;
+  }
+
+  add(conn: Connection): void {
+    if (++this.count > this.heads.length) this.grow();
+    this.push(this.heads, conn);
+  }
+
+  remove(conn: Connection): void {
+    const i = conn.keyHash & (this.heads.length - 1);
+    let prev: Connection | null = this.heads[i]!;
+    if (prev === conn) {
+      this.heads[i] = conn.bucketNext;
+    } else {
+      while (prev !== null && prev.bucketNext !== conn) prev = prev.bucketNext;
+      if (prev === null) return;
+      prev.bucketNext = conn.bucketNext;
+    }
+    conn.bucketNext = null;
+    this.count--;
+  }
+
+  private push(heads: (Connection | null)[], conn: Connection): void {
+    const i = conn.keyHash & (heads.length - 1);
+    conn.bucketNext = heads[i]!;
+    heads[i] = conn;
+  }
+
+  private grow(): void {
+    const old = this.heads;
+    const heads = new Array<Connection | null>(old.length * 2).fill(null);
+    for (let head of old) {
+      while (head !== null) {
+        const next = head.bucketNext;
+        this.push(heads, head);
+        head = next;
+      }
+    }
+    this.heads = heads;
   }
 }
 
@@ -605,6 +1059,8 @@ export class FlowTable {
     events: 0,
   };
   readonly budget: ReassemblyBudget;
+  /** Numbers and flags of the tracked connections (see conn-slab.ts). */
+  readonly slab = new ConnSlab();
   readonly perCapturePoint: boolean;
   private readonly idleTimeout: number;
   private readonly idleGapThreshold: number;
@@ -614,7 +1070,7 @@ export class FlowTable {
   private readonly linger: number;
   private readonly maxMarks: number;
   private readonly reportDuplicates: boolean;
-  private readonly buckets = new Map<number, Connection>();
+  private readonly index = new ConnIndex();
   private readonly dups = new DuplicateFilter();
   private readonly pendingConns = new Set<Connection>();
   private nextPendingCheck = -Infinity;
@@ -726,10 +1182,10 @@ export class FlowTable {
     const hb = mix32(addrHash(seg, false), seg.dstPort);
     let key = (ha + hb) | 0;
     if (this.perCapturePoint) key = mix32(key, strHash(capturePoint));
-    let conn: Connection | null = this.buckets.get(key) ?? null;
+    let conn = this.index.chain(key);
     let dir = -1;
     while (conn !== null) {
-      if (!this.perCapturePoint || conn.capturePoint === capturePoint) {
+      if (conn.keyHash === key && (!this.perCapturePoint || conn.capturePoint === capturePoint)) {
         dir = conn.match(seg);
         if (dir >= 0) break;
       }
@@ -855,8 +1311,7 @@ export class FlowTable {
     const conn = new Connection(this, seg, clientIsSrc, capturePoint, key, previousUid);
     conn.flipped = flipped;
     conn.midstream = midstream;
-    conn.bucketNext = this.buckets.get(key) ?? null;
-    this.buckets.set(key, conn);
+    this.index.add(conn);
     this.stats.connections++;
     this.stats.activeConnections++;
     if (this.stats.activeConnections > this.stats.peakConnections) this.stats.peakConnections = this.stats.activeConnections;
@@ -898,17 +1353,6 @@ export class FlowTable {
     else this.closedTail = c.listPrev;
     c.listPrev = c.listNext = null;
     c.list = LIST_NONE;
-  }
-
-  private unlinkBucket(c: Connection): void {
-    let head = this.buckets.get(c.keyHash) ?? null;
-    if (head === c) {
-      if (c.bucketNext) this.buckets.set(c.keyHash, c.bucketNext);
-      else this.buckets.delete(c.keyHash);
-      return;
-    }
-    while (head !== null && head.bucketNext !== c) head = head.bucketNext;
-    if (head !== null) head.bucketNext = c.bucketNext;
   }
 
   /** @internal used by connections to raise events. */
@@ -984,9 +1428,7 @@ export class FlowTable {
       }
       fwd.synCount++;
       if ((f & ACK) === 0 && fromOrig) {
-        // A literal, not push on []: push would reserve 17 slots for the usual single SYN.
-        if (fwd.synTimes === null) fwd.synTimes = [now];
-        else if (fwd.synTimes.length < 16) fwd.synTimes.push(now);
+        fwd.addSynTime(now);
         // (SYN and SYN-ACK marks are made from synTimes / synAckTime in the record.)
       } else if ((f & ACK) !== 0 && !fromOrig) {
         if (Number.isNaN(conn.synAckTime)) conn.synAckTime = now;
@@ -998,14 +1440,14 @@ export class FlowTable {
 
     // History letters (Zeek order: S/H, I/Q, F, R, D, A).
     if ((f & SYN) !== 0) {
-      conn.history.once1((f & ACK) !== 0 ? 'H' : 'S', fromOrig);
-      if ((f & RST) !== 0) conn.history.once1('I', fromOrig);
-      if ((f & FIN) !== 0) conn.history.once1('Q', fromOrig);
+      conn.historyOnce((f & ACK) !== 0 ? 'H' : 'S', fromOrig);
+      if ((f & RST) !== 0) conn.historyOnce('I', fromOrig);
+      if ((f & FIN) !== 0) conn.historyOnce('Q', fromOrig);
     }
-    if ((f & FIN) !== 0) conn.history.once1('F', fromOrig);
-    if ((f & RST) !== 0) conn.history.once1('R', fromOrig);
-    if (len > 0) conn.history.once1('D', fromOrig);
-    else if ((f & (SYN | FIN | RST)) === 0 && (f & ACK) !== 0) conn.history.once1('A', fromOrig);
+    if ((f & FIN) !== 0) conn.historyOnce('F', fromOrig);
+    if ((f & RST) !== 0) conn.historyOnce('R', fromOrig);
+    if (len > 0) conn.historyOnce('D', fromOrig);
+    else if ((f & (SYN | FIN | RST)) === 0 && (f & ACK) !== 0) conn.historyOnce('A', fromOrig);
 
     // Endpoint states (Zeek's TCP endpoint state machine, simplified).
     this.updateStates(conn, fwd, rev, f, len, fromOrig);
@@ -1109,7 +1551,7 @@ export class FlowTable {
     // ZERO WINDOW
     if (win === 0 && noSFR) {
       fwd.zeroWindows++;
-      conn.history.repeat('W', dir === 0, fwd.zeroWindows);
+      conn.historyRepeat('W', dir === 0, fwd.zeroWindows);
       this.emit(conn, 'zero-window', now, dir, idx, seq, ack, streamOff, len, { windowBytes: 0 });
     }
     let skipToFinished = zeroWindowProbe;
@@ -1177,7 +1619,7 @@ export class FlowTable {
         } else if (type !== null) {
           fwd.retransmissions++;
           // Zeek marks T for retransmitted payload only (not SYN/FIN retries).
-          if (len > 0) conn.history.repeat('T', dir === 0, ++fwd.payloadRetransmissions);
+          if (len > 0) conn.historyRepeat('T', dir === 0, ++fwd.payloadRetransmissions);
           this.emit(conn, type, now, dir, idx, seq, ack, streamOff, len);
         }
       }
@@ -1340,7 +1782,7 @@ export class FlowTable {
   /** Finalises a connection: flushes streams, emits syn-unanswered, builds and hands over the record. */
   private end(conn: Connection, cause: EndCause, time: number): void {
     this.listRemove(conn);
-    this.unlinkBucket(conn);
+    this.index.remove(conn);
     this.pendingConns.delete(conn);
     this.stats.activeConnections--;
     // Pending acked-unseen checks resolve now.
@@ -1359,10 +1801,11 @@ export class FlowTable {
       ep.stream.close(reason, Math.max(time, conn.lastTime), endOffset);
     }
     if (conn.c.synCount > 0 && conn.s.packets === 0) {
-      const times = conn.c.synTimes ?? [];
-      this.emit(conn, 'syn-unanswered', times[0] ?? conn.startTime, 0, -1, conn.c.isn, NaN, 0, 0, { synCount: conn.c.synCount, retries: conn.c.synCount - 1, synTimes: times.slice() });
+      const times = conn.c.synTimes();
+      this.emit(conn, 'syn-unanswered', times[0] ?? conn.startTime, 0, -1, conn.c.isn, NaN, 0, 0, { synCount: conn.c.synCount, retries: conn.c.synCount - 1, synTimes: times });
     }
     const rec = this.record(conn, cause, time);
+    conn.detachFromSlab();
     conn.sink = null;
     if (this.handler.onConnectionEnd) this.handler.onConnectionEnd(rec);
   }
@@ -1370,12 +1813,12 @@ export class FlowTable {
   private record(conn: Connection, cause: EndCause, time: number): ConnectionRecord {
     const c = conn.c;
     const s = conn.s;
-    const history = (conn.flipped ? '^' : '') + conn.history.text;
+    const history = (conn.flipped ? '^' : '') + conn.historyText;
     const streamBytes = (ep: Endpoint) => (ep.stream.initialized ? Math.max(ep.stream.next, ep.stream.maxEnd) : 0);
     const cs = connState(c.state, s.state, history, streamBytes(c), streamBytes(s));
     const end = Math.max(conn.lastTime, conn.startTime);
     void time;
-    const synTime = c.synTimes && c.synTimes.length > 0 ? c.synTimes[c.synTimes.length - 1]! : NaN;
+    const synTime = c.lastSynTime();
     const nn = (x: number) => (Number.isNaN(x) ? null : x);
     return {
       uid: conn.uid,
@@ -1422,7 +1865,7 @@ export class FlowTable {
       idleGapCount: conn.idleGapCount,
       maxIdleSeconds: conn.maxIdle,
       midstream: conn.midstream,
-      synTimes: c.synTimes ?? [],
+      synTimes: c.synTimes(),
       synAckTime: nn(conn.synAckTime),
       refused: conn.refused,
       duplicatePackets: conn.duplicates,

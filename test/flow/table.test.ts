@@ -362,3 +362,25 @@ test('a RST injected before the SYN-ACK does not split the connection (zeek rst-
   assert.equal(records[0]!.packetsFromClient, 3);
   assert.equal(records[0]!.packetsFromServer, 2);
 });
+
+test('a consumer keeps reading its ended connection, not the next one tracked in its place', () => {
+  // The table keeps connection numbers in reusable slots (src/flow/conn-slab.ts); a StreamSink
+  // holds its ConnInfo after the end, when a later connection may have taken the slot.
+  const a = new Talk(CLIENT, SERVER);
+  let now = a.handshake(T0);
+  a.send(0, now + 0.01, 'GET /a HTTP/1.1\r\n\r\n');
+  a.fin(0, now + 0.02);
+  a.fin(1, now + 0.03);
+  a.ack(0, now + 0.04);
+  const b = new Talk(['10.0.1.99', 51000], ['10.0.2.21', 8080]);
+  now = b.handshake(T0 + 60);
+  b.send(0, now + 0.01, 'GET /b HTTP/1.1\r\n\r\n');
+  const { records, sinks } = runFrames([...a.frames, ...b.frames]);
+  assert.equal(records.length, 2);
+  assert.equal(records[0]!.endCause, 'closed', 'the first connection ended before the second began');
+  const [infoA, infoB] = [sinks[0]!.info, sinks[1]!.info];
+  assert.deepEqual([infoA.clientAddr, infoA.clientPort, infoA.serverAddr, infoA.serverPort, infoA.startTime], [CLIENT[0], CLIENT[1], SERVER[0], SERVER[1], T0]);
+  assert.deepEqual([infoB.clientAddr, infoB.clientPort, infoB.serverAddr, infoB.serverPort, infoB.startTime], ['10.0.1.99', 51000, '10.0.2.21', 8080, T0 + 60]);
+  assert.equal(infoA.uid, records[0]!.uid);
+  assert.ok(infoA.previousPacketTime > T0 && infoA.previousPacketTime < T0 + 1, `previousPacketTime ${infoA.previousPacketTime - T0} s: its own last value, not the new tenant's`);
+});
