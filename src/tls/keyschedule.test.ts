@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { deriveSecret, hkdfExtract, prf, tls13NextSecret, tls13TrafficKeys } from './keyschedule.js';
+import { createHash, hkdfSync } from 'node:crypto';
+import fc from 'fast-check';
+import { deriveSecret, hkdfExpand, hkdfExtract, prf, tls13NextSecret, tls13TrafficKeys } from './keyschedule.js';
 
 const h = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -51,5 +52,21 @@ test('TLS 1.2 PRF (P_SHA256) test vector', () => {
   assert.equal(
     hex(out),
     'e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66',
+  );
+});
+
+test('property: hkdfExpand (one-block fast path and several blocks) equals node:crypto hkdfSync at every length', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom('sha256', 'sha384', 'sha1'),
+      fc.uint8Array({ maxLength: 64 }),
+      fc.uint8Array({ minLength: 1, maxLength: 64 }),
+      fc.uint8Array({ maxLength: 40 }),
+      fc.integer({ min: 1, max: 200 }),
+      (hash, salt, ikm, info, length) => {
+        const expected = new Uint8Array(hkdfSync(hash, ikm, salt, info, length));
+        assert.equal(hex(hkdfExpand(hash, hkdfExtract(hash, salt, ikm), info, length)), hex(expected));
+      },
+    ),
   );
 });

@@ -100,8 +100,20 @@ export function sessionHash(version: number, hash: 'sha256' | 'sha384', transcri
   return concat(createHash('md5').update(transcript).digest(), createHash('sha1').update(transcript).digest());
 }
 
+/** Output length of the hashes the key schedules use (HKDF's single-block limit). */
+const HASH_LENGTH: Readonly<Record<string, number>> = { md5: 16, sha1: 20, sha256: 32, sha384: 48 };
+
+/** HKDF's first block counter: T(1) = HMAC(PRK, info || 0x01). */
+const FIRST_BLOCK = Uint8Array.of(1);
+
 /** HKDF-Expand (RFC 5869 §2.3) with HMAC from node:crypto. */
 export function hkdfExpand(hash: string, prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  if (length <= (HASH_LENGTH[hash] ?? 0)) {
+    // One block is all TLS ever asks for (keys, IVs, secrets): T(1) = HMAC(PRK, info || 0x01),
+    // returned as a view of the digest rather than copied.
+    const t = createHmac(hash, prk).update(info).update(FIRST_BLOCK).digest();
+    return new Uint8Array(t.buffer, t.byteOffset, length);
+  }
   const out = new Uint8Array(length);
   let t: Uint8Array = new Uint8Array(0);
   let n = 0;
@@ -118,8 +130,8 @@ export function hkdfExtract(hash: string, salt: Uint8Array, ikm: Uint8Array): Ui
   return hmac(hash, salt, ikm);
 }
 
-/** RFC 8446 §7.1 HKDF-Expand-Label(Secret, Label, Context, Length) with the "tls13 " prefix. */
-export function hkdfExpandLabel(hash: string, secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array {
+/** RFC 8446 §7.1 HkdfLabel: length(2) || "tls13 " + label (vector<7..255>) || context (vector<0..255>). */
+function hkdfLabel(label: string, context: Uint8Array, length: number): Uint8Array {
   const full = Buffer.from(`tls13 ${label}`, 'latin1');
   const info = new Uint8Array(2 + 1 + full.length + 1 + context.length);
   info[0] = length >> 8;
@@ -128,20 +140,44 @@ export function hkdfExpandLabel(hash: string, secret: Uint8Array, label: string,
   info.set(full, 3);
   info[3 + full.length] = context.length;
   info.set(context, 4 + full.length);
+  return info;
+}
+
+/**
+ * HkdfLabels with an empty context ("key", "iv", "traffic upd" at the few key and hash lengths),
+ * built once: every TLS 1.3 connection derives four to six keys and IVs from them.
+ */
+const fixedLabels = new Map<string, Uint8Array>();
+
+function fixedHkdfLabel(label: string, length: number): Uint8Array {
+  const name = `${label}/${length}`;
+  let info = fixedLabels.get(name);
+  if (info === undefined) {
+    info = hkdfLabel(label, new Uint8Array(0), length);
+    fixedLabels.set(name, info);
+  }
+  return info;
+}
+
+/** RFC 8446 §7.1 HKDF-Expand-Label(Secret, Label, Context, Length) with the "tls13 " prefix. */
+export function hkdfExpandLabel(hash: string, secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array {
+  const info = context.length === 0 ? fixedHkdfLabel(label, length) : hkdfLabel(label, context, length);
   return hkdfExpand(hash, secret, info, length);
 }
+
+const NO_CONTEXT = new Uint8Array(0);
 
 /** RFC 8446 §7.3: write key and IV from a traffic secret. */
 export function tls13TrafficKeys(hash: string, secret: Uint8Array, keyLength: number, ivLength: number): { key: Uint8Array; iv: Uint8Array } {
   return {
-    key: hkdfExpandLabel(hash, secret, 'key', new Uint8Array(0), keyLength),
-    iv: hkdfExpandLabel(hash, secret, 'iv', new Uint8Array(0), ivLength),
+    key: hkdfExpandLabel(hash, secret, 'key', NO_CONTEXT, keyLength),
+    iv: hkdfExpandLabel(hash, secret, 'iv', NO_CONTEXT, ivLength),
   };
 }
 
 /** RFC 8446 §7.2: application_traffic_secret_N+1 (KeyUpdate). */
 export function tls13NextSecret(hash: string, secret: Uint8Array): Uint8Array {
-  return hkdfExpandLabel(hash, secret, 'traffic upd', new Uint8Array(0), secret.length);
+  return hkdfExpandLabel(hash, secret, 'traffic upd', NO_CONTEXT, secret.length);
 }
 
 /** RFC 8446 §7.1 Derive-Secret(Secret, Label, Messages) given the transcript hash. */
