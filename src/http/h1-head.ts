@@ -130,6 +130,12 @@ export class H1HeadView implements H1Head {
   private offsets = new Int32Array(32 * STRIDE);
   /** Fields as [name, value, ...] when the head took the general (string) path. */
   private strings: string[] | null = null;
+  /** Where the fast path found the start line's parts (strings made once the head is complete). */
+  private methodTo = 0;
+  private targetFrom = 0;
+  private targetTo = 0;
+  private reasonFrom = 0;
+  private reasonTo = 0;
 
   /** Back to an empty head, holding no reference to message bytes. */
   reset(): void {
@@ -215,46 +221,58 @@ export class H1HeadView implements H1Head {
   }
 
   /**
-   * Reads a strictly well-formed head from src[from, to) (start line to the empty line, inclusive)
-   * into this view. Returns false, leaving the view to be reset, for anything the general path
-   * must look at: a bare LF, extra spaces in the start line, a version other than 1.x, an
-   * obs-fold, space before a colon, a control byte or lone CR in a field line, an invalid name.
+   * Reads a strictly well-formed head starting at src[from] (start line to the empty line) into
+   * this view, looking no further than `end`. Returns the offset just after the head, or -1 (the
+   * view is then to be reset) when the head does not end before `end` or holds anything the general
+   * path must look at: a bare LF or lone CR, extra spaces in the start line, a version other than
+   * 1.x, a method over 32 bytes or a status line over 8192, an obs-fold, space before a colon, a
+   * control byte in a field line, an invalid name.
    */
-  readWellFormedHead(kind: 'request' | 'response', src: Uint8Array, from: number, to: number): boolean {
+  readWellFormedHead(kind: 'request' | 'response', src: Uint8Array, from: number, end: number): number {
     this.src = src;
     this.srcFrom = from;
-    this.srcTo = to;
     this.text = null;
     this.strings = null;
     this.fieldCount = 0;
-    const fieldsFrom = kind === 'request' ? this.readRequestLine(src, from, to) : this.readStatusLine(src, from, to);
-    return fieldsFrom >= 0 && this.readFieldLines(src, fieldsFrom, to);
+    const fieldsFrom = kind === 'request' ? this.readRequestLine(src, from, end) : this.readStatusLine(src, from, end);
+    const to = fieldsFrom < 0 ? -1 : this.readFieldLines(src, fieldsFrom, end);
+    if (to < 0) return -1;
+    this.srcTo = to;
+    // Start-line strings, now that the head's extent (and so its text) is known.
+    if (kind === 'request') {
+      this.method = common(COMMON_METHODS, src, from, this.methodTo) ?? this.slice(from, this.methodTo);
+      this.target = this.slice(this.targetFrom, this.targetTo);
+    } else {
+      const { reasonFrom, reasonTo } = this;
+      this.reason = reasonTo === reasonFrom ? '' : common(COMMON_REASONS, src, reasonFrom, reasonTo) ?? this.slice(reasonFrom, reasonTo);
+    }
+    return to;
   }
 
   /** `method SP target SP HTTP/1.d CRLF`; returns where the fields start, or -1. */
-  private readRequestLine(src: Uint8Array, from: number, to: number): number {
+  private readRequestLine(src: Uint8Array, from: number, end: number): number {
     let i = from;
-    while (i < to && TCHAR[src[i]!]) i++;
+    while (i < end && TCHAR[src[i]!]) i++;
     const methodEnd = i;
-    if (methodEnd === from || src[i] !== SP) return -1;
+    // (A method over 32 bytes is an error the general path reports.)
+    if (methodEnd === from || methodEnd - from > 32 || i >= end || src[i] !== SP) return -1;
     const targetFrom = ++i;
-    while (i < to && !NOT_IN_TARGET[src[i]!]) i++;
+    while (i < end && !NOT_IN_TARGET[src[i]!]) i++;
     const targetTo = i;
-    if (targetTo === targetFrom || src[i] !== SP) return -1;
+    if (targetTo === targetFrom || i >= end || src[i] !== SP) return -1;
     i++;
-    const versionEnd = this.readVersion(src, i, to);
-    if (versionEnd < 0 || src[versionEnd] !== CR || src[versionEnd + 1] !== LF) return -1;
-    this.method = common(COMMON_METHODS, src, from, methodEnd) ?? this.slice(from, methodEnd);
-    this.target = this.slice(targetFrom, targetTo);
-    this.status = 0;
-    this.reason = '';
+    const versionEnd = this.readVersion(src, i, end);
+    if (versionEnd < 0 || versionEnd + 2 > end || src[versionEnd] !== CR || src[versionEnd + 1] !== LF) return -1;
+    this.methodTo = methodEnd;
+    this.targetFrom = targetFrom;
+    this.targetTo = targetTo;
     return versionEnd + 2;
   }
 
   /** `HTTP/1.d SP 3DIGIT [SP reason] CRLF`; returns where the fields start, or -1. */
-  private readStatusLine(src: Uint8Array, from: number, to: number): number {
-    let i = this.readVersion(src, from, to);
-    if (i < 0 || src[i] !== SP || i + 4 > to) return -1;
+  private readStatusLine(src: Uint8Array, from: number, end: number): number {
+    let i = this.readVersion(src, from, end);
+    if (i < 0 || i + 4 > end || src[i] !== SP) return -1;
     let status = 0;
     for (let k = i + 1; k < i + 4; k++) {
       const c = src[k]!;
@@ -264,25 +282,23 @@ export class H1HeadView implements H1Head {
     i += 4;
     let reasonFrom = i;
     let reasonTo = i;
-    if (src[i] === SP) {
-      // The reason phrase: anything up to the CR (a lone CR inside it is for the general path).
-      reasonFrom = i + 1;
-      const cr = src.indexOf(CR, reasonFrom);
-      if (cr < 0 || cr >= to) return -1;
-      reasonTo = cr;
-      i = cr;
+    if (i < end && src[i] === SP) {
+      // The reason phrase: anything but CR and LF, up to the CRLF checked below.
+      reasonFrom = ++i;
+      while (i < end && src[i] !== CR && src[i] !== LF) i++;
+      reasonTo = i;
     }
-    if (src[i] !== CR || src[i + 1] !== LF) return -1;
-    this.method = '';
-    this.target = '';
+    // (A status line over 8192 bytes is an error the general path reports.)
+    if (i + 2 > end || src[i] !== CR || src[i + 1] !== LF || i - from > 8192) return -1;
     this.status = status;
-    this.reason = reasonTo === reasonFrom ? '' : common(COMMON_REASONS, src, reasonFrom, reasonTo) ?? this.slice(reasonFrom, reasonTo);
+    this.reasonFrom = reasonFrom;
+    this.reasonTo = reasonTo;
     return i + 2;
   }
 
   /** `HTTP/1.d` at src[i]; sets the version and returns the offset after it, or -1. */
-  private readVersion(src: Uint8Array, i: number, to: number): number {
-    if (i + 8 > to) return -1;
+  private readVersion(src: Uint8Array, i: number, end: number): number {
+    if (i + 8 > end) return -1;
     for (let k = 0; k < HTTP_SLASH.length; k++) if (src[i + k] !== HTTP_SLASH[k]) return -1;
     const major = src[i + 5]! - DIGIT_0;
     const minor = src[i + 7]! - DIGIT_0;
@@ -292,32 +308,34 @@ export class H1HeadView implements H1Head {
     return i + 8;
   }
 
-  /** `name ":" OWS value OWS CRLF` lines up to the empty line that must end exactly at `to`. */
-  private readFieldLines(src: Uint8Array, from: number, to: number): boolean {
+  /** `name ":" OWS value OWS CRLF` lines up to the empty line; returns the offset after it, or -1. */
+  private readFieldLines(src: Uint8Array, from: number, end: number): number {
     let i = from;
     let count = 0;
     for (;;) {
-      if (i >= to) return false;
+      if (i >= end) return -1;
       if (src[i] === CR) {
+        if (i + 1 >= end || src[i + 1] !== LF) return -1;
         this.fieldCount = count;
-        return src[i + 1] === LF && i + 2 === to;
+        return i + 2;
       }
       const nameFrom = i;
-      while (TCHAR[src[i]!]) i++; // stops at the latest at the head's final LF
+      while (i < end && TCHAR[src[i]!]) i++;
       const nameTo = i;
-      if (nameTo === nameFrom || src[i] !== COLON) return false;
+      if (nameTo === nameFrom || i >= end || src[i] !== COLON) return -1;
       i++;
-      while (src[i] === SP || src[i] === HT) i++;
+      while (i < end && (src[i] === SP || src[i] === HT)) i++;
       const valueFrom = i;
       let valueTo = i;
       for (;;) {
+        if (i >= end) return -1;
         const c = src[i]!;
         if (c === CR) break;
-        if ((c < 0x20 && c !== HT) || c === 0x7f) return false; // includes a bare LF
+        if ((c < 0x20 && c !== HT) || c === 0x7f) return -1; // includes a bare LF
         i++;
         if (c !== SP && c !== HT) valueTo = i;
       }
-      if (src[i + 1] !== LF) return false;
+      if (i + 1 >= end || src[i + 1] !== LF) return -1;
       i += 2;
       const o = count * STRIDE;
       if (o + STRIDE > this.offsets.length) {

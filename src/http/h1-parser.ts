@@ -429,6 +429,16 @@ export class Http1Parser {
    * A head that arrives whole in one chunk is parsed where it lies, without copying.
    */
   private readHead(bytes: Uint8Array, p: number, end: number, so: number, time: number): number {
+    if (this.fastHeads && this.state === S.Head && this.bufLen === 0 && this.startLineChecked === 0) {
+      // A new head: if it is well formed and whole in this chunk, read it in one pass where it lies.
+      this.head.reset();
+      const stop = this.head.readWellFormedHead(this.kind, bytes, p, end);
+      if (stop > 0 && stop - p <= MAX_HEAD) {
+        this.headComplete(so + (stop - p), time);
+        return stop;
+      }
+      this.head.reset();
+    }
     let stop = -1;
     let hasContent = this.lineHasContent;
     let i = p;
@@ -452,12 +462,6 @@ export class Http1Parser {
     if (to > p) this.prevHeadByte = bytes[to - 1]!;
     if (this.state === S.Head && !this.checkStartLinePrefix(bytes, p, to, so, time)) return to;
     const headEndSo = so + (to - p);
-    if (stop !== -1 && this.bufLen === 0 && this.state === S.Head) {
-      // The whole head is in this chunk: parse it in place.
-      if (to - p > MAX_HEAD) this.error(H1Error.HeadTooLarge, `head exceeds ${MAX_HEAD} bytes`, so, time);
-      else this.finishHead(bytes, p, to, headEndSo, time);
-      return stop;
-    }
     if (!this.append(bytes, p, to)) {
       if (this.state === S.Trailers) this.error(H1Error.TrailersTooLarge, `trailers exceed ${MAX_HEAD} bytes`, so, time);
       else this.error(H1Error.HeadTooLarge, `head exceeds ${MAX_HEAD} bytes`, so, time);
@@ -596,10 +600,16 @@ export class Http1Parser {
   private finishHead(src: Uint8Array, from: number, to: number, so: number, time: number): void {
     const head = this.head;
     head.reset();
-    if (this.headBareLf || !this.fastHeads || !head.readWellFormedHead(this.kind, src, from, to)) {
+    if (this.headBareLf || !this.fastHeads || head.readWellFormedHead(this.kind, src, from, to) !== to) {
       head.reset();
       if (!this.readHeadGeneral(head, src, from, to, so, time)) return;
     }
+    this.headComplete(so, time);
+  }
+
+  /** The head view is filled: decide the framing, hand it to the handler, go on to the body. */
+  private headComplete(so: number, time: number): void {
+    const head = this.head;
     if (!this.decideFraming(head, so, time)) {
       head.reset();
       return;
