@@ -12,7 +12,7 @@
  * CBC (RFC 5246 §6.2.3.2, RFC 2246 for the chained IV of TLS 1.0 / SSL 3.0): MAC-then-encrypt,
  *   or encrypt-then-MAC when negotiated (RFC 7366). SSL 3.0 MAC per RFC 6101 §5.2.3.1.
  */
-import { createDecipheriv, createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { HashName, SuiteInfo } from './suites.js';
 import { SSL3, TLS11 } from './keyschedule.js';
 
@@ -52,10 +52,12 @@ export class RecordDecryptor {
   /** Sequence number of the next record (64-bit in TLS; exact in a JS number up to 2^53). */
   seq = 0;
   /**
-   * The cipher key as a KeyObject, made once per direction and key epoch: createDecipheriv then
-   * takes the key without validating and copying raw bytes for every record (null: NULL suites).
+   * createDecipheriv options, made once (AEAD: the tag length). The key stays raw bytes: a
+   * KeyObject (createSecretKey) per decryptor costs more than it saves per record when a key
+   * epoch sees few records (TLS 1.3 handshake keys, short HTTPS connections: about 7 records per
+   * key on the lab's load capture; measured, see docs/tls.md).
    */
-  private readonly cipherKey: KeyObject | null;
+  private readonly decipherOptions: { authTagLength: number };
   /**
    * The per-record nonce, rewritten in place for each record (createDecipheriv copies it). Its
    * first 4 bytes are the first 4 bytes of the IV for every AEAD construction, so they are
@@ -71,12 +73,12 @@ export class RecordDecryptor {
   constructor(
     readonly suite: SuiteInfo,
     readonly version: number,
-    key: Uint8Array,
+    private readonly key: Uint8Array,
     private readonly iv: Uint8Array,
     private readonly macKey: Uint8Array,
     private readonly encryptThenMac = false,
   ) {
-    this.cipherKey = key.length > 0 && (suite.kind === 'aead' || suite.kind === 'cbc') ? createSecretKey(key) : null;
+    this.decipherOptions = { authTagLength: suite.tagLength };
     this.nonce = new Uint8Array(12);
     this.nonce.set(iv.subarray(0, Math.min(iv.length, 4)));
     this.aad = new Uint8Array(13);
@@ -110,14 +112,14 @@ export class RecordDecryptor {
     const ct = payload.subarray(ctStart, ctEnd);
     const tag = payload.subarray(ctEnd, ctEnd + s.tagLength);
     if (s.cipher.endsWith('-ccm')) {
-      const d = createDecipheriv(s.cipher as 'aes-128-ccm', this.cipherKey!, nonce, { authTagLength: s.tagLength });
+      const d = createDecipheriv(s.cipher as 'aes-128-ccm', this.key, nonce, this.decipherOptions);
       d.setAuthTag(tag);
       d.setAAD(aad, { plaintextLength: ct.length });
       const out = d.update(ct);
       d.final();
       return asPlainBytes(out);
     }
-    const d = createDecipheriv(s.cipher as 'aes-128-gcm', this.cipherKey!, nonce, { authTagLength: s.tagLength });
+    const d = createDecipheriv(s.cipher as 'aes-128-gcm', this.key, nonce, this.decipherOptions);
     d.setAuthTag(tag);
     d.setAAD(aad);
     const out = d.update(ct);
@@ -241,7 +243,7 @@ export class RecordDecryptor {
       ct = body.subarray(bs);
     }
     if (ct.length === 0 || ct.length % bs !== 0) return null;
-    const d = createDecipheriv(s.cipher, this.cipherKey!, iv);
+    const d = createDecipheriv(s.cipher, this.key, iv);
     d.setAutoPadding(false);
     const a = d.update(ct);
     const b = d.final();

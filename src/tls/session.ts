@@ -221,7 +221,8 @@ export class TlsSink implements StreamSink {
     while (len > 0 && !d.stopped) {
       if (d.hdrLen < 5) {
         const take = Math.min(5 - d.hdrLen, len);
-        d.hdr.set(bytes.subarray(off, off + take), d.hdrLen);
+        // At most 5 bytes: copied one by one rather than through a subarray view per record.
+        for (let i = 0; i < take; i++) d.hdr[d.hdrLen + i] = bytes[off + i]!;
         d.hdrLen += take;
         off += take;
         len -= take;
