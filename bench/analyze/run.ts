@@ -6,7 +6,10 @@
  *   tshark -r FILE -o tls.keylog_file:KEYS -Y "http || http2" -T fields -e http.response.code -e http2.headers.status
  *
  * Both must count the same number of HTTP responses (asserted). Then the same traffic repeated 4x
- * in one file (timestamps shifted) shows whether peak memory grows with capture length.
+ * in one file shows whether peak memory grows with capture length. Each copy is shifted in time
+ * past the previous one and, from the second copy on, its inner IPv4 addresses are moved to other
+ * addresses (see remapCopy), so every copy is new connections, as a longer capture would be: with
+ * the same 5-tuples repeated, tshark treats the later copies as one stream and stops decrypting.
  *
  *   sudo npx mirrorlens lab run load --out bench/out/load     (once: makes the input)
  *   npm run bench:analyze [-- --runs 3]
@@ -17,6 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
+import { PacketDecoder } from '../../src/wire/packet.js';
 import { readCapture } from '../../src/capture/reader.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, input: { type: 'string' } } });
@@ -64,7 +68,32 @@ function tshark(file: string): Pass {
   return { ...r, responses };
 }
 
-/** The same traffic `times` times in one file, each copy shifted past the previous one. */
+/** Ones'-complement (RFC 1071) 16-bit addition. */
+function onesAdd(a: number, b: number): number {
+  const s = a + b;
+  return (s & 0xffff) + (s >>> 16);
+}
+
+/**
+ * Moves the innermost IPv4 addresses (the mirrored traffic's own, inside VXLAN if the frames are
+ * still encapsulated) of copy `k` to other addresses without touching any checksum:
+ * an address's two 16-bit words (w0, w1) become (w0 + k, w1 - k) in ones'-complement arithmetic,
+ * which keeps the address's contribution to every checksum over it (inner IPv4 header, TCP/UDP
+ * pseudo-header, an outer UDP checksum over the whole inner frame) unchanged, and is one-to-one,
+ * so the same host stays the same host within a copy and becomes a different one in each copy.
+ */
+function remapCopy(dec: PacketDecoder, frame: Uint8Array, linkType: number, k: number): void {
+  if (k === 0) return;
+  dec.decode(linkType, frame, 0, frame.length);
+  if (dec.ipVersion !== 4) return;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  for (const at of [dec.ip4.offset + 12, dec.ip4.offset + 16]) {
+    view.setUint16(at, onesAdd(view.getUint16(at), k));
+    view.setUint16(at + 2, onesAdd(view.getUint16(at + 2), ~k & 0xffff));
+  }
+}
+
+/** The same traffic `times` times in one file, each copy shifted past the previous one (remapCopy). */
 async function repeated(files: string[], times: number, out: string): Promise<void> {
   if (existsSync(out)) return;
   let first = Infinity;
@@ -75,6 +104,7 @@ async function repeated(files: string[], times: number, out: string): Promise<vo
   });
   const span = Math.ceil(last - first) + 30;
   const w = new PcapngWriter({ path: out });
+  const dec = new PacketDecoder();
   const ifs = new Map<string, number>();
   for (let k = 0; k < times; k++) {
     for (const [i, f] of files.entries()) {
@@ -85,7 +115,13 @@ async function repeated(files: string[], times: number, out: string): Promise<vo
           id = w.addInterface({ linkType: r.linkType, name: key });
           ifs.set(key, id);
         }
-        w.writePacket(id, r.tsSec + k * span, r.tsNsec, r.data, r.offset, r.capturedLength, r.originalLength);
+        if (k === 0) {
+          w.writePacket(id, r.tsSec + k * span, r.tsNsec, r.data, r.offset, r.capturedLength, r.originalLength);
+          return;
+        }
+        const frame = Uint8Array.from(r.data.subarray(r.offset, r.offset + r.capturedLength));
+        remapCopy(dec, frame, r.linkType, k);
+        w.writePacket(id, r.tsSec + k * span, r.tsNsec, frame, 0, frame.length, r.originalLength);
       });
     }
   }
@@ -106,7 +142,7 @@ function row(name: string, ps: Pass[]): string {
 
 const single = captures.length === 1 ? captures[0]! : join(inputDir, 'merged-1x.pcapng');
 await repeated(captures, 1, single);
-const x4 = join(inputDir, 'repeated-4x.pcapng');
+const x4 = join(inputDir, 'repeated-4x-distinct.pcapng');
 await repeated(captures, 4, x4);
 
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
