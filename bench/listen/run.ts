@@ -8,6 +8,9 @@
  *   npm run bench:listen                              (rates 20k..200k pkt/s, 5 s each)
  *   npm run bench:listen -- --rates 50000,100000 --seconds 5 --senders 2 --size 200 --workers 1,2
  *   sudo npm run bench:listen -- --nice=-10    (on a busy shared machine: all measured processes at nice -10)
+ *   sudo npm run bench:listen -- --rmem 64MiB  (net.core.rmem_max raised for the run, restored after;
+ *                                               tcpdump -B gets the same memory as our socket)
+ *   npm run bench:listen -- --build DIR --json-out FILE   (a compiled copy: tsc --outDir DIR + DIR/run.mjs)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import dgram from 'node:dgram';
 import { readCapture } from '../../src/capture/reader.js';
+import { parseSize } from '../../src/cli/listen.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,13 +32,28 @@ const { values } = parseArgs({
     nice: { type: 'string' },
     built: { type: 'boolean' },
     build: { type: 'string' },
+    rmem: { type: 'string' },
+    'json-out': { type: 'string' },
   },
 });
 const rates = (values.rates ?? '20000,40000,60000,80000,100000,130000,160000,200000').split(',').map(Number);
 const seconds = Number(values.seconds ?? 5);
 const nSenders = Number(values.senders ?? 2);
 const size = Number(values.size ?? 200);
-const recvBuffer = values['recv-buffer'] ?? '32MiB';
+// --rmem BYTES (root): net.core.rmem_max for the run, restored at exit. mirrorlens then asks for
+// that much (unless --recv-buffer says otherwise) and the kernel gives its socket twice the capped
+// request (SO_RCVBUF doubling); tcpdump always gets the same memory for its ring (-B, KiB), so the
+// two tools compare with equal buffers.
+const RMEM_MAX = '/proc/sys/net/core/rmem_max';
+const rmemBefore = readFileSync(RMEM_MAX, 'utf8').trim();
+const rmem = values.rmem !== undefined ? parseSize('rmem', values.rmem, 0) : undefined;
+if (rmem !== undefined) {
+  writeFileSync(RMEM_MAX, String(rmem));
+  process.on('exit', () => writeFileSync(RMEM_MAX, rmemBefore));
+}
+const recvBuffer = values['recv-buffer'] ?? (rmem !== undefined ? String(rmem) : '32MiB');
+/** What the kernel gives our socket: min(request, rmem_max), doubled for its bookkeeping. */
+const socketBufferBytes = 2 * Math.min(parseSize('recv-buffer', recvBuffer, 0), Number(readFileSync(RMEM_MAX, 'utf8').trim()));
 const workerCounts = (values.workers ?? '1,2').split(',').map(Number);
 // On a shared, busy machine: run all measured processes (senders, mirrorlens, tcpdump) at this
 // nice level (negative needs root) so the figures are about the tools, not the neighbours.
@@ -167,6 +186,8 @@ interface Step {
   offeredPps: number;
   sent: number;
   achievedPps: number;
+  /** 1-minute load average at the end of the step (the machine is shared). */
+  loadavg1: number;
   ours: { received: number; written: number; kernelDrops: number; otherDrops: number; cpuSecondsPer100k: number; zeroDrop: boolean };
   tcpdump: { captured: number; kernelDrops: number; cpuSecondsPer100k: number; zeroDrop: boolean };
 }
@@ -181,7 +202,7 @@ async function main(workers: number): Promise<unknown> {
   );
   let ourErr = '';
   ours.stderr!.on('data', (d: Buffer) => (ourErr += d.toString()));
-  const td = spawn(...cmd('tcpdump', ['-i', 'lo', '-n', '-w', join(dir, 'tcpdump.pcap'), 'udp', 'port', String(port)]), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const td = spawn(...cmd('tcpdump', ['-i', 'lo', '-n', '-B', String(Math.round(socketBufferBytes / 1024)), '-w', join(dir, 'tcpdump.pcap'), 'udp', 'port', String(port)]), { stdio: ['ignore', 'ignore', 'pipe'] });
   const children: ChildProcess[] = [ours, td];
   process.once('SIGINT', () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -215,6 +236,7 @@ async function main(workers: number): Promise<unknown> {
         offeredPps: rate,
         sent,
         achievedPps: Math.round(sent / secs),
+        loadavg1: loadavg()[0]!,
         ours: { received, written: d('mirrorlens_listen_packets_total'), kernelDrops, otherDrops, cpuSecondsPer100k: ((cpuSeconds(ours.pid!) - c0) / Math.max(1, received)) * 1e5, zeroDrop: received === sent && kernelDrops === 0 },
         tcpdump: { captured, kernelDrops: tdDrops, cpuSecondsPer100k: ((cpuSeconds(td.pid!) - t0) / Math.max(1, captured)) * 1e5, zeroDrop: captured === sent && tdDrops === 0 },
       };
@@ -223,7 +245,7 @@ async function main(workers: number): Promise<unknown> {
       prevTd = tds;
       console.log(
         `offered ${rate} pkt/s (achieved ${step.achievedPps}): mirrorlens ${received}/${sent}${step.ours.zeroDrop ? ' zero-drop' : ` (kernel drops ${kernelDrops})`} ${step.ours.cpuSecondsPer100k.toFixed(3)} CPU-s/100k | ` +
-          `tcpdump ${captured}/${sent}${step.tcpdump.zeroDrop ? ' zero-drop' : ` (dropped by kernel ${tdDrops})`} ${step.tcpdump.cpuSecondsPer100k.toFixed(3)} CPU-s/100k`,
+          `tcpdump ${captured}/${sent}${step.tcpdump.zeroDrop ? ' zero-drop' : ` (dropped by kernel ${tdDrops})`} ${step.tcpdump.cpuSecondsPer100k.toFixed(3)} CPU-s/100k | load ${step.loadavg1.toFixed(1)}`,
       );
     }
     const oursRss = peakRss(ours.pid!);
@@ -239,7 +261,7 @@ async function main(workers: number): Promise<unknown> {
     const summary = {
       workers,
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem(), loadavg: loadavg(), node: process.version },
-      config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, nice: niceLevel ?? null, built: values.built === true, rmemMax: readFileSync('/proc/sys/net/core/rmem_max', 'utf8').trim() },
+      config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, socketBufferBytes, tcpdumpBufferKiB: Math.round(socketBufferBytes / 1024), nice: niceLevel ?? null, built: values.built === true, build: values.build ?? null, rmemMax: readFileSync(RMEM_MAX, 'utf8').trim() },
       steps,
       highestZeroDropPps: { mirrorlens: best('ours'), tcpdump: best('tcpdump') },
       peakRssBytes: { mirrorlens: oursRss, tcpdump: tdRss },
@@ -263,4 +285,4 @@ for (const w of workerCounts) {
   console.log(`=== mirrorlens listen --workers ${w} and tcpdump, same stream ===`);
   all.push(await main(w));
 }
-writeFileSync(join(outDir, 'listen-results.json'), JSON.stringify(all, null, 2));
+writeFileSync(values['json-out'] ?? join(outDir, 'listen-results.json'), JSON.stringify(all, null, 2));

@@ -431,3 +431,26 @@ test('listener: a port in use is a clear error and leaves no empty capture file'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('listener: receive batching on (default 2 ms) and off: a burst of 300 datagrams (9+ libuv polls) is written whole and in order', async () => {
+  for (const batchWaitMs of [undefined, 0, 20]) {
+    const r = await run(batchWaitMs === undefined ? {} : { batchWaitMs });
+    try {
+      const client = dgram.createSocket('udp4');
+      // all sent at once: the listener sleeps between polls while the socket buffer fills
+      const sent = Array.from({ length: 300 }, (_, i) => new Promise<void>((res, rej) => client.send(vxlanTcp(9, '127.0.0.1', '198.51.100.7', 443, 1000 + i), r.vx, '127.0.0.1', (e) => (e ? rej(e) : res()))));
+      await Promise.all(sent);
+      for (let i = 0; i < 300 && r.listener.metrics.datagrams < 300; i++) await new Promise((res) => setTimeout(res, 10));
+      client.close();
+      const { frames } = await r.finish();
+      assert.equal(frames.length, 300, `batchWaitMs ${batchWaitMs}`);
+      // TCP destination port (inner Ethernet 14 + IPv4 20 + 2) carries the send order
+      const ports = frames.map((f) => parseInt(f.hex.slice(72, 76), 16));
+      assert.deepEqual(ports, Array.from({ length: 300 }, (_, i) => 1000 + i), `batchWaitMs ${batchWaitMs}`);
+    } finally {
+      rmSync(r.dir, { recursive: true, force: true });
+    }
+  }
+  assert.throws(() => new MirrorListener({ outDir: '.', batchWaitMs: -1 }), /batchWaitMs must be 0\.\.100/);
+  assert.throws(() => new MirrorListener({ outDir: '.', batchWaitMs: Number.NaN }), /batchWaitMs must be 0\.\.100/);
+});

@@ -82,6 +82,14 @@ export interface ListenOptions {
   statusIntervalMs?: number;
   /** Writer buffer size (default 1 MiB). */
   bufferSize?: number;
+  /**
+   * Receive batching (default 2 ms; 0 = off): after a batch of datagrams that emptied the socket,
+   * the process sleeps this long before it polls again, so the datagrams arriving meanwhile are
+   * read in one batch instead of one wake-up each. Wake-ups (epoll, context switches) were most of
+   * the CPU per datagram at 10-20k datagrams/s (docs/listen.md "Performance"); the cost is up to
+   * this much latency, and the socket buffer holds the datagrams meanwhile.
+   */
+  batchWaitMs?: number;
   /** Notices (start-up, disk full, key log issues): one line each. */
   onNotice?: (line: string) => void;
   /** Status lines (every statusIntervalMs). */
@@ -124,6 +132,12 @@ interface CapturePoint {
 
 const VXLAN_PORT = 4789;
 
+/**
+ * libuv reads at most 32 datagrams from a UDP socket per poll (uv__udp_recvmsg); a batch with
+ * fewer means the socket was drained, a full one that more may be waiting (then no sleep).
+ */
+const LIBUV_READS_PER_POLL = 32;
+
 /** Normalises "vpce-0123abc" / "0x0123abc" / "123abc" to lower-case hex without leading zeros. */
 function normEndpoint(s: string): string {
   return s.toLowerCase().replace(/^vpce-/, '').replace(/^0x/, '').replace(/^0+(?=.)/, '');
@@ -161,12 +175,20 @@ export class MirrorListener {
   private readonly comments: PacketComments;
   private readonly allow: Cidr[];
   private readonly statusPrev = { t: Date.now(), packets: 0, bytes: 0 };
+  /** Receive batching (see ListenOptions.batchWaitMs): datagrams in this event-loop turn. */
+  private batchDatagrams = 0;
+  private batchEndScheduled = false;
+  private readonly batchWaitMs: number;
+  /** Atomics.wait needs a shared cell; nobody ever notifies it, so the wait always times out. */
+  private readonly batchSleepCell = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(o: ListenOptions) {
     this.o = o;
     this.snaplen = o.snaplen ?? 0;
     this.comments = o.packetComments ?? 'gwlb';
     this.allow = o.allowSources ?? [];
+    this.batchWaitMs = o.batchWaitMs ?? 2;
+    if (!(this.batchWaitMs >= 0 && this.batchWaitMs <= 100)) throw new RangeError(`batchWaitMs must be 0..100, got ${o.batchWaitMs}`);
     for (const [k, v] of o.sessions ?? new Map<string, string>()) {
       this.sessionNames.set(/^\d+$/.test(k) ? String(Number(k)) : `vpce-${normEndpoint(k)}`, v);
     }
@@ -404,12 +426,46 @@ export class MirrorListener {
         const info = s.address();
         this.bound.push({ kind, address: info.address, port: info.port, family: type, recvBufferBytes: rb });
         this.sockets.push(s);
-        if (kind === 'vxlan') s.on('message', (m, r) => this.onVxlan(m, r));
-        else s.on('message', (m, r) => this.onGeneve(m, r));
+        if (kind === 'vxlan') {
+          s.on('message', (m, r) => {
+            this.onVxlan(m, r);
+            this.noteDatagram();
+          });
+        } else {
+          s.on('message', (m, r) => {
+            this.onGeneve(m, r);
+            this.noteDatagram();
+          });
+        }
         resolve();
       });
     });
   }
+
+  /**
+   * Counts a datagram of this event-loop turn; the first one schedules `endBatch` for the check
+   * phase, which runs once libuv has handed over everything the poll returned.
+   */
+  private noteDatagram(): void {
+    if (this.batchWaitMs === 0) return;
+    this.batchDatagrams++;
+    if (!this.batchEndScheduled) {
+      this.batchEndScheduled = true;
+      setImmediate(this.endBatch);
+    }
+  }
+
+  /**
+   * After a batch that drained the socket: sleep batchWaitMs (blocking the thread on purpose, like
+   * a NIC's interrupt coalescing or tcpdump's ring block timeout) so that the next poll returns
+   * many datagrams at once. Timers, signals and the metrics endpoint wait at most that long.
+   */
+  private readonly endBatch = (): void => {
+    this.batchEndScheduled = false;
+    const n = this.batchDatagrams;
+    this.batchDatagrams = 0;
+    if (n < LIBUV_READS_PER_POLL && !this.stopped) Atomics.wait(this.batchSleepCell, 0, 0, this.batchWaitMs);
+  };
 
   // ---------------------------------------------------------------------------------------------
   // per datagram

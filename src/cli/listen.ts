@@ -45,6 +45,9 @@ Options:
   --max-capture-points N  at most N pcapng interfaces (default 4096)
   --workers N             N receiving processes sharing the socket, one file series each
                           (default 1; see docs/listen.md "Performance")
+  --batch-wait-ms N       after emptying the socket, wait N ms before reading again, so
+                          datagrams are read in batches: fewer wake-ups, less CPU per datagram
+                          (default 2; 0 = read each datagram as it comes)
   --quiet                 no start-up notices or status lines (errors still shown)
   --analyze               analyze live: print each finding (idle-timeout reset, keep-alive race,
                           refused or dropped connect, ...) on stdout within about a second of the
@@ -125,6 +128,7 @@ export const command: Command = {
       'status-seconds': { type: 'string' },
       'max-capture-points': { type: 'string' },
       workers: { type: 'string' },
+      'batch-wait-ms': { type: 'string' },
       quiet: { type: 'boolean' },
       analyze: { type: 'boolean' },
       'analyze-json': { type: 'boolean' },
@@ -168,6 +172,8 @@ export const command: Command = {
 
     const workers = numberOption('listen', 'workers', values.workers as string | undefined, 1);
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new MirrorlensError(ErrorCode.Usage, `listen: --workers wants 1-64, got '${values.workers}'`);
+    const batchWaitMs = numberOption('listen', 'batch-wait-ms', values['batch-wait-ms'] as string | undefined, 2);
+    if (!(batchWaitMs >= 0 && batchWaitMs <= 100)) throw new MirrorlensError(ErrorCode.Usage, `listen: --batch-wait-ms wants 0-100, got '${values['batch-wait-ms']}'`);
     const opts: ListenOptions = {
       outDir: out,
       bind: strings(values.bind),
@@ -190,6 +196,7 @@ export const command: Command = {
       metricsHost: values['metrics-bind'] as string | undefined,
       maxCapturePoints: numberOption('listen', 'max-capture-points', values['max-capture-points'] as string | undefined, 4096),
       statusIntervalMs: statusSeconds * 1000,
+      batchWaitMs,
       onNotice: say,
       onStatus: say,
     };
