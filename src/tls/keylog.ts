@@ -84,7 +84,7 @@ function isHexRange(text: string, start: number, end: number): boolean {
   return true;
 }
 
-/** Whether the hex digits text[start, start + 2 * bytes.length) spell `bytes` (digits already checked). */
+/** Whether text[start, start + 2 * bytes.length) are hex digits spelling `bytes`. */
 function hexRangeEquals(text: string, start: number, bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) {
     const at = start + 2 * i;
@@ -93,12 +93,15 @@ function hexRangeEquals(text: string, start: number, bytes: Uint8Array): boolean
   return true;
 }
 
-/** Decodes text[start, end) (an even number of hex digits, already checked) to new bytes. */
-function decodeHexRange(text: string, start: number, end: number): Uint8Array {
+/** Decodes text[start, end) (an even number of characters) to new bytes; null if one is not a hex digit. */
+function decodeHexRange(text: string, start: number, end: number): Uint8Array | null {
   const out = new Uint8Array((end - start) >> 1);
   for (let i = 0; i < out.length; i++) {
     const at = start + 2 * i;
-    out[i] = (hexDigit(text.charCodeAt(at)) << 4) | hexDigit(text.charCodeAt(at + 1));
+    const high = hexDigit(text.charCodeAt(at));
+    const low = hexDigit(text.charCodeAt(at + 1));
+    if (high < 0 || low < 0) return null;
+    out[i] = (high << 4) | low;
   }
   return out;
 }
@@ -341,20 +344,23 @@ export class KeyLog {
     } else {
       return false;
     }
-    if (!isHexRange(text, crStart, crStart + 64) || !isHexRange(text, secretStart, end)) return false;
+    if (!isHexRange(text, crStart, crStart + 64)) return false;
     const cr = clientRandomKey(text, crStart);
     let s = this.byRandom.get(cr);
     const known = s === undefined ? null : label === 'CLIENT_RANDOM' ? s.masterSecret : label === 'PMS_CLIENT_RANDOM' ? s.preMasterSecret : (s.tls13[label as Tls13Label] ?? null);
+    // (hexRangeEquals is false on a non-hex digit, and decodeHexRange null: the secret's digits
+    // are checked while compared or decoded, not in a pass of their own.)
     if (known !== null && known.length * 2 === secretLength && hexRangeEquals(text, secretStart, known)) {
       // Nothing new: waiting sessions already heard of this secret when it was first added.
       this.lineCount++;
       return true;
     }
+    const secret = decodeHexRange(text, secretStart, end);
+    if (secret === null) return false;
     if (s === undefined) {
       s = { masterSecret: null, preMasterSecret: null, tls13: {} };
       this.byRandom.set(cr, s);
     }
-    const secret = decodeHexRange(text, secretStart, end);
     this.storeSecret(s, cr, label, secret);
     return true;
   }
