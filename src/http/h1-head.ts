@@ -363,3 +363,24 @@ export class H1HeadView implements H1Head {
     return this.text.slice(from - this.srcFrom, to - this.srcFrom);
   }
 }
+
+/**
+ * The view parsers read heads into. A head is read and handed to its handler synchronously, so one
+ * view serves every parser (no view, offset table or string per idle connection); a handler that
+ * parses another head during its callback gets a view of its own.
+ */
+let spareView: H1HeadView | null = new H1HeadView();
+
+/** An empty view for reading a head; give it back with returnHeadView when the handler is done. */
+export function takeHeadView(): H1HeadView {
+  const view = spareView ?? new H1HeadView();
+  spareView = null;
+  view.reset();
+  return view;
+}
+
+/** Empties the view (dropping its reference to message bytes) and keeps it for the next head. */
+export function returnHeadView(view: H1HeadView): void {
+  view.reset();
+  spareView = view;
+}

@@ -17,7 +17,7 @@
  * seen whole; body bytes are only counted, never copied.
  */
 
-import { H1HeadView, TCHAR, type H1Head } from './h1-head.js';
+import { TCHAR, returnHeadView, takeHeadView, type H1Head, type H1HeadView } from './h1-head.js';
 
 /** Leniencies and oddities, each recorded by name when it happens (once per message). */
 export const H1Anomaly = {
@@ -106,6 +106,8 @@ const S = {
 type S = (typeof S)[keyof typeof S];
 
 const MAX_HEAD = 96 * 1024;
+/** The initial (and released) head buffer of every parser: empty, so `append` replaces it before writing. */
+const NO_BYTES = new Uint8Array(0);
 const MAX_LINE_RESYNC = 16 * 1024;
 const MAX_PAUSED = 256 * 1024;
 /** A direction that never carried an HTTP/1 message is given up after this many bytes of searching. */
@@ -142,13 +144,11 @@ export class Http1Parser {
   private readonly h: H1Handler;
   private state: S = S.Start;
   /** Head / line buffer: allocated on first use, released when a large head is done (bounded idle memory per connection). */
-  private buf = new Uint8Array(0);
+  private buf = NO_BYTES;
   private bufLen = 0;
   /** Bytes of the current line already checked for the start-line prefix. */
   private startLineChecked = 0;
   private remaining = 0;
-  /** The head handed to onHeadersComplete, reused for every message. */
-  private readonly head = new H1HeadView();
   private action = 0;
   private flaggedBareLf = false;
   /** The current head line has a byte other than CR so far (false at a line start). */
@@ -431,13 +431,13 @@ export class Http1Parser {
   private readHead(bytes: Uint8Array, p: number, end: number, so: number, time: number): number {
     if (this.fastHeads && this.state === S.Head && this.bufLen === 0 && this.startLineChecked === 0) {
       // A new head: if it is well formed and whole in this chunk, read it in one pass where it lies.
-      this.head.reset();
-      const stop = this.head.readWellFormedHead(this.kind, bytes, p, end);
+      const head = takeHeadView();
+      const stop = head.readWellFormedHead(this.kind, bytes, p, end);
       if (stop > 0 && stop - p <= MAX_HEAD) {
-        this.headComplete(so + (stop - p), time);
+        this.headComplete(head, so + (stop - p), time);
         return stop;
       }
-      this.head.reset();
+      returnHeadView(head);
     }
     let stop = -1;
     let hasContent = this.lineHasContent;
@@ -598,20 +598,21 @@ export class Http1Parser {
    * (start line by regular expression, fields as strings), then decide the framing.
    */
   private finishHead(src: Uint8Array, from: number, to: number, so: number, time: number): void {
-    const head = this.head;
-    head.reset();
+    const head = takeHeadView();
     if (this.headBareLf || !this.fastHeads || head.readWellFormedHead(this.kind, src, from, to) !== to) {
       head.reset();
-      if (!this.readHeadGeneral(head, src, from, to, so, time)) return;
+      if (!this.readHeadGeneral(head, src, from, to, so, time)) {
+        returnHeadView(head);
+        return;
+      }
     }
-    this.headComplete(so, time);
+    this.headComplete(head, so, time);
   }
 
   /** The head view is filled: decide the framing, hand it to the handler, go on to the body. */
-  private headComplete(so: number, time: number): void {
-    const head = this.head;
+  private headComplete(head: H1HeadView, so: number, time: number): void {
     if (!this.decideFraming(head, so, time)) {
-      head.reset();
+      returnHeadView(head);
       return;
     }
     this.everParsed = true;
@@ -619,7 +620,7 @@ export class Http1Parser {
     if (this.action & HeadAction.NoBody) head.bodyKind = 'none';
     const bodyKind = head.bodyKind;
     const contentLength = head.contentLength;
-    head.reset(); // drop the reference to the message bytes (they may be the caller's chunk)
+    returnHeadView(head); // emptied: no reference to the message bytes (they may be the caller's chunk)
     this.bufLen = 0;
     switch (bodyKind) {
       case 'none':
@@ -813,7 +814,7 @@ export class Http1Parser {
   private messageComplete(time: number): void {
     this.inMessage = false;
     this.bufLen = 0;
-    if (this.buf.length > 16384) this.buf = new Uint8Array(0);
+    if (this.buf.length > 16384) this.buf = NO_BYTES;
     this.state = S.Start;
     const action = this.action;
     this.action = 0;
@@ -880,7 +881,7 @@ export class Http1Parser {
         // Too long to be a start line: drop it (and a buffer grown for it).
         this.resyncLineTooLong = true;
         this.bufLen = 0;
-        if (this.buf.length > 16384) this.buf = new Uint8Array(0);
+        if (this.buf.length > 16384) this.buf = NO_BYTES;
       } else this.append(bytes, p, to);
     }
     if (!this.everParsed && so + (to - p) - this.resyncFrom > GIVE_UP_AFTER) {
@@ -888,7 +889,7 @@ export class Http1Parser {
       this.h.onAnomaly(H1Anomaly.NotHttp, `no HTTP/1 message start in the first ${GIVE_UP_AFTER} bytes`);
       this.state = S.Done;
       this.bufLen = 0;
-      this.buf = new Uint8Array(0);
+      this.buf = NO_BYTES;
       return end;
     }
     if (i === end) return end;
