@@ -26,6 +26,7 @@ function describeHead(head: H1Head): unknown {
     fields: head.fields,
     each: Array.from({ length: head.fieldCount }, (_, i) => [head.fieldName(i), head.fieldValue(i), head.fieldNameLength(i)]),
     byName,
+    keepAliveValues: Array.from({ length: head.fieldCount }, (_, i) => head.fieldValueEquals(i, 'keep-alive')),
   };
 }
 
@@ -92,6 +93,7 @@ test('head accessors: names as sent, values trimmed, names compared in any case 
       connection: [false, false, false, false],
       'x-amzn-trace-id': [false, true, false, false],
     },
+    keepAliveValues: [false, false, false, false],
   });
 });
 

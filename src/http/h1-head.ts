@@ -45,6 +45,8 @@ export interface H1Head {
   fieldValue(i: number): string;
   /** Whether field `i`'s name is `lowerName` (lower-case ASCII) in any case, without making a string. */
   fieldNameIs(i: number, lowerName: string): boolean;
+  /** Whether field `i`'s value is exactly `value` (latin1), without making a string. */
+  fieldValueEquals(i: number, value: string): boolean;
   /** All field lines as [name, value, name, value, ...] (made on each call). */
   readonly fields: string[];
 }
@@ -85,7 +87,7 @@ const COMMON_REASONS = [
 const STRIDE = 4;
 const EMPTY = new Uint8Array(0);
 
-/** Whether src[from, to) equals `text` (ASCII) exactly. */
+/** Whether src[from, to) equals `text` (latin1) exactly. */
 function bytesEqual(src: Uint8Array, from: number, to: number, text: string): boolean {
   if (to - from !== text.length) return false;
   for (let k = 0; k < text.length; k++) if (src[from + k] !== text.charCodeAt(k)) return false;
@@ -185,6 +187,12 @@ export class H1HeadView implements H1Head {
     if (this.strings !== null) return this.strings[2 * i]!.toLowerCase() === lowerName;
     const o = i * STRIDE;
     return bytesEqualIgnoringCase(this.src, this.offsets[o]!, this.offsets[o + 1]!, lowerName);
+  }
+
+  fieldValueEquals(i: number, value: string): boolean {
+    if (this.strings !== null) return this.strings[2 * i + 1] === value;
+    const o = i * STRIDE;
+    return bytesEqual(this.src, this.offsets[o + 2]!, this.offsets[o + 3]!, value);
   }
 
   /** Whether field `i`'s value is `lower` (lower-case letters and '-') in any case. */

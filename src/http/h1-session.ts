@@ -22,6 +22,7 @@ import {
   capValue,
   capPath,
   type HttpTransaction,
+  type SelectedHeaderName,
   type TxEndpoints,
 } from './transaction.js';
 
@@ -164,7 +165,7 @@ export class Http1Connection {
       if (candidates === undefined) continue;
       for (const name of candidates) {
         if (head.fieldNameIs(i, name)) {
-          addSelectedHeader(tx[into], name, head.fieldValue(i));
+          addSelectedHeader(tx[into], name, recentOrNewValue(head, i, name));
           break;
         }
       }
@@ -394,6 +395,22 @@ export class Http1Connection {
       },
     };
   }
+}
+
+/**
+ * The last value seen for each selected header, over all connections. Keep-alive traffic repeats
+ * Host, User-Agent, Content-Type, Connection, Keep-Alive from message to message, so most values
+ * are found here by comparing bytes instead of being made again (a response head then needs no
+ * string at all).
+ */
+const recentValues = new Map<SelectedHeaderName, string>();
+
+function recentOrNewValue(head: H1Head, i: number, name: SelectedHeaderName): string {
+  const recent = recentValues.get(name);
+  if (recent !== undefined && head.fieldValueEquals(i, recent)) return recent;
+  const value = head.fieldValue(i);
+  recentValues.set(name, value);
+  return value;
 }
 
 /** "1.1" / "1.0" as shared strings (every transaction records its version). */
