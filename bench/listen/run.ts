@@ -8,6 +8,7 @@
  *   npm run bench:listen                              (rates 20k..200k pkt/s, 5 s each)
  *   npm run bench:listen -- --rates 50000,100000 --seconds 5 --senders 2 --size 200 --workers 1,2
  *   sudo npm run bench:listen -- --nice=-10    (on a busy shared machine: all measured processes at nice -10)
+ *   sudo npm run bench:listen -- --nice=-10 --autogroup-nice=-10   (and the benchmark's scheduling group too)
  *   sudo npm run bench:listen -- --rmem 64MiB  (net.core.rmem_max raised for the run, restored after;
  *                                               tcpdump -B gets the same memory as our socket)
  *   npm run bench:listen -- --build DIR --json-out FILE   (a compiled copy: tsc --outDir DIR + DIR/run.mjs)
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     built: { type: 'boolean' },
     build: { type: 'string' },
     rmem: { type: 'string' },
+    'autogroup-nice': { type: 'string' },
     'json-out': { type: 'string' },
   },
 });
@@ -44,6 +46,16 @@ const size = Number(values.size ?? 200);
 // that much (unless --recv-buffer says otherwise) and the kernel gives its socket twice the capped
 // request (SO_RCVBUF doubling); tcpdump always gets the same memory for its ring (-B, KiB), so the
 // two tools compare with equal buffers.
+// --autogroup-nice N (root): with kernel.sched_autogroup_enabled (as on most desktop/VM kernels)
+// every session is a scheduling group that gets a fair share of the CPUs whatever the nice level
+// of the processes in it, so --nice alone does not lift the measured processes above other
+// sessions' load. This sets the nice level of the benchmark's own group (restored at exit).
+const AUTOGROUP = '/proc/self/autogroup';
+if (values['autogroup-nice'] !== undefined) {
+  const before = /nice (-?\d+)/.exec(readFileSync(AUTOGROUP, 'utf8'))?.[1] ?? '0';
+  writeFileSync(AUTOGROUP, values['autogroup-nice']);
+  process.on('exit', () => writeFileSync(AUTOGROUP, before));
+}
 const RMEM_MAX = '/proc/sys/net/core/rmem_max';
 const rmemBefore = readFileSync(RMEM_MAX, 'utf8').trim();
 const rmem = values.rmem !== undefined ? parseSize('rmem', values.rmem, 0) : undefined;
@@ -261,7 +273,7 @@ async function main(workers: number): Promise<unknown> {
     const summary = {
       workers,
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem(), loadavg: loadavg(), node: process.version },
-      config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, socketBufferBytes, tcpdumpBufferKiB: Math.round(socketBufferBytes / 1024), nice: niceLevel ?? null, built: values.built === true, build: values.build ?? null, rmemMax: readFileSync(RMEM_MAX, 'utf8').trim() },
+      config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, socketBufferBytes, tcpdumpBufferKiB: Math.round(socketBufferBytes / 1024), nice: niceLevel ?? null, autogroupNice: values['autogroup-nice'] ?? null, built: values.built === true, build: values.build ?? null, rmemMax: readFileSync(RMEM_MAX, 'utf8').trim() },
       steps,
       highestZeroDropPps: { mirrorlens: best('ours'), tcpdump: best('tcpdump') },
       peakRssBytes: { mirrorlens: oursRss, tcpdump: tdRss },

@@ -94,6 +94,22 @@ test('sinks: a path, an fd and a write() object produce the same bytes; bytesWri
   assert.ok(chunks.length > 3, 'a 100-byte buffer flushes often');
 });
 
+test('a sink that consumes synchronously gets views of the one buffer (no copy per flush), and the same bytes', () => {
+  const copies: Uint8Array[] = [];
+  const backing = new Set<ArrayBufferLike>();
+  const views: Uint8Array[] = [];
+  const sinks = [{ write: (b: Uint8Array) => void views.push(b) }, { write: (b: Uint8Array) => void (backing.add(b.buffer), copies.push(b.slice())), consumesSynchronously: true }];
+  for (const sink of sinks) {
+    const w = new PcapngWriter(sink, { bufferSize: 256 });
+    const itf = w.addInterface({ linkType: 101 });
+    for (let i = 0; i < 50; i++) w.writePacket(itf, 1_700_000_000, i, ipv4Udp(28 + ((i * 37) % 100)), 0, 28 + ((i * 37) % 100)); // blocks < the buffer
+    w.close();
+  }
+  assert.ok(copies.length > 10);
+  assert.equal(backing.size, 1, 'every flush hands over a view of the same buffer');
+  assert.deepEqual(Buffer.concat(copies), Buffer.concat(views));
+});
+
 test('the buffer only ever holds whole blocks: every flush ends on a block boundary', () => {
   const chunks: Uint8Array[] = [];
   const w = new PcapngWriter({ write: (b) => void chunks.push(b) }, { bufferSize: 256 });
