@@ -19,7 +19,13 @@ import { SSL3, TLS11 } from './keyschedule.js';
 export interface DecryptedRecord {
   /** Content type of the plaintext (TLS 1.3: the inner type). */
   type: number;
+  /**
+   * The content is `data[0, length)`. TLS 1.3 leaves the inner type and padding after it in
+   * `data`: a length rather than one more subarray view per record (the plaintext is handed on
+   * as bytes + offset + length anyway).
+   */
   data: Uint8Array;
+  length: number;
 }
 
 function writeSeq(out: Uint8Array, at: number, seq: number): void {
@@ -68,6 +74,8 @@ export class RecordDecryptor {
   private readonly aad: Uint8Array;
   /** TLS 1.3 additional data: the 5-byte record header, rewritten per record. */
   private readonly aad13: Uint8Array;
+  /** The record's AEAD tag, copied here (setAuthTag copies it again) instead of a view per record. */
+  private readonly tag: Uint8Array;
   private cbcIv: Uint8Array | null;
 
   constructor(
@@ -83,6 +91,7 @@ export class RecordDecryptor {
     this.nonce.set(iv.subarray(0, Math.min(iv.length, 4)));
     this.aad = new Uint8Array(13);
     this.aad13 = new Uint8Array(5);
+    this.tag = new Uint8Array(suite.tagLength);
     this.cbcIv = suite.kind === 'cbc' && version < TLS11 ? iv : null;
   }
 
@@ -110,7 +119,8 @@ export class RecordDecryptor {
   private aeadOpen(nonce: Uint8Array, aad: Uint8Array, payload: Uint8Array, ctStart: number, ctEnd: number): Uint8Array {
     const s = this.suite;
     const ct = payload.subarray(ctStart, ctEnd);
-    const tag = payload.subarray(ctEnd, ctEnd + s.tagLength);
+    const tag = this.tag;
+    for (let i = 0; i < tag.length; i++) tag[i] = payload[ctEnd + i]!;
     if (s.cipher.endsWith('-ccm')) {
       const d = createDecipheriv(s.cipher as 'aes-128-ccm', this.key, nonce, this.decipherOptions);
       d.setAuthTag(tag);
@@ -164,7 +174,7 @@ export class RecordDecryptor {
     let end = pt.length;
     while (end > 0 && pt[end - 1] === 0) end--;
     if (end === 0) return null; // all padding: no content type (RFC 8446 §5.4: unexpected_message)
-    return { type: pt[end - 1]!, data: pt.subarray(0, end - 1) };
+    return { type: pt[end - 1]!, data: pt, length: end - 1 };
   }
 
   private open12(type: number, version: number, payload: Uint8Array, seq: number): DecryptedRecord | null {
@@ -187,7 +197,8 @@ export class RecordDecryptor {
     aad[10] = version & 0xff;
     aad[11] = ptLen >> 8;
     aad[12] = ptLen & 0xff;
-    return { type, data: this.aeadOpen(nonce, aad, payload, explicit, explicit + ptLen) };
+    const pt = this.aeadOpen(nonce, aad, payload, explicit, explicit + ptLen);
+    return { type, data: pt, length: pt.length };
   }
 
   private mac(seq: number, type: number, version: number, parts: Uint8Array[], length: number): Uint8Array {
@@ -218,7 +229,7 @@ export class RecordDecryptor {
     const content = payload.subarray(0, payload.length - macLen);
     const expect = this.mac(seq, type, version, [content], content.length);
     if (!timingSafeEqual(expect, payload.subarray(content.length))) return null;
-    return { type, data: content };
+    return { type, data: content, length: content.length };
   }
 
   private openCbc(type: number, version: number, payload: Uint8Array, seq: number): DecryptedRecord | null {
@@ -257,11 +268,11 @@ export class RecordDecryptor {
       for (let i = pt.length - 1 - padLen; i < pt.length; i++) if (pt[i] !== padLen) return null;
     }
     const unpadded = pt.subarray(0, pt.length - padLen - 1);
-    if (this.encryptThenMac) return { type, data: unpadded };
+    if (this.encryptThenMac) return { type, data: unpadded, length: unpadded.length };
     if (unpadded.length < macLen) return null;
     const content = unpadded.subarray(0, unpadded.length - macLen);
     const expect = this.mac(seq, type, version, [content], content.length);
     if (!timingSafeEqual(expect, unpadded.subarray(content.length))) return null;
-    return { type, data: content };
+    return { type, data: content, length: content.length };
   }
 }

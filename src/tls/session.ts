@@ -518,6 +518,7 @@ export class TlsSink implements StreamSink {
       return;
     }
     let content = body;
+    let contentLength = body.length;
     let ctype = type;
     let wasEncrypted = false;
     if (d.encrypted && !(tls13 && type !== CT_APPDATA)) {
@@ -538,9 +539,12 @@ export class TlsSink implements StreamSink {
       this.info.recordsDecrypted++;
       if (this.info.notDecryptedReason === null) this.info.decrypted = true;
       content = r.data;
+      contentLength = r.length;
       ctype = r.type;
       wasEncrypted = true;
     }
+    // Application data goes on as (bytes, length); the rarer types get the exact content view.
+    if (ctype !== CT_APPDATA && contentLength !== content.length) content = content.subarray(0, contentLength);
     switch (ctype) {
       case CT_HANDSHAKE:
         this.onHandshakeBytes(dir, d, content, time);
@@ -553,7 +557,7 @@ export class TlsSink implements StreamSink {
         }
         break;
       case CT_APPDATA:
-        if (wasEncrypted) this.emit(dir, d, content, time);
+        if (wasEncrypted) this.emit(dir, d, content, contentLength, time);
         break;
     }
     if (d.nextPhase !== null) {
@@ -598,13 +602,14 @@ export class TlsSink implements StreamSink {
     return d.dec!.decrypt(type, version, body);
   }
 
-  private emit(dir: Direction, d: DirState, data: Uint8Array, time: number): void {
-    if (data.length === 0) return;
+  /** Hands plaintext `data[0, length)` to the next sink. */
+  private emit(dir: Direction, d: DirState, data: Uint8Array, length: number, time: number): void {
+    if (length === 0) return;
     this.callNext();
-    if (dir === 0) this.info.plaintextBytesFromClient += data.length;
-    else this.info.plaintextBytesFromServer += data.length;
-    this.nextSink?.data(dir, data, 0, data.length, d.plainOffset, time);
-    d.plainOffset += data.length;
+    if (dir === 0) this.info.plaintextBytesFromClient += length;
+    else this.info.plaintextBytesFromServer += length;
+    this.nextSink?.data(dir, data, 0, length, d.plainOffset, time);
+    d.plainOffset += length;
   }
 
   private forwardGap(dir: Direction, length: number, time: number): void {
