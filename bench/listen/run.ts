@@ -224,7 +224,13 @@ async function main(workers: number): Promise<unknown> {
   try {
     await Promise.all([waitText(ours, 'stderr', /listen: writing /, 120_000), waitText(td, 'stderr', /listening on/, 20_000)]);
     const steps: Step[] = [];
+    // With --workers the primary reports kernel drops as -1 (unknown) until the workers' first
+    // counters arrive (every second); a baseline taken then made the first step show "1 kernel drop".
     let prevM = await metrics(mport);
+    for (let i = 0; i < 100 && (prevM['mirrorlens_listen_kernel_receive_drops'] ?? -1) < 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      prevM = await metrics(mport);
+    }
     let prevTd = { captured: 0, dropped: 0 };
     for (const rate of rates) {
       const c0 = cpuSeconds(ours.pid!);
