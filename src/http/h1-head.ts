@@ -70,6 +70,16 @@ for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 const NOT_IN_TARGET = new Uint8Array(256);
 for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]) NOT_IN_TARGET[c] = 1;
 
+/** What a byte is inside a field value: text, optional whitespace, or anything else (CR, controls). */
+const VALUE_TEXT = 0;
+const VALUE_OWS = 1;
+const VALUE_OTHER = 2;
+const VALUE_BYTE = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) VALUE_BYTE[c] = VALUE_OTHER;
+VALUE_BYTE[0x7f] = VALUE_OTHER;
+VALUE_BYTE[SP] = VALUE_OWS;
+VALUE_BYTE[HT] = VALUE_OWS;
+
 /** "HTTP/" */
 const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f];
 
@@ -335,15 +345,15 @@ export class H1HeadView implements H1Head {
       while (i < end && (src[i] === SP || src[i] === HT)) i++;
       const valueFrom = i;
       let valueTo = i;
-      for (;;) {
-        if (i >= end) return -1;
-        const c = src[i]!;
-        if (c === CR) break;
-        if ((c < 0x20 && c !== HT) || c === 0x7f) return -1; // includes a bare LF
-        i++;
-        if (c !== SP && c !== HT) valueTo = i;
+      // One table lookup per value byte: the value's end (after its last non-OWS byte) and the CR.
+      while (i < end) {
+        const k = VALUE_BYTE[src[i]!];
+        if (k === VALUE_TEXT) valueTo = ++i;
+        else if (k === VALUE_OWS) i++;
+        else break;
       }
-      if (i + 1 >= end || src[i + 1] !== LF) return -1;
+      // Here at the CR of CRLF, or at a control byte (a bare LF included) for the general path.
+      if (i + 1 >= end || src[i] !== CR || src[i + 1] !== LF) return -1;
       i += 2;
       const o = count * STRIDE;
       if (o + STRIDE > this.offsets.length) {
