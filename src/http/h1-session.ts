@@ -75,8 +75,8 @@ export class Http1Connection {
   constructor(ctx: H1Context) {
     this.ctx = ctx;
     this.ends = txEndpoints(ctx.conn);
-    this.req = new Http1Parser('request', this.requestHandler());
-    this.res = new Http1Parser('response', this.responseHandler());
+    this.req = new Http1Parser('request', new RequestEvents(this));
+    this.res = new Http1Parser('response', new ResponseEvents(this));
   }
 
   data(dir: Direction, bytes: Uint8Array, offset: number, length: number, streamOffset: number, time: number): void {
@@ -172,228 +172,245 @@ export class Http1Connection {
     }
   }
 
-  private requestHandler(): H1Handler {
-    return {
-      onMessageBegin: (_so, time, firstInChunk, prev) => {
-        this.reqBeginTime = time;
-        this.reqBeginIdle = idleBefore(this.ctx.conn, time, firstInChunk, prev);
-      },
-      probe: () => this.ctx.conn.previousPacketTime,
-      onHeadersComplete: (head, _time) => {
-        const p = this.newPending();
-        const tx = p.tx;
-        tx.requestFirstByteTime = this.reqBeginTime;
-        tx.idleBeforeRequestSeconds = this.reqBeginIdle;
-        tx.httpVersion = versionString(head);
-        tx.method = capValue(head.method);
-        tx.path = capPath(head.target);
-        this.applyHead(tx, head, 'requestHeaders');
-        tx.authority = tx.requestHeaders.host ?? null;
-        if (head.upgrade !== null) tx.upgrade = capValue(head.upgrade);
-        this.seenRequest = true;
-        this.curReq = p;
-        this.queue.push(p);
-        let action = HeadAction.Normal;
-        if (head.method === 'CONNECT') {
-          action |= HeadAction.PauseAfter | HeadAction.NoBody;
-          tx.upgrade = 'CONNECT';
-        } else if (head.upgrade !== null) action |= HeadAction.PauseAfter;
-        return action;
-      },
-      onBody: (n, time) => {
-        if (!this.curReq) return;
-        this.curReq.tx.requestBodyBytes += n;
-        this.curReq.tx.requestLastByteTime = time;
-      },
-      onMessageComplete: (time) => {
-        const p = this.curReq;
-        if (!p) return;
-        this.curReq = null;
-        p.tx.requestLastByteTime = time;
-        p.requestDone = true;
-        this.maybeDone(p);
-      },
-      onMessageGap: (n) => {
-        if (!this.curReq) return;
-        this.curReq.tx.requestBodyBytes += n;
-        this.curReq.tx.outcome = 'incomplete';
-      },
-      onMessageAbort: (why, time) => {
-        const p = this.curReq;
-        this.curReq = null;
-        if (!p) return; // the head was not complete: nothing to report
-        p.tx.requestLastByteTime ??= time;
-        if (why === 'gap') p.tx.outcome = 'incomplete';
-        p.requestDone = true;
-        addAnomaly(p.tx, why === 'gap' ? 'request-cut-by-gap' : 'request-cut-by-end');
-        if (p.tx.outcome !== 'malformed') p.tx.outcome = 'incomplete';
-        this.maybeDone(p);
-      },
-      onError: (reason, _detail, _so, time) => {
-        if (!this.seenRequest && this.curReq === null && START_LINE_ERRORS.has(reason)) {
-          // Not a request at the start of what we saw: mid-stream pickup or not HTTP. Resync quietly.
-          this.pendingAnomalies[0].push('http1-not-at-message-start');
-          return;
-        }
-        let p = this.curReq;
-        if (!p) {
-          p = this.newPending();
-          p.tx.requestFirstByteTime = this.reqBeginTime;
-          p.tx.idleBeforeRequestSeconds = this.reqBeginIdle;
-          this.queue.push(p);
-        }
-        this.curReq = null;
-        p.tx.outcome = 'malformed';
-        p.tx.malformedReason = `request: ${reason}`;
-        p.tx.requestLastByteTime = time;
-        p.requestDone = true;
-        this.maybeDone(p);
-      },
-      onTunnelData: (b, o, l, so, t) => this.ctx.tunnelData(0, b, o, l, so, t),
-      onAnomaly: (code, detail) => {
-        if (code === H1Anomaly.Resync && detail.includes('gap')) this.pairingUncertain = true;
-        if (this.curReq) addAnomaly(this.curReq.tx, code);
-        else if (!this.pendingAnomalies[0].includes(code)) this.pendingAnomalies[0].push(code);
-      },
-    };
+  // Events of the request parser, called through RequestEvents (public for that class only, not API).
+  requestMessageBegin(_so: number, time: number, firstInChunk: boolean, prev?: number): void {
+    this.reqBeginTime = time;
+    this.reqBeginIdle = idleBefore(this.ctx.conn, time, firstInChunk, prev);
   }
 
-  private responseHandler(): H1Handler {
-    return {
-      onMessageBegin: (_so, time) => {
-        this.resBeginTime = time;
-      },
-      onHeadersComplete: (head, time) => {
-        this.seenResponse = true;
-        const interim = head.status >= 100 && head.status < 200 && head.status !== 101;
-        let p = this.queue.find((q) => !q.responseDone) ?? null;
-        // A response cannot begin before its request did: then its request was never seen.
-        if (p !== null && p.tx.requestFirstByteTime !== null && this.resBeginTime < p.tx.requestFirstByteTime) p = null;
-        if (p === null) {
-          // A response with no request seen: the capture started mid-connection or lost the request.
-          p = this.newPending();
-          addAnomaly(p.tx, 'http1-response-without-request');
-          p.tx.outcome = 'incomplete';
-          p.requestDone = true;
-          this.queue.push(p);
-        }
-        const tx = p.tx;
-        if (this.pendingAnomalies[1].length > 0) {
-          for (const a of this.pendingAnomalies[1]) addAnomaly(tx, a);
-          this.pendingAnomalies[1] = [];
-        }
-        if (interim) {
-          tx.interimStatuses.push(head.status);
-          tx.responseFirstByteTime ??= this.resBeginTime;
-          return HeadAction.Normal;
-        }
-        this.curRes = p;
-        if (this.pairingUncertain) addAnomaly(tx, 'http1-pairing-uncertain');
-        tx.status = head.status;
-        tx.responseFirstByteTime ??= this.resBeginTime;
-        tx.responseLastByteTime = time;
-        if (tx.method === null) tx.httpVersion = versionString(head);
-        this.applyHead(tx, head, 'responseHeaders');
-        let action = HeadAction.Normal;
-        if (tx.method === 'HEAD') action |= HeadAction.NoBody;
-        if (head.status === 101) {
-          action |= HeadAction.NoBody | HeadAction.TunnelAfter;
-        } else if (tx.method === 'CONNECT' && head.status >= 200 && head.status < 300) {
-          action |= HeadAction.NoBody | HeadAction.TunnelAfter;
-        }
-        return action;
-      },
-      onBody: (n, time) => {
-        if (!this.curRes) return;
-        this.curRes.tx.responseBodyBytes += n;
-        this.curRes.tx.responseLastByteTime = time;
-      },
-      onMessageComplete: (time) => {
-        const p = this.curRes;
-        if (!p) return; // an interim response
-        this.curRes = null;
-        const tx = p.tx;
-        tx.responseLastByteTime = time;
-        p.responseDone = true;
-        const status = tx.status ?? 0;
-        const switching = status === 101 || (tx.method === 'CONNECT' && status >= 200 && status < 300);
-        if (switching) {
-          const up = (tx.upgrade ?? '').toLowerCase();
-          if (status === 101 && /\bh2c\b/.test(up)) {
-            // RFC 7540 3.2: the upgraded request is stream 1; its final response comes over HTTP/2.
-            tx.upgrade = 'h2c';
-            tx.interimStatuses.push(101);
-            tx.status = null;
-            tx.responseHeaders = {};
-            const i = this.queue.indexOf(p);
-            if (i >= 0) this.queue.splice(i, 1);
-            this.switched = true;
-            const pending = this.req.isPaused ? this.req.takePaused() : [];
-            this.req.tunnel();
-            this.res.tunnel();
-            this.ctx.switchToH2c(tx, pending);
-            return;
-          }
-          if (tx.upgrade === null) tx.upgrade = status === 101 ? 'unknown' : 'CONNECT';
-          if (this.req.isPaused) this.req.takePaused();
-          this.req.tunnel();
-          this.maybeDone(p);
-          return;
-        }
-        if (this.req.isPaused) {
-          this.maybeDone(p);
-          this.req.resume();
-          return;
-        }
-        this.maybeDone(p);
-      },
-      onMessageGap: (n) => {
-        if (!this.curRes) return;
-        this.curRes.tx.responseBodyBytes += n;
-        this.curRes.tx.outcome = 'incomplete';
-      },
-      onMessageAbort: (why, time) => {
-        const p = this.curRes;
-        this.curRes = null;
-        if (!p) return;
-        p.tx.responseLastByteTime ??= time;
-        addAnomaly(p.tx, why === 'gap' ? 'response-cut-by-gap' : 'response-cut-by-end');
-        if (p.tx.outcome !== 'malformed') p.tx.outcome = 'incomplete';
-        if (why === 'end') {
-          const e = this.endInfo();
-          p.tx.endedBy = e.by;
-          p.tx.endedByDirection = e.dir;
-        }
-        p.responseDone = true;
-        this.maybeDone(p);
-      },
-      onError: (reason, _detail, _so, time) => {
-        if (!this.seenResponse && this.curRes === null && START_LINE_ERRORS.has(reason)) {
-          this.pendingAnomalies[1].push('http1-not-at-message-start');
-          return;
-        }
-        let p = this.curRes ?? this.queue.find((q) => !q.responseDone) ?? null;
-        if (!p) {
-          p = this.newPending();
-          p.requestDone = true;
-          this.queue.push(p);
-        }
-        this.curRes = null;
-        p.tx.outcome = 'malformed';
-        p.tx.malformedReason = `response: ${reason}`;
-        p.tx.responseFirstByteTime ??= this.resBeginTime;
-        p.tx.responseLastByteTime = time;
-        p.responseDone = true;
-        this.maybeDone(p);
-      },
-      onTunnelData: (b, o, l, so, t) => this.ctx.tunnelData(1, b, o, l, so, t),
-      onAnomaly: (code, detail) => {
-        if (code === H1Anomaly.Resync && detail.includes('gap') && this.queue.some((q) => !q.responseDone)) this.pairingUncertain = true;
-        const p = this.curRes ?? this.queue.find((q) => !q.responseDone);
-        if (p) addAnomaly(p.tx, code);
-        else if (!this.pendingAnomalies[1].includes(code)) this.pendingAnomalies[1].push(code);
-      },
-    };
+  requestProbe(): number {
+    return this.ctx.conn.previousPacketTime;
+  }
+
+  requestHeadersComplete(head: H1Head, _time: number): number {
+    const p = this.newPending();
+    const tx = p.tx;
+    tx.requestFirstByteTime = this.reqBeginTime;
+    tx.idleBeforeRequestSeconds = this.reqBeginIdle;
+    tx.httpVersion = versionString(head);
+    tx.method = capValue(head.method);
+    tx.path = capPath(head.target);
+    this.applyHead(tx, head, 'requestHeaders');
+    tx.authority = tx.requestHeaders.host ?? null;
+    if (head.upgrade !== null) tx.upgrade = capValue(head.upgrade);
+    this.seenRequest = true;
+    this.curReq = p;
+    this.queue.push(p);
+    let action = HeadAction.Normal;
+    if (head.method === 'CONNECT') {
+      action |= HeadAction.PauseAfter | HeadAction.NoBody;
+      tx.upgrade = 'CONNECT';
+    } else if (head.upgrade !== null) action |= HeadAction.PauseAfter;
+    return action;
+  }
+
+  requestBody(n: number, time: number): void {
+    if (!this.curReq) return;
+    this.curReq.tx.requestBodyBytes += n;
+    this.curReq.tx.requestLastByteTime = time;
+  }
+
+  requestMessageComplete(time: number): void {
+    const p = this.curReq;
+    if (!p) return;
+    this.curReq = null;
+    p.tx.requestLastByteTime = time;
+    p.requestDone = true;
+    this.maybeDone(p);
+  }
+
+  requestMessageGap(n: number): void {
+    if (!this.curReq) return;
+    this.curReq.tx.requestBodyBytes += n;
+    this.curReq.tx.outcome = 'incomplete';
+  }
+
+  requestMessageAbort(why: 'gap' | 'end', time: number): void {
+    const p = this.curReq;
+    this.curReq = null;
+    if (!p) return; // the head was not complete: nothing to report
+    p.tx.requestLastByteTime ??= time;
+    if (why === 'gap') p.tx.outcome = 'incomplete';
+    p.requestDone = true;
+    addAnomaly(p.tx, why === 'gap' ? 'request-cut-by-gap' : 'request-cut-by-end');
+    if (p.tx.outcome !== 'malformed') p.tx.outcome = 'incomplete';
+    this.maybeDone(p);
+  }
+
+  requestError(reason: string, _detail: string, _so: number, time: number): void {
+    if (!this.seenRequest && this.curReq === null && START_LINE_ERRORS.has(reason)) {
+      // Not a request at the start of what we saw: mid-stream pickup or not HTTP. Resync quietly.
+      this.pendingAnomalies[0].push('http1-not-at-message-start');
+      return;
+    }
+    let p = this.curReq;
+    if (!p) {
+      p = this.newPending();
+      p.tx.requestFirstByteTime = this.reqBeginTime;
+      p.tx.idleBeforeRequestSeconds = this.reqBeginIdle;
+      this.queue.push(p);
+    }
+    this.curReq = null;
+    p.tx.outcome = 'malformed';
+    p.tx.malformedReason = `request: ${reason}`;
+    p.tx.requestLastByteTime = time;
+    p.requestDone = true;
+    this.maybeDone(p);
+  }
+
+  requestTunnelData(b: Uint8Array, o: number, l: number, so: number, t: number): void {
+    this.ctx.tunnelData(0, b, o, l, so, t);
+  }
+
+  requestAnomaly(code: string, detail: string): void {
+    if (code === H1Anomaly.Resync && detail.includes('gap')) this.pairingUncertain = true;
+    if (this.curReq) addAnomaly(this.curReq.tx, code);
+    else if (!this.pendingAnomalies[0].includes(code)) this.pendingAnomalies[0].push(code);
+  }
+
+  // Events of the response parser, called through ResponseEvents (public for that class only, not API).
+  responseMessageBegin(_so: number, time: number): void {
+    this.resBeginTime = time;
+  }
+
+  responseHeadersComplete(head: H1Head, time: number): number {
+    this.seenResponse = true;
+    const interim = head.status >= 100 && head.status < 200 && head.status !== 101;
+    let p = this.queue.find((q) => !q.responseDone) ?? null;
+    // A response cannot begin before its request did: then its request was never seen.
+    if (p !== null && p.tx.requestFirstByteTime !== null && this.resBeginTime < p.tx.requestFirstByteTime) p = null;
+    if (p === null) {
+      // A response with no request seen: the capture started mid-connection or lost the request.
+      p = this.newPending();
+      addAnomaly(p.tx, 'http1-response-without-request');
+      p.tx.outcome = 'incomplete';
+      p.requestDone = true;
+      this.queue.push(p);
+    }
+    const tx = p.tx;
+    if (this.pendingAnomalies[1].length > 0) {
+      for (const a of this.pendingAnomalies[1]) addAnomaly(tx, a);
+      this.pendingAnomalies[1] = [];
+    }
+    if (interim) {
+      tx.interimStatuses.push(head.status);
+      tx.responseFirstByteTime ??= this.resBeginTime;
+      return HeadAction.Normal;
+    }
+    this.curRes = p;
+    if (this.pairingUncertain) addAnomaly(tx, 'http1-pairing-uncertain');
+    tx.status = head.status;
+    tx.responseFirstByteTime ??= this.resBeginTime;
+    tx.responseLastByteTime = time;
+    if (tx.method === null) tx.httpVersion = versionString(head);
+    this.applyHead(tx, head, 'responseHeaders');
+    let action = HeadAction.Normal;
+    if (tx.method === 'HEAD') action |= HeadAction.NoBody;
+    if (head.status === 101) {
+      action |= HeadAction.NoBody | HeadAction.TunnelAfter;
+    } else if (tx.method === 'CONNECT' && head.status >= 200 && head.status < 300) {
+      action |= HeadAction.NoBody | HeadAction.TunnelAfter;
+    }
+    return action;
+  }
+
+  responseBody(n: number, time: number): void {
+    if (!this.curRes) return;
+    this.curRes.tx.responseBodyBytes += n;
+    this.curRes.tx.responseLastByteTime = time;
+  }
+
+  responseMessageComplete(time: number): void {
+    const p = this.curRes;
+    if (!p) return; // an interim response
+    this.curRes = null;
+    const tx = p.tx;
+    tx.responseLastByteTime = time;
+    p.responseDone = true;
+    const status = tx.status ?? 0;
+    const switching = status === 101 || (tx.method === 'CONNECT' && status >= 200 && status < 300);
+    if (switching) {
+      const up = (tx.upgrade ?? '').toLowerCase();
+      if (status === 101 && /\bh2c\b/.test(up)) {
+        // RFC 7540 3.2: the upgraded request is stream 1; its final response comes over HTTP/2.
+        tx.upgrade = 'h2c';
+        tx.interimStatuses.push(101);
+        tx.status = null;
+        tx.responseHeaders = {};
+        const i = this.queue.indexOf(p);
+        if (i >= 0) this.queue.splice(i, 1);
+        this.switched = true;
+        const pending = this.req.isPaused ? this.req.takePaused() : [];
+        this.req.tunnel();
+        this.res.tunnel();
+        this.ctx.switchToH2c(tx, pending);
+        return;
+      }
+      if (tx.upgrade === null) tx.upgrade = status === 101 ? 'unknown' : 'CONNECT';
+      if (this.req.isPaused) this.req.takePaused();
+      this.req.tunnel();
+      this.maybeDone(p);
+      return;
+    }
+    if (this.req.isPaused) {
+      this.maybeDone(p);
+      this.req.resume();
+      return;
+    }
+    this.maybeDone(p);
+  }
+
+  responseMessageGap(n: number): void {
+    if (!this.curRes) return;
+    this.curRes.tx.responseBodyBytes += n;
+    this.curRes.tx.outcome = 'incomplete';
+  }
+
+  responseMessageAbort(why: 'gap' | 'end', time: number): void {
+    const p = this.curRes;
+    this.curRes = null;
+    if (!p) return;
+    p.tx.responseLastByteTime ??= time;
+    addAnomaly(p.tx, why === 'gap' ? 'response-cut-by-gap' : 'response-cut-by-end');
+    if (p.tx.outcome !== 'malformed') p.tx.outcome = 'incomplete';
+    if (why === 'end') {
+      const e = this.endInfo();
+      p.tx.endedBy = e.by;
+      p.tx.endedByDirection = e.dir;
+    }
+    p.responseDone = true;
+    this.maybeDone(p);
+  }
+
+  responseError(reason: string, _detail: string, _so: number, time: number): void {
+    if (!this.seenResponse && this.curRes === null && START_LINE_ERRORS.has(reason)) {
+      this.pendingAnomalies[1].push('http1-not-at-message-start');
+      return;
+    }
+    let p = this.curRes ?? this.queue.find((q) => !q.responseDone) ?? null;
+    if (!p) {
+      p = this.newPending();
+      p.requestDone = true;
+      this.queue.push(p);
+    }
+    this.curRes = null;
+    p.tx.outcome = 'malformed';
+    p.tx.malformedReason = `response: ${reason}`;
+    p.tx.responseFirstByteTime ??= this.resBeginTime;
+    p.tx.responseLastByteTime = time;
+    p.responseDone = true;
+    this.maybeDone(p);
+  }
+
+  responseTunnelData(b: Uint8Array, o: number, l: number, so: number, t: number): void {
+    this.ctx.tunnelData(1, b, o, l, so, t);
+  }
+
+  responseAnomaly(code: string, detail: string): void {
+    if (code === H1Anomaly.Resync && detail.includes('gap') && this.queue.some((q) => !q.responseDone)) this.pairingUncertain = true;
+    const p = this.curRes ?? this.queue.find((q) => !q.responseDone);
+    if (p) addAnomaly(p.tx, code);
+    else if (!this.pendingAnomalies[1].includes(code)) this.pendingAnomalies[1].push(code);
   }
 }
 
@@ -418,4 +435,90 @@ function versionString(head: H1Head): string {
   if (head.versionMajor === 1 && head.versionMinor === 1) return '1.1';
   if (head.versionMajor === 1 && head.versionMinor === 0) return '1.0';
   return `${head.versionMajor}.${head.versionMinor}`;
+}
+
+/** The request parser's events, forwarded to its connection (methods, not per-connection closures). */
+class RequestEvents implements H1Handler {
+  constructor(private readonly c: Http1Connection) {}
+
+  onMessageBegin(so: number, time: number, firstInChunk: boolean, prev?: number): void {
+    this.c.requestMessageBegin(so, time, firstInChunk, prev);
+  }
+
+  probe(): number {
+    return this.c.requestProbe();
+  }
+
+  onHeadersComplete(head: H1Head, time: number): number {
+    return this.c.requestHeadersComplete(head, time);
+  }
+
+  onBody(n: number, time: number): void {
+    this.c.requestBody(n, time);
+  }
+
+  onMessageComplete(time: number): void {
+    this.c.requestMessageComplete(time);
+  }
+
+  onMessageGap(n: number): void {
+    this.c.requestMessageGap(n);
+  }
+
+  onMessageAbort(why: 'gap' | 'end', time: number): void {
+    this.c.requestMessageAbort(why, time);
+  }
+
+  onError(reason: string, detail: string, so: number, time: number): void {
+    this.c.requestError(reason, detail, so, time);
+  }
+
+  onTunnelData(bytes: Uint8Array, offset: number, length: number, so: number, time: number): void {
+    this.c.requestTunnelData(bytes, offset, length, so, time);
+  }
+
+  onAnomaly(code: string, detail: string): void {
+    this.c.requestAnomaly(code, detail);
+  }
+}
+
+/** The response parser's events, forwarded to its connection (methods, not per-connection closures). */
+class ResponseEvents implements H1Handler {
+  constructor(private readonly c: Http1Connection) {}
+
+  onMessageBegin(so: number, time: number): void {
+    this.c.responseMessageBegin(so, time);
+  }
+
+  onHeadersComplete(head: H1Head, time: number): number {
+    return this.c.responseHeadersComplete(head, time);
+  }
+
+  onBody(n: number, time: number): void {
+    this.c.responseBody(n, time);
+  }
+
+  onMessageComplete(time: number): void {
+    this.c.responseMessageComplete(time);
+  }
+
+  onMessageGap(n: number): void {
+    this.c.responseMessageGap(n);
+  }
+
+  onMessageAbort(why: 'gap' | 'end', time: number): void {
+    this.c.responseMessageAbort(why, time);
+  }
+
+  onError(reason: string, detail: string, so: number, time: number): void {
+    this.c.responseError(reason, detail, so, time);
+  }
+
+  onTunnelData(bytes: Uint8Array, offset: number, length: number, so: number, time: number): void {
+    this.c.responseTunnelData(bytes, offset, length, so, time);
+  }
+
+  onAnomaly(code: string, detail: string): void {
+    this.c.responseAnomaly(code, detail);
+  }
 }
