@@ -41,7 +41,6 @@ function used(): number {
   gc!();
   gc!();
   const m = process.memoryUsage();
-  if (process.env.DEBUG_MEM) process.stderr.write(`heap ${m.heapUsed} ab ${m.arrayBuffers}\n`);
   return m.heapUsed + m.arrayBuffers;
 }
 
@@ -69,6 +68,5 @@ for (const conn of conns) {
   sinks.push(sink);
 }
 const after = used();
-if (process.env.DEBUG_MEM) process.stderr.write(`before ${before} after ${after} sinks ${sinks.length}\n`);
 if (txs !== n) throw new Error(`${txs} transactions for ${n} connections`);
 process.stdout.write(`${n} idle HTTP/1 connections: ${((after - before) / n).toFixed(0)} bytes each (heap + array buffers after GC, node ${process.version})\n`);
