@@ -36,6 +36,7 @@ const usageErrors: [string[], RegExp][] = [
   [['--out', '/tmp/x', '--vxlan-port', '70000'], /--vxlan-port wants a port 0-65535/],
   [['--out', '/tmp/x', '--packet-comments', 'some'], /--packet-comments wants none, gwlb or all/],
   [['--out', '/tmp/x', '--workers', '0'], /--workers wants 1-64/],
+  [['--out', '/tmp/x', '--batch-wait-ms', '500'], /--batch-wait-ms wants 0-100/],
   [['--out', '/tmp/x', '--prefix', 'a/b'], /--prefix may hold/],
   [['--out', '/tmp/x', '--bogus'], /Unknown option '--bogus'/],
 ];
