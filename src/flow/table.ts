@@ -18,62 +18,7 @@ import { ipv6ToString } from '../wire/ipv6.js';
 import { communityId, ipv4Bytes } from './community-id.js';
 import { connState, Ep, historyLetter, historyOnceBit, historyRepeats } from './conn-state.js';
 import type { ConnectionRecord, EndCause, FinRecord, IdleGap, ResetRecord, ResetState, SeqState, TcpEvent, TcpEventType, TcpMark } from './record.js';
-import {
-  CF_AWAITING_RESPONSE,
-  CF_CLOSED,
-  CF_ESTABLISHED,
-  CF_FLIPPED,
-  CF_MIDSTREAM,
-  CF_PENDING,
-  CF_REFUSED,
-  ConnSlab,
-  copySlot,
-  EF_FIRST_SYN_TIME,
-  EF_IP_BYTES,
-  EF_LAST_ACK_TIME,
-  EF_NEXT_SEQ_TIME,
-  EF_PACKETS,
-  EF_PAYLOAD_BYTES,
-  EI_DUP_ACK_NUM,
-  EI_FLAGS,
-  EI_ISN,
-  EI_LAST_ACK,
-  EI_MAX_SEQ_TO_BE_ACKED,
-  EI_MSS,
-  EI_NEXT_SEQ,
-  EI_STATE,
-  EI_SYN_COUNT,
-  EI_WINDOW,
-  EI_WINDOW_SCALE,
-  EP_F_FIELDS,
-  EP_I_FIELDS,
-  EPF_FIN_SEEN,
-  EPF_LAST_ACK_VALID,
-  EPF_LAST_WAS_KEEP_ALIVE,
-  EPF_MAX_SEQ_VALID,
-  EPF_NEXT_SEQ_VALID,
-  EPF_SACK_PERMITTED,
-  F_CLIENT_ADDR4,
-  F_CUR_INDEX,
-  F_ENDPOINTS,
-  F_HANDSHAKE_ACK_TIME,
-  F_IDLE_BEFORE_REQUEST,
-  F_LAST_TIME,
-  F_MAX_IDLE,
-  F_PREVIOUS_PACKET_TIME,
-  F_SERVER_ADDR4,
-  F_START_TIME,
-  F_SYNACK_TIME,
-  I_CLIENT_PORT,
-  I_ENDPOINTS,
-  I_FLAGS,
-  I_HISTORY_ONCE,
-  I_KEY_HASH,
-  I_LAST_PAYLOAD_DIR,
-  I_LIST,
-  I_SERVER_PORT,
-  type SlabSlot,
-} from './conn-slab.js';
+import { ConnSlab, type SlabSlot } from './conn-slab.js';
 import { ReassemblyBudget, Seg, StreamReassembler, type ReassemblyOwner } from './reassembly.js';
 import { seqDiff, seqGt, seqLe, seqLt } from './seq.js';
 import type { ConnInfo, Direction, EndReason, StreamSink } from './stream.js';
@@ -244,6 +189,94 @@ interface PendingAck {
   index: number;
 }
 
+// ---- Connection slot layout (see conn-slab.ts): offsets of each number in a slot ----
+
+/** Doubles per connection slot: the connection's, then the two endpoints' (EP_F_FIELDS each). */
+const F_FIELDS = 9 + 2 * 6;
+/** 32-bit integers per connection slot: the connection's, then the two endpoints' (EP_I_FIELDS each). */
+const I_FIELDS = 7 + 2 * 11;
+
+// Connection doubles (offsets within the slot).
+const F_START_TIME = 0;
+const F_LAST_TIME = 1;
+const F_PREVIOUS_PACKET_TIME = 2;
+const F_MAX_IDLE = 3;
+const F_SYNACK_TIME = 4;
+const F_HANDSHAKE_ACK_TIME = 5;
+const F_IDLE_BEFORE_REQUEST = 6;
+/** IPv4 addresses as unsigned numbers (above 2^31 they do not fit an Int32Array slot). */
+const F_CLIENT_ADDR4 = 7;
+const F_SERVER_ADDR4 = 8;
+/** Offset of the client endpoint's doubles; the server's follow EP_F_FIELDS later. */
+const F_ENDPOINTS = 9;
+const EP_F_FIELDS = 6;
+
+// Endpoint doubles (offsets within the endpoint's part).
+const EF_PACKETS = 0;
+const EF_IP_BYTES = 1;
+const EF_PAYLOAD_BYTES = 2;
+const EF_NEXT_SEQ_TIME = 3;
+const EF_LAST_ACK_TIME = 4;
+const EF_FIRST_SYN_TIME = 5;
+
+// Connection integers.
+const I_CLIENT_PORT = 0;
+const I_SERVER_PORT = 1;
+const I_KEY_HASH = 2;
+const I_LIST = 3;
+const I_LAST_PAYLOAD_DIR = 4;
+/** Connection booleans, one bit each (CF_*). */
+const I_FLAGS = 5;
+/** Once-per-direction history letters already written (conn-state.ts historyOnceBit). */
+const I_HISTORY_ONCE = 6;
+const I_ENDPOINTS = 7;
+const EP_I_FIELDS = 11;
+
+// Endpoint integers (sequence numbers are kept as signed 32-bit values, as seq.ts compares them).
+const EI_STATE = 0;
+const EI_ISN = 1;
+const EI_SYN_COUNT = 2;
+const EI_MSS = 3;
+const EI_WINDOW_SCALE = 4;
+const EI_NEXT_SEQ = 5;
+const EI_MAX_SEQ_TO_BE_ACKED = 6;
+const EI_LAST_ACK = 7;
+const EI_DUP_ACK_NUM = 8;
+const EI_WINDOW = 9;
+/** Endpoint booleans, one bit each (EPF_*). */
+const EI_FLAGS = 10;
+
+const CF_FLIPPED = 1;
+const CF_MIDSTREAM = 2;
+const CF_ESTABLISHED = 4;
+const CF_CLOSED = 8;
+const CF_REFUSED = 16;
+const CF_AWAITING_RESPONSE = 32;
+const CF_PENDING = 64;
+
+const EPF_SACK_PERMITTED = 1;
+const EPF_NEXT_SEQ_VALID = 2;
+const EPF_MAX_SEQ_VALID = 4;
+const EPF_LAST_ACK_VALID = 8;
+const EPF_LAST_WAS_KEEP_ALIVE = 16;
+const EPF_FIN_SEEN = 32;
+
+/** Initial values of a fresh slot: what the object fields were initialised to before. */
+const F_INITIAL = new Float64Array(F_FIELDS);
+const I_INITIAL = new Int32Array(I_FIELDS);
+{
+  for (const f of [F_PREVIOUS_PACKET_TIME, F_SYNACK_TIME, F_HANDSHAKE_ACK_TIME, F_IDLE_BEFORE_REQUEST]) F_INITIAL[f] = NaN;
+  I_INITIAL[I_LAST_PAYLOAD_DIR] = -1;
+  for (let e = 0; e < 2; e++) {
+    F_INITIAL[F_ENDPOINTS + e * EP_F_FIELDS + EF_FIRST_SYN_TIME] = NaN;
+    const ib = I_ENDPOINTS + e * EP_I_FIELDS;
+    I_INITIAL[ib + EI_MSS] = -1;
+    I_INITIAL[ib + EI_WINDOW_SCALE] = -1;
+    I_INITIAL[ib + EI_WINDOW] = -1;
+  }
+}
+
+
 class EndpointExtra {
   retransmissions = 0;
   payloadRetransmissions = 0;
@@ -312,56 +345,56 @@ class Endpoint {
   }
 
   get state(): Ep {
-    return this.getI(EI_STATE) as Ep;
+    return this.i32[this.iBase + EI_STATE]! as Ep;
   }
   set state(v: Ep) {
-    this.setI(EI_STATE, v);
+    this.i32[this.iBase + EI_STATE] = v;
   }
   get packets(): number {
-    return this.getF(EF_PACKETS);
+    return this.f64[this.fBase + EF_PACKETS]!;
   }
   set packets(v: number) {
-    this.setF(EF_PACKETS, v);
+    this.f64[this.fBase + EF_PACKETS] = v;
   }
   get ipBytes(): number {
-    return this.getF(EF_IP_BYTES);
+    return this.f64[this.fBase + EF_IP_BYTES]!;
   }
   set ipBytes(v: number) {
-    this.setF(EF_IP_BYTES, v);
+    this.f64[this.fBase + EF_IP_BYTES] = v;
   }
   get payloadBytes(): number {
-    return this.getF(EF_PAYLOAD_BYTES);
+    return this.f64[this.fBase + EF_PAYLOAD_BYTES]!;
   }
   set payloadBytes(v: number) {
-    this.setF(EF_PAYLOAD_BYTES, v);
+    this.f64[this.fBase + EF_PAYLOAD_BYTES] = v;
   }
   /** Initial sequence number (signed 32-bit), valid when synCount > 0. */
   get isn(): number {
-    return this.getI(EI_ISN);
+    return this.i32[this.iBase + EI_ISN]!;
   }
   set isn(v: number) {
-    this.setI(EI_ISN, v);
+    this.i32[this.iBase + EI_ISN] = v;
   }
   get synCount(): number {
-    return this.getI(EI_SYN_COUNT);
+    return this.i32[this.iBase + EI_SYN_COUNT]!;
   }
   set synCount(v: number) {
-    this.setI(EI_SYN_COUNT, v);
+    this.i32[this.iBase + EI_SYN_COUNT] = v;
   }
   get mss(): number {
-    return this.getI(EI_MSS);
+    return this.i32[this.iBase + EI_MSS]!;
   }
   set mss(v: number) {
-    this.setI(EI_MSS, v);
+    this.i32[this.iBase + EI_MSS] = v;
   }
   get windowScale(): number {
-    return this.getI(EI_WINDOW_SCALE);
+    return this.i32[this.iBase + EI_WINDOW_SCALE]!;
   }
   set windowScale(v: number) {
-    this.setI(EI_WINDOW_SCALE, v);
+    this.i32[this.iBase + EI_WINDOW_SCALE] = v;
   }
   get sackPermitted(): boolean {
-    return this.flag(EPF_SACK_PERMITTED);
+    return (this.i32[this.iBase + EI_FLAGS]! & EPF_SACK_PERMITTED) !== 0;
   }
   set sackPermitted(v: boolean) {
     this.setFlag(EPF_SACK_PERMITTED, v);
@@ -369,74 +402,74 @@ class Endpoint {
 
   // Sequence analysis (Wireshark's tcp_analyze_seq_info), raw 32-bit sequence space (signed).
   get nextSeq(): number {
-    return this.getI(EI_NEXT_SEQ);
+    return this.i32[this.iBase + EI_NEXT_SEQ]!;
   }
   set nextSeq(v: number) {
-    this.setI(EI_NEXT_SEQ, v);
+    this.i32[this.iBase + EI_NEXT_SEQ] = v;
   }
   get nextSeqValid(): boolean {
-    return this.flag(EPF_NEXT_SEQ_VALID);
+    return (this.i32[this.iBase + EI_FLAGS]! & EPF_NEXT_SEQ_VALID) !== 0;
   }
   set nextSeqValid(v: boolean) {
     this.setFlag(EPF_NEXT_SEQ_VALID, v);
   }
   get nextSeqTime(): number {
-    return this.getF(EF_NEXT_SEQ_TIME);
+    return this.f64[this.fBase + EF_NEXT_SEQ_TIME]!;
   }
   set nextSeqTime(v: number) {
-    this.setF(EF_NEXT_SEQ_TIME, v);
+    this.f64[this.fBase + EF_NEXT_SEQ_TIME] = v;
   }
   get maxSeqToBeAcked(): number {
-    return this.getI(EI_MAX_SEQ_TO_BE_ACKED);
+    return this.i32[this.iBase + EI_MAX_SEQ_TO_BE_ACKED]!;
   }
   set maxSeqToBeAcked(v: number) {
-    this.setI(EI_MAX_SEQ_TO_BE_ACKED, v);
+    this.i32[this.iBase + EI_MAX_SEQ_TO_BE_ACKED] = v;
   }
   get maxSeqValid(): boolean {
-    return this.flag(EPF_MAX_SEQ_VALID);
+    return (this.i32[this.iBase + EI_FLAGS]! & EPF_MAX_SEQ_VALID) !== 0;
   }
   set maxSeqValid(v: boolean) {
     this.setFlag(EPF_MAX_SEQ_VALID, v);
   }
   get lastAck(): number {
-    return this.getI(EI_LAST_ACK);
+    return this.i32[this.iBase + EI_LAST_ACK]!;
   }
   set lastAck(v: number) {
-    this.setI(EI_LAST_ACK, v);
+    this.i32[this.iBase + EI_LAST_ACK] = v;
   }
   get lastAckValid(): boolean {
-    return this.flag(EPF_LAST_ACK_VALID);
+    return (this.i32[this.iBase + EI_FLAGS]! & EPF_LAST_ACK_VALID) !== 0;
   }
   set lastAckValid(v: boolean) {
     this.setFlag(EPF_LAST_ACK_VALID, v);
   }
   get lastAckTime(): number {
-    return this.getF(EF_LAST_ACK_TIME);
+    return this.f64[this.fBase + EF_LAST_ACK_TIME]!;
   }
   set lastAckTime(v: number) {
-    this.setF(EF_LAST_ACK_TIME, v);
+    this.f64[this.fBase + EF_LAST_ACK_TIME] = v;
   }
   get dupAckNum(): number {
-    return this.getI(EI_DUP_ACK_NUM);
+    return this.i32[this.iBase + EI_DUP_ACK_NUM]!;
   }
   set dupAckNum(v: number) {
-    this.setI(EI_DUP_ACK_NUM, v);
+    this.i32[this.iBase + EI_DUP_ACK_NUM] = v;
   }
   /** Last advertised window, raw (unscaled); -1 before any. */
   get window(): number {
-    return this.getI(EI_WINDOW);
+    return this.i32[this.iBase + EI_WINDOW]!;
   }
   set window(v: number) {
-    this.setI(EI_WINDOW, v);
+    this.i32[this.iBase + EI_WINDOW] = v;
   }
   get lastWasKeepAlive(): boolean {
-    return this.flag(EPF_LAST_WAS_KEEP_ALIVE);
+    return (this.i32[this.iBase + EI_FLAGS]! & EPF_LAST_WAS_KEEP_ALIVE) !== 0;
   }
   set lastWasKeepAlive(v: boolean) {
     this.setFlag(EPF_LAST_WAS_KEEP_ALIVE, v);
   }
   get finSeen(): boolean {
-    return this.flag(EPF_FIN_SEEN);
+    return (this.i32[this.iBase + EI_FLAGS]! & EPF_FIN_SEEN) !== 0;
   }
   set finSeen(v: boolean) {
     this.setFlag(EPF_FIN_SEEN, v);
@@ -619,121 +652,114 @@ class Connection implements ConnInfo, ReassemblyOwner {
   }
 
   get clientPort(): number {
-    return this.getI(I_CLIENT_PORT);
+    return this.i32[this.iBase + I_CLIENT_PORT]!;
   }
   get serverPort(): number {
-    return this.getI(I_SERVER_PORT);
+    return this.i32[this.iBase + I_SERVER_PORT]!;
   }
   /** IPv4 client / server address (unsigned), 0 for IPv6. */
   get cA4(): number {
-    return this.getF(F_CLIENT_ADDR4);
+    return this.f64[this.fBase + F_CLIENT_ADDR4]!;
   }
   get sA4(): number {
-    return this.getF(F_SERVER_ADDR4);
+    return this.f64[this.fBase + F_SERVER_ADDR4]!;
   }
   get keyHash(): number {
-    return this.getI(I_KEY_HASH);
+    return this.i32[this.iBase + I_KEY_HASH]!;
   }
   get startTime(): number {
-    return this.getF(F_START_TIME);
+    return this.f64[this.fBase + F_START_TIME]!;
   }
   get previousPacketTime(): number {
-    return this.getF(F_PREVIOUS_PACKET_TIME);
+    return this.f64[this.fBase + F_PREVIOUS_PACKET_TIME]!;
   }
   set previousPacketTime(v: number) {
-    this.setF(F_PREVIOUS_PACKET_TIME, v);
+    this.f64[this.fBase + F_PREVIOUS_PACKET_TIME] = v;
   }
   get lastTime(): number {
-    return this.getF(F_LAST_TIME);
+    return this.f64[this.fBase + F_LAST_TIME]!;
   }
   set lastTime(v: number) {
-    this.setF(F_LAST_TIME, v);
+    this.f64[this.fBase + F_LAST_TIME] = v;
   }
   /** Which LRU list the connection is on (LIST_*). */
   get list(): number {
-    return this.getI(I_LIST);
+    return this.i32[this.iBase + I_LIST]!;
   }
   set list(v: number) {
-    this.setI(I_LIST, v);
+    this.i32[this.iBase + I_LIST] = v;
   }
   get flipped(): boolean {
-    return this.flag(CF_FLIPPED);
+    return (this.i32[this.iBase + I_FLAGS]! & CF_FLIPPED) !== 0;
   }
   set flipped(v: boolean) {
     this.setFlag(CF_FLIPPED, v);
   }
   get midstream(): boolean {
-    return this.flag(CF_MIDSTREAM);
+    return (this.i32[this.iBase + I_FLAGS]! & CF_MIDSTREAM) !== 0;
   }
   set midstream(v: boolean) {
     this.setFlag(CF_MIDSTREAM, v);
   }
   get established(): boolean {
-    return this.flag(CF_ESTABLISHED);
+    return (this.i32[this.iBase + I_FLAGS]! & CF_ESTABLISHED) !== 0;
   }
   set established(v: boolean) {
     this.setFlag(CF_ESTABLISHED, v);
   }
   get maxIdle(): number {
-    return this.getF(F_MAX_IDLE);
+    return this.f64[this.fBase + F_MAX_IDLE]!;
   }
   set maxIdle(v: number) {
-    this.setF(F_MAX_IDLE, v);
+    this.f64[this.fBase + F_MAX_IDLE] = v;
   }
   get closed(): boolean {
-    return this.flag(CF_CLOSED);
+    return (this.i32[this.iBase + I_FLAGS]! & CF_CLOSED) !== 0;
   }
   set closed(v: boolean) {
     this.setFlag(CF_CLOSED, v);
   }
   get synAckTime(): number {
-    return this.getF(F_SYNACK_TIME);
+    return this.f64[this.fBase + F_SYNACK_TIME]!;
   }
   set synAckTime(v: number) {
-    this.setF(F_SYNACK_TIME, v);
+    this.f64[this.fBase + F_SYNACK_TIME] = v;
   }
   get handshakeAckTime(): number {
-    return this.getF(F_HANDSHAKE_ACK_TIME);
+    return this.f64[this.fBase + F_HANDSHAKE_ACK_TIME]!;
   }
   set handshakeAckTime(v: number) {
-    this.setF(F_HANDSHAKE_ACK_TIME, v);
+    this.f64[this.fBase + F_HANDSHAKE_ACK_TIME] = v;
   }
   get refused(): boolean {
-    return this.flag(CF_REFUSED);
+    return (this.i32[this.iBase + I_FLAGS]! & CF_REFUSED) !== 0;
   }
   set refused(v: boolean) {
     this.setFlag(CF_REFUSED, v);
   }
   get awaitingResponse(): boolean {
-    return this.flag(CF_AWAITING_RESPONSE);
+    return (this.i32[this.iBase + I_FLAGS]! & CF_AWAITING_RESPONSE) !== 0;
   }
   set awaitingResponse(v: boolean) {
     this.setFlag(CF_AWAITING_RESPONSE, v);
   }
   get idleBeforeRequest(): number {
-    return this.getF(F_IDLE_BEFORE_REQUEST);
+    return this.f64[this.fBase + F_IDLE_BEFORE_REQUEST]!;
   }
   set idleBeforeRequest(v: number) {
-    this.setF(F_IDLE_BEFORE_REQUEST, v);
+    this.f64[this.fBase + F_IDLE_BEFORE_REQUEST] = v;
   }
   get lastPayloadDir(): number {
-    return this.getI(I_LAST_PAYLOAD_DIR);
+    return this.i32[this.iBase + I_LAST_PAYLOAD_DIR]!;
   }
   set lastPayloadDir(v: number) {
-    this.setI(I_LAST_PAYLOAD_DIR, v);
+    this.i32[this.iBase + I_LAST_PAYLOAD_DIR] = v;
   }
   get pending(): boolean {
-    return this.flag(CF_PENDING);
+    return (this.i32[this.iBase + I_FLAGS]! & CF_PENDING) !== 0;
   }
   set pending(v: boolean) {
     this.setFlag(CF_PENDING, v);
-  }
-  /** Current packet being processed (for gap events raised from the reassembler). */
-  get curIndex(): number {
-    return this.getF(F_CUR_INDEX);
-  }
-  set curIndex(v: number) {
-    this.setF(F_CUR_INDEX, v);
   }
 
   /** Records a once-per-direction history letter (given in upper case), see conn-state.ts. */
@@ -756,8 +782,7 @@ class Connection implements ConnInfo, ReassemblyOwner {
    */
   detachFromSlab(): void {
     if (this.slot < 0) return;
-    const own = copySlot({ f64: this.f64, i32: this.i32, fBase: this.fBase, iBase: this.iBase });
-    this.table.slab.release(this.slot);
+    const own = this.table.slab.retire(this.slot, { f64: this.f64, i32: this.i32, fBase: this.fBase, iBase: this.iBase });
     this.slot = -1;
     this.setSlot(own);
     this.c.rebase(own, 0);
@@ -1060,7 +1085,7 @@ export class FlowTable {
   };
   readonly budget: ReassemblyBudget;
   /** Numbers and flags of the tracked connections (see conn-slab.ts). */
-  readonly slab = new ConnSlab();
+  readonly slab = new ConnSlab(F_INITIAL, I_INITIAL);
   readonly perCapturePoint: boolean;
   private readonly idleTimeout: number;
   private readonly idleGapThreshold: number;
@@ -1394,21 +1419,21 @@ export class FlowTable {
     const fromOrig = dir === 0;
     const f = seg.flags;
     const len = seg.payloadLength;
-    conn.curIndex = seg.index;
     const overflowsBefore = this.budget.overflows;
 
     // Time, idle gaps.
     const first = fwd.packets === 0 && rev.packets === 0;
-    const idle = first ? 0 : now - conn.lastTime;
+    const lastTime = conn.lastTime;
+    const idle = first ? 0 : now - lastTime;
     if (!first && idle > conn.maxIdle) conn.maxIdle = idle;
     if (!first && idle > this.idleGapThreshold) {
       conn.idleGapCount++;
-      const gap: IdleGap = { start: conn.lastTime, end: now, seconds: idle };
+      const gap: IdleGap = { start: lastTime, end: now, seconds: idle };
       if ((conn.idleGaps ??= []).length < 100) conn.idleGaps.push(gap);
       this.emit(conn, 'idle-gap', now, dir, seg.index, seg.seq, seg.ack, -1, len, { idleSeconds: idle, start: gap.start, end: gap.end });
     }
-    conn.previousPacketTime = first ? NaN : conn.lastTime;
-    if (now > conn.lastTime) conn.lastTime = now;
+    conn.previousPacketTime = first ? NaN : lastTime;
+    if (now > lastTime) conn.lastTime = now;
     fwd.packets++;
     fwd.ipBytes += seg.ipLength;
     fwd.payloadBytes += len;
@@ -1453,7 +1478,8 @@ export class FlowTable {
     this.updateStates(conn, fwd, rev, f, len, fromOrig);
 
     // Sequence analysis and reassembly.
-    const ackAllPeer = (f & ACK) !== 0 ? this.acksAll(rev, seg.ack | 0) : null;
+    // (Only a RST or FIN record needs it: whether its ACK covers everything the peer sent.)
+    const ackAllPeer = (f & (RST | FIN)) !== 0 && (f & ACK) !== 0 ? this.acksAll(rev, seg.ack | 0) : null;
     this.analyze(conn, fwd, rev, seg, dir, idle);
 
     // Request/response turns (for reset/FIN state).
@@ -1471,7 +1497,6 @@ export class FlowTable {
       conn.overflows += o;
       this.stats.bufferOverflows += o;
     }
-    conn.curIndex = -1;
   }
 
   private updateStates(conn: Connection, fwd: Endpoint, rev: Endpoint, f: number, len: number, fromOrig: boolean): void {
@@ -1539,12 +1564,20 @@ export class FlowTable {
     let keepAlive = false;
     let zeroWindowProbe = false;
     let dupAck = false;
+    // The sequence state before this packet, read once: the checks below compare against it and
+    // nothing changes it before "Update the sequence state".
+    const fwdNextSeqValid = fwd.nextSeqValid;
+    const fwdNextSeq = fwd.nextSeq;
+    const fwdWindow = fwd.window;
+    const revWindow = rev.window;
+    /** Same sequence number and ACK as the sender's previous segment (window update, keep-alive ACK, duplicate ACK). */
+    const sameSeqAndAck = fwdNextSeqValid && seq === fwdNextSeq && fwd.lastAckValid && ack === fwd.lastAck && noSFR;
 
     // Mid-stream pickup: the first byte (or FIN) seen is offset 0.
     if (!fwd.stream.initialized && (len > 0 || (f & FIN) !== 0)) fwd.stream.init(seq);
 
     // ZERO WINDOW PROBE
-    if (len === 1 && fwd.nextSeqValid && seq === fwd.nextSeq && rev.window === 0) {
+    if (len === 1 && fwdNextSeqValid && seq === fwdNextSeq && revWindow === 0) {
       zeroWindowProbe = true;
       this.emit(conn, 'zero-window-probe', now, dir, idx, seq, ack, streamOff, len);
     }
@@ -1556,34 +1589,35 @@ export class FlowTable {
     }
     let skipToFinished = zeroWindowProbe;
     // KEEP ALIVE
-    if (!skipToFinished && (len === 0 || len === 1) && fwd.nextSeqValid && seq === ((fwd.nextSeq - 1) | 0) && noSFR) {
+    if (!skipToFinished && (len === 0 || len === 1) && fwdNextSeqValid && seq === ((fwdNextSeq - 1) | 0) && noSFR) {
       keepAlive = true;
       skipToFinished = true;
       this.emit(conn, 'keep-alive', now, dir, idx, seq, ack, streamOff, len, { idleSeconds: idle });
       this.mark(conn, 'keep-alive', seg, dir, idle, null);
     }
     // WINDOW UPDATE
-    if (!skipToFinished && len === 0 && win !== 0 && fwd.window >= 0 && win !== fwd.window && fwd.nextSeqValid && seq === fwd.nextSeq && fwd.lastAckValid && ack === fwd.lastAck && noSFR) {
+    if (!skipToFinished && len === 0 && win !== 0 && fwdWindow >= 0 && win !== fwdWindow && sameSeqAndAck) {
       skipToFinished = true;
       this.emit(conn, 'window-update', now, dir, idx, seq, ack, streamOff, len, { windowBytes: this.scaledWindow(fwd, rev, win) });
     }
     // WINDOW FULL
-    if (!skipToFinished && len > 0 && noSFR && rev.lastAckValid && rev.window >= 0 && this.scaleKnown(rev, fwd)) {
-      const edge = (rev.lastAck + this.scaledWindow(rev, fwd, rev.window)) | 0;
-      if (((seq + len) | 0) === edge) this.emit(conn, 'window-full', now, dir, idx, seq, ack, streamOff, len, { windowBytes: this.scaledWindow(rev, fwd, rev.window) });
+    if (!skipToFinished && len > 0 && noSFR && rev.lastAckValid && revWindow >= 0 && this.scaleKnown(rev, fwd)) {
+      const revWindowBytes = this.scaledWindow(rev, fwd, revWindow);
+      const edge = (rev.lastAck + revWindowBytes) | 0;
+      if (((seq + len) | 0) === edge) this.emit(conn, 'window-full', now, dir, idx, seq, ack, streamOff, len, { windowBytes: revWindowBytes });
     }
     // KEEP ALIVE ACK
-    if (!skipToFinished && len === 0 && win !== 0 && win === fwd.window && fwd.nextSeqValid && seq === fwd.nextSeq && fwd.lastAckValid && ack === fwd.lastAck && rev.lastWasKeepAlive && noSFR) {
+    if (!skipToFinished && len === 0 && win !== 0 && win === fwdWindow && sameSeqAndAck && rev.lastWasKeepAlive) {
       skipToFinished = true;
       this.emit(conn, 'keep-alive-ack', now, dir, idx, seq, ack, streamOff, len);
     }
     // DUPLICATE ACK
-    if (!skipToFinished && len === 0 && win !== 0 && win === fwd.window && fwd.nextSeqValid && seq === fwd.nextSeq && fwd.lastAckValid && ack === fwd.lastAck && noSFR) {
+    if (!skipToFinished && len === 0 && win !== 0 && win === fwdWindow && sameSeqAndAck) {
       dupAck = true;
       fwd.dupAckNum++;
       this.emit(conn, 'duplicate-ack', now, dir, idx, seq, ack, streamOff, len, { dupAckNum: fwd.dupAckNum });
     }
-    if (!dupAck) fwd.dupAckNum = 0;
+    if (!dupAck && fwd.dupAckNum !== 0) fwd.dupAckNum = 0;
 
     // ACKED UNSEEN SEGMENT: judged after the reorder window (the data may be reordered behind the ACK).
     if (ackOk && rev.maxSeqValid && seqGt(ack, rev.maxSeqToBeAcked) && rev.ackUnseen === null && !(rev.ackUnseenReported && seqLe(ack, rev.ackUnseenReportedAck))) {
@@ -1606,7 +1640,7 @@ export class FlowTable {
 
     // RETRANSMISSION / FAST RETRANSMISSION / SPURIOUS / OUT-OF-ORDER
     if (!keepAlive && (len > 0 || (f & (SYN | FIN)) !== 0)) {
-      const notAdvanced = fwd.nextSeqValid && seqLt(seq, fwd.nextSeq);
+      const notAdvanced = fwdNextSeqValid && seqLt(seq, fwdNextSeq);
       if (notAdvanced) {
         let type: TcpEventType | null = null;
         if (rev.dupAckNum >= 2 && rev.lastAckValid && rev.lastAck === seq && now - rev.lastAckTime < 0.02) type = 'fast-retransmission';
