@@ -475,6 +475,27 @@ class Endpoint {
     this.setFlag(EPF_FIN_SEEN, v);
   }
 
+  /** Counts one packet sent by this endpoint (one call instead of three getter/setter pairs per packet). */
+  countPacket(ipBytes: number, payloadBytes: number): void {
+    const f64 = this.f64;
+    const b = this.fBase;
+    f64[b + EF_PACKETS]! += 1;
+    f64[b + EF_IP_BYTES]! += ipBytes;
+    f64[b + EF_PAYLOAD_BYTES]! += payloadBytes;
+  }
+
+  /** After a segment without RST: its window, and its ACK when it carried one (one call per packet). */
+  noteWindowAndAck(window: number, ackOk: boolean, ack: number, time: number): void {
+    const i32 = this.i32;
+    const b = this.iBase;
+    i32[b + EI_WINDOW] = window;
+    if (ackOk) {
+      this.f64[this.fBase + EF_LAST_ACK_TIME] = time;
+      i32[b + EI_LAST_ACK] = ack;
+      i32[b + EI_FLAGS]! |= EPF_LAST_ACK_VALID;
+    }
+  }
+
   /** Records the time of a SYN from this endpoint (the first 16 are kept). */
   addSynTime(time: number): void {
     if (Number.isNaN(this.getF(EF_FIRST_SYN_TIME))) this.setF(EF_FIRST_SYN_TIME, time);
@@ -968,13 +989,18 @@ class Connection implements ConnInfo, ReassemblyOwner {
   /** 0: segment goes client → server; 1: server → client; -1: not this connection. */
   match(seg: TcpSegment): number {
     if (seg.ipVersion !== this.ipVersion) return -1;
+    // (Read from the slot once: this runs for every packet.)
+    const clientPort = this.clientPort;
+    const serverPort = this.serverPort;
     if (seg.ipVersion === 4) {
-      if (seg.src4 === this.cA4 && seg.dst4 === this.sA4 && seg.srcPort === this.clientPort && seg.dstPort === this.serverPort) return 0;
-      if (seg.src4 === this.sA4 && seg.dst4 === this.cA4 && seg.srcPort === this.serverPort && seg.dstPort === this.clientPort) return 1;
+      const cA4 = this.cA4;
+      const sA4 = this.sA4;
+      if (seg.src4 === cA4 && seg.dst4 === sA4 && seg.srcPort === clientPort && seg.dstPort === serverPort) return 0;
+      if (seg.src4 === sA4 && seg.dst4 === cA4 && seg.srcPort === serverPort && seg.dstPort === clientPort) return 1;
       return -1;
     }
-    if (seg.srcPort === this.clientPort && seg.dstPort === this.serverPort && this.eq6(seg, seg.srcOffset, 0) && this.eq6(seg, seg.dstOffset, 4)) return 0;
-    if (seg.srcPort === this.serverPort && seg.dstPort === this.clientPort && this.eq6(seg, seg.srcOffset, 4) && this.eq6(seg, seg.dstOffset, 0)) return 1;
+    if (seg.srcPort === clientPort && seg.dstPort === serverPort && this.eq6(seg, seg.srcOffset, 0) && this.eq6(seg, seg.dstOffset, 4)) return 0;
+    if (seg.srcPort === serverPort && seg.dstPort === clientPort && this.eq6(seg, seg.srcOffset, 4) && this.eq6(seg, seg.dstOffset, 0)) return 1;
     return -1;
   }
 
@@ -1434,9 +1460,7 @@ export class FlowTable {
     }
     conn.previousPacketTime = first ? NaN : lastTime;
     if (now > lastTime) conn.lastTime = now;
-    fwd.packets++;
-    fwd.ipBytes += seg.ipLength;
-    fwd.payloadBytes += len;
+    fwd.countPacket(seg.ipLength, len);
 
     // Options from SYNs.
     if ((f & SYN) !== 0) {
@@ -1663,16 +1687,19 @@ export class FlowTable {
     let nextSeq = (seq + len) | 0;
     if ((f & (SYN | FIN)) !== 0) nextSeq = (nextSeq + 1) | 0;
     if ((len > 0 || (f & (SYN | FIN)) !== 0) && !zeroWindowProbe) {
-      if (!fwd.nextSeqValid || seqGt(nextSeq, fwd.nextSeq)) {
+      // (Nothing above changed the sender's sequence state: the values read at the start hold.)
+      let senderNextSeq = fwdNextSeq;
+      if (!fwdNextSeqValid || seqGt(nextSeq, fwdNextSeq)) {
         fwd.nextSeq = nextSeq;
         fwd.nextSeqValid = true;
         fwd.nextSeqTime = now;
+        senderNextSeq = nextSeq;
       }
       if (!fwd.maxSeqValid || seq === fwd.maxSeqToBeAcked) {
-        fwd.maxSeqToBeAcked = fwd.nextSeq;
+        fwd.maxSeqToBeAcked = senderNextSeq;
         fwd.maxSeqValid = true;
       }
-    } else if (!fwd.nextSeqValid && (f & RST) === 0) {
+    } else if (!fwdNextSeqValid && (f & RST) === 0) {
       // A pure ACK as the first packet of a direction: its seq is the sender's next sequence number.
       fwd.nextSeq = seq;
       fwd.nextSeqValid = true;
@@ -1680,14 +1707,7 @@ export class FlowTable {
       fwd.maxSeqToBeAcked = seq;
       fwd.maxSeqValid = true;
     }
-    if ((f & RST) === 0) {
-      fwd.window = win;
-      if (ackOk) {
-        fwd.lastAckTime = now;
-        fwd.lastAck = ack;
-        fwd.lastAckValid = true;
-      }
-    }
+    if ((f & RST) === 0) fwd.noteWindowAndAck(win, ackOk, ack, now);
     fwd.lastWasKeepAlive = keepAlive;
 
     // FIN: the stream ends at its sequence number.
@@ -1700,7 +1720,9 @@ export class FlowTable {
 
   /** Window of `ep` in bytes: scaled when both SYNs carried the option (RFC 7323 §2.2). */
   private scaledWindow(ep: Endpoint, peer: Endpoint, raw: number): number {
-    if (ep.windowScale >= 0 && peer.windowScale >= 0) return raw * 2 ** ep.windowScale;
+    const shift = ep.windowScale;
+    // (The shift is at most 14, see process(), so 1 << shift is exact; 2 ** shift was a pow() call per data packet.)
+    if (shift >= 0 && peer.windowScale >= 0) return raw * (1 << shift);
     return raw;
   }
 
