@@ -83,11 +83,13 @@ export interface ListenOptions {
   /** Writer buffer size (default 1 MiB). */
   bufferSize?: number;
   /**
-   * Receive batching (default 2 ms; 0 = off): after a batch of datagrams that emptied the socket,
-   * the process sleeps this long before it polls again, so the datagrams arriving meanwhile are
-   * read in one batch instead of one wake-up each. Wake-ups (epoll, context switches) were most of
-   * the CPU per datagram at 10-20k datagrams/s (docs/listen.md "Performance"); the cost is up to
-   * this much latency, and the socket buffer holds the datagrams meanwhile.
+   * Receive batching (0 = off, the default here; `mirrorlens listen` uses 2): after a batch of
+   * datagrams that emptied the socket, the thread sleeps this long before it polls again, so the
+   * datagrams arriving meanwhile are read in one batch instead of one wake-up each. Wake-ups
+   * (epoll, context switches) were most of the CPU per datagram at 10-20k datagrams/s
+   * (docs/listen.md "Performance"); the cost is up to this much latency, and the socket buffer
+   * holds the datagrams meanwhile. Off by default in the library because the sleep blocks the
+   * whole thread: an application embedding the listener opts in when its thread is a capture one.
    */
   batchWaitMs?: number;
   /** Notices (start-up, disk full, key log issues): one line each. */
@@ -187,7 +189,7 @@ export class MirrorListener {
     this.snaplen = o.snaplen ?? 0;
     this.comments = o.packetComments ?? 'gwlb';
     this.allow = o.allowSources ?? [];
-    this.batchWaitMs = o.batchWaitMs ?? 2;
+    this.batchWaitMs = o.batchWaitMs ?? 0;
     if (!(this.batchWaitMs >= 0 && this.batchWaitMs <= 100)) throw new RangeError(`batchWaitMs must be 0..100, got ${o.batchWaitMs}`);
     for (const [k, v] of o.sessions ?? new Map<string, string>()) {
       this.sessionNames.set(/^\d+$/.test(k) ? String(Number(k)) : `vpce-${normEndpoint(k)}`, v);
