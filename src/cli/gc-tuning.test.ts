@@ -43,3 +43,21 @@ test('heap flags of the user win: no tuning when NODE_OPTIONS sets them', () => 
   const r = youngGenMiB(true, '--max-semi-space-size=8');
   assert.equal(r.applied, false);
 });
+
+test('a large live heap puts V8 defaults back', () => {
+  // 64 MiB threshold for the test; the child keeps ~100 MiB of small objects alive, then waits
+  // past the once-a-second check.
+  const script = `
+    import { tuneGarbageCollector, gcTuningState } from ${JSON.stringify(tuning)};
+    tuneGarbageCollector(process.execArgv, '', 64 * 1024 * 1024);
+    const before = gcTuningState();
+    const keep = [];
+    for (let i = 0; i < 1_000_000; i++) keep.push({ a: i, b: 'k' + i, c: [i, i + 1] });
+    setTimeout(() => console.log(JSON.stringify({ before, after: gcTuningState(), n: keep.length })), 1500);
+  `;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(out.before, 'small-heap');
+  assert.equal(out.after, 'defaults-restored');
+});
