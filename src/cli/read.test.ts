@@ -223,3 +223,30 @@ test('mutated capture files: read prints or reports one error line, never an int
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--mirror-filter applies AWS Traffic Mirror rules to the frame inside VXLAN: 0.0.0.0/0 keeps IPv4 only', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-read-mf-'));
+  try {
+    const rules = ['rules:'];
+    for (const direction of ['ingress', 'egress']) {
+      for (const [n, ports] of [[100, 'destinationPorts'], [200, 'sourcePorts']] as const) {
+        rules.push(`  - {ruleNumber: ${n}, direction: ${direction}, action: accept, protocol: tcp, source: 0.0.0.0/0, destination: 0.0.0.0/0, ${ports}: 8080}`);
+      }
+    }
+    const file = join(dir, 'filter.yaml');
+    writeFileSync(file, rules.join('\n'));
+    const mirrored = await run(LAB, '--mirror-filter', file);
+    assert.equal(mirrored.code, 0, mirrored.err);
+    const port8080 = await run(LAB, '--filter', 'tcp and port 8080');
+    const ipv4Only = port8080.out.split('\n').filter((l) => l !== '' && !l.includes('[fd42::'));
+    assert.ok(ipv4Only.length > 0 && ipv4Only.length < port8080.out.split('\n').length - 1, 'the capture has both IPv4 and IPv6 on port 8080');
+    assert.deepEqual(mirrored.out.split('\n').filter((l) => l !== ''), ipv4Only);
+    writeFileSync(file, 'rules: [ {ruleNumber: x');
+    const bad = await run(LAB, '--mirror-filter', file);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /filter\.yaml/);
+    assert.equal(bad.err.trim().split('\n').length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -27,6 +27,8 @@ tunnels (outer carrier and inner packet both shown).
 Options:
   --json               one JSON object per packet (JSON lines)
   --filter EXPR        display filter, e.g. "host 10.0.0.1 and port 443 and vni 42" (grammar below)
+  --mirror-filter FILE only packets these AWS Traffic Mirror filter rules accept (the file
+                       listen --filter takes), applied to the mirrored frame inside VXLAN/GENEVE
   --count N            stop after N printed packets
   --absolute-time      ISO-8601 UTC timestamps instead of seconds since the first packet
   --checksums          validate IPv4/TCP/UDP/ICMP checksums (off by default: mirrored packets
@@ -57,6 +59,7 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs('read', argv, {
       json: { type: 'boolean' },
       filter: { type: 'string' },
+      'mirror-filter': { type: 'string' },
       count: { type: 'string' },
       'absolute-time': { type: 'boolean' },
       checksums: { type: 'boolean' },
@@ -84,6 +87,9 @@ export const command: Command = {
     };
     if (!Number.isInteger(opts.maxDepth)) throw new MirrorlensError(ErrorCode.Usage, 'read: --max-depth wants a whole number');
     const filter = typeof values.filter === 'string' ? compileFilter(values.filter) : null;
+    // Loaded only when asked for (capture classification and the rules parser).
+    const mirrorFilter =
+      typeof values['mirror-filter'] === 'string' ? (await import('../report/mirror-filter.js')).mirrorFilterPredicate(values['mirror-filter']) : null;
     const printer = new Printer(io, {
       json: values.json === true,
       absolute: values['absolute-time'] === true,
@@ -119,6 +125,7 @@ export const command: Command = {
               statusCounts[st]!++;
               for (let i = 0; i < dec.anomalyCount; i++) anomalies.record(dec.anomalyId(i), rec.index);
               printer.noteTime(rec);
+              if (mirrorFilter && !mirrorFilter(rec, dec)) return;
               if (filter && !filter(dec)) return;
               shown++;
               printer.packet(rec, dec, filter);
