@@ -62,9 +62,6 @@ const TLS13_SET: ReadonlySet<string> = new Set(TLS13_LABELS);
 
 const HEX_RE = /^[0-9a-fA-F]*$/;
 
-function hexToBytes(hex: string): Uint8Array {
-  return new Uint8Array(Buffer.from(hex, 'hex'));
-}
 
 const CHAR_LF = 0x0a;
 const CHAR_CR = 0x0d;
@@ -93,22 +90,34 @@ function hexRangeEquals(text: string, start: number, bytes: Uint8Array): boolean
   return true;
 }
 
-/** Decodes text[start, end) (an even number of characters) to new bytes; null if one is not a hex digit. */
-function decodeHexRange(text: string, start: number, end: number): Uint8Array | null {
-  const out = new Uint8Array((end - start) >> 1);
-  for (let i = 0; i < out.length; i++) {
+/** Decodes text[start, end) (an even number of characters) into `out`; false if one is not a hex digit. */
+function decodeHexRange(text: string, start: number, end: number, out: Uint8Array): boolean {
+  for (let i = 0; i < out.length && start + 2 * i < end; i++) {
     const at = start + 2 * i;
     const high = hexDigit(text.charCodeAt(at));
     const low = hexDigit(text.charCodeAt(at + 1));
-    if (high < 0 || low < 0) return null;
+    if (high < 0 || low < 0) return false;
     out[i] = (high << 4) | low;
   }
-  return out;
+  return true;
 }
 
-/** Client random (64 hex digits) of text[start, start + 64) in the lower case the maps use. */
-function clientRandomKey(text: string, start: number): string {
-  return text.slice(start, start + 64).toLowerCase();
+let keyScratch = Buffer.allocUnsafe(128);
+
+/**
+ * text[start, end) (hex digits) in lower case, as a string of its own. A map key must not be a
+ * slice of the key log text: V8 keeps a slice's whole parent string alive, so one stored key
+ * would pin the entire text (every appended chunk, in a followed key log) for the life of the
+ * KeyLog.
+ */
+function ownLowerHex(text: string, start: number, end: number): string {
+  const n = end - start;
+  if (n > keyScratch.length) keyScratch = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(start + i);
+    keyScratch[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  }
+  return keyScratch.toString('latin1', 0, n);
 }
 
 /** Printable, bounded form of a token from a key log line (labels only; never a secret). */
@@ -136,6 +145,13 @@ export class KeyLog {
   private readonly watchers = new Map<string, Set<KeyListener>>();
   private dsbCount = 0;
   private lineCount = 0;
+  /**
+   * Secrets are views into shared 16 KiB chunks rather than arrays of their own: tens of
+   * thousands of 32-48 byte secrets would otherwise each cost an ArrayBuffer object and a
+   * native backing store (about four times the secret's size).
+   */
+  private chunk = new Uint8Array(0);
+  private chunkUsed = 0;
 
   /** Number of client randoms with at least one secret. */
   get size(): number {
@@ -345,7 +361,7 @@ export class KeyLog {
       return false;
     }
     if (!isHexRange(text, crStart, crStart + 64)) return false;
-    const cr = clientRandomKey(text, crStart);
+    const cr = ownLowerHex(text, crStart, crStart + 64);
     let s = this.byRandom.get(cr);
     const known = s === undefined ? null : label === 'CLIENT_RANDOM' ? s.masterSecret : label === 'PMS_CLIENT_RANDOM' ? s.preMasterSecret : (s.tls13[label as Tls13Label] ?? null);
     // (hexRangeEquals is false on a non-hex digit, and decodeHexRange null: the secret's digits
@@ -355,14 +371,35 @@ export class KeyLog {
       this.lineCount++;
       return true;
     }
-    const secret = decodeHexRange(text, secretStart, end);
-    if (secret === null) return false;
+    const secret = this.secretBytes(secretLength >> 1);
+    if (!decodeHexRange(text, secretStart, end, secret)) {
+      this.chunkUsed -= secret.length; // give the space back: the line goes to addLine
+      return false;
+    }
     if (s === undefined) {
       s = { masterSecret: null, preMasterSecret: null, tls13: {} };
       this.byRandom.set(cr, s);
     }
     this.storeSecret(s, cr, label, secret);
     return true;
+  }
+
+  /** Room for a secret of `n` bytes in the current chunk (a new chunk when it is full). */
+  private secretBytes(n: number): Uint8Array {
+    if (this.chunkUsed + n > this.chunk.length) {
+      this.chunk = new Uint8Array(Math.max(16 * 1024, n));
+      this.chunkUsed = 0;
+    }
+    const out = this.chunk.subarray(this.chunkUsed, this.chunkUsed + n);
+    this.chunkUsed += n;
+    return out;
+  }
+
+  /** Secret bytes of hex digits already checked (even count, all hex). */
+  private hexToBytes(hex: string): Uint8Array {
+    const out = this.secretBytes(hex.length >> 1);
+    decodeHexRange(hex, 0, hex.length, out);
+    return out;
   }
 
   /** Stores a secret for client random `cr` (lower-case hex) and tells who waits for it. */
@@ -389,7 +426,7 @@ export class KeyLog {
       if (fields.length !== 3 || mk === undefined) return 'RSA Session-ID line: expected "RSA Session-ID:<hex> Master-Key:<hex>"';
       if (!HEX_RE.test(sid) || sid.length === 0 || sid.length > 64 || sid.length % 2) return 'RSA Session-ID line: session id is not 1-32 bytes of hex';
       if (!HEX_RE.test(mk) || mk.length !== 96) return `RSA Session-ID line: master key must be 96 hex digits, got ${mk.length} characters`;
-      this.bySessionId.set(sid.toLowerCase(), hexToBytes(mk));
+      this.bySessionId.set(ownLowerHex(sid, 0, sid.length), this.hexToBytes(mk));
       this.lineCount++;
       return null;
     }
@@ -402,7 +439,7 @@ export class KeyLog {
     if (label === 'RSA') {
       if (!HEX_RE.test(id) || id.length !== 16) return `RSA: encrypted pre-master prefix must be 16 hex digits, got ${id.length} characters`;
       if (secretHex.length !== 96) return `RSA: pre-master secret must be 96 hex digits, got ${secretHex.length}`;
-      this.rsaPms.set(id.toLowerCase(), hexToBytes(secretHex));
+      this.rsaPms.set(ownLowerHex(id, 0, id.length), this.hexToBytes(secretHex));
       this.lineCount++;
       return null;
     }
@@ -416,13 +453,13 @@ export class KeyLog {
     if (TLS13_SET.has(label) && secretHex.length !== 64 && secretHex.length !== 96) {
       return `${label}: secret must be 64 or 96 hex digits (SHA-256/SHA-384), got ${secretHex.length}`;
     }
-    const cr = id.toLowerCase();
+    const cr = ownLowerHex(id, 0, id.length);
     let s = this.byRandom.get(cr);
     if (s === undefined) {
       s = { masterSecret: null, preMasterSecret: null, tls13: {} };
       this.byRandom.set(cr, s);
     }
-    this.storeSecret(s, cr, label, hexToBytes(secretHex));
+    this.storeSecret(s, cr, label, this.hexToBytes(secretHex));
     return null;
   }
 }
