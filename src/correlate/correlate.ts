@@ -14,6 +14,7 @@
  * strongly joined pairs (trace id, client ip:port + request line) and applied to the rest.
  */
 import { traceRootOf } from '../logs/alb.js';
+import { ownString } from '../logs/lines.js';
 import type { Case, ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
 
 export interface CorrelateOptions {
@@ -160,8 +161,11 @@ export class Correlator {
    */
   noteLogTarget(targetAddr: string | null, targetPort: number | null): void {
     if (targetAddr !== null && targetPort !== null) {
-      this.logTargets.add(ep(targetAddr, targetPort));
-      this.logTargetAddrs.add(targetAddr);
+      // Called for every log line with fields cut from the log's read chunk: a new key is kept
+      // as a string of its own, or it would keep its whole chunk alive.
+      const key = ep(targetAddr, targetPort);
+      if (!this.logTargets.has(key)) this.logTargets.add(ownString(key));
+      if (!this.logTargetAddrs.has(targetAddr)) this.logTargetAddrs.add(ownString(targetAddr));
     }
   }
 

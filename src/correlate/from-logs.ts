@@ -1,9 +1,12 @@
 /**
- * Adapters from the logs stage's records to the compact views correlation keeps.
+ * Adapters from the logs stage's records to the compact views correlation keeps. A record's
+ * strings are slices of the log's 64 KiB read chunk; a view keeps own copies (`ownString`), or
+ * every kept error line would keep its whole chunk alive.
  */
 import type { AlbLogRecord } from '../logs/alb.js';
 import type { ClbLogRecord } from '../logs/clb.js';
 import type { FlowLogRecord } from '../logs/flow.js';
+import { ownString, ownStringOrNull } from '../logs/lines.js';
 import type { FlowRowView, LbLogView } from './views.js';
 
 function pathWithQuery(path: string | null, query: string | null): string | null {
@@ -25,22 +28,23 @@ export function albLogView(r: AlbLogRecord): LbLogView {
     requestTime: r.requestCreationTime,
     elbStatus: r.elbStatusCode,
     targetStatus: r.targetStatusCode,
-    clientAddr: r.clientAddr,
+    clientAddr: ownStringOrNull(r.clientAddr),
     clientPort: r.clientPort,
-    targetAddr: r.targetAddr,
+    targetAddr: ownStringOrNull(r.targetAddr),
     targetPort: r.targetPort,
     requestProcessingSeconds: r.requestProcessingSeconds,
     targetProcessingSeconds: r.targetProcessingSeconds,
     responseProcessingSeconds: r.responseProcessingSeconds,
-    method: req.method ?? null,
-    path: pathWithQuery(r.path, r.query),
-    traceId: r.traceId,
-    errorReason: r.errorReason,
-    raw:
+    method: ownStringOrNull(req.method ?? null),
+    path: ownStringOrNull(pathWithQuery(r.path, r.query)),
+    traceId: ownStringOrNull(r.traceId),
+    errorReason: ownStringOrNull(r.errorReason),
+    raw: ownString(
       `${r.type} ${r.timeString} client ${r.clientAddr}:${r.clientPort} target ${r.targetAddr === null ? '-' : `${r.targetAddr}:${dash(r.targetPort)}`} ` +
       `processing ${dash(r.requestProcessingSeconds)}/${dash(r.targetProcessingSeconds)}/${dash(r.responseProcessingSeconds)} ` +
       `elb_status ${dash(r.elbStatusCode)} target_status ${dash(r.targetStatusCode)} "${req.raw ?? ''}"` +
       `${r.traceId ? ` trace ${r.traceId}` : ''}${r.errorReason ? ` error_reason ${r.errorReason}` : ''}`,
+    ),
   };
 }
 
@@ -54,18 +58,18 @@ export function clbLogView(r: ClbLogRecord): LbLogView {
     requestTime: r.time,
     elbStatus: r.elbStatusCode,
     targetStatus: r.backendStatusCode,
-    clientAddr: r.clientAddr,
+    clientAddr: ownStringOrNull(r.clientAddr),
     clientPort: r.clientPort,
-    targetAddr: r.backendAddr,
+    targetAddr: ownStringOrNull(r.backendAddr),
     targetPort: r.backendPort,
     requestProcessingSeconds: r.requestProcessingSeconds,
     targetProcessingSeconds: r.backendProcessingSeconds,
     responseProcessingSeconds: r.responseProcessingSeconds,
-    method: req.method ?? null,
-    path: pathWithQuery(r.path, r.query),
+    method: ownStringOrNull(req.method ?? null),
+    path: ownStringOrNull(pathWithQuery(r.path, r.query)),
     traceId: null,
     errorReason: null,
-    raw: `${r.timeString} client ${r.clientAddr}:${r.clientPort} backend ${r.backendAddr ?? '-'}:${dash(r.backendPort)} elb_status ${dash(r.elbStatusCode)} backend_status ${dash(r.backendStatusCode)} "${req.raw ?? ''}"`,
+    raw: ownString(`${r.timeString} client ${r.clientAddr}:${r.clientPort} backend ${r.backendAddr ?? '-'}:${dash(r.backendPort)} elb_status ${dash(r.elbStatusCode)} backend_status ${dash(r.backendStatusCode)} "${req.raw ?? ''}"`),
   };
 }
 
@@ -77,14 +81,14 @@ export function flowRowView(r: FlowLogRecord): FlowRowView | null {
     line: r.line,
     start: r.start,
     end: r.end ?? r.start,
-    interfaceId: r.interfaceId,
-    srcAddr: r.srcaddr,
-    dstAddr: r.dstaddr,
+    interfaceId: ownStringOrNull(r.interfaceId),
+    srcAddr: ownString(r.srcaddr),
+    dstAddr: ownString(r.dstaddr),
     srcPort: r.srcport,
     dstPort: r.dstport,
     protocol: r.protocol,
     action,
     tcpFlags: r.tcpFlags,
-    raw: `${r.interfaceId ?? '-'} ${r.srcaddr}:${dash(r.srcport)} → ${r.dstaddr}:${dash(r.dstport)} proto ${dash(r.protocolName ?? r.protocol)} ${dash(r.action)}${r.tcpFlagNames.length ? ` flags ${r.tcpFlagNames.join(',')}` : ''}${r.flowDirection ? ` ${r.flowDirection}` : ''}`,
+    raw: ownString(`${r.interfaceId ?? '-'} ${r.srcaddr}:${dash(r.srcport)} → ${r.dstaddr}:${dash(r.dstport)} proto ${dash(r.protocolName ?? r.protocol)} ${dash(r.action)}${r.tcpFlagNames.length ? ` flags ${r.tcpFlagNames.join(',')}` : ''}${r.flowDirection ? ` ${r.flowDirection}` : ''}`),
   };
 }

@@ -6,6 +6,22 @@
  */
 import { isAscii } from 'node:buffer';
 
+/**
+ * A copy of `s` that shares no characters with the string it was cut from. Lines, and the fields
+ * parsers cut from them, are slices of a whole decoded chunk (64 KiB): V8 keeps a slice's parent
+ * alive, so one field stored for later (an error line kept for correlation, a map key) would pin
+ * its entire chunk. Whatever outlives the line goes through this. (Concatenating then slicing makes
+ * V8 flatten into a fresh string; strings under 13 characters are copied by slicing anyway.)
+ */
+export function ownString(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/** `ownString` for a field that may be absent. */
+export function ownStringOrNull(s: string | null): string | null {
+  return s === null ? null : ownString(s);
+}
+
 export type LineCallback = (line: string, tooLong: boolean) => void;
 
 export class LineSplitter {
