@@ -9,6 +9,7 @@ import type { ClbLogRecord } from './clb.js';
 import type { FlowLogRecord } from './flow.js';
 import { explainAlbError, explainClbError, explainErrorReason } from './explain.js';
 import { TLS_VERIFY_ERRORS } from './alb-conn.js';
+import { ownString } from './lines.js';
 
 export interface SummaryOptions {
   /** How many error lines to keep with their explanation (all are counted). Default 100. */
@@ -221,7 +222,10 @@ export class LogsSummariser {
         const s = this.tlsSection();
         s.connections++;
         inc(s.byTlsProtocol, r.tlsProtocol ?? '-');
-        if (r.tlsVerifyError !== null) this.verify.set(r.tlsVerifyError, (this.verify.get(r.tlsVerifyError) ?? 0) + 1);
+        if (r.tlsVerifyError !== null) {
+          const n = this.verify.get(r.tlsVerifyError);
+          this.verify.set(n === undefined ? ownString(r.tlsVerifyError) : r.tlsVerifyError, (n ?? 0) + 1);
+        }
         if (r.tlsProtocol !== null && r.tlsHandshakeSeconds === null) s.handshakeFailures++;
         break;
       }
@@ -262,8 +266,10 @@ export class LogsSummariser {
     const target = endpoint(tAddr, tPort);
     let row = this.targets.get(target);
     if (row === undefined && this.targets.size < 10_000) {
-      row = { target, requests: 0, elb5xx: 0, target5xx: 0 };
-      this.targets.set(target, row);
+      // Map keys and rows outlive the line: own strings, not slices that would pin the read chunk.
+      const key = ownString(target);
+      row = { target: key, requests: 0, elb5xx: 0, target5xx: 0 };
+      this.targets.set(key, row);
     }
     const minuteKey = Math.floor(r.time / 60);
     let m = this.minutes.get(minuteKey);
@@ -329,9 +335,10 @@ export class LogsSummariser {
     }
     const f = this.flow;
     f.records++;
-    const eni = r.interfaceId ?? '-';
+    let eni = r.interfaceId ?? '-';
     let row = this.interfaces.get(eni);
     if (row === undefined) {
+      eni = ownString(eni); // kept: not a slice pinning the read chunk
       row = { interfaceId: eni, accepted: 0, rejected: 0, noData: 0, skipData: 0, packets: 0, bytes: 0 };
       if (this.interfaces.size < 100_000) this.interfaces.set(eni, row);
     }
@@ -384,8 +391,9 @@ export class LogsSummariser {
         f.flowTableFull = true;
         return;
       }
-      c = { eni, proto: r.protocol ?? -1, a: ab ? sa : da, b: ab ? da : sa, flags: 0, firstAB: ab };
-      this.conversations.set(key, c);
+      // Kept: strings of their own, not slices pinning the read chunk.
+      c = { eni: ownString(eni), proto: r.protocol ?? -1, a: ownString(ab ? sa : da), b: ownString(ab ? da : sa), flags: 0, firstAB: ab };
+      this.conversations.set(ownString(key), c);
     }
     c.flags |= accept ? (ab ? FLAG_ACCEPT_AB : FLAG_ACCEPT_BA) : ab ? FLAG_REJECT_AB : FLAG_REJECT_BA;
     if (reject && r.rejectReason === 'BPA') c.flags |= FLAG_BPA;

@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Log lines, and the fields parsers cut from them, are slices of a 64 KiB read chunk; whatever
+// outlives its line must not keep that chunk alive, or memory follows the log's size rather than
+// what is kept. Each test runs in a child process (--expose-gc): it writes a log in which the
+// lines that are kept lie far apart (each in a read chunk of its own), reads it, and reports the
+// memory (heap and external strings) still in use while the reader's state is alive.
+
+const src = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../src/${p}`, import.meta.url)));
+
+/** Script text defining `used()` (heap + external bytes) and `settle()` (collect until still). */
+const MEASURE = `
+  const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.external; };
+  const settle = async () => {
+    /a/.exec('a'); // RegExp.input would otherwise hold the last line a RegExp ran on
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 50)); // external memory is given back after a collection
+    globalThis.gc();
+  };
+`;
+
+/** Runs `body` (an ES module script; `FILE` is a path for its log) in a child; returns its last stdout line as JSON. */
+function measure<T>(imports: string, body: string): T {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-logmem-'));
+  try {
+    const script = `${imports}\nimport { writeFileSync } from 'node:fs';\nconst FILE = ${JSON.stringify(join(dir, 'log'))};\n${MEASURE}\n${body}`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// "Memory follows errors": analyze keeps only the error lines of an access log. An ALB log of
+// 80 MB with one 502 every 250 lines (about 120 KB apart) goes to the Correlator as analyze does.
+test('the error lines the Correlator keeps from an access log do not keep the log text around them', () => {
+  const m = measure<{ keptMiB: number; errors: number; cases: number }>(
+    `import { Correlator } from ${src('correlate/correlate.ts')};
+     import { albLogView } from ${src('correlate/from-logs.ts')};
+     import { readLogs } from ${src('logs/read.ts')};`,
+    `
+    const lines = [];
+    for (let i = 0; i < 160_000; i++) {
+      const status = i % 250 === 0 ? '502 -' : '200 200';
+      const ts = new Date(Date.UTC(2024, 4, 1, 10, 0, 0) + i).toISOString().replace('Z', '000Z');
+      lines.push('https ' + ts + ' app/my-loadbalancer/50dc6c495c0c9188 203.0.113.' + (i % 250) + ':' + (10000 + (i % 50000)) +
+        ' 10.0.0.26:8080 0.001 ' + (status === '502 -' ? '-1 -1 ' : '0.002 0.000 ') + status + ' 1134 16983' +
+        ' "GET https://www.example.com:443/items/' + i + '?page=' + (i % 17) + ' HTTP/1.1" "curl/8.5.0" TLS_AES_128_GCM_SHA256 TLSv1.3' +
+        ' arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067' +
+        ' "Root=1-663212a0-' + String(i).padStart(24, '0') + '" "www.example.com" "-" 0 ' + ts + ' "forward" "-" "-" "10.0.0.26:8080" "' +
+        status.split(' ')[1] + '" "-" "-" TID_' + String(i).padStart(16, '0') + ' "-" "-" "-"');
+    }
+    writeFileSync(FILE, lines.join('\\n') + '\\n');
+    lines.length = 0;
+    await settle();
+    const before = used();
+    // What analyze does with each line (src/report/analyze.ts): a view of the lines the
+    // Correlator keeps, the target of the others.
+    const corr = new Correlator({});
+    let errors = 0;
+    await readLogs([FILE], (r) => {
+      if (r.elbStatusCode >= 500) errors++;
+      if (Correlator.keepsLogStatus(r.elbStatusCode)) corr.addLog(albLogView(r));
+      else corr.noteLogTarget(r.targetAddr, r.targetPort);
+    });
+    await settle();
+    const keptMiB = (used() - before) / 1048576;
+    console.log(JSON.stringify({ keptMiB, errors, cases: corr.build().length }));
+    `,
+  );
+  assert.equal(m.errors, 640);
+  assert.equal(m.cases, 640);
+  // 640 kept lines take well under a MiB; a 64 KiB read chunk kept per line would be 40 MiB.
+  assert.ok(m.keptMiB < 5, `the Correlator holds ${m.keptMiB.toFixed(1)} MiB for ${m.cases} kept log lines`);
+});
+
+// `mirrorlens logs` on VPC flow logs keeps one row per interface and per conversation. A flow
+// log of 60 MB where one line in 1 000 starts a new conversation on a new interface.
+test('the interfaces and conversations the logs summary keeps do not keep the log text around them', () => {
+  const m = measure<{ keptMiB: number; interfaces: number; records: number }>(
+    `import { LogsSummariser } from ${src('logs/summary.ts')};
+     import { readLogs } from ${src('logs/read.ts')};`,
+    `
+    const lines = [];
+    for (let i = 0; i < 600_000; i++) {
+      const fresh = i % 1000 === 0;
+      const eni = fresh ? 'eni-0a' + String(i).padStart(15, '0') : 'eni-1235b8ca123456789';
+      const port = fresh ? 10000 + i / 1000 : 20641 + (i % 20);
+      lines.push('2 123456789010 ' + eni + ' 172.31.16.139 172.31.16.21 ' + port + ' 22 6 20 4249 1418530010 1418530070 ' + (i % 7 ? 'ACCEPT' : 'REJECT') + ' OK');
+    }
+    writeFileSync(FILE, lines.join('\\n') + '\\n');
+    lines.length = 0;
+    await settle();
+    const before = used();
+    const summariser = new LogsSummariser();
+    await readLogs([FILE], (r) => summariser.add(r), { format: 'flow' });
+    await settle();
+    const keptMiB = (used() - before) / 1048576;
+    const report = summariser.report();
+    console.log(JSON.stringify({ keptMiB, interfaces: report.flow.byInterface.length, records: report.flow.records }));
+    `,
+  );
+  assert.equal(m.records, 600_000);
+  assert.equal(m.interfaces, 601);
+  // 601 interfaces and 621 conversations take well under a MiB; a read chunk kept by each new
+  // one would be about 37 MiB.
+  assert.ok(m.keptMiB < 5, `the summary holds ${m.keptMiB.toFixed(1)} MiB for ${m.interfaces} interfaces`);
+});
