@@ -11,6 +11,10 @@
  * addresses (see remapCopy), so every copy is new connections, as a longer capture would be: with
  * the same 5-tuples repeated, tshark treats the later copies as one stream and stops decrypting.
  *
+ * Last, the floor under any Node.js analyzer of this capture (bench/analyze/floor.ts): bare Node
+ * start-up plus node:crypto opening each of the capture's encrypted records once, against a
+ * twentieth of tshark's time.
+ *
  *   sudo npx mirrorlens lab run load --out bench/out/load     (once: makes the input)
  *   npm run bench:analyze [-- --runs 3]
  */
@@ -22,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { PacketDecoder } from '../../src/wire/packet.js';
 import { readCapture } from '../../src/capture/reader.js';
+import { censusOfRecords, decryptRound } from './floor.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, input: { type: 'string' } } });
 const runs = Number(values.runs ?? 3);
@@ -173,3 +178,28 @@ const cpu = median(results.tshark1!.map((p) => p.cpuSeconds)) / median(results.o
 const mem = median(results.ours1!.map((p) => p.maxRssMiB)) / median(results.tshark1!.map((p) => p.maxRssMiB));
 const growth = median(results.ours4!.map((p) => p.maxRssMiB)) / median(results.ours1!.map((p) => p.maxRssMiB));
 console.log(`speed-up (wall) ${speed.toFixed(1)}x, (CPU) ${cpu.toFixed(1)}x; memory ours/tshark ${mem.toFixed(2)}; ours 4x/1x peak RSS ${growth.toFixed(2)}`);
+
+// The floor: what Node's start-up and node:crypto alone cost for this capture.
+const census = await censusOfRecords([single]);
+const startups: number[] = [];
+const decrypts: number[] = [];
+for (let i = 0; i < Math.max(3, runs); i++) {
+  startups.push(timed(process.execPath, ['-e', '0']).cpuSeconds);
+  decrypts.push(decryptRound(census));
+}
+const floor = median(startups) + median(decrypts);
+const budgetCpu = median(results.tshark1!.map((p) => p.cpuSeconds)) / 20;
+const budgetWall = median(results.tshark1!.map((p) => p.wallSeconds)) / 20;
+const oursCpu = median(results.ours1!.map((p) => p.cpuSeconds));
+const ciphers = [...census.byCipher].map(([c, m]) => `${c} ${[...m.values()].reduce((a, b) => a + b, 0)}`).join(', ');
+console.log(
+  `floor: ${census.records} encrypted records in ${census.tlsConnections} TLS connections (${ciphers}; ${(census.ciphertextBytes / 1e6).toFixed(1)} MB); ` +
+    `node:crypto opens them in ${median(decrypts).toFixed(2)} CPU s (${Math.min(...decrypts).toFixed(2)}-${Math.max(...decrypts).toFixed(2)}, ` +
+    `${((median(decrypts) / census.records) * 1e6).toFixed(1)} µs each); bare Node start-up ${median(startups).toFixed(2)} CPU s ` +
+    `(${Math.min(...startups).toFixed(2)}-${Math.max(...startups).toFixed(2)})`,
+);
+console.log(
+  `floor ${floor.toFixed(2)} CPU s against 20x tshark's: ${budgetCpu.toFixed(2)} CPU s (${budgetWall.toFixed(2)} s wall); ` +
+    `left for everything else (decode, reassembly, TLS key schedules and parsing, HTTP, logs, correlation): ${(budgetCpu - floor).toFixed(2)} CPU s, ` +
+    `where mirrorlens spends ${(oursCpu - floor).toFixed(2)}`,
+);
