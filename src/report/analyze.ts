@@ -65,6 +65,24 @@ function side(role: string): ReportConnection['role'] {
   return role === 'client-side' || role === 'target-side' ? role : 'unknown';
 }
 
+/**
+ * Adds key log files to `keys` (and their texts to `keep`, when given). A function of its own:
+ * a suspended async function keeps its locals, and analyze() would hold the last file's whole
+ * text for the rest of the run.
+ */
+async function readKeyLogs(files: string[], keys: KeyLog, note: (m: string) => void, keep: string[] | null): Promise<void> {
+  for (const k of files) {
+    let text: string;
+    try {
+      text = await readFile(k, 'utf8');
+    } catch (e) {
+      throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${(e as Error).message}`, { file: k });
+    }
+    keep?.push(text);
+    for (const issue of keys.addText(text, k)) note(formatKeyLogIssue(issue));
+  }
+}
+
 export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}): Promise<{ report: Report; context: AnalysisContext }> {
   const started = performance.now();
   const warn = opts.onWarning ?? (() => {});
@@ -78,16 +96,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   // Key logs.
   const keys = new KeyLog();
   const keyLogTexts: string[] = [];
-  for (const k of inputs.keylogs ?? []) {
-    let text: string;
-    try {
-      text = await readFile(k, 'utf8');
-    } catch (e) {
-      throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${(e as Error).message}`, { file: k });
-    }
-    if (opts.keepKeyLogTexts) keyLogTexts.push(text);
-    for (const issue of keys.addText(text, k)) note(formatKeyLogIssue(issue));
-  }
+  await readKeyLogs(inputs.keylogs ?? [], keys, note, opts.keepKeyLogTexts ? keyLogTexts : null);
 
   // Logs.
   const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Log lines, and the fields parsers cut from them, are slices of a 64 KiB read chunk; whatever
-// outlives its line must not keep that chunk alive, or memory follows the log's size rather than
-// what is kept. Each test runs in a child process (--expose-gc): it writes a log in which the
-// lines that are kept lie far apart (each in a read chunk of its own), reads it, and reports the
-// memory (heap and external strings) still in use while the reader's state is alive.
+// Memory follows what is kept, not the size of the input: nothing kept may hold on to the text
+// it came from. Log lines, and the fields parsers cut from them, are slices of a 64 KiB read
+// chunk (V8 keeps a slice's whole parent alive); a key log file is read as one string. Each test
+// runs in a child process (--expose-gc): it writes its input so that what is kept lies far apart
+// (each in a read chunk of its own), reads it, and reports the memory (heap and external strings)
+// still in use while the reader's state is alive.
 
 const src = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../src/${p}`, import.meta.url)));
 
@@ -112,4 +113,34 @@ test('the interfaces and conversations the logs summary keeps do not keep the lo
   // 601 interfaces and 621 conversations take well under a MiB; a read chunk kept by each new
   // one would be about 37 MiB.
   assert.ok(m.keptMiB < 5, `the summary holds ${m.keptMiB.toFixed(1)} MiB for ${m.interfaces} interfaces`);
+});
+
+// analyze reads the key log files first, then the logs and captures: the files' text must be
+// gone by then (only the secrets are kept). A 40 MB key log (mostly one comment) and an ALB log
+// with a bad line: analyze reports the bad line while reading the logs, and the memory in use
+// is measured right then, from the warning callback.
+test('analyze does not keep the key log text while it reads logs and captures', () => {
+  const m = measure<{ keptMiB: number; warned: boolean }>(
+    `import { analyze } from ${src('report/analyze.ts')};`,
+    `
+    const keyLog = FILE + '.keys';
+    const line = 'CLIENT_TRAFFIC_SECRET_0 ' + 'ab'.repeat(32) + ' ' + 'cd'.repeat(32);
+    writeFileSync(keyLog, line + '\\n# ' + 'x'.repeat(40 * 1024 * 1024) + '\\n');
+    writeFileSync(FILE, 'not an access log line\\n');
+    await settle();
+    const before = used();
+    let keptMiB = null;
+    await analyze({ captures: [], keylogs: [keyLog], albLogs: [FILE] }, {
+      onWarning() {
+        if (keptMiB !== null) return;
+        /a/.exec('a');
+        globalThis.gc(); // (external strings are freed at once here: none is in use by then)
+        keptMiB = (used() - before) / 1048576;
+      },
+    });
+    console.log(JSON.stringify({ keptMiB, warned: keptMiB !== null }));
+    `,
+  );
+  assert.ok(m.warned, 'analyze gave no warning for the bad log line');
+  assert.ok(m.keptMiB < 10, `${m.keptMiB.toFixed(1)} MiB in use while analyze reads the logs, after a 40 MB key log`);
 });
