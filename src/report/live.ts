@@ -23,7 +23,7 @@ export interface LiveOptions {
   tickMs?: number;
   /** A case whose deciding connection is still open is explained anyway after this (default 5 s). */
   settleSeconds?: number;
-  /** Forget what is older than this once reported (default 900 s). */
+  /** Forget what is older than this once reported, and key-log secrets logged longer ago (default 900 s). */
   retainSeconds?: number;
   /** The clock (seconds since the epoch); tests pass their own. */
   now?: () => number;
@@ -42,7 +42,7 @@ function caseTime(c: Case): number {
 }
 
 export class LiveAnalyzer {
-  readonly keys = new KeyLog();
+  readonly keys: KeyLog;
   private readonly corr = new Correlator();
   private readonly session: AnalysisSession;
   private readonly table: FlowTable;
@@ -56,6 +56,7 @@ export class LiveAnalyzer {
   findings = 0;
 
   constructor(private readonly o: LiveOptions) {
+    this.keys = new KeyLog({ now: o.now });
     this.session = new AnalysisSession(this.keys, this.corr, { onWarning: o.onWarning, tls: { keyWaitSeconds: 10 } });
     this.table = new FlowTable(this.session.handler(), { closeLingerSeconds: 0.5, reorderWindowSeconds: 0.05, ...o.flow });
   }
@@ -107,10 +108,15 @@ export class LiveAnalyzer {
       }
     }
     const retain = this.o.retainSeconds ?? 900;
-    if (!final && now - retain > 0 && this.frames > 0 && this.reported.size > 0) {
+    if (!final && now - retain > 0) {
       const horizon = now - retain;
-      this.corr.prune(horizon);
-      for (const [k, t] of this.reported) if (t < horizon) this.reported.delete(k);
+      // Keys logged before the horizon: their connections have their keys in hand by now, or
+      // never showed up (the key log grows with every TLS session, for days).
+      this.keys.forgetBefore(horizon);
+      if (this.frames > 0 && this.reported.size > 0) {
+        this.corr.prune(horizon);
+        for (const [k, t] of this.reported) if (t < horizon) this.reported.delete(k);
+      }
     }
   }
 

@@ -151,3 +151,51 @@ test('property: issues and their line numbers are the same whether a text is add
     }),
   );
 });
+
+test('forgetBefore drops the client randoms and learned sessions first stored before the time, and nothing else', () => {
+  let now = 100;
+  const k = new KeyLog({ now: () => now });
+  const cr = (i: number) => i.toString(16).padStart(64, '0');
+  const line = (i: number) => `CLIENT_TRAFFIC_SECRET_0 ${cr(i)} ${S32}`;
+  k.addText([1, 2, 3].map(line).join('\n'), 'a');
+  k.learnSession('aa01', 'bb01', new Uint8Array(48));
+  now = 200;
+  k.addText([4, 5].map(line).join('\n'), 'b');
+  // Another secret for an old client random does not make it new.
+  k.addText(`SERVER_TRAFFIC_SECRET_0 ${cr(1)} ${S32}`, 'c');
+  k.learnSession('aa02', '', new Uint8Array(48));
+  assert.equal(k.size, 5);
+
+  assert.equal(k.forgetBefore(100), 0);
+  assert.equal(k.forgetBefore(150), 3);
+  assert.equal(k.size, 2);
+  assert.equal(k.get(cr(1)), undefined);
+  assert.ok(k.get(cr(4))?.tls13.CLIENT_TRAFFIC_SECRET_0);
+  assert.equal(k.masterBySessionId('aa01'), undefined);
+  assert.equal(k.masterByTicket('bb01'), undefined);
+  assert.ok(k.masterBySessionId('aa02'));
+
+  // Stored again after being forgotten: new, with the new time.
+  now = 300;
+  k.addText(line(1), 'd');
+  assert.equal(k.forgetBefore(250), 2);
+  assert.deepEqual([k.size, k.get(cr(1)) !== undefined, k.masterBySessionId('aa02')], [1, true, undefined]);
+  assert.equal(k.forgetBefore(Infinity), 1);
+  assert.equal(k.size, 0);
+});
+
+test('forgetBefore keeps up with a long run: queue entries are dropped, not kept forever', () => {
+  let now = 0;
+  const k = new KeyLog({ now: () => now });
+  let forgotten = 0;
+  for (let i = 0; i < 20_000; i++) {
+    now = i;
+    k.addText(`CLIENT_RANDOM ${i.toString(16).padStart(64, '0')} ${MASTER}`, 'live');
+    if (i % 100 === 99) forgotten += k.forgetBefore(now - 1000);
+  }
+  // The last call (i = 19 999) forgot what was stored before 18 999.
+  assert.equal(forgotten, 18_999);
+  assert.equal(k.size, 1001);
+  const queue = (k as unknown as { queueKeys: string[] }).queueKeys.length;
+  assert.ok(queue < 1001 + 4096 * 2, `queue holds ${queue} entries`);
+});

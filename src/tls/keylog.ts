@@ -133,6 +133,17 @@ export function shortRandom(hex: string): string {
 
 type KeyListener = (clientRandomHex: string) => void;
 
+export interface KeyLogOptions {
+  /** The clock `forgetBefore` compares with (seconds since the epoch); default the wall clock. */
+  now?: () => number;
+}
+
+/** Which map an entry of the forgetting queue names. */
+const Q_RANDOM = 0;
+const Q_SESSION_ID = 1;
+const Q_TICKET = 2;
+const Q_RSA = 3;
+
 export class KeyLog {
   private readonly byRandom = new Map<string, SessionSecrets>();
   /** RSA label: first 8 bytes of the encrypted pre-master secret (hex, lower) -> pre-master. */
@@ -152,6 +163,19 @@ export class KeyLog {
    */
   private chunk = new Uint8Array(0);
   private chunkUsed = 0;
+  /**
+   * Every key first stored, in order, with when (for `forgetBefore`): parallel arrays, the first
+   * `queueHead` entries already gone. A key stored again later keeps its first time.
+   */
+  private readonly queueKinds: number[] = [];
+  private readonly queueKeys: string[] = [];
+  private readonly queueTimes: number[] = [];
+  private queueHead = 0;
+  private readonly now: () => number;
+
+  constructor(opts: KeyLogOptions = {}) {
+    this.now = opts.now ?? (() => Date.now() / 1000);
+  }
 
   /** Number of client randoms with at least one secret. */
   get size(): number {
@@ -182,8 +206,52 @@ export class KeyLog {
 
   /** Remembers a TLS 1.2 session so later connections resuming it (by id or ticket) decrypt. */
   learnSession(sessionIdHex: string, ticketHex: string, masterSecret: Uint8Array): void {
-    if (sessionIdHex !== '') this.bySessionId.set(sessionIdHex.toLowerCase(), masterSecret);
-    if (ticketHex !== '') this.byTicket.set(ticketHex.toLowerCase(), masterSecret);
+    if (sessionIdHex !== '') this.remember(Q_SESSION_ID, this.bySessionId, sessionIdHex.toLowerCase(), masterSecret);
+    if (ticketHex !== '') this.remember(Q_TICKET, this.byTicket, ticketHex.toLowerCase(), masterSecret);
+  }
+
+  /**
+   * Forgets every client random's secrets, and every learned TLS 1.2 session, first stored before
+   * `time` (on the clock given to the constructor). A long live capture calls this now and then:
+   * a connection has its keys in hand once its handshake was decrypted, and keys logged long ago
+   * for a handshake never seen will not be needed. Returns how many client randoms went.
+   */
+  forgetBefore(time: number): number {
+    let randoms = 0;
+    const kinds = this.queueKinds;
+    const keys = this.queueKeys;
+    const times = this.queueTimes;
+    let head = this.queueHead;
+    while (head < times.length && times[head]! < time) {
+      const key = keys[head]!;
+      const kind = kinds[head]!;
+      if (kind === Q_RANDOM) {
+        if (this.byRandom.delete(key)) randoms++;
+      } else if (kind === Q_SESSION_ID) this.bySessionId.delete(key);
+      else if (kind === Q_TICKET) this.byTicket.delete(key);
+      else this.rsaPms.delete(key);
+      head++;
+    }
+    if (head > 4096 && head * 2 > times.length) {
+      kinds.splice(0, head);
+      keys.splice(0, head);
+      times.splice(0, head);
+      head = 0;
+    }
+    this.queueHead = head;
+    return randoms;
+  }
+
+  /** Stores `value` under `key` in `map`, queued for forgetting when the key is new. */
+  private remember<V>(kind: number, map: Map<string, V>, key: string, value: V): void {
+    if (!map.has(key)) this.enqueue(kind, key);
+    map.set(key, value);
+  }
+
+  private enqueue(kind: number, key: string): void {
+    this.queueKinds.push(kind);
+    this.queueKeys.push(key);
+    this.queueTimes.push(this.now());
   }
 
   /** Called (synchronously) whenever a secret for some client random is added. */
@@ -379,6 +447,7 @@ export class KeyLog {
     if (s === undefined) {
       s = { masterSecret: null, preMasterSecret: null, tls13: {} };
       this.byRandom.set(cr, s);
+      this.enqueue(Q_RANDOM, cr);
     }
     this.storeSecret(s, cr, label, secret);
     return true;
@@ -426,7 +495,7 @@ export class KeyLog {
       if (fields.length !== 3 || mk === undefined) return 'RSA Session-ID line: expected "RSA Session-ID:<hex> Master-Key:<hex>"';
       if (!HEX_RE.test(sid) || sid.length === 0 || sid.length > 64 || sid.length % 2) return 'RSA Session-ID line: session id is not 1-32 bytes of hex';
       if (!HEX_RE.test(mk) || mk.length !== 96) return `RSA Session-ID line: master key must be 96 hex digits, got ${mk.length} characters`;
-      this.bySessionId.set(ownLowerHex(sid, 0, sid.length), this.hexToBytes(mk));
+      this.remember(Q_SESSION_ID, this.bySessionId, ownLowerHex(sid, 0, sid.length), this.hexToBytes(mk));
       this.lineCount++;
       return null;
     }
@@ -439,7 +508,7 @@ export class KeyLog {
     if (label === 'RSA') {
       if (!HEX_RE.test(id) || id.length !== 16) return `RSA: encrypted pre-master prefix must be 16 hex digits, got ${id.length} characters`;
       if (secretHex.length !== 96) return `RSA: pre-master secret must be 96 hex digits, got ${secretHex.length}`;
-      this.rsaPms.set(ownLowerHex(id, 0, id.length), this.hexToBytes(secretHex));
+      this.remember(Q_RSA, this.rsaPms, ownLowerHex(id, 0, id.length), this.hexToBytes(secretHex));
       this.lineCount++;
       return null;
     }
@@ -458,6 +527,7 @@ export class KeyLog {
     if (s === undefined) {
       s = { masterSecret: null, preMasterSecret: null, tls13: {} };
       this.byRandom.set(cr, s);
+      this.enqueue(Q_RANDOM, cr);
     }
     this.storeSecret(s, cr, label, this.hexToBytes(secretHex));
     return null;

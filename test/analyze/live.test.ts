@@ -106,3 +106,21 @@ test('listen --analyze prints the finding live for VXLAN datagrams sent in real 
   assert.equal(f.resetBy, '10.0.2.9:8080');
   assert.ok(rstSentAt > 0 && firstAt - rstSentAt < 2500, `finding ${firstAt - rstSentAt} ms after the RST was sent`);
 });
+
+test('LiveAnalyzer forgets key-log secrets logged longer ago than it retains (memory stays bounded over days)', () => {
+  let now = T0;
+  const live = new LiveAnalyzer({ now: () => now, retainSeconds: 60, onFinding: () => {} });
+  const line = (i: number) => `CLIENT_RANDOM ${i.toString(16).padStart(64, '0')} ${'ab'.repeat(48)}`;
+  live.keys.addText([1, 2, 3].map(line).join('\n'), 'keys.log');
+  now += 30;
+  live.keys.addText(line(4), 'keys.log');
+  live.tick();
+  assert.equal(live.keys.size, 4);
+  now += 31; // 61 s after the first three
+  live.tick();
+  assert.equal(live.keys.size, 1);
+  now += 30;
+  live.tick();
+  assert.equal(live.keys.size, 0);
+  live.stop();
+});

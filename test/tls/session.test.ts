@@ -238,3 +238,39 @@ test('arbitrary bytes after a TLS-looking start never throw and never produce pl
     { numRuns: 300 },
   );
 });
+
+test('TLS 1.3: a connection keeps decrypting (KeyUpdates too) after the key log forgot its secrets', () => {
+  const c = new Tls13Connection({ alpn: 'http/1.1', keyUpdates: true });
+  let now = 1000;
+  const keys = new KeyLog({ now: () => now });
+  assert.deepEqual(keys.addText(c.keylog(), 'synthetic'), []);
+  const got: [Buffer[], Buffer[]] = [[], []];
+  const plain: StreamSink = {
+    data: (dir, bytes, offset, length) => void got[dir].push(Buffer.from(bytes.subarray(offset, offset + length))),
+    gap() {},
+    end() {},
+  };
+  const sink = createAppSink(conn('C1'), keys, () => plain);
+  const off = [0, 0];
+  let forgotten = -1;
+  let updatesBefore = -1;
+  for (const e of c.events) {
+    sink.data(e.dir, e.bytes, 0, e.bytes.length, off[e.dir]!, e.time);
+    off[e.dir]! += e.bytes.length;
+    // Once both directions decrypt (each fetches its traffic secret when it enters that phase),
+    // an hour passes: a live capture forgets keys logged before the last 15 minutes.
+    if (forgotten < 0 && got[0].length > 0 && got[1].length > 0) {
+      updatesBefore = sink.tls!.keyUpdates;
+      now += 3600;
+      forgotten = keys.forgetBefore(now - 900);
+    }
+  }
+  assert.equal(forgotten, 1);
+  assert.equal(keys.size, 0);
+  const t = sink.tls!;
+  assert.equal(t.notDecryptedReason, null, t.problems.join('; '));
+  assert.ok(Buffer.concat(got[0]).equals(Buffer.concat(c.sent[0])));
+  assert.ok(Buffer.concat(got[1]).equals(Buffer.concat(c.sent[1])));
+  assert.equal(t.keyUpdates, 3);
+  assert.ok(updatesBefore < 3, `all ${updatesBefore} KeyUpdates came before the keys were forgotten`);
+});
