@@ -184,3 +184,35 @@ test('wantsTransaction, keepsLogStatus and noteLogTarget agree with what addTran
   assert.equal(viaNote.roleOf(c), 'target-side');
   assert.equal(viaLog.build().length, 0);
 });
+
+test('prune forgets addresses and path legs not seen since (live analysis over days), and keeps the load balancer', () => {
+  const corr = new Correlator();
+  const TARGET: [string, number] = ['10.0.2.9', 8080];
+  const sizes = () => {
+    const c = corr as unknown as { addrs: Map<string, unknown>; legs: Map<string, unknown> };
+    return { addrs: c.addrs.size, legs: c.legs.size };
+  };
+  let peak = { addrs: 0, legs: 0 };
+  // 20 000 clients, one a second for 20 000 s, each through the LB to the target; pruned every
+  // 100 s with a 300 s horizon.
+  for (let i = 0; i < 20_000; i++) {
+    const t = T0 + i;
+    const client: [string, number] = [`198.18.${i >> 8}.${i & 255}`, 40000 + (i % 20000)];
+    const front = conn(`F${i}`, client, [LB, 443], { startTime: t, endTime: t + 1 });
+    const back = conn(`B${i}`, [LB, 30000 + (i % 20000)], TARGET, { startTime: t, endTime: t + 1 });
+    for (const c of [front, back]) {
+      corr.noteConnectionStart(c.clientAddr, c.serverAddr, c.startTime);
+      corr.addConnection(c);
+      corr.addLeg({ uid: c.uid, clientAddr: c.clientAddr, clientPort: c.clientPort, serverAddr: c.serverAddr, serverPort: c.serverPort, startTime: c.startTime, endTime: c.endTime, clientPayloadBytes: 10, serverFinTimes: [], serverRstTimes: [] });
+    }
+    if (i % 100 === 99) {
+      corr.prune(t - 300);
+      const s = sizes();
+      peak = { addrs: Math.max(peak.addrs, s.addrs), legs: Math.max(peak.legs, s.legs) };
+    }
+  }
+  // 300-400 s of clients (one address and one leg each), the LB and the target, and the LB's legs.
+  assert.ok(peak.addrs <= 402, `${peak.addrs} addresses kept`);
+  assert.ok(peak.legs <= 802, `${peak.legs} legs kept`);
+  assert.deepEqual([...corr.lbAddresses()], [LB]);
+});

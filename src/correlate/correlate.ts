@@ -29,6 +29,8 @@ export interface CorrelateOptions {
 interface AddrStats {
   asServer: number;
   asClient: number;
+  /** Latest time the address was seen (connection start or end), for `prune`. */
+  last: number;
 }
 
 function ep(addr: string, port: number): string {
@@ -68,9 +70,12 @@ export class Correlator {
   private readonly wantedConns = new Set<string>();
   private readonly flowRejects: FlowRowView[] = [];
   private readonly flowSeen = new Set<string>();
+  /** Connection counts by address, least recently seen first (an address seen again moves to the end). */
   private readonly addrs = new Map<string, AddrStats>();
+  /** Addresses of `addrs` that both accepted and opened connections, kept as the counts change. */
+  private readonly lbSeen = new Set<string>();
   private flowLogsGiven = false;
-  /** Every connection by its client ip:port, compact, for joining the legs of one path (capped). */
+  /** Every connection by its client ip:port, compact, for joining the legs of one path (capped; a key given a new leg moves to the end). */
   private readonly legs = new Map<string, LegView[]>();
   private legCount = 0;
   private readonly maxLegs: number;
@@ -97,17 +102,17 @@ export class Correlator {
   }
 
   /** A connection began: its endpoints feed role inference at once (live analysis needs roles early). */
-  noteConnectionStart(clientAddr: string, serverAddr: string): void {
-    this.count(serverAddr).asServer++;
-    this.count(clientAddr).asClient++;
+  noteConnectionStart(clientAddr: string, serverAddr: string, time = -Infinity): void {
+    this.count(serverAddr, time, 1, 0);
+    this.count(clientAddr, time, 0, 1);
   }
 
   /** Every connection's endpoints feed role inference; only interesting ones are kept. */
   addConnection(c: ConnView): void {
     this.notePacketTime(c.startTime);
     this.notePacketTime(c.endTime);
-    this.count(c.serverAddr).asServer++;
-    this.count(c.clientAddr).asClient++;
+    this.count(c.serverAddr, c.endTime, 1, 0);
+    this.count(c.clientAddr, c.endTime, 0, 1);
     const trouble =
       c.refused ||
       c.tlsFailure !== null ||
@@ -120,8 +125,12 @@ export class Correlator {
   addLeg(l: LegView): void {
     const key = ep(l.clientAddr, l.clientPort);
     const list = this.legs.get(key);
-    if (list) list.push(l);
-    else this.legs.set(key, [l]);
+    if (list) {
+      list.push(l);
+      // To the end, so that the map stays in order of last use and prune() can stop early.
+      this.legs.delete(key);
+      this.legs.set(key, list);
+    } else this.legs.set(key, [l]);
     if (++this.legCount > this.maxLegs) {
       const oldest = this.legs.keys().next().value as string;
       this.legCount -= this.legs.get(oldest)!.length;
@@ -196,20 +205,20 @@ export class Correlator {
     this.flowLogsGiven = true;
   }
 
-  private count(addr: string): AddrStats {
+  private count(addr: string, time: number, asServer: number, asClient: number): void {
     let s = this.addrs.get(addr);
-    if (!s) {
-      s = { asServer: 0, asClient: 0 };
-      this.addrs.set(addr, s);
-    }
-    return s;
+    if (!s) s = { asServer: 0, asClient: 0, last: time };
+    else this.addrs.delete(addr); // re-inserted below: the map stays least recently seen first
+    this.addrs.set(addr, s);
+    s.asServer += asServer;
+    s.asClient += asClient;
+    if (time > s.last) s.last = time;
+    if (s.asServer > 0 && s.asClient > 0) this.lbSeen.add(addr);
   }
 
   /** Addresses that both accept and open connections: the load balancer's. */
   lbAddresses(): Set<string> {
-    const out = new Set<string>();
-    for (const [a, s] of this.addrs) if (s.asServer > 0 && s.asClient > 0) out.add(a);
-    return out;
+    return new Set(this.lbSeen);
   }
 
   private side(tx: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }, lb: Set<string>): 'client' | 'target' | 'unknown' {
@@ -245,7 +254,7 @@ export class Correlator {
       else clientTxs.push(tx); // unknown: treat as the side the user sees
     }
     const attempts = [...this.conns.values()].filter((c) => c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream));
-    const targetSideSeen = [...this.addrs.keys()].some((a) => lb.has(a)) ? true : this.logTargetAddrs.size > 0 && [...this.logTargetAddrs].some((a) => (this.addrs.get(a)?.asServer ?? 0) > 0);
+    const targetSideSeen = [...lb].some((a) => this.addrs.has(a)) ? true : this.logTargetAddrs.size > 0 && [...this.logTargetAddrs].some((a) => (this.addrs.get(a)?.asServer ?? 0) > 0);
     const usedClient = new Set<TxView>();
     const usedTarget = new Set<TxView>();
     const usedAttempt = new Set<ConnView>();
@@ -433,6 +442,17 @@ export class Correlator {
     const keepRows = this.flowRejects.filter((r) => r.end >= time);
     this.flowRejects.length = 0;
     this.flowRejects.push(...keepRows);
+    // Addresses and legs not seen since: both maps are in order of last use, oldest first.
+    for (const [addr, st] of this.addrs) {
+      if (st.last >= time) break;
+      this.addrs.delete(addr);
+      this.lbSeen.delete(addr);
+    }
+    for (const [key, list] of this.legs) {
+      if (list.some((l) => l.endTime >= time)) break;
+      this.legs.delete(key);
+      this.legCount -= list.length;
+    }
   }
 
   /** The leg after `c` on the path: same client ip:port, another server, overlapping in time. */

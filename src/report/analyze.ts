@@ -225,7 +225,7 @@ export class AnalysisSession {
   handler(): FlowHandler {
     return {
       onConnectionStart: (conn: ConnInfo): StreamSink | null => {
-        this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr);
+        this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime);
         const sink = createAppSink(conn, this.keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), this.opts.tls);
         this.live.set(conn.uid, sink);
         return sink;
@@ -278,6 +278,11 @@ export class AnalysisSession {
       if (tls.decrypted) this.stats.tlsDecrypted++;
       if (this.corr.isKept(rec.uid) && tls.clientRandoms.length) this.clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
     }
+  }
+
+  /** Drops what is kept about connections the Correlator no longer keeps (live analysis, after a prune). */
+  forgetUnkept(): void {
+    for (const uid of this.clientRandomsByUid.keys()) if (!this.corr.isKept(uid)) this.clientRandomsByUid.delete(uid);
   }
 
   connectionMap(): Map<string, ConnView> {

@@ -113,8 +113,9 @@ export class LiveAnalyzer {
       // Keys logged before the horizon: their connections have their keys in hand by now, or
       // never showed up (the key log grows with every TLS session, for days).
       this.keys.forgetBefore(horizon);
-      if (this.frames > 0 && this.reported.size > 0) {
+      if (this.frames > 0) {
         this.corr.prune(horizon);
+        this.session.forgetUnkept();
         for (const [k, t] of this.reported) if (t < horizon) this.reported.delete(k);
       }
     }
