@@ -154,12 +154,15 @@ for (;;) { w.writePacket(itf, 1700000000 + (i >> 10), (i % 1000) * 1000, pkt, 0,
   const size = statSync(p).size;
   assert.ok(size > 0);
   const s = await readCapture(p, () => undefined);
-  assert.equal(s.truncated, false);
-  assert.equal(s.warnings, 0);
+  // Flushes are whole blocks, but the kernel may cut a write(2) short when SIGKILL arrives in the
+  // middle of it (Linux checks for a fatal signal between pages), so the last block can be cut:
+  // then it is reported as truncated, and everything before it still reads, here and in tshark.
+  assert.equal(s.warnings, s.truncated ? 1 : 0);
   assert.ok(s.packets >= 4000, `read ${s.packets}`);
   assert.equal(s.bytes, size);
   const t = runTool('tshark', ['-r', p]);
-  assert.equal(t.stderr, '');
+  if (s.truncated) assert.match(t.stderr, /cut short/);
+  else assert.equal(t.stderr, '');
   assert.equal(t.stdout.split('\n').filter(Boolean).length, s.packets);
 });
 
