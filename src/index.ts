@@ -59,7 +59,7 @@ export { processCaptures, capturePointOf, type PipelineHandler, type PipelineOpt
 export { StreamReassembler, ReassemblyBudget, Seg, type ReassemblyOwner } from './flow/reassembly.js';
 export { connState, CONN_STATES, type ConnState } from './flow/conn-state.js';
 export { communityId } from './flow/community-id.js';
-export { KeyLog, DSB_TLS_KEYLOG, TLS13_LABELS, formatKeyLogIssue, shortRandom, type KeyLogIssue, type SessionSecrets, type Watcher, type Tls13Label } from './tls/keylog.js';
+export { KeyLog, DSB_TLS_KEYLOG, TLS13_LABELS, formatKeyLogIssue, shortRandom, type KeyLogIssue, type KeyLogOptions, type SessionSecrets, type Watcher, type Tls13Label } from './tls/keylog.js';
 export { createAppSink, sniffTls, type AppLayerInfo, type AppSink, type AppSinkOptions, type NextSink } from './tls/sniff.js';
 export { TlsSink, createTlsSink, type TlsSessionInfo, type TlsAlert, type TlsSinkOptions, type NotDecryptedReason } from './tls/session.js';
 export { suiteInfo, suiteName, allSuites, type SuiteInfo } from './tls/suites.js';
