@@ -62,7 +62,6 @@ const TLS13_SET: ReadonlySet<string> = new Set(TLS13_LABELS);
 
 const HEX_RE = /^[0-9a-fA-F]*$/;
 
-
 const CHAR_LF = 0x0a;
 const CHAR_CR = 0x0d;
 const CHAR_SPACE = 0x20;
@@ -432,7 +431,7 @@ export class KeyLog {
     const cr = ownLowerHex(text, crStart, crStart + 64);
     let s = this.byRandom.get(cr);
     const known = s === undefined ? null : label === 'CLIENT_RANDOM' ? s.masterSecret : label === 'PMS_CLIENT_RANDOM' ? s.preMasterSecret : (s.tls13[label as Tls13Label] ?? null);
-    // (hexRangeEquals is false on a non-hex digit, and decodeHexRange null: the secret's digits
+    // (hexRangeEquals and decodeHexRange are false on a non-hex digit: the secret's digits
     // are checked while compared or decoded, not in a pass of their own.)
     if (known !== null && known.length * 2 === secretLength && hexRangeEquals(text, secretStart, known)) {
       // Nothing new: waiting sessions already heard of this secret when it was first added.
