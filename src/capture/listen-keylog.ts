@@ -1,7 +1,10 @@
 /**
  * Follows a TLS key log (SSLKEYLOGFILE / RFC 9850 format) as it grows, for `listen --keylog`: new
- * complete lines are handed over (to be written as a pcapng Decryption Secrets Block), and all
- * lines seen so far are kept so every rotated capture file can start with all of them.
+ * complete lines are handed over (to be written as a pcapng Decryption Secrets Block), and the
+ * lines read in the last `carrySeconds` (default 60) are kept so that a new rotated capture file
+ * can start with them: the keys of handshakes whose packets may still land in that file. Older
+ * lines are dropped (a key log grows with every TLS session, for as long as the listener runs;
+ * keeping every line would grow memory, and every new file, without bound).
  *
  * Only the shape of each line is checked here (label, 64 hex digits, hex secret); the TLS stage
  * parses them for real. Malformed lines are counted and reported by line number, never quoted:
@@ -31,6 +34,10 @@ export interface KeylogFollowerOptions {
   intervalMs?: number;
   /** Problems (never containing secrets). */
   onIssue?: (message: string) => void;
+  /** How long a line read is kept for the start of new files, in seconds (default 60). */
+  carrySeconds?: number;
+  /** The clock (seconds); tests pass their own. */
+  now?: () => number;
 }
 
 export class KeylogFollower {
@@ -38,8 +45,11 @@ export class KeylogFollower {
   lineCount = 0;
   /** Malformed lines skipped. */
   badLines = 0;
+  /** Lines read in the carry window, oldest first (from `carryHead` on), with when; `known` holds the same lines. */
   private readonly known = new Set<string>();
-  private readonly all: string[] = [];
+  private readonly carried: string[] = [];
+  private readonly carriedAt: number[] = [];
+  private carryHead = 0;
   private offset = 0;
   private ino = -1;
   private lineNo = 0;
@@ -66,9 +76,28 @@ export class KeylogFollower {
     this.poll();
   }
 
-  /** All known lines, LF-terminated (for the start of a new capture file); '' when none. */
-  allText(): string {
-    return this.all.length ? this.all.join('\n') + '\n' : '';
+  /** The lines read in the last `carrySeconds`, LF-terminated (for the start of a new capture file); '' when none. */
+  carriedText(): string {
+    this.dropOld();
+    if (this.carryHead === this.carried.length) return '';
+    return this.carried.slice(this.carryHead).join('\n') + '\n';
+  }
+
+  private now(): number {
+    return this.o.now ? this.o.now() : Date.now() / 1000;
+  }
+
+  /** Forgets the lines read before the carry window. */
+  private dropOld(): void {
+    const before = this.now() - (this.o.carrySeconds ?? 60);
+    let head = this.carryHead;
+    while (head < this.carried.length && this.carriedAt[head]! < before) this.known.delete(this.carried[head++]!);
+    if (head > 1024 && head * 2 > this.carried.length) {
+      this.carried.splice(0, head);
+      this.carriedAt.splice(0, head);
+      head = 0;
+    }
+    this.carryHead = head;
   }
 
   /** Reads what was appended since the last poll. */
@@ -114,12 +143,14 @@ export class KeylogFollower {
           }
           if (this.known.has(line)) continue;
           this.known.add(line);
-          this.all.push(line);
+          this.carried.push(line);
+          this.carriedAt.push(this.now());
           this.lineCount++;
           (fresh ??= []).push(line);
         }
       }
       if (fresh) this.onLines(fresh.join('\n') + '\n', fresh.length);
+      this.dropOld();
     } finally {
       closeSync(fd);
     }

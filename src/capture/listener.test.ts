@@ -288,7 +288,7 @@ const KEY1 = `CLIENT_RANDOM ${'a'.repeat(64)} ${'b'.repeat(96)}`;
 const KEY2 = `CLIENT_TRAFFIC_SECRET_0 ${'c'.repeat(64)} ${'d'.repeat(64)}`;
 const KEY3 = `SERVER_TRAFFIC_SECRET_0 ${'c'.repeat(64)} ${'e'.repeat(64)}`;
 
-test('listener: key log lines become DSBs; every rotated file starts with all known secrets', async () => {
+test('listener: key log lines become DSBs; every rotated file starts with the secrets read in the last minute', async () => {
   const kdir = mkdtempSync(join(tmpdir(), 'ml-keylog-'));
   const keylog = join(kdir, 'keys.log');
   writeFileSync(keylog, `# comment\n${KEY1}\nnot a key line with secret ${'f'.repeat(64)}\n${KEY2}\n`);
@@ -301,7 +301,7 @@ test('listener: key log lines become DSBs; every rotated file starts with all kn
     const { files, secrets } = await r.finish();
     assert.ok(files.length >= 2, `${files.length} files`);
     assert.deepEqual(secrets[0], [`${KEY1}\n${KEY2}\n`, `${KEY3}\n`]);
-    // a later file: all secrets known at its start, in one block
+    // a later file: the secrets read in the minute before it opened, in one block
     assert.deepEqual(secrets[files.length - 1]![0], `${KEY1}\n${KEY2}\n${KEY3}\n`);
     // the malformed line is reported by number, never quoted
     const issue = r.notices.find((n) => /keys\.log:3: not a key log line/.test(n));

@@ -54,8 +54,10 @@ export interface ListenOptions {
   rotateSeconds?: number;
   ringFiles?: number;
   ringBytes?: number;
-  /** TLS key log to follow; its lines go into every file as Decryption Secrets Blocks. */
+  /** TLS key log to follow; its lines go into the current file as Decryption Secrets Blocks. */
   keylog?: string;
+  /** A new file starts with the key-log lines read in this many seconds before it (default 60). */
+  keylogCarrySeconds?: number;
   /** Bytes kept per inner packet (0 = all). */
   snaplen?: number;
   /** Requested SO_RCVBUF in bytes (default 32 MiB; the kernel caps it at net.core.rmem_max). */
@@ -216,7 +218,7 @@ export class MirrorListener {
             if (rc.writer.packets > 0) this.lateSecretFiles.add(rc.path);
           }
         },
-        { onIssue: notice },
+        { onIssue: notice, carrySeconds: o.keylogCarrySeconds },
       );
     }
     this.rc = new RotatingCapture({
@@ -231,9 +233,10 @@ export class MirrorListener {
       shb: { userAppl: 'mirrorlens listen', comment: 'decapsulated VPC Traffic Mirroring (VXLAN) / GWLB (GENEVE) traffic' },
       onOpen: (w) => {
         this.metrics.files++;
-        // Each file is self-contained: all TLS secrets known so far come first.
-        const all = this.keylog?.allText();
-        if (all) w.writeSecrets(SecretsType.TLSKeyLog, Buffer.from(all, 'latin1'));
+        // Each file starts with the TLS secrets read in the last minute (keylogCarrySeconds):
+        // those of handshakes whose packets may still come; older ones are in earlier files.
+        const carried = this.keylog?.carriedText();
+        if (carried) w.writeSecrets(SecretsType.TLSKeyLog, Buffer.from(carried, 'latin1'));
       },
       onClose: (path) => {
         if (!this.lateSecretFiles.delete(path)) return;

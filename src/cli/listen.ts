@@ -34,7 +34,9 @@ Options:
   --rotate-seconds N      start a new file after N seconds (default 0 = never)
   --ring-files N          keep at most N files (oldest deleted first)
   --ring-bytes SIZE       keep at most SIZE bytes of files (oldest deleted first)
-  --keylog FILE           follow this TLS key log; its secrets go into every file (DSB)
+  --keylog FILE           follow this TLS key log; its secrets go into the current file (DSB)
+  --keylog-carry-seconds N  each new file starts with the key log lines read in the N seconds
+                          before it (default 60: keys of handshakes still to come)
   --metrics-port P        serve Prometheus metrics on http://HOST:P/metrics
   --metrics-bind ADDR     address for the metrics endpoint (default: all)
   --snaplen N             keep at most N bytes of each packet (default 0 = all)
@@ -119,6 +121,7 @@ export const command: Command = {
       'ring-files': { type: 'string' },
       'ring-bytes': { type: 'string' },
       keylog: { type: 'string' },
+      'keylog-carry-seconds': { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-bind': { type: 'string' },
       snaplen: { type: 'string' },
@@ -188,6 +191,7 @@ export const command: Command = {
       ringFiles: numberOption('listen', 'ring-files', values['ring-files'] as string | undefined, 0),
       ringBytes: parseSize('ring-bytes', values['ring-bytes'] as string | undefined, 0),
       keylog: values.keylog as string | undefined,
+      keylogCarrySeconds: numberOption('listen', 'keylog-carry-seconds', values['keylog-carry-seconds'] as string | undefined, 60),
       snaplen: numberOption('listen', 'snaplen', values.snaplen as string | undefined, 0),
       recvBufferBytes: parseSize('recv-buffer', values['recv-buffer'] as string | undefined, 32 * 1024 * 1024),
       packetComments: pc as PacketComments,
