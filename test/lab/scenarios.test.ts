@@ -58,7 +58,7 @@ for (const s of SCENARIOS) {
     });
 
     test(`${s.name}: the scenario shows its facts (${s.expectKind ?? 'no error'}, ${s.expectStatus})`, () => {
-      assert.equal(failed(r, false), '', `facts that do not hold (output in ${r.outDir})`);
+      assert.equal(failed(r, false), '', `facts that do not hold (output in ${r.outDir}; ${r.listenSummary ?? 'no listen summary'})`);
       assert.ok(r.checks.filter((c) => !c.name.startsWith('analyze')).length >= 4, 'checks ran');
       for (const f of ['keys.log', 'alb-access.log', 'result.json', 'scenario.json', 'nginx.conf']) assert.ok(existsSync(join(r.outDir, f)), `${f} written`);
       assert.ok(r.captureFiles.length > 0 && r.captureFiles.every((f) => existsSync(f)), 'capture written');

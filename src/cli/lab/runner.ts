@@ -58,6 +58,8 @@ export interface LabResult {
   load?: unknown;
   verdict?: { kind: string | null; status: number | null; path: string | null; resetBy: string | null; idleSeconds: number | null; summary: string } | null;
   analyzeStatus: 'ran' | 'not-built' | 'skipped' | 'failed';
+  /** The collector's own account when it stopped (`listen: stopped by ...`: datagrams, drops, kernel drops), to tell a lost mirrored packet from a wrong fact. */
+  listenSummary?: string;
   durationSeconds: number;
 }
 
@@ -163,6 +165,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   const clients: ClientResult[] = [];
   let loadSummary: unknown;
   let captureFiles: string[] = [];
+  let listenSummary: string | undefined;
   let checks: CheckResult[] = [];
   let analyzeStatus: LabResult['analyzeStatus'] = runAnalyze ? 'ran' : 'not-built';
   let verdict: LabResult['verdict'] = null;
@@ -268,6 +271,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     await sleep(200);
     if (listenD) {
       await procs.stop(listenD, 'SIGTERM', 10_000);
+      listenSummary = listenD.stderr().split('\n').find((l) => l.startsWith('listen: stopped by'));
       captureFiles = readdirSync(capDir).filter((f) => f.endsWith('.pcapng')).sort().map((f) => join(capDir, f));
       if (captureFiles.length === 0) throw new MirrorlensError(ErrorCode.Lab, `mirrorlens listen wrote no capture into ${capDir}: ${listenD.stderr().trim().split('\n').slice(-2).join(' / ')}`);
     } else {
@@ -324,6 +328,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     ...(loadSummary !== undefined ? { load: loadSummary } : {}),
     verdict,
     analyzeStatus,
+    ...(listenSummary !== undefined ? { listenSummary } : {}),
     durationSeconds: (Date.now() - t0) / 1000,
   };
   writeFileSync(join(outDir, 'scenario.json'), `${JSON.stringify({ scenario: s, addresses: ADDR, mirrorSessions: MIRROR_SESSIONS }, null, 2)}\n`);
