@@ -6,7 +6,7 @@
  * - Start-up: CPU of `node -e 0` (a bare Node process; no module of ours loaded).
  * - Decryption: every encrypted TLS record in the capture, found by walking the record headers of
  *   each TCP stream (client and server directions, reassembled by the flow stage), with its
- *   connection's AEAD (from the ServerHello's cipher suite) and its real ciphertext length. Each
+ *   connection's AEAD (the ServerHello's cipher suite, `suiteInfo`) and its real ciphertext length. Each
  *   is decrypted the one way node:crypto allows for a record (a decipher per nonce: create, set
  *   AAD and tag, update, final) with a throw-away key, after encrypting it outside the timed loop.
  *   Key schedules, record parsing, handshake parsing: not counted. Records only TLS 1.2 would
@@ -15,10 +15,12 @@
 import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes } from 'node:crypto';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import type { Direction } from '../../src/flow/stream.js';
+import { parseServerHello } from '../../src/tls/handshake.js';
+import { suiteInfo, type SuiteInfo } from '../../src/tls/suites.js';
 
 export interface RecordCensus {
-  /** Encrypted records by AEAD and ciphertext length (tag excluded). */
-  byCipher: Map<string, Map<number, number>>;
+  /** Encrypted records by AEAD cipher suite and ciphertext length (explicit nonce and tag excluded). */
+  bySuite: Map<SuiteInfo, Map<number, number>>;
   records: number;
   ciphertextBytes: number;
   tlsConnections: number;
@@ -27,22 +29,6 @@ export interface RecordCensus {
 const CT_HANDSHAKE = 22;
 const CT_APPDATA = 23;
 const HS_SERVER_HELLO = 2;
-const TAG = 16;
-
-/** node:crypto name of an AEAD cipher suite's cipher (TLS 1.3 and the TLS 1.2 ECDHE/RSA AEAD suites). */
-function aeadOf(suite: number): string {
-  switch (suite) {
-    case 0x1301: case 0xc02b: case 0xc02f: case 0x009c: case 0x009e:
-      return 'aes-128-gcm';
-    case 0x1302: case 0xc02c: case 0xc030: case 0x009d: case 0x009f:
-      return 'aes-256-gcm';
-    case 0x1303: case 0xcca8: case 0xcca9: case 0xccaa:
-      return 'chacha20-poly1305';
-    default:
-      return 'aes-128-gcm';
-  }
-}
-
 /** Walks TLS record headers in one direction of a stream; bytes are copied only across chunk ends. */
 class RecordWalker {
   private pending = new Uint8Array(0);
@@ -93,10 +79,10 @@ class RecordWalker {
 
 /** Every encrypted TLS record of the captures, by AEAD and length. */
 export async function censusOfRecords(captures: string[]): Promise<RecordCensus> {
-  const census: RecordCensus = { byCipher: new Map(), records: 0, ciphertextBytes: 0, tlsConnections: 0 };
+  const census: RecordCensus = { bySuite: new Map(), records: 0, ciphertextBytes: 0, tlsConnections: 0 };
   await processCaptures(captures, {
     onConnectionStart() {
-      let cipher: string | null = null;
+      let suite: SuiteInfo | null = null;
       let counted = false;
       const walkers: RecordWalker[] = [0, 1].map((d) => {
         const dir = d as Direction;
@@ -106,19 +92,21 @@ export async function censusOfRecords(captures: string[]): Promise<RecordCensus>
               counted = true;
               census.tlsConnections++;
             }
-            if (type === CT_HANDSHAKE && body !== null && cipher === null && body[0] === HS_SERVER_HELLO && body.length >= 4 + 2 + 32 + 1) {
-              const sidLength = body[4 + 2 + 32]!;
-              const at = 4 + 2 + 32 + 1 + sidLength;
-              if (body.length >= at + 2) cipher = aeadOf((body[at]! << 8) | body[at + 1]!);
-            } else if (type === CT_APPDATA && cipher !== null && length > TAG) {
-              let byLength = census.byCipher.get(cipher);
-              if (byLength === undefined) census.byCipher.set(cipher, (byLength = new Map()));
-              byLength.set(length - TAG, (byLength.get(length - TAG) ?? 0) + 1);
+            if (type === CT_HANDSHAKE && body !== null && suite === null && body[0] === HS_SERVER_HELLO) {
+              const sh = parseServerHello(body.subarray(4, 4 + ((body[1]! << 16) | (body[2]! << 8) | body[3]!)));
+              const info = sh === null ? null : suiteInfo(sh.cipherSuite);
+              if (info !== null && info.kind === 'aead') suite = info;
+            } else if (type === CT_APPDATA && suite !== null) {
+              const n = length - suite.explicitNonceLength - suite.tagLength;
+              if (n <= 0) return;
+              let byLength = census.bySuite.get(suite);
+              if (byLength === undefined) census.bySuite.set(suite, (byLength = new Map()));
+              byLength.set(n, (byLength.get(n) ?? 0) + 1);
               census.records++;
-              census.ciphertextBytes += length - TAG;
+              census.ciphertextBytes += n;
             }
           },
-          (type) => type === CT_HANDSHAKE && dir === 1 && cipher === null,
+          (type) => type === CT_HANDSHAKE && dir === 1 && suite === null,
         );
       });
       return {
@@ -133,23 +121,25 @@ export async function censusOfRecords(captures: string[]): Promise<RecordCensus>
 
 /** CPU seconds node:crypto takes to open every record of the census once (one round). */
 export function decryptRound(census: RecordCensus): number {
-  const jobs: { cipher: string; key: Buffer; iv: Buffer; aad: Buffer; ct: Buffer; tag: Buffer }[] = [];
-  for (const [cipher, byLength] of census.byCipher) {
-    const key = randomBytes(cipher === 'aes-128-gcm' ? 16 : 32);
+  const jobs: { cipher: CipherGCMTypes; tag: Buffer; key: Buffer; iv: Buffer; aad: Buffer; ct: Buffer }[] = [];
+  for (const [suite, byLength] of census.bySuite) {
+    const cipher = suite.cipher as CipherGCMTypes;
+    const key = randomBytes(suite.keyLength);
     for (const [length, count] of byLength) {
       const iv = randomBytes(12);
-      const aad = Buffer.from([CT_APPDATA, 3, 3, (length + TAG) >> 8, (length + TAG) & 0xff]);
-      const enc = createCipheriv(cipher as CipherGCMTypes, key, iv, { authTagLength: TAG });
+      const recordLength = length + suite.explicitNonceLength + suite.tagLength;
+      const aad = Buffer.from([CT_APPDATA, 3, 3, recordLength >> 8, recordLength & 0xff]);
+      const enc = createCipheriv(cipher, key, iv, { authTagLength: suite.tagLength });
       enc.setAAD(aad);
       const ct = Buffer.concat([enc.update(randomBytes(length)), enc.final()]);
       const tag = enc.getAuthTag();
-      for (let i = 0; i < count; i++) jobs.push({ cipher, key, iv, aad, ct, tag });
+      for (let i = 0; i < count; i++) jobs.push({ cipher, tag, key, iv, aad, ct });
     }
   }
   const c0 = process.cpuUsage();
   let sink = 0;
   for (const j of jobs) {
-    const d = createDecipheriv(j.cipher as CipherGCMTypes, j.key, j.iv, { authTagLength: TAG });
+    const d = createDecipheriv(j.cipher, j.key, j.iv, { authTagLength: j.tag.length });
     d.setAAD(j.aad);
     d.setAuthTag(j.tag);
     sink += d.update(j.ct).length;

@@ -191,7 +191,7 @@ const floor = median(startups) + median(decrypts);
 const budgetCpu = median(results.tshark1!.map((p) => p.cpuSeconds)) / 20;
 const budgetWall = median(results.tshark1!.map((p) => p.wallSeconds)) / 20;
 const oursCpu = median(results.ours1!.map((p) => p.cpuSeconds));
-const ciphers = [...census.byCipher].map(([c, m]) => `${c} ${[...m.values()].reduce((a, b) => a + b, 0)}`).join(', ');
+const ciphers = [...census.bySuite].map(([suite, m]) => `${suite.name} ${[...m.values()].reduce((a, b) => a + b, 0)}`).join(', ');
 console.log(
   `floor: ${census.records} encrypted records in ${census.tlsConnections} TLS connections (${ciphers}; ${(census.ciphertextBytes / 1e6).toFixed(1)} MB); ` +
     `node:crypto opens them in ${median(decrypts).toFixed(2)} CPU s (${Math.min(...decrypts).toFixed(2)}-${Math.max(...decrypts).toFixed(2)}, ` +
