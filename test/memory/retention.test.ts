@@ -82,6 +82,43 @@ test('the error lines the Correlator keeps from an access log do not keep the lo
   assert.ok(m.keptMiB < 5, `the Correlator holds ${m.keptMiB.toFixed(1)} MiB for ${m.cases} kept log lines`);
 });
 
+// analyze with flow logs keeps the conversations seen (to tell "not in the flow logs") and the
+// REJECT rows. A flow log of 60 MB where one line in 1 000 is a new IPv6 conversation, rejected
+// (IPv6 addresses are long enough to be slices of the read chunk).
+test('the flow-log conversations and REJECT rows the Correlator keeps do not keep the log text around them', () => {
+  const m = measure<{ keptMiB: number; rejects: number }>(
+    `import { Correlator } from ${src('correlate/correlate.ts')};
+     import { flowRowView } from ${src('correlate/from-logs.ts')};
+     import { readLogs } from ${src('logs/read.ts')};`,
+    `
+    const lines = [];
+    for (let i = 0; i < 600_000; i++) {
+      const fresh = i % 1000 === 0;
+      const src = fresh ? '2001:db8:1::' + (i / 1000).toString(16) : '172.31.16.139';
+      const dst = fresh ? '2001:db8:2::' + (i / 1000).toString(16) : '172.31.16.21';
+      lines.push('2 123456789010 eni-1235b8ca123456789 ' + src + ' ' + dst + ' ' + (20641 + (i % 20)) + ' 443 6 20 4249 1418530010 1418530070 ' + (fresh ? 'REJECT' : 'ACCEPT') + ' OK');
+    }
+    writeFileSync(FILE, lines.join('\\n') + '\\n');
+    lines.length = 0;
+    await settle();
+    const before = used();
+    // What analyze does with each row (src/report/analyze.ts).
+    const corr = new Correlator({});
+    corr.markFlowLogsGiven();
+    await readLogs([FILE], (r) => {
+      const v = flowRowView(r);
+      if (v) corr.addFlowRow(v);
+    }, { format: 'flow' });
+    await settle();
+    const keptMiB = (used() - before) / 1048576;
+    console.log(JSON.stringify({ keptMiB, rejects: corr.flowRejects.length }));
+    `,
+  );
+  assert.equal(m.rejects, 600);
+  // 600 rows and 1 200 keys take well under a MiB; a read chunk kept by each would be about 37 MiB.
+  assert.ok(m.keptMiB < 5, `the Correlator holds ${m.keptMiB.toFixed(1)} MiB for ${m.rejects} REJECT rows and their conversations`);
+});
+
 // `mirrorlens logs` on VPC flow logs keeps one row per interface and per conversation. A flow
 // log of 60 MB where one line in 1 000 starts a new conversation on a new interface.
 test('the interfaces and conversations the logs summary keeps do not keep the log text around them', () => {
