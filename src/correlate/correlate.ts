@@ -14,7 +14,7 @@
  * strongly joined pairs (trace id, client ip:port + request line) and applied to the rest.
  */
 import { traceRootOf } from '../logs/alb.js';
-import { ownString } from '../logs/lines.js';
+import { ownString, ownStringOrNull } from '../logs/lines.js';
 import type { Case, ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
 
 export interface CorrelateOptions {
@@ -195,9 +195,14 @@ export class Correlator {
 
   addFlowRow(r: FlowRowView): void {
     this.flowLogsGiven = true;
-    this.flowSeen.add(`${r.srcAddr}|${r.dstAddr}|${r.dstPort ?? ''}`);
-    this.flowSeen.add(`${r.dstAddr}|${r.srcAddr}|${r.srcPort ?? ''}`);
-    if (r.action === 'REJECT') this.flowRejects.push(r);
+    // The row's strings are slices of the log's read chunk: what is kept gets copies of its own.
+    const forward = `${r.srcAddr}|${r.dstAddr}|${r.dstPort ?? ''}`;
+    const backward = `${r.dstAddr}|${r.srcAddr}|${r.srcPort ?? ''}`;
+    if (!this.flowSeen.has(forward)) this.flowSeen.add(ownString(forward));
+    if (!this.flowSeen.has(backward)) this.flowSeen.add(ownString(backward));
+    if (r.action === 'REJECT') {
+      this.flowRejects.push({ ...r, interfaceId: ownStringOrNull(r.interfaceId), srcAddr: ownString(r.srcAddr), dstAddr: ownString(r.dstAddr), raw: ownString(r.raw) });
+    }
   }
 
   /** Flow-log files were given even if they held no row (absence then means something). */

@@ -1,7 +1,9 @@
 /**
  * Adapters from the logs stage's records to the compact views correlation keeps. A record's
- * strings are slices of the log's 64 KiB read chunk; a view keeps own copies (`ownString`), or
- * every kept error line would keep its whole chunk alive.
+ * strings are slices of the log's 64 KiB read chunk; what is kept must hold copies of its own
+ * (`ownString`), or it would keep its whole chunk alive: the load-balancer views are made only
+ * for lines the Correlator keeps, so they copy here; a flow row's view is made for every row
+ * and the Correlator copies what it keeps of it (`addFlowRow`).
  */
 import type { AlbLogRecord } from '../logs/alb.js';
 import type { ClbLogRecord } from '../logs/clb.js';
@@ -81,14 +83,14 @@ export function flowRowView(r: FlowLogRecord): FlowRowView | null {
     line: r.line,
     start: r.start,
     end: r.end ?? r.start,
-    interfaceId: ownStringOrNull(r.interfaceId),
-    srcAddr: ownString(r.srcaddr),
-    dstAddr: ownString(r.dstaddr),
+    interfaceId: r.interfaceId,
+    srcAddr: r.srcaddr,
+    dstAddr: r.dstaddr,
     srcPort: r.srcport,
     dstPort: r.dstport,
     protocol: r.protocol,
     action,
     tcpFlags: r.tcpFlags,
-    raw: ownString(`${r.interfaceId ?? '-'} ${r.srcaddr}:${dash(r.srcport)} → ${r.dstaddr}:${dash(r.dstport)} proto ${dash(r.protocolName ?? r.protocol)} ${dash(r.action)}${r.tcpFlagNames.length ? ` flags ${r.tcpFlagNames.join(',')}` : ''}${r.flowDirection ? ` ${r.flowDirection}` : ''}`),
+    raw: `${r.interfaceId ?? '-'} ${r.srcaddr}:${dash(r.srcport)} → ${r.dstaddr}:${dash(r.dstport)} proto ${dash(r.protocolName ?? r.protocol)} ${dash(r.action)}${r.tcpFlagNames.length ? ` flags ${r.tcpFlagNames.join(',')}` : ''}${r.flowDirection ? ` ${r.flowDirection}` : ''}`,
   };
 }
