@@ -9,7 +9,7 @@
  *
  *   node --expose-gc --import tsx bench/analyze/live-soak.ts [PER_SECOND=50] [HOURS=1]
  */
-import { LiveAnalyzer } from '../../src/report/live.js';
+import { LiveAnalyzer } from '../../src/analyze/live.js';
 import { LinkType } from '../../src/wire/link.js';
 import { Talk } from '../../test/flow/packets.js';
 if (typeof globalThis.gc !== 'function') {

@@ -5,10 +5,11 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { CliIO, Command } from './command.js';
 import { numberOption, parseCommandArgs } from './command.js';
-import { analyze, type AnalyzeInputs } from '../report/analyze.js';
+import { analyze } from '../analyze/analyze.js';
+import type { AnalyzeInputs } from '../analyze/options.js';
 import { renderHtml } from '../report/html.js';
-import { renderJson } from '../report/json.js';
-import type { Report } from '../report/model.js';
+import { renderFindingEvidence, renderJson } from '../report/json.js';
+import type { Report } from '../analyze/model.js';
 import { renderText } from '../report/text.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 
@@ -87,7 +88,7 @@ export const command: Command = {
     // The filter and evidence modules (capture classification, the pcapng writer) are loaded only
     // when asked for: about a tenth of a second of start-up otherwise.
     const filter = values['mirror-filter']
-      ? (await import('../report/mirror-filter.js')).mirrorFilterPredicate(values['mirror-filter'] as string)
+      ? (await import('../capture/mirror-filter.js')).mirrorFilterPredicate(values['mirror-filter'] as string)
       : undefined;
     const { report, context } = await analyze(inputs, {
       all: Boolean(values.all),
@@ -105,8 +106,8 @@ export const command: Command = {
     if (values.evidence) {
       const dir = values.evidence as string;
       await mkdir(dir, { recursive: true });
-      const { writeEvidence } = await import('../report/evidence.js');
-      const written = await writeEvidence(report, context, inputs, dir);
+      const { writeEvidence } = await import('../analyze/evidence.js');
+      const written = await writeEvidence(report, context, inputs, dir, renderFindingEvidence);
       io.stderr.write(`evidence: ${written} file(s) in ${dir}\n`);
     }
     return 0;

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from './command.js';
 import { parseCommandArgs } from './command.js';
-import { analyze } from '../report/analyze.js';
+import { analyze } from '../analyze/analyze.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { render } from './analyze.js';
 

@@ -2,13 +2,13 @@
  * `mirrorlens lab`: reproduces load-balancer failures with real parts (curl, nginx as the ALB,
  * Linux conntrack as the NLB, a Node.js target, kernel VXLAN mirroring) in network namespaces it
  * creates and removes, captures them as a mirror target would, and checks the expected verdict.
- * The machinery lives in src/cli/lab/; docs/lab.md describes topology, scenarios and output.
+ * The machinery lives in src/lab/; docs/lab.md describes topology, scenarios and output.
  */
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { numberOption, parseCommandArgs, type CliIO, type Command } from './command.js';
-import { aptLine, clean, doctor } from './lab/doctor.js';
-import { runScenario, type CaptureMode, type LabResult } from './lab/runner.js';
-import { SCENARIOS, findScenario } from './lab/scenarios.js';
+import { aptLine, clean, doctor } from '../lab/doctor.js';
+import { runScenario, type CaptureMode, type LabResult } from '../lab/runner.js';
+import { SCENARIOS, findScenario } from '../lab/scenarios.js';
 
 const USAGE = `Usage: mirrorlens lab run SCENARIO [--out DIR] [--keep] [--capture auto|listen|tcpdump] [--json]
                       [--connections N] [--requests N] [--concurrency N]   (load only)

@@ -9,7 +9,7 @@ import { MirrorListener, type ListenOptions, type PacketComments } from '../capt
 import { ListenWorkerPool, isListenWorker, runListenWorker } from '../capture/listen-workers.js';
 import { describeMirrorFilter, loadMirrorFilter, parseCidr, type Cidr } from '../capture/filter.js';
 import { renderStatusLine } from '../capture/metrics.js';
-import { LiveAnalyzer } from '../report/live.js';
+import { LiveAnalyzer } from '../analyze/live.js';
 import { safeJson } from '../report/escape.js';
 import { findingToJson } from '../report/json.js';
 import { renderFinding } from '../report/text.js';

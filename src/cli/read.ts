@@ -89,7 +89,7 @@ export const command: Command = {
     const filter = typeof values.filter === 'string' ? compileFilter(values.filter) : null;
     // Loaded only when asked for (capture classification and the rules parser).
     const mirrorFilter =
-      typeof values['mirror-filter'] === 'string' ? (await import('../report/mirror-filter.js')).mirrorFilterPredicate(values['mirror-filter']) : null;
+      typeof values['mirror-filter'] === 'string' ? (await import('../capture/mirror-filter.js')).mirrorFilterPredicate(values['mirror-filter']) : null;
     const printer = new Printer(io, {
       json: values.json === true,
       absolute: values['absolute-time'] === true,

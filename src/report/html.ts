@@ -8,7 +8,7 @@ import type { Finding, TimelineMark } from '../diagnose/finding.js';
 import { formatSeconds } from '../diagnose/timeouts.js';
 import { escapeHtml as h } from './escape.js';
 import { isoTime } from './json.js';
-import type { Report } from './model.js';
+import type { Report } from '../analyze/model.js';
 
 const COLORS: Record<TimelineMark['kind'], string> = {
   syn: '#555',

@@ -4,7 +4,7 @@
  */
 import type { Finding } from '../diagnose/finding.js';
 import { safeJson } from './escape.js';
-import type { Report } from './model.js';
+import type { Report } from '../analyze/model.js';
 
 export function isoTime(seconds: number): string {
   const ms = Math.floor(seconds * 1000);
@@ -41,4 +41,10 @@ export function renderJson(report: Report): string {
 /** One finding as JSON-ready data (times converted), e.g. for JSON lines. */
 export function findingToJson(f: Finding): unknown {
   return convert(f, '');
+}
+
+/** One finding with its connections, as the evidence exporter writes it next to the finding's pcapng. */
+export function renderFindingEvidence(report: Report, f: Finding): string {
+  const json = reportToJson({ ...report, findings: [f], connections: report.connections.filter((c) => f.connectionUids.includes(c.uid)), transactions: [] }) as { findings: unknown[]; connections: unknown[] };
+  return `${JSON.stringify({ schemaVersion: report.schemaVersion, finding: json.findings[0], connections: json.connections }, null, 2)}\n`;
 }

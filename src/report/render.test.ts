@@ -5,7 +5,7 @@ import type { Finding } from '../diagnose/finding.js';
 import { escapeHtml, escapeText, safeJson } from './escape.js';
 import { renderHtml } from './html.js';
 import { isoTime, reportToJson } from './json.js';
-import type { Report } from './model.js';
+import type { Report } from '../analyze/model.js';
 import { renderText } from './text.js';
 
 const T = 1_764_000_000.123456;

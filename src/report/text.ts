@@ -6,7 +6,7 @@ import type { Finding, TimelineMark } from '../diagnose/finding.js';
 import { formatSeconds } from '../diagnose/timeouts.js';
 import { escapeText as e } from './escape.js';
 import { isoTime } from './json.js';
-import type { Report } from './model.js';
+import type { Report } from '../analyze/model.js';
 
 export interface TextOptions {
   color?: boolean;

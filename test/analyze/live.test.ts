@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Finding } from '../../src/diagnose/finding.js';
-import { LiveAnalyzer } from '../../src/report/live.js';
+import { LiveAnalyzer } from '../../src/analyze/live.js';
 import { LinkType } from '../../src/wire/link.js';
 import { vxlanWrap, type Talk } from '../flow/packets.js';
 import { backTalk, frontTalk, T0 } from './scenario.js';

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyze } from '../../src/report/analyze.js';
+import { analyze } from '../../src/analyze/analyze.js';
 import type { Finding } from '../../src/diagnose/finding.js';
 import { albLine, backTalk, frontTalk, T0, writeScenario } from './scenario.js';
 import { Talk } from '../flow/packets.js';

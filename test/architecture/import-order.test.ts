@@ -1,12 +1,14 @@
 // The pipeline stages import only from themselves or from earlier stages:
-// wire → capture → flow → tls → http → logs → correlate → diagnose → report → cli.
-// src/index.ts (the library API) may import anything. This test fails on any backwards import.
+// wire → capture → flow → tls → http → logs → correlate → diagnose → store → analyze → report → cli,
+// with lab beside cli: lab may import every stage up to report, cli may import lab, lab never
+// imports cli (it runs mirrorlens as a program). src/index.ts (the library API) may import
+// anything. This test fails on any backwards import.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 
-export const STAGES = ['wire', 'capture', 'flow', 'tls', 'http', 'logs', 'correlate', 'diagnose', 'report', 'cli'] as const;
+export const STAGES = ['wire', 'capture', 'flow', 'tls', 'http', 'logs', 'correlate', 'diagnose', 'store', 'analyze', 'report', 'lab', 'cli'] as const;
 const srcRoot = resolve(import.meta.dirname, '../../src');
 
 function files(dir: string): string[] {

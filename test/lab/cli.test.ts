@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/main.js';
-import { aptLine } from '../../src/cli/lab/doctor.js';
-import { SCENARIOS } from '../../src/cli/lab/scenarios.js';
+import { aptLine } from '../../src/lab/doctor.js';
+import { SCENARIOS } from '../../src/lab/scenarios.js';
 import { FINDING_KINDS } from '../../src/diagnose/finding.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -2,9 +2,9 @@
 // and a line in that shape parses with our ALB parser; flow-log lines parse as VPC flow logs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALB_LOG_FORMAT, nginxConfig } from '../../src/cli/lab/nginx.js';
-import { flowLogLines } from '../../src/cli/lab/flowlog.js';
-import type { Pkt } from '../../src/cli/lab/packets.js';
+import { ALB_LOG_FORMAT, nginxConfig } from '../../src/lab/nginx.js';
+import { flowLogLines } from '../../src/lab/flowlog.js';
+import type { Pkt } from '../../src/lab/packets.js';
 import { parseAlbLine } from '../../src/logs/alb.js';
 import { parseFlowLine } from '../../src/logs/flow.js';
 import { isLineError } from '../../src/logs/types.js';

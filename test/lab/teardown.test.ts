@@ -6,13 +6,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runScenario } from '../../src/cli/lab/runner.js';
-import { clean } from '../../src/cli/lab/doctor.js';
-import { findScenario } from '../../src/cli/lab/scenarios.js';
+import { runScenario } from '../../src/lab/runner.js';
+import { clean } from '../../src/lab/doctor.js';
+import { findScenario } from '../../src/lab/scenarios.js';
 import { labSkipReason } from './env.js';
 
 const skip = labSkipReason();
-const ENTRY = resolve(import.meta.dirname, '../../src/cli/lab/entry.ts');
+const ENTRY = resolve(import.meta.dirname, '../../src/cli/entry.ts');
 
 function namespaces(pid: number): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });

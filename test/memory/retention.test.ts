@@ -62,7 +62,7 @@ test('the error lines the Correlator keeps from an access log do not keep the lo
     lines.length = 0;
     await settle();
     const before = used();
-    // What analyze does with each line (src/report/analyze.ts): a view of the lines the
+    // What analyze does with each line (src/analyze/analyze.ts): a view of the lines the
     // Correlator keeps, the target of the others.
     const corr = new Correlator({});
     let errors = 0;
@@ -102,7 +102,7 @@ test('the flow-log conversations and REJECT rows the Correlator keeps do not kee
     lines.length = 0;
     await settle();
     const before = used();
-    // What analyze does with each row (src/report/analyze.ts).
+    // What analyze does with each row (src/analyze/analyze.ts).
     const corr = new Correlator({});
     corr.markFlowLogsGiven();
     await readLogs([FILE], (r) => {
@@ -158,7 +158,7 @@ test('the interfaces and conversations the logs summary keeps do not keep the lo
 // is measured right then, from the warning callback.
 test('analyze does not keep the key log text while it reads logs and captures', () => {
   const m = measure<{ keptMiB: number; warned: boolean }>(
-    `import { analyze } from ${src('report/analyze.ts')};`,
+    `import { analyze } from ${src('analyze/analyze.ts')};`,
     `
     const keyLog = FILE + '.keys';
     const line = 'CLIENT_TRAFFIC_SECRET_0 ' + 'ab'.repeat(32) + ' ' + 'cd'.repeat(32);

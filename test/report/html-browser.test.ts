@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderHtml } from '../../src/report/html.js';
-import type { Report } from '../../src/report/model.js';
+import type { Report } from '../../src/analyze/model.js';
 import type { Finding } from '../../src/diagnose/finding.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));

@@ -5,7 +5,7 @@
  * end exactly the processes this run started (by pid, never by name).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ErrorCode, MirrorlensError } from '../../wire/errors.js';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 
 export interface ExecResult {
   code: number;

@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { readCapture } from '../capture/reader.js';
 import type { ConnView } from '../correlate/views.js';
+import type { Finding } from '../diagnose/finding.js';
 import { DSB_TLS_KEYLOG } from '../tls/keylog.js';
 import { PacketDecoder } from '../wire/packet.js';
 import { Status } from '../wire/status.js';
-import type { AnalysisContext, AnalyzeInputs } from './analyze.js';
-import { reportToJson } from './json.js';
+import type { AnalysisContext, AnalyzeInputs } from './options.js';
 import type { Report } from './model.js';
+
+/** Renders one finding's JSON file (the report stage's renderer: the session does not format). */
+export type FindingJsonRenderer = (report: Report, finding: Finding) => string;
 
 interface Span {
   finding: number;
@@ -52,7 +55,7 @@ function safeName(s: string): string {
 }
 
 /** Writes the evidence files; returns how many files were written. */
-export async function writeEvidence(report: Report, ctx: AnalysisContext, inputs: AnalyzeInputs, dir: string): Promise<number> {
+export async function writeEvidence(report: Report, ctx: AnalysisContext, inputs: AnalyzeInputs, dir: string, findingJson: FindingJsonRenderer): Promise<number> {
   if (report.findings.length === 0) return 0;
   const byTuple = new Map<string, Span[]>();
   const writers: (PcapngWriter | null)[] = [];
@@ -60,8 +63,7 @@ export async function writeEvidence(report: Report, ctx: AnalysisContext, inputs
   let files = 0;
   report.findings.forEach((f, i) => {
     const base = join(dir, `${String(i + 1).padStart(3, '0')}-${safeName(f.kind)}`);
-    const json = reportToJson({ ...report, findings: [f], connections: report.connections.filter((c) => f.connectionUids.includes(c.uid)), transactions: [] }) as { findings: unknown[]; connections: unknown[] };
-    writeFileSync(`${base}.json`, `${JSON.stringify({ schemaVersion: report.schemaVersion, finding: json.findings[0], connections: json.connections }, null, 2)}\n`);
+    writeFileSync(`${base}.json`, findingJson(report, f));
     files++;
     const conns = f.connectionUids.map((u) => ctx.connections.get(u)).filter((c): c is ConnView => c !== undefined);
     if (conns.length === 0) {

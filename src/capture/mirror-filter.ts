@@ -4,9 +4,9 @@
  * innermost VXLAN/GENEVE header when the capture holds the encapsulated stream, and on the frame
  * itself for a decapsulated capture (direction from the epb_flags `listen` writes).
  */
-import { MirrorFrameFilter } from '../capture/listen-classify.js';
-import { loadMirrorFilter } from '../capture/filter.js';
-import type { PacketRecord } from '../capture/record.js';
+import { MirrorFrameFilter } from './listen-classify.js';
+import { loadMirrorFilter } from './filter.js';
+import type { PacketRecord } from './record.js';
 import { Layer } from '../wire/layer.js';
 import { LinkType } from '../wire/link.js';
 import type { PacketDecoder } from '../wire/packet.js';

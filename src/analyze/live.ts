@@ -12,7 +12,7 @@ import type { Finding } from '../diagnose/finding.js';
 import { FlowTable, type FlowOptions } from '../flow/table.js';
 import { KeyLog, formatKeyLogIssue, type Watcher } from '../tls/keylog.js';
 import { PacketDecoder } from '../wire/packet.js';
-import { AnalysisSession } from './analyze.js';
+import { AnalysisSession } from './session.js';
 
 export interface LiveOptions {
   keylogs?: string[];

@@ -5,8 +5,8 @@
  * that crossed the request, SYNs never answered, a request acknowledged and never answered).
  */
 import { readFileSync } from 'node:fs';
-import { parseAlbLine, type AlbLogRecord } from '../../logs/alb.js';
-import { isLineError } from '../../logs/types.js';
+import { parseAlbLine, type AlbLogRecord } from '../logs/alb.js';
+import { isLineError } from '../logs/types.js';
 import { ACK, FIN, NLB_VIP, RST, SYN, TARGET_EP, connOf, describe, ep, requestWithTrace, type Pkt } from './packets.js';
 import type { Scenario } from './scenarios.js';
 import type { ClientResult } from './runner.js';

@@ -1,5 +1,5 @@
-// Runs the mirrorlens CLI in a child process of the lab (listen, analyze), from src/ or dist/.
-import { main } from '../main.js';
+// Runs the mirrorlens CLI as a program (the lab starts listen and analyze this way), from src/ or dist/.
+import { main } from './main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

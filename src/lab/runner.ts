@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ErrorCode, MirrorlensError } from '../../wire/errors.js';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { LOAD_CLIENT, TARGET_SERVER, mirrorlensArgv } from './assets.js';
 import { runChecks, type CheckResult } from './checks.js';
 import { flowLogLines } from './flowlog.js';
@@ -83,12 +83,6 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new MirrorlensError(ErrorCode.Lab, 'interrupted');
 }
 
-/** Is `mirrorlens <cmd>` a real command yet (not the skeleton's placeholder)? */
-export async function commandBuilt(cmd: 'listen' | 'analyze'): Promise<boolean> {
-  const m = cmd === 'listen' ? await import('../listen.js') : await import('../analyze.js');
-  return !/not built yet/.test(m.command.usage);
-}
-
 async function waitForPort(ns: string, port: number, timeoutMs: number, what: string, proto: 't' | 'u' = 't'): Promise<void> {
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
@@ -155,10 +149,9 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   for (const f of [files.flowLog, files.nginxError, join(outDir, 'analyze.json'), join(outDir, 'result.json')]) rmSync(f, { force: true });
   for (const f of readdirSync(capDir)) rmSync(join(capDir, f), { force: true });
 
-  let mode: 'listen' | 'tcpdump' = 'tcpdump';
-  const want = o.capture ?? 'auto';
-  if (want === 'listen' || (want === 'auto' && (await commandBuilt('listen')))) mode = 'listen';
-  const runAnalyze = o.analyze !== false && (await commandBuilt('analyze'));
+  // mirrorlens listen and analyze run as programs (assets.ts): 'auto' is listen.
+  const mode: 'listen' | 'tcpdump' = (o.capture ?? 'auto') === 'tcpdump' ? 'tcpdump' : 'listen';
+  const runAnalyze = o.analyze !== false;
 
   const topo = new Topology({ prefix, nlbIdleSeconds: s.nlbIdleSeconds });
   const procs = new ProcessGroup();

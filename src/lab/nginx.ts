@@ -98,7 +98,7 @@ export function nginxConfig(o: NginxOptions): string {
   const hexMap: string[] = [];
   for (let s = o.startEpochSeconds - 5; s <= o.startEpochSeconds + o.traceSpanSeconds; s++) hexMap.push(`    ${s} ${hex8(s)};`);
   const tmp = (p: string): string => `${o.runDir}/${p}`;
-  return `# mirrorlens lab: the "ALB" (generated; see src/cli/lab/nginx.ts)
+  return `# mirrorlens lab: the "ALB" (generated; see src/lab/nginx.ts)
 worker_processes ${o.workers};
 pid ${tmp('nginx.pid')};
 error_log ${o.errorLog} info;

@@ -4,7 +4,7 @@
  * captured. Timers are scaled so a scenario takes seconds: the NLB's 350 s idle timeout becomes
  * 3 s, the ALB's 10 s connect timeout 2 s, its 60 s idle timeout 30 s (2 s for slow-target).
  */
-import type { FindingKind } from '../../diagnose/finding.js';
+import type { FindingKind } from '../diagnose/finding.js';
 
 export interface ClientRequest {
   path: string;

@@ -1,0 +1,94 @@
+/**
+ * `analyze`: captures (+ key logs, access logs, flow logs) → Report.
+ *
+ * One streaming pass over the logs, then one over the captures (flow → TLS → HTTP), feeding the
+ * Correlator, which keeps only what may need explaining; then correlation, verdicts, and the
+ * report model. Memory follows live connections and errors, not the size of the inputs.
+ */
+import { Correlator } from '../correlate/correlate.js';
+import { resetFindingIds } from '../diagnose/rules.js';
+import { processCaptures } from '../flow/pipeline.js';
+import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
+import { readKeyLogs } from './keylogs.js';
+import { readLogInputs } from './log-pass.js';
+import type { Report } from './model.js';
+import { SCHEMA_VERSION } from './model.js';
+import { GENERATOR, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
+import { AnalysisSession } from './session.js';
+
+export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}): Promise<{ report: Report; context: AnalysisContext }> {
+  const started = performance.now();
+  const warn = opts.onWarning ?? (() => {});
+  const warnings: string[] = [];
+  const note = (m: string) => {
+    if (warnings.length < 100) warnings.push(m);
+    warn(m);
+  };
+  resetFindingIds();
+
+  // Key logs.
+  const keys = new KeyLog();
+  const keyLogTexts: string[] = [];
+  await readKeyLogs(inputs.keylogs ?? [], keys, note, opts.keepKeyLogTexts ? keyLogTexts : null);
+
+  // Logs.
+  const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
+  const logs = await readLogInputs(inputs, corr, note);
+
+  // Captures.
+  const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note });
+  const stats = session.stats;
+  stats.captures = inputs.captures.length;
+  stats.warnings = warnings;
+  const summary = await processCaptures(
+    inputs.captures,
+    {
+      ...session.handler(),
+      onSecrets(type: number, data: Uint8Array) {
+        for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
+        if (opts.keepKeyLogTexts) keyLogTexts.push(Buffer.from(data).toString('utf8'));
+      },
+      onWarning(w: { message: string }) {
+        note(w.message);
+      },
+      onPacket: opts.onProgress
+        ? (() => {
+            let n = 0;
+            const cb = opts.onProgress;
+            return () => {
+              if ((++n & 0xffff) === 0) cb({ file: '', packets: n });
+            };
+          })()
+        : undefined,
+    },
+    opts.flow,
+  );
+  stats.packets = summary.packets;
+  stats.bytes = summary.files.reduce((a, f) => a + f.bytes, 0);
+  if (summary.firstTime !== null) corr.notePacketTime(summary.firstTime);
+  if (summary.lastTime !== null) corr.notePacketTime(summary.lastTime);
+  const dp = summary.decodeProblems;
+  if (dp.truncated + dp.malformed > 0) note(`${dp.truncated} truncated and ${dp.malformed} malformed packets (decoded as far as possible)`);
+  if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
+
+  const { findings, connections, transactions } = session.explain();
+  logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
+  stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    generator: GENERATOR,
+    inputs: {
+      captures: inputs.captures,
+      keylogs: inputs.keylogs ?? [],
+      albLogs: inputs.albLogs ?? [],
+      nlbLogs: inputs.nlbLogs ?? [],
+      flowLogs: inputs.flowLogs ?? [],
+    },
+    findings,
+    connections,
+    transactions,
+    logs,
+    stats,
+  };
+  return { report, context: { clientRandomsByUid: session.clientRandomsByUid, keyLogTexts, connections: session.connectionMap() } };
+}

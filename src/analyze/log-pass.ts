@@ -1,0 +1,46 @@
+/**
+ * The batch analysis's pass over the load-balancer and VPC flow logs, before the captures: every
+ * line is counted for the report's `logs` section, and what the Correlator keeps is handed to it
+ * (only the lines it keeps get a view).
+ */
+import { Correlator } from '../correlate/correlate.js';
+import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
+import { readLogs, type LogRecord } from '../logs/read.js';
+import type { ReportLogs } from './model.js';
+import type { AnalyzeInputs } from './options.js';
+
+/** Reads the inputs' logs into `corr`; bad lines are counted, the first 20 noted. */
+export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, note: (m: string) => void): Promise<ReportLogs> {
+  const logs: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
+  const onLog = (r: LogRecord) => {
+    logs.records++;
+    logs.byKind[r.kind] = (logs.byKind[r.kind] ?? 0) + 1;
+    if (r.kind === 'alb' || r.kind === 'clb') {
+      const s = r.elbStatusCode === null ? '-' : String(r.elbStatusCode);
+      logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
+      if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
+      // Only the lines the Correlator keeps need a view (with its formatted evidence line).
+      if (Correlator.keepsLogStatus(r.elbStatusCode)) corr.addLog(r.kind === 'alb' ? albLogView(r) : clbLogView(r));
+      else if (r.kind === 'alb') corr.noteLogTarget(r.targetAddr, r.targetPort);
+      else corr.noteLogTarget(r.backendAddr, r.backendPort);
+    } else if (r.kind === 'flow') {
+      const v = flowRowView(r);
+      if (v) corr.addFlowRow(v);
+    }
+  };
+  const onBadLine = (b: { file: string; line: number; reason: string }) => {
+    logs.badLines++;
+    if (logs.badLines <= 20) note(`${b.file}:${b.line}: ${b.reason}`);
+  };
+  const lbLogs = [...(inputs.albLogs ?? []), ...(inputs.nlbLogs ?? [])];
+  if (lbLogs.length) {
+    const s = await readLogs(lbLogs, onLog, { onBadLine });
+    logs.files += s.files.length;
+  }
+  if ((inputs.flowLogs ?? []).length) {
+    corr.markFlowLogsGiven();
+    const s = await readLogs(inputs.flowLogs!, onLog, { format: 'flow', onBadLine });
+    logs.files += s.files.length;
+  }
+  return logs;
+}

@@ -1,0 +1,41 @@
+/**
+ * What an analysis takes (inputs, options) and what it hands on beyond the report (the context the
+ * evidence exporter needs).
+ */
+import type { ConnView } from '../correlate/views.js';
+import type { PipelineOptions } from '../flow/pipeline.js';
+
+export const GENERATOR = 'mirrorlens 0.1.0';
+
+export interface AnalyzeInputs {
+  captures: string[];
+  keylogs?: string[];
+  albLogs?: string[];
+  nlbLogs?: string[];
+  flowLogs?: string[];
+}
+
+export interface AnalyzeOptions {
+  /** Include every connection and transaction in the report (memory then grows with the input). */
+  all?: boolean;
+  flow?: PipelineOptions;
+  maxSkewSeconds?: number;
+  /** Called now and then while captures are read (for a progress bar). */
+  onProgress?(p: { file: string; packets: number }): void;
+  /**
+   * Keep the key-log texts (files and embedded blocks) for the evidence exporter. Off by default:
+   * a long capture can embed its keys many times over, and memory must not grow with it.
+   */
+  keepKeyLogTexts?: boolean;
+  /** Non-fatal problems (bad key-log lines, bad log lines, capture warnings). */
+  onWarning?(message: string): void;
+}
+
+/** What the evidence exporter needs beyond the report. */
+export interface AnalysisContext {
+  /** Client randoms (hex) each kept TLS connection used, by connection uid. */
+  clientRandomsByUid: Map<string, string[]>;
+  /** Raw key-log text sources (files and DSBs), to extract only the lines a finding needs (empty unless keepKeyLogTexts). */
+  keyLogTexts: string[];
+  connections: Map<string, ConnView>;
+}

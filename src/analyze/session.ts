@@ -1,0 +1,171 @@
+/**
+ * The analysis session: the per-connection wiring of flow → TLS → HTTP → correlate → diagnose,
+ * shared by batch `analyze` and live `listen --analyze`.
+ */
+import type { Correlator } from '../correlate/correlate.js';
+import { connView, txView } from '../correlate/from-records.js';
+import type { Case, ConnView, TxView } from '../correlate/views.js';
+import { endpoint } from '../correlate/views.js';
+import type { Finding } from '../diagnose/finding.js';
+import { diagnose, learnKeepAlive } from '../diagnose/rules.js';
+import type { FlowHandler } from '../flow/table.js';
+import type { ConnectionRecord } from '../flow/record.js';
+import type { ConnInfo, StreamSink } from '../flow/stream.js';
+import { createHttpSink } from '../http/session.js';
+import type { HttpTransaction } from '../http/transaction.js';
+import type { KeyLog } from '../tls/keylog.js';
+import { createAppSink, type AppSink, type AppSinkOptions } from '../tls/sniff.js';
+import type { ReportConnection, ReportStats, ReportTransaction } from './model.js';
+
+function side(role: string): ReportConnection['role'] {
+  return role === 'client-side' || role === 'target-side' ? role : 'unknown';
+}
+
+/**
+ * The per-connection wiring shared by batch `analyze` and live `listen --analyze`: every TCP
+ * connection gets a TLS-sniffing sink whose plaintext (or raw bytes) feeds an HTTP sink; finished
+ * transactions and connection records go to the Correlator; statistics are counted.
+ */
+export class AnalysisSession {
+  readonly stats: ReportStats = {
+    captures: 0,
+    packets: 0,
+    bytes: 0,
+    connections: 0,
+    tcpConnections: 0,
+    tlsSessions: 0,
+    tlsDecrypted: 0,
+    httpTransactions: 0,
+    httpResponses: 0,
+    findingsByKind: {},
+    warnings: [],
+    elapsedSeconds: 0,
+  };
+  readonly clientRandomsByUid = new Map<string, string[]>();
+  private readonly live = new Map<string, AppSink>();
+  private readonly allTx: TxView[] = [];
+  private readonly allConns: ConnView[] = [];
+  private readonly finConns: ConnView[] = [];
+
+  constructor(
+    readonly keys: KeyLog,
+    readonly corr: Correlator,
+    private readonly opts: { all?: boolean; onWarning?(m: string): void; tls?: AppSinkOptions } = {},
+  ) {}
+
+  handler(): FlowHandler {
+    return {
+      onConnectionStart: (conn: ConnInfo): StreamSink | null => {
+        this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime);
+        const sink = createAppSink(conn, this.keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), this.opts.tls);
+        this.live.set(conn.uid, sink);
+        return sink;
+      },
+      onConnectionEnd: (rec: ConnectionRecord) => this.onConnectionEnd(rec),
+    };
+  }
+
+  private onTransaction(conn: ConnInfo, tx: HttpTransaction): void {
+    this.stats.httpTransactions++;
+    if (tx.status !== null) this.stats.httpResponses++;
+    // A view only for what is kept: most transactions succeed and the Correlator drops them.
+    if (!this.opts.all && !this.corr.wantsTransaction(tx.outcome, tx.status, tx.requestHeaders['x-amzn-trace-id'] ?? null)) return;
+    const v = txView(tx, conn);
+    this.corr.addTransaction(v);
+    if (this.opts.all) this.allTx.push(v);
+  }
+
+  private onConnectionEnd(rec: ConnectionRecord): void {
+    this.stats.tcpConnections++;
+    this.stats.connections++;
+    const sink = this.live.get(rec.uid);
+    this.live.delete(rec.uid);
+    const v = connView(rec);
+    const tls = sink?.tls ?? null;
+    if (tls && !tls.handshakeComplete) {
+      const fatal = tls.alerts.find((a) => a.level === 'fatal' && !a.encrypted);
+      if (fatal) v.tlsFailure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
+    }
+    this.corr.addConnection(v);
+    this.corr.addLeg({
+      uid: rec.uid,
+      clientAddr: rec.clientAddr,
+      clientPort: rec.clientPort,
+      serverAddr: rec.serverAddr,
+      serverPort: rec.serverPort,
+      startTime: rec.startTime,
+      endTime: rec.endTime,
+      clientPayloadBytes: rec.payloadBytesFromClient,
+      serverFinTimes: rec.fins.filter((f) => f.from === 'server').map((f) => f.time),
+      serverRstTimes: rec.resets.filter((r) => r.from === 'server').map((r) => r.time),
+    });
+    if (this.opts.all) this.allConns.push(v);
+    if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient)) {
+      if (this.finConns.length >= 1000) this.finConns.shift();
+      this.finConns.push(v);
+    }
+    if (tls) {
+      this.stats.tlsSessions++;
+      if (tls.decrypted) this.stats.tlsDecrypted++;
+      if (this.corr.isKept(rec.uid) && tls.clientRandoms.length) this.clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
+    }
+  }
+
+  /** Drops what is kept about connections the Correlator no longer keeps (live analysis, after a prune). */
+  forgetUnkept(): void {
+    for (const uid of this.clientRandomsByUid.keys()) if (!this.corr.isKept(uid)) this.clientRandomsByUid.delete(uid);
+  }
+
+  connectionMap(): Map<string, ConnView> {
+    const m = new Map<string, ConnView>();
+    for (const c of this.corr.keptConnections()) m.set(c.uid, c);
+    for (const c of this.allConns) m.set(c.uid, c);
+    return m;
+  }
+
+  /** Correlates what was collected and explains every case. */
+  explain(cases: Case[] = this.corr.build()): { findings: Finding[]; connections: ReportConnection[]; transactions: ReportTransaction[] } {
+    const learned = learnKeepAlive(this.finConns);
+    const findings = cases.map((c) => diagnose(c, { learnedTimeouts: learned }));
+    for (const f of findings) this.stats.findingsByKind[f.kind] = (this.stats.findingsByKind[f.kind] ?? 0) + 1;
+    const involved = new Set(findings.flatMap((f) => f.connectionUids));
+    const all = this.opts.all === true;
+    const connections: ReportConnection[] = [...this.connectionMap().values()]
+      .filter((c) => all || involved.has(c.uid))
+      .map((c) => ({
+        uid: c.uid,
+        communityId: c.communityId,
+        role: side(this.corr.roleOf(c)),
+        client: endpoint(c.clientAddr, c.clientPort)!,
+        server: endpoint(c.serverAddr, c.serverPort)!,
+        capturePoint: c.capturePoint,
+        startTime: c.startTime,
+        endTime: c.endTime,
+        connState: c.connState,
+        history: c.history,
+        closedBy: c.closedBy,
+        closeHow: c.closeHow,
+        maxIdleSeconds: c.maxIdleSeconds,
+        requests: c.requests,
+      }));
+    const txSource = all ? this.allTx : cases.flatMap((c) => [c.clientTx, c.targetTx].filter((t): t is TxView => t !== null));
+    const transactions: ReportTransaction[] = txSource.map((t) => ({
+      uid: t.uid,
+      connUid: t.connUid,
+      side: side(this.corr.roleOf(t)),
+      httpVersion: t.httpVersion,
+      method: t.method,
+      host: t.host,
+      path: t.path,
+      status: t.status,
+      traceId: t.traceId,
+      requestTime: t.requestFirstByteTime,
+      responseTime: t.responseFirstByteTime,
+      requestIndexOnConnection: t.requestIndexOnConnection,
+      idleBeforeRequestSeconds: t.idleBeforeRequestSeconds,
+      outcome: t.outcome,
+      endedBy: t.endedBy,
+    }));
+    return { findings, connections, transactions };
+  }
+}
