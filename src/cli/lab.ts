@@ -7,7 +7,8 @@
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { numberOption, parseCommandArgs, type CliIO, type Command } from './command.js';
 import { aptLine, clean, doctor } from '../lab/doctor.js';
-import { runScenario, type CaptureMode, type LabResult } from '../lab/runner.js';
+import type { LabResult } from '../lab/result.js';
+import { runScenario, type CaptureMode } from '../lab/runner.js';
 import { SCENARIOS, findScenario } from '../lab/scenarios.js';
 
 const USAGE = `Usage: mirrorlens lab run SCENARIO [--out DIR] [--keep] [--capture auto|listen|tcpdump] [--json]

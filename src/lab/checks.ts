@@ -8,14 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parseAlbLine, type AlbLogRecord } from '../logs/alb.js';
 import { isLineError } from '../logs/types.js';
 import { ACK, FIN, NLB_VIP, RST, SYN, TARGET_EP, connOf, describe, ep, requestWithTrace, type Pkt } from './packets.js';
+import type { CheckResult, ClientResult } from './result.js';
 import type { Scenario } from './scenarios.js';
-import type { ClientResult } from './runner.js';
-
-export interface CheckResult {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
 
 export interface CheckInput {
   pkts: readonly Pkt[];

@@ -1,7 +1,7 @@
 /**
  * One lab run: build the namespaces, start the collector, the target, the "ALB" (nginx), drive the
  * client (curl with SSLKEYLOGFILE, or the load client), stop everything, turn the capture into one
- * self-contained pcapng, check the scenario's facts (and, once analyze exists, its verdict), write
+ * self-contained pcapng, check the scenario's facts and the verdict mirrorlens analyze gives, write
  * the run's output directory. Teardown (processes by pid, namespaces, the temp dir) always runs:
  * on success, on failure and on SIGINT/SIGTERM.
  */
@@ -11,13 +11,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { LOAD_CLIENT, TARGET_SERVER, mirrorlensArgv } from './assets.js';
-import { runChecks, type CheckResult } from './checks.js';
+import { runChecks } from './checks.js';
 import { flowLogLines } from './flowlog.js';
 import { nginxConfig } from './nginx.js';
 import { readPackets } from './packets.js';
 import { ProcessGroup, exec, sleep, type Daemon } from './proc.js';
+import type { CheckResult, ClientResult, LabResult } from './result.js';
 import type { Scenario } from './scenarios.js';
 import { ADDR, MIRROR_SESSIONS, NS_PREFIX, Topology } from './topology.js';
+import { pickVerdict, verdictChecks } from './verdict.js';
 
 export type CaptureMode = 'auto' | 'listen' | 'tcpdump';
 
@@ -34,33 +36,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Test hook: throw after this stage to prove teardown on failure. */
   failAfter?: 'topology' | 'daemons' | 'client';
-  /** Run `mirrorlens analyze` when it is built (default true). */
+  /** Run `mirrorlens analyze` and check its verdict (default true). */
   analyze?: boolean;
-}
-
-export interface ClientResult {
-  path: string;
-  status: number;
-  httpVersion: string;
-  startTime: number;
-  endTime: number;
-  error?: string;
-}
-
-export interface LabResult {
-  scenario: string;
-  ok: boolean;
-  outDir: string;
-  captureMode: 'listen' | 'tcpdump';
-  captureFiles: string[];
-  checks: CheckResult[];
-  client: ClientResult[];
-  load?: unknown;
-  verdict?: { kind: string | null; status: number | null; path: string | null; resetBy: string | null; idleSeconds: number | null; summary: string } | null;
-  analyzeStatus: 'ran' | 'not-built' | 'skipped' | 'failed';
-  /** The collector's own account when it stopped (`listen: stopped by ...`: datagrams, drops, kernel drops), to tell a lost mirrored packet from a wrong fact. */
-  listenSummary?: string;
-  durationSeconds: number;
 }
 
 function abortable(signal: AbortSignal | undefined, ms: number): Promise<void> {
@@ -296,7 +273,6 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
         analyzeStatus = 'failed';
         checks.push({ name: 'analyze runs', ok: false, detail: `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}` });
       } else {
-        const { verdictChecks, pickVerdict } = await import('./verdict.js');
         const report = JSON.parse(readFileSync(join(outDir, 'analyze.json'), 'utf8')) as unknown;
         verdict = pickVerdict(s, report);
         checks.push(...verdictChecks(s, verdict, report));

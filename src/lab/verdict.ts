@@ -3,9 +3,8 @@
  * expects: the verdict kind, the failing request's path and status, the ALB→NLB connection and,
  * for resets, who sent the RST and the idle time before the request.
  */
-import type { CheckResult } from './checks.js';
 import { NLB_VIP, TARGET_EP } from './packets.js';
-import type { LabResult } from './runner.js';
+import type { CheckResult, Verdict } from './result.js';
 import type { Scenario } from './scenarios.js';
 
 interface ReportFinding {
@@ -24,7 +23,7 @@ function findings(report: unknown): ReportFinding[] {
   return Array.isArray(f) ? (f as ReportFinding[]) : [];
 }
 
-export function pickVerdict(s: Scenario, report: unknown): LabResult['verdict'] {
+export function pickVerdict(s: Scenario, report: unknown): Verdict | null {
   const all = findings(report);
   const f = all.find((x) => x.request?.path === s.expectPath && x.kind === s.expectKind) ?? all.find((x) => x.request?.path === s.expectPath) ?? all.find((x) => x.severity === 'error') ?? all[0];
   if (!f) return null;
@@ -38,7 +37,7 @@ export function pickVerdict(s: Scenario, report: unknown): LabResult['verdict'] 
   };
 }
 
-export function verdictChecks(s: Scenario, v: LabResult['verdict'], report: unknown): CheckResult[] {
+export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown): CheckResult[] {
   const out: CheckResult[] = [];
   const check = (name: string, ok: boolean, detail: string): void => {
     out.push({ name, ok, detail });

@@ -7,31 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
+import { importsOf, sourceFiles } from './imports.js';
 
 export const STAGES = ['wire', 'capture', 'flow', 'tls', 'http', 'logs', 'correlate', 'diagnose', 'store', 'analyze', 'report', 'lab', 'cli'] as const;
 const srcRoot = resolve(import.meta.dirname, '../../src');
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
-
 function stageOf(file: string): number {
   const top = relative(srcRoot, file).split(sep)[0]!;
   return STAGES.indexOf(top as (typeof STAGES)[number]);
-}
-
-/** Every relative import/export specifier in a TypeScript source (static and dynamic). */
-export function importsOf(source: string): string[] {
-  const re = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g;
-  const out: string[] = [];
-  for (const m of source.matchAll(re)) out.push((m[1] ?? m[2] ?? m[3])!);
-  return out;
 }
 
 test('every folder under src/ is a known pipeline stage', () => {
@@ -42,7 +25,7 @@ test('every folder under src/ is a known pipeline stage', () => {
 
 test('no module imports from a later pipeline stage', () => {
   const violations: string[] = [];
-  for (const f of files(srcRoot)) {
+  for (const f of sourceFiles(srcRoot)) {
     const from = stageOf(f);
     if (from < 0) continue; // src/index.ts
     for (const spec of importsOf(readFileSync(f, 'utf8'))) {

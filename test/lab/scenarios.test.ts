@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runScenario, type LabResult } from '../../src/lab/runner.js';
+import type { LabResult } from '../../src/lab/result.js';
+import { runScenario } from '../../src/lab/runner.js';
 import { SCENARIOS, findScenario } from '../../src/lab/scenarios.js';
 import { labSkipReason } from './env.js';
 
