@@ -480,3 +480,27 @@ test('concatenated gzip members are read in turn', async () => {
   assert.equal(ours.summary.warnings, 0);
   assert.deepEqual(ours.lines, tsharkFrames(fx('arkime_bigendian.pcap')).lines);
 });
+
+test('a stream given up (not a capture, or aborted mid-way) is closed, not left open', async () => {
+  let closed = 0;
+  const source = (first: Uint8Array) =>
+    Readable.from(
+      (async function* () {
+        try {
+          yield first;
+          for (;;) yield new Uint8Array(256 * 1024);
+        } finally {
+          closed++;
+        }
+      })(),
+      { highWaterMark: 2 },
+    );
+  await assert.rejects(readCapture(source(utf8('CLIENT_RANDOM 00 11\n')), () => undefined), /not a pcap or pcapng capture/);
+  const ac = new AbortController();
+  const pcap = readFileSync(fx('zeek_irc-starttls.pcap'));
+  await assert.rejects(
+    readCapture(source(pcap.subarray(0, 4096)), () => ac.abort(new Error('enough')), { signal: ac.signal }),
+    /enough/,
+  );
+  assert.equal(closed, 2);
+});

@@ -140,6 +140,17 @@ function guarded(parser: CaptureParser, inner: AsyncIterator<Uint8Array | string
 
 async function readStream(parser: CaptureParser, input: NodeJS.ReadableStream, opts: ReadCaptureOptions): Promise<boolean> {
   const it = guarded(parser, (input as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]());
+  try {
+    return await readIterator(parser, it, opts);
+  } catch (e) {
+    // Not a capture, aborted, a corrupt block: the stream is given up, so it is closed here
+    // (a file behind it would otherwise stay open until garbage collection).
+    await it.return?.().catch(() => {});
+    throw e;
+  }
+}
+
+async function readIterator(parser: CaptureParser, it: AsyncIterator<Uint8Array | string>, opts: ReadCaptureOptions): Promise<boolean> {
   // The first two bytes decide gzip or not.
   let head: Uint8Array = new Uint8Array(0);
   while (head.length < 2) {

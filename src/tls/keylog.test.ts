@@ -45,9 +45,72 @@ test('malformed lines are reported with file and line, skipped, and never quote 
     assert.equal(i.source, 'keys.txt');
     assert.ok(!i.message.includes(MASTER.slice(0, 16)) && !i.message.includes(S32.slice(0, 16)), i.message);
   }
-  assert.match(formatKeyLogIssue(issues[0]!), /^keys\.txt:2: CLIENT_RANDOM: client random must be 64 hex digits, got 62 characters$/);
-  assert.match(issues[3]!.message, /unknown label "BOGUS_LABEL"/);
+  assert.equal(formatKeyLogIssue(issues[0]!), 'keys.txt:2: CLIENT_RANDOM: field 2 (client random) is 62 hex digits, expected 64 hex digits');
+  assert.equal(issues[1]!.message, 'CLIENT_RANDOM: field 3 (master secret) is 94 hex digits, expected 96 hex digits (48 bytes)');
+  assert.equal(issues[2]!.message, 'CLIENT_HANDSHAKE_TRAFFIC_SECRET: field 3 (secret) is 66 characters (2 not hex digits), expected 64 or 96 hex digits (SHA-256/SHA-384)');
+  assert.equal(issues[3]!.message, 'field 1 is an unknown label of 11 characters, expected a label such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0');
+  assert.equal(issues[4]!.message, 'CLIENT_RANDOM: expected 3 fields (label, client random, secret), got 2: field 2 is 64 hex digits');
+  assert.equal(issues[5]!.message, 'RSA: field 2 (encrypted pre-master prefix) is 4 hex digits, expected 16 hex digits');
   assert.ok(k.get(CR)?.masterSecret, 'the good line is kept');
+});
+
+/** Every run of 16 or more hex digits in `text`. */
+function hexRuns(text: string): string[] {
+  return text.match(/[0-9a-fA-F]{16,}/g) ?? [];
+}
+
+test('corrupted lines are described by position and shape; no field but a known label is quoted', () => {
+  const cut = MASTER.slice(0, 40);
+  const cases: [string, string][] = [
+    // Fields out of order: the secret first.
+    [`${MASTER} ${CR} CLIENT_RANDOM`, 'field 1 is 96 hex digits, expected a label such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0 (fields out of order?)'],
+    [`CLIENT_TRAFFIC_SECRET_0 ${S32} ${CR}${CR}`, 'CLIENT_TRAFFIC_SECRET_0: field 3 (secret) is 128 hex digits, expected 64 or 96 hex digits (SHA-256/SHA-384)'],
+    [`SERVER_TRAFFIC_SECRET_0 ${MASTER} ${CR}`, 'SERVER_TRAFFIC_SECRET_0: field 2 (client random) is 96 hex digits, expected 64 hex digits'],
+    // The end of a line cut mid-secret, the next line glued on (two writers, one file).
+    [`${cut}CLIENT_RANDOM ${CR} ${MASTER}`, 'field 1 is 40 hex digits followed by the label CLIENT_RANDOM, expected a label such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0 (a line cut short with the next one glued on: two programs writing one key log?)'],
+    [
+      `CLIENT_RANDOM ${CR} ${cut}CLIENT_RANDOM ${CR} ${MASTER}`,
+      'CLIENT_RANDOM: expected 3 fields (label, client random, secret), got 5: field 2 is 64 hex digits, field 3 is 40 hex digits followed by the label CLIENT_RANDOM, field 4 is 64 hex digits, field 5 is 96 hex digits (a line cut short with the next one glued on: two programs writing one key log?)',
+    ],
+    // Cut: a label, a secret.
+    ['CLIENT_HANDSH', 'field 1 is a label cut short ("CLIENT_HANDSH", 13 characters), expected a label such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0'],
+    [`CLIENT_RANDOM ${CR} ${cut}`, 'CLIENT_RANDOM: field 3 (master secret) is 40 hex digits, expected 96 hex digits (48 bytes)'],
+    // NULs (a file preallocated and never filled), a lost space, a long line.
+    [`CLIENT_RANDOM ${CR} ${MASTER.slice(0, 20)}\0\0${MASTER.slice(22)}`, 'CLIENT_RANDOM: field 3 (master secret) is 96 characters (2 not hex digits, 2 NULs), expected 96 hex digits (48 bytes)'],
+    [`CLIENT_RANDOM${CR} ${MASTER}`, 'field 1 is the label CLIENT_RANDOM then 64 hex digits, expected a label such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0'],
+    [`CLIENT_RANDOM ${CR} ${MASTER.repeat(1000)}`, 'CLIENT_RANDOM: field 3 (master secret) is 96000 hex digits, expected 96 hex digits (48 bytes)'],
+    [`PMS_CLIENT_RANDOM ${CR} ${MASTER}0`, 'PMS_CLIENT_RANDOM: field 3 (pre-master secret) is 97 hex digits, expected an even number of hex digits'],
+    [`RSA 0011223344556677 ${MASTER}zz`, 'RSA: field 3 (pre-master secret) is 98 characters (2 not hex digits), expected 96 hex digits'],
+    [`RSA Session-ID:${cut} Master-Key:${MASTER.slice(1)}`, 'RSA Session-ID line: the master key is 95 hex digits, expected 96 hex digits'],
+    [`RSA Session-ID:zz${cut} Master-Key:${MASTER}`, 'RSA Session-ID line: the session id is 42 characters (2 not hex digits), expected 2 to 64 hex digits (an even number)'],
+  ];
+  for (const [line, want] of cases) {
+    const issues = new KeyLog().addText(line, 'k.log');
+    assert.equal(issues.length, 1, line.slice(0, 60));
+    assert.equal(issues[0]!.message, want);
+    for (const run of hexRuns(line)) assert.ok(!issues[0]!.message.includes(run.slice(0, 16)), `${want} quotes the line`);
+  }
+});
+
+test('property: whatever a line holds, its issue quotes no run of 16 hex digits from it', () => {
+  const piece = fc.constantFrom(CR, MASTER, S32, MASTER.slice(0, 40), 'CLIENT_RANDOM', 'SERVER_TRAFFIC_SECRET_0', 'RSA', 'Session-ID:', 'Master-Key:', ' ', '\t', '\0', '#', 'zz');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 8 }), (parts) => {
+      const line = parts.join('');
+      for (const i of new KeyLog().addText(line, 'k')) {
+        for (const run of i.message.match(/[0-9a-fA-F]{16,}/g) ?? []) assert.ok(!line.includes(run), `${i.message} quotes the line`);
+      }
+    }),
+  );
+});
+
+test('a UTF-8 byte order mark before the first line is skipped; a UTF-16LE file is decoded', () => {
+  const k = new KeyLog();
+  assert.deepEqual(k.addText(`\u00ef\u00bb\u00bfCLIENT_RANDOM ${CR} ${MASTER}\n`, 'k'), []);
+  assert.ok(k.get(CR)?.masterSecret);
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`SERVER_TRAFFIC_SECRET_0 ${CR} ${S32}\r\n`, 'utf16le')]);
+  assert.deepEqual(k.addText(utf16.toString('latin1'), 'k16'), []);
+  assert.equal(Buffer.from(k.get(CR)!.tls13.SERVER_TRAFFIC_SECRET_0!).toString('hex'), S32);
 });
 
 test('legacy RSA, PMS_CLIENT_RANDOM and RSA Session-ID lines', () => {

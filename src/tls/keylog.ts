@@ -12,7 +12,10 @@
  *
  * Lines end in CRLF, CR or LF; hex in either case; `#` comments and blank lines are skipped.
  * A malformed line is reported as a KeyLogIssue (source + 1-based line) and skipped, never fatal.
- * Issues never quote a secret: they name the field that is wrong and its length.
+ * Issues quote nothing of a line but a known label: they say which field is wrong and describe it
+ * by shape (its length, what it is made of), because a line cut short or glued to the next can
+ * put any part of a secret in any field. A UTF-8 byte order mark before the first line is skipped;
+ * a file starting with a UTF-16LE one is decoded as UTF-16.
  *
  * Keys may arrive at any time (a file followed while it grows, Decryption Secrets Blocks met while
  * reading a pcapng); TLS sessions waiting for a client random subscribe with `onKey()`.
@@ -119,11 +122,77 @@ function ownLowerHex(text: string, start: number, end: number): string {
   return keyScratch.toString('latin1', 0, n);
 }
 
-/** Printable, bounded form of a token from a key log line (labels only; never a secret). */
-function showToken(s: string): string {
-  const cut = s.length > 40 ? `${s.slice(0, 40)}...` : s;
-  return JSON.stringify(cut).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const KNOWN_LABELS: readonly string[] = ['CLIENT_RANDOM', 'PMS_CLIENT_RANDOM', 'RSA', ...TLS13_LABELS, ...IGNORED_LABELS];
+/**
+ * Known labels, longest first ("CLIENT_RANDOM" must not be found inside "PMS_CLIENT_RANDOM"),
+ * to find one glued inside a field. RSA is left out: three letters turn up inside other words.
+ */
+const LABELS_LONGEST_FIRST = KNOWN_LABELS.filter((l) => l !== 'RSA').sort((a, b) => b.length - a.length);
+
+/** `n` with its unit, singular or plural: "1 hex digit", "96 hex digits". */
+function count(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
+
+/** What a run of characters that is not a label is made of: "96 hex digits", "40 characters (3 not hex digits, 1 NUL)". */
+function describeRun(s: string): string {
+  if (s.length === 0) return 'empty';
+  let hex = 0;
+  let nul = 0;
+  let control = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (hexDigit(c) >= 0) hex++;
+    else if (c === 0) nul++;
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) control++;
+  }
+  if (hex === s.length) return count(hex, 'hex digit');
+  const parts = [`${s.length - hex} not hex digit${s.length - hex === 1 ? '' : 's'}`];
+  if (nul > 0) parts.push(count(nul, 'NUL'));
+  if (control > 0) parts.push(count(control, 'control character'));
+  return `${count(s.length, 'character')} (${parts.join(', ')})`;
+}
+
+/**
+ * Describes one field of a key log line by its shape, never by its text (`labelField`: the first
+ * field, where a word is an unknown label): a field of a line cut
+ * short or glued to the next (two writers appending to one file) can hold any part of a secret.
+ * Only known labels (and the start of one) are shown, as they are not secret. Examples: "96 hex
+ * digits", "an unknown label of 11 characters", "40 hex digits followed by the label
+ * CLIENT_RANDOM", "a label cut short ("CLIENT_HANDSH", 13 characters)".
+ */
+export function describeKeyLogField(s: string, labelField = false): string {
+  for (const label of LABELS_LONGEST_FIRST) {
+    const at = s.indexOf(label);
+    if (at < 0 || s.length === label.length) continue;
+    const before = s.slice(0, at);
+    const after = s.slice(at + label.length);
+    const parts = [before === '' ? '' : `${describeRun(before)} followed by `, `the label ${label}`, after === '' ? '' : ` then ${describeRun(after)}`];
+    return parts.join('');
+  }
+  // The start of a known label is its own text, not the line's: safe to show.
+  if (s.length >= 3 && /^[A-Z_]+$/.test(s) && LABELS_LONGEST_FIRST.some((l) => l.startsWith(s))) {
+    return `a label cut short ("${s}", ${count(s.length, 'character')})`;
+  }
+  if (labelField && /^[A-Za-z0-9_-]+$/.test(s) && /[G-Zg-z_-]/.test(s)) return `an unknown label of ${count(s.length, 'character')}`;
+  return describeRun(s);
+}
+
+/** Describes fields[from..] (at most `max`) by shape: "field 3 is 40 hex digits, field 4 is ...". */
+function describeFields(fields: string[], from: number, max: number): string {
+  const out: string[] = [];
+  for (let i = from; i < fields.length && i < from + max; i++) out.push(`field ${i + 1} is ${describeKeyLogField(fields[i]!)}`);
+  if (fields.length > from + max) out.push(`${count(fields.length - from - max, 'more field')}`);
+  return out.join(', ');
+}
+
+/** Whether some field after the first holds a known label: a line cut short with the next glued on. */
+function gluedLine(fields: string[]): boolean {
+  for (let i = 1; i < fields.length; i++) if (LABELS_LONGEST_FIRST.some((l) => fields[i]!.includes(l))) return true;
+  return false;
+}
+
+const GLUED_HINT = ' (a line cut short with the next one glued on: two programs writing one key log?)';
 
 /** Shortened client random for messages: "ab12cd34...". Not a secret. */
 export function shortRandom(hex: string): string {
@@ -287,7 +356,10 @@ export class KeyLog {
     // Blocks usually repeat the key log file given with --keylog.
     let nextLf = text.indexOf('\n');
     let nextCr = text.indexOf('\r');
-    let start = 0;
+    // A byte order mark before the first line (`text` is read as latin1): UTF-8 (an editor's) is
+    // skipped; UTF-16LE (PowerShell's `>` redirection) is decoded.
+    if (firstLine === 1 && text.startsWith('\u00ff\u00fe')) text = Buffer.from(text.slice(2), 'latin1').toString('utf16le');
+    let start = firstLine !== 1 ? 0 : text.startsWith('\u00ef\u00bb\u00bf') ? 3 : text.startsWith('\ufeff') ? 1 : 0;
     for (let lineNo = firstLine; ; lineNo++) {
       if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
       if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
@@ -481,45 +553,46 @@ export class KeyLog {
     if (w !== undefined) for (const l of [...w]) l(cr);
   }
 
-  /** Returns null when accepted or ignored, else a message (never containing the secret). */
+  /**
+   * Returns null when accepted or ignored, else a message. A message names a known label and
+   * describes every other field by position and shape (`describeKeyLogField`), never by content.
+   */
   private addLine(raw: string): string | null {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return null;
     const fields = line.split(/[ \t]+/);
     const label = fields[0]!;
     if (IGNORED_LABELS.has(label)) return null;
-    if (label === 'RSA' && fields[1]?.startsWith('Session-ID:')) {
-      const sid = fields[1].slice('Session-ID:'.length);
-      const mk = fields[2]?.startsWith('Master-Key:') ? fields[2].slice('Master-Key:'.length) : undefined;
-      if (fields.length !== 3 || mk === undefined) return 'RSA Session-ID line: expected "RSA Session-ID:<hex> Master-Key:<hex>"';
-      if (!HEX_RE.test(sid) || sid.length === 0 || sid.length > 64 || sid.length % 2) return 'RSA Session-ID line: session id is not 1-32 bytes of hex';
-      if (!HEX_RE.test(mk) || mk.length !== 96) return `RSA Session-ID line: master key must be 96 hex digits, got ${mk.length} characters`;
-      this.remember(Q_SESSION_ID, this.bySessionId, ownLowerHex(sid, 0, sid.length), this.hexToBytes(mk));
-      this.lineCount++;
-      return null;
+    if (label === 'RSA' && fields[1]?.startsWith('Session-ID:')) return this.addRsaSessionLine(fields);
+    const known = label === 'RSA' || label === 'CLIENT_RANDOM' || label === 'PMS_CLIENT_RANDOM' || TLS13_SET.has(label);
+    if (!known) {
+      const shape = describeKeyLogField(label, true);
+      const hint = /^\d+ hex digits? followed by the label/.test(shape) ? GLUED_HINT : /^\d+ hex digits$/.test(shape) ? ' (fields out of order?)' : '';
+      return `field 1 is ${shape}, expected a label such as CLIENT_RANDOM or CLIENT_TRAFFIC_SECRET_0${hint}`;
     }
-    if (fields.length !== 3) return `expected 3 space-separated fields (label, client random, secret), got ${fields.length}`;
+    if (fields.length !== 3) {
+      const hint = gluedLine(fields) ? GLUED_HINT : '';
+      return `${label}: expected 3 fields (label, client random, secret), got ${fields.length}: ${describeFields(fields, 1, 4)}${hint}`;
+    }
     const id = fields[1]!;
     const secretHex = fields[2]!;
-    if (!HEX_RE.test(secretHex) || secretHex.length % 2 !== 0 || secretHex.length === 0) {
-      return `${label}: secret is not an even number of hex digits (${secretHex.length} characters)`;
-    }
     if (label === 'RSA') {
-      if (!HEX_RE.test(id) || id.length !== 16) return `RSA: encrypted pre-master prefix must be 16 hex digits, got ${id.length} characters`;
-      if (secretHex.length !== 96) return `RSA: pre-master secret must be 96 hex digits, got ${secretHex.length}`;
+      if (!HEX_RE.test(id) || id.length !== 16) return `RSA: field 2 (encrypted pre-master prefix) is ${describeKeyLogField(id)}, expected 16 hex digits`;
+      if (!HEX_RE.test(secretHex) || secretHex.length !== 96) return `RSA: field 3 (pre-master secret) is ${describeKeyLogField(secretHex)}, expected 96 hex digits`;
       this.remember(Q_RSA, this.rsaPms, ownLowerHex(id, 0, id.length), this.hexToBytes(secretHex));
       this.lineCount++;
       return null;
     }
-    if (label !== 'CLIENT_RANDOM' && label !== 'PMS_CLIENT_RANDOM' && !TLS13_SET.has(label)) {
-      return `unknown label ${showToken(label)}; line skipped`;
+    if (!HEX_RE.test(id) || id.length !== 64) return `${label}: field 2 (client random) is ${describeKeyLogField(id)}, expected 64 hex digits`;
+    const hexOk = HEX_RE.test(secretHex);
+    if (label === 'CLIENT_RANDOM' && (!hexOk || secretHex.length !== 96)) {
+      return `CLIENT_RANDOM: field 3 (master secret) is ${describeKeyLogField(secretHex)}, expected 96 hex digits (48 bytes)`;
     }
-    if (!HEX_RE.test(id) || id.length !== 64) return `${label}: client random must be 64 hex digits, got ${id.length} characters`;
-    if (label === 'CLIENT_RANDOM' && secretHex.length !== 96) {
-      return `CLIENT_RANDOM: master secret must be 96 hex digits (48 bytes), got ${secretHex.length}`;
+    if (label === 'PMS_CLIENT_RANDOM' && (!hexOk || secretHex.length === 0 || secretHex.length % 2 !== 0)) {
+      return `PMS_CLIENT_RANDOM: field 3 (pre-master secret) is ${describeKeyLogField(secretHex)}, expected an even number of hex digits`;
     }
-    if (TLS13_SET.has(label) && secretHex.length !== 64 && secretHex.length !== 96) {
-      return `${label}: secret must be 64 or 96 hex digits (SHA-256/SHA-384), got ${secretHex.length}`;
+    if (TLS13_SET.has(label) && (!hexOk || (secretHex.length !== 64 && secretHex.length !== 96))) {
+      return `${label}: field 3 (secret) is ${describeKeyLogField(secretHex)}, expected 64 or 96 hex digits (SHA-256/SHA-384)`;
     }
     const cr = ownLowerHex(id, 0, id.length);
     let s = this.byRandom.get(cr);
@@ -529,6 +602,20 @@ export class KeyLog {
       this.enqueue(Q_RANDOM, cr);
     }
     this.storeSecret(s, cr, label, this.hexToBytes(secretHex));
+    return null;
+  }
+
+  /** `RSA Session-ID:<hex> Master-Key:<96 hex>` (fields already split); null when stored. */
+  private addRsaSessionLine(fields: string[]): string | null {
+    const sid = fields[1]!.slice('Session-ID:'.length);
+    const mk = fields[2]?.startsWith('Master-Key:') ? fields[2].slice('Master-Key:'.length) : undefined;
+    if (fields.length !== 3 || mk === undefined) {
+      return `RSA Session-ID line: expected "RSA Session-ID:<hex> Master-Key:<hex>", got ${count(fields.length, 'field')}: ${describeFields(fields, 1, 4)}`;
+    }
+    if (!HEX_RE.test(sid) || sid.length === 0 || sid.length > 64 || sid.length % 2) return `RSA Session-ID line: the session id is ${describeKeyLogField(sid)}, expected 2 to 64 hex digits (an even number)`;
+    if (!HEX_RE.test(mk) || mk.length !== 96) return `RSA Session-ID line: the master key is ${describeKeyLogField(mk)}, expected 96 hex digits`;
+    this.remember(Q_SESSION_ID, this.bySessionId, ownLowerHex(sid, 0, sid.length), this.hexToBytes(mk));
+    this.lineCount++;
     return null;
   }
 }
