@@ -16,6 +16,7 @@ export const ErrorCode = {
   FilterParse: 'ML_FILTER_PARSE',
   Listen: 'ML_LISTEN',
   Lab: 'ML_LAB',
+  Store: 'ML_STORE',
   Internal: 'ML_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,154 @@
+/**
+ * The ClickHouse store against a real server (Debian's clickhouse-server, started here in a
+ * temporary directory on a free loopback port): tables created on first use, every row arrives
+ * exactly once — with the server stopped mid-run and restarted, killed, or answering nothing to
+ * an insert it did commit — and the spool carries rows across a process that stopped while the
+ * server was away.
+ */
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ClickHouseSink, parseClickHouseUrl, redact } from '../../src/store/clickhouse.js';
+import { checkRow, TABLE_NAMES } from '../../src/store/schema.js';
+import { ClickHouseServer, clickHouseMissing } from './clickhouse-server.js';
+import { sampleRow } from './rows.js';
+
+const missing = clickHouseMissing();
+
+test('clickhouse:// URLs: defaults, credentials never printed', () => {
+  const t = parseClickHouseUrl('clickhouse://alice:s3cret@db.example:9123/flows');
+  assert.equal(t.url, 'http://db.example:9123');
+  assert.equal(t.database, 'flows');
+  assert.equal(t.username, 'alice');
+  assert.equal(t.password, 's3cret');
+  assert.ok(!t.printable.includes('s3cret'));
+  const d = parseClickHouseUrl('clickhouse://127.0.0.1');
+  assert.equal(d.url, 'http://127.0.0.1:8123');
+  assert.equal(d.database, 'mirrorlens');
+  assert.equal(redact('clickhouse://bob:pw@h:1/x'), 'clickhouse://bob:***@h:1/x');
+  assert.throws(() => parseClickHouseUrl('clickhouse://h/bad-name'), /database name/);
+  assert.throws(() => parseClickHouseUrl('http://h/x'), /not a clickhouse/);
+});
+
+test('sample rows fit the schema', () => {
+  for (const t of TABLE_NAMES) for (let i = 0; i < 4; i++) assert.equal(checkRow(t, sampleRow(t, i)), null);
+});
+
+describe('ClickHouse server', { skip: missing ?? false }, () => {
+  const ch = new ClickHouseServer();
+  const tmp = mkdtempSync(join(tmpdir(), 'mirrorlens-store-'));
+  before(async () => {
+    await ch.start();
+  });
+  after(async () => {
+    await ch.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const count = async (db: string, table: string, extra = ''): Promise<number> => Number((await ch.query(`SELECT count() FROM ${db}.${table} ${extra}`)).trim());
+
+  test('tables are created on first use and every column round-trips', async () => {
+    const sink = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t1`), { spoolDir: join(tmp, 's1'), node: 'node-a' });
+    for (const t of TABLE_NAMES) for (let i = 0; i < 10; i++) sink.write(t, sampleRow(t, i));
+    const s = await sink.close();
+    assert.equal(s.stored, 10 * TABLE_NAMES.length);
+    assert.equal(s.spooled + s.dropped + s.rejected + s.pending, 0);
+    for (const t of TABLE_NAMES) assert.equal(await count('t1', t), 10, t);
+    const tx = JSON.parse(await ch.query("SELECT path, status, stream_id FROM t1.transactions WHERE uid = 'Ctransactions2' FORMAT JSONEachRow")) as Record<string, unknown>;
+    assert.equal(tx.path, sampleRow('transactions', 2).path);
+    assert.equal(tx.status, sampleRow('transactions', 2).status);
+    const conn = JSON.parse(await ch.query("SELECT syn_ts, capture_points, isn_orig FROM t1.conns WHERE uid = 'Cconns1' FORMAT JSONEachRow")) as Record<string, unknown>;
+    assert.deepEqual(conn.syn_ts, [1.5, 2.25]);
+    assert.equal(conn.isn_orig, null);
+    assert.equal((await ch.query('SELECT max(version) FROM t1.mirrorlens_schema')).trim(), '1');
+  });
+
+  test('server stopped mid-run and restarted: every row arrives exactly once', async () => {
+    const notices: string[] = [];
+    const sink = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t2`), { spoolDir: join(tmp, 's2'), node: 'node-b', batchRows: 500, flushMs: 50, retryMs: [100, 500], onNotice: (l) => notices.push(l) });
+    let n = 0;
+    const writeSome = async (k: number) => {
+      for (let i = 0; i < k; i++) {
+        sink.write('conns', sampleRow('conns', n++));
+        if (i % 200 === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await writeSome(3000);
+    await ch.stop();
+    await writeSome(3000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(sink.stats().spooled > 0, 'rows go to the spool while the server is away');
+    await ch.start();
+    await writeSome(3000);
+    const s = await sink.close(30_000);
+    assert.equal(s.stored, 9000);
+    assert.equal(s.spooled + s.dropped + s.pending, 0);
+    assert.equal(await count('t2', 'conns'), 9000);
+    assert.equal(await count('t2', 'conns', 'WHERE uid IN (SELECT uid FROM t2.conns GROUP BY uid HAVING count() > 1)'), 0, 'no duplicates');
+    assert.ok(notices.some((l) => /cannot send/.test(l)) && notices.some((l) => /server back/.test(l)), notices.join('\n'));
+    assert.deepEqual(readdirSync(join(tmp, 's2')).filter((f) => f.endsWith('.ndjson')), []);
+  });
+
+  test('a process stopped while the server is away leaves its rows in the spool; the next run sends them once', async () => {
+    await ch.stop();
+    const spool = join(tmp, 's3');
+    const a = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t3`), { spoolDir: spool, node: 'node-c', retryMs: [50, 100] });
+    for (let i = 0; i < 1234; i++) a.write('transactions', sampleRow('transactions', i));
+    const sa = await a.close(300);
+    assert.equal(sa.stored, 0);
+    assert.equal(sa.spooled, 1234);
+    await ch.start();
+    const b = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t3`), { spoolDir: spool, node: 'node-c' });
+    for (let i = 1234; i < 1300; i++) b.write('transactions', sampleRow('transactions', i));
+    const sb = await b.close();
+    assert.equal(sb.stored, 1234 + 66);
+    assert.equal(await count('t3', 'transactions'), 1300);
+  });
+
+  test('an insert the server committed but never answered is not sent twice', async () => {
+    // A loopback proxy that passes the first insert to the server and cuts the connection
+    // before the answer gets back: the client cannot know whether the rows are in.
+    let cut = 0;
+    const proxy: Server = createServer((client: Socket) => {
+      const up = connect(ch.port, '127.0.0.1');
+      let isInsert = false;
+      client.on('data', (d: Buffer) => {
+        const head = d.toString('latin1', 0, Math.min(d.length, 2000));
+        if (/^(POST|GET) /.test(head)) isInsert = /INSERT(%20|\+| )INTO(%20|\+| )t4\.findings/i.test(head.split('\r\n')[0] ?? '');
+        up.write(d);
+      });
+      up.on('data', (d: Buffer) => {
+        if (isInsert && cut === 0) {
+          cut++;
+          // The server answered (so it committed): drop the answer and the connection.
+          setTimeout(() => {
+            client.destroy();
+            up.destroy();
+          }, 50);
+          return;
+        }
+        client.write(d);
+      });
+      client.on('error', () => up.destroy());
+      up.on('error', () => client.destroy());
+      client.on('close', () => up.destroy());
+      up.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      const sink = new ClickHouseSink(parseClickHouseUrl(`clickhouse://127.0.0.1:${port}/t4`), { spoolDir: join(tmp, 's4'), node: 'node-d', retryMs: [50, 100] });
+      for (let i = 0; i < 700; i++) sink.write('findings', sampleRow('findings', i));
+      const s = await sink.close(20_000);
+      assert.equal(cut, 1, 'the proxy cut one answer');
+      assert.ok(s.failures >= 1);
+      assert.equal(s.stored, 700);
+      assert.equal(await count('t4', 'findings'), 700, 'no duplicate from the retry');
+    } finally {
+      proxy.close();
+    }
+  });
+});
