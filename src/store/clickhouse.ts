@@ -84,12 +84,12 @@ function monthOf(ts: number): number {
   return d.getUTCFullYear() * 100 + d.getUTCMonth() + 1;
 }
 
-export function clickHouseClient(t: ClickHouseTarget, timeoutMs = 30_000): ClickHouseClient {
+export function clickHouseClient(t: ClickHouseTarget, timeoutMs = 30_000, database = 'default'): ClickHouseClient {
   return createClient({
     url: t.url,
     username: t.username,
     password: t.password,
-    database: 'default',
+    database,
     request_timeout: timeoutMs,
     max_open_connections: 2,
     log: { level: ClickHouseLogLevel.OFF },
