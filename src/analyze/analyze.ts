@@ -33,10 +33,11 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
 
   // Logs.
   const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
-  const logs = await readLogInputs(inputs, corr, note);
+  const rec = opts.recorder ?? null;
+  const logs = await readLogInputs(inputs, corr, note, rec);
 
   // Captures.
-  const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note });
+  const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note, recorder: rec });
   const stats = session.stats;
   stats.captures = inputs.captures.length;
   stats.warnings = warnings;
@@ -51,15 +52,18 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
       onWarning(w: { message: string }) {
         note(w.message);
       },
-      onPacket: opts.onProgress
-        ? (() => {
-            let n = 0;
-            const cb = opts.onProgress;
-            return () => {
-              if ((++n & 0xffff) === 0) cb({ file: '', packets: n });
-            };
-          })()
-        : undefined,
+      onFile: rec ? (f: string) => rec.beginFile(f) : undefined,
+      onPacket:
+        opts.onProgress || rec
+          ? (() => {
+              let n = 0;
+              const cb = opts.onProgress;
+              return (p: { time: number; byteOffset: number; originalLength: number }) => {
+                rec?.at(p.time, p.byteOffset, p.originalLength);
+                if (cb && (++n & 0xffff) === 0) cb({ file: '', packets: n });
+              };
+            })()
+          : undefined,
     },
     opts.flow,
   );
@@ -71,6 +75,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   if (dp.truncated + dp.malformed > 0) note(`${dp.truncated} truncated and ${dp.malformed} malformed packets (decoded as far as possible)`);
   if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
 
+  rec?.endFile();
   const { findings, connections, transactions } = session.explain();
   logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
   stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;

@@ -6,11 +6,12 @@
 import { Correlator } from '../correlate/correlate.js';
 import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
 import { readLogs, type LogRecord } from '../logs/read.js';
+import type { Recorder } from '../store/recorder.js';
 import type { ReportLogs } from './model.js';
 import type { AnalyzeInputs } from './options.js';
 
 /** Reads the inputs' logs into `corr`; bad lines are counted, the first 20 noted. */
-export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, note: (m: string) => void): Promise<ReportLogs> {
+export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, note: (m: string) => void, rec: Recorder | null = null): Promise<ReportLogs> {
   const logs: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
   const onLog = (r: LogRecord) => {
     logs.records++;
@@ -20,12 +21,22 @@ export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, not
       logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
       if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
       // Only the lines the Correlator keeps need a view (with its formatted evidence line).
-      if (Correlator.keepsLogStatus(r.elbStatusCode)) corr.addLog(r.kind === 'alb' ? albLogView(r) : clbLogView(r));
-      else if (r.kind === 'alb') corr.noteLogTarget(r.targetAddr, r.targetPort);
+      if (Correlator.keepsLogStatus(r.elbStatusCode)) {
+        const v = r.kind === 'alb' ? albLogView(r) : clbLogView(r);
+        corr.addLog(v);
+        rec?.lbLog(v);
+      } else if (r.kind === 'alb') corr.noteLogTarget(r.targetAddr, r.targetPort);
       else corr.noteLogTarget(r.backendAddr, r.backendPort);
+      if (rec) {
+        if (r.kind === 'alb') rec.lbTarget(r.file, r.targetAddr, r.targetPort, r.time);
+        else rec.lbTarget(r.file, r.backendAddr, r.backendPort, r.time);
+      }
     } else if (r.kind === 'flow') {
       const v = flowRowView(r);
-      if (v) corr.addFlowRow(v);
+      if (v) {
+        corr.addFlowRow(v);
+        rec?.flowRow(v);
+      }
     }
   };
   const onBadLine = (b: { file: string; line: number; reason: string }) => {
@@ -42,5 +53,6 @@ export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, not
     const s = await readLogs(inputs.flowLogs!, onLog, { format: 'flow', onBadLine });
     logs.files += s.files.length;
   }
+  rec?.endLogs();
   return logs;
 }

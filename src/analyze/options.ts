@@ -4,6 +4,7 @@
  */
 import type { ConnView } from '../correlate/views.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
+import type { Recorder } from '../store/recorder.js';
 
 export const GENERATOR = 'mirrorlens 0.1.0';
 
@@ -29,6 +30,8 @@ export interface AnalyzeOptions {
   keepKeyLogTexts?: boolean;
   /** Non-fatal problems (bad key-log lines, bad log lines, capture warnings). */
   onWarning?(message: string): void;
+  /** Records every connection, transaction, TLS session, finding and log line that matters into a store. */
+  recorder?: Recorder | null;
 }
 
 /** What the evidence exporter needs beyond the report. */

@@ -15,6 +15,7 @@ import { createHttpSink } from '../http/session.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import type { KeyLog } from '../tls/keylog.js';
 import { createAppSink, type AppSink, type AppSinkOptions } from '../tls/sniff.js';
+import type { Recorder } from '../store/recorder.js';
 import type { ReportConnection, ReportStats, ReportTransaction } from './model.js';
 
 function side(role: string): ReportConnection['role'] {
@@ -50,13 +51,14 @@ export class AnalysisSession {
   constructor(
     readonly keys: KeyLog,
     readonly corr: Correlator,
-    private readonly opts: { all?: boolean; onWarning?(m: string): void; tls?: AppSinkOptions } = {},
+    private readonly opts: { all?: boolean; onWarning?(m: string): void; tls?: AppSinkOptions; recorder?: Recorder | null } = {},
   ) {}
 
   handler(): FlowHandler {
     return {
       onConnectionStart: (conn: ConnInfo): StreamSink | null => {
         this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime);
+        this.opts.recorder?.connectionStart(conn);
         const sink = createAppSink(conn, this.keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), this.opts.tls);
         this.live.set(conn.uid, sink);
         return sink;
@@ -66,6 +68,12 @@ export class AnalysisSession {
   }
 
   private onTransaction(conn: ConnInfo, tx: HttpTransaction): void {
+    this.opts.recorder?.transaction(conn, tx);
+    this.replayTransaction(conn, tx);
+  }
+
+  /** A transaction read back from a store (or just seen): counted and given to the Correlator. */
+  replayTransaction(conn: ConnInfo, tx: HttpTransaction): void {
     this.stats.httpTransactions++;
     if (tx.status !== null) this.stats.httpResponses++;
     // A view only for what is kept: most transactions succeed and the Correlator drops them.
@@ -76,16 +84,30 @@ export class AnalysisSession {
   }
 
   private onConnectionEnd(rec: ConnectionRecord): void {
-    this.stats.tcpConnections++;
-    this.stats.connections++;
     const sink = this.live.get(rec.uid);
     this.live.delete(rec.uid);
-    const v = connView(rec);
     const tls = sink?.tls ?? null;
+    let failure: ConnView['tlsFailure'] = null;
     if (tls && !tls.handshakeComplete) {
       const fatal = tls.alerts.find((a) => a.level === 'fatal' && !a.encrypted);
-      if (fatal) v.tlsFailure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
+      if (fatal) failure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
     }
+    const v = this.replayConnection(rec, failure);
+    if (tls) {
+      this.stats.tlsSessions++;
+      if (tls.decrypted) this.stats.tlsDecrypted++;
+      if (this.corr.isKept(rec.uid) && tls.clientRandoms.length) this.clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
+    }
+    // Its key packets are recorded when it may need explaining: kept by the correlation, or closed by its server (keep-alive learning).
+    this.opts.recorder?.connection(rec, v, tls, this.corr.isKept(rec.uid) || v.marks.some((m) => m.kind === 'fin' && !m.fromClient));
+  }
+
+  /** A connection record read back from a store (or just ended), with its TLS handshake failure: given to the Correlator. */
+  replayConnection(rec: ConnectionRecord, tlsFailure: ConnView['tlsFailure']): ConnView {
+    this.stats.tcpConnections++;
+    this.stats.connections++;
+    const v = connView(rec);
+    v.tlsFailure = tlsFailure;
     this.corr.addConnection(v);
     this.corr.addLeg({
       uid: rec.uid,
@@ -104,11 +126,7 @@ export class AnalysisSession {
       if (this.finConns.length >= 1000) this.finConns.shift();
       this.finConns.push(v);
     }
-    if (tls) {
-      this.stats.tlsSessions++;
-      if (tls.decrypted) this.stats.tlsDecrypted++;
-      if (this.corr.isKept(rec.uid) && tls.clientRandoms.length) this.clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
-    }
+    return v;
   }
 
   /** Drops what is kept about connections the Correlator no longer keeps (live analysis, after a prune). */
@@ -127,7 +145,10 @@ export class AnalysisSession {
   explain(cases: Case[] = this.corr.build()): { findings: Finding[]; connections: ReportConnection[]; transactions: ReportTransaction[] } {
     const learned = learnKeepAlive(this.finConns);
     const findings = cases.map((c) => diagnose(c, { learnedTimeouts: learned }));
-    for (const f of findings) this.stats.findingsByKind[f.kind] = (this.stats.findingsByKind[f.kind] ?? 0) + 1;
+    for (const f of findings) {
+      this.stats.findingsByKind[f.kind] = (this.stats.findingsByKind[f.kind] ?? 0) + 1;
+      this.opts.recorder?.finding(f);
+    }
     const involved = new Set(findings.flatMap((f) => f.connectionUids));
     const all = this.opts.all === true;
     const connections: ReportConnection[] = [...this.connectionMap().values()]

@@ -17,6 +17,8 @@ export interface PipelineHandler extends FlowHandler {
   /** Every packet after decoding, before the flow table sees it (views valid only during the call). */
   onPacket?(rec: PacketRecord, pkt: PacketDecoder): void;
   onWarning?(w: CaptureWarning): void;
+  /** A capture file is about to be read (inputs in order). */
+  onFile?(input: string): void;
 }
 
 export interface PipelineOptions extends FlowOptions {
@@ -78,6 +80,7 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
     table.ingest(rec, dec, capturePointOf(dec, rec));
   };
   for (const input of inputs) {
+    handler.onFile?.(input);
     const summary = await readCapture(input, onPacket, {
       onSecrets: handler.onSecrets ? (type, data) => handler.onSecrets!(type, data) : undefined,
       onWarning: handler.onWarning,

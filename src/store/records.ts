@@ -43,7 +43,7 @@ interface FirstPayload {
 }
 
 function joinColumns(rec: ConnectionRecord): Row {
-  const k = rec as unknown as JoinKeys;
+  const k = rec as unknown as JoinKeys & { firstPayloadFromClient?: FirstPayload | null; firstPayloadFromServer?: FirstPayload | null };
   const fp = (p: FirstPayload | null | undefined, pre: string): Row => ({
     [`${pre}_first_seq`]: p?.seq ?? null,
     [`${pre}_first_ack`]: p?.ack ?? null,
@@ -51,7 +51,7 @@ function joinColumns(rec: ConnectionRecord): Row {
     [`${pre}_first_fp`]: p?.fingerprint ?? null,
     [`${pre}_first_ts`]: p?.time ?? null,
   });
-  return { isn_orig: k.clientIsn ?? null, isn_resp: k.serverIsn ?? null, ...fp(k.clientFirstPayload, 'orig'), ...fp(k.serverFirstPayload, 'resp') };
+  return { isn_orig: k.clientIsn ?? null, isn_resp: k.serverIsn ?? null, ...fp(k.firstPayloadFromClient ?? k.clientFirstPayload, 'orig'), ...fp(k.firstPayloadFromServer ?? k.serverFirstPayload, 'resp') };
 }
 
 /** The join keys of a connection row, in the flow record's names. */
@@ -401,5 +401,144 @@ export function flowRowViewOf(r: Row): FlowRowView {
     action: a === 'ACCEPT' || a === 'REJECT' ? a : null,
     tcpFlags: numOrNull(r.tcp_flags),
     raw: String(r.raw),
+  };
+}
+
+// ---- the stage records, rebuilt from rows (for replaying a store into the analysis session) ----
+
+/** A ConnectionRecord from a conns row and its marks: the fields the analysis reads are exact, counters it does not read are 0. */
+export function connectionRecordOf(r: Row, markRowsOfConn: Row[]): ConnectionRecord {
+  const marks = markRowsOfConn.map((m) => ({ ...markOf(m), packet: num(m.packet) }));
+  const starts = nums(r.idle_gap_start);
+  const ends = nums(r.idle_gap_end);
+  const finTimes = nums(r.resp_fin_ts);
+  const rstTimes = nums(r.resp_rst_ts);
+  const idleOf = (t: number) => marks.find((m) => m.time === t)?.idleBeforeSeconds ?? 0;
+  const acksOf = (t: number) => marks.find((m) => m.time === t)?.acksAllPeerData ?? null;
+  const keys = joinKeysOf(r);
+  const rec: ConnectionRecord & Record<string, unknown> = {
+    uid: String(r.uid),
+    communityId: String(r.community_id),
+    capturePoint: String(r.capture_point),
+    capturePoints: Array.isArray(r.capture_points) ? (r.capture_points as string[]).map(String) : [],
+    ipVersion: String(r.orig_h).includes(':') ? 6 : 4,
+    clientAddr: String(r.orig_h),
+    clientPort: num(r.orig_p),
+    serverAddr: String(r.resp_h),
+    serverPort: num(r.resp_p),
+    startTime: num(r.ts),
+    endTime: num(r.end_ts),
+    durationSeconds: num(r.duration),
+    endCause: String(r.end_cause) as ConnectionRecord['endCause'],
+    packetsFromClient: num(r.orig_pkts),
+    packetsFromServer: num(r.resp_pkts),
+    ipBytesFromClient: num(r.orig_ip_bytes),
+    ipBytesFromServer: num(r.resp_ip_bytes),
+    payloadBytesFromClient: num(r.orig_payload_bytes),
+    payloadBytesFromServer: num(r.resp_payload_bytes),
+    streamBytesFromClient: num(r.orig_bytes),
+    streamBytesFromServer: num(r.resp_bytes),
+    gapBytesFromClient: num(r.missed_bytes),
+    gapBytesFromServer: 0,
+    gapsFromClient: 0,
+    gapsFromServer: 0,
+    handshakeRttSeconds: numOrNull(r.rtt),
+    synToSynAckSeconds: numOrNull(r.rtt),
+    synAckToAckSeconds: null,
+    clientMss: null,
+    serverMss: null,
+    clientWindowScale: null,
+    serverWindowScale: null,
+    sackPermitted: false,
+    connState: String(r.conn_state) as ConnectionRecord['connState'],
+    history: String(r.history),
+    closedBy: strOrNull(r.closed_by) as ConnectionRecord['closedBy'],
+    closeHow: strOrNull(r.close_how) as ConnectionRecord['closeHow'],
+    closeTime: null,
+    resets: rstTimes.map((t) => ({ time: t, from: 'server' as const, packet: -1, state: 'idle' as const, idleSeconds: idleOf(t), idleBeforeRequestSeconds: null, seqState: 'unknown' as const, acksAllPeerData: acksOf(t), unackedPeerBytes: 0, unackedOwnBytes: 0 })),
+    fins: finTimes.map((t) => ({ time: t, from: 'server' as const, packet: -1, idleSeconds: idleOf(t), requestOutstanding: false, acksAllPeerData: acksOf(t) })),
+    idleGaps: starts.map((s, i) => ({ start: s, end: ends[i] ?? s, seconds: (ends[i] ?? s) - s })),
+    idleGapCount: starts.length,
+    maxIdleSeconds: num(r.max_idle),
+    midstream: bool(r.midstream),
+    synTimes: nums(r.syn_ts),
+    synAckTime: numOrNull(r.synack_ts),
+    refused: bool(r.refused),
+    duplicatePackets: 0,
+    retransmissionsFromClient: 0,
+    retransmissionsFromServer: 0,
+    retransmittedBytesFromClient: 0,
+    retransmittedBytesFromServer: 0,
+    outOfOrderFromClient: 0,
+    outOfOrderFromServer: 0,
+    inconsistentOverlapBytes: 0,
+    bufferOverflows: 0,
+    unackedBytesFromClient: 0,
+    unackedBytesFromServer: 0,
+    events: 0,
+    eventCounts: {},
+    previousUid: strOrNull(r.previous_uid),
+    marks,
+    // The path model's join keys, in the flow record's names.
+    clientIsn: keys.clientIsn,
+    serverIsn: keys.serverIsn,
+    firstPayloadFromClient: keys.clientFirstPayload,
+    firstPayloadFromServer: keys.serverFirstPayload,
+  };
+  return rec;
+}
+
+/** The ConnInfo a transaction row was seen on. */
+export function connInfoOf(r: Row): ConnInfo {
+  return {
+    uid: String(r.conn_uid),
+    communityId: '',
+    capturePoint: String(r.capture_point),
+    clientAddr: String(r.orig_h),
+    clientPort: num(r.orig_p),
+    serverAddr: String(r.resp_h),
+    serverPort: num(r.resp_p),
+    startTime: num(r.ts),
+    previousPacketTime: NaN,
+  };
+}
+
+export function transactionOf(r: Row): HttpTransaction {
+  const headers: HttpTransaction['requestHeaders'] = {};
+  if (r.trace_id !== null && r.trace_id !== undefined) headers['x-amzn-trace-id'] = String(r.trace_id);
+  if (r.user_agent !== null && r.user_agent !== undefined) headers['user-agent'] = String(r.user_agent);
+  if (r.host !== null && r.host !== undefined) headers.host = String(r.host);
+  return {
+    uid: String(r.uid),
+    connUid: String(r.conn_uid),
+    httpVersion: String(r.http_version),
+    streamId: numOrNull(r.stream_id),
+    method: strOrNull(r.method),
+    scheme: null,
+    authority: strOrNull(r.host),
+    path: strOrNull(r.path),
+    status: numOrNull(r.status),
+    interimStatuses: [],
+    requestHeaders: headers,
+    responseHeaders: {},
+    requestBodyBytes: num(r.request_body_bytes),
+    responseBodyBytes: num(r.response_body_bytes),
+    requestFirstByteTime: numOrNull(r.req_first_ts),
+    requestLastByteTime: numOrNull(r.req_last_ts),
+    responseFirstByteTime: numOrNull(r.resp_first_ts),
+    responseLastByteTime: numOrNull(r.resp_last_ts),
+    durationSeconds: numOrNull(r.duration),
+    requestIndexOnConnection: num(r.request_index),
+    idleBeforeRequestSeconds: numOrNull(r.idle_before),
+    outcome: String(r.outcome) as HttpTransaction['outcome'],
+    endedBy: strOrNull(r.ended_by) as HttpTransaction['endedBy'],
+    endedByDirection: strOrNull(r.ended_by_dir) as HttpTransaction['endedByDirection'],
+    errorCode: strOrNull(r.error_code),
+    malformedReason: strOrNull(r.malformed_reason),
+    headersIncomplete: false,
+    upgrade: null,
+    anomalies: [],
+    client: `${String(r.orig_h)}:${num(r.orig_p)}`,
+    server: `${String(r.resp_h)}:${num(r.resp_p)}`,
   };
 }

@@ -1,0 +1,136 @@
+/**
+ * `analyze --store URL --since T --until T`: correlation and verdicts over the records every node
+ * wrote to a store in a time window, instead of over packets. The records are replayed into the
+ * same analysis session a capture feeds, in the order a batch analysis produces them (logs first,
+ * then transactions, then connections as they end), so the client leg recorded by one listener
+ * and the target leg recorded by another give the finding the merged capture would.
+ */
+import { Correlator } from '../correlate/correlate.js';
+import type { TimeWindow } from '../capture/window.js';
+import { resetFindingIds } from '../diagnose/rules.js';
+import type { StoreReader } from '../store/open.js';
+import { connInfoOf, connectionRecordOf, flowRowViewOf, lbLogViewOf, transactionOf } from '../store/records.js';
+import type { Row } from '../store/schema.js';
+import { KeyLog } from '../tls/keylog.js';
+import { readLogInputs } from './log-pass.js';
+import type { Report } from './model.js';
+import { SCHEMA_VERSION } from './model.js';
+import { GENERATOR, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
+import { AnalysisSession } from './session.js';
+
+export interface StoreAnalysis {
+  report: Report;
+  /** Rows read, by table. */
+  rows: Record<string, number>;
+  nodes: string[];
+}
+
+/** Seconds read around the window so that a request at its edge finds its log line and connection. */
+export const STORE_MARGIN_SECONDS = 15;
+
+export async function analyzeStore(reader: StoreReader, window: TimeWindow, inputs: Omit<AnalyzeInputs, 'captures'> = {}, opts: AnalyzeOptions = {}): Promise<StoreAnalysis> {
+  const started = performance.now();
+  const warnings: string[] = [];
+  const note = (m: string) => {
+    if (warnings.length < 100) warnings.push(m);
+    opts.onWarning?.(m);
+  };
+  resetFindingIds();
+  const m = STORE_MARGIN_SECONDS;
+  const lo = Number.isFinite(window.since) ? window.since - m : null;
+  const hi = Number.isFinite(window.until) ? window.until + m : null;
+  /** ts within the window (with margin). */
+  const within = (col = 'ts') => [lo === null ? '' : `${col} >= ${lo}`, hi === null ? '' : `${col} <= ${hi}`].filter(Boolean).join(' AND ') || '1 = 1';
+  /** [ts, end_ts] overlapping the window. */
+  const overlapping = () => [lo === null ? '' : `end_ts >= ${lo}`, hi === null ? '' : `ts <= ${hi}`].filter(Boolean).join(' AND ') || '1 = 1';
+  const rows: Record<string, number> = {};
+  const q = async (table: string, sql: string): Promise<Row[]> => {
+    const r = await reader.query(sql);
+    rows[table] = (rows[table] ?? 0) + r.length;
+    return r;
+  };
+
+  const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
+  const logs = await readLogInputs({ captures: [], ...inputs }, corr, note);
+
+  // Log lines recorded by `logs --store` / `analyze --store` (5xx lines, their targets, flow-log REJECTs and conversations).
+  for (const r of await q('lb_log', `SELECT * FROM lb_log WHERE ${within()} ORDER BY ts, file, line`)) {
+    corr.addLog(lbLogViewOf(r));
+    logs.records++;
+    logs.byKind[String(r.kind)] = (logs.byKind[String(r.kind)] ?? 0) + 1;
+    const s = r.elb_status === null ? '-' : String(r.elb_status);
+    logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
+    if (typeof r.elb_status === 'number' && r.elb_status >= 500) logs.errors5xx++;
+  }
+  for (const r of await q('lb_targets', `SELECT target_h, target_p FROM lb_targets WHERE ${overlapping()}`)) corr.noteLogTarget(String(r.target_h), Number(r.target_p));
+  const pairs = await q('flow_pairs', `SELECT * FROM flow_pairs WHERE ${overlapping()}`);
+  const rejects = await q('flow_log', `SELECT * FROM flow_log WHERE ${overlapping()} ORDER BY ts, file, line`);
+  if (pairs.length || rejects.length) corr.markFlowLogsGiven();
+  for (const p of pairs) {
+    corr.addFlowRow({ file: String(p.file), line: 0, start: Number(p.ts), end: Number(p.end_ts), interfaceId: null, srcAddr: String(p.src_h), dstAddr: String(p.dst_h), srcPort: null, dstPort: p.dst_p === null ? null : Number(p.dst_p), protocol: 6, action: null, tcpFlags: null, raw: '' });
+  }
+  for (const r of rejects) corr.addFlowRow(flowRowViewOf(r));
+
+  // Packets' records: transactions, then connections in the order they ended.
+  const session = new AnalysisSession(new KeyLog(), corr, { all: opts.all, onWarning: note });
+  for (const r of await q('transactions', `SELECT * FROM transactions WHERE ${within()} ORDER BY ts, uid`)) session.replayTransaction(connInfoOf(r), transactionOf(r));
+  const conns = await q('conns', `SELECT * FROM conns WHERE ${overlapping()} ORDER BY end_ts, uid`);
+  const marksByUid = new Map<string, Row[]>();
+  if (conns.length) {
+    let first = Infinity;
+    let last = -Infinity;
+    for (const c of conns) {
+      first = Math.min(first, Number(c.ts));
+      last = Math.max(last, Number(c.end_ts));
+    }
+    const wanted = new Set(conns.map((c) => String(c.uid)));
+    for (const mk of await q('marks', `SELECT * FROM marks WHERE ts >= ${first - 1} AND ts <= ${last + 1} ORDER BY ts`)) {
+      const uid = String(mk.uid);
+      if (!wanted.has(uid)) continue;
+      let l = marksByUid.get(uid);
+      if (!l) marksByUid.set(uid, (l = []));
+      l.push(mk);
+    }
+  }
+  for (const c of conns) {
+    corr.noteConnectionStart(String(c.orig_h), String(c.resp_h), Number(c.ts));
+    const alert = c.tls_alert === null || c.tls_alert === undefined ? null : { alert: String(c.tls_alert), from: c.tls_alert_from === 'client' ? ('client' as const) : ('server' as const) };
+    session.replayConnection(connectionRecordOf(c, marksByUid.get(String(c.uid)) ?? []), alert);
+  }
+  const captures = await q('captures', `SELECT * FROM captures WHERE ${overlapping()} ORDER BY ts, node, file`);
+  const stats = session.stats;
+  stats.warnings = warnings;
+  stats.captures = captures.length;
+  for (const c of captures) {
+    corr.notePacketTime(Number(c.ts));
+    corr.notePacketTime(Number(c.end_ts));
+    stats.packets += Number(c.packets);
+    stats.bytes += Number(c.bytes);
+  }
+  const tls = await q('tls', `SELECT count(*) AS n, sum(CASE WHEN decrypted THEN 1 ELSE 0 END) AS d FROM tls WHERE ${within()}`).catch(() => []);
+  stats.tlsSessions = Number(tls[0]?.n ?? 0);
+  stats.tlsDecrypted = Number(tls[0]?.d ?? 0);
+  const nodes = [...new Set([...conns, ...captures].map((r) => String(r.node)))].sort();
+  if (conns.length === 0 && rows.lb_log === 0) note(`no records in ${reader.where} for this window`);
+
+  const { findings, connections, transactions } = session.explain();
+  logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
+  stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    generator: GENERATOR,
+    inputs: {
+      captures: captures.map((c) => String(c.file)),
+      keylogs: [],
+      albLogs: inputs.albLogs ?? [],
+      nlbLogs: inputs.nlbLogs ?? [],
+      flowLogs: inputs.flowLogs ?? [],
+    },
+    findings,
+    connections,
+    transactions,
+    logs,
+    stats,
+  };
+  return { report, rows, nodes };
+}
