@@ -8,6 +8,7 @@ import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { readLogs, type LogsSummary } from '../logs/read.js';
 import { LogsSummariser, type ExpectedFlow, type LogsReport } from '../logs/summary.js';
 import { LOG_FORMATS, LOG_FORMAT_NAMES, type BadLine, type LogFormat } from '../logs/types.js';
+import type { ListingReport } from '../capture/sources/source.js';
 import { escapeText, safeJson } from '../report/escape.js';
 
 const USAGE = `Usage: mirrorlens logs PATH... [options]
@@ -19,7 +20,10 @@ logs, ACCEPT/REJECT per interface and the triage (absent -> routing; REJECT ->
 security group or network ACL; ACCEPT one way + REJECT back -> network ACL).
 
 PATH is a file (plain or .gz), a directory (walked recursively, e.g. the S3 layout
-AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/), or - for stdin.
+AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/), - for stdin,
+s3://bucket/prefix/ (read straight from S3; with a time window only the day
+partitions and 5-minute files that can hold it are listed), or cwl://LOG_GROUP
+(VPC flow logs in CloudWatch Logs; needs a window). See docs/aws.md.
 The format is detected per file from its first lines.
 
 Options:
@@ -107,12 +111,29 @@ function table(rows: string[][], indent = '  '): string[] {
   return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
+/** What a remote input listed and read: "s3://b/p/: 6 of 289 objects listed (1 day partition, 7 requests), 4.1 KB". */
+export function listingLine(l: ListingReport): string {
+  if (l.input.startsWith('cwl://')) {
+    return `${e(l.input)}: ${l.objectsSelected} events in ${l.requests} FilterLogEvents request${l.requests === 1 ? '' : 's'}, ${formatBytes(l.bytesSelected)}`;
+  }
+  const parts = l.pruned ? `${l.partitions.length} partition${l.partitions.length === 1 ? '' : 's'} in the window, ` : '';
+  return `${e(l.input)}: read ${l.objectsSelected} of ${l.objectsListed} object${l.objectsListed === 1 ? '' : 's'} listed (${parts}${l.requests} LIST request${l.requests === 1 ? '' : 's'}), ${formatBytes(l.bytesSelected)}`;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
 export function renderText(summary: LogsSummary, report: LogsReport, limit: number): string {
   const out: string[] = [];
   const fmts = Object.entries(summary.byFormat).map(([k, v]) => `${LOG_FORMAT_NAMES[k as LogFormat]} ${v}`);
   out.push(
     `${summary.files.length} file${summary.files.length === 1 ? '' : 's'}, ${summary.lines} lines, ${summary.records} records${fmts.length ? ` (${fmts.join(', ')})` : ''}, ${summary.badLines} bad line${summary.badLines === 1 ? '' : 's'}`,
   );
+  for (const l of summary.listings) out.push(`  ${listingLine(l)}`);
   for (const f of summary.files) if (f.error !== null) out.push(`  ${e(f.file)}: ${e(f.error)}`);
   const h = report.http;
   if (h !== null) {
@@ -190,7 +211,7 @@ export async function runLogs(argv: string[], io: CliIO): Promise<number> {
     }
     printed++;
   };
-  const opts: Parameters<typeof readLogs>[2] = { onBadLine };
+  const opts: Parameters<typeof readLogs>[2] = { onBadLine, env: io.env };
   if (o.format !== undefined) opts.format = o.format;
   if (o.fields !== undefined) opts.fields = o.fields;
   const summary = await readLogs(paths, (r) => summariser.add(r), opts);

@@ -1,18 +1,19 @@
 /**
  * readLogs: streams log files (plain or gzip, detected by magic bytes), directories (walked
  * recursively, e.g. the S3 layout `AWSLogs/<account>/elasticloadbalancing/<region>/yyyy/mm/dd/`
- * or `AWSLogs/<account>/vpcflowlogs/<region>/yyyy/mm/dd/`) and stdin (`-`), detects the format of
- * each file from its first lines (or takes `format`), and calls back once per record. Memory is
- * bounded by the longest line, never by the file size. A line that does not parse is reported to
- * `onBadLine` with file, line number and reason, counted, and skipped; the run goes on. A file
- * that ends early (truncated .gz) is reported the same way, with the records before the damage kept.
+ * or `AWSLogs/<account>/vpcflowlogs/<region>/yyyy/mm/dd/`), stdin (`-`), S3 objects
+ * (`s3://bucket/prefix/`, listed only as far as the time window needs) and CloudWatch Logs groups
+ * (`cwl://GROUP`, flow logs), detects the format of each file from its first lines (or takes
+ * `format`), and calls back once per record. Memory is bounded by the longest line, never by the
+ * file size. A line that does not parse is reported to `onBadLine` with file, line number and
+ * reason, counted, and skipped; the run goes on. A file that ends early (truncated .gz) is
+ * reported the same way, with the records before the damage kept.
  */
-import { createReadStream } from 'node:fs';
-import { opendir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { resolveInputs, type InputSource, type ListingReport } from '../capture/sources/source.js';
+import type { ListingWindow } from '../capture/sources/s3-layout.js';
 import { tokenize, type TokenizeResult } from './tokenize.js';
 import { detectFormat } from './detect.js';
 import { LineSplitter, Utf8LineFeeder } from './lines.js';
@@ -39,6 +40,10 @@ export interface ReadLogsOptions {
   maxLineChars?: number;
   /** Stream to read for the path `-` (default process.stdin). */
   stdin?: NodeJS.ReadableStream;
+  /** Incident window: S3 and CloudWatch Logs inputs are listed/fetched only as far as it needs. */
+  window?: ListingWindow;
+  /** Environment for AWS settings (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface LogFileSummary {
@@ -62,6 +67,8 @@ export interface LogsSummary {
   badLines: number;
   bytes: number;
   byFormat: Partial<Record<LogFormat, number>>;
+  /** What each remote input (s3://, cwl://) listed and selected. */
+  listings: ListingReport[];
 }
 
 const HAS_DIGIT = /[0-9]/;
@@ -73,54 +80,36 @@ const PARSERS: Record<Exclude<LogFormat, 'flow'>, (line: string) => LogRecord | 
   clb: parseClbLine,
 };
 
-/** Expands the inputs: `-`, files, and directories (recursively, sorted; dot-files and ELBAccessLogTestFile skipped). */
-export async function expandLogPaths(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    if (p === '-') {
-      out.push(p);
-      continue;
-    }
-    let st;
-    try {
-      st = await stat(p);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      throw new MirrorlensError(ErrorCode.FileOpen, `cannot open: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`, { file: p });
-    }
-    if (st.isDirectory()) await walk(p, out);
-    else out.push(p);
-  }
-  return out;
+/** Expands the inputs to the names that will be read: `-`, files, directories (recursively, sorted; dot-files and ELBAccessLogTestFile skipped), s3:// prefixes. */
+export async function expandLogPaths(paths: string[], opts: Pick<ReadLogsOptions, 'window' | 'env'> = {}): Promise<string[]> {
+  return (await resolveInputs(paths, { window: opts.window, env: opts.env })).map((s) => s.name);
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
-  const names: { name: string; dir: boolean }[] = [];
-  const d = await opendir(dir);
-  for await (const e of d) {
-    // Dot-files, and the test file ELB writes when access logging is enabled
-    // (AWSLogs/<account>/ELBAccessLogTestFile: "Enable AccessLog for ELB: ...").
-    if (e.name.startsWith('.') || e.name === 'ELBAccessLogTestFile') continue;
-    if (e.isDirectory()) names.push({ name: e.name, dir: true });
-    else if (e.isFile() || e.isSymbolicLink()) names.push({ name: e.name, dir: false });
-  }
-  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const n of names) {
-    const p = join(dir, n.name);
-    if (n.dir) await walk(p, out);
-    else out.push(p);
-  }
-}
+/** Remote objects opened ahead of the one being read, so that request latency overlaps parsing. */
+const PREFETCH = 4;
 
 export async function readLogs(paths: string[], onRecord: (r: LogRecord) => void, opts: ReadLogsOptions = {}): Promise<LogsSummary> {
   if (opts.format !== undefined && !LOG_FORMATS.includes(opts.format)) {
     throw new MirrorlensError(ErrorCode.Usage, `unknown log format '${String(opts.format)}' (one of ${LOG_FORMATS.join(', ')})`);
   }
-  const files = await expandLogPaths(paths);
-  const summary: LogsSummary = { files: [], lines: 0, records: 0, badLines: 0, bytes: 0, byFormat: {} };
+  const listings: ListingReport[] = [];
+  const sources = await resolveInputs(paths, { window: opts.window, env: opts.env, stdin: opts.stdin, onListing: (r) => listings.push(r) });
+  const summary: LogsSummary = { files: [], lines: 0, records: 0, badLines: 0, bytes: 0, byFormat: {}, listings };
   const fieldsFormat = opts.fields && opts.fields.length > 0 ? compileFlowFormat(opts.fields) : null;
-  for (const file of files) {
-    const fs = await readOneFile(file, onRecord, opts, fieldsFormat);
+  const opened: (Promise<NodeJS.ReadableStream> | undefined)[] = [];
+  const openAhead = (i: number): void => {
+    for (let j = i; j < Math.min(sources.length, i + PREFETCH); j++) {
+      if (opened[j] === undefined && sources[j]!.kind === 's3') {
+        const p = sources[j]!.open();
+        p.catch(() => undefined); // surfaces when its turn comes
+        opened[j] = p;
+      }
+    }
+  };
+  for (let i = 0; i < sources.length; i++) {
+    openAhead(i + 1);
+    const fs = await readOneFile(sources[i]!, opened[i] ?? sources[i]!.open(), onRecord, opts, fieldsFormat);
+    opened[i] = undefined;
     summary.files.push(fs);
     summary.lines += fs.lines;
     summary.records += fs.records;
@@ -141,7 +130,14 @@ async function* prepend(head: Buffer, it: AsyncIterator<Buffer>, counter: { byte
   }
 }
 
-async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts: ReadLogsOptions, fieldsFormat: FlowFormat | null): Promise<LogFileSummary> {
+async function readOneFile(
+  source: InputSource,
+  opening: Promise<NodeJS.ReadableStream>,
+  onRecord: (r: LogRecord) => void,
+  opts: ReadLogsOptions,
+  fieldsFormat: FlowFormat | null,
+): Promise<LogFileSummary> {
+  const file = source.name;
   const fs: LogFileSummary = { file, format: opts.format ?? (fieldsFormat !== null ? 'flow' : null), gzip: false, bytes: 0, lines: 0, records: 0, badLines: 0, error: null };
   const bad = (line: number, reason: string): void => {
     fs.badLines++;
@@ -216,11 +212,14 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
   const feeder = new Utf8LineFeeder(splitter);
   let raw: NodeJS.ReadableStream;
   try {
-    // 64 KiB reads: read chunks are freed only when V8 next collects, so 1 MiB chunks let a whole
-    // 12 MB log sit in memory at once (measured: 18 MiB of external memory against 4 MiB) for no
-    // gain in speed.
-    raw = file === '-' ? (opts.stdin ?? process.stdin) : createReadStream(file, { highWaterMark: 1 << 16 });
+    // Files are read in 64 KiB chunks (source.ts): chunks are freed only when V8 next collects, so
+    // 1 MiB chunks let a whole 12 MB log sit in memory at once (measured: 18 MiB of external memory
+    // against 4 MiB) for no gain in speed.
+    raw = await opening;
   } catch (e) {
+    // A remote object that cannot be fetched (access denied, endpoint down) ends the run with
+    // one line; the same error would repeat for every other object.
+    if (e instanceof MirrorlensError) throw e;
     fs.error = (e as Error).message;
     bad(0, `cannot open: ${fs.error}`);
     return fs;
@@ -259,6 +258,7 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
     }
     feeder.end();
   } catch (e) {
+    if (e instanceof MirrorlensError && e.code === ErrorCode.Aws) throw e;
     const err = e as NodeJS.ErrnoException;
     const partial = feeder.discard();
     const what = fs.gzip
@@ -269,7 +269,7 @@ async function readOneFile(file: string, onRecord: (r: LogRecord) => void, opts:
   } finally {
     fs.bytes = counter.bytes;
     fs.lines = lineNo;
-    if (file !== '-') (raw as Readable).destroy?.();
+    if (source.kind !== 'stdin') (raw as Readable).destroy?.();
   }
   return fs;
 }

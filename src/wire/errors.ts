@@ -17,6 +17,7 @@ export const ErrorCode = {
   Listen: 'ML_LISTEN',
   Lab: 'ML_LAB',
   Store: 'ML_STORE',
+  Aws: 'ML_AWS',
   Internal: 'ML_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
