@@ -6,7 +6,9 @@
  *   `.pcap1`..., each optionally `.gz`; dot-files skipped), in natural name order, which is time
  *   order for `listen --out` (`mirrorlens-20261125T203518.123Z.pcapng`), tcpdump -C/-G and
  *   Wireshark ring buffers (`cap_00001_20240501120000.pcapng`);
- * - a glob (`*`, `?`, `[...]`, `**`; quoted so the shell left it alone): the matching files, in the same order.
+ * - a glob (`*`, `?`, `[...]`, `**`; quoted so the shell left it alone): the matching files, in the same order;
+ * - `s3://bucket/prefix/`: the capture files under it (one object when the URL names one), streamed
+ *   from S3 when read (capture/sources/s3.ts).
  * Arguments keep the order given; a file named twice is read once. Errors are MirrorlensErrors
  * naming the argument: nothing there, a glob matching nothing, a directory without captures.
  */
@@ -102,6 +104,14 @@ export async function expandCaptureInputs(args: readonly string[]): Promise<stri
   for (const arg of args) {
     if (arg === '-') {
       add(arg);
+      continue;
+    }
+    if (arg.startsWith('s3://')) {
+      // Capture files under an S3 prefix (or one object), read later as streams.
+      const { resolveInputs } = await import('./sources/source.js');
+      const found = await resolveInputs([arg], { accept: (name) => CAPTURE_NAME.test(name) });
+      if (found.length === 0) throw new MirrorlensError(ErrorCode.FileOpen, 'no capture file (*.pcap, *.pcapng, *.cap, optionally .gz) under this prefix', { file: arg });
+      for (const f of found) add(f.name);
       continue;
     }
     let st;

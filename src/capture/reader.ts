@@ -54,7 +54,11 @@ export async function readCapture(
   opts.onParser?.(parser);
   opts.signal?.throwIfAborted();
   let gzip = false;
-  if (typeof input === 'string') gzip = await readFile(parser, input, opts);
+  if (typeof input === 'string' && input.startsWith('s3://')) {
+    // An object in S3 (a capture `listen` wrote and uploaded): streamed, never copied to disk.
+    const { openS3Object } = await import('./sources/s3.js');
+    gzip = await readStream(parser, await openS3Object(input), opts);
+  } else if (typeof input === 'string') gzip = await readFile(parser, input, opts);
   else gzip = await readStream(parser, input, opts);
   parser.end();
   return {

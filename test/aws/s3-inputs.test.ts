@@ -9,9 +9,12 @@ import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { expandLogPaths, readLogs, type LogRecord } from '../../src/logs/read.js';
 import { forgetS3Clients } from '../../src/capture/sources/s3.js';
+import { expandCaptureInputs } from '../../src/capture/inputs.js';
+import { analyze } from '../../src/analyze/analyze.js';
 import { startS3Server, TEST_KEY, type S3TestServer } from './s3-server.js';
 
 const fixtures = join(import.meta.dirname, '../fixtures/aws-logs');
+const EXAMPLE = join(import.meta.dirname, '../../examples/idle-reset');
 const ALB = readFileSync(join(fixtures, 'alb-current-doc.log'), 'utf8').trim();
 const FLOW_HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
 
@@ -73,7 +76,10 @@ before(async () => {
   server = await startS3Server();
   Object.assign(process.env, server.env);
   const client = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: TEST_KEY });
-  for (const b of ['alb-logs', 'flow-logs', 'empty-bucket']) await client.send(new CreateBucketCommand({ Bucket: b }));
+  for (const b of ['alb-logs', 'flow-logs', 'caps']) await client.send(new CreateBucketCommand({ Bucket: b }));
+  await client.send(new PutObjectCommand({ Bucket: 'caps', Key: 'listen/mirrorlens-20261125T210640.000Z.pcapng.gz', Body: gzipSync(readFileSync(join(EXAMPLE, 'idle-reset.pcapng'))) }));
+  await client.send(new PutObjectCommand({ Bucket: 'caps', Key: 'listen/README.txt', Body: 'not a capture' }));
+  await client.send(new PutObjectCommand({ Bucket: 'caps', Key: 'alb/alb-access.log', Body: readFileSync(join(EXAMPLE, 'alb-access.log')) }));
   const alb = albObjects();
   albKeys = [...alb.keys()].sort();
   await putAll(client, 'alb-logs', alb);
@@ -171,4 +177,17 @@ test('an exact object key is read alone, and a folder given without its slash is
   assert.equal(s1.records, 1);
   const names = await expandLogPaths([`s3://alb-logs/${ELB_ROOT}2026/11/23`]);
   assert.equal(names.length, 287); // files ending 00:05 ... 23:55 (the one ending at 00:00 is the 24th's)
+});
+
+test('captures straight from S3: the capture files under a prefix, streamed and gunzipped, give the same verdict as the local files', async () => {
+  const names = await expandCaptureInputs(['s3://caps/listen/']);
+  assert.deepEqual(names, ['s3://caps/listen/mirrorlens-20261125T210640.000Z.pcapng.gz']);
+  const keylogs = [join(EXAMPLE, 'keys.log')];
+  const remote = await analyze({ captures: names, keylogs, albLogs: ['s3://caps/alb/'] });
+  const local = await analyze({ captures: [join(EXAMPLE, 'idle-reset.pcapng')], keylogs, albLogs: [join(EXAMPLE, 'alb-access.log')] });
+  assert.ok(remote.report.findings.length > 0);
+  assert.deepEqual(
+    remote.report.findings.map((f) => [f.kind, f.request?.path]),
+    local.report.findings.map((f) => [f.kind, f.request?.path]),
+  );
 });

@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ErrorCode, MirrorlensError } from '../../wire/errors.js';
 import { awsError, baseClientConfig } from './aws-config.js';
-import type { InputSource, ListingReport, ResolveOptions } from './source.js';
+import type { InputSource, ListingReport, ResolveOptions } from './types.js';
 
 export interface CwlUrl {
   group: string;
@@ -120,7 +120,7 @@ export function cwlEventStream(url: string, client: CloudWatchLogsClient, endpoi
 export async function resolveCloudWatchLogs(url: string, opts: ResolveOptions = {}): Promise<InputSource[]> {
   const { group } = parseCwlUrl(url);
   const w = opts.window;
-  if (w === undefined || w.since === undefined || w.until === undefined) {
+  if (w === undefined || !Number.isFinite(w.since) || !Number.isFinite(w.until)) {
     throw new MirrorlensError(ErrorCode.Usage, 'a CloudWatch Logs input needs a time window (--since and --until, or --around)', { file: url });
   }
   const env = opts.env ?? process.env;

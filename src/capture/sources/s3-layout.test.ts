@@ -35,10 +35,10 @@ test('names without a stamp are always kept', () => {
 
 test('open windows: only the given bound prunes', () => {
   const r = { from: 100, to: 200 };
-  assert.equal(rangeMeetsWindow(r, { since: 150 }), true);
-  assert.equal(rangeMeetsWindow(r, { since: 201 }), false);
-  assert.equal(rangeMeetsWindow(r, { until: 99 }), false);
-  assert.equal(rangeMeetsWindow(r, {}), true);
+  assert.equal(rangeMeetsWindow(r, { since: 150, until: Infinity }), true);
+  assert.equal(rangeMeetsWindow(r, { since: 201, until: Infinity }), false);
+  assert.equal(rangeMeetsWindow(r, { since: -Infinity, until: 99 }), false);
+  assert.equal(rangeMeetsWindow(r, { since: -Infinity, until: Infinity }), true);
 });
 
 test('the position in the layout is read from the prefix, plain and Hive-compatible', () => {
@@ -56,7 +56,7 @@ test('day folders for a closed window, widened by what a later file can hold', (
   const w = partitionWindow({ since: t('2024-02-28T23:50:00Z'), until: t('2024-02-29T00:10:00Z') });
   assert.deepEqual(dayFolders(w, false), ['2024/02/28/', '2024/02/29/']);
   assert.deepEqual(dayFolders(partitionWindow({ since: t('2024-03-01T12:00:00Z'), until: t('2024-03-01T12:10:00Z') }), true), ['year=2024/month=03/day=01/']);
-  assert.equal(dayFolders({ since: 0 }, false), null);
+  assert.equal(dayFolders({ since: 0, until: Infinity }, false), null);
   assert.equal(dayFolders({ since: 0, until: 365 * 86400 }, false), null, 'too many days: walk the folders instead');
 });
 

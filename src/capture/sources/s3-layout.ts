@@ -25,11 +25,10 @@
  *   "might be up to 60 seconds after the packet". The margins below cover both readings.
  */
 
-/** A time window in epoch seconds; either bound may be absent (open). */
-export interface ListingWindow {
-  since?: number | undefined;
-  until?: number | undefined;
-}
+import type { TimeWindow } from '../window.js';
+
+/** The incident window (epoch seconds, closed; open ends are -Infinity / Infinity). */
+export type ListingWindow = TimeWindow;
 
 export type LogService = 'elb' | 'vpcflowlogs';
 
@@ -81,10 +80,7 @@ export function fileTimeRange(baseName: string): FileTimeRange | null {
 
 /** True when a file whose records fall in `r` can hold a record of the window. */
 export function rangeMeetsWindow(r: FileTimeRange | null, w: ListingWindow): boolean {
-  if (r === null) return true;
-  if (w.since !== undefined && r.to < w.since) return false;
-  if (w.until !== undefined && r.from > w.until) return false;
-  return true;
+  return r === null || (r.to >= w.since && r.from <= w.until);
 }
 
 /**
@@ -93,10 +89,7 @@ export function rangeMeetsWindow(r: FileTimeRange | null, w: ListingWindow): boo
  * earlier.
  */
 export function partitionWindow(w: ListingWindow): ListingWindow {
-  return {
-    since: w.since === undefined ? undefined : w.since - 5 * MINUTE - 2 * SLACK_SECONDS,
-    until: w.until === undefined ? undefined : w.until + 60 * MINUTE + 16 * MINUTE + 2 * SLACK_SECONDS,
-  };
+  return { since: w.since - 5 * MINUTE - 2 * SLACK_SECONDS, until: w.until + 60 * MINUTE + 16 * MINUTE + 2 * SLACK_SECONDS };
 }
 
 /** The levels of the AWS layout below `AWSLogs/`. */
@@ -182,21 +175,18 @@ export function dateValues(pos: LayoutPosition): { year?: number; month?: number
 export function dateFolderMeetsWindow(pos: LayoutPosition, level: 'year' | 'month' | 'day' | 'hour', seg: string, w: ListingWindow): boolean {
   const v = Number(segmentValue(seg));
   const r = dateFolderRange(level, dateValues(pos), v);
-  if (r === null) return true;
-  if (w.since !== undefined && r.to <= w.since) return false;
-  if (w.until !== undefined && r.from > w.until) return false;
-  return true;
+  return r === null || (r.to > w.since && r.from <= w.until);
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
 /**
- * The day folders (relative to the region folder, ending in '/') that a closed, widened window
+ * The day folders (relative to the region folder, ending in '/') that a bounded, widened window
  * spans, in the given naming: `2024/05/01/` or `year=2024/month=05/day=01/`. Null when the window
  * is open or spans more than `maxDays` (then the caller walks the year and month folders).
  */
 export function dayFolders(w: ListingWindow, hive: boolean, maxDays = 62): string[] | null {
-  if (w.since === undefined || w.until === undefined || w.until < w.since) return null;
+  if (!Number.isFinite(w.since) || !Number.isFinite(w.until) || w.until < w.since) return null;
   const first = Math.floor(w.since / DAY);
   const last = Math.floor(w.until / DAY);
   if (last - first + 1 > maxDays) return null;

@@ -26,7 +26,8 @@ import {
   type Level,
   type ListingWindow,
 } from './s3-layout.js';
-import type { InputSource, ListingReport, ResolveOptions } from './source.js';
+import type { InputSource, ListingReport, ResolveOptions } from './types.js';
+import { ALL_TIME, isAllTime } from '../window.js';
 
 export interface S3Url {
   bucket: string;
@@ -209,8 +210,8 @@ export async function resolveS3(url: string, opts: ResolveOptions = {}): Promise
   const s3 = await s3For(bucket, url, env);
   const lister = new Lister(s3, bucket, url);
   const w = opts.window;
-  const hasWindow = w !== undefined && (w.since !== undefined || w.until !== undefined);
-  const widened = hasWindow ? partitionWindow(w) : {};
+  const hasWindow = w !== undefined && !isAllTime(w);
+  const widened = hasWindow ? partitionWindow(w) : ALL_TIME;
   const partitions: string[] = [];
   let found: Listed[] = [];
   let prefix = key;
@@ -292,6 +293,13 @@ export function s3Source(s3: S3Access, bucket: string, key: string, size: number
       }
     },
   };
+}
+
+/** Opens one object named by its URL (`s3://bucket/key`) as a stream. */
+export async function openS3Object(url: string, env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ReadableStream> {
+  const { bucket, key } = parseS3Url(url);
+  if (key === '' || key.endsWith('/')) throw new MirrorlensError(ErrorCode.Usage, 'names a folder, not an object', { file: url });
+  return s3Source(await s3For(bucket, url, env), bucket, key, null).open();
 }
 
 /** For tests: forget the per-bucket clients (a test changes the endpoint or credentials). */
