@@ -12,8 +12,10 @@ import { renderFindingEvidence, renderJson } from '../report/json.js';
 import type { Report } from '../analyze/model.js';
 import { renderText } from '../report/text.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { closeRecorder, recorderFrom, STORE_OPTIONS, STORE_USAGE, WINDOW_OPTIONS, windowFrom } from './store-options.js';
 
 const USAGE = `Usage: mirrorlens analyze CAPTURE... [options]
+       mirrorlens analyze --store URL [--since T] [--until T] [--alb-log PATH]... [--flow-log PATH]...
 
 Explains every load-balancer error (5xx in the access log, or failed requests in the capture)
 from the packets behind it: idle-timeout resets, keep-alive races, refused or dropped connects,
@@ -37,6 +39,10 @@ Options:
   --max-skew SECONDS   largest log/capture clock difference to tolerate (default 10)
   --idle-gap SECONDS   report connection silences longer than this (default 30)
   --no-color           no ANSI colours in text output
+${STORE_USAGE}
+  Without CAPTURE, --store is read instead: the records every node wrote in the window are
+  correlated (the client leg from one listener, the target leg from another) and explained.
+  --since T, --until T, --around T[±D]   the window (default: everything in the store)
 `;
 
 async function writeOut(path: string | undefined, text: string, io: CliIO): Promise<void> {
@@ -74,12 +80,16 @@ export const command: Command = {
       'max-skew': { type: 'string' },
       'idle-gap': { type: 'string' },
       'no-color': { type: 'boolean' },
+      ...STORE_OPTIONS,
+      ...WINDOW_OPTIONS,
     });
     const format = (values.format as string | undefined) ?? 'text';
     if (!['text', 'json', 'html'].includes(format)) throw new MirrorlensError(ErrorCode.Usage, `analyze: --format wants text, json or html, got '${format}'`);
     const albLogs = (values['alb-log'] as string[] | undefined) ?? [];
     const nlbLogs = (values['nlb-log'] as string[] | undefined) ?? [];
     const flowLogs = (values['flow-log'] as string[] | undefined) ?? [];
+    const say = (l: string) => io.stderr.write(`${l}\n`);
+    if (positionals.length === 0 && values.store !== undefined) return analyzeFromStore(values, { albLogs, nlbLogs, flowLogs }, format, io);
     if (positionals.length === 0 && albLogs.length + nlbLogs.length + flowLogs.length === 0) {
       throw new MirrorlensError(ErrorCode.Usage, "analyze: give at least one capture or log (see 'mirrorlens analyze --help')");
     }
@@ -90,7 +100,9 @@ export const command: Command = {
     const filter = values['mirror-filter']
       ? (await import('../capture/mirror-filter.js')).mirrorFilterPredicate(values['mirror-filter'] as string)
       : undefined;
+    const recorder = recorderFrom('analyze', values, say);
     const { report, context } = await analyze(inputs, {
+      recorder,
       all: Boolean(values.all),
       keepKeyLogTexts: Boolean(values.evidence),
       maxSkewSeconds: numberOption('analyze', 'max-skew', values['max-skew'] as string | undefined, 10),
@@ -110,6 +122,26 @@ export const command: Command = {
       const written = await writeEvidence(report, context, inputs, dir, renderFindingEvidence);
       io.stderr.write(`evidence: ${written} file(s) in ${dir}\n`);
     }
-    return 0;
+    return closeRecorder('analyze', recorder, io);
   },
 };
+
+async function analyzeFromStore(values: Record<string, unknown>, logs: { albLogs: string[]; nlbLogs: string[]; flowLogs: string[] }, format: string, io: CliIO): Promise<number> {
+  const window = windowFrom('analyze', values as Record<string, string | undefined>);
+  const { openReader } = await import('../store/open.js');
+  const { analyzeStore } = await import('../analyze/from-store.js');
+  const reader = await openReader(values.store as string);
+  try {
+    const { report, rows, nodes } = await analyzeStore(reader, window, logs, {
+      maxSkewSeconds: numberOption('analyze', 'max-skew', values['max-skew'] as string | undefined, 10),
+      all: Boolean(values.all),
+      onWarning: (m) => io.stderr.write(`analyze: ${m}\n`),
+    });
+    io.stderr.write(`analyze: ${reader.where}: ${rows.conns ?? 0} connections, ${rows.transactions ?? 0} transactions, ${rows.lb_log ?? 0} log lines from ${nodes.length} node(s)${nodes.length ? ` (${nodes.join(', ')})` : ''}\n`);
+    const color = format === 'text' && !values.out && Boolean(io.stdout.isTTY) && !values['no-color'] && !io.env.NO_COLOR;
+    await writeOut(values.out as string | undefined, render(report, format, color), io);
+    return 0;
+  } finally {
+    await reader.close();
+  }
+}

@@ -10,6 +10,9 @@ import { LogsSummariser, type ExpectedFlow, type LogsReport } from '../logs/summ
 import { LOG_FORMATS, LOG_FORMAT_NAMES, type BadLine, type LogFormat } from '../logs/types.js';
 import type { ListingReport } from '../capture/sources/source.js';
 import { escapeText, safeJson } from '../report/escape.js';
+import { recordLog } from '../store/logs.js';
+import type { Recorder } from '../store/recorder.js';
+import { closeRecorder, recorderFrom, STORE_OPTIONS, STORE_USAGE } from './store-options.js';
 
 const USAGE = `Usage: mirrorlens logs PATH... [options]
 
@@ -35,6 +38,7 @@ Options:
                     and the 4xx the load balancer produced itself (460, 463, ...)
   --bad-lines N     bad lines to print on stderr (default 10; all are counted)
   --json            the report as JSON (one object) on stdout
+${STORE_USAGE}
   -h, --help        this help
 `;
 
@@ -42,6 +46,7 @@ interface Options {
   json: boolean;
   format?: LogFormat;
   fields?: string[];
+  recorder: Recorder | null;
   expect: ExpectedFlow[];
   limit: number;
   badLines: number;
@@ -70,6 +75,7 @@ function parseOptions(argv: string[]): { paths: string[]; o: Options } {
     expect: { type: 'string', multiple: true },
     limit: { type: 'string' },
     'bad-lines': { type: 'string' },
+    ...STORE_OPTIONS,
   });
   if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "logs: give at least one PATH (a file, a directory or - for stdin; see 'mirrorlens logs --help')");
   const format = values.format as string | undefined;
@@ -85,7 +91,9 @@ function parseOptions(argv: string[]): { paths: string[]; o: Options } {
     expect: ((values.expect as string[] | undefined) ?? []).map(parseExpect),
     limit: numberOption('logs', 'limit', values.limit as string | undefined, json ? 100 : 20),
     badLines: numberOption('logs', 'bad-lines', values['bad-lines'] as string | undefined, 10),
+    recorder: null,
   };
+  if (values.store !== undefined) o.recorder = recorderFrom('logs', values, () => {});
   if (format !== undefined) o.format = format as LogFormat;
   if (fields !== undefined) o.fields = fields;
   return { paths: positionals, o };
@@ -214,7 +222,8 @@ export async function runLogs(argv: string[], io: CliIO): Promise<number> {
   const opts: Parameters<typeof readLogs>[2] = { onBadLine, env: io.env };
   if (o.format !== undefined) opts.format = o.format;
   if (o.fields !== undefined) opts.fields = o.fields;
-  const summary = await readLogs(paths, (r) => summariser.add(r), opts);
+  const rec = o.recorder;
+  const summary = await readLogs(paths, rec ? (r) => (summariser.add(r), recordLog(rec, r)) : (r) => summariser.add(r), opts);
   if (printed > o.badLines) io.stderr.write(`mirrorlens logs: ... and ${printed - o.badLines} more bad lines\n`);
   const report = summariser.report();
   if (o.json) {
@@ -223,7 +232,8 @@ export async function runLogs(argv: string[], io: CliIO): Promise<number> {
   } else {
     io.stdout.write(renderText(summary, report, o.limit));
   }
-  return summary.records === 0 && summary.badLines > 0 ? 1 : 0;
+  const stored = await closeRecorder('logs', rec, io);
+  return summary.records === 0 && summary.badLines > 0 ? 1 : stored;
 }
 
 export const command: Command = {
