@@ -12,6 +12,7 @@ import type { Finding } from '../diagnose/finding.js';
 import { FlowTable, type FlowOptions } from '../flow/table.js';
 import { KeyLog, formatKeyLogIssue, type Watcher } from '../tls/keylog.js';
 import { PacketDecoder } from '../wire/packet.js';
+import type { Recorder } from '../store/recorder.js';
 import { AnalysisSession } from './session.js';
 
 export interface LiveOptions {
@@ -27,6 +28,8 @@ export interface LiveOptions {
   retainSeconds?: number;
   /** The clock (seconds since the epoch); tests pass their own. */
   now?: () => number;
+  /** Records connections, transactions, TLS sessions and findings into a store. */
+  recorder?: Recorder | null;
 }
 
 function caseKey(c: Case): string {
@@ -57,7 +60,7 @@ export class LiveAnalyzer {
 
   constructor(private readonly o: LiveOptions) {
     this.keys = new KeyLog({ now: o.now });
-    this.session = new AnalysisSession(this.keys, this.corr, { onWarning: o.onWarning, tls: { keyWaitSeconds: 10 } });
+    this.session = new AnalysisSession(this.keys, this.corr, { onWarning: o.onWarning, tls: { keyWaitSeconds: 10 }, recorder: o.recorder });
     this.table = new FlowTable(this.session.handler(), { closeLingerSeconds: 0.5, reorderWindowSeconds: 0.05, ...o.flow });
   }
 

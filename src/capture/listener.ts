@@ -321,6 +321,11 @@ export class MirrorListener {
     return this.rc?.path ?? '';
   }
 
+  /** Bytes written to the current file so far: where the next block will start. */
+  get currentFileBytes(): number {
+    return this.rc?.writer.bytesWritten ?? 0;
+  }
+
   /** Files on disk (oldest first). */
   files(): { path: string; bytes: number }[] {
     return this.rc ? this.rc.files() : [];

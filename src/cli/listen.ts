@@ -2,6 +2,7 @@
  * `mirrorlens listen`: be a VPC Traffic Mirroring / Gateway Load Balancer target (see docs/listen.md).
  */
 import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CliIO, Command } from './command.js';
 import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
@@ -13,6 +14,7 @@ import { LiveAnalyzer } from '../analyze/live.js';
 import { safeJson } from '../report/escape.js';
 import { findingToJson } from '../report/json.js';
 import { renderFinding } from '../report/text.js';
+import { closeRecorder, recorderFrom, STORE_OPTIONS } from './store-options.js';
 
 const USAGE = `Usage: mirrorlens listen --out DIR [options]
 
@@ -55,6 +57,12 @@ Options:
                           refused or dropped connect, ...) on stdout within about a second of the
                           packets that prove it; --keylog files are followed for decryption
   --analyze-json          with --analyze: one JSON object per finding per line (report schema 1)
+  --store URL             write connections, transactions, TLS sessions and findings to a store:
+                          a directory (Parquet, readable while listen runs; e.g. OUT/records) or
+                          clickhouse://[user[:password]@]host[:8123]/database (see docs/store.md);
+                          the store never slows the capture: a server away means a disk spool
+  --node NAME             the name this listener's records carry (default: the host name)
+  --spool DIR             where records wait while the server is away (default OUT/spool)
 
 SIZE: bytes with an optional unit: k, M, G (powers of 1000; KB/MB/GB too) or KiB, MiB, GiB.
 Files are named PREFIX-YYYYMMDDTHHMMSS.mmmZ.pcapng (UTC start time; sorts in time order).
@@ -135,6 +143,7 @@ export const command: Command = {
       quiet: { type: 'boolean' },
       analyze: { type: 'boolean' },
       'analyze-json': { type: 'boolean' },
+      ...STORE_OPTIONS,
     });
     if (positionals.length) throw new MirrorlensError(ErrorCode.Usage, `listen: unexpected argument '${positionals[0]}' (see 'mirrorlens listen --help')`);
     const out = values.out as string | undefined;
@@ -204,20 +213,43 @@ export const command: Command = {
       onNotice: say,
       onStatus: say,
     };
+    const listenerRef: { l: MirrorListener | null } = { l: null };
     let live: LiveAnalyzer | null = null;
-    if (values.analyze === true || values['analyze-json'] === true) {
+    if (values.store !== undefined && workers > 1) throw new MirrorlensError(ErrorCode.Usage, 'listen: --store works with one receiving process (drop --workers)');
+    if (values.store !== undefined && values.spool === undefined) values.spool = join(out, 'spool');
+    const recorder = isListenWorker() ? null : recorderFrom('listen', values, say);
+    if (values.analyze === true || values['analyze-json'] === true || recorder) {
       if (workers > 1) throw new MirrorlensError(ErrorCode.Usage, 'listen: --analyze works with one receiving process (drop --workers)');
+      const print = values.analyze === true || values['analyze-json'] === true;
       const json = values['analyze-json'] === true;
       let n = 0;
       live = new LiveAnalyzer({
         keylogs: opts.keylog ? [opts.keylog] : [],
         onWarning: say,
+        recorder,
         onFinding: (f) => {
+          if (!print) return;
           io.stdout.write(json ? `${safeJson(findingToJson(f))}\n` : `${renderFinding(f, n++, { color: Boolean(io.stdout.isTTY) && !io.env.NO_COLOR })}\n\n`);
         },
       });
       const a = live;
-      opts.onFrame = (lt, sec, nsec, b, off, len, orig, point) => a.frame(lt, sec, nsec, b, off, len, orig, point);
+      if (recorder) {
+        // Where each packet is: the file being written and where its block starts (the end of the
+        // one before it): two reads per packet, no allocation.
+        let file = '';
+        let at = 0;
+        opts.onFrame = (lt, sec, nsec, b, off, len, orig, point) => {
+          const f = listenerRef.l?.currentFile ?? '';
+          if (f !== file) {
+            file = f;
+            at = 0;
+            recorder.beginFile(f);
+          }
+          recorder.at(sec + nsec / 1e9, at, orig);
+          at = listenerRef.l?.currentFileBytes ?? 0;
+          a.frame(lt, sec, nsec, b, off, len, orig, point);
+        };
+      } else opts.onFrame = (lt, sec, nsec, b, off, len, orig, point) => a.frame(lt, sec, nsec, b, off, len, orig, point);
     }
     if (isListenWorker()) {
       await runListenWorker(opts, workers);
@@ -225,11 +257,12 @@ export const command: Command = {
     }
     if (workers > 1) return runPool(opts, workers, out, io, say, quiet);
     const listener = new MirrorListener(opts);
+    listenerRef.l = listener;
 
     await listener.start();
     if (live) {
       live.start();
-      say('listen: analyzing live (findings on stdout)');
+      if (values.analyze === true || values['analyze-json'] === true) say('listen: analyzing live (findings on stdout)');
     }
     for (const b of listener.bound) {
       say(`listen: ${b.kind.toUpperCase()} on ${b.family} ${b.address.includes(':') ? `[${b.address}]` : b.address}:${b.port} (receive buffer ${b.recvBufferBytes} bytes)`);
@@ -262,7 +295,10 @@ export const command: Command = {
                 `${m.datagrams} datagrams received, ${m.dropped()} dropped, ${m.lostAtFlush} lost at flush, kernel drops ${m.kernelDrops < 0 ? 'unknown' : m.kernelDrops}\n`,
             );
             if (!quiet) io.stderr.write(`${listener.summary()}\n`);
-            resolve(0);
+            void closeRecorder('listen', recorder, io).then(resolve, (e: unknown) => {
+              io.stderr.write(`listen: store: ${(e as Error).message}\n`);
+              resolve(1);
+            });
           },
           (e: unknown) => {
             io.stderr.write(`listen: error while stopping: ${(e as Error).message}\n`);
