@@ -21,6 +21,7 @@ const COMMANDS: Record<string, Entry> = {
   logs: { summary: 'summarise ALB/NLB/CLB access logs and VPC flow logs; explain each 5xx', load: async () => (await import('./logs.js')).command },
   analyze: { summary: 'correlate captures with logs and name the cause of every load-balancer error', load: async () => (await import('./analyze.js')).command },
   query: { summary: 'ask a store: findings, transactions, conns, tls, logs, or any SQL; table, --json or --csv', load: async () => (await import('./query.js')).command },
+  aws: { summary: 'set up VPC Traffic Mirroring for mirrorlens: aws mirror plan|apply|destroy', load: async () => (await import('./aws.js')).command },
   lab: { summary: 'reproduce load-balancer failures with real nginx/curl/conntrack in network namespaces', load: async () => (await import('./lab.js')).command },
   demo: { summary: 'analyze the bundled example (capture + key log + ALB log) and print the verdict', load: async () => (await import('./demo.js')).command },
 };

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 import { importsOf, sourceFiles } from './imports.js';
 
-export const STAGES = ['wire', 'capture', 'flow', 'tls', 'http', 'logs', 'correlate', 'diagnose', 'store', 'analyze', 'report', 'lab', 'cli'] as const;
+export const STAGES = ['wire', 'capture', 'flow', 'tls', 'http', 'logs', 'correlate', 'diagnose', 'store', 'analyze', 'report', 'aws', 'lab', 'cli'] as const;
 const srcRoot = resolve(import.meta.dirname, '../../src');
 
 function stageOf(file: string): number {
