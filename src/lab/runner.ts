@@ -38,6 +38,12 @@ export interface RunOptions {
   failAfter?: 'topology' | 'daemons' | 'client';
   /** Run `mirrorlens analyze` and check its verdict (default true). */
   analyze?: boolean;
+  /**
+   * A fleet instead of one collector: one `mirrorlens listen` per mirror target address (the ALB's
+   * ENI sessions to one, the target's ENI session to another), each given `listenArgs(name)`
+   * (e.g. --store, --node). `onTopology` runs once the namespaces exist (collector namespace given).
+   */
+  fleet?: { listenArgs(listener: 'alb-eni' | 'target-eni'): string[]; onTopology?(collectorNs: string): Promise<void> };
 }
 
 function abortable(signal: AbortSignal | undefined, ms: number): Promise<void> {
@@ -143,6 +149,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   try {
     log(`lab ${s.name}: building namespaces ${prefix}{client,alb,nlb,target,collector}`);
     await topo.up();
+    if (o.fleet?.onTopology) await o.fleet.onTopology(topo.ns.collector);
     if (s.synDrop) await topo.dropSyns();
     if (s.holdFinMs) await topo.holdTargetFins(s.holdFinMs, (s.target.bodyBytes ?? 0) + 250);
     if (o.failAfter === 'topology') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after topology (test)');
@@ -151,8 +158,17 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     // Collector.
     const rawCaptures: string[] = [];
     let listenD: Daemon | undefined;
+    const fleetD: Daemon[] = [];
     const dumps: Daemon[] = [];
-    if (mode === 'listen') {
+    if (mode === 'listen' && o.fleet) {
+      // Each listener binds the address its sessions are sent to; file prefixes keep their captures apart.
+      for (const [name, addr, role] of [['alb-eni', ADDR.collectorFromAlb, 'alb'], ['target-eni', ADDR.collectorFromNlb, 'nlb']] as const) {
+        const sessions = MIRROR_SESSIONS.filter((m) => m.role === role).flatMap((m) => ['--session', `${m.vni}=${m.name}`]);
+        const args = ['listen', '--out', capDir, '--prefix', name, '--bind', addr, '--keylog', files.keylog, '--geneve-port', '0', '--status-seconds', '0', ...sessions, ...o.fleet.listenArgs(name)];
+        fleetD.push(procs.start(`mirrorlens listen ${name}`, process.execPath, mirrorlensArgv(args), { ns: topo.ns.collector }));
+      }
+      for (const d of fleetD) await d.waitFor(/listen: writing/, 20_000);
+    } else if (mode === 'listen') {
       const sessions = MIRROR_SESSIONS.flatMap((m) => ['--session', `${m.vni}=${m.name}`]);
       listenD = procs.start('mirrorlens listen', process.execPath, mirrorlensArgv(['listen', '--out', capDir, '--keylog', files.keylog, '--geneve-port', '0', ...sessions]), { ns: topo.ns.collector });
       await waitForPort(topo.ns.collector, 4789, 20_000, 'mirrorlens listen', 'u');
@@ -237,9 +253,14 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     await abortable(o.signal, 500);
 
     // Stop the path, then the collector, so everything sent is captured.
-    for (const d of procs.daemons.filter((x) => x !== listenD && !dumps.includes(x))) await procs.stop(d, d.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
+    for (const d of procs.daemons.filter((x) => x !== listenD && !dumps.includes(x) && !fleetD.includes(x))) await procs.stop(d, d.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
     await sleep(200);
-    if (listenD) {
+    if (fleetD.length) {
+      for (const d of fleetD) await procs.stop(d, 'SIGTERM', 30_000);
+      listenSummary = fleetD.map((d) => d.stderr().split('\n').filter((l) => l.startsWith('listen: stopped by') || l.startsWith('listen: store')).join(' / ')).join(' | ');
+      captureFiles = readdirSync(capDir).filter((f) => f.endsWith('.pcapng')).sort().map((f) => join(capDir, f));
+      if (captureFiles.length === 0) throw new MirrorlensError(ErrorCode.Lab, `the fleet's listeners wrote no capture into ${capDir}: ${fleetD.map((d) => d.stderr().trim().split('\n').slice(-2).join(' / ')).join(' | ')}`);
+    } else if (listenD) {
       await procs.stop(listenD, 'SIGTERM', 10_000);
       listenSummary = listenD.stderr().split('\n').find((l) => l.startsWith('listen: stopped by'));
       captureFiles = readdirSync(capDir).filter((f) => f.endsWith('.pcapng')).sort().map((f) => join(capDir, f));
