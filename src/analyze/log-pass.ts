@@ -6,12 +6,14 @@
 import { Correlator } from '../correlate/correlate.js';
 import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
 import { readLogs, type LogRecord } from '../logs/read.js';
+import type { TimeWindow } from '../capture/window.js';
 import type { Recorder } from '../store/recorder.js';
 import type { ReportLogs } from './model.js';
 import type { AnalyzeInputs } from './options.js';
 
 /** Reads the inputs' logs into `corr`; bad lines are counted, the first 20 noted. */
-export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, note: (m: string) => void, rec: Recorder | null = null): Promise<ReportLogs> {
+/** `window`, when given, prunes S3 / CloudWatch Logs listings to what can hold it (log lines are not filtered here). */
+export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, note: (m: string) => void, rec: Recorder | null = null, window?: TimeWindow): Promise<ReportLogs> {
   const logs: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
   const onLog = (r: LogRecord) => {
     logs.records++;
@@ -45,12 +47,12 @@ export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, not
   };
   const lbLogs = [...(inputs.albLogs ?? []), ...(inputs.nlbLogs ?? [])];
   if (lbLogs.length) {
-    const s = await readLogs(lbLogs, onLog, { onBadLine });
+    const s = await readLogs(lbLogs, onLog, { onBadLine, ...(window ? { window } : {}) });
     logs.files += s.files.length;
   }
   if ((inputs.flowLogs ?? []).length) {
     corr.markFlowLogsGiven();
-    const s = await readLogs(inputs.flowLogs!, onLog, { format: 'flow', onBadLine });
+    const s = await readLogs(inputs.flowLogs!, onLog, { format: 'flow', onBadLine, ...(window ? { window } : {}) });
     logs.files += s.files.length;
   }
   rec?.endLogs();

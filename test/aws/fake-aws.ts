@@ -24,6 +24,7 @@ export interface FakeWorld {
   loadBalancers: { LoadBalancerName: string; LoadBalancerArn: string; Type: string }[];
   listeners: Record<string, { Port: number; Protocol: string }[]>;
   targetHealth: Record<string, { Id: string; Port?: number }[]>;
+  flowLogs?: { FlowLogId: string; LogGroupName: string; LogFormat: string }[];
 }
 
 export interface FakeAws {
@@ -76,6 +77,10 @@ export async function startFakeAws(world: FakeWorld): Promise<FakeAws> {
             ),
         );
         return { NetworkInterfaces: list };
+      }
+      case 'DescribeFlowLogs': {
+        const fs = checkFilters(action, p);
+        return { FlowLogs: (world.flowLogs ?? []).filter((f) => match(fs, (n) => (n === 'log-group-name' ? [f.LogGroupName] : []))) };
       }
       case 'DescribeInstances':
         return { Reservations: [{ Instances: world.instances.filter((i) => (p.InstanceIds as string[]).includes(i.InstanceId)) }] };

@@ -41,10 +41,15 @@ export async function loadModel(pkg: 'client-ec2' | 'client-elastic-load-balanci
   return { shapes, docs, protocol: pkg === 'client-ec2' ? 'ec2' : 'query' };
 }
 
+/** `[schema, traits]`, where traits is an object or 0 (none). */
+function isMember(s: Schema): s is unknown[] {
+  return Array.isArray(s) && s.length === 2 && (typeof s[0] === 'function' || typeof s[0] === 'number') && (typeof s[1] === 'number' || (typeof s[1] === 'object' && s[1] !== null && !Array.isArray(s[1])));
+}
+
 function resolve(s: Schema): { schema: unknown; traits: Traits } {
-  if (Array.isArray(s) && s.length === 2 && typeof s[1] === 'object' && s[1] !== null && !Array.isArray(s[1])) {
+  if (isMember(s)) {
     const inner = resolve(s[0] as Schema);
-    return { schema: inner.schema, traits: { ...(s[1] as Traits), ...inner.traits } };
+    return { schema: inner.schema, traits: { ...(typeof s[1] === 'object' ? (s[1] as Traits) : {}), ...inner.traits } };
   }
   if (typeof s === 'function') return { schema: s(), traits: {} };
   return { schema: s, traits: {} };
@@ -70,7 +75,8 @@ function members(schema: unknown): { name: string; schema: unknown; traits: Trai
   return names.map((name, i) => {
     const r = resolve(schemas[i]!);
     // Member traits (xmlName, ec2QueryName) sit on the member, the target's own traits under them.
-    const memberTraits = Array.isArray(schemas[i]) && (schemas[i] as unknown[]).length === 2 ? ((schemas[i] as unknown[])[1] as Traits) : {};
+    const m = schemas[i]!;
+    const memberTraits = isMember(m) && typeof m[1] === 'object' ? (m[1] as Traits) : {};
     return { name, schema: r.schema, traits: memberTraits, required: i < req };
   });
 }
