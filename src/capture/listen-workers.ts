@@ -26,6 +26,12 @@ interface Snapshot {
   drops: [DropReason, number][];
   points: [string, PointCounters][];
   kernelDrops: number;
+  /** Receive engine: 'socket' workers share one socket, 'mmsg' workers each have their own. */
+  engine: string;
+  capturePoints: number;
+  capturePointsEvicted: number;
+  evictedPackets: number;
+  mirrorTruncated: number;
   direction: { ingress: number; egress: number; unknown: number };
   files: number;
   filesDeleted: number;
@@ -36,7 +42,7 @@ interface Snapshot {
   fileList?: { path: string; bytes: number }[];
 }
 
-function snapshot(m: ListenMetrics, final: boolean, fileList?: { path: string; bytes: number }[]): Snapshot {
+function snapshot(m: ListenMetrics, engine: string, final: boolean, fileList?: { path: string; bytes: number }[]): Snapshot {
   return {
     type: 'mirrorlens-listen-metrics',
     final,
@@ -47,6 +53,11 @@ function snapshot(m: ListenMetrics, final: boolean, fileList?: { path: string; b
     drops: [...m.drops],
     points: [...m.points],
     kernelDrops: m.kernelDrops,
+    engine,
+    capturePoints: m.capturePoints,
+    capturePointsEvicted: m.capturePointsEvicted,
+    evictedPackets: m.evictedPackets,
+    mirrorTruncated: m.mirrorTruncated,
     direction: { ...m.direction },
     files: m.files,
     filesDeleted: m.filesDeleted,
@@ -81,14 +92,14 @@ export async function runListenWorker(o: ListenOptions, workers: number): Promis
   });
   await l.start();
   process.send?.({ type: 'mirrorlens-listen-ready', file: l.currentFile });
-  const timer = setInterval(() => process.send?.(snapshot(l.metrics, false)), 1000);
+  const timer = setInterval(() => process.send?.(snapshot(l.metrics, l.engineInfo.name, false)), 1000);
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
     await l.stop();
-    process.send?.(snapshot(l.metrics, true, l.files()), () => process.disconnect());
+    process.send?.(snapshot(l.metrics, l.engineInfo.name, true, l.files()), () => process.disconnect());
   };
   process.on('message', (m: unknown) => {
     if ((m as { type?: string }).type === 'mirrorlens-listen-stop') void stop();
@@ -183,6 +194,7 @@ export class ListenWorkerPool {
     m.datagrams = m.datagramBytes = m.packets = m.bytes = 0;
     m.files = m.filesDeleted = m.diskFull = m.secrets = m.lostAtFlush = m.diskBytes = 0;
     m.kernelDrops = -1;
+    m.capturePoints = m.capturePointsEvicted = m.evictedPackets = m.mirrorTruncated = 0;
     m.direction.ingress = m.direction.egress = m.direction.unknown = 0;
     for (const k of m.drops.keys()) m.drops.set(k, 0);
     m.points.clear();
@@ -201,7 +213,13 @@ export class ListenWorkerPool {
         } else m.points.set(k, { ...p });
       }
       // the workers share one socket: its kernel drop counter is the same for all of them
-      m.kernelDrops = Math.max(m.kernelDrops, s.kernelDrops);
+      // (mmsg workers each have their own SO_REUSEPORT socket: their drops add up)
+      if (s.engine === 'socket' || m.kernelDrops < 0 || s.kernelDrops < 0) m.kernelDrops = Math.max(m.kernelDrops, s.kernelDrops);
+      else m.kernelDrops += s.kernelDrops;
+      m.capturePoints += s.capturePoints;
+      m.capturePointsEvicted += s.capturePointsEvicted;
+      m.evictedPackets += s.evictedPackets;
+      m.mirrorTruncated += s.mirrorTruncated;
       m.direction.ingress += s.direction.ingress;
       m.direction.egress += s.direction.egress;
       m.direction.unknown += s.direction.unknown;

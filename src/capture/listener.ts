@@ -13,7 +13,7 @@
  * the sockets, then flushes and closes the file, so every counted packet is in a file (unless the
  * disk was full with nothing left to delete: those are counted in `lostAtFlush`).
  */
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { unlinkSync } from 'node:fs';
 import { type AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -29,6 +29,9 @@ import { EpbFlags, SecretsType } from './pcapng-writer.js';
 import { KeylogFollower } from './listen-keylog.js';
 import { moveSecretsFirst } from './secrets-first.js';
 import { DropReason, ListenMetrics, readKernelUdpDrops, renderStatusLine, startMetricsServer, type PointCounters } from './metrics.js';
+import { BindError, chooseEngine, startMmsgEngine, startRingEngine, startSocketEngine, type BoundSocket, type Engine, type EngineName, type PortKind, type ReceiveSink } from './listen-engines.js';
+import { NoticeLimiter, noTrafficChecklist, truncationAdvice } from './listen-notices.js';
+import { PacketType } from './native.js';
 
 export type PacketComments = 'none' | 'gwlb' | 'all';
 
@@ -94,6 +97,24 @@ export interface ListenOptions {
    * whole thread: an application embedding the listener opts in when its thread is a capture one.
    */
   batchWaitMs?: number;
+  /**
+   * How packets are taken from the kernel (docs/listen.md "Engines"): 'auto' (default) = 'mmsg'
+   * when the native addon was built, else 'socket'; 'ring' = AF_PACKET TPACKET_V3 (CAP_NET_RAW).
+   */
+  engine?: 'auto' | EngineName;
+  /**
+   * Capture on this host interface itself (no mirroring; the packet ring): every frame of the
+   * interface, one capture point `host-IFNAME`, direction from the kernel (outgoing = egress).
+   * With engine 'ring' and no interface, the ring captures the mirror ports on all interfaces.
+   */
+  interface?: string;
+  /** Bytes of the packet ring (default 32 MiB). */
+  packetRingBytes?: number;
+  /**
+   * Seconds without any datagram before a checklist of why nothing arrives is printed (once);
+   * default 30, 0 = never.
+   */
+  noTrafficSeconds?: number;
   /** Notices (start-up, disk full, key log issues): one line each. */
   onNotice?: (line: string) => void;
   /** Status lines (every statusIntervalMs). */
@@ -106,6 +127,8 @@ export interface ListenOptions {
 }
 
 interface SourceEntry {
+  /** Key in the sources map (IPv4 as a number from the native engines, else the text). */
+  key: number | string;
   ok: boolean;
   /** 4 or 16 address bytes. */
   addr: Uint8Array;
@@ -131,16 +154,29 @@ interface CapturePoint {
   counters: PointCounters;
   /** Comment prefix for packet comments ('' = none). */
   commentPrefix: string;
+  /** Named with --session: never evicted. */
   known: boolean;
+  /** metrics.datagrams when last used (least recently used unknown points are evicted first). */
+  lastUsed: number;
+  src: SourceEntry | null;
+  /** Key in its source's vxlan or geneve map, and in metrics.points. */
+  mapKey: number | string;
+  metricsKey: string;
 }
 
 const VXLAN_PORT = 4789;
 
-/**
- * libuv reads at most 32 datagrams from a UDP socket per poll (uv__udp_recvmsg); a batch with
- * fewer means the socket was drained, a full one that more may be waiting (then no sleep).
- */
-const LIBUV_READS_PER_POLL = 32;
+/** ARPHRD_* link types (linux/if_arp.h) the packet ring reports. */
+const ARPHRD_ETHER = 1;
+const ARPHRD_LOOPBACK = 772;
+const ARPHRD_NONE = 65534;
+const ARPHRD_IPGRE = 778;
+const ARPHRD_TUNNEL = 768;
+const ARPHRD_TUNNEL6 = 769;
+const ARPHRD_SIT = 776;
+
+/** Sources kept without any capture point before those are forgotten. */
+const MAX_IDLE_SOURCES = 65536;
 
 /** Normalises "vpce-0123abc" / "0x0123abc" / "123abc" to lower-case hex without leading zeros. */
 function normEndpoint(s: string): string {
@@ -154,11 +190,13 @@ function addrText(a: string): string {
 export class MirrorListener {
   readonly metrics = new ListenMetrics();
   /** Addresses actually bound ("udp4 0.0.0.0:4789 vxlan", ...). */
-  readonly bound: { kind: 'vxlan' | 'geneve'; address: string; port: number; family: string; recvBufferBytes: number }[] = [];
+  readonly bound: BoundSocket[] = [];
+  /** The receive engine running and why it was chosen (after start). */
+  engineInfo: { name: EngineName; why: string } = { name: 'socket', why: '' };
 
   private readonly o: ListenOptions;
-  private readonly sockets: dgram.Socket[] = [];
-  private readonly sources = new Map<string, SourceEntry>();
+  private engine: Engine | null = null;
+  private readonly sources = new Map<number | string, SourceEntry>();
   private readonly sessionNames = new Map<string, string>();
   private readonly vxlan = new VxlanView();
   private readonly vxlanInner = new VxlanView();
@@ -169,19 +207,21 @@ export class MirrorListener {
   private keylog: KeylogFollower | null = null;
   private metricsServer: Server | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private pointCount = 0;
+  private knownPoints = 0;
+  private unknownPoints = 0;
+  /** `--interface`: the one capture point, its link type by ARPHRD. */
+  private hostPoint: CapturePoint | null = null;
+  private readonly outerCls = new FrameClassifier();
+  private readonly notices: NoticeLimiter;
+  private truncationAdvised = false;
   private readonly lateSecretFiles = new Set<string>();
   private readonly secretMoves = new Set<Promise<void>>();
-  private pointsOverflowReported = false;
   private stopped = false;
   private readonly t0Ms = performance.timeOrigin;
   private readonly snaplen: number;
   private readonly comments: PacketComments;
   private readonly allow: Cidr[];
   private readonly statusPrev = { t: Date.now(), packets: 0, bytes: 0 };
-  /** Receive batching (see ListenOptions.batchWaitMs): datagrams in this event-loop turn. */
-  private batchDatagrams = 0;
-  private batchEndScheduled = false;
   private readonly batchWaitMs: number;
   /** Atomics.wait needs a shared cell; nobody ever notifies it, so the wait always times out. */
   private readonly batchSleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -196,6 +236,7 @@ export class MirrorListener {
     for (const [k, v] of o.sessions ?? new Map<string, string>()) {
       this.sessionNames.set(/^\d+$/.test(k) ? String(Number(k)) : `vpce-${normEndpoint(k)}`, v);
     }
+    this.notices = new NoticeLimiter((l) => o.onNotice?.(l));
   }
 
   /** Opens the first file, binds the sockets, starts timers / key log / metrics. */
@@ -204,7 +245,15 @@ export class MirrorListener {
     const notice = (l: string): void => o.onNotice?.(l);
     const vx = o.vxlanPort ?? VXLAN_PORT;
     const gn = o.genevePort ?? 6081;
-    if (vx === 0 && gn === 0) throw new MirrorlensError(ErrorCode.Usage, 'listen: both --vxlan-port and --geneve-port are 0: nothing to listen on');
+    const host = o.interface !== undefined && o.interface !== '';
+    if (vx === 0 && gn === 0 && !host) throw new MirrorlensError(ErrorCode.Usage, 'listen: both --vxlan-port and --geneve-port are 0: nothing to listen on');
+    let chosen: ReturnType<typeof chooseEngine>;
+    try {
+      chosen = chooseEngine(o.engine ?? 'auto', host);
+    } catch (e) {
+      throw new MirrorlensError(ErrorCode.Usage, `listen: ${(e as Error).message}`);
+    }
+    this.engineInfo = { name: chosen.name, why: chosen.why };
     if (o.keylog) {
       this.keylog = new KeylogFollower(
         o.keylog,
@@ -230,7 +279,10 @@ export class MirrorListener {
       ringFiles: o.ringFiles,
       ringBytes: o.ringBytes,
       bufferSize: o.bufferSize,
-      shb: { userAppl: 'mirrorlens listen', comment: 'decapsulated VPC Traffic Mirroring (VXLAN) / GWLB (GENEVE) traffic' },
+      shb: {
+        userAppl: 'mirrorlens listen',
+        comment: host ? `captured on host interface ${o.interface} (no mirroring)` : 'decapsulated VPC Traffic Mirroring (VXLAN) / GWLB (GENEVE) traffic',
+      },
       onOpen: (w) => {
         this.metrics.files++;
         // Each file starts with the TLS secrets read in the last minute (keylogCarrySeconds):
@@ -257,17 +309,32 @@ export class MirrorListener {
     // The key log's current content goes into the first file (onOpen ran before it was read).
     if (this.keylog) this.keylog.start();
 
+    const eo = {
+      bind: o.bind ?? [],
+      vxlanPort: host ? 0 : vx,
+      genevePort: host ? 0 : gn,
+      recvBufferBytes: o.recvBufferBytes ?? 32 << 20,
+      exclusive: o.exclusive ?? true,
+      ifname: o.interface ?? '',
+      ringBytes: o.packetRingBytes,
+      hostCapture: host,
+    };
     try {
-      if (vx !== 0) await this.bindAll('vxlan', vx);
-      if (gn !== 0) await this.bindAll('geneve', gn);
+      const addon = chosen.addon;
+      this.engine =
+        chosen.name === 'ring' ? startRingEngine(eo, this.sink, addon!) : chosen.name === 'mmsg' ? startMmsgEngine(eo, this.sink, addon!) : await startSocketEngine(eo, this.sink);
+      this.bound.push(...this.engine.bound);
+      if (host) this.hostPoint = this.makeHostPoint(o.interface!, this.engine.ring?.arphrd ?? -1);
     } catch (e) {
       await this.stop();
       this.discardUnusedFile();
-      throw e;
+      if (e instanceof BindError) throw this.bindError(e.kind, e.address, e.port, e.cause);
+      if (e instanceof MirrorlensError) throw e;
+      throw new MirrorlensError(ErrorCode.Listen, `listen: ${(e as Error).message}`);
     }
     for (const b of this.bound) {
       const want = o.recvBufferBytes ?? 32 << 20;
-      if (b.recvBufferBytes < want) {
+      if (b.family !== 'ring' && b.recvBufferBytes < want) {
         notice(
           `receive buffer of ${b.kind} socket is ${b.recvBufferBytes} bytes, less than the ${want} asked: the kernel caps it at net.core.rmem_max ` +
             `(raise it: sysctl -w net.core.rmem_max=${want}) - bursts may be dropped by the kernel (see kernel-drops)`,
@@ -292,12 +359,26 @@ export class MirrorListener {
         rc.tick();
         this.metrics.lostAtFlush = rc.packetsLost;
         this.metrics.diskBytes = rc.totalBytes;
+        this.notices.tick();
       }, flushMs),
     );
     const statusMs = o.statusIntervalMs ?? 5000;
-    const ports = [vx, gn];
-    this.metrics.kernelDrops = readKernelUdpDrops(ports);
-    this.timers.push(setInterval(() => (this.metrics.kernelDrops = readKernelUdpDrops(ports)), Math.min(statusMs || 2000, 2000)));
+    const ports = host || chosen.name === 'ring' ? [] : [vx, gn];
+    const readDrops = (): void => {
+      if (ports.length) this.metrics.kernelDrops = readKernelUdpDrops(ports);
+      const rd = this.engine?.ringDrops() ?? -1;
+      if (rd >= 0) this.metrics.ringDrops = rd;
+    };
+    readDrops();
+    this.timers.push(setInterval(readDrops, Math.min(statusMs || 2000, 2000)));
+    const quietS = o.noTrafficSeconds ?? 30;
+    if (quietS > 0) {
+      const t = setTimeout(() => {
+        if (this.metrics.datagrams === 0 && !this.stopped) for (const l of noTrafficChecklist(quietS, this.bound, o.interface)) o.onNotice?.(l);
+      }, quietS * 1000);
+      t.unref();
+      this.timers.push(t);
+    }
     if (statusMs > 0 && o.onStatus) {
       const f = o.onStatus;
       this.timers.push(setInterval(() => f(renderStatusLine(this.metrics, this.statusPrev)), statusMs));
@@ -344,21 +425,17 @@ export class MirrorListener {
     if (this.stopped) return;
     this.stopped = true;
     // last kernel drop count while our sockets still exist (their /proc lines vanish on close)
-    const kd = readKernelUdpDrops([this.o.vxlanPort ?? VXLAN_PORT, this.o.genevePort ?? 6081]);
-    if (kd >= 0) this.metrics.kernelDrops = kd;
-    for (const s of this.sockets) s.removeAllListeners('message');
-    await Promise.all(
-      this.sockets.map(
-        (s) =>
-          new Promise<void>((res) => {
-            try {
-              s.close(() => res());
-            } catch {
-              res();
-            }
-          }),
-      ),
-    );
+    if (this.engineInfo.name !== 'ring' && !this.hostPoint) {
+      const kd = readKernelUdpDrops([this.o.vxlanPort ?? VXLAN_PORT, this.o.genevePort ?? 6081]);
+      if (kd >= 0) this.metrics.kernelDrops = kd;
+    }
+    if (this.engine) {
+      const e = this.engine;
+      this.engine = null;
+      await e.stop();
+      const rd = e.ringDrops();
+      if (rd >= 0) this.metrics.ringDrops = rd;
+    }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.keylog?.stop();
@@ -384,112 +461,60 @@ export class MirrorListener {
   // ---------------------------------------------------------------------------------------------
   // sockets
 
-  private async bindAll(kind: 'vxlan' | 'geneve', port: number): Promise<void> {
-    const addrs = this.o.bind && this.o.bind.length ? this.o.bind : [undefined];
-    for (const a of addrs) {
-      if (a === undefined) {
-        try {
-          await this.bindOne(kind, 'udp6', '::', port);
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EINVAL') throw this.bindError(kind, '::', port, e);
-          await this.bindOne(kind, 'udp4', '0.0.0.0', port).catch((e2: unknown) => {
-            throw this.bindError(kind, '0.0.0.0', port, e2);
-          });
-        }
-      } else {
-        const fam = a.includes(':') ? 'udp6' : 'udp4';
-        await this.bindOne(kind, fam, a, port).catch((e: unknown) => {
-          throw this.bindError(kind, a, port, e);
-        });
-      }
-    }
-  }
-
   private bindError(kind: string, addr: string, port: number, e: unknown): MirrorlensError {
     const code = (e as NodeJS.ErrnoException).code;
     const hint = code === 'EADDRINUSE' ? ' (another process listens there; pick another port or stop it)' : code === 'EACCES' ? ' (ports below 1024 need privileges)' : '';
     return new MirrorlensError(ErrorCode.Listen, `cannot listen for ${kind.toUpperCase()} on UDP ${addr.includes(':') ? `[${addr}]` : addr}:${port}: ${(e as Error).message}${hint}`);
   }
 
-  private bindOne(kind: 'vxlan' | 'geneve', type: 'udp4' | 'udp6', address: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const s = dgram.createSocket({ type, ipv6Only: false, recvBufferSize: this.o.recvBufferBytes ?? 32 << 20 });
-      const onErr = (e: Error): void => {
-        try {
-          s.close();
-        } catch {
-          // ignore
-        }
-        reject(e);
-      };
-      s.once('error', onErr);
-      s.bind({ port, address, exclusive: this.o.exclusive ?? true }, () => {
-        s.off('error', onErr);
-        s.on('error', (e) => this.o.onNotice?.(`${kind} socket error: ${e.message}`));
-        let rb = 0;
-        try {
-          rb = s.getRecvBufferSize();
-        } catch {
-          // not available
-        }
-        const info = s.address();
-        this.bound.push({ kind, address: info.address, port: info.port, family: type, recvBufferBytes: rb });
-        this.sockets.push(s);
-        if (kind === 'vxlan') {
-          s.on('message', (m, r) => {
-            this.onVxlan(m, r);
-            this.noteDatagram();
-          });
-        } else {
-          s.on('message', (m, r) => {
-            this.onGeneve(m, r);
-            this.noteDatagram();
-          });
-        }
-        resolve();
-      });
-    });
-  }
-
-  /**
-   * Counts a datagram of this event-loop turn; the first one schedules `endBatch` for the check
-   * phase, which runs once libuv has handed over everything the poll returned.
-   */
-  private noteDatagram(): void {
-    if (this.batchWaitMs === 0) return;
-    this.batchDatagrams++;
-    if (!this.batchEndScheduled) {
-      this.batchEndScheduled = true;
-      setImmediate(this.endBatch);
-    }
-  }
+  /** What the engines call: per datagram / frame, and after each batch. */
+  private readonly sink: ReceiveSink = {
+    datagramV4: (kind, b, off, len, source, port) => {
+      let src = this.sources.get(source);
+      if (src === undefined) src = this.newSource(source, new Uint8Array([source >>> 24, (source >>> 16) & 0xff, (source >>> 8) & 0xff, source & 0xff]));
+      if (kind === 'vxlan') this.vxlanAt(b, off, len, src, port);
+      else this.geneveAt(b, off, len, src, port);
+    },
+    datagramText: (kind, b, off, len, source, port) => {
+      const src = this.source(source);
+      if (kind === 'vxlan') this.vxlanAt(b, off, len, src, port);
+      else this.geneveAt(b, off, len, src, port);
+    },
+    ringFrame: (b, off, len, origLen, sec, nsec, pktType, arphrd) => this.ringFrame(b, off, len, origLen, sec, nsec, pktType, arphrd),
+    batchDone: (n, full) => this.endBatch(n, full),
+    notice: (l) => this.o.onNotice?.(l),
+  };
 
   /**
    * After a batch that drained the socket: sleep batchWaitMs (blocking the thread on purpose, like
    * a NIC's interrupt coalescing or tcpdump's ring block timeout) so that the next poll returns
    * many datagrams at once. Timers, signals and the metrics endpoint wait at most that long.
    */
-  private readonly endBatch = (): void => {
-    this.batchEndScheduled = false;
-    const n = this.batchDatagrams;
-    this.batchDatagrams = 0;
-    if (n < LIBUV_READS_PER_POLL && !this.stopped) Atomics.wait(this.batchSleepCell, 0, 0, this.batchWaitMs);
-  };
+  private endBatch(n: number, full: boolean): void {
+    if (this.batchWaitMs === 0 || full || this.stopped || n === 0) return;
+    Atomics.wait(this.batchSleepCell, 0, 0, this.batchWaitMs);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // per datagram
 
   private source(address: string): SourceEntry {
-    let e = this.sources.get(address);
+    const e = this.sources.get(address);
     if (e !== undefined) return e;
-    if (this.sources.size >= 65536) this.sources.clear();
     const text = addrText(address);
     let addr: Uint8Array;
     try {
       addr = parseCidr(text).address;
     } catch {
       addr = new Uint8Array(4);
+    }
+    return this.newSource(address, addr);
+  }
+
+  private newSource(key: number | string, addr: Uint8Array): SourceEntry {
+    // A flood from many (spoofed) sources: forget those that hold no capture point.
+    if (this.sources.size >= MAX_IDLE_SOURCES) {
+      for (const [k, v] of this.sources) if (v.vxlan.size === 0 && v.geneve.size === 0) this.sources.delete(k);
     }
     let ok = this.allow.length === 0;
     for (const c of this.allow) {
@@ -498,42 +523,53 @@ export class MirrorListener {
         break;
       }
     }
-    e = { ok, addr, text, vxlan: new Map(), geneve: new Map() };
-    this.sources.set(address, e);
+    const e: SourceEntry = { key, ok, addr, text: formatAddress(addr, 0, addr.length), vxlan: new Map(), geneve: new Map() };
+    this.sources.set(key, e);
     return e;
   }
 
   /** Handles one VXLAN datagram (exposed for tests and for feeding datagrams from elsewhere). */
   onVxlan(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const m = this.metrics;
-    m.datagrams++;
-    m.datagramBytes += msg.length;
-    const src = this.source(rinfo.address);
-    if (!src.ok) return m.drop(DropReason.SourceNotAllowed);
-    const v = this.vxlan;
-    if (v.check(msg, 0, msg.length) !== Status.Ok || !v.vniValid) return m.drop(DropReason.NotVxlan);
-    let p = src.vxlan.get(v.vni);
-    if (p === undefined) {
-      p = this.newPoint(src, `vx:${v.vni}`, () => this.vxlanPoint(src, v.vni));
-      if (p === undefined) return;
-      src.vxlan.set(v.vni, p);
-    }
-    if (!p.known && this.o.onlyKnownSessions) return m.drop(DropReason.UnknownSession);
-    const comment = this.comments === 'all' ? `${p.commentPrefix} src_port=${rinfo.port}` : null;
-    this.emit(p, LinkType.Ethernet, msg, 8, msg.length - 8, comment);
+    this.vxlanAt(msg, 0, msg.length, this.source(rinfo.address), rinfo.port);
   }
 
   /** Handles one GENEVE datagram. */
   onGeneve(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.geneveAt(msg, 0, msg.length, this.source(rinfo.address), rinfo.port);
+  }
+
+  private vxlanAt(msg: Uint8Array, o0: number, len: number, src: SourceEntry, srcPort: number): void {
     const m = this.metrics;
     m.datagrams++;
-    m.datagramBytes += msg.length;
-    const src = this.source(rinfo.address);
+    m.datagramBytes += len;
+    if (!src.ok) return m.drop(DropReason.SourceNotAllowed);
+    const v = this.vxlan;
+    if (v.check(msg, o0, len) !== Status.Ok || !v.vniValid) return m.drop(DropReason.NotVxlan);
+    const vni = v.vni;
+    let p = src.vxlan.get(vni);
+    if (p === undefined) {
+      // a new capture point only for what is plausibly a mirror frame: an inner frame that
+      // decodes (AWS mirrors IP traffic only). Reserved VXLAN fields are ignored on receipt
+      // (RFC 7348 section 5), and some senders set them.
+      const plausible = this.innerDecodes(LinkType.Ethernet, msg, o0 + 8, len - 8);
+      p = this.newPoint(src, vni, src.vxlan, plausible, String(vni), () => this.vxlanPoint(src, vni));
+      if (p === undefined) return;
+    }
+    p.lastUsed = m.datagrams;
+    const comment = this.comments === 'all' ? `${p.commentPrefix} src_port=${srcPort}` : null;
+    this.emit(p, LinkType.Ethernet, msg, o0 + 8, len - 8, comment, -1, 0, 0);
+  }
+
+  private geneveAt(msg: Uint8Array, o0: number, dlen: number, src: SourceEntry, srcPort: number): void {
+    const m = this.metrics;
+    m.datagrams++;
+    m.datagramBytes += dlen;
     if (!src.ok) return m.drop(DropReason.SourceNotAllowed);
     const g = this.geneve;
-    if (g.check(msg, 0, msg.length) !== Status.Ok) return m.drop(DropReason.NotGeneve);
+    if (g.check(msg, o0, dlen) !== Status.Ok) return m.drop(DropReason.NotGeneve);
+    const end = o0 + dlen;
     const pt = g.protocolType;
-    let off = g.headerLength;
+    let off = o0 + g.headerLength;
     let linkType: number;
     if (pt === EtherType.TransparentEthernet) linkType = LinkType.Ethernet;
     else if (pt === EtherType.Ipv4 || pt === EtherType.Ipv6) linkType = LinkType.Raw;
@@ -545,10 +581,10 @@ export class MirrorListener {
     let midFamily = 0;
     if (linkType === LinkType.Raw) {
       const c = this.midCls;
-      const fam = c.classify(LinkType.Raw, msg, off, msg.length - off);
+      const fam = c.classify(LinkType.Raw, msg, off, end - off);
       if (fam !== 0 && c.packet.protocol === 17 && c.packet.dstPort === VXLAN_PORT && c.l4Length >= 16) {
         const vo = c.l4Offset + 8;
-        if (this.vxlanInner.check(msg, vo, msg.length - vo) === Status.Ok && this.vxlanInner.vniValid) {
+        if (this.vxlanInner.check(msg, vo, end - vo) === Status.Ok && this.vxlanInner.vniValid) {
           innerVni = this.vxlanInner.vni;
           midSrc = msg;
           midSrcOff = c.packet.srcAddrOffset;
@@ -565,34 +601,136 @@ export class MirrorListener {
     if (p === undefined) {
       const eni = midSrc ? midSrc.slice(midSrcOff, midSrcOff + (midFamily === 4 ? 4 : 16)) : null;
       const lt = linkType;
-      p = this.newPoint(src, `gn:${key}`, () => this.genevePoint(src, g, innerVni, eni, lt));
+      const plausible = this.innerDecodes(linkType, msg, off, end - off);
+      p = this.newPoint(src, key, src.geneve, plausible, key, () => this.genevePoint(src, g, innerVni, eni, lt));
       if (p === undefined) return;
-      src.geneve.set(key, p);
     }
-    if (!p.known && this.o.onlyKnownSessions) return m.drop(DropReason.UnknownSession);
+    p.lastUsed = m.datagrams;
     let comment: string | null = null;
     if (this.comments === 'all' || (this.comments === 'gwlb' && g.hasGwlb)) {
-      comment = `${p.commentPrefix}${g.hasGwlb ? ` gwlb_flow_cookie=0x${g.gwlbFlowCookieHex()}` : ''}${this.comments === 'all' ? ` src_port=${rinfo.port}` : ''}`;
+      comment = `${p.commentPrefix}${g.hasGwlb ? ` gwlb_flow_cookie=0x${g.gwlbFlowCookieHex()}` : ''}${this.comments === 'all' ? ` src_port=${srcPort}` : ''}`;
     }
-    this.emit(p, linkType, msg, off, msg.length - off, comment);
+    this.emit(p, linkType, msg, off, end - off, comment, -1, 0, 0);
   }
 
-  private newPoint(src: SourceEntry, _key: string, make: () => CapturePoint): CapturePoint | undefined {
-    const max = this.o.maxCapturePoints ?? 4096;
-    if (this.pointCount >= max) {
-      this.metrics.drop(DropReason.TooManyCapturePoints);
-      if (!this.pointsOverflowReported) {
-        this.pointsOverflowReported = true;
-        this.o.onNotice?.(`more than ${max} capture points (VNI / GWLB endpoint / source combinations); packets of new ones are dropped (--max-capture-points)`);
-      }
+  /** Does this inner frame decode as a mirrored packet (IPv4/IPv6, or ARP)? */
+  private innerDecodes(linkType: number, b: Uint8Array, off: number, len: number): boolean {
+    if (this.outerCls.classify(linkType, b, off, len) !== 0) return true;
+    return linkType === LinkType.Ethernet && len >= 28 && b[off + 12] === 0x08 && b[off + 13] === 0x06;
+  }
+
+  /**
+   * A frame from the packet ring. With --interface it is the capture itself (direction from the
+   * kernel); otherwise a UDP datagram to a mirror port whose outer headers are taken off here.
+   */
+  private ringFrame(b: Uint8Array, off: number, len: number, origLen: number, sec: number, nsec: number, pktType: number, arphrd: number): void {
+    // lo hands a packet socket each packet twice, outgoing and incoming: keep one (as libpcap)
+    if (arphrd === ARPHRD_LOOPBACK && pktType === PacketType.Outgoing) return;
+    const hp = this.hostPoint;
+    if (hp !== null) {
+      const m = this.metrics;
+      m.datagrams++;
+      m.datagramBytes += len;
+      const dir = pktType === PacketType.Outgoing ? MirrorDirection.Egress : pktType === PacketType.OtherHost ? MirrorDirection.Unknown : MirrorDirection.Ingress;
+      this.emit(hp, hp.linkType, b, off, len, null, dir, sec, nsec, origLen);
+      return;
+    }
+    const lt = arphrd === ARPHRD_ETHER || arphrd === ARPHRD_LOOPBACK ? LinkType.Ethernet : LinkType.Raw;
+    const c = this.outerCls;
+    const fam = c.classify(lt, b, off, len);
+    const fp = c.packet;
+    if (fam === 0 || fp.protocol !== 17) return;
+    // the socket engines get fragmented datagrams reassembled by the kernel; the ring does not
+    if (c.laterFragment || (fam === 4 && (b[c.ipOffset + 6]! & 0x20) !== 0)) {
+      this.metrics.datagrams++;
+      return this.metrics.drop(DropReason.OuterFragment);
+    }
+    if (c.l4Length < 8) return;
+    const q = c.l4Offset;
+    const udpLen = (b[q + 4]! << 8) | b[q + 5]!;
+    const dlen = Math.min(udpLen, c.l4Length) - 8;
+    if (dlen < 0) return;
+    const port = fp.srcPort;
+    const dst = fp.dstPort;
+    const kind: PortKind | null = dst === (this.o.vxlanPort ?? VXLAN_PORT) ? 'vxlan' : dst === (this.o.genevePort ?? 6081) ? 'geneve' : null;
+    if (kind === null) return;
+    const a = fp.srcAddrOffset;
+    if (fam === 4) this.sink.datagramV4(kind, b, q + 8, dlen, ((b[a]! << 24) | (b[a + 1]! << 16) | (b[a + 2]! << 8) | b[a + 3]!) >>> 0, port);
+    else this.sink.datagramText(kind, b, q + 8, dlen, formatAddress(b, a, 16), port);
+  }
+
+  private makeHostPoint(ifname: string, arphrd: number): CapturePoint {
+    let lt: number;
+    if (arphrd === ARPHRD_ETHER || arphrd === ARPHRD_LOOPBACK) lt = LinkType.Ethernet;
+    else if (arphrd === ARPHRD_NONE || arphrd === ARPHRD_IPGRE || arphrd === ARPHRD_TUNNEL || arphrd === ARPHRD_TUNNEL6 || arphrd === ARPHRD_SIT) lt = LinkType.Raw;
+    else throw new MirrorlensError(ErrorCode.Usage, `listen: --interface ${ifname}: link type ${arphrd} (ARPHRD) is not supported; Ethernet, loopback and IP tunnels are`);
+    const p = this.point(`host-${ifname}`, `captured on host interface ${ifname} (no mirroring); direction from the kernel: outgoing = egress`, lt, null, '', `interface=${ifname}`, true, ifname);
+    p.metricsKey = `host|${ifname}`;
+    this.metrics.points.set(p.metricsKey, p.counters);
+    this.o.onNotice?.(`capture point ${p.name}: ${p.description}`);
+    return p;
+  }
+
+  /**
+   * A capture point for a new VNI / endpoint, or undefined when the datagram is counted and
+   * dropped instead: ignored (--only-known-sessions), implausible, or over the bound of named
+   * points. Unnamed points are bounded by maxCapturePoints and the least recently used are
+   * evicted; named ones (--session) are never evicted.
+   */
+  private newPoint<K>(src: SourceEntry, key: K, map: Map<K, CapturePoint>, plausible: boolean, label: string, make: () => CapturePoint): CapturePoint | undefined {
+    const m = this.metrics;
+    if (!plausible) {
+      m.drop(DropReason.Implausible);
       return undefined;
     }
-    this.pointCount++;
     const p = make();
-    this.metrics.points.set(`${src.text}|${_key}`, p.counters);
-    if (!p.known && this.o.onlyKnownSessions) this.o.onNotice?.(`ignoring ${p.name} (not named with --session, and --only-known-sessions): ${p.description}`);
-    else this.o.onNotice?.(`new capture point ${p.name}: ${p.description}`);
+    if (!p.known && this.o.onlyKnownSessions) {
+      m.drop(DropReason.UnknownSession);
+      this.notices.say('ignored', `ignoring ${p.name} (not named with --session, and --only-known-sessions): ${p.description}`, 'ignored datagrams of unnamed sessions');
+      return undefined;
+    }
+    const max = this.o.maxCapturePoints ?? 4096;
+    if (p.known) {
+      if (this.knownPoints >= max) {
+        m.drop(DropReason.TooManyCapturePoints);
+        this.notices.say('too-many', `more than ${max} capture points of named sessions (VNI / source combinations); packets of new ones are dropped (--max-capture-points)`, 'datagrams dropped: too many capture points');
+        return undefined;
+      }
+      this.knownPoints++;
+    } else {
+      if (this.unknownPoints >= max) this.evict(max);
+      this.unknownPoints++;
+    }
+    p.src = src;
+    p.mapKey = label;
+    p.metricsKey = `${src.text}|${label}`;
+    map.set(key, p);
+    m.points.set(p.metricsKey, p.counters);
+    m.capturePoints = this.knownPoints + this.unknownPoints;
+    this.notices.say('new-point', `new capture point ${p.name}: ${p.description}`, 'new capture points');
     return p;
+  }
+
+  /** Evicts the least recently used eighth of the unnamed capture points. */
+  private evict(max: number): void {
+    const all: CapturePoint[] = [];
+    for (const s of this.sources.values()) {
+      for (const p of s.vxlan.values()) if (!p.known) all.push(p);
+      for (const p of s.geneve.values()) if (!p.known) all.push(p);
+    }
+    all.sort((a, b) => a.lastUsed - b.lastUsed);
+    const n = Math.max(1, Math.ceil(max / 8));
+    for (let i = 0; i < n && i < all.length; i++) {
+      const p = all[i]!;
+      const s = p.src!;
+      if (typeof p.mapKey === 'string' && s.geneve.get(p.mapKey) === p) s.geneve.delete(p.mapKey);
+      else s.vxlan.delete(Number(p.mapKey));
+      this.metrics.points.delete(p.metricsKey);
+      this.metrics.evictedPackets += p.counters.packets;
+      this.unknownPoints--;
+      this.metrics.capturePointsEvicted++;
+    }
+    this.notices.say('evicted', `more than ${max} capture points of unnamed sessions: the ${n} least recently used were forgotten (their packets stay in the files; --max-capture-points, --session)`, 'evictions of capture points');
   }
 
   private vxlanPoint(src: SourceEntry, vni: number): CapturePoint {
@@ -650,23 +788,39 @@ export class MirrorListener {
       counters: { name, source: source ?? eniIpText, packets: 0, bytes: 0, filtered: 0 },
       commentPrefix,
       known,
+      lastUsed: 0,
+      src: null,
+      mapKey: '',
+      metricsKey: '',
     };
   }
 
-  private emit(p: CapturePoint, linkType: number, b: Buffer, off: number, len: number, comment: string | null): void {
+  /** A mirrored packet arrived cut by AWS (session PacketLength or the target's MTU). */
+  private mirrorTruncated(len: number, orig: number): void {
+    this.metrics.mirrorTruncated++;
+    if (this.truncationAdvised) return;
+    this.truncationAdvised = true;
+    for (const l of truncationAdvice(len, orig)) this.o.onNotice?.(l);
+  }
+
+  /**
+   * Writes one frame of capture point `p`. `knownDir` >= 0: the direction is known (host capture),
+   * and `sec`/`nsec` are the kernel's time stamp and `wireLen` the frame's length on the wire.
+   */
+  private emit(p: CapturePoint, linkType: number, b: Uint8Array, off: number, len: number, comment: string | null, knownDir: number, sec: number, nsec: number, wireLen = 0): void {
     const m = this.metrics;
     const c = this.cls;
     c.classify(linkType, b, off, len);
     const fp = c.packet;
     // Ingress / egress relative to the mirrored ENI: its primary IP is the mirror source.
-    let dir: MirrorDirection = MirrorDirection.Unknown;
+    let dir: MirrorDirection = knownDir >= 0 ? (knownDir as MirrorDirection) : MirrorDirection.Unknown;
     const eni = p.eniIp;
-    if (eni !== null && fp.ipVersion === (eni.length === 4 ? 4 : 6)) {
+    if (knownDir < 0 && eni !== null && fp.ipVersion === (eni.length === 4 ? 4 : 6)) {
       if (bytesEqual(b, fp.dstAddrOffset, eni, 0, eni.length)) dir = MirrorDirection.Ingress;
       else if (bytesEqual(b, fp.srcAddrOffset, eni, 0, eni.length)) dir = MirrorDirection.Egress;
     }
     const mo = c.macOffset;
-    if (mo >= 0) {
+    if (mo >= 0 && knownDir < 0) {
       if (dir !== MirrorDirection.Unknown) {
         if (!p.eniMacKnown) {
           p.eniMac.set(b.subarray(dir === MirrorDirection.Ingress ? mo : mo + 6, (dir === MirrorDirection.Ingress ? mo : mo + 6) + 6));
@@ -691,11 +845,15 @@ export class MirrorListener {
       p.ifId = rc.writer.addInterface({ linkType: p.linkType, name: p.name, description: p.description, snaplen: this.snaplen, tsresol: 9 });
       p.generation = rc.generation;
     }
-    const t = this.t0Ms + performance.now();
-    const sec = Math.floor(t / 1000);
-    let nsec = Math.round((t - sec * 1000) * 1e6);
-    if (nsec > 999_999_999) nsec = 999_999_999;
-    const orig = c.declaredLength > len ? c.declaredLength : len;
+    if (knownDir < 0) {
+      const t = this.t0Ms + performance.now();
+      sec = Math.floor(t / 1000);
+      nsec = Math.round((t - sec * 1000) * 1e6);
+      if (nsec > 999_999_999) nsec = 999_999_999;
+    }
+    let orig = c.declaredLength > len ? c.declaredLength : len;
+    if (wireLen > orig) orig = wireLen;
+    else if (orig > len && knownDir < 0) this.mirrorTruncated(len, orig);
     const flags = dir === MirrorDirection.Ingress ? EpbFlags.inbound : dir === MirrorDirection.Egress ? EpbFlags.outbound : undefined;
     const ifId = p.ifId;
     const commentText = comment !== null ? `${comment} direction=${dir === 1 ? 'ingress' : dir === 2 ? 'egress' : 'unknown'}` : null;

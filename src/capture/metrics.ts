@@ -22,8 +22,15 @@ export const DropReason = {
   Filter: 'filter',
   /** Could not be written (disk full with nothing left to delete). */
   WriteError: 'write-error',
-  /** Too many capture points (a flood of VNIs / sources): over --max-capture-points. */
+  /** Too many capture points of named sessions (--session VNI from many sources): over --max-capture-points. */
   TooManyCapturePoints: 'too-many-capture-points',
+  /**
+   * Not plausibly a mirror frame, so given no capture point: VXLAN flags other than exactly I or
+   * reserved fields set, or an inner frame that is neither IP nor ARP (garbage, a flood).
+   */
+  Implausible: 'implausible',
+  /** Packet ring engine: a fragment of a fragmented outer UDP datagram (not reassembled). */
+  OuterFragment: 'outer-fragment',
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 export const DROP_REASONS: readonly DropReason[] = Object.values(DropReason);
@@ -53,6 +60,15 @@ export class ListenMetrics {
   readonly points = new Map<string, PointCounters>();
   /** Kernel receive-buffer drops on our sockets (from /proc), -1 when unknown. */
   kernelDrops = -1;
+  /** Frames the packet ring dropped because it was full (ring engine), -1 when no ring. */
+  ringDrops = -1;
+  /** Capture points now (pcapng interfaces in use), unnamed ones evicted (least recently used). */
+  capturePoints = 0;
+  capturePointsEvicted = 0;
+  /** Packets that evicted capture points had written (they stay in the files). */
+  evictedPackets = 0;
+  /** Mirrored packets that arrived cut (session PacketLength or target MTU): original > captured. */
+  mirrorTruncated = 0;
   /** Inner packets whose direction relative to the mirrored ENI was found. */
   direction = { ingress: 0, egress: 0, unknown: 0 };
   /** Capture files opened, files deleted by the ring, disk-full events, TLS secrets written. */
@@ -102,6 +118,11 @@ export function renderPrometheus(m: ListenMetrics): string {
     [...m.drops].map(([r, v]) => [`{reason="${r}"}`, v]),
   );
   metric('mirrorlens_listen_kernel_receive_drops', 'gauge', 'Datagrams the kernel dropped because our UDP receive buffer was full (/proc/net/udp drops; -1 unknown).', [['', m.kernelDrops]]);
+  metric('mirrorlens_listen_ring_drops', 'gauge', 'Frames the packet ring dropped because it was full (ring engine; -1 no ring).', [['', m.ringDrops]]);
+  metric('mirrorlens_listen_capture_points', 'gauge', 'Capture points (pcapng interfaces) in use.', [['', m.capturePoints]]);
+  metric('mirrorlens_listen_capture_points_evicted_total', 'counter', 'Unnamed capture points forgotten, least recently used first (over --max-capture-points).', [['', m.capturePointsEvicted]]);
+  metric('mirrorlens_listen_evicted_packets_total', 'counter', 'Packets written by capture points later evicted.', [['', m.evictedPackets]]);
+  metric('mirrorlens_listen_mirror_truncated_total', 'counter', 'Mirrored packets that arrived cut (session packet length or target MTU).', [['', m.mirrorTruncated]]);
   metric('mirrorlens_listen_session_packets_total', 'counter', 'Packets written per capture point (VNI / GWLB endpoint).', [...m.points.values()].map((p) => [labels(p), p.packets]));
   metric('mirrorlens_listen_session_bytes_total', 'counter', 'Bytes written per capture point.', [...m.points.values()].map((p) => [labels(p), p.bytes]));
   metric('mirrorlens_listen_session_filtered_total', 'counter', 'Packets dropped by the filter per capture point.', [...m.points.values()].map((p) => [labels(p), p.filtered]));
@@ -144,7 +165,10 @@ export function renderStatusLine(m: ListenMetrics, prev: { t: number; packets: n
   if (sessions.length) parts.push(`sessions ${sessions.join(' ')}${m.points.size > 8 ? ` +${m.points.size - 8}` : ''}`);
   const drops = [...m.drops].filter(([, v]) => v > 0).map(([r, v]) => `${r}=${si(v)}`);
   parts.push(drops.length ? `drops ${drops.join(' ')}` : 'drops 0');
-  parts.push(`kernel-drops ${m.kernelDrops < 0 ? '?' : si(m.kernelDrops)}`);
+  if (m.ringDrops >= 0) parts.push(`ring-drops ${si(m.ringDrops)}`);
+  else parts.push(`kernel-drops ${m.kernelDrops < 0 ? '?' : si(m.kernelDrops)}`);
+  if (m.capturePointsEvicted) parts.push(`points evicted ${si(m.capturePointsEvicted)}`);
+  if (m.mirrorTruncated) parts.push(`mirror-truncated ${si(m.mirrorTruncated)}`);
   if (m.diskFull) parts.push(`disk-full ${m.diskFull}`);
   return parts.join(' | ');
 }

@@ -237,3 +237,24 @@ test('rotate: disk full without a ring deletes nothing and counts the lost packe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('rotate: a file holds its section header as soon as it is opened (kill -9 right after a rotation leaves no empty file)', async () => {
+  const dir = tmp();
+  try {
+    const clock = fakeClock();
+    const rc = new RotatingCapture({ dir, rotateBytes: 4096, now: clock.now });
+    rc.open();
+    const gen = { g: -1, id: 0 };
+    addPackets(rc, 60, gen); // a few rotations
+    // no flush, no close: what a SIGKILL would leave
+    const files = readdirSync(dir);
+    assert.ok(files.length >= 2, files.join());
+    const { readCapture } = await import('./reader.js');
+    assert.ok(statSync(rc.path).size > 0, 'the file being written is not empty');
+    const last = await readCapture(rc.path, () => {});
+    assert.equal(last.truncated, false);
+    rc.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -289,6 +289,9 @@ export class RotatingCapture {
     this.writer = new PcapngWriter(sink, { bufferSize: this.o.bufferSize, shb: this.o.shb });
     this.writerReady = true;
     this.o.onOpen?.(this.writer, path);
+    // The section header (and carried secrets) reach the file at once: a crash right after a
+    // rotation must not leave an empty file that no reader accepts as a capture.
+    this.flush();
   }
 
   private writerReady = false;

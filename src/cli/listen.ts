@@ -17,11 +17,20 @@ import { renderFinding } from '../report/text.js';
 import { closeRecorder, recorderFrom, STORE_OPTIONS } from './store-options.js';
 
 const USAGE = `Usage: mirrorlens listen --out DIR [options]
+       mirrorlens listen --out DIR --interface IFACE [options]
 
 Receives mirrored traffic on UDP - VXLAN (VPC Traffic Mirroring, port 4789) and GENEVE (Gateway
 Load Balancer, port 6081), IPv4 and IPv6 - decapsulates it and writes rotating pcapng files
 (one interface per VNI / GWLB endpoint). No root and no libpcap needed. Stop with Ctrl-C or
-SIGTERM: the current file is flushed and closed.
+SIGTERM: the current file is flushed and closed. With --interface it captures on this host's
+own interface instead (where Traffic Mirroring is not available; needs root or CAP_NET_RAW).
+
+Engines (--engine; the start-up line says which runs and why):
+  mmsg    the default: recvmmsg(2) batches of up to 64 datagrams, no privilege. Zero-drop to
+          ENGINE_LIMIT on the benchmark machine (docs/listen.md "Engines")
+  ring    AF_PACKET packet ring, as tcpdump uses (root or CAP_NET_RAW): beyond that, with
+          --ring-buffer SIZE and --workers for more cores with mmsg
+  socket  Node's own UDP socket: the fallback when the native addon could not be built
 
 Options:
   --out DIR               directory for the capture files (created if missing)
@@ -49,6 +58,13 @@ Options:
   --max-capture-points N  at most N pcapng interfaces (default 4096)
   --workers N             N receiving processes sharing the socket, one file series each
                           (default 1; see docs/listen.md "Performance")
+  --engine E              auto (default: mmsg when built, else socket) | mmsg | ring | socket
+  --interface IFACE       capture every frame of this interface (no mirroring): one capture
+                          point host-IFACE, direction from the kernel (outgoing = egress)
+  --ring-buffer SIZE      packet ring size for --engine ring / --interface (default 32MiB)
+  --flush-interval S      write buffered blocks to the file at least every S seconds (default 1;
+                          0.05-60): at most this much is lost by kill -9 or a crash
+  --no-traffic-seconds N  no datagram after N seconds: print what to check (default 30; 0 = off)
   --batch-wait-ms N       after emptying the socket, wait N ms before reading again, so
                           datagrams are read in batches: fewer wake-ups, less CPU per datagram
                           (default 2; 0 = read each datagram as it comes)
@@ -140,6 +156,11 @@ export const command: Command = {
       'max-capture-points': { type: 'string' },
       workers: { type: 'string' },
       'batch-wait-ms': { type: 'string' },
+      engine: { type: 'string' },
+      interface: { type: 'string' },
+      'ring-buffer': { type: 'string' },
+      'flush-interval': { type: 'string' },
+      'no-traffic-seconds': { type: 'string' },
       quiet: { type: 'boolean' },
       analyze: { type: 'boolean' },
       'analyze-json': { type: 'boolean' },
@@ -186,6 +207,16 @@ export const command: Command = {
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new MirrorlensError(ErrorCode.Usage, `listen: --workers wants 1-64, got '${values.workers}'`);
     const batchWaitMs = numberOption('listen', 'batch-wait-ms', values['batch-wait-ms'] as string | undefined, 2);
     if (!(batchWaitMs >= 0 && batchWaitMs <= 100)) throw new MirrorlensError(ErrorCode.Usage, `listen: --batch-wait-ms wants 0-100, got '${values['batch-wait-ms']}'`);
+    const engine = (values.engine as string | undefined) ?? 'auto';
+    if (!['auto', 'mmsg', 'ring', 'socket'].includes(engine)) throw new MirrorlensError(ErrorCode.Usage, `listen: --engine wants auto, mmsg, ring or socket, got '${engine}'`);
+    const iface = values.interface as string | undefined;
+    if (iface !== undefined && !/^[A-Za-z0-9._@:-]{1,15}$/.test(iface)) throw new MirrorlensError(ErrorCode.Usage, `listen: --interface wants an interface name (like eth0), got '${iface}'`);
+    if (iface !== undefined && (engine === 'mmsg' || engine === 'socket')) throw new MirrorlensError(ErrorCode.Usage, `listen: --interface captures with the packet ring, not --engine ${engine}`);
+    if (workers > 1 && (iface !== undefined || engine === 'ring')) throw new MirrorlensError(ErrorCode.Usage, 'listen: --workers works with the mmsg and socket engines, not the packet ring');
+    const flushS = numberOption('listen', 'flush-interval', values['flush-interval'] as string | undefined, 1);
+    if (!(flushS >= 0.05 && flushS <= 60)) throw new MirrorlensError(ErrorCode.Usage, `listen: --flush-interval wants 0.05-60 seconds, got '${values['flush-interval']}'`);
+    const noTraffic = numberOption('listen', 'no-traffic-seconds', values['no-traffic-seconds'] as string | undefined, 30);
+    if (!(noTraffic >= 0)) throw new MirrorlensError(ErrorCode.Usage, `listen: --no-traffic-seconds wants 0 or more, got '${values['no-traffic-seconds']}'`);
     const opts: ListenOptions = {
       outDir: out,
       bind: strings(values.bind),
@@ -210,6 +241,11 @@ export const command: Command = {
       maxCapturePoints: numberOption('listen', 'max-capture-points', values['max-capture-points'] as string | undefined, 4096),
       statusIntervalMs: statusSeconds * 1000,
       batchWaitMs,
+      engine: engine as ListenOptions['engine'],
+      interface: iface,
+      packetRingBytes: parseSize('ring-buffer', values['ring-buffer'] as string | undefined, 32 * 1024 * 1024),
+      flushIntervalMs: Math.round(flushS * 1000),
+      noTrafficSeconds: noTraffic,
       onNotice: say,
       onStatus: say,
     };
@@ -264,7 +300,13 @@ export const command: Command = {
       live.start();
       if (values.analyze === true || values['analyze-json'] === true) say('listen: analyzing live (findings on stdout)');
     }
+    const ei = listener.engineInfo;
+    say(`listen: engine ${ei.name} (${ei.why})${iface ? `, capturing on ${iface}` : ''}`);
     for (const b of listener.bound) {
+      if (b.family === 'ring') {
+        say(`listen: ${b.kind.toUpperCase()} on port ${b.port} from the packet ring (${b.recvBufferBytes} bytes)`);
+        continue;
+      }
       say(`listen: ${b.kind.toUpperCase()} on ${b.family} ${b.address.includes(':') ? `[${b.address}]` : b.address}:${b.port} (receive buffer ${b.recvBufferBytes} bytes)`);
     }
     const ma = listener.metricsAddress;
@@ -292,7 +334,8 @@ export const command: Command = {
             const files = listener.files();
             io.stderr.write(
               `listen: stopped by ${sig}: ${m.packets} packets written (${m.bytes} bytes) to ${files.length} file(s) in ${out}, ` +
-                `${m.datagrams} datagrams received, ${m.dropped()} dropped, ${m.lostAtFlush} lost at flush, kernel drops ${m.kernelDrops < 0 ? 'unknown' : m.kernelDrops}\n`,
+                `${m.datagrams} datagrams received, ${m.dropped()} dropped, ${m.lostAtFlush} lost at flush, ` +
+                (m.ringDrops >= 0 ? `ring drops ${m.ringDrops}\n` : `kernel drops ${m.kernelDrops < 0 ? 'unknown' : m.kernelDrops}\n`),
             );
             if (!quiet) io.stderr.write(`${listener.summary()}\n`);
             void closeRecorder('listen', recorder, io).then(resolve, (e: unknown) => {

@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MirrorListener, type ListenOptions } from './listener.js';
+import { loadNative } from './native.js';
+import { udpPortsFilter } from './listen-engines.js';
+import { readCapture } from './reader.js';
+
+const isRoot = process.getuid?.() === 0;
+const native = loadNative();
+
+async function freePort(type: 'udp4' | 'udp6' = 'udp4'): Promise<number> {
+  const s = dgram.createSocket(type);
+  await new Promise<void>((r) => s.bind(0, type === 'udp4' ? '127.0.0.1' : '::1', () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+/** VXLAN VNI 42 around Ethernet/IPv4/UDP 10.0.0.1 → 10.0.0.2 (178 bytes of IP), sequence number at 50. */
+function datagram(seq: number): Buffer {
+  const b = Buffer.alloc(200);
+  b[0] = 8; // I flag
+  b[6] = 42; // VNI 42
+  // 02:00:00:00:00:02 ← 02:00:00:00:00:01, IPv4, 45 00 00b2 ..., proto 17, 10.0.0.1 → 10.0.0.2
+  Buffer.from('020000000002020000000001080045000000000040004011000' + '00a0000010a000002', 'hex').copy(b, 8);
+  b.writeUInt16BE(178, 18);
+  b.writeUInt32BE(seq, 50);
+  return b;
+}
+
+async function frames(dir: string): Promise<{ hex: string[]; names: string[]; flags: number[] }> {
+  const hex: string[] = [];
+  const names: string[] = [];
+  const flags: number[] = [];
+  const ifNames: string[] = [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.pcapng')).sort()) {
+    await readCapture(
+      join(dir, f),
+      (r) => {
+        hex.push(Buffer.from(r.data.subarray(r.offset, r.offset + r.capturedLength)).toString('hex'));
+        names.push(ifNames[r.interfaceId] ?? '');
+        flags.push(r.flags ?? 0);
+      },
+      { onInterface: (i) => (ifNames[i.id] = i.name ?? '') },
+    );
+  }
+  return { hex, names, flags };
+}
+
+async function run(o: Partial<ListenOptions>, send: (port: number) => Promise<number>, family: 'udp4' | 'udp6' = 'udp4'): Promise<{ l: MirrorListener; got: Awaited<ReturnType<typeof frames>>; notices: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-engine-'));
+  const port = await freePort(family);
+  const notices: string[] = [];
+  const l = new MirrorListener({ outDir: dir, bind: [family === 'udp4' ? '127.0.0.1' : '::1'], vxlanPort: port, genevePort: 0, statusIntervalMs: 0, recvBufferBytes: 8 << 20, onNotice: (n) => notices.push(n), ...o });
+  try {
+    await l.start();
+    const n = await send(port);
+    for (let i = 0; i < 300 && l.metrics.datagrams < n; i++) await new Promise((r) => setTimeout(r, 10));
+    await l.stop();
+    return { l, got: await frames(dir), notices };
+  } finally {
+    await l.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function burst(port: number, n: number, host = '127.0.0.1', type: 'udp4' | 'udp6' = 'udp4'): Promise<number> {
+  const s = dgram.createSocket(type);
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((r, j) => s.send(datagram(i), port, host, (e) => (e ? j(e) : r())));
+    if (i % 200 === 199) await new Promise((r) => setTimeout(r, 1));
+  }
+  s.close();
+  return n;
+}
+
+test('the native addon is built where CI requires it (MIRRORLENS_REQUIRE_NATIVE=1)', { skip: process.env.MIRRORLENS_REQUIRE_NATIVE !== '1' }, () => {
+  assert.ok(native.addon, native.why);
+});
+
+for (const engine of ['socket', 'mmsg'] as const) {
+  test(`engine ${engine}: 3000 datagrams are written whole and in order, the engine named`, { skip: engine === 'mmsg' && !native.addon ? native.why : false }, async () => {
+    const { l, got } = await run({ engine }, (port) => burst(port, 3000));
+    assert.equal(l.engineInfo.name, engine);
+    assert.equal(l.metrics.packets, 3000);
+    assert.equal(got.hex.length, 3000);
+    for (let i = 0; i < 3000; i++) assert.equal(got.hex[i], datagram(i).subarray(8).toString('hex'), `frame ${i}`);
+    assert.ok(got.names.every((n) => n === 'vxlan-42'));
+  });
+
+  test(`engine ${engine}: IPv6 sources, and a 9000-byte datagram is not cut`, { skip: engine === 'mmsg' && !native.addon ? native.why : false }, async () => {
+    const big = Buffer.alloc(9000);
+    datagram(7).copy(big);
+    big.writeUInt16BE(9000 - 22, 18); // IP total length of the bigger inner packet
+    const { l, got } = await run(
+      { engine },
+      async (port) => {
+        const s = dgram.createSocket('udp6');
+        await new Promise<void>((r, j) => s.send(datagram(1), port, '::1', (e) => (e ? j(e) : r())));
+        await new Promise<void>((r, j) => s.send(big, port, '::1', (e) => (e ? j(e) : r())));
+        s.close();
+        return 2;
+      },
+      'udp6',
+    );
+    assert.equal(l.metrics.packets, 2);
+    assert.equal(got.hex[1], big.subarray(8).toString('hex'));
+    assert.ok(l.metrics.points.has('::1|42'), [...l.metrics.points.keys()].join());
+  });
+}
+
+test('engine auto: mmsg when the addon is built, else socket, and says why', async () => {
+  const { l } = await run({}, (port) => burst(port, 10));
+  assert.equal(l.engineInfo.name, native.addon ? 'mmsg' : 'socket');
+  assert.ok(l.engineInfo.why.length > 5);
+});
+
+test('engine socket: the fallback when the addon is absent is named with the reason', async () => {
+  const { chooseEngine } = await import('./listen-engines.js');
+  const c = chooseEngine('auto', false);
+  if (native.addon) assert.equal(c.name, 'mmsg');
+  else assert.match(c.why, /fallback: .*not built|MIRRORLENS_NO_NATIVE/);
+});
+
+test('udpPortsFilter: classic BPF for UDP to two ports (IPv4 and IPv6, later fragments kept)', () => {
+  const f = udpPortsFilter([4789, 6081]);
+  assert.equal(f.length % 4, 0);
+  assert.equal(f.length / 4, 18);
+  // every jump lands inside the program
+  for (let i = 0; i < f.length / 4; i++) {
+    const code = f[4 * i]!;
+    if ((code & 0x07) === 0x05) assert.ok(i + 1 + Math.max(f[4 * i + 1]!, f[4 * i + 2]!) < f.length / 4);
+  }
+});
+
+test('engine ring (root): mirror datagrams from the packet ring on lo, outer headers taken off', { skip: !isRoot || !native.addon ? 'needs root and the native addon' : false }, async () => {
+  const { l, got } = await run({ engine: 'ring', interface: undefined, packetRingBytes: 4 << 20 }, (port) => burst(port, 2000));
+  assert.equal(l.engineInfo.name, 'ring');
+  assert.equal(l.metrics.packets, 2000);
+  for (let i = 0; i < 2000; i++) assert.equal(got.hex[i], datagram(i).subarray(8).toString('hex'), `frame ${i}`);
+  assert.equal(l.metrics.ringDrops, 0);
+});
+
+test('listen --interface lo (root): host capture, one capture point, each packet once, direction from the kernel', { skip: !isRoot || !native.addon ? 'needs root and the native addon' : false }, async () => {
+  const marker = Buffer.from(`mirrorlens-host-capture-${process.pid}`);
+  const { l, got } = await run({ interface: 'lo', vxlanPort: 0, packetRingBytes: 4 << 20 }, async () => {
+    // to a bound socket: a closed port would add ICMP errors quoting the marker
+    const rx = dgram.createSocket('udp4');
+    await new Promise<void>((r) => rx.bind(0, '127.0.0.1', () => r()));
+    const s = dgram.createSocket('udp4');
+    for (let i = 0; i < 20; i++) await new Promise<void>((r, j) => s.send(marker, rx.address().port, '127.0.0.1', (e) => (e ? j(e) : r())));
+    s.close();
+    rx.close();
+    await new Promise((r) => setTimeout(r, 300)); // the ring's block timeout
+    return 0;
+  });
+  assert.equal(l.engineInfo.name, 'ring');
+  const mine = got.hex.map((h, i) => ({ h, i })).filter((x) => x.h.includes(marker.toString('hex')));
+  // lo shows each packet twice (outgoing, then incoming); kept once, as incoming (ingress)
+  assert.equal(mine.length, 20);
+  for (const { i } of mine) {
+    assert.equal(got.names[i], 'host-lo');
+    assert.equal(got.flags[i]! & 3, 1, 'inbound (ingress) in epb_flags');
+  }
+});
