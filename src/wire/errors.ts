@@ -10,6 +10,8 @@ export const ErrorCode = {
   NotACapture: 'ML_CAPTURE_FORMAT',
   CaptureCorrupt: 'ML_CAPTURE_CORRUPT',
   CaptureWrite: 'ML_CAPTURE_WRITE',
+  /** A report, evidence or other output file or directory cannot be written. */
+  OutputWrite: 'ML_OUTPUT_WRITE',
   KeylogParse: 'ML_KEYLOG_PARSE',
   LogParse: 'ML_LOG_PARSE',
   LogFormat: 'ML_LOG_FORMAT',

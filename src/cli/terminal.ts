@@ -1,0 +1,115 @@
+/**
+ * Text for a terminal: wrapped to its width when stdout is a TTY, left as it is in pipes and files
+ * (so grep, cut and diff see one record a line). Width counts what shows: ANSI colour sequences
+ * take no column.
+ */
+import type { CliIO } from './command.js';
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Columns a string takes on a terminal (ANSI colour sequences excluded; one column a code point). */
+export function visibleLength(s: string): number {
+  let n = 0;
+  for (const _ of s.replace(ANSI, '')) n++;
+  return n;
+}
+
+/** The width to wrap stdout's text to: the terminal's columns on a TTY (80 if unknown), null in a pipe. */
+export function wrapWidth(io: CliIO): number | null {
+  if (!io.stdout.isTTY) return null;
+  const c = io.stdout.columns;
+  return typeof c === 'number' && c >= 20 ? c : 80;
+}
+
+/**
+ * Wraps one line at spaces to `width` columns; continuation lines start with `indent` spaces.
+ * A word longer than the room left is cut where the line ends (URLs, paths).
+ */
+export function wrapHanging(line: string, width: number, indent: number): string {
+  if (visibleLength(line) <= width) return line;
+  const pad = ' '.repeat(Math.min(indent, Math.max(0, width - 20)));
+  const lead = /^\s*/.exec(line)![0];
+  const out: string[] = [];
+  let cur = lead;
+  let curLen = visibleLength(lead);
+  let start = curLen;
+  const newLine = (): void => {
+    out.push(cur);
+    cur = pad;
+    curLen = start = pad.length;
+  };
+  for (const word of line.slice(lead.length).split(/ +/)) {
+    let w = word;
+    for (;;) {
+      const wl = visibleLength(w);
+      const sep = curLen > start ? 1 : 0;
+      if (curLen + sep + wl <= width) {
+        cur += (sep ? ' ' : '') + w;
+        curLen += sep + wl;
+        break;
+      }
+      if (curLen > start) {
+        newLine();
+        continue;
+      }
+      // Alone on a line and still too long: cut it where the line ends.
+      const chars = [...w];
+      const room = Math.max(1, width - curLen);
+      cur += chars.slice(0, room).join('');
+      w = chars.slice(room).join('');
+      newLine();
+      if (w.length === 0) break;
+    }
+  }
+  if (curLen > start || out.length === 0) out.push(cur);
+  return out.join('\n');
+}
+
+/**
+ * Wraps every line of a text to `width`; a continuation line is indented two more than its line.
+ */
+export function wrapText(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((l) => wrapHanging(l, width, /^\s*/.exec(l)![0].length + 2))
+    .join('\n');
+}
+
+/** Writes text to stdout, wrapped to the terminal when stdout is one. */
+export function writeWrapped(io: CliIO, text: string): void {
+  const w = wrapWidth(io);
+  io.stdout.write(w === null ? text : wrapText(text, w));
+}
+
+/**
+ * A table (first row the header) with columns padded to their widest cell. On a terminal
+ * narrower than the table, the columns named in `shrink` (widest first) are cut with '…' until it
+ * fits or they are 8 wide; in a pipe every cell is whole.
+ */
+export function formatTable(rows: string[][], width: number | null, shrink: number[] = []): string[] {
+  const cols = rows[0]?.length ?? 0;
+  const widths = Array.from({ length: cols }, (_, i) => Math.max(0, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  if (width !== null) {
+    const total = (): number => widths.reduce((a, b) => a + b, 0) + 2 * (cols - 1);
+    while (total() > width) {
+      const i = shrink.filter((c) => widths[c]! > 8).sort((a, b) => widths[b]! - widths[a]!)[0];
+      if (i === undefined) break;
+      widths[i] = Math.max(8, widths[i]! - (total() - width));
+    }
+  }
+  const cut = (s: string, w: number): string => {
+    if (visibleLength(s) <= w) return s;
+    const chars = [...s];
+    return `${chars.slice(0, w - 1).join('')}…`;
+  };
+  return rows.map((r) =>
+    r
+      .map((c, i) => {
+        const v = cut(c, widths[i]!);
+        return i === r.length - 1 ? v : v + ' '.repeat(widths[i]! - visibleLength(v));
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+}
