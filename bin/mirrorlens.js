@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Entry point: the compiled CLI (built by `npm install` through the `prepare` script).
-import '../dist/cli/bin.js';
+import '../dist/cli/entry.js';

@@ -15,6 +15,7 @@ import type { Report } from './model.js';
 import { SCHEMA_VERSION } from './model.js';
 import { GENERATOR, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
 import { AnalysisSession } from './session.js';
+import { caseSelected, packetWindow } from './incident.js';
 
 export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}): Promise<{ report: Report; context: AnalysisContext }> {
   const started = performance.now();
@@ -34,10 +35,11 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   // Logs.
   const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
   const rec = opts.recorder ?? null;
-  const logs = await readLogInputs(inputs, corr, note, rec);
+  const incident = opts.incident ?? null;
+  const logs = await readLogInputs(inputs, corr, note, rec, incident);
 
   // Captures.
-  const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note, recorder: rec });
+  const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note, recorder: rec, incident });
   const stats = session.stats;
   stats.captures = inputs.captures.length;
   stats.warnings = warnings;
@@ -65,7 +67,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
             })()
           : undefined,
     },
-    opts.flow,
+    { ...opts.flow, window: packetWindow(incident) },
   );
   stats.packets = summary.packets;
   stats.bytes = summary.files.reduce((a, f) => a + f.bytes, 0);
@@ -76,7 +78,8 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
 
   rec?.endFile();
-  const { findings, connections, transactions } = session.explain();
+  const cases = corr.build();
+  const { findings, connections, transactions } = session.explain(incident === null ? cases : cases.filter((c) => caseSelected(incident, c)));
   logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
   stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
   const report: Report = {

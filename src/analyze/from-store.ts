@@ -51,7 +51,7 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   };
 
   const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
-  const logs = await readLogInputs({ captures: [], ...inputs }, corr, note, null, window);
+  const logs = await readLogInputs({ captures: [], ...inputs }, corr, note, null, null, window);
 
   // Log lines recorded by `logs --store` / `analyze --store` (5xx lines, their targets, flow-log REJECTs and conversations).
   for (const r of await q('lb_log', `SELECT * FROM lb_log WHERE ${within()} ORDER BY ts, file, line`)) {

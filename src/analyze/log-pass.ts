@@ -6,14 +6,28 @@
 import { Correlator } from '../correlate/correlate.js';
 import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
 import { readLogs, type LogRecord } from '../logs/read.js';
-import type { TimeWindow } from '../capture/window.js';
+import { isAllTime, widenWindow, type TimeWindow } from '../capture/window.js';
 import type { Recorder } from '../store/recorder.js';
+import { requireRecords } from '../logs/require.js';
 import type { ReportLogs } from './model.js';
 import type { AnalyzeInputs } from './options.js';
+import type { Incident } from '../capture/incident.js';
+import { CONTEXT_SECONDS, logLineSelected } from './incident.js';
 
 /** Reads the inputs' logs into `corr`; bad lines are counted, the first 20 noted. */
-/** `window`, when given, prunes S3 / CloudWatch Logs listings to what can hold it (log lines are not filtered here). */
-export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, note: (m: string) => void, rec: Recorder | null = null, window?: TimeWindow): Promise<ReportLogs> {
+/**
+ * `incident` selects the 5xx lines handed to the Correlator (its window, client, trace id); its
+ * window, or `window` when given, also prunes S3 / CloudWatch Logs listings to what can hold it.
+ */
+export async function readLogInputs(
+  inputs: AnalyzeInputs,
+  corr: Correlator,
+  note: (m: string) => void,
+  rec: Recorder | null = null,
+  incident: Incident | null = null,
+  listingWindow?: TimeWindow,
+): Promise<ReportLogs> {
+  const window = listingWindow ?? (incident !== null && !isAllTime(incident.window) ? widenWindow(incident.window, CONTEXT_SECONDS) : undefined);
   const logs: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
   const onLog = (r: LogRecord) => {
     logs.records++;
@@ -23,7 +37,8 @@ export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, not
       logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
       if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
       // Only the lines the Correlator keeps need a view (with its formatted evidence line).
-      if (Correlator.keepsLogStatus(r.elbStatusCode)) {
+      const selected = incident === null || logLineSelected(incident, r.time, r.clientAddr, r.clientPort, r.kind === 'alb' ? r.traceId : null);
+      if (selected && Correlator.keepsLogStatus(r.elbStatusCode)) {
         const v = r.kind === 'alb' ? albLogView(r) : clbLogView(r);
         corr.addLog(v);
         rec?.lbLog(v);
@@ -49,11 +64,13 @@ export async function readLogInputs(inputs: AnalyzeInputs, corr: Correlator, not
   if (lbLogs.length) {
     const s = await readLogs(lbLogs, onLog, { onBadLine, ...(window ? { window } : {}) });
     logs.files += s.files.length;
+    requireRecords(s, 'an ALB, NLB or Classic LB access log');
   }
   if ((inputs.flowLogs ?? []).length) {
     corr.markFlowLogsGiven();
     const s = await readLogs(inputs.flowLogs!, onLog, { format: 'flow', onBadLine, ...(window ? { window } : {}) });
     logs.files += s.files.length;
+    requireRecords(s, 'a VPC flow log');
   }
   rec?.endLogs();
   return logs;

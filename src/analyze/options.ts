@@ -2,6 +2,7 @@
  * What an analysis takes (inputs, options) and what it hands on beyond the report (the context the
  * evidence exporter needs).
  */
+import type { Incident } from '../capture/incident.js';
 import type { ConnView } from '../correlate/views.js';
 import type { PipelineOptions } from '../flow/pipeline.js';
 import type { Recorder } from '../store/recorder.js';
@@ -32,6 +33,8 @@ export interface AnalyzeOptions {
   onWarning?(message: string): void;
   /** Records every connection, transaction, TLS session, finding and log line that matters into a store. */
   recorder?: Recorder | null;
+  /** Explain only this incident (time window, client, trace id); see analyze/incident.ts. */
+  incident?: Incident | null;
 }
 
 /** What the evidence exporter needs beyond the report. */

@@ -17,6 +17,8 @@ import type { KeyLog } from '../tls/keylog.js';
 import { createAppSink, type AppSink, type AppSinkOptions } from '../tls/sniff.js';
 import type { Recorder } from '../store/recorder.js';
 import type { ReportConnection, ReportStats, ReportTransaction } from './model.js';
+import type { Incident } from '../capture/incident.js';
+import { transactionSelected } from './incident.js';
 
 function side(role: string): ReportConnection['role'] {
   return role === 'client-side' || role === 'target-side' ? role : 'unknown';
@@ -51,7 +53,7 @@ export class AnalysisSession {
   constructor(
     readonly keys: KeyLog,
     readonly corr: Correlator,
-    private readonly opts: { all?: boolean; onWarning?(m: string): void; tls?: AppSinkOptions; recorder?: Recorder | null } = {},
+    private readonly opts: { all?: boolean; onWarning?(m: string): void; tls?: AppSinkOptions; recorder?: Recorder | null; incident?: Incident | null } = {},
   ) {}
 
   handler(): FlowHandler {
@@ -77,7 +79,11 @@ export class AnalysisSession {
     this.stats.httpTransactions++;
     if (tx.status !== null) this.stats.httpResponses++;
     // A view only for what is kept: most transactions succeed and the Correlator drops them.
-    if (!this.opts.all && !this.corr.wantsTransaction(tx.outcome, tx.status, tx.requestHeaders['x-amzn-trace-id'] ?? null)) return;
+    const traceId = tx.requestHeaders['x-amzn-trace-id'] ?? null;
+    if (!this.opts.all && !this.corr.wantsTransaction(tx.outcome, tx.status, traceId)) return;
+    // Outside the incident, a failed transaction is kept only if a kept log line wants it by trace id.
+    const incident = this.opts.incident;
+    if (incident && !this.opts.all && !transactionSelected(incident, conn, tx) && !this.corr.wantsTransaction('complete', 200, traceId)) return;
     const v = txView(tx, conn);
     this.corr.addTransaction(v);
     if (this.opts.all) this.allTx.push(v);

@@ -24,6 +24,7 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { fileProblem } from './inputs.js';
 
 /** Direction of a packet relative to the mirrored interface (numeric: used on the hot path). */
 export const MirrorDirection = { Unknown: 0, Ingress: 1, Egress: 2 } as const;
@@ -495,7 +496,7 @@ export function loadMirrorFilter(path: string): MirrorFilter {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new MirrorlensError(ErrorCode.FileOpen, `cannot read filter file: ${(e as Error).message}`, { file: path });
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot read filter file: ${fileProblem(e)}`, { file: path });
   }
   return parseMirrorFilter(text, path);
 }

@@ -50,6 +50,8 @@ export function fileProblem(e: unknown): string {
     case 'EMFILE':
     case 'ENFILE':
       return 'too many open files';
+    case 'ENXIO':
+      return 'cannot be opened for reading (a socket, or a device with nothing behind it)';
     case 'EIO':
       return 'input/output error';
     case 'EEXIST':

@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { CaptureParser } from './parser.js';
 import type { InterfaceInfo, PacketRecord } from './record.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { fileProblem } from './inputs.js';
 
 export interface ReplayOptions {
   host: string;

@@ -184,6 +184,12 @@ export class CaptureParser {
     this.done = true;
   }
 
+  /** Stops parsing on purpose (the caller has what it wants): no warning, nothing more delivered. */
+  stop(): void {
+    this.done = true;
+    this.remLen = 0;
+  }
+
   /** Records a problem found outside the parser (e.g. a corrupt gzip stream): warning + truncated + done. */
   warnExternal(message: string, byteOffset: number): void {
     this.warn(message, byteOffset);

@@ -3,7 +3,12 @@
  * closed it and how), optionally with its TCP events; JSON lines with --json.
  */
 import type { CliIO, Command } from './command.js';
-import { numberOption, parseCommandArgs } from './command.js';
+import { INCIDENT_HELP, INCIDENT_OPTIONS, captureArgs, incidentOption, numberOption, parseCommandArgs } from './command.js';
+import { wrapHanging, wrapWidth } from './terminal.js';
+import { clientMatches } from '../capture/incident.js';
+import { expandCaptureInputs } from '../capture/inputs.js';
+import { overlapsWindow } from '../capture/window.js';
+import { packetWindow } from '../analyze/incident.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { parseIpv4 } from '../wire/ipv4.js';
 import { escapeText } from '../report/escape.js';
@@ -14,29 +19,40 @@ import type { PacketDecoder } from '../wire/packet.js';
 
 const USAGE = `Usage: mirrorlens conns CAPTURE... [options]
 
-Lists the TCP connections in pcap/pcapng captures (plain, .gz, VXLAN/GENEVE mirrored):
-client and server, Zeek-style state and history, packets and bytes each way, the longest
-idle period, who closed the connection and how (FIN/RST), and TCP events (Wireshark names:
-retransmission, zero-window, keep-alive, reset, previous-segment-not-captured, ...).
-Several captures are read in the order given as one capture (e.g. rotated files).
-Connections are printed when they end (closed, timed out, or at the end of the capture).
+Lists the TCP connections in pcap/pcapng captures (plain, .gz, VXLAN/GENEVE
+mirrored): client and server, Zeek-style state and history, packets and bytes
+each way, the longest idle period, who closed the connection and how (FIN/RST),
+the capture point (mirror session), and TCP events (Wireshark names:
+retransmission, zero-window, keep-alive, reset, ...). Several captures, a
+directory (listen --out) or a quoted glob are read in order as one capture.
+Connections are printed when they end (closed, timed out, or at the end).
 
 Options:
-  --json                 JSON lines: {"kind":"connection",...} (and {"kind":"event",...} with --events)
-  --events               also list each connection's TCP events
-  --host A               only connections with A (IPv4/IPv6 address or IPv4 CIDR) at either end
-  --port P               only connections with port P at either end
-  --state S[,S...]       only these states (${CONN_STATES.join(', ')})
-  --min-idle SECONDS     only connections idle at least this long at some point
-  --reset                only connections with a RST
-  --idle-gap SECONDS     report silences longer than this as idle gaps (default 30)
-  --idle-timeout SECONDS keep idle connections this long (default 6000, the NLB maximum)
-  --per-capture-point    the same 5-tuple at two mirror sessions (VNIs) is two connections
-                         (default: one connection, duplicate packets dropped and counted)
+  -j, --json             JSON lines: {"kind":"connection",...} (and
+                         {"kind":"event",...} with --events)
+      --events           also list each connection's TCP events
+      --host A           only connections with A (IPv4/IPv6 address or IPv4
+                         CIDR) at either end
+      --port P           only connections with port P at either end
+      --state S[,S...]   only these states (${CONN_STATES.join(', ')})
+      --min-idle SECONDS only connections idle at least this long at some point
+      --reset            only connections with a RST
+      --idle-gap SECONDS report silences longer than this as idle gaps
+                         (default 30)
+      --idle-timeout SECONDS  keep idle connections this long (default 6000,
+                         the NLB maximum)
+      --per-capture-point  the same 5-tuple at two mirror sessions (VNIs) is two
+                         connections (default: one, duplicates dropped)
   -h, --help             this help
 
-Columns: start time, uid, client -> server, state, history, duration, packets and payload
-bytes client/server, longest idle, close (who/how), events (count by type).
+${INCIDENT_HELP}
+  (a connection is listed when its lifetime overlaps the window; --client is
+  its client end; --trace-id does not apply to connections)
+
+Columns: start time, uid, client -> server, state, history, duration, packets
+and payload bytes client/server, longest idle, close (who/how), events (count
+by type), capture point. In a pipe: tab-separated, one connection a line; on a
+terminal narrower than the table: two lines a connection.
 `;
 
 interface HostFilter {
@@ -49,12 +65,12 @@ function parseHost(s: string): HostFilter {
   if (m) {
     const a = parseIpv4(m[1]!);
     const bits = m[2] === undefined ? 32 : Number(m[2]);
-    if (a < 0 || bits > 32) throw new MirrorlensError(ErrorCode.Usage, `conns: --host wants an address or IPv4 CIDR, got '${s}'`);
+    if (a < 0 || bits > 32) throw new MirrorlensError(ErrorCode.Usage, `--host wants an address or IPv4 CIDR, got '${s}'`);
     const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
     return { v4: { net: (a & mask) >>> 0, mask } };
   }
   if (s.includes(':')) return { text: s.toLowerCase() };
-  throw new MirrorlensError(ErrorCode.Usage, `conns: --host wants an address or IPv4 CIDR, got '${s}'`);
+  throw new MirrorlensError(ErrorCode.Usage, `--host wants an address or IPv4 CIDR, got '${s}'`);
 }
 
 function hostMatchesRecord(h: HostFilter, r: ConnectionRecord): boolean {
@@ -112,6 +128,7 @@ const COLS: [string, number][] = [
   ['max idle', 9],
   ['close', 11],
   ['events', 0],
+  ['point', 0],
 ];
 
 function rowOf(r: ConnectionRecord): string[] {
@@ -127,12 +144,22 @@ function rowOf(r: ConnectionRecord): string[] {
     fmtSeconds(r.maxIdleSeconds),
     closeText(r),
     eventSummary(r),
+    escapeText(r.capturePoint || '-'),
   ];
 }
 
-function formatRow(cells: string[], tty: boolean): string {
-  if (!tty) return cells.join('\t');
-  return cells.map((c, i) => (COLS[i]![1] > 0 ? c.padEnd(COLS[i]![1]) : c)).join(' ').trimEnd();
+/** Width of the one-line table on a terminal (the last columns are as wide as they are). */
+const TABLE_WIDTH = COLS.reduce((a, c) => a + c[1] + 1, 0) + 24;
+
+/** One connection: TSV in a pipe; a table row on a wide terminal; two wrapped lines on a narrow one. */
+function formatRow(cells: string[], width: number | null, header = false): string {
+  if (width === null) return cells.join('\t');
+  if (width >= TABLE_WIDTH) return cells.map((c, i) => (COLS[i]![1] > 0 ? c.padEnd(COLS[i]![1]) : c)).join(' ').trimEnd();
+  if (header) return 'start  uid  client -> server  state  history\n    duration, packets c/s, bytes c/s, max idle, close, events, capture point';
+  const [start, uid, cs, state, history, dur, pkts, bytes, idle, close, events, point] = cells;
+  const first = wrapHanging(`${start} ${uid} ${cs} ${state} ${history}`, width, 4);
+  const second = wrapHanging(`    ${dur}  pkts ${pkts}  bytes ${bytes}  idle ${idle}  close ${close}  events ${events}${point !== '-' ? `  point ${point}` : ''}`, width, 6);
+  return `${first}\n${second}`;
 }
 
 function eventLine(e: TcpEvent): string {
@@ -153,7 +180,9 @@ function eventLine(e: TcpEvent): string {
 const MAX_EVENTS_PER_CONN = 10_000;
 
 async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('conns', argv, {
+  const { values, positionals: args } = parseCommandArgs('conns', argv, {
+    read: { type: 'string', multiple: true },
+    ...INCIDENT_OPTIONS,
     json: { type: 'boolean' },
     events: { type: 'boolean' },
     host: { type: 'string' },
@@ -165,19 +194,22 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     'idle-timeout': { type: 'string' },
     'per-capture-point': { type: 'boolean' },
   });
-  if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "conns: give at least one CAPTURE file (see 'mirrorlens conns --help')");
+  const named = captureArgs(values, args);
+  if (named.length === 0) throw new MirrorlensError(ErrorCode.Usage, "give at least one CAPTURE file (see 'mirrorlens conns --help')");
+  const incident = incidentOption('conns', values);
+  if (incident?.traceRoot) throw new MirrorlensError(ErrorCode.Usage, "--trace-id selects HTTP requests: use it with 'mirrorlens http' or 'analyze'");
   const json = values.json === true;
   const withEvents = values.events === true;
   const host = values.host === undefined ? null : parseHost(values.host as string);
   let port = -1;
   if (values.port !== undefined) {
     port = numberOption('conns', 'port', values.port as string, -1);
-    if (!Number.isInteger(port) || port > 65535) throw new MirrorlensError(ErrorCode.Usage, `conns: --port wants 0..65535, got '${values.port}'`);
+    if (!Number.isInteger(port) || port > 65535) throw new MirrorlensError(ErrorCode.Usage, `--port wants 0..65535, got '${values.port}'`);
   }
   let states: Set<string> | null = null;
   if (values.state !== undefined) {
     const list = (values.state as string).split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
-    for (const s of list) if (!CONN_STATES.includes(s as ConnState)) throw new MirrorlensError(ErrorCode.Usage, `conns: unknown --state '${s}' (one of ${CONN_STATES.join(', ')})`);
+    for (const s of list) if (!CONN_STATES.includes(s as ConnState)) throw new MirrorlensError(ErrorCode.Usage, `unknown --state '${s}' (one of ${CONN_STATES.join(', ')})`);
     states = new Set(list);
   }
   const minIdle = numberOption('conns', 'min-idle', values['min-idle'] as string | undefined, -1);
@@ -202,12 +234,21 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     };
   }
 
-  const tty = io.stdout.isTTY === true && !json;
+  const width = json ? null : wrapWidth(io);
+  const tty = width !== null;
   const out = io.stdout;
   const pending = new Map<string, TcpEvent[]>();
   let shown = 0;
   let total = 0;
-  if (!json) out.write(`${formatRow(COLS.map((c) => c[0]), tty)}\n`);
+  // Inputs are checked before the header is printed: an error is then the only output.
+  const positionals = await expandCaptureInputs(named);
+  if (incident !== null) opts.window = packetWindow(incident);
+  let headerDone = json;
+  const header = (): void => {
+    if (headerDone) return;
+    headerDone = true;
+    out.write(`${formatRow(COLS.map((c) => c[0]), width, true)}\n`);
+  };
 
   const accept = (r: ConnectionRecord): boolean => {
     if (host && !hostMatchesRecord(host, r)) return false;
@@ -215,6 +256,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     if (states && !states.has(r.connState)) return false;
     if (minIdle >= 0 && r.maxIdleSeconds < minIdle) return false;
     if (onlyReset && r.resets.length === 0) return false;
+    if (incident !== null) {
+      if (!overlapsWindow(incident.window, r.startTime, r.endTime)) return false;
+      if (incident.client !== null && !clientMatches(incident.client, r.clientAddr, r.clientPort)) return false;
+    }
     return true;
   };
 
@@ -235,11 +280,12 @@ async function run(argv: string[], io: CliIO): Promise<number> {
         pending.delete(r.uid);
         if (!accept(r)) return;
         shown++;
+        header();
         if (json) {
           out.write(`${JSON.stringify({ kind: 'connection', ...r })}\n`);
           for (const e of evs) out.write(`${JSON.stringify({ kind: 'event', ...e })}\n`);
         } else {
-          out.write(`${formatRow(rowOf(r), tty)}\n`);
+          out.write(`${formatRow(rowOf(r), width)}\n`);
           if (withEvents) {
             for (const e of evs) out.write(`${eventLine(e)}\n`);
             if (r.events > evs.length) out.write(`  ... ${r.events - evs.length} more events\n`);
@@ -252,6 +298,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     },
     opts,
   );
+  header();
   const f = summary.flow;
   const line =
     `${shown} of ${total} connections shown; ${summary.packets} packets (${f.tcpPackets} TCP), ` +

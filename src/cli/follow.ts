@@ -5,7 +5,8 @@
  * sequence gets through); --raw refuses to write to a terminal.
  */
 import type { CliIO, Command } from './command.js';
-import { parseCommandArgs } from './command.js';
+import { captureArgs, parseCommandArgs } from './command.js';
+import { expandCaptureInputs } from '../capture/inputs.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { escapeText } from '../report/escape.js';
 import { processCaptures } from '../flow/pipeline.js';
@@ -15,23 +16,30 @@ import { loadKeyLogs, reportIssues, statusOf } from './tls.js';
 
 const USAGE = `Usage: mirrorlens follow CAPTURE... --conn UID [--keylog FILE]... [options]
 
-Prints one connection's data in both directions, in capture order, like Wireshark's
-Follow TCP/TLS Stream. TLS connections are decrypted with the key logs (--keylog, and
-Decryption Secrets Blocks inside pcapng captures); other connections are shown as captured.
-Connection uids come from 'mirrorlens tls' or 'mirrorlens conns'.
+Prints one connection's data in both directions, in capture order, like
+Wireshark's Follow TCP/TLS Stream. TLS connections are decrypted with the key
+logs (--keylog, and Decryption Secrets Blocks inside pcapng captures); a TLS
+connection that cannot be decrypted is shown as its captured TLS records, as
+Wireshark does; other connections as captured. Connection uids come from
+'mirrorlens tls' or 'mirrorlens conns'. CAPTURE may be a directory or a glob.
 
 Options:
-  --conn UID          the connection to follow (required)
-  --keylog FILE       NSS key log (repeatable)
-  --dir DIR           client, server or both (default both)
-  --hex               hex dump (offset, hex bytes, ASCII) instead of text
-  --raw               the bytes as they are (for redirecting to a file; refused on a terminal)
-  -h, --help          this help
+      --conn UID     the connection to follow (required)
+  -k, --keylog FILE  NSS key log (repeatable)
+      --dir DIR      client, server or both (default both)
+      --hex          hex dump (offset, hex bytes, ASCII) instead of text
+      --raw          the bytes as they are (for redirecting to a file; refused
+                     on a terminal)
+  -h, --help         this help
 
-Text view: printable ASCII, newlines and tabs as they are; every other byte as \\xNN (so
-captured data cannot drive your terminal). Each change of direction starts with a line
-"=== client -> server, N bytes at TIME" (or server -> client); "=== gap of N bytes" marks
-data the capture missed.
+Output: a first line "Follow TLS stream UID (CLIENT -> SERVER), VERSION SUITE,
+SNI ..., decrypted plaintext" (or "Follow TCP stream ..."); then, at each
+change of direction, a line "=== client -> server, offset N, at TIME" (or
+server -> client) followed by the data; "=== gap of N bytes in DIRECTION at
+offset N" marks data the capture missed. Text view: printable ASCII, newlines
+and tabs as they are; every other byte as \\xNN (so captured data cannot drive
+your terminal). Byte counts each way go to stderr. Exit 1 when a TLS connection
+could not be decrypted (its records are shown as captured).
 `;
 
 function endpoint(addr: string, port: number): string {
@@ -75,25 +83,35 @@ export function hexDump(b: Uint8Array, offset: number, length: number, base: num
   return out;
 }
 
+/** Bytes of a connection kept to show it as captured when its TLS does not decrypt. */
+const MAX_CAPTURED_BYTES = 16 * 1024 * 1024;
+
 async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('follow', argv, {
+  const { values, positionals: args } = parseCommandArgs('follow', argv, {
+    read: { type: 'string', multiple: true },
     conn: { type: 'string' },
     keylog: { type: 'string', multiple: true },
     dir: { type: 'string' },
     hex: { type: 'boolean' },
     raw: { type: 'boolean' },
   });
-  if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "follow: give a CAPTURE file (see 'mirrorlens follow --help')");
+  const named = captureArgs(values, args);
+  if (named.length === 0) throw new MirrorlensError(ErrorCode.Usage, "give a CAPTURE file (see 'mirrorlens follow --help')");
   const uid = values.conn as string | undefined;
-  if (uid === undefined || uid === '') throw new MirrorlensError(ErrorCode.Usage, "follow: --conn UID is required (uids are listed by 'mirrorlens tls' and 'mirrorlens conns')");
+  if (uid === undefined || uid === '') throw new MirrorlensError(ErrorCode.Usage, "--conn UID is required (uids are listed by 'mirrorlens tls' and 'mirrorlens conns')");
   const dirOpt = (values.dir as string | undefined) ?? 'both';
-  if (!['client', 'server', 'both'].includes(dirOpt)) throw new MirrorlensError(ErrorCode.Usage, `follow: --dir wants client, server or both, got '${escapeText(dirOpt)}'`);
+  if (!['client', 'server', 'both'].includes(dirOpt)) throw new MirrorlensError(ErrorCode.Usage, `--dir wants client, server or both, got '${escapeText(dirOpt)}'`);
   const mode = values.raw === true ? 'raw' : values.hex === true ? 'hex' : 'text';
-  if (values.raw === true && values.hex === true) throw new MirrorlensError(ErrorCode.Usage, 'follow: --raw and --hex exclude each other');
+  if (values.raw === true && values.hex === true) throw new MirrorlensError(ErrorCode.Usage, '--raw and --hex exclude each other');
   if (mode === 'raw' && io.stdout.isTTY === true) {
-    throw new MirrorlensError(ErrorCode.Usage, 'follow: --raw writes captured bytes unescaped; redirect it to a file or a pipe (or use --hex)');
+    throw new MirrorlensError(ErrorCode.Usage, '--raw writes captured bytes unescaped; redirect it to a file or a pipe (or use --hex)');
   }
-  const keys = loadKeyLogs('follow', (values.keylog as string[] | undefined) ?? [], io);
+  const keys = await loadKeyLogs('follow', (values.keylog as string[] | undefined) ?? [], io);
+  const positionals = await expandCaptureInputs(named);
+  // The connection's bytes as captured, for a TLS connection that turns out not to decrypt
+  // (shown as its TLS records, as Wireshark does). Bounded: beyond it, the rest is not shown.
+  const captured: { dir: Direction; data: Uint8Array; streamOffset: number; time: number }[] = [];
+  let capturedBytes = 0;
   const out = io.stdout;
   const want = (d: Direction): boolean => dirOpt === 'both' || (dirOpt === 'client' ? d === 0 : d === 1);
   let found: { conn: ConnInfo; sink: AppSink } | null = null;
@@ -148,7 +166,17 @@ async function run(argv: string[], io: CliIO): Promise<number> {
           if (conn.uid !== uid) return null;
           const sink = createAppSink(conn, keys, (c, info) => plainSink(c, info.tls !== null));
           found = { conn, sink };
-          return sink;
+          return {
+            data(dir, bytes, offset, length, streamOffset, time) {
+              if (capturedBytes < MAX_CAPTURED_BYTES) {
+                captured.push({ dir, data: bytes.slice(offset, offset + length), streamOffset, time });
+                capturedBytes += length;
+              }
+              sink.data(dir, bytes, offset, length, streamOffset, time);
+            },
+            gap: (dir, streamOffset, length, time) => sink.gap(dir, streamOffset, length, time),
+            end: (dir, reason, time) => sink.end(dir, reason, time),
+          };
         },
         onConnectionEnd(r) {
           if (r.uid === uid) abort.abort(new Error('done'));
@@ -164,10 +192,21 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const f = found as { conn: ConnInfo; sink: AppSink } | null;
   if (f === null) {
-    throw new MirrorlensError(ErrorCode.Usage, `follow: no connection with uid '${escapeText(uid)}' in ${positionals.map(escapeText).join(', ')} (uids are listed by 'mirrorlens tls' and 'mirrorlens conns')`);
+    throw new MirrorlensError(ErrorCode.Usage, `no connection with uid '${escapeText(uid)}' in ${positionals.map(escapeText).join(', ')} (uids are listed by 'mirrorlens tls' and 'mirrorlens conns')`);
+  }
+  const t = f.sink.tls;
+  if (t !== null && !t.decrypted && !headerDone) {
+    // Nothing decrypted: the TLS records as captured.
+    headerDone = true;
+    if (mode !== 'raw') {
+      const c = f.conn;
+      out.write(`Follow TLS stream ${c.uid} (${endpoint(c.clientAddr, c.clientPort)} -> ${endpoint(c.serverAddr, c.serverPort)}), ${t.version ?? '?'}${t.sni ? `, SNI ${escapeText(t.sni)}` : ''}, not decrypted (${statusOf(t)}): TLS records as captured\n`);
+    }
+    const raw = plainSink(f.conn, true);
+    for (const ch of captured) raw.data(ch.dir, ch.data, 0, ch.data.length, ch.streamOffset, ch.time);
+    if (capturedBytes >= MAX_CAPTURED_BYTES && mode !== 'raw') out.write(`\n=== (only the first ${MAX_CAPTURED_BYTES} bytes are shown)\n`);
   }
   if (mode === 'text' && lastDir !== -1) out.write('\n');
-  const t = f.sink.tls;
   if (t !== null) {
     const status = statusOf(t);
     if (status !== 'decrypted') {

@@ -64,9 +64,9 @@ test('bad filters are usage errors naming the option', async () => {
   assert.match((await cli([fx('zeek_get_nosyn.pcap'), '--min-duration', '-1'])).err, /--min-duration/);
 });
 
-test('a missing capture file is one clear error line, exit 1', async () => {
+test('a missing capture file is one clear error line, exit 3', async () => {
   const r = await cli([fx('does-not-exist.pcap')]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 3);
   assert.equal(r.err.trim().split('\n').length, 1);
   assert.match(r.err, /does-not-exist\.pcap/);
 });

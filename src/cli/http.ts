@@ -10,35 +10,50 @@ import type { ConnInfo, StreamSink } from '../flow/stream.js';
 import { createHttpSink } from '../http/session.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import { escapeText, safeJson } from '../report/escape.js';
-import { readFile } from 'node:fs/promises';
 import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
+import { loadKeyLogFile } from '../tls/keylog-file.js';
+import { INCIDENT_HELP, INCIDENT_OPTIONS, captureArgs, incidentOption } from './command.js';
+import { formatTable, wrapWidth } from './terminal.js';
+import { expandCaptureInputs } from '../capture/inputs.js';
+import { packetWindow, transactionSelected } from '../analyze/incident.js';
 import { createAppSink } from '../tls/sniff.js';
 
 const USAGE = `Usage: mirrorlens http CAPTURE... [options]
 
-Lists HTTP/1.x and HTTP/2 transactions (one per request/response; one per stream for HTTP/2)
-with request/response timings, the request's index on its connection (reuse), the idle time of
-the connection before the request, and the outcome (complete, no-response and what ended it,
-incomplete, malformed).
+Lists HTTP/1.x and HTTP/2 transactions (one per request/response; one per
+stream for HTTP/2) with request/response timings, the request's index on its
+connection (reuse), the idle time of the connection before the request, the
+outcome (complete, no-response and what ended it, incomplete, malformed) and
+the capture point (mirror session). CAPTURE may be a directory (listen --out)
+or a quoted glob; -r FILE names one too.
 
 Options:
-  --keylog FILE        TLS key log (SSLKEYLOGFILE format); repeatable. Keys embedded in pcapng
-                       (Decryption Secrets Blocks) are used too.
-  --json               one JSON object per line instead of a table
-  --status S           only these statuses: 502, 5xx, 4xx, none (no response); comma-separated
-  --method M           only this method (case-insensitive); comma-separated
-  --host H             only this host / :authority (case-insensitive, port ignored; *.example.com)
-  --path SUBSTR        only paths containing SUBSTR
-  --min-duration SEC   only transactions lasting at least SEC seconds (request first byte to
-                       response last byte; transactions without a response never match)
-  --outcome O          only complete | no-response | incomplete | malformed; comma-separated
-  -h, --help           this help
+  -k, --keylog FILE      TLS key log (SSLKEYLOGFILE); repeatable. Keys embedded
+                         in pcapng (Decryption Secrets Blocks) are used too.
+  -j, --json             one JSON object per line instead of a table
+      --status S         only these statuses: 502, 5xx, 4xx, none (no
+                         response); comma-separated
+      --method M         only this method (case-insensitive); comma-separated
+      --host H           only this host / :authority (case-insensitive, port
+                         ignored; *.example.com)
+      --path SUBSTR      only paths containing SUBSTR
+      --min-duration SEC only transactions lasting at least SEC seconds
+                         (request first byte to response last byte)
+      --outcome O        only complete | no-response | incomplete | malformed;
+                         comma-separated
+  -h, --help             this help
 
-The table is in request order; --json lines come as transactions finish (streaming).
+${INCIDENT_HELP}
+  (a transaction is in the window by its request's first byte; --client also
+  matches the first X-Forwarded-For address on the target side)
+
+The table is in request order, cut to the terminal's width on a terminal and
+whole in a pipe; --json lines come as transactions finish (streaming).
 
 Examples:
-  mirrorlens http capture.pcapng --keylog sslkeys.log --status 5xx
-  mirrorlens http mirror-*.pcapng --json --host api.example.com --min-duration 1
+  mirrorlens http capture.pcapng -k sslkeys.log --status 5xx
+  mirrorlens http 'mirror-*.pcapng' --json --host api.example.com
+  mirrorlens http captures/ --around 2024-05-01T12:03:17Z±2m --status 502
 `;
 
 interface Filters {
@@ -62,7 +77,7 @@ function parseStatusFilter(v: string): Array<(s: number | null) => boolean> {
       const n = Number(t);
       return (s: number | null) => s === n;
     }
-    throw new MirrorlensError(ErrorCode.Usage, `http: --status wants 502, 5xx or none (comma-separated), got '${raw}'`);
+    throw new MirrorlensError(ErrorCode.Usage, `--status wants a status (502), a class (1xx to 5xx) or none, comma-separated; got '${raw}'`);
   });
 }
 
@@ -103,9 +118,13 @@ function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-const HEADER = ['time', 'uid', 'ver', 'method', 'host', 'path', 'status', 'outcome', 'duration', 'idle-before', 'req#'];
+const HEADER = ['time', 'uid', 'ver', 'method', 'host', 'path', 'status', 'outcome', 'duration', 'idle-before', 'req#', 'point'];
+/** Columns cut first on a narrow terminal: host, path, outcome, uid. */
+const SHRINK = [4, 5, 7, 1];
+/** Columns left out, in this order, on a terminal too narrow for the rest: point, req#, idle-before, ver, uid. */
+const DROP = [11, 10, 9, 2, 1];
 
-export function tableRow(tx: HttpTransaction): string[] {
+export function tableRow(tx: HttpTransaction, point = ''): string[] {
   let outcome: string = tx.outcome;
   if (tx.endedBy) outcome += ` (${tx.endedBy}${tx.endedByDirection ? ` by ${tx.endedByDirection}` : ''}${tx.errorCode ? ` ${tx.errorCode}` : ''})`;
   if (tx.malformedReason) outcome += ` (${tx.malformedReason})`;
@@ -123,6 +142,7 @@ export function tableRow(tx: HttpTransaction): string[] {
     secs(tx.durationSeconds),
     secs(tx.idleBeforeRequestSeconds),
     String(tx.requestIndexOnConnection),
+    point || '-',
   ].map(escapeText);
 }
 
@@ -141,13 +161,7 @@ async function attachTls(keylogs: string[]): Promise<TlsGlue> {
   const keys = new KeyLog();
   const issues: string[] = [];
   for (const file of keylogs) {
-    let text: string;
-    try {
-      text = await readFile(file, 'latin1');
-    } catch (e) {
-      throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
-    }
-    for (const i of keys.addText(text, file)) issues.push(formatKeyLogIssue(i));
+    for (const i of (await loadKeyLogFile(file, keys, 'latin1')).issues) issues.push(formatKeyLogIssue(i));
   }
   let tlsConns = 0;
   return {
@@ -174,7 +188,9 @@ export const command: Command = {
   summary: 'list HTTP/1.1 and HTTP/2 transactions with timings and outcome',
   usage: USAGE,
   async run(argv: string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseCommandArgs('http', argv, {
+    const { values, positionals: args } = parseCommandArgs('http', argv, {
+      read: { type: 'string', multiple: true },
+      ...INCIDENT_OPTIONS,
       keylog: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       status: { type: 'string' },
@@ -184,7 +200,9 @@ export const command: Command = {
       'min-duration': { type: 'string' },
       outcome: { type: 'string' },
     });
-    if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "http: give at least one capture file (see 'mirrorlens http --help')");
+    const named = captureArgs(values, args);
+    if (named.length === 0) throw new MirrorlensError(ErrorCode.Usage, "give at least one capture file (see 'mirrorlens http --help')");
+    const incident = incidentOption('http', values);
     const filters: Filters = {
       status: typeof values.status === 'string' ? parseStatusFilter(values.status) : [],
       methods: typeof values.method === 'string' ? values.method.split(',').map((m) => m.trim().toUpperCase()) : [],
@@ -195,7 +213,7 @@ export const command: Command = {
     };
     for (const o of filters.outcomes) {
       if (!['complete', 'no-response', 'incomplete', 'malformed'].includes(o)) {
-        throw new MirrorlensError(ErrorCode.Usage, `http: --outcome wants complete, no-response, incomplete or malformed, got '${o}'`);
+        throw new MirrorlensError(ErrorCode.Usage, `--outcome wants complete, no-response, incomplete or malformed, got '${o}'`);
       }
     }
     const json = values.json === true;
@@ -203,25 +221,29 @@ export const command: Command = {
 
     const rows: Array<{ t: number; row: string[] }> = [];
     let count = 0;
-    const onTx = (tx: HttpTransaction): void => {
+    const onTx = (conn: ConnInfo, tx: HttpTransaction): void => {
       if (!matches(tx, filters)) return;
+      if (incident !== null && !transactionSelected(incident, conn, tx)) return;
       count++;
       if (json) io.stdout.write(`${safeJson(tx)}\n`);
-      else rows.push({ t: tx.requestFirstByteTime ?? tx.responseFirstByteTime ?? Infinity, row: tableRow(tx) });
+      else rows.push({ t: tx.requestFirstByteTime ?? tx.responseFirstByteTime ?? Infinity, row: tableRow(tx, conn.capturePoint) });
     };
     const tls = await attachTls(keylogs);
-    const summary = await processCaptures(positionals, {
-      onConnectionStart(conn: ConnInfo): StreamSink | null {
-        return tls.sink(conn, (c, info) => createHttpSink(c, info, onTx));
+    const positionals = await expandCaptureInputs(named);
+    const summary = await processCaptures(
+      positionals,
+      {
+        onConnectionStart(conn: ConnInfo): StreamSink | null {
+          return tls.sink(conn, (c, info) => createHttpSink(c, info, (tx) => onTx(c, tx)));
+        },
+        onSecrets: tls.onSecrets,
       },
-      onSecrets: tls.onSecrets,
-    });
+      { window: packetWindow(incident) },
+    );
     if (!json) {
       // The table is buffered for its column widths anyway: show it in request order.
       rows.sort((a, b) => a.t - b.t);
-      const all = [HEADER, ...rows.map((r) => r.row)];
-      const widths = HEADER.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-      for (const r of all) io.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
+      for (const line of formatTable([HEADER, ...rows.map((r) => r.row)], wrapWidth(io), SHRINK, DROP)) io.stdout.write(`${line}\n`);
       io.stderr.write(`${count} transaction${count === 1 ? '' : 's'} (${summary.packets} packets, ${summary.flow.connections} TCP connections)${tls.note()}\n`);
     }
     return 0;

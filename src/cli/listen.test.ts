@@ -38,7 +38,8 @@ const usageErrors: [string[], RegExp][] = [
   [['--out', '/tmp/x', '--workers', '0'], /--workers wants 1-64/],
   [['--out', '/tmp/x', '--batch-wait-ms', '500'], /--batch-wait-ms wants 0-100/],
   [['--out', '/tmp/x', '--prefix', 'a/b'], /--prefix may hold/],
-  [['--out', '/tmp/x', '--bogus'], /Unknown option '--bogus'/],
+  [['--out', '/tmp/x', '--bogus'], /unknown option '--bogus'/],
+  [['--out', '/tmp/x', '--ring-file', '3'], /unknown option '--ring-file' \(did you mean --ring-files\?\)/],
 ];
 for (const [argv, re] of usageErrors) {
   test(`listen: usage error for ${argv.join(' ') || '(no options)'}`, async () => {
@@ -46,13 +47,13 @@ for (const [argv, re] of usageErrors) {
   });
 }
 
-test('listen: a bad filter file is one clear line with file and line, exit 1', async () => {
+test('listen: a missing filter file is one clear line naming it, exit 3', async () => {
   const out = mkdtempSync(join(tmpdir(), 'ml-cli-listen-'));
   try {
     const { io: x, err } = io();
     const code = await main(['listen', '--out', out, '--filter', '/nonexistent/filter.yaml'], x);
-    assert.equal(code, 1);
-    assert.match(err(), /^mirrorlens listen: \/nonexistent\/filter\.yaml: cannot read filter file: ENOENT/);
+    assert.equal(code, 3);
+    assert.equal(err(), 'mirrorlens listen: /nonexistent/filter.yaml: cannot read filter file: no such file or directory\n');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -79,10 +80,10 @@ test('replay: targets with default ports, IPv6 in brackets', () => {
   assert.throws(() => parseTarget('h:0', false), /port must be 1-65535/);
 });
 
-test('replay: a missing capture is one clear line', async () => {
+test('replay: a missing capture is one clear line, exit 3', async () => {
   const { io: x, err } = io();
   const code = await main(['replay', '/nonexistent.pcap', '--to', '127.0.0.1:9', '--quiet'], x);
-  assert.equal(code, 1);
+  assert.equal(code, 3);
   assert.match(err(), /^mirrorlens replay: \/nonexistent\.pcap: cannot read capture/);
   void replay;
 });

@@ -1,11 +1,12 @@
 /**
  * `mirrorlens listen`: be a VPC Traffic Mirroring / Gateway Load Balancer target (see docs/listen.md).
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliIO, Command } from './command.js';
 import { numberOption, parseCommandArgs } from './command.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { fileProblem } from '../capture/inputs.js';
 import { MirrorListener, type ListenOptions, type PacketComments } from '../capture/listener.js';
 import { ListenWorkerPool, isListenWorker, runListenWorker } from '../capture/listen-workers.js';
 import { describeMirrorFilter, loadMirrorFilter, parseCidr, type Cidr } from '../capture/filter.js';
@@ -168,12 +169,13 @@ export const command: Command = {
     });
     if (positionals.length) throw new MirrorlensError(ErrorCode.Usage, `listen: unexpected argument '${positionals[0]}' (see 'mirrorlens listen --help')`);
     const out = values.out as string | undefined;
-    if (!out) throw new MirrorlensError(ErrorCode.Usage, "listen: --out DIR is required (see 'mirrorlens listen --help')");
+    if (!out) throw new MirrorlensError(ErrorCode.Usage, "--out DIR is required (see 'mirrorlens listen --help')");
     try {
+      if (existsSync(out) && !statSync(out).isDirectory()) throw new Error('exists and is not a directory (--out names the directory the rotating files go to)');
       mkdirSync(out, { recursive: true });
-      if (!statSync(out).isDirectory()) throw new Error('not a directory');
     } catch (e) {
-      throw new MirrorlensError(ErrorCode.CaptureWrite, `cannot use output directory: ${(e as Error).message}`, { file: out });
+      const why = (e as NodeJS.ErrnoException).code === undefined ? (e as Error).message : fileProblem(e);
+      throw new MirrorlensError(ErrorCode.CaptureWrite, `cannot use output directory: ${why}`, { file: out });
     }
     const sessions = new Map<string, string>();
     for (const s of strings(values.session)) {

@@ -70,24 +70,35 @@ test('--json carries the summary, the http section and the flow triage', async (
 test('usage errors are one line with exit code 2', async () => {
   const none = await run([]);
   assert.equal(none.code, 2);
-  assert.match(none.err, /^mirrorlens logs: logs: give at least one PATH/);
-  const fmt = await run(['x', '--format', 'apache']);
+  assert.match(none.err, /^mirrorlens logs: give at least one PATH/);
+  const fmt = await run(['x', '--log-format', 'apache']);
   assert.equal(fmt.code, 2);
-  assert.match(fmt.err, /--format must be one of alb, alb-conn, nlb, clb, flow, got 'apache'/);
+  assert.match(fmt.err, /--log-format must be one of alb, alb-conn, nlb, clb, flow, got 'apache'/);
+  // --format is the output format in every command; the input format has its own option.
+  const old = await run(['x', '--format', 'alb']);
+  assert.equal(old.code, 2);
+  assert.match(old.err, /--format is the output format \(text, json\); for the input format say --log-format alb/);
   const exp = await run(['x', '--expect', 'nonsense']);
   assert.equal(exp.code, 2);
 });
 
-test('a missing file is one clear line, exit 1; a file of only bad lines exits 1 with the count', async (t) => {
+test('a missing file is one clear line, exit 3; a file of only bad lines is one error, exit 4', async (t) => {
   const missing = await run(['/nonexistent/alb.log']);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 3);
   assert.equal(missing.err, 'mirrorlens logs: /nonexistent/alb.log: cannot open: no such file or directory\n');
   const d = tmp(t);
   const f = join(d, 'junk.log');
   writeFileSync(f, Array.from({ length: 15 }, (_, i) => `junk ${i}`).join('\n'));
   const junk = await run([f, '--bad-lines', '2']);
-  assert.equal(junk.code, 1);
-  assert.equal(junk.err.split('\n').filter(Boolean).length, 3);
-  assert.match(junk.err, /\.\.\. and 13 more bad lines/);
-  assert.match(junk.out, /15 bad lines/);
+  assert.equal(junk.code, 4);
+  assert.equal(junk.err, `mirrorlens logs: ${f}: not an ALB, NLB or Classic LB access log or a VPC flow log: no line of it is one (the format is detected from each file's lines)\n`);
+  assert.equal(junk.out, '');
+  // A log with some records: its bad lines are shown (up to --bad-lines), then counted.
+  const mixed = join(d, 'mixed.log');
+  writeFileSync(mixed, [BASE, ...Array.from({ length: 5 }, (_, i) => `junk ${i}`)].join('\n'));
+  const some = await run([mixed, '--bad-lines', '2']);
+  assert.equal(some.code, 0, some.err);
+  assert.equal(some.err.split('\n').filter(Boolean).length, 3);
+  assert.match(some.err, /\.\.\. and 3 more bad lines/);
+  assert.match(some.out, /5 bad lines/);
 });

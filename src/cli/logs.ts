@@ -3,9 +3,14 @@
  * logs; explain every 5xx in plain words; triage flow logs (routing / security group / network ACL).
  */
 import type { CliIO, Command } from './command.js';
-import { numberOption, parseCommandArgs } from './command.js';
+import { INCIDENT_HELP, INCIDENT_OPTIONS, choiceOption, incidentOption, numberOption, parseCommandArgs } from './command.js';
+import { writeWrapped } from './terminal.js';
+import { EXIT } from './exit.js';
+import type { Incident } from '../capture/incident.js';
+import { logRecordSelected } from '../logs/select.js';
+import { requireRecords } from '../logs/require.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
-import { readLogs, type LogsSummary } from '../logs/read.js';
+import { readLogs, type LogRecord, type LogsSummary } from '../logs/read.js';
 import { LogsSummariser, type ExpectedFlow, type LogsReport } from '../logs/summary.js';
 import { LOG_FORMATS, LOG_FORMAT_NAMES, type BadLine, type LogFormat } from '../logs/types.js';
 import type { ListingReport } from '../capture/sources/source.js';
@@ -30,20 +35,32 @@ partitions and 5-minute files that can hold it are listed), or cwl://LOG_GROUP
 The format is detected per file from its first lines.
 
 Options:
-  --format F        force the format: ${LOG_FORMATS.join(' | ')}
-  --fields LIST     VPC flow-log fields (custom format) for files without a header
-                    line, space- or comma-separated, e.g. 'version srcaddr dstaddr action'
-  --expect A>B[:P]  flow logs: is there traffic from address A to B (port P)? repeatable
-  --limit N         error lines to list (default 20; with --json 100): every 5xx
-                    and the 4xx the load balancer produced itself (460, 463, ...)
-  --bad-lines N     bad lines to print on stderr (default 10; all are counted)
-  --json            the report as JSON (one object) on stdout
+      --log-format F  the input format, instead of detecting it:
+                      ${LOG_FORMATS.join(' | ')}
+      --fields LIST   VPC flow-log fields (custom format) for files without a
+                      header line, space- or comma-separated, e.g.
+                      'version srcaddr dstaddr action'
+      --expect A>B[:P]  flow logs: is there traffic from address A to B (port
+                      P)? repeatable
+      --limit N       error lines to list (default 20; with --json 100): every
+                      5xx and the 4xx the load balancer produced itself (460...)
+      --bad-lines N   bad lines to print on stderr (default 10; all counted)
+      --format F      the output: text (default) or json
+  -j, --json          the report as JSON (one object) on stdout
+  -h, --help          this help
 ${STORE_USAGE}
-  -h, --help        this help
+
+${INCIDENT_HELP}
+  (flow-log records are kept when their capture interval overlaps the window;
+  --trace-id keeps the ALB lines that carry it)
+
+A file that gives no record (not a log, empty, cut before its first line) is
+an error: exit 4; one that cannot be read: exit 3.
 `;
 
 interface Options {
   json: boolean;
+  incident: Incident | null;
   format?: LogFormat;
   fields?: string[];
   recorder: Recorder | null;
@@ -54,7 +71,7 @@ interface Options {
 
 function parseExpect(s: string): ExpectedFlow {
   const gt = s.indexOf('>');
-  if (gt <= 0 || gt === s.length - 1) throw new MirrorlensError(ErrorCode.Usage, `logs: --expect wants SRC>DST[:PORT], got '${s}'`);
+  if (gt <= 0 || gt === s.length - 1) throw new MirrorlensError(ErrorCode.Usage, `--expect wants SRC>DST[:PORT], got '${s}'`);
   const src = s.substring(0, gt).trim();
   let dst = s.substring(gt + 1).trim();
   let dstPort: number | undefined;
@@ -62,7 +79,7 @@ function parseExpect(s: string): ExpectedFlow {
   if (m) {
     dst = (m[1] ?? m[2])!;
     dstPort = Number(m[3]);
-    if (dstPort > 65535) throw new MirrorlensError(ErrorCode.Usage, `logs: --expect port out of range in '${s}'`);
+    if (dstPort > 65535) throw new MirrorlensError(ErrorCode.Usage, `--expect port out of range in '${s}'`);
   }
   return dstPort === undefined ? { src, dst } : { src, dst, dstPort };
 }
@@ -71,23 +88,31 @@ function parseOptions(argv: string[]): { paths: string[]; o: Options } {
   const { values, positionals } = parseCommandArgs('logs', argv, {
     json: { type: 'boolean' },
     format: { type: 'string' },
+    'log-format': { type: 'string' },
+    ...INCIDENT_OPTIONS,
     fields: { type: 'string' },
     expect: { type: 'string', multiple: true },
     limit: { type: 'string' },
     'bad-lines': { type: 'string' },
     ...STORE_OPTIONS,
   });
-  if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "logs: give at least one PATH (a file, a directory or - for stdin; see 'mirrorlens logs --help')");
-  const format = values.format as string | undefined;
+  if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "give at least one PATH (a file, a directory or - for stdin; see 'mirrorlens logs --help')");
+  const out = values.format as string | undefined;
+  if (out !== undefined && LOG_FORMATS.includes(out as LogFormat)) {
+    throw new MirrorlensError(ErrorCode.Usage, `--format is the output format (text, json); for the input format say --log-format ${out}`);
+  }
+  const outFormat = choiceOption('logs', 'format', out, ['text', 'json'] as const, 'text');
+  const format = values['log-format'] as string | undefined;
   if (format !== undefined && !LOG_FORMATS.includes(format as LogFormat)) {
-    throw new MirrorlensError(ErrorCode.Usage, `logs: --format must be one of ${LOG_FORMATS.join(', ')}, got '${format}'`);
+    throw new MirrorlensError(ErrorCode.Usage, `--log-format must be one of ${LOG_FORMATS.join(', ')}, got '${format}'`);
   }
   const fieldsStr = values.fields as string | undefined;
   const fields = fieldsStr === undefined ? undefined : fieldsStr.split(/[\s,]+/).filter((x) => x.length > 0);
-  if (fields !== undefined && fields.length === 0) throw new MirrorlensError(ErrorCode.Usage, 'logs: --fields is empty');
-  const json = values.json === true;
+  if (fields !== undefined && fields.length === 0) throw new MirrorlensError(ErrorCode.Usage, '--fields is empty');
+  const json = values.json === true || outFormat === 'json';
   const o: Options = {
     json,
+    incident: incidentOption('logs', values),
     expect: ((values.expect as string[] | undefined) ?? []).map(parseExpect),
     limit: numberOption('logs', 'limit', values.limit as string | undefined, json ? 100 : 20),
     badLines: numberOption('logs', 'bad-lines', values['bad-lines'] as string | undefined, 10),
@@ -213,27 +238,59 @@ export async function runLogs(argv: string[], io: CliIO): Promise<number> {
   const { paths, o } = parseOptions(argv);
   const summariser = new LogsSummariser({ maxErrorLines: Math.max(o.limit, 100), expect: o.expect });
   let printed = 0;
-  const onBadLine = (b: BadLine): void => {
+  const show = (b: BadLine): void => {
     if (printed < o.badLines) {
       io.stderr.write(`mirrorlens logs: ${e(b.file)}${b.line > 0 ? `:${b.line}` : ''}: ${e(b.reason)}\n`);
     }
     printed++;
   };
+  // A file's bad lines wait until it has given a record: a file that gives none is one error
+  // (requireRecords), not a screen of "format not recognised".
+  let held: BadLine[] = [];
+  let heldFile = '';
+  let fileHasRecord = false;
+  const onBadLine = (b: BadLine): void => {
+    if (b.file !== heldFile) {
+      held = [];
+      heldFile = b.file;
+      fileHasRecord = false;
+    }
+    if (fileHasRecord) show(b);
+    else if (held.length < o.badLines + 1) held.push(b);
+    else printed++;
+  };
+  const onRecord = (r: LogRecord): void => {
+    if (r.file !== heldFile) {
+      held = [];
+      heldFile = r.file;
+      fileHasRecord = false;
+    }
+    if (!fileHasRecord) {
+      fileHasRecord = true;
+      for (const b of held) show(b);
+      held = [];
+    }
+    if (o.incident !== null && !logRecordSelected(o.incident, r)) return;
+    summariser.add(r);
+    if (rec) recordLog(rec, r);
+  };
   const opts: Parameters<typeof readLogs>[2] = { onBadLine, env: io.env };
   if (o.format !== undefined) opts.format = o.format;
   if (o.fields !== undefined) opts.fields = o.fields;
+  if (o.incident !== null) opts.window = o.incident.window;
   const rec = o.recorder;
-  const summary = await readLogs(paths, rec ? (r) => (summariser.add(r), recordLog(rec, r)) : (r) => summariser.add(r), opts);
+  const summary = await readLogs(paths, onRecord, opts);
+  requireRecords(summary, 'an ALB, NLB or Classic LB access log or a VPC flow log');
   if (printed > o.badLines) io.stderr.write(`mirrorlens logs: ... and ${printed - o.badLines} more bad lines\n`);
   const report = summariser.report();
   if (o.json) {
     if (report.http !== null) report.http.errorLines = report.http.errorLines.slice(0, o.limit);
     io.stdout.write(safeJson({ summary, ...report }, 2) + '\n');
   } else {
-    io.stdout.write(renderText(summary, report, o.limit));
+    writeWrapped(io, renderText(summary, report, o.limit));
   }
-  const stored = await closeRecorder('logs', rec, io);
-  return summary.records === 0 && summary.badLines > 0 ? 1 : stored;
+  // Records a store refused or lost fail the run as an output problem.
+  return (await closeRecorder('logs', rec, io)) !== 0 ? EXIT.output : EXIT.ok;
 }
 
 export const command: Command = {

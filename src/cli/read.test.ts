@@ -41,7 +41,7 @@ test('text lines: TCP flags, raw seq/ack, options; ICMP errors with the embedded
   assert.equal(lines[27], '   28    4.428992 10.81.1.2 → 10.81.1.1 ICMP 590 destination-unreachable code=4 mtu=1400 [10.81.1.1:55938 → 10.81.2.1:33436 UDP]');
   assert.equal(lines[31], '   32    4.839803 fd81:1::2 → fd81:1::1 ICMPv6 1294 packet-too-big code=0 mtu=1400 [[fd81:1::1]:41078 → [fd81:2::1]:33437 UDP]');
   assert.equal(lines[33], '   34    5.040337 10.81.1.1 → 10.81.2.1 IPv4 1410 proto=17 frag(off=1376 MF)');
-  assert.equal(lines[28], '   29    4.788046 eth/payload 42 ethertype=0x0806 !unsupported(EtherType not decoded (not IP))');
+  assert.equal(lines[28], '   29    4.788046 eth/payload 42 ethertype=0x0806 [EtherType not decoded (not IP)]');
 });
 
 test('--filter and --count select packets; --absolute-time prints ISO-8601 UTC with nanoseconds', async () => {
@@ -106,12 +106,12 @@ test('several files (one gzip-compressed) get headers and per-file relative time
   }
 });
 
-test('errors: bad filter, missing file, no file, bad option value are one line each', async () => {
+test('errors: bad filter (usage, 2), missing file (3), no file, bad option value are one line each', async () => {
   const bad = await run(LAB, '--filter', 'port x');
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 2);
   assert.equal(bad.err, "mirrorlens read: filter 'port x': 'x' is not a port number (0-65535) (column 6)\n");
   const missing = await run(join(FIX, 'no-such.pcap'));
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 3);
   assert.match(missing.err, /^mirrorlens read: .*no-such\.pcap.*\n$/);
   const none = await run();
   assert.equal(none.code, 2);
@@ -213,7 +213,7 @@ test('mutated capture files: read prints or reports one error line, never an int
         for (const [pos, val] of edits) b[pos] = val;
         writeFileSync(f, b);
         const r = await run(f, ...(json ? ['--json', '--stats'] : ['--absolute-time', '--stats']));
-        assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.err}`);
+        assert.ok(r.code === 0 || r.code === 4, `exit ${r.code}: ${r.err}`);
         assert.doesNotMatch(r.err, /internal error/);
         if (json) for (const line of r.out.split('\n').slice(0, -1)) JSON.parse(line);
       }),

@@ -4,7 +4,10 @@
  * so nothing from the capture needs escaping.
  */
 import type { CliIO, Command } from './command.js';
-import { numberOption, parseCommandArgs } from './command.js';
+import { captureArgs, numberOption, parseCommandArgs } from './command.js';
+import { expandCaptureInputs, fileProblem } from '../capture/inputs.js';
+import { requirePackets } from '../flow/pipeline.js';
+import type { CaptureSummary } from '../capture/record.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -20,43 +23,62 @@ import { TcpView } from '../wire/tcp.js';
 
 const USAGE = `Usage: mirrorlens read CAPTURE... [options]
 
-Prints the packets of pcap / pcapng captures (gzip-compressed too; '-' reads stdin), one a line
-like tshark, decoding Ethernet/VLAN/SLL/loopback/raw IP, IPv4/IPv6, TCP/UDP/ICMP and VXLAN/GENEVE
-tunnels (outer carrier and inner packet both shown).
+Prints the packets of pcap / pcapng captures (gzip-compressed too; '-' reads
+stdin), one a line like tshark, decoding Ethernet/VLAN/SLL/loopback/raw IP,
+IPv4/IPv6, TCP/UDP/ICMP and VXLAN/GENEVE tunnels (outer carrier and inner
+packet both shown). CAPTURE may be a directory (listen --out: its files in time
+order) or a quoted glob; -r FILE names one too.
 
 Options:
-  --json               one JSON object per packet (JSON lines)
-  --filter EXPR        display filter, e.g. "host 10.0.0.1 and port 443 and vni 42" (grammar below)
-  --mirror-filter FILE only packets these AWS Traffic Mirror filter rules accept (the file
-                       listen --filter takes), applied to the mirrored frame inside VXLAN/GENEVE
-  --count N            stop after N printed packets
-  --absolute-time      ISO-8601 UTC timestamps instead of seconds since the first packet
-  --checksums          validate IPv4/TCP/UDP/ICMP checksums (off by default: mirrored packets
-                       are often truncated or checksum-offloaded)
-  --vxlan-port N       UDP port carrying VXLAN (repeatable; default 4789 and 8472)
-  --geneve-port N      UDP port carrying GENEVE (repeatable; default 6081)
-  --max-depth N        tunnel nesting decoded (default 4)
-  --stats              print packet and status counts, and each anomaly (count, first frame) to stderr
+  -j, --json             one JSON object per packet (JSON lines)
+  -f, --filter EXPR      only packets the filter matches (grammar below), e.g.
+                         "host 10.0.0.1 and port 443 and vni 42"
+      --mirror-filter FILE  only packets these AWS Traffic Mirror filter rules
+                         accept (the file listen --filter takes), applied to
+                         the mirrored frame inside VXLAN/GENEVE
+  -c, --count N          stop after N printed packets
+      --absolute-time    ISO-8601 UTC times instead of seconds since the first
+      --checksums        validate IPv4/TCP/UDP/ICMP checksums (off by default:
+                         mirrored packets are often cut or checksum-offloaded)
+      --vxlan-port N     UDP port carrying VXLAN (repeatable; default 4789 and
+                         8472)
+      --geneve-port N    UDP port carrying GENEVE (repeatable; default 6081)
+      --max-depth N      tunnel nesting decoded (default 4)
+      --stats            packet and status counts, and each anomaly (count,
+                         first frame), on stderr
 
 Line format:
-  FRAME TIME [OUTER_SRC → OUTER_DST VXLAN|GENEVE vni=N |] SRC:PORT → DST:PORT PROTO LENGTH info
-  LENGTH is the frame's length on the wire; TCP info: [FLAGS] seq= ack= win= len= (payload bytes,
-  raw sequence numbers) and options; 'caplen=N' when the capture kept fewer bytes; a status other
-  than ok is appended as !truncated(reason) / !malformed(...) / !unsupported(...).
+  FRAME TIME [OUTER_SRC → OUTER_DST VXLAN|GENEVE vni=N |] SRC:PORT → DST:PORT
+  PROTO LENGTH info
+  LENGTH is the frame's length on the wire; TCP info: [FLAGS] seq= ack= win=
+  len= (payload bytes, raw sequence numbers) and options; 'caplen=N' when the
+  capture kept fewer bytes; a status other than ok is appended as
+  !truncated(reason) / !malformed(...); a protocol not decoded (ARP, ...) as
+  [what was not decoded], which is no fault of the packet.
 
-Filter grammar ('and' binds tighter than 'or'; juxtaposition is 'and'):
-  [inner|outer] [src|dst] host ADDR | net ADDR/LEN | port N | portrange N-M | ADDR | ADDR/LEN
-  vni N   vlan [N]   tcp udp icmp icmp6 ip ip6 vxlan geneve gwlb tunnel fragment
-  syn ack fin rst psh   ok truncated malformed unsupported   not/! and/&& or/|| ( )
-  Protocol words match a layer anywhere in the packet, as in tshark (udp matches VXLAN traffic);
-  host/port match any layer unless 'inner' (innermost packet) or 'outer' (tunnel carrier) is given.
+Filter grammar: tcpdump-style capture-filter words (not Wireshark's display
+filter language), applied to decoded packets; 'and' binds tighter than 'or';
+juxtaposition is 'and':
+  [inner|outer] [src|dst] host ADDR | net ADDR/LEN | port N | portrange N-M
+  | ADDR | ADDR/LEN   vni N   vlan [N]   tcp udp icmp icmp6 ip ip6 vxlan
+  geneve gwlb tunnel fragment   syn ack fin rst psh   ok truncated malformed
+  unsupported   not/! and/&& or/|| ( )
+  Protocol words match a layer anywhere in the packet, as in tshark (udp
+  matches VXLAN traffic); host/port match any layer unless 'inner' (innermost
+  packet) or 'outer' (tunnel carrier) is given. vni N also matches the packets
+  listen decapsulated from VNI N.
+Wireshark field comparisons are accepted too: ip.addr, ip.src, ip.dst,
+ipv6.addr, tcp.port, tcp.srcport, tcp.dstport (and udp.*), vxlan.vni,
+geneve.vni, vlan.id, tcp.flags.syn/ack/fin/reset/push, with == or !=, e.g.
+"tcp.port == 443 && ip.addr == 10.0.0.1".
 `;
 
 export const command: Command = {
   summary: 'print packets of captures (pcap, pcapng, .gz), one a line or as JSON',
   usage: USAGE,
   async run(argv: string[], io: CliIO): Promise<number> {
-    const { values, positionals } = parseCommandArgs('read', argv, {
+    const { values, positionals: args } = parseCommandArgs('read', argv, {
+      read: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       filter: { type: 'string' },
       'mirror-filter': { type: 'string' },
@@ -68,14 +90,15 @@ export const command: Command = {
       'max-depth': { type: 'string' },
       stats: { type: 'boolean' },
     });
-    if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "read: name at least one capture file (or '-' for stdin)");
+    const named = captureArgs(values, args);
+    if (named.length === 0) throw new MirrorlensError(ErrorCode.Usage, "name at least one capture file (or '-' for stdin)");
     const count = numberOption('read', 'count', values.count as string | undefined, Infinity);
     const ports = (name: string): number[] | undefined => {
       const v = values[name] as string[] | undefined;
       if (!v) return undefined;
       return v.map((p) => {
         const n = Number(p);
-        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MirrorlensError(ErrorCode.Usage, `read: --${name} wants a UDP port (0-65535), got '${p}'`);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new MirrorlensError(ErrorCode.Usage, `--${name} wants a UDP port (0-65535), got '${p}'`);
         return n;
       });
     };
@@ -85,8 +108,9 @@ export const command: Command = {
       vxlanPorts: ports('vxlan-port'),
       genevePorts: ports('geneve-port'),
     };
-    if (!Number.isInteger(opts.maxDepth)) throw new MirrorlensError(ErrorCode.Usage, 'read: --max-depth wants a whole number');
+    if (!Number.isInteger(opts.maxDepth)) throw new MirrorlensError(ErrorCode.Usage, '--max-depth wants a whole number');
     const filter = typeof values.filter === 'string' ? compileFilter(values.filter) : null;
+    const positionals = await expandCaptureInputs(named);
     // Loaded only when asked for (capture classification and the rules parser).
     const mirrorFilter =
       typeof values['mirror-filter'] === 'string' ? (await import('../capture/mirror-filter.js')).mirrorFilterPredicate(values['mirror-filter']) : null;
@@ -111,15 +135,27 @@ export const command: Command = {
       if (!abort.signal.aborted) abort.abort(new Error(`output closed (${e.code ?? e.message})`));
     };
     io.stdout.on('error', onOutError);
+    const summaries: CaptureSummary[] = [];
+    let fileSeen = 0;
+    let held: string[] = [];
+    const flushHeld = (): void => {
+      if (held.length === 0) return;
+      printer.flush();
+      for (const l of held) io.stderr.write(l);
+      held = [];
+    };
     {
       for (const file of positionals) {
         if (shown >= count || outputClosed) break;
         printer.startFile(file);
+        fileSeen = 0;
+        flushHeld();
         try {
-          await readCapture(
+          const sum = await readCapture(
             await paced(file, io, printer),
             (rec: PacketRecord) => {
               if (shown >= count || outputClosed) return;
+              if (fileSeen++ === 0) flushHeld();
               seen++;
               const st = dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
               statusCounts[st]!++;
@@ -136,17 +172,26 @@ export const command: Command = {
               signal: abort.signal,
               onWarning: (w) => {
                 warnings++;
-                printer.flush();
-                io.stderr.write(`mirrorlens read: warning: ${w.file} (byte offset ${w.byteOffset}): ${w.message}\n`);
+                const line = `mirrorlens read: warning: ${w.file} (byte offset ${w.byteOffset}): ${w.message}\n`;
+                // Until the file gives a packet its warnings wait: a file cut before its first
+                // packet is one error at the end, not a warning and an error.
+                if (fileSeen === 0) held.push(line);
+                else {
+                  printer.flush();
+                  io.stderr.write(line);
+                }
               },
             },
           );
+          summaries.push(sum);
         } catch (e) {
           if (!abort.signal.aborted) throw e;
         }
       }
       printer.flush();
     }
+    if (!outputClosed && shown < count) requirePackets(summaries);
+    flushHeld();
     if (values.stats === true) {
       const parts = STATUS_NAMES.map((n, i) => `${n} ${statusCounts[i]}`).join(', ');
       io.stderr.write(`mirrorlens read: ${seen} packets decoded (${parts}), ${shown} shown, ${warnings} capture warnings\n`);
@@ -195,9 +240,7 @@ async function paced(file: string, io: CliIO, printer: Printer): Promise<NodeJS.
   try {
     fh = await open(file, 'r');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
-    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open capture: ${why}`, { file }, { cause: e });
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open capture: ${fileProblem(e)}`, { file }, { cause: e });
   }
   const handle = fh;
   return Readable.from(
@@ -211,7 +254,7 @@ async function paced(file: string, io: CliIO, printer: Printer): Promise<NodeJS.
           try {
             n = (await handle.read(buf, 0, buf.length, null)).bytesRead;
           } catch (e) {
-            throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${(e as Error).message}`, { file, byteOffset: offset }, { cause: e });
+            throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${fileProblem(e)}`, { file, byteOffset: offset }, { cause: e });
           }
           if (n === 0) return;
           offset += n;
@@ -418,7 +461,9 @@ function textLine(rec: PacketRecord, d: PacketDecoder, time: string): string {
     if (d.findLayer(Layer.Ethernet) >= 0 && d.status === Status.Unsupported) s += ` ethertype=0x${etherTypeHex(d)}`;
   }
   if (rec.capturedLength < rec.originalLength) s += ` caplen=${rec.capturedLength}`;
-  if (d.status !== Status.Ok) s += ` !${STATUS_NAMES[d.status]}(${d.errorReason})`;
+  // A protocol mirrorlens does not decode (ARP, LLDP, ...) is not a fault of the packet.
+  if (d.status === Status.Unsupported) s += ` [${d.errorReason}]`;
+  else if (d.status !== Status.Ok) s += ` !${STATUS_NAMES[d.status]}(${d.errorReason})`;
   if (d.badChecksumLayer !== 0) s += ` !bad-checksum(${LAYER_NAMES[d.badChecksumLayer]})`;
   return s;
 }

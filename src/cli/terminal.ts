@@ -5,7 +5,6 @@
  */
 import type { CliIO } from './command.js';
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Columns a string takes on a terminal (ANSI colour sequences excluded; one column a code point). */
@@ -85,9 +84,27 @@ export function writeWrapped(io: CliIO, text: string): void {
 /**
  * A table (first row the header) with columns padded to their widest cell. On a terminal
  * narrower than the table, the columns named in `shrink` (widest first) are cut with '…' until it
- * fits or they are 8 wide; in a pipe every cell is whole.
+ * fits or they are 8 wide, then the columns in `drop` are left out in that order; in a pipe every
+ * cell is whole.
  */
-export function formatTable(rows: string[][], width: number | null, shrink: number[] = []): string[] {
+export function formatTable(input: string[][], width: number | null, shrink: number[] = [], drop: number[] = []): string[] {
+  let rows = input;
+  if (width !== null && drop.length > 0) {
+    const full = (r: string[][]): number => {
+      const n = r[0]?.length ?? 0;
+      const w = Array.from({ length: n }, (_, i) => Math.max(0, ...r.map((x) => visibleLength(x[i] ?? ''))));
+      const shrunk = w.map((v, i) => (shrink.includes(i) ? Math.min(v, 8) : v));
+      return shrunk.reduce((a, b) => a + b, 0) + 2 * (n - 1);
+    };
+    const gone = new Set<number>();
+    for (const d of drop) {
+      if (full(rows) <= width) break;
+      gone.add(d);
+      rows = input.map((r) => r.filter((_, i) => !gone.has(i)));
+    }
+    const kept = input[0]!.map((_, i) => i).filter((i) => !gone.has(i));
+    shrink = shrink.filter((i) => !gone.has(i)).map((i) => kept.indexOf(i));
+  }
   const cols = rows[0]?.length ?? 0;
   const widths = Array.from({ length: cols }, (_, i) => Math.max(0, ...rows.map((r) => visibleLength(r[i] ?? ''))));
   if (width !== null) {

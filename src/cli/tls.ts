@@ -3,7 +3,9 @@
  * version, cipher suite, SNI, ALPN, resumption, alerts and whether (and why not) it decrypted.
  */
 import type { CliIO, Command } from './command.js';
-import { parseCommandArgs } from './command.js';
+import { captureArgs, parseCommandArgs } from './command.js';
+import { expandCaptureInputs } from '../capture/inputs.js';
+import { loadKeyLogFile } from '../tls/keylog-file.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { escapeText, safeJson } from '../report/escape.js';
 import { processCaptures } from '../flow/pipeline.js';
@@ -14,22 +16,26 @@ import type { TlsSessionInfo } from '../tls/session.js';
 
 const USAGE = `Usage: mirrorlens tls CAPTURE... [--keylog FILE]... [options]
 
-Lists the TLS connections in pcap/pcapng captures (plain, .gz, VXLAN/GENEVE mirrored) and
-whether each one could be decrypted: version, cipher suite, SNI, ALPN offered and chosen,
-resumption, alerts (decrypted when they were encrypted), and why a connection did not
-decrypt (no-key, auth-failed = wrong key, unsupported-suite, capture-gap, no-handshake).
+Lists the TLS connections in pcap/pcapng captures (plain, .gz, VXLAN/GENEVE
+mirrored) and whether each one could be decrypted: version, cipher suite, SNI,
+ALPN offered and chosen, resumption, alerts (decrypted when they were
+encrypted), and why a connection did not decrypt (no-key, auth-failed = wrong
+key, unsupported-suite, capture-gap, no-handshake). CAPTURE may be a directory
+(listen --out) or a quoted glob; -r FILE names one too.
 
-Keys come from NSS key log files (SSLKEYLOGFILE, as curl, browsers, Node's keylog event,
-OpenSSL -keylogfile, Go KeyLogWriter write them; --keylog may repeat) and from Decryption
-Secrets Blocks inside pcapng captures. Secrets are never printed.
+Keys come from NSS key log files (SSLKEYLOGFILE, as curl, browsers, Node's
+keylog event, OpenSSL -keylogfile, Go KeyLogWriter write them; --keylog may
+repeat) and from Decryption Secrets Blocks inside pcapng captures. Secrets are
+never printed.
 
 Options:
-  --keylog FILE   NSS key log (repeatable); malformed lines are reported and skipped
-  --json          JSON lines: {"kind":"tls",...}
-  -h, --help      this help
+  -k, --keylog FILE  NSS key log (repeatable); malformed lines are reported and
+                     skipped; a file with no key line at all is an error
+  -j, --json         JSON lines: {"kind":"tls",...}
+  -h, --help         this help
 
-Columns: start time, uid, client -> server, version, cipher suite, SNI, ALPN, resumed,
-status (decrypted or the reason it did not), alerts, first problem.
+Columns: start time, uid, client -> server, version, cipher suite, SNI, ALPN,
+resumed, status (decrypted or the reason it did not), alerts, first problem.
 `;
 
 function endpoint(addr: string, port: number): string {
@@ -41,9 +47,10 @@ function fmtTime(t: number): string {
 }
 
 /** Loads every --keylog file; issues go to stderr as "file:line: message" (never a secret). */
-export function loadKeyLogs(cmd: string, files: string[], io: CliIO): KeyLog {
+/** Key log files named on the command line (a file that is not a key log at all is an error). */
+export async function loadKeyLogs(cmd: string, files: string[], io: CliIO): Promise<KeyLog> {
   const keys = new KeyLog();
-  for (const f of files) reportIssues(cmd, keys.addFile(f), io);
+  for (const f of files) reportIssues(cmd, (await loadKeyLogFile(f, keys, 'latin1')).issues, io);
   return keys;
 }
 
@@ -113,20 +120,27 @@ export function tlsJson(conn: ConnInfo, t: TlsSessionInfo): Record<string, unkno
 }
 
 async function run(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs('tls', argv, {
+  const { values, positionals: args } = parseCommandArgs('tls', argv, {
+    read: { type: 'string', multiple: true },
     keylog: { type: 'string', multiple: true },
     json: { type: 'boolean' },
   });
-  if (positionals.length === 0) throw new MirrorlensError(ErrorCode.Usage, "tls: give at least one CAPTURE file (see 'mirrorlens tls --help')");
+  const named = captureArgs(values, args);
+  if (named.length === 0) throw new MirrorlensError(ErrorCode.Usage, "give at least one CAPTURE file (see 'mirrorlens tls --help')");
   const json = values.json === true;
-  const keys = loadKeyLogs('tls', (values.keylog as string[] | undefined) ?? [], io);
+  const keys = await loadKeyLogs('tls', (values.keylog as string[] | undefined) ?? [], io);
+  const positionals = await expandCaptureInputs(named);
   const tty = io.stdout.isTTY === true && !json;
   const out = io.stdout;
   const sinks = new Map<string, { conn: ConnInfo; sink: AppSink }>();
   let tlsCount = 0;
   let decrypted = 0;
   const reasons = new Map<string, number>();
-  if (!json) out.write(`${formatRow(COLS.map((c) => c[0]), tty)}\n`);
+  let headerDone = json;
+  const header = (): void => {
+    if (!headerDone) out.write(`${formatRow(COLS.map((c) => c[0]), tty)}\n`);
+    headerDone = true;
+  };
   const summary = await processCaptures(positionals, {
     onSecrets(type, data) {
       reportIssues('tls', keys.addDsb(type, data), io);
@@ -147,6 +161,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       if (status !== 'decrypted') reasons.set(status, (reasons.get(status) ?? 0) + 1);
       if (json) out.write(`${safeJson(tlsJson(e.conn, t))}\n`);
       else {
+        header();
         out.write(`${formatRow(rowOf(e.conn, t), tty)}\n`);
         if (t.problems.length > 0 && status !== 'decrypted') out.write(`  ${escapeText(t.problems[0]!)}\n`);
       }
@@ -155,6 +170,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(`mirrorlens tls: ${escapeText(w.file)} (byte offset ${w.byteOffset}): ${escapeText(w.message)}\n`);
     },
   });
+  header();
   const why = [...reasons.entries()].map(([k, v]) => `${v} ${k}`).join(', ');
   const line =
     `${tlsCount} TLS connections, ${decrypted} decrypted${why ? ` (${why})` : ''}; ` +

@@ -4,8 +4,10 @@
  * mergecap'd set), decodes each packet once with a reused PacketDecoder, names its capture point
  * (the mirror session's VNI), and feeds the flow table.
  */
-import { readCapture } from '../capture/reader.js';
+import { readCapture, type CaptureParser } from '../capture/reader.js';
+import type { TimeWindow } from '../capture/window.js';
 import type { CaptureSummary, CaptureWarning, PacketRecord } from '../capture/record.js';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { Layer } from '../wire/layer.js';
 import { PacketDecoder, type PacketDecoderOptions } from '../wire/packet.js';
 import { Status } from '../wire/status.js';
@@ -26,6 +28,11 @@ export interface PipelineOptions extends FlowOptions {
   filter?: (rec: PacketRecord, pkt: PacketDecoder) => boolean;
   decoder?: PacketDecoderOptions;
   signal?: AbortSignal;
+  /**
+   * Only packets in this window are decoded (the rest are counted in `outsideWindow`), and a file
+   * is left at its first packet after the window's end: captures are written in arrival order.
+   */
+  window?: TimeWindow | null;
 }
 
 export interface PipelineSummary {
@@ -36,6 +43,8 @@ export interface PipelineSummary {
   flow: FlowStats;
   firstTime: number | null;
   lastTime: number | null;
+  /** Packets skipped undecoded because they were outside `window`. */
+  outsideWindow: number;
 }
 
 const vniNames = new Map<number, string>();
@@ -57,6 +66,23 @@ export function capturePointOf(pkt: PacketDecoder, _rec?: PacketRecord): string 
   return s;
 }
 
+/**
+ * Captures that were cut off before their first packet (and gave none) are an error, not an
+ * all-clear: with no packet read, nothing could have been found. A capture cut after some packets
+ * is read up to the cut (a warning); so is a set of files where only some gave no packet (the
+ * last file of a listener stopped by kill -9).
+ */
+export function requirePackets(files: readonly CaptureSummary[]): void {
+  if (files.length === 0 || files.some((f) => f.packets > 0)) return;
+  const cut = files.find((f) => f.truncated);
+  if (cut === undefined) return;
+  const w = cut.warningList[0];
+  throw new MirrorlensError(ErrorCode.CaptureCorrupt, `no packet could be read: ${w?.message ?? 'the capture is cut off'}`, {
+    file: cut.file,
+    byteOffset: w?.byteOffset,
+  });
+}
+
 /** Reads the captures in order through one flow table; resolves when all are read and the table finished. */
 export async function processCaptures(inputs: string[], handler: PipelineHandler, opts: PipelineOptions = {}): Promise<PipelineSummary> {
   const table = new FlowTable(handler, opts);
@@ -67,8 +93,17 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
   let packets = 0;
   let firstTime: number | null = null;
   let lastTime = -Infinity;
+  const since = opts.window?.since ?? -Infinity;
+  const until = opts.window?.until ?? Infinity;
+  let outsideWindow = 0;
+  let parser: CaptureParser | null = null;
   const onPacket = (rec: PacketRecord): void => {
     packets++;
+    if (rec.time < since || rec.time > until) {
+      outsideWindow++;
+      if (rec.time > until) parser?.stop();
+      return;
+    }
     const st = dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
     if (st === Status.Truncated) problems.truncated++;
     else if (st === Status.Malformed) problems.malformed++;
@@ -85,9 +120,13 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
       onSecrets: handler.onSecrets ? (type, data) => handler.onSecrets!(type, data) : undefined,
       onWarning: handler.onWarning,
       signal: opts.signal,
+      onParser(p) {
+        parser = p;
+      },
     });
     files.push(summary);
   }
+  requirePackets(files);
   table.finish(Number.isFinite(lastTime) ? lastTime : undefined);
-  return { files, packets, decodeProblems: problems, flow: table.stats, firstTime, lastTime: Number.isFinite(lastTime) ? lastTime : null };
+  return { files, packets, decodeProblems: problems, flow: table.stats, firstTime, lastTime: Number.isFinite(lastTime) ? lastTime : null, outsideWindow };
 }

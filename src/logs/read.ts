@@ -11,6 +11,7 @@
  */
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { fileProblem } from '../capture/inputs.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { resolveInputs, type InputSource, type ListingReport } from '../capture/sources/source.js';
 import type { ListingWindow } from '../capture/sources/s3-layout.js';
@@ -58,6 +59,8 @@ export interface LogFileSummary {
   badLines: number;
   /** Set when the file could not be read to its end (the records before are kept). */
   error: string | null;
+  /** Set when not one byte of the file could be read (cannot open: a socket, permissions, ...). */
+  unreadable?: boolean;
 }
 
 export interface LogsSummary {
@@ -247,6 +250,15 @@ async function readOneFile(
       return fs;
     }
     fs.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    if (!fs.gzip && head.subarray(0, 4096).includes(0)) {
+      // Logs are text: a NUL byte means a capture (or other binary file) given as a log.
+      const u32 = head.length >= 4 ? head.readUInt32LE(0) : 0;
+      const what = u32 === 0x0a0d0d0a ? 'a pcapng capture' : [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(u32) ? 'a pcap capture' : 'binary data';
+      fs.error = `this is ${what}, not a text log`;
+      bad(0, fs.error);
+      (raw as Readable).destroy?.();
+      return fs;
+    }
     const source: AsyncIterable<Buffer> | Iterable<Buffer> = ended ? [head] : prepend(head, it, counter);
     const body: AsyncIterable<Buffer> | Iterable<Buffer> = fs.gzip
       ? pipeline(Readable.from(source, { objectMode: false }), createGunzip({ chunkSize: 1 << 18 }), () => {
@@ -261,6 +273,12 @@ async function readOneFile(
     if (e instanceof MirrorlensError && e.code === ErrorCode.Aws) throw e;
     const err = e as NodeJS.ErrnoException;
     const partial = feeder.discard();
+    if (counter.bytes === 0 && typeof err.code === 'string' && err.syscall !== undefined) {
+      fs.error = `cannot read: ${fileProblem(err)}`;
+      fs.unreadable = true;
+      bad(0, fs.error);
+      return fs;
+    }
     const what = fs.gzip
       ? `gzip stream ends early or is corrupt (${err.code === 'Z_BUF_ERROR' ? 'unexpected end of file' : err.message})`
       : `read error: ${err.message}`;

@@ -23,6 +23,11 @@
  * scope     := 'inner' | 'outer'     -- innermost packet / outermost tunnel carrier; default: any layer
  * dir       := 'src' | 'dst'         -- default: either
  * ```
+ * It is a capture-filter (tcpdump/BPF-style) grammar, not Wireshark's display-filter language;
+ * the common Wireshark field comparisons are accepted too and rewritten into it
+ * (fromWiresharkFields): `ip.addr == 10.0.0.1`, `ip.src`/`ip.dst`, `ipv6.addr`, `tcp.port == 443`,
+ * `tcp.srcport`/`tcp.dstport`, the same for `udp`, `vxlan.vni == 42`, `geneve.vni`, `vlan.id`,
+ * `tcp.flags.syn == 1` (syn, ack, fin, reset, push), with `==`/`eq` and `!=`/`ne`; `ipv6`/`icmpv6`.
  * Protocol words test for a layer anywhere in the stack, as tshark does (`udp` matches VXLAN
  * traffic through its outer UDP; write `udp and not tunnel` for plain UDP). Examples:
  * `host 10.0.0.1 and port 443 and vni 42`, `outer src host 172.31.5.9`, `rst or fin`,
@@ -64,8 +69,63 @@ function filterError(expr: string, col: number, msg: string): MirrorlensError {
   return new MirrorlensError(ErrorCode.FilterParse, `filter '${expr}': ${msg} (column ${col})`, { column: col });
 }
 
-/** Compiles a display filter; throws MirrorlensError (ML_FILTER_PARSE) naming the column. */
-export function compileFilter(expr: string): PacketPredicate {
+const FIELD_FORMS: Record<string, (v: string) => string> = {
+  'ip.addr': (v) => v,
+  'ipv6.addr': (v) => v,
+  'ip.src': (v) => `src ${v}`,
+  'ipv6.src': (v) => `src ${v}`,
+  'ip.dst': (v) => `dst ${v}`,
+  'ipv6.dst': (v) => `dst ${v}`,
+  'tcp.port': (v) => `(tcp and port ${v})`,
+  'udp.port': (v) => `(udp and port ${v})`,
+  'tcp.srcport': (v) => `(tcp and src port ${v})`,
+  'tcp.dstport': (v) => `(tcp and dst port ${v})`,
+  'udp.srcport': (v) => `(udp and src port ${v})`,
+  'udp.dstport': (v) => `(udp and dst port ${v})`,
+  'vxlan.vni': (v) => `vni ${v}`,
+  'geneve.vni': (v) => `vni ${v}`,
+  'vlan.id': (v) => `vlan ${v}`,
+};
+const FLAG_FORMS: Record<string, string> = { syn: 'syn', ack: 'ack', fin: 'fin', reset: 'rst', push: 'psh' };
+
+/** The Wireshark field names the filter understands (for messages). */
+export const WIRESHARK_FIELDS = [...Object.keys(FIELD_FORMS), ...Object.keys(FLAG_FORMS).map((f) => `tcp.flags.${f}`)];
+
+/**
+ * Rewrites the common Wireshark display-filter comparisons (`tcp.port == 22`, `ip.addr != x`,
+ * `tcp.flags.reset == 1`, ...) and protocol names (`ipv6`, `icmpv6`) into this grammar. Throws
+ * for a Wireshark-looking field it does not know, naming the ones it does.
+ */
+export function fromWiresharkFields(expr: string): string {
+  return expr
+    .replace(/\b([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)\s*(==|!=|\beq\b|\bne\b)\s*("[^"]*"|[^\s()&|!]+)/gi, (_m, field: string, op: string, raw: string) => {
+      const f = field.toLowerCase();
+      const v = raw.replace(/^"|"$/g, '');
+      const neg = op === '!=' || op.toLowerCase() === 'ne';
+      let out: string;
+      const flag = /^tcp\.flags\.([a-z]+)$/.exec(f);
+      if (flag && FLAG_FORMS[flag[1]!] !== undefined) {
+        const on = v === '1' || v.toLowerCase() === 'true';
+        if (!on && v !== '0' && v.toLowerCase() !== 'false') throw filterError(expr, expr.indexOf(field) + 1, `${field} wants 1 or 0, got '${v}'`);
+        out = on !== neg ? FLAG_FORMS[flag[1]!]! : `not ${FLAG_FORMS[flag[1]!]}`;
+        return out;
+      }
+      const form = FIELD_FORMS[f];
+      if (form === undefined) {
+        throw filterError(expr, expr.indexOf(field) + 1, `the Wireshark field '${field}' is not known here; known: ${WIRESHARK_FIELDS.join(', ')}, and the tcpdump-style words of 'mirrorlens read --help'`);
+      }
+      return neg ? `(not ${form(v)})` : form(v);
+    })
+    .replace(/\bipv6\b(?!\.)/gi, 'ip6')
+    .replace(/\bicmpv6\b(?!\.)/gi, 'icmp6');
+}
+
+/**
+ * Compiles a filter (tcpdump-style words, or Wireshark field comparisons); throws
+ * MirrorlensError (ML_FILTER_PARSE) naming the column.
+ */
+export function compileFilter(original: string): PacketPredicate {
+  const expr = fromWiresharkFields(original);
   const toks = tokenize(expr);
   let i = 0;
   const peek = (): string | undefined => toks[i]?.text.toLowerCase();
@@ -104,6 +164,9 @@ export function compileFilter(expr: string): PacketPredicate {
   const parseUnary = (): PacketPredicate => {
     const p = peek();
     if (p === undefined) return fail('expected a filter term');
+    if (p.includes('.') && /^[a-z]/.test(p) && !/^[0-9a-f:.]+$/.test(p)) {
+      fail(`'${toks[i]!.text}' alone is not a filter term: compare it (${toks[i]!.text} == VALUE) or use the tcpdump-style words ('mirrorlens read --help')`);
+    }
     if (p === 'not' || p === '!') {
       i++;
       const inner = parseUnary();

@@ -34,7 +34,7 @@ test('demo --format json follows the report schema', async () => {
 
 test('analyze on a file that is not a capture fails with one clear line', async () => {
   const { code, err } = await run(['analyze', 'package.json']);
-  assert.equal(code, 1);
+  assert.equal(code, 4);
   assert.equal(err.trim().split('\n').length, 1);
   assert.match(err, /^mirrorlens analyze: package\.json.*not a (pcap|capture)/i);
 });

@@ -74,11 +74,12 @@ test('mirrorlens conns prints a table with a header, one line per connection, fi
 test('mirrorlens conns: bad options and missing files are one clear line', async () => {
   const bad = await cli(['conns', FIXTURE, '--state', 'XX']);
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /^mirrorlens conns: conns: unknown --state 'XX'/);
+  assert.match(bad.err, /^mirrorlens conns: unknown --state 'XX'/);
   const none = await cli(['conns']);
   assert.equal(none.code, 2);
   const missing = await cli(['conns', 'no-such-file.pcap']);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 3);
+  assert.equal(missing.out, '', 'no header before the error');
   assert.equal(missing.err.trim().split('\n').length, 1);
   assert.match(missing.err, /no-such-file\.pcap/);
 });

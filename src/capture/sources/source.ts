@@ -11,6 +11,7 @@ import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, MirrorlensError } from '../../wire/errors.js';
 import type { InputSource, ResolveOptions } from './types.js';
+import { fileProblem } from '../inputs.js';
 
 export type { InputSource, ListingReport, ResolveOptions, SourceKind } from './types.js';
 
@@ -63,13 +64,12 @@ export async function resolveLocal(spec: string, opts: ResolveOptions = {}): Pro
   try {
     st = await stat(spec);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open: ${why}`, { file: spec });
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open: ${fileProblem(e)}`, { file: spec });
   }
   if (!st.isDirectory()) return [fileSource(spec, st.size)];
   const out: InputSource[] = [];
   await walk(spec, out, opts.accept);
+  if (out.length === 0) throw new MirrorlensError(ErrorCode.FileOpen, 'directory holds no file to read', { file: spec });
   return out;
 }
 

@@ -1,0 +1,44 @@
+/**
+ * Reading a key log file named on the command line: one clear error when it cannot be read or is
+ * not a key log at all (a capture given by mistake, an empty file), instead of a warning for every
+ * line of binary data.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileProblem } from '../capture/inputs.js';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import type { KeyLog, KeyLogIssue } from './keylog.js';
+
+/** What a binary file given as a key log most likely is, from its first bytes. */
+function binaryKind(b: Buffer): string | null {
+  const u32 = b.length >= 4 ? b.readUInt32LE(0) : 0;
+  if (u32 === 0x0a0d0d0a) return 'a pcapng capture';
+  if (u32 === 0xa1b2c3d4 || u32 === 0xd4c3b2a1 || u32 === 0xa1b23c4d || u32 === 0x4d3cb2a1) return 'a pcap capture';
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip data (decompress it first)';
+  const head = b.subarray(0, 4096);
+  return head.includes(0) ? 'binary data' : null;
+}
+
+/**
+ * Reads a key log file into `keys` and returns the issues of its lines. Throws a MirrorlensError
+ * naming the file when it cannot be read (ML_FILE_OPEN), or when it is binary, empty, or holds
+ * no key-log line at all (ML_KEYLOG_PARSE).
+ */
+export async function loadKeyLogFile(path: string, keys: KeyLog, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<{ text: string; issues: KeyLogIssue[] }> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${fileProblem(e)}`, { file: path });
+  }
+  const kind = binaryKind(buf);
+  if (kind !== null) throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): this is ${kind}`, { file: path });
+  const text = buf.toString(encoding);
+  const lines = text.split(/\r\n|\r|\n/).filter((l) => l.trim().length > 0 && !l.trimStart().startsWith('#')).length;
+  if (lines === 0) throw new MirrorlensError(ErrorCode.KeylogParse, 'not a TLS key log (SSLKEYLOGFILE): the file holds no key line', { file: path });
+  const issues = keys.addText(text, path);
+  if (issues.length >= lines) {
+    const first = issues[0]!;
+    throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): no line of it is one (line ${first.line}: ${first.message})`, { file: path });
+  }
+  return { text, issues };
+}
