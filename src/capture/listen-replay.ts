@@ -240,7 +240,7 @@ export async function replayCapture(file: string, o: ReplayOptions): Promise<Rep
         }
       } catch (e) {
         if (e instanceof MirrorlensError || (e as Error).name === 'AbortError') throw e;
-        throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${(e as Error).message}`, { file });
+        throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${fileProblem(e)}`, { file });
       } finally {
         stream.destroy();
       }
