@@ -15,6 +15,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { fileProblem } from './file-problem.js';
 
 /** File names a directory walk takes as captures. */
 export const CAPTURE_NAME = /\.(pcapng|pcap|cap)\d*(\.gz)?$/i;
@@ -30,40 +31,7 @@ function isGlob(s: string): boolean {
   return /[*?[]/.test(s);
 }
 
-/** Why a path cannot be opened, in words (no Node error code). */
-export function fileProblem(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    case 'ENOTDIR':
-      return 'a part of the path is not a directory';
-    case 'ELOOP':
-      return 'too many symbolic links';
-    case 'ENAMETOOLONG':
-      return 'name too long';
-    case 'EMFILE':
-    case 'ENFILE':
-      return 'too many open files';
-    case 'ENXIO':
-      return 'cannot be opened for reading (a socket, or a device with nothing behind it)';
-    case 'EIO':
-      return 'input/output error';
-    case 'EEXIST':
-      return 'already exists';
-    case 'ENOSPC':
-      return 'no space left on device';
-    case 'EROFS':
-      return 'read-only file system';
-    default:
-      return (e as Error)?.message?.replace(/^E[A-Z]+: /, '').replace(/, \w+ '.*'$/, '') ?? String(e);
-  }
-}
+export { fileProblem } from './file-problem.js';
 
 async function walk(dir: string, out: string[]): Promise<void> {
   const entries: { name: string; dir: boolean }[] = [];

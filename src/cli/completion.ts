@@ -5,7 +5,6 @@
  */
 import type { Command } from './command.js';
 import { choiceOption, parseCommandArgs } from './command.js';
-import { commandNames, loadCommand } from './main.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 
 const USAGE = `Usage: mirrorlens completion bash|zsh
@@ -34,10 +33,16 @@ interface Spec {
   options: string[];
 }
 
-async function specs(): Promise<Spec[]> {
+/** The commands to complete, from the dispatcher (passed in: this module must not import main.ts). */
+export interface CommandRegistry {
+  names(): string[];
+  load(name: string): Promise<Command>;
+}
+
+async function specs(reg: CommandRegistry): Promise<Spec[]> {
   const out: Spec[] = [];
-  for (const name of commandNames()) {
-    const cmd = await loadCommand(name);
+  for (const name of reg.names()) {
+    const cmd = await reg.load(name);
     const options = [...new Set(cmd.usage.match(/(?<![\w-])--[a-z][a-z0-9-]*/g) ?? [])].sort();
     if (!options.includes('--help')) options.push('--help');
     out.push({ name, summary: cmd.summary, options });
@@ -116,15 +121,17 @@ if (( $+functions[compdef] )); then compdef _mirrorlens mirrorlens; fi
 `;
 }
 
-export const command: Command = {
-  summary: 'print a bash or zsh completion script: eval "$(mirrorlens completion bash)"',
-  usage: USAGE,
-  async run(argv, io) {
-    const { positionals } = parseCommandArgs('completion', argv, {});
-    if (positionals.length !== 1) throw new MirrorlensError(ErrorCode.Usage, "name one shell: bash or zsh (see 'mirrorlens completion --help')");
-    const shell = choiceOption('completion', 'shell', positionals[0], ['bash', 'zsh'] as const, 'bash');
-    const all = await specs();
-    io.stdout.write(shell === 'bash' ? bashScript(all) : zshScript(all));
-    return 0;
-  },
-};
+export function completionCommand(reg: CommandRegistry): Command {
+  return {
+    summary: 'print a bash or zsh completion script: eval "$(mirrorlens completion bash)"',
+    usage: USAGE,
+    async run(argv, io) {
+      const { positionals } = parseCommandArgs('completion', argv, {});
+      if (positionals.length !== 1) throw new MirrorlensError(ErrorCode.Usage, "name one shell: bash or zsh (see 'mirrorlens completion --help')");
+      const shell = choiceOption('completion', 'shell', positionals[0], ['bash', 'zsh'] as const, 'bash');
+      const all = await specs(reg);
+      io.stdout.write(shell === 'bash' ? bashScript(all) : zshScript(all));
+      return 0;
+    },
+  };
+}

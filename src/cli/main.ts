@@ -27,7 +27,7 @@ const COMMANDS: Record<string, Entry> = {
   query: { summary: 'ask a store: findings, transactions, conns, tls, logs, or any SQL; table, --json or --csv', load: async () => (await import('./query.js')).command },
   aws: { summary: 'set up VPC Traffic Mirroring for mirrorlens: aws mirror plan|apply|destroy', load: async () => (await import('./aws.js')).command },
   lab: { summary: 'reproduce load-balancer failures with real nginx/curl/conntrack in network namespaces', load: async () => (await import('./lab.js')).command },
-  completion: { summary: 'print a bash or zsh completion script: eval "$(mirrorlens completion bash)"', load: async () => (await import('./completion.js')).command },
+  completion: { summary: 'print a bash or zsh completion script: eval "$(mirrorlens completion bash)"', load: async () => (await import('./completion.js')).completionCommand({ names: commandNames, load: loadCommand }) },
   demo: { summary: 'analyze the bundled example (capture + key log + ALB log) and print the verdict', load: async () => (await import('./demo.js')).command },
 };
 

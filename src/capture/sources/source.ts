@@ -11,7 +11,7 @@ import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, MirrorlensError } from '../../wire/errors.js';
 import type { InputSource, ResolveOptions } from './types.js';
-import { fileProblem } from '../inputs.js';
+import { fileProblem } from '../file-problem.js';
 
 export type { InputSource, ListingReport, ResolveOptions, SourceKind } from './types.js';
 
