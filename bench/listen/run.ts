@@ -12,6 +12,8 @@
  *   sudo npm run bench:listen -- --rmem 64MiB  (net.core.rmem_max raised for the run, restored after;
  *                                               tcpdump -B gets the same memory as our socket)
  *   npm run bench:listen -- --build DIR --json-out FILE   (a compiled copy: tsc --outDir DIR + DIR/run.mjs)
+ *   npm run bench:listen -- --engines mmsg,socket,ring    (each engine in turn, each beside tcpdump on
+ *                                               the same stream; default: mmsg, socket, and ring as root)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     rmem: { type: 'string' },
     'autogroup-nice': { type: 'string' },
     'json-out': { type: 'string' },
+    engines: { type: 'string' },
   },
 });
 const rates = (values.rates ?? '20000,40000,60000,80000,100000,130000,160000,200000').split(',').map(Number);
@@ -66,7 +69,10 @@ if (rmem !== undefined) {
 const recvBuffer = values['recv-buffer'] ?? (rmem !== undefined ? String(rmem) : '32MiB');
 /** What the kernel gives our socket: min(request, rmem_max), doubled for its bookkeeping. */
 const socketBufferBytes = 2 * Math.min(parseSize('recv-buffer', recvBuffer, 0), Number(readFileSync(RMEM_MAX, 'utf8').trim()));
-const workerCounts = (values.workers ?? '1,2').split(',').map(Number);
+const workerCounts = (values.workers ?? '1').split(',').map(Number);
+const { loadNative } = await import('../../src/capture/native.js');
+const haveNative = loadNative().addon !== null;
+const engines = (values.engines ?? (haveNative ? (process.getuid?.() === 0 ? 'mmsg,ring,socket' : 'mmsg,socket') : 'socket')).split(',');
 // On a shared, busy machine: run all measured processes (senders, mirrorlens, tcpdump) at this
 // nice level (negative needs root) so the figures are about the tools, not the neighbours.
 const niceLevel = values.nice;
@@ -204,12 +210,12 @@ interface Step {
   tcpdump: { captured: number; kernelDrops: number; cpuSecondsPer100k: number; zeroDrop: boolean };
 }
 
-async function main(workers: number): Promise<unknown> {
+async function main(workers: number, engine: string): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'ml-bench-listen-'));
   const port = await freePort();
   const mport = await freePort();
   const ours = spawn(
-    ...cmd(process.execPath, [...entry, 'listen', '--out', join(dir, 'ml'), '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--metrics-port', String(mport), '--metrics-bind', '127.0.0.1', '--status-seconds', '0', '--rotate-size', '100MB', '--ring-files', '4', '--recv-buffer', recvBuffer, '--workers', String(workers)]),
+    ...cmd(process.execPath, [...entry, 'listen', '--out', join(dir, 'ml'), '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--metrics-port', String(mport), '--metrics-bind', '127.0.0.1', '--status-seconds', '0', '--rotate-size', '100MB', '--ring-files', '4', '--recv-buffer', String(socketBufferBytes / 2), '--workers', String(workers), '--engine', engine, '--ring-buffer', String(socketBufferBytes)]),
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let ourErr = '';
@@ -227,7 +233,8 @@ async function main(workers: number): Promise<unknown> {
     // With --workers the primary reports kernel drops as -1 (unknown) until the workers' first
     // counters arrive (every second); a baseline taken then made the first step show "1 kernel drop".
     let prevM = await metrics(mport);
-    for (let i = 0; i < 100 && (prevM['mirrorlens_listen_kernel_receive_drops'] ?? -1) < 0; i++) {
+    const dropKey = engine === 'ring' ? 'mirrorlens_listen_ring_drops' : 'mirrorlens_listen_kernel_receive_drops';
+    for (let i = 0; i < 100 && (prevM[dropKey] ?? -1) < 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       prevM = await metrics(mport);
     }
@@ -245,7 +252,7 @@ async function main(workers: number): Promise<unknown> {
       const secs = Math.max(...results.map((r) => r.seconds));
       const d = (k: string): number => (m[k] ?? 0) - (prevM[k] ?? 0);
       const received = d('mirrorlens_listen_datagrams_total');
-      const kernelDrops = d('mirrorlens_listen_kernel_receive_drops');
+      const kernelDrops = d(dropKey);
       let otherDrops = 0;
       for (const k of Object.keys(m)) if (k.startsWith('mirrorlens_listen_drops_total')) otherDrops += d(k);
       const captured = tds.captured - prevTd.captured;
@@ -278,6 +285,7 @@ async function main(workers: number): Promise<unknown> {
     const best = (k: 'ours' | 'tcpdump'): number => Math.max(0, ...steps.filter((s) => s[k].zeroDrop).map((s) => s.achievedPps));
     const summary = {
       workers,
+      engine,
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem(), loadavg: loadavg(), node: process.version },
       config: { seconds, senders: nSenders, datagramBytes: size, recvBuffer, socketBufferBytes, tcpdumpBufferKiB: Math.round(socketBufferBytes / 1024), nice: niceLevel ?? null, autogroupNice: values['autogroup-nice'] ?? null, built: values.built === true, build: values.build ?? null, rmemMax: readFileSync(RMEM_MAX, 'utf8').trim() },
       steps,
@@ -287,7 +295,9 @@ async function main(workers: number): Promise<unknown> {
       mirrorlensPacketsInFiles: inFiles,
       tcpdumpFinal: final,
     };
-    console.log(`--- mirrorlens listen --workers ${workers} ---`);
+    console.log(`--- mirrorlens listen --engine ${engine} --workers ${workers} ---`);
+    const cpuAt = (k: 'ours' | 'tcpdump'): string => steps.map((st) => st[k].cpuSecondsPer100k.toFixed(3)).join(' / ');
+    console.log(`CPU s per 100k datagrams by step: mirrorlens ${cpuAt('ours')}; tcpdump ${cpuAt('tcpdump')}`);
     console.log(`highest zero-drop rate: mirrorlens ${summary.highestZeroDropPps.mirrorlens} pkt/s, tcpdump ${summary.highestZeroDropPps.tcpdump} pkt/s`);
     console.log(`peak RSS: mirrorlens ${(oursRss / 2 ** 20).toFixed(1)} MiB, tcpdump ${(tdRss / 2 ** 20).toFixed(1)} MiB; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(`mirrorlens counted vs in files: ${summary.mirrorlensFinal.match(/(\d+) packets written/)?.[1]} vs ${inFiles}`);
@@ -299,8 +309,12 @@ async function main(workers: number): Promise<unknown> {
 }
 
 const all: unknown[] = [];
-for (const w of workerCounts) {
-  console.log(`=== mirrorlens listen --workers ${w} and tcpdump, same stream ===`);
-  all.push(await main(w));
+console.log(`load average at start ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+for (const engine of engines) {
+  for (const w of workerCounts) {
+    if (w > 1 && engine === 'ring') continue;
+    console.log(`=== mirrorlens listen --engine ${engine} --workers ${w} and tcpdump, same stream ===`);
+    all.push(await main(w, engine));
+  }
 }
 writeFileSync(values['json-out'] ?? join(outDir, 'listen-results.json'), JSON.stringify(all, null, 2));

@@ -214,6 +214,9 @@ export class MirrorListener {
   private readonly outerCls = new FrameClassifier();
   private readonly notices: NoticeLimiter;
   private truncationAdvised = false;
+  /** Kernel time stamp of the ring frame being handled (0: none, take the clock). */
+  private frameSec = 0;
+  private frameNsec = 0;
   private readonly lateSecretFiles = new Set<string>();
   private readonly secretMoves = new Set<Promise<void>>();
   private stopped = false;
@@ -557,7 +560,7 @@ export class MirrorListener {
     }
     p.lastUsed = m.datagrams;
     const comment = this.comments === 'all' ? `${p.commentPrefix} src_port=${srcPort}` : null;
-    this.emit(p, LinkType.Ethernet, msg, o0 + 8, len - 8, comment, -1, 0, 0);
+    this.emit(p, LinkType.Ethernet, msg, o0 + 8, len - 8, comment, -1, this.frameSec, this.frameNsec);
   }
 
   private geneveAt(msg: Uint8Array, o0: number, dlen: number, src: SourceEntry, srcPort: number): void {
@@ -610,7 +613,7 @@ export class MirrorListener {
     if (this.comments === 'all' || (this.comments === 'gwlb' && g.hasGwlb)) {
       comment = `${p.commentPrefix}${g.hasGwlb ? ` gwlb_flow_cookie=0x${g.gwlbFlowCookieHex()}` : ''}${this.comments === 'all' ? ` src_port=${srcPort}` : ''}`;
     }
-    this.emit(p, linkType, msg, off, end - off, comment, -1, 0, 0);
+    this.emit(p, linkType, msg, off, end - off, comment, -1, this.frameSec, this.frameNsec);
   }
 
   /** Does this inner frame decode as a mirrored packet (IPv4/IPv6, or ARP)? */
@@ -655,8 +658,12 @@ export class MirrorListener {
     const kind: PortKind | null = dst === (this.o.vxlanPort ?? VXLAN_PORT) ? 'vxlan' : dst === (this.o.genevePort ?? 6081) ? 'geneve' : null;
     if (kind === null) return;
     const a = fp.srcAddrOffset;
+    // the ring's kernel time stamp (time of arrival, and cheaper than reading the clock)
+    this.frameSec = sec;
+    this.frameNsec = nsec;
     if (fam === 4) this.sink.datagramV4(kind, b, q + 8, dlen, ((b[a]! << 24) | (b[a + 1]! << 16) | (b[a + 2]! << 8) | b[a + 3]!) >>> 0, port);
     else this.sink.datagramText(kind, b, q + 8, dlen, formatAddress(b, a, 16), port);
+    this.frameSec = 0;
   }
 
   private makeHostPoint(ifname: string, arphrd: number): CapturePoint {
@@ -804,8 +811,9 @@ export class MirrorListener {
   }
 
   /**
-   * Writes one frame of capture point `p`. `knownDir` >= 0: the direction is known (host capture),
-   * and `sec`/`nsec` are the kernel's time stamp and `wireLen` the frame's length on the wire.
+   * Writes one frame of capture point `p`. `knownDir` >= 0: the direction is known (host capture).
+   * `sec` > 0: `sec`/`nsec` are the kernel's time stamp (ring engine), else the clock is read.
+   * `wireLen`: the frame's length on the wire (host capture).
    */
   private emit(p: CapturePoint, linkType: number, b: Uint8Array, off: number, len: number, comment: string | null, knownDir: number, sec: number, nsec: number, wireLen = 0): void {
     const m = this.metrics;
@@ -845,7 +853,7 @@ export class MirrorListener {
       p.ifId = rc.writer.addInterface({ linkType: p.linkType, name: p.name, description: p.description, snaplen: this.snaplen, tsresol: 9 });
       p.generation = rc.generation;
     }
-    if (knownDir < 0) {
+    if (sec === 0) {
       const t = this.t0Ms + performance.now();
       sec = Math.floor(t / 1000);
       nsec = Math.round((t - sec * 1000) * 1e6);
