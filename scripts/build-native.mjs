@@ -39,8 +39,15 @@ const prefix = join(dirname(process.execPath), '..');
 if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include/node/node_api.h'))) args.push(`--nodedir=${prefix}`);
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
-  const text = `${r.stdout}\n${r.stderr}`;
-  const line = text.split('\n').find((l) => /error|not found|No such/i.test(l)) ?? `node-gyp exited with ${r.status}`;
-  done(false, line.trim().slice(0, 200));
+  // the whole output for whoever wants it; one telling line for the install log and `listen`
+  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+  mkdirSync(join(root, 'build'), { recursive: true });
+  writeFileSync(join(root, 'build', 'native-build.log'), text);
+  const lines = text.split('\n').map((l) => l.trim());
+  const line =
+    lines.find((l) => /(^|\s)(fatal )?error:/.test(l) && !/^gyp/.test(l)) ??
+    lines.find((l) => /not found|No such file|command not found/i.test(l)) ??
+    `the C compiler or node-gyp failed (exit ${r.status}${r.error ? `: ${r.error.message}` : ''}; output in build/native-build.log)`;
+  done(false, line.slice(0, 200));
 }
 done(true);

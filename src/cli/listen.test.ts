@@ -39,6 +39,12 @@ const usageErrors: [string[], RegExp][] = [
   [['--out', '/tmp/x', '--batch-wait-ms', '500'], /--batch-wait-ms wants 0-100/],
   [['--out', '/tmp/x', '--prefix', 'a/b'], /--prefix may hold/],
   [['--out', '/tmp/x', '--bogus'], /unknown option '--bogus'/],
+  [['--out', '/tmp/x', '--engine', 'fast'], /--engine wants auto, mmsg, ring or socket, got 'fast'/],
+  [['--out', '/tmp/x', '--interface', 'eth0', '--engine', 'mmsg'], /--interface captures with the packet ring, not --engine mmsg/],
+  [['--out', '/tmp/x', '--interface', 'eth0;rm'], /--interface wants an interface name/],
+  [['--out', '/tmp/x', '--engine', 'ring', '--workers', '2'], /--workers works with the mmsg and socket engines/],
+  [['--out', '/tmp/x', '--flush-interval', '0'], /--flush-interval wants 0.05-60 seconds/],
+  [['--out', '/tmp/x', '--no-traffic-seconds', '-1'], /--no-traffic-seconds wants 0 or more|wants a number/],
   [['--out', '/tmp/x', '--ring-file', '3'], /unknown option '--ring-file' \(did you mean --ring-files\?\)/],
 ];
 for (const [argv, re] of usageErrors) {
