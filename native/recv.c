@@ -29,7 +29,7 @@
 #include <uv.h>
 
 #define MAX_BATCH 64
-#define META_WORDS 8 /* udp: len, family, a0..a3, port, flags */
+#define META_WORDS 10 /* udp: len, family, a0..a3, port, flags, sec, nsec */
 #define RING_META_WORDS 8 /* ring: off, caplen, origlen, sec, nsec, pkttype, hatype, 0 */
 
 #define CHECK(call)                                                                                \
@@ -121,7 +121,11 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
     setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
     int small = 1;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  } else if (rcvbuf > 0) {
+  } else {
+    /* the kernel's time of arrival for each datagram (a batch is read later than it arrived) */
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+  }
+  if (!drop_all && rcvbuf > 0) {
     /* as root, SO_RCVBUFFORCE passes net.core.rmem_max; otherwise the capped request */
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
@@ -169,7 +173,8 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
 /*
  * udpRecv(fd, buf Uint8Array, slotSize, meta Int32Array) -> datagrams read (0: none waiting).
  * Datagram i is at buf[i*slotSize], meta[i*8..]: length, family (4|6), address (IPv4: a0 as
- * uint32 in network order read big-endian; IPv6: a0..a3), source port, flags (1: truncated).
+ * uint32 in network order read big-endian; IPv6: a0..a3), source port, flags (1: truncated),
+ * arrival time (seconds, nanoseconds; 0 when the kernel gave none).
  * IPv4-mapped IPv6 sources are given as IPv4.
  */
 static napi_value udp_recv(napi_env env, napi_callback_info info) {
@@ -191,6 +196,10 @@ static napi_value udp_recv(napi_env env, napi_callback_info info) {
   struct mmsghdr msgs[MAX_BATCH];
   struct iovec iov[MAX_BATCH];
   struct sockaddr_in6 addrs[MAX_BATCH];
+  union {
+    char buf[CMSG_SPACE(sizeof(struct timespec))];
+    struct cmsghdr align;
+  } ctl[MAX_BATCH];
   for (unsigned i = 0; i < n; i++) {
     iov[i].iov_base = (char *)buf + (size_t)i * slot;
     iov[i].iov_len = slot;
@@ -199,6 +208,8 @@ static napi_value udp_recv(napi_env env, napi_callback_info info) {
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &addrs[i];
     msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+    msgs[i].msg_hdr.msg_control = ctl[i].buf;
+    msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
   }
   int r = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);
   if (r < 0) {
@@ -209,6 +220,15 @@ static napi_value udp_recv(napi_env env, napi_callback_info info) {
     int32_t *m = meta + i * META_WORDS;
     m[0] = (int32_t)msgs[i].msg_len;
     m[7] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;
+    m[8] = m[9] = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        m[8] = (int32_t)ts.tv_sec;
+        m[9] = (int32_t)ts.tv_nsec;
+      }
+    }
     struct sockaddr *sa = (struct sockaddr *)&addrs[i];
     if (sa->sa_family == AF_INET) {
       struct sockaddr_in *s4 = (struct sockaddr_in *)sa;

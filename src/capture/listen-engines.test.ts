@@ -167,3 +167,35 @@ test('listen --interface lo (root): host capture, one capture point, each packet
     assert.equal(got.flags[i]! & 3, 1, 'inbound (ingress) in epb_flags');
   }
 });
+
+test('engine mmsg: packets carry the kernel time of arrival, not the time they were read', { skip: native.addon ? false : native.why, timeout: 60_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'ml-engine-ts-'));
+  const port = await freePort();
+  const l = new MirrorListener({ outDir: dir, bind: ['127.0.0.1'], vxlanPort: port, genevePort: 0, statusIntervalMs: 0, engine: 'mmsg' });
+  try {
+    await l.start();
+    // a child sends one datagram 200 ms after saying "ready", another 300 ms later, while this
+    // thread is blocked: both are read in one batch after the block
+    const a = datagram(1).toString('hex');
+    const b = datagram(2).toString('hex');
+    const child = spawn(
+      process.execPath,
+      ['-e', `const s=require('node:dgram').createSocket('udp4');console.log('ready');setTimeout(()=>{s.send(Buffer.from('${a}','hex'),${port},'127.0.0.1');setTimeout(()=>{s.send(Buffer.from('${b}','hex'),${port},'127.0.0.1',()=>s.close())},300)},200)`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    const unblocked = Date.now();
+    for (let i = 0; i < 200 && l.metrics.packets < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await l.stop();
+    const ts: number[] = [];
+    for (const f of readdirSync(dir)) await readCapture(join(dir, f), (r) => ts.push(r.tsSec * 1000 + r.tsNsec / 1e6));
+    assert.equal(ts.length, 2);
+    assert.ok(ts[1]! - ts[0]! >= 250, `gap ${ts[1]! - ts[0]!} ms`);
+    assert.ok(ts[1]! < unblocked - 100, `stamped at arrival: ${unblocked - ts[1]!} ms before the read`);
+  } finally {
+    await l.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

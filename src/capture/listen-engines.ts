@@ -4,7 +4,8 @@
  * - socket: Node's node:dgram. One recvmsg, one Buffer and one rinfo object per datagram, one
  *   wake-up per poll; no native code, no privilege.
  * - mmsg: the native addon's recvmmsg(2) on a UDP socket: up to 64 datagrams per system call into
- *   one reused buffer, their sources as numbers; no privilege. The default when the addon is built.
+ *   one reused buffer, their sources as numbers and the kernel's time of arrival (SO_TIMESTAMPNS);
+ *   no privilege. The default when the addon is built.
  * - ring: the native addon's AF_PACKET TPACKET_V3 ring (what libpcap, tcpdump and dumpcap use):
  *   the kernel fills blocks of frames in shared memory, one wake-up per block or block timeout.
  *   Needs CAP_NET_RAW. For the mirror ports, a classic BPF program keeps only UDP to them, and the
@@ -23,10 +24,13 @@ export type EngineName = 'socket' | 'mmsg' | 'ring';
 export type PortKind = 'vxlan' | 'geneve';
 
 export interface ReceiveSink {
-  /** A datagram whose IPv4 source is a number (mmsg, ring). */
-  datagramV4(kind: PortKind, b: Uint8Array, off: number, len: number, source: number, port: number): void;
+  /**
+   * A datagram whose IPv4 source is a number (mmsg, ring). `sec` > 0: the kernel's time of
+   * arrival (mmsg, ring), else the listener reads the clock.
+   */
+  datagramV4(kind: PortKind, b: Uint8Array, off: number, len: number, source: number, port: number, sec: number, nsec: number): void;
   /** A datagram whose source is text (socket engine; IPv6). */
-  datagramText(kind: PortKind, b: Uint8Array, off: number, len: number, source: string, port: number): void;
+  datagramText(kind: PortKind, b: Uint8Array, off: number, len: number, source: string, port: number, sec: number, nsec: number): void;
   /** A frame from the packet ring (ARPHRD type, sll_pkttype, kernel time stamp). */
   ringFrame(b: Uint8Array, off: number, len: number, origLen: number, sec: number, nsec: number, pktType: number, arphrd: number): void;
   /** After each batch read (count of datagrams/frames in it), and whether the batch was full. */
@@ -126,7 +130,7 @@ export async function startSocketEngine(o: EngineOptions, sink: ReceiveSink): Pr
         bound.push({ kind, address: info.address, port: info.port, family: type, recvBufferBytes: rb });
         sockets.push(s);
         s.on('message', (m, r) => {
-          sink.datagramText(kind, m, 0, m.length, r.address, r.port);
+          sink.datagramText(kind, m, 0, m.length, r.address, r.port, 0, 0);
           noteDatagram();
         });
         resolve();
@@ -218,8 +222,8 @@ export function startMmsgEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
         for (let i = 0; i < n; i++) {
           const m = i * UDP_META_WORDS;
           const len = meta[m]!;
-          if (meta[m + 1] === 4) sink.datagramV4(kind, buf, i * SLOT, len, meta[m + 2]! >>> 0, meta[m + 6]!);
-          else sink.datagramText(kind, buf, i * SLOT, len, v6Text(meta, m + 2), meta[m + 6]!);
+          if (meta[m + 1] === 4) sink.datagramV4(kind, buf, i * SLOT, len, meta[m + 2]! >>> 0, meta[m + 6]!, meta[m + 8]! >>> 0, meta[m + 9]!);
+          else sink.datagramText(kind, buf, i * SLOT, len, v6Text(meta, m + 2), meta[m + 6]!, meta[m + 8]! >>> 0, meta[m + 9]!);
         }
         if (n < UDP_BATCH) {
           sink.batchDone(n, false);
@@ -267,8 +271,8 @@ export function startMmsgEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
           const kind = bound[socks.indexOf(s)]!.kind;
           for (let i = 0; i < n; i++) {
             const m = i * UDP_META_WORDS;
-            if (meta[m + 1] === 4) sink.datagramV4(kind, buf, i * SLOT, meta[m]!, meta[m + 2]! >>> 0, meta[m + 6]!);
-            else sink.datagramText(kind, buf, i * SLOT, meta[m]!, v6Text(meta, m + 2), meta[m + 6]!);
+            if (meta[m + 1] === 4) sink.datagramV4(kind, buf, i * SLOT, meta[m]!, meta[m + 2]! >>> 0, meta[m + 6]!, meta[m + 8]! >>> 0, meta[m + 9]!);
+            else sink.datagramText(kind, buf, i * SLOT, meta[m]!, v6Text(meta, m + 2), meta[m + 6]!, meta[m + 8]! >>> 0, meta[m + 9]!);
           }
           if (n < UDP_BATCH) break;
         }

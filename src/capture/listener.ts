@@ -214,7 +214,7 @@ export class MirrorListener {
   private readonly outerCls = new FrameClassifier();
   private readonly notices: NoticeLimiter;
   private truncationAdvised = false;
-  /** Kernel time stamp of the ring frame being handled (0: none, take the clock). */
+  /** Kernel time of arrival of the datagram being handled (mmsg, ring; 0: none, read the clock). */
   private frameSec = 0;
   private frameNsec = 0;
   private readonly lateSecretFiles = new Set<string>();
@@ -472,16 +472,22 @@ export class MirrorListener {
 
   /** What the engines call: per datagram / frame, and after each batch. */
   private readonly sink: ReceiveSink = {
-    datagramV4: (kind, b, off, len, source, port) => {
+    datagramV4: (kind, b, off, len, source, port, sec, nsec) => {
       let src = this.sources.get(source);
       if (src === undefined) src = this.newSource(source, new Uint8Array([source >>> 24, (source >>> 16) & 0xff, (source >>> 8) & 0xff, source & 0xff]));
+      this.frameSec = sec;
+      this.frameNsec = nsec;
       if (kind === 'vxlan') this.vxlanAt(b, off, len, src, port);
       else this.geneveAt(b, off, len, src, port);
+      this.frameSec = 0;
     },
-    datagramText: (kind, b, off, len, source, port) => {
+    datagramText: (kind, b, off, len, source, port, sec, nsec) => {
       const src = this.source(source);
+      this.frameSec = sec;
+      this.frameNsec = nsec;
       if (kind === 'vxlan') this.vxlanAt(b, off, len, src, port);
       else this.geneveAt(b, off, len, src, port);
+      this.frameSec = 0;
     },
     ringFrame: (b, off, len, origLen, sec, nsec, pktType, arphrd) => this.ringFrame(b, off, len, origLen, sec, nsec, pktType, arphrd),
     batchDone: (n, full) => this.endBatch(n, full),
@@ -659,11 +665,8 @@ export class MirrorListener {
     if (kind === null) return;
     const a = fp.srcAddrOffset;
     // the ring's kernel time stamp (time of arrival, and cheaper than reading the clock)
-    this.frameSec = sec;
-    this.frameNsec = nsec;
-    if (fam === 4) this.sink.datagramV4(kind, b, q + 8, dlen, ((b[a]! << 24) | (b[a + 1]! << 16) | (b[a + 2]! << 8) | b[a + 3]!) >>> 0, port);
-    else this.sink.datagramText(kind, b, q + 8, dlen, formatAddress(b, a, 16), port);
-    this.frameSec = 0;
+    if (fam === 4) this.sink.datagramV4(kind, b, q + 8, dlen, ((b[a]! << 24) | (b[a + 1]! << 16) | (b[a + 2]! << 8) | b[a + 3]!) >>> 0, port, sec, nsec);
+    else this.sink.datagramText(kind, b, q + 8, dlen, formatAddress(b, a, 16), port, sec, nsec);
   }
 
   private makeHostPoint(ifname: string, arphrd: number): CapturePoint {
@@ -812,7 +815,7 @@ export class MirrorListener {
 
   /**
    * Writes one frame of capture point `p`. `knownDir` >= 0: the direction is known (host capture).
-   * `sec` > 0: `sec`/`nsec` are the kernel's time stamp (ring engine), else the clock is read.
+   * `sec` > 0: `sec`/`nsec` are the kernel's time of arrival (mmsg, ring), else the clock is read.
    * `wireLen`: the frame's length on the wire (host capture).
    */
   private emit(p: CapturePoint, linkType: number, b: Uint8Array, off: number, len: number, comment: string | null, knownDir: number, sec: number, nsec: number, wireLen = 0): void {

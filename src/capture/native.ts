@@ -44,8 +44,8 @@ export interface NativeAddon {
   closeFd(fd: number): void;
 }
 
-/** Words per datagram in udpRecv's meta array: length, family, address (4 words), port, flags. */
-export const UDP_META_WORDS = 8;
+/** Words per datagram in udpRecv's meta array: length, family, address (4 words), port, flags, arrival seconds, nanoseconds. */
+export const UDP_META_WORDS = 10;
 /** Most datagrams one udpRecv call returns. */
 export const UDP_BATCH = 64;
 /** Words per frame in ringRead's meta array: offset, captured, original, sec, nsec, packet type, ARPHRD type. */
