@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Finding } from '../../src/diagnose/finding.js';
 import { LiveAnalyzer } from '../../src/analyze/live.js';
+import { loadNative } from '../../src/capture/native.js';
 import { LinkType } from '../../src/wire/link.js';
 import { vxlanWrap, type Talk } from '../flow/packets.js';
 import { backTalk, frontTalk, T0 } from './scenario.js';
@@ -59,53 +60,56 @@ test('LiveAnalyzer reports the idle-timeout-reset within a second of the RST, on
   assert.ok(found[0]!.at - rstTime <= 1.01, `reported ${(found[0]!.at - rstTime).toFixed(3)} s after the RST`);
 });
 
-test('listen --analyze prints the finding live for VXLAN datagrams sent in real time', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ml-live-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const port = 20000 + (process.pid % 20000);
-  const bin = resolve(import.meta.dirname, '../listen/cli.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', bin, 'listen', '--out', dir, '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--analyze-json', '--status-seconds', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`listen did not start: ${err}`)), 20000);
-    child.stderr.on('data', () => {
-      if (err.includes('analyzing live')) {
-        clearTimeout(timer);
-        res();
-      }
+// the default engine (mmsg when the native addon is built) and the packet ring (root)
+for (const engine of ['auto', 'ring'] as const) {
+  test(`listen --analyze (--engine ${engine}) prints the finding live for VXLAN datagrams sent in real time`, { skip: engine === 'ring' && (process.getuid?.() !== 0 || !loadNative().addon) ? 'needs root and the native addon' : false }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ml-live-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const port = 20000 + (process.pid % 20000) + (engine === 'ring' ? 1 : 0);
+    const bin = resolve(import.meta.dirname, '../listen/cli.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', bin, 'listen', '--out', dir, '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--analyze-json', '--status-seconds', '0', '--engine', engine], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`listen did not start: ${err}`)), 20000);
+      child.stderr.on('data', () => {
+        if (err.includes('analyzing live')) {
+          clearTimeout(timer);
+          res();
+        }
+      });
+    });
+    const sock = createSocket('udp4');
+    const start = Date.now() / 1000;
+    const { front, back } = story(start, 1.5);
+    const frames = [...front.frames.map((f) => ({ ...f, vni: 1 })), ...back.frames.map((f) => ({ ...f, vni: 2 }))].sort((a, b) => a.time - b.time);
+    let rstSentAt = 0;
+    for (const fr of frames) {
+      const wait = (fr.time - start) * 1000 - (Date.now() - start * 1000);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const pkt = vxlanWrap(fr.frame, fr.vni, '127.0.0.1', '127.0.0.1');
+      // The outer headers are the kernel's: send only the VXLAN header and the inner frame.
+      await new Promise<void>((r) => sock.send(pkt.subarray(14 + 20 + 8), port, '127.0.0.1', () => r()));
+      if (fr.frame[14 + 20 + 13] === 0x04) rstSentAt = Date.now();
+    }
+    sock.close();
+    const deadline = Date.now() + 5000;
+    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const firstAt = Date.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    const line = out.split('\n').find((l) => l.trim());
+    assert.ok(line, `no finding printed; stderr: ${err}`);
+    const f = JSON.parse(line) as { kind: string; status: number | null; resetBy: string };
+    assert.equal(f.kind, 'idle-timeout-reset');
+    assert.equal(f.resetBy, '10.0.2.9:8080');
+    assert.ok(rstSentAt > 0 && firstAt - rstSentAt < 2500, `finding ${firstAt - rstSentAt} ms after the RST was sent`);
   });
-  const sock = createSocket('udp4');
-  const start = Date.now() / 1000;
-  const { front, back } = story(start, 1.5);
-  const frames = [...front.frames.map((f) => ({ ...f, vni: 1 })), ...back.frames.map((f) => ({ ...f, vni: 2 }))].sort((a, b) => a.time - b.time);
-  let rstSentAt = 0;
-  for (const fr of frames) {
-    const wait = (fr.time - start) * 1000 - (Date.now() - start * 1000);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const pkt = vxlanWrap(fr.frame, fr.vni, '127.0.0.1', '127.0.0.1');
-    // The outer headers are the kernel's: send only the VXLAN header and the inner frame.
-    await new Promise<void>((r) => sock.send(pkt.subarray(14 + 20 + 8), port, '127.0.0.1', () => r()));
-    if (fr.frame[14 + 20 + 13] === 0x04) rstSentAt = Date.now();
-  }
-  sock.close();
-  const deadline = Date.now() + 5000;
-  while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const firstAt = Date.now();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  const line = out.split('\n').find((l) => l.trim());
-  assert.ok(line, `no finding printed; stderr: ${err}`);
-  const f = JSON.parse(line) as { kind: string; status: number | null; resetBy: string };
-  assert.equal(f.kind, 'idle-timeout-reset');
-  assert.equal(f.resetBy, '10.0.2.9:8080');
-  assert.ok(rstSentAt > 0 && firstAt - rstSentAt < 2500, `finding ${firstAt - rstSentAt} ms after the RST was sent`);
-});
+}
 
 test('LiveAnalyzer forgets key-log secrets logged longer ago than it retains (memory stays bounded over days)', () => {
   let now = T0;
