@@ -37,7 +37,9 @@ test('text summary explains the 502 in plain words and lists the line', async (t
   assert.equal(err, '');
   assert.match(out, /^1 file, 2 lines, 2 records \(ALB access log 2\), 0 bad lines$/m);
   assert.match(out, /by elb_status_code: {4}200 1 · 502 1/);
-  assert.match(out, /502-target-closed \(1\): the load balancer answered 502 itself: the target connection failed or closed before a response/);
+  assert.match(out, /502-target-closed \(1\): the load balancer answered 502 itself after sending the request: the target connection closed or reset before any response/);
+  assert.match(out, /the log cannot tell apart: a keep-alive race/);
+  assert.match(out, /AWS: https:\/\/docs\.aws\.amazon\.com\/elasticloadbalancing\/latest\/application\/load-balancer-troubleshooting\.html#http-502-issues/);
   assert.match(out, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2 2018-07-02T22:23:00.186641Z elb 502 target - 192\\.168\\.131\\.39:2817 -> 10\\.0\\.0\\.1:80 times 0\\.001/-1/-1`));
 });
 

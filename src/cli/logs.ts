@@ -2,6 +2,7 @@
  * `mirrorlens logs PATH...`: summarise ALB/NLB/CLB access logs, ALB connection logs and VPC flow
  * logs; explain every 5xx in plain words; triage flow logs (routing / security group / network ACL).
  */
+import { causeById } from '../logs/causes/index.js';
 import type { CliIO, Command } from './command.js';
 import { INCIDENT_HELP, INCIDENT_OPTIONS, choiceOption, incidentOption, numberOption, parseCommandArgs } from './command.js';
 import { writeWrapped } from './terminal.js';
@@ -187,16 +188,19 @@ export function renderText(summary: LogsSummary, report: LogsReport, limit: numb
       out.push(...table([['minute (UTC)', 'requests', 'elb 4xx', 'elb 5xx', 'target 5xx'], ...minutes.map((m) => [m.minute, String(m.requests), String(m.elb4xx), String(m.elb5xx), String(m.target5xx)])], '    '));
     }
     if (h.errorLines.length) {
-      const patterns = new Map<string, { meaning: string; causes: string[]; count: number }>();
+      const patterns = new Map<string, { meaning: string; causes: string[]; open: string | null; first: string | null; count: number }>();
       for (const l of h.errorLines) {
         const p = patterns.get(l.pattern);
         if (p) p.count++;
-        else patterns.set(l.pattern, { meaning: l.meaning, causes: l.likelyCauses, count: 1 });
+        else patterns.set(l.pattern, { meaning: l.meaning, causes: l.likelyCauses, open: l.open, first: l.causes[0] ?? null, count: 1 });
       }
       out.push('', 'What the errors mean:');
       for (const [name, p] of patterns) {
         out.push(`  ${name} (${h.byPattern[name] ?? p.count}): ${p.meaning}`);
         p.causes.forEach((c, i) => out.push(`    ${i + 1}. ${e(c)}`));
+        if (p.open !== null) out.push(`    the log cannot tell apart: ${p.open} (mirrorlens analyze without captures says what to capture)`);
+        const cause = p.first !== null ? causeById(p.first) : undefined;
+        if (cause) out.push(`    AWS: ${cause.aws.source}`);
       }
       const shown = h.errorLines.slice(0, limit);
       out.push('', `Error lines: 5xx and the load balancer's own 4xx (${shown.length} of ${h.errorLineCount}):`);

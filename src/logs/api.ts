@@ -17,6 +17,8 @@ export { parseFlowLine, compileFlowFormat, DEFAULT_FLOW_FIELDS, DEFAULT_FLOW_FOR
 export type { FlowLogRecord, FlowFormat } from './flow.js';
 export { explainAlbError, explainClbError, explainErrorReason, ERROR_REASONS } from './explain.js';
 export type { ErrorExplanation } from './explain.js';
+export { CAUSES, GROUPS, ALB_TROUBLESHOOTING, causeById, causesForVerdict, matchCauses, candidateCauses, groupName, signatureScore } from './causes/index.js';
+export type { Cause, CaptureAdvice, CauseConfidence, CauseMatch, LogLineFacts, LogSignature, PacketSignature, TimeCond } from './causes/index.js';
 export { LogsSummariser } from './summary.js';
 export type { LogsReport, SummaryOptions, ExpectedFlow, ErrorLine, FlowFinding, ExpectResult } from './summary.js';
 export { detectFormat } from './detect.js';

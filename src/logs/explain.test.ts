@@ -16,15 +16,18 @@ test('502, target status -, target_processing_time -1: the load balancer answere
   const x = explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '502', '-'))!;
   assert.equal(x.origin, 'load-balancer');
   assert.equal(x.pattern, '502-target-closed');
-  assert.equal(x.meaning, 'the load balancer answered 502 itself: the target connection failed or closed before a response');
-  assert.match(x.likelyCauses[0]!, /keep-alive timeout is shorter than the load balancer idle timeout/);
-  assert.match(x.likelyCauses[1]!, /350 s/);
+  assert.equal(x.meaning, 'the load balancer answered 502 itself after sending the request: the target connection closed or reset before any response');
+  assert.deepEqual(x.causes, ['502-closed-with-request-outstanding', '502-deregistration-delay']);
+  assert.match(x.likelyCauses[0]!, /keep-alive timeout longer than the load balancer's idle timeout/);
+  assert.match(x.open!, /keep-alive race .* a hop between \(NLB, NAT, firewall\)/);
 });
 
 test('502 with all three times -1: could not connect to the target', () => {
   const x = explainAlbError(alb('10.0.0.9:8080', '-1 -1 -1', '502', '-'))!;
   assert.equal(x.pattern, '502-connect-failed');
-  assert.match(x.likelyCauses[0]!, /TCP RST to the SYN/);
+  assert.deepEqual(x.causes, ['502-rst-on-connect', '502-icmp-unreachable', '502-target-tls-handshake', '502-closed-with-request-outstanding']);
+  assert.match(x.likelyCauses[0]!, /RST to the SYN/);
+  assert.match(x.open!, /ICMP unreachable/);
 });
 
 test('502 after the target started answering: unusable response', () => {
@@ -41,11 +44,14 @@ test('502 with a Lambda error_reason (the AWS example)', () => {
   const x = explainAlbError(alb('-', '0.000 0.001 0.000', '502', '-', { errorReason: 'LambdaInvalidResponse' }))!;
   assert.equal(x.pattern, '502-lambda');
   assert.match(x.likelyCauses[0]!, /^error_reason LambdaInvalidResponse: the Lambda function response is malformed/);
+  assert.deepEqual(x.causes, ['502-lambda']);
+  assert.equal(x.open, null);
 });
 
 test('504: idle timeout vs connection timeout', () => {
   assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '504', '-'))!.pattern, '504-idle-timeout');
-  assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '504', '-'))!.meaning, 'the load balancer answered 504 itself: the target did not answer within the idle timeout');
+  assert.equal(explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '504', '-'))!.meaning, 'the load balancer answered 504 itself: the target got the request and did not answer within the idle timeout');
+  assert.deepEqual(explainAlbError(alb('10.0.0.9:8080', '0.001 -1 -1', '504', '-'))!.causes, ['504-target-idle-timeout', '504-content-length-over-body']);
   assert.equal(explainAlbError(alb('10.0.0.9:8080', '-1 -1 -1', '504', '-'))!.pattern, '504-connect-timeout');
 });
 
@@ -87,7 +93,7 @@ test('Classic LB: instance closed / timed out', () => {
   const r = parseClbLine('2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 10.0.0.1:80 0.000073 -1 -1 504 - 0 0 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -') as ClbLogRecord;
   const x = explainClbError(r)!;
   assert.equal(x.pattern, '504-idle-timeout');
-  assert.match(x.meaning, /the instance did not answer/);
+  assert.match(x.meaning, /the instance got the request and did not answer/);
 });
 
 test('error_reason codes in words, with family fallbacks', () => {

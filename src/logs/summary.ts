@@ -48,6 +48,10 @@ export interface ErrorLine {
   likelyCauses: string[];
   origin: 'load-balancer' | 'target';
   pattern: string;
+  /** Catalogue ids of the documented causes the line fits, most likely first. */
+  causes: string[];
+  /** What the log fields cannot tell apart (null when one cause fits). */
+  open: string | null;
 }
 
 export interface MinuteRow {
@@ -324,6 +328,8 @@ export class LogsSummariser {
           likelyCauses: ex.likelyCauses,
           origin: ex.origin,
           pattern: ex.pattern,
+          causes: ex.causes,
+          open: ex.open,
         });
       }
     }
