@@ -16,6 +16,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { loadNative } from '../../src/capture/native.js';
 import { Netns, netnsUnavailable, waitFor, exited, sleep, collect } from './netns.js';
 import { readCapture } from '../../src/capture/reader.js';
 
@@ -141,6 +142,12 @@ async function mirrorRun(tunnel: 'vxlan' | 'geneve'): Promise<void> {
     const srv = ns.spawn(server, process.execPath, ['-e', SERVER]);
     await waitFor(srv.stdout!, /ready/, 20_000, 'the HTTP server');
     await sleep(1500); // let link-up chatter (MLD, ...) pass before capturing
+    // VXLAN run: `listen --interface` captures on the mirrored interface itself as well (host
+    // capture, packet ring), beside tcpdump
+    const hostOut = join(dir, 'host');
+    const host = tunnel === 'vxlan' && loadNative().addon ? ns.spawn(server, process.execPath, ['--import', 'tsx', CLI, 'listen', '--out', hostOut, '--interface', vB, '--status-seconds', '0']) : null;
+    const herr = host ? collect(host.stderr!) : null;
+    if (host) await waitFor(host.stderr!, /listen: writing /, 60_000, 'mirrorlens listen --interface to start');
     const tcpdumpFile = join(dir, 'tcpdump.pcap');
     const td = ns.spawn(server, 'tcpdump', ['-i', vB, '-U', '-B', '65536', '-s', '0', '-w', tcpdumpFile]);
     await waitFor(td.stderr!, /listening on/, 20_000, 'tcpdump');
@@ -157,6 +164,25 @@ async function mirrorRun(tunnel: 'vxlan' | 'geneve'): Promise<void> {
     listener.kill('SIGTERM');
     const code = await exited(listener, 20_000);
     assert.equal(code, 0, lerr.text);
+    if (host) {
+      host.kill('SIGTERM');
+      assert.equal(await exited(host, 20_000), 0, herr!.text);
+      assert.match(herr!.text, new RegExp(`listen: engine ring \\(capturing on an interface needs the packet ring\\), capturing on ${vB}`));
+      // the TCP frames (the curl traffic) equal tcpdump's on the same interface, byte for byte;
+      // host capture runs a little longer than tcpdump, so other chatter may differ
+      const tcp = (f: Awaited<ReturnType<typeof frames>>): string[] => f.hex.filter((h) => (h.slice(24, 28) === '0800' && h.slice(46, 48) === '06') || (h.slice(24, 28) === '86dd' && h.slice(40, 42) === '06')).sort();
+      const hostFiles = readdirSync(hostOut).filter((f) => f.endsWith('.pcapng'));
+      const h = await frames(join(hostOut, hostFiles[0]!));
+      const td2 = await frames(tcpdumpFile);
+      assert.ok(tcp(td2).length >= 10, `tcpdump saw ${tcp(td2).length} TCP frames`);
+      assert.deepEqual(tcp(h), tcp(td2));
+      assert.deepEqual(h.ifNames, [`host-${vB}|captured on host interface ${vB} (no mirroring); direction from the kernel: outgoing = egress`]);
+      // direction from the kernel: the server's frames (source 10.201.0.2) went out (egress = 2)
+      h.hex.forEach((x, i) => {
+        if (x.slice(24, 28) === '0800' && x.slice(52, 60) === '0ac90002') assert.equal(h.flags[i]! & 3, 2, 'server → client is egress');
+        if (x.slice(24, 28) === '0800' && x.slice(60, 68) === '0ac90002') assert.equal(h.flags[i]! & 3, 1, 'client → server is ingress');
+      });
+    }
 
     const files = readdirSync(out).filter((f) => f.endsWith('.pcapng'));
     assert.equal(files.length, 1, files.join(', '));
