@@ -73,6 +73,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   stats.bytes = summary.files.reduce((a, f) => a + f.bytes, 0);
   if (summary.firstTime !== null) corr.notePacketTime(summary.firstTime);
   if (summary.lastTime !== null) corr.notePacketTime(summary.lastTime);
+  for (const f of summary.fileTimes) corr.time.noteCapture(f.file, f.firstTime, f.lastTime);
   const dp = summary.decodeProblems;
   if (dp.truncated + dp.malformed > 0) note(`${dp.truncated} truncated and ${dp.malformed} malformed packets (decoded as far as possible)`);
   if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
@@ -80,6 +81,8 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   rec?.endFile();
   const cases = corr.build();
   const { findings, connections, transactions } = session.explain(incident === null ? cases : cases.filter((c) => caseSelected(incident, c)));
+  // Inputs that do not overlap in time were not joined: say which.
+  for (const w of corr.timeWarnings()) note(w);
   logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
   stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
   const report: Report = {

@@ -14,7 +14,8 @@
  */
 import { clientMatches, traceMatches, type ClientSpec, type Incident } from '../capture/incident.js';
 import { inWindow, isAllTime, widenWindow, type TimeWindow } from '../capture/window.js';
-import type { Case, TxView } from '../correlate/views.js';
+import type { Case } from '../correlate/case.js';
+import type { TxView } from '../correlate/views.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import type { ConnInfo } from '../flow/stream.js';
 
@@ -60,14 +61,17 @@ function txTime(t: TxView | null): number | null {
   return t === null ? null : (t.requestFirstByteTime ?? t.responseFirstByteTime);
 }
 
-/** Whether a correlated case belongs to the incident: by its log line when it has one, else by its transactions. */
+/** Whether a correlated case belongs to the incident: by its log line when it has one, else by the transactions of its legs. */
 export function caseSelected(i: Incident, c: Case): boolean {
   if (c.log !== null) return logLineSelected(i, c.log.time, c.log.clientAddr, c.log.clientPort, c.log.traceId);
-  const t = txTime(c.clientTx) ?? txTime(c.targetTx) ?? c.targetConn?.startTime ?? c.clientConn?.startTime ?? null;
-  if (t !== null && !inWindow(i.window, t)) return false;
-  if (i.traceRoot !== null && !traceMatches(i.traceRoot, c.clientTx?.traceId ?? c.targetTx?.traceId ?? null)) return false;
+  const clientTx = c.path.client?.tx ?? null;
+  const backTx = c.path.lb?.tx ?? c.path.target?.tx ?? null;
+  const t = txTime(clientTx) ?? txTime(backTx) ?? c.time;
+  if (!inWindow(i.window, t)) return false;
+  if (i.traceRoot !== null && !traceMatches(i.traceRoot, clientTx?.traceId ?? backTx?.traceId ?? null)) return false;
   if (i.client === null) return true;
-  if (c.clientTx !== null) return clientOk(i.client, c.clientTx.clientAddr, c.clientTx.clientPort);
-  if (c.clientConn !== null) return clientOk(i.client, c.clientConn.clientAddr, c.clientConn.clientPort);
+  if (clientTx !== null) return clientOk(i.client, clientTx.clientAddr, clientTx.clientPort);
+  const cc = c.path.client?.conn ?? null;
+  if (cc !== null) return clientOk(i.client, cc.clientAddr, cc.clientPort);
   return false; // only the target side was seen: the client is unknown
 }

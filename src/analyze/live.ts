@@ -1,13 +1,15 @@
 /**
  * Live analysis (`mirrorlens listen --analyze`): the batch pipeline fed frame by frame from the
  * mirror listener, with key logs followed as they grow. Every half second the flow table's clock
- * advances, the correlation is rebuilt from what is kept (errors only), and each case is explained
- * once, as soon as the connection that decides it has been recorded (or a few seconds later at the
- * latest, with what is known then).
+ * advances, the correlation is rebuilt from what is kept (errors only), and each incident is
+ * explained once: as soon as a connection that decides it has been recorded and the legs still to
+ * come have arrived (the client's answer, when the client side is mirrored), or a few seconds
+ * later at the latest, with what is known then. An incident is remembered by the (connection,
+ * time) pairs of all its legs, so finding it again from another leg does not report it twice.
  */
 import { PacketRecord } from '../capture/record.js';
 import { Correlator } from '../correlate/correlate.js';
-import type { Case } from '../correlate/views.js';
+import type { Case } from '../correlate/case.js';
 import type { Finding } from '../diagnose/finding.js';
 import { FlowTable, type FlowOptions } from '../flow/table.js';
 import { KeyLog, formatKeyLogIssue, type Watcher } from '../tls/keylog.js';
@@ -32,16 +34,20 @@ export interface LiveOptions {
   recorder?: Recorder | null;
 }
 
-function caseKey(c: Case): string {
-  if (c.clientTx) return `c:${c.clientTx.uid}`;
-  if (c.targetTx) return `t:${c.targetTx.uid}`;
-  if (c.targetAttempts[0]) return `a:${c.targetAttempts[0].uid}`;
-  if (c.log) return `l:${c.log.file}:${c.log.line}`;
-  return `?:${c.status}`;
+/** Two claims on one connection this close in time are the same incident. */
+const SAME_INCIDENT_SECONDS = 2;
+
+/** A recorded connection or failed request decides the case (a complete 5xx answer alone waits for the legs behind it). */
+function decided(c: Case): boolean {
+  const back = [c.path.lb, c.path.target];
+  if (back.some((l) => l !== null && ((l.conn !== null && l.tx !== null) || l.attempts.length > 0))) return true;
+  const ctx = c.path.client?.tx;
+  return ctx !== undefined && ctx !== null && ctx.outcome !== 'complete';
 }
 
-function caseTime(c: Case): number {
-  return c.targetTx?.requestFirstByteTime ?? c.clientTx?.requestFirstByteTime ?? c.targetAttempts[0]?.startTime ?? c.log?.time ?? 0;
+/** Legs that may still arrive: the client's answer, when client legs are mirrored and this one has none yet. */
+function waitingForLegs(c: Case): boolean {
+  return c.path.client === null && c.coverage.client && c.origin !== 'alb-log';
 }
 
 export class LiveAnalyzer {
@@ -51,7 +57,8 @@ export class LiveAnalyzer {
   private readonly table: FlowTable;
   private readonly dec = new PacketDecoder();
   private readonly rec = new PacketRecord();
-  private readonly reported = new Map<string, number>();
+  /** Reported incidents: connection uid → the times claimed on it. */
+  private readonly reported = new Map<string, number[]>();
   private readonly watchers: Watcher[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastPacketTime = 0;
@@ -96,11 +103,10 @@ export class LiveAnalyzer {
     const settle = this.o.settleSeconds ?? 5;
     const fresh: Case[] = [];
     for (const c of this.corr.build()) {
-      const key = caseKey(c);
-      if (this.reported.has(key)) continue;
-      const decided = c.targetConn !== null || c.targetAttempts.length > 0 || (c.clientTx !== null && c.clientTx.outcome !== 'complete');
-      if (!final && !decided && now - caseTime(c) < settle) continue;
-      this.reported.set(key, caseTime(c));
+      if (this.wasReported(c)) continue;
+      const ready = decided(c) && !waitingForLegs(c);
+      if (!final && !ready && now - c.time < settle) continue;
+      this.markReported(c);
       fresh.push(c);
     }
     if (fresh.length) {
@@ -119,8 +125,20 @@ export class LiveAnalyzer {
       if (this.frames > 0) {
         this.corr.prune(horizon);
         this.session.forgetUnkept();
-        for (const [k, t] of this.reported) if (t < horizon) this.reported.delete(k);
+        for (const [k, ts] of this.reported) if (ts.every((t) => t < horizon)) this.reported.delete(k);
       }
+    }
+  }
+
+  private wasReported(c: Case): boolean {
+    return c.claims.some((cl) => (this.reported.get(cl.uid) ?? []).some((t) => Math.abs(t - cl.time) < SAME_INCIDENT_SECONDS));
+  }
+
+  private markReported(c: Case): void {
+    for (const cl of c.claims) {
+      const list = this.reported.get(cl.uid);
+      if (list) list.push(cl.time);
+      else this.reported.set(cl.uid, [cl.time]);
     }
   }
 

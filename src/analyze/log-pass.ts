@@ -33,6 +33,7 @@ export async function readLogInputs(
     logs.records++;
     logs.byKind[r.kind] = (logs.byKind[r.kind] ?? 0) + 1;
     if (r.kind === 'alb' || r.kind === 'clb') {
+      corr.time.noteLogTime(r.file, r.time);
       const s = r.elbStatusCode === null ? '-' : String(r.elbStatusCode);
       logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
       if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;

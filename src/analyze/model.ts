@@ -1,11 +1,11 @@
 /**
- * The analyze report model, schemaVersion 1 (documented in docs/report-schema.md). Text, JSON and
+ * The analyze report model, schemaVersion 2 (documented in docs/report-schema.md). Text, JSON and
  * HTML are pure renderers of a Report. In memory, times are seconds since the Unix epoch; the JSON
  * renderer writes them as ISO-8601 strings.
  */
 import type { Finding, FindingKind } from '../diagnose/finding.js';
 
-export const SCHEMA_VERSION = 1 as const;
+export const SCHEMA_VERSION = 2 as const;
 
 export interface ReportConnection {
   uid: string;

@@ -3,8 +3,10 @@
  * shared by batch `analyze` and live `listen --analyze`.
  */
 import type { Correlator } from '../correlate/correlate.js';
-import { connView, txView } from '../correlate/from-records.js';
-import type { Case, ConnView, TxView } from '../correlate/views.js';
+import type { Case } from '../correlate/case.js';
+import { connView, legView, txView } from '../correlate/from-records.js';
+import { pathLegs } from '../correlate/path.js';
+import type { ConnView, TxView } from '../correlate/views.js';
 import { endpoint } from '../correlate/views.js';
 import type { Finding } from '../diagnose/finding.js';
 import { diagnose, learnKeepAlive } from '../diagnose/rules.js';
@@ -59,7 +61,7 @@ export class AnalysisSession {
   handler(): FlowHandler {
     return {
       onConnectionStart: (conn: ConnInfo): StreamSink | null => {
-        this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime);
+        this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime, conn);
         this.opts.recorder?.connectionStart(conn);
         const sink = createAppSink(conn, this.keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), this.opts.tls);
         this.live.set(conn.uid, sink);
@@ -114,19 +116,9 @@ export class AnalysisSession {
     this.stats.connections++;
     const v = connView(rec);
     v.tlsFailure = tlsFailure;
+    // The leg first: keeping a connection brings its NAT peers along, looked up in the leg index.
+    this.corr.addLeg(legView(rec));
     this.corr.addConnection(v);
-    this.corr.addLeg({
-      uid: rec.uid,
-      clientAddr: rec.clientAddr,
-      clientPort: rec.clientPort,
-      serverAddr: rec.serverAddr,
-      serverPort: rec.serverPort,
-      startTime: rec.startTime,
-      endTime: rec.endTime,
-      clientPayloadBytes: rec.payloadBytesFromClient,
-      serverFinTimes: rec.fins.filter((f) => f.from === 'server').map((f) => f.time),
-      serverRstTimes: rec.resets.filter((r) => r.from === 'server').map((r) => r.time),
-    });
     if (this.opts.all) this.allConns.push(v);
     if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient)) {
       if (this.finConns.length >= 1000) this.finConns.shift();
@@ -175,7 +167,7 @@ export class AnalysisSession {
         maxIdleSeconds: c.maxIdleSeconds,
         requests: c.requests,
       }));
-    const txSource = all ? this.allTx : cases.flatMap((c) => [c.clientTx, c.targetTx].filter((t): t is TxView => t !== null));
+    const txSource = all ? this.allTx : cases.flatMap((c) => pathLegs(c.path).map((l) => l.tx).filter((t): t is TxView => t !== null));
     const transactions: ReportTransaction[] = txSource.map((t) => ({
       uid: t.uid,
       connUid: t.connUid,

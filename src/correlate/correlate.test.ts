@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Correlator, traceRoot } from './correlate.js';
-import type { ConnView, LbLogView, TxView } from './views.js';
+import type { ConnView, LbLogView, LegView, TxView } from './views.js';
 
 const T0 = 1_764_000_000;
 const LB = '10.0.1.5';
@@ -14,6 +14,11 @@ function conn(uid: string, client: [string, number], server: [string, number], o
     uid,
     communityId: null,
     capturePoint: '',
+    capturePoints: [''],
+    clientIsn: null,
+    serverIsn: null,
+    clientFirstPayload: null,
+    serverFirstPayload: null,
     clientAddr: client[0],
     clientPort: client[1],
     serverAddr: server[0],
@@ -37,6 +42,35 @@ function conn(uid: string, client: [string, number], server: [string, number], o
     tlsFailure: null,
     ...over,
   };
+}
+
+function legOf(c: ConnView): LegView {
+  return {
+    uid: c.uid,
+    capturePoint: c.capturePoint,
+    clientAddr: c.clientAddr,
+    clientPort: c.clientPort,
+    serverAddr: c.serverAddr,
+    serverPort: c.serverPort,
+    startTime: c.startTime,
+    endTime: c.endTime,
+    clientIsn: c.clientIsn,
+    serverIsn: c.serverIsn,
+    clientFirstPayload: c.clientFirstPayload,
+    serverFirstPayload: c.serverFirstPayload,
+    clientPayloadBytes: 10,
+    serverFinTimes: c.marks.filter((m) => m.kind === 'fin' && !m.fromClient).map((m) => m.time),
+    serverRstTimes: c.marks.filter((m) => m.kind === 'rst' && !m.fromClient).map((m) => m.time),
+    open: false,
+  };
+}
+
+/** A connection ended: its leg, then its full view (as the analysis session does). */
+function ended(k: Correlator, ...cs: ConnView[]): void {
+  for (const c of cs) {
+    k.addLeg(legOf(c));
+    k.addConnection(c);
+  }
 }
 
 function tx(uid: string, c: ConnView, t: number, over: Partial<TxView> = {}): TxView {
@@ -109,17 +143,19 @@ test('an ALB 502 line joins its client transaction, the target transaction by tr
   k.addTransaction(ctx);
   k.addTransaction(ttx);
   k.addTransaction(decoy);
-  for (const c of [cc, tc, other]) k.addConnection(c);
+  ended(k, cc, tc, other);
   k.addLog(log(T0 + 5 + skew));
   const cases = k.build();
   assert.ok(Math.abs(k.skewSeconds - skew) < 0.001, `skew ${k.skewSeconds}`);
   const c = cases.find((x) => x.origin === 'alb-log')!;
-  assert.equal(c.clientTx?.uid, 'Cclient-1');
-  assert.equal(c.targetTx?.uid, 'Ctarget-2');
-  assert.equal(c.targetConn?.uid, 'Ctarget');
+  assert.equal(c.path.client?.tx?.uid, 'Cclient-1');
+  assert.equal(c.path.client?.joinedBy?.key, 'client-endpoint+request-line+time');
+  assert.equal(c.path.lb?.tx?.uid, 'Ctarget-2');
+  assert.equal(c.path.lb?.joinedBy?.key, 'x-amzn-trace-id');
+  assert.equal(c.path.lb?.conn?.uid, 'Ctarget');
   assert.equal(c.status, 502);
   // The decoy target failure is not claimed by the log line and becomes its own case.
-  assert.ok(cases.some((x) => x.origin === 'target-transaction' && x.targetTx?.uid === 'Cother-1'));
+  assert.ok(cases.some((x) => x.origin === 'target-transaction' && x.path.lb?.tx?.uid === 'Cother-1'));
   assert.deepEqual([...k.lbAddresses()], [LB]);
 });
 
@@ -129,24 +165,23 @@ test('without logs, a client-side 502 is joined to the target request sent while
   const k = new Correlator();
   k.addTransaction(tx('Cc-1', cc, T0 + 1, { responseFirstByteTime: T0 + 1.2 }));
   k.addTransaction(tx('Ct-3', tc, T0 + 1.05, { status: null, outcome: 'no-response', endedBy: 'rst', responseFirstByteTime: null }));
-  k.addConnection(cc);
-  k.addConnection(tc);
+  ended(k, cc, tc);
   const cases = k.build();
   assert.equal(cases.length, 1);
   assert.equal(cases[0]!.origin, 'client-transaction');
-  assert.equal(cases[0]!.targetTx?.uid, 'Ct-3');
+  assert.equal(cases[0]!.path.lb?.tx?.uid, 'Ct-3');
+  assert.equal(cases[0]!.path.lb?.joinedBy?.key, 'request-line+time');
 });
 
 test('a 504 log line with no target request picks up the unanswered SYNs to that target', () => {
   const cc = conn('Cc', ['198.51.100.7', 50000], [LB, 443]);
   const syn = conn('Cs', [LB, 41005], ['10.0.2.9', 8080], { synTimes: [T0 + 1, T0 + 2, T0 + 4], synAckTime: null, connState: 'S0', startTime: T0 + 1 });
   const k = new Correlator();
-  k.addConnection(cc);
-  k.addConnection(syn);
+  ended(k, cc, syn);
   k.addFlowRow({ file: 'flow.log', line: 3, start: T0, end: T0 + 60, interfaceId: 'eni-1', srcAddr: LB, dstAddr: '10.0.2.9', srcPort: 41005, dstPort: 8080, protocol: 6, action: 'REJECT', tcpFlags: 2, raw: '...' });
   k.addLog(log(T0 + 1, { elbStatus: 504, time: T0 + 11, traceId: null }));
   const [c] = k.build();
-  assert.equal(c!.targetAttempts[0]?.uid, 'Cs');
+  assert.equal(c!.path.lb?.attempts[0]?.uid, 'Cs');
   assert.equal(c!.flowRows.length, 1);
   assert.equal(c!.inFlowLogs, true);
 });
@@ -155,7 +190,7 @@ test('successful transactions are not kept (memory follows errors, not traffic)'
   const cc = conn('Cc', ['198.51.100.7', 50000], [LB, 443]);
   const k = new Correlator();
   for (let i = 0; i < 1000; i++) k.addTransaction(tx(`Cc-${i}`, cc, T0 + i, { status: 200 }));
-  k.addConnection(cc);
+  ended(k, cc);
   assert.equal(k.build().length, 0);
   assert.equal(k.keptConnections().length, 0);
 });
@@ -189,7 +224,7 @@ test('prune forgets addresses and path legs not seen since (live analysis over d
   const corr = new Correlator();
   const TARGET: [string, number] = ['10.0.2.9', 8080];
   const sizes = () => {
-    const c = corr as unknown as { addrs: Map<string, unknown>; legs: Map<string, unknown> };
+    const c = corr as unknown as { addrs: Map<string, unknown>; legs: { size: number } };
     return { addrs: c.addrs.size, legs: c.legs.size };
   };
   let peak = { addrs: 0, legs: 0 };
@@ -202,8 +237,7 @@ test('prune forgets addresses and path legs not seen since (live analysis over d
     const back = conn(`B${i}`, [LB, 30000 + (i % 20000)], TARGET, { startTime: t, endTime: t + 1 });
     for (const c of [front, back]) {
       corr.noteConnectionStart(c.clientAddr, c.serverAddr, c.startTime);
-      corr.addConnection(c);
-      corr.addLeg({ uid: c.uid, clientAddr: c.clientAddr, clientPort: c.clientPort, serverAddr: c.serverAddr, serverPort: c.serverPort, startTime: c.startTime, endTime: c.endTime, clientPayloadBytes: 10, serverFinTimes: [], serverRstTimes: [] });
+      ended(corr, c);
     }
     if (i % 100 === 99) {
       corr.prune(t - 300);

@@ -1,21 +1,28 @@
 /**
- * Correlation: joins load-balancer log lines ↔ client-side transactions ↔ target-side transactions
- * ↔ the TCP connections (and failed connection attempts) behind them ↔ flow-log rows, and yields
- * one Case per error to explain.
+ * Correlation: keeps what may need explaining, then assembles one Case per incident — a failed
+ * request (or connection attempt) with its path: the legs it crossed (path.ts), each with the
+ * request as that leg carried it and the key that joined it, the access-log line, the flow-log
+ * rows of every leg's addresses before and after a NAT hop.
  *
  * Streaming: callers add records as the pipeline produces them; only what may need explaining is
- * kept (error log lines, failed or 5xx transactions, connections with RST/FIN trouble or a failed
- * handshake, REJECT flow rows), plus small per-address counters. Memory grows with the number of
- * errors, not with the capture.
+ * kept (error log lines, failed transactions, connections with trouble and the legs joined to
+ * them, connections idle around an error's time), plus a compact, capped index of every
+ * connection for joining legs. Memory grows with the number of errors, not with the capture.
  *
- * Roles: the load balancer's own addresses are the ones that are a server for some connections and
- * a client for others (it terminates client connections and opens target connections); ALB log
- * lines name clients and targets directly. Clock skew between logs and capture is estimated from
- * strongly joined pairs (trace id, client ip:port + request line) and applied to the rest.
+ * Roles: the load balancer's own addresses are the ones that accept connections (from clients)
+ * and open them (to targets); log lines name clients and targets directly; the X-Amzn-Trace-Id an
+ * ALB adds marks a request behind it. Clock skew between logs and capture is estimated from
+ * strongly joined pairs and applied to the rest; inputs whose times do not overlap are not joined
+ * (time-sanity.ts).
  */
-import { traceRootOf } from '../logs/alb.js';
 import { ownString, ownStringOrNull } from '../logs/lines.js';
-import type { Case, ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
+import { assembleCases, type BuildContext } from './assemble.js';
+import { LegIndex, upstreamOf } from './legs.js';
+import type { Case } from './case.js';
+import type { LegRole, RoleCoverage } from './path.js';
+import { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
+import { TimeSanity } from './time-sanity.js';
+import type { ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
 
 export interface CorrelateOptions {
   /** Largest log ↔ capture clock difference tolerated when matching, seconds (default 10). */
@@ -33,27 +40,27 @@ interface AddrStats {
   last: number;
 }
 
-function ep(addr: string, port: number): string {
-  return `${addr}|${port}`;
+/** What the flow stage's live connection object offers for joining an open leg (see flow/stream.ts ConnInfo). */
+export interface OpenConn {
+  readonly uid: string;
+  readonly capturePoint: string;
+  readonly clientAddr: string;
+  readonly clientPort: number;
+  readonly serverAddr: string;
+  readonly serverPort: number;
+  readonly startTime: number;
+  readonly clientIsn?: number | null;
+  readonly serverIsn?: number | null;
+  readonly lastPacketTime?: number;
 }
 
-/** The Root=... part of an X-Amzn-Trace-Id (or of the ALB log's trace_id), lower-cased for joining; parsing is the logs stage's traceRootOf. */
-export function traceRoot(id: string | null): string | null {
-  return traceRootOf(id)?.toLowerCase() ?? null;
-}
+export { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
 
-function pathOnly(p: string | null): string | null {
-  if (p === null) return null;
-  try {
-    if (/^[a-z]+:\/\//i.test(p)) {
-      const u = new URL(p);
-      return u.pathname + u.search;
-    }
-  } catch {
-    /* keep as is */
-  }
-  return p;
-}
+/** Connections kept for an error log line because they were open and idle around its time (target-only captures). */
+const IDLE_CANDIDATES_PER_LOG = 16;
+/** Connections ended this recently are held a while, so a NAT peer kept later can bring them along. */
+const RECENT_SECONDS = 30;
+const RECENT_MAX = 20_000;
 
 function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
@@ -62,37 +69,43 @@ function median(xs: number[]): number | null {
 }
 
 export class Correlator {
-  private readonly maxSkew: number;
-  private readonly slack: number;
+  readonly maxSkew: number;
+  readonly slack: number;
   private readonly logs: LbLogView[] = [];
   private readonly txs: TxView[] = [];
   private readonly conns = new Map<string, ConnView>();
   private readonly wantedConns = new Set<string>();
-  private readonly flowRejects: FlowRowView[] = [];
+  /** Connections that ended recently and were not kept (time order), for promotion with a NAT peer. */
+  private readonly recent = new Map<string, ConnView>();
+  private readonly flowRows: FlowRowView[] = [];
   private readonly flowSeen = new Set<string>();
   /** Connection counts by address, least recently seen first (an address seen again moves to the end). */
   private readonly addrs = new Map<string, AddrStats>();
   /** Addresses of `addrs` that both accepted and opened connections, kept as the counts change. */
   private readonly lbSeen = new Set<string>();
   private flowLogsGiven = false;
-  /** Every connection by its client ip:port, compact, for joining the legs of one path (capped; a key given a new leg moves to the end). */
-  private readonly legs = new Map<string, LegView[]>();
-  private legCount = 0;
-  private readonly maxLegs: number;
-  /** Transactions on other legs kept only for their trace id (requests that reached the target). */
+  readonly legs: LegIndex;
+  /** Open connections (live analysis), refreshed into the leg index at each build. */
+  private readonly open = new Map<string, OpenConn>();
+  /** Transactions kept only for their trace id (the same request on another leg), by root|connUid. */
   private readonly traced = new Map<string, TxView>();
+  private readonly wantedRoots = new Set<string>();
   private firstPacket = Infinity;
   private lastPacket = -Infinity;
-  /** Log targets (ip|port) and clients (ip|port) named by any log line. */
+  /** Log targets (ip|port) and their addresses named by any log line. */
   private readonly logTargets = new Set<string>();
   private readonly logTargetAddrs = new Set<string>();
+  /** Error log windows (log clock, widened by the skew tolerance) for keeping idle candidates; sorted lazily. */
+  private windows: { from: number; to: number; kept: number }[] = [];
+  private windowsSorted = true;
+  readonly time = new TimeSanity();
   skewSeconds = 0;
   skewEstimated = false;
 
   constructor(opts: CorrelateOptions = {}) {
     this.maxSkew = opts.maxSkewSeconds ?? 10;
-    this.maxLegs = opts.maxLegs ?? 200_000;
     this.slack = opts.slackSeconds ?? 2;
+    this.legs = new LegIndex(opts.maxLegs ?? 200_000);
   }
 
   /** Widens the capture's covered time span (call with each connection's start/end). */
@@ -101,49 +114,93 @@ export class Correlator {
     if (t > this.lastPacket) this.lastPacket = t;
   }
 
-  /** A connection began: its endpoints feed role inference at once (live analysis needs roles early). */
-  noteConnectionStart(clientAddr: string, serverAddr: string, time = -Infinity): void {
+  /**
+   * A connection began: its endpoints feed role inference at once (live analysis needs roles
+   * early), and, given the live connection object, it is indexed as an open leg.
+   */
+  noteConnectionStart(clientAddr: string, serverAddr: string, time = -Infinity, conn?: OpenConn): void {
     this.count(serverAddr, time, 1, 0);
     this.count(clientAddr, time, 0, 1);
+    if (conn) {
+      this.open.set(conn.uid, conn);
+      this.legs.add(openLeg(conn));
+    }
   }
 
-  /** Every connection's endpoints feed role inference; only interesting ones are kept. */
+  /** Records the compact view of a connection that ended, for joining legs (call before addConnection). */
+  addLeg(l: LegView): void {
+    this.open.delete(l.uid);
+    this.legs.add(l);
+  }
+
+  /** Every connection's endpoints feed role inference; only those that may explain an error are kept. */
   addConnection(c: ConnView): void {
     this.notePacketTime(c.startTime);
     this.notePacketTime(c.endTime);
     this.count(c.serverAddr, c.endTime, 1, 0);
     this.count(c.clientAddr, c.endTime, 0, 1);
-    const trouble =
-      c.refused ||
-      c.tlsFailure !== null ||
-      (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) ||
-      c.marks.some((m) => m.kind === 'rst');
-    if (trouble || this.wantedConns.has(c.uid)) this.conns.set(c.uid, c);
-  }
-
-  /** Records a compact view of every connection, for joining legs. */
-  addLeg(l: LegView): void {
-    const key = ep(l.clientAddr, l.clientPort);
-    const list = this.legs.get(key);
-    if (list) {
-      list.push(l);
-      // To the end, so that the map stays in order of last use and prune() can stop early.
-      this.legs.delete(key);
-      this.legs.set(key, list);
-    } else this.legs.set(key, [l]);
-    if (++this.legCount > this.maxLegs) {
-      const oldest = this.legs.keys().next().value as string;
-      this.legCount -= this.legs.get(oldest)!.length;
-      this.legs.delete(oldest);
+    const trouble = c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || c.marks.some((m) => m.kind === 'rst');
+    if (trouble || this.wantedConns.has(c.uid) || this.peerKept(c.uid) || this.idleAroundError(c)) this.keep(c);
+    else {
+      this.recent.set(c.uid, c);
+      for (const [uid, r] of this.recent) {
+        if (this.recent.size <= RECENT_MAX && r.endTime >= c.endTime - RECENT_SECONDS) break;
+        this.recent.delete(uid);
+      }
     }
   }
 
-  /** Transactions: kept when they may explain or be an error. */
+  private keep(c: ConnView): void {
+    this.conns.set(c.uid, c);
+    this.recent.delete(c.uid);
+    const leg = this.legs.get(c.uid);
+    if (!leg) return;
+    // Its NAT peers that ended a moment ago come along (the far leg of a failed connection).
+    for (const p of this.legs.natPeers(leg)) {
+      const r = this.recent.get(p.leg.uid);
+      if (r) {
+        this.recent.delete(r.uid);
+        this.conns.set(r.uid, r);
+      }
+    }
+  }
+
+  private peerKept(uid: string): boolean {
+    const leg = this.legs.get(uid);
+    if (!leg) return false;
+    return this.legs.natPeers(leg).some((p) => this.conns.has(p.leg.uid) || this.wantedConns.has(p.leg.uid));
+  }
+
+  /**
+   * A connection open and idle around an error log line's time: with only the target's side
+   * captured, it may be the one the failed request was meant for (capped per line).
+   */
+  private idleAroundError(c: ConnView): boolean {
+    if (this.windows.length === 0 || c.synTimes.length > 0 && c.synAckTime === null) return false;
+    if (!this.windowsSorted) {
+      this.windows.sort((a, b) => a.from - b.from);
+      this.windowsSorted = true;
+    }
+    const closedAt = c.closeHow !== null ? c.endTime : Infinity;
+    let kept = false;
+    for (const w of this.windows) {
+      if (w.from > closedAt) break;
+      if (w.to < c.startTime || w.kept >= IDLE_CANDIDATES_PER_LOG) continue;
+      const trailing = c.closeHow === null && c.endTime < w.to;
+      const gap = c.idleGaps.some((g) => g.start < w.to && g.end > w.from);
+      if (trailing || gap) {
+        w.kept++;
+        kept = true;
+      }
+    }
+    return kept;
+  }
+
+  /** Transactions: kept when they may be or explain an error. */
   addTransaction(tx: TxView): void {
     const root = traceRoot(tx.traceId);
-    if (root !== null && this.tracedWanted(root)) this.traced.set(`${root}|${tx.connUid}`, tx);
-    const failed = tx.outcome !== 'complete' || (tx.status !== null && tx.status >= 500);
-    if (!failed) return;
+    if (root !== null && this.wantedRoots.has(root)) this.traced.set(`${root}|${tx.connUid}`, tx);
+    if (!isFailedTx(tx.outcome, tx.status)) return;
     this.txs.push(tx);
     this.wantedConns.add(tx.connUid);
   }
@@ -154,9 +211,9 @@ export class Correlator {
    * transactions are answered 200 and would be dropped at once.
    */
   wantsTransaction(outcome: string, status: number | null, traceId: string | null): boolean {
-    if (outcome !== 'complete' || (status !== null && status >= 500)) return true;
+    if (isFailedTx(outcome, status)) return true;
     const root = traceRoot(traceId);
-    return root !== null && this.tracedWanted(root);
+    return root !== null && this.wantedRoots.has(root);
   }
 
   /** Whether addLog keeps a load-balancer log line with this elb_status_code (5xx, 460, 000). */
@@ -178,31 +235,37 @@ export class Correlator {
     }
   }
 
-  private readonly wantedRoots = new Set<string>();
-
-  private tracedWanted(root: string): boolean {
-    return this.wantedRoots.has(root);
-  }
-
   addLog(l: LbLogView): void {
     this.noteLogTarget(l.targetAddr, l.targetPort);
-    if (Correlator.keepsLogStatus(l.elbStatus)) {
-      this.logs.push(l);
-      const root = traceRoot(l.traceId);
-      if (root !== null) this.wantedRoots.add(root);
-    }
+    this.time.noteLogTime(l.file, l.time);
+    if (!Correlator.keepsLogStatus(l.elbStatus)) return;
+    this.logs.push(l);
+    const root = traceRoot(l.traceId);
+    if (root !== null) this.wantedRoots.add(root);
+    const [from, to] = logWindow(l);
+    const tol = this.maxSkew + this.slack;
+    this.windows.push({ from: from - tol, to: to + tol, kept: 0 });
+    this.windowsSorted = false;
   }
 
   addFlowRow(r: FlowRowView): void {
     this.flowLogsGiven = true;
+    this.time.noteLogTime(r.file, r.start);
     // The row's strings are slices of the log's read chunk: what is kept gets copies of its own.
     const forward = `${r.srcAddr}|${r.dstAddr}|${r.dstPort ?? ''}`;
     const backward = `${r.dstAddr}|${r.srcAddr}|${r.srcPort ?? ''}`;
     if (!this.flowSeen.has(forward)) this.flowSeen.add(ownString(forward));
     if (!this.flowSeen.has(backward)) this.flowSeen.add(ownString(backward));
-    if (r.action === 'REJECT') {
-      this.flowRejects.push({ ...r, interfaceId: ownStringOrNull(r.interfaceId), srcAddr: ownString(r.srcAddr), dstAddr: ownString(r.dstAddr), raw: ownString(r.raw) });
+    // Kept: REJECTs, and rows to a logged target near an error (the pre-NAT rows that lead to
+    // the post-NAT ones when no back leg was captured).
+    const toLogTarget = this.logTargets.has(ep(r.dstAddr, r.dstPort)) || this.logTargetAddrs.has(r.srcAddr);
+    if (r.action === 'REJECT' || (toLogTarget && this.nearError(r.start, r.end))) {
+      this.flowRows.push({ ...r, interfaceId: ownStringOrNull(r.interfaceId), srcAddr: ownString(r.srcAddr), dstAddr: ownString(r.dstAddr), raw: ownString(r.raw) });
     }
+  }
+
+  private nearError(from: number, to: number): boolean {
+    return this.windows.some((w) => w.from <= to + 1 && w.to >= from - 1);
   }
 
   /** Flow-log files were given even if they held no row (absence then means something). */
@@ -226,18 +289,40 @@ export class Correlator {
     return new Set(this.lbSeen);
   }
 
-  private side(tx: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }, lb: Set<string>): 'client' | 'target' | 'unknown' {
-    if (this.logTargets.has(ep(tx.serverAddr, tx.serverPort)) || lb.has(tx.clientAddr)) return 'target';
-    if (lb.has(tx.serverAddr)) return 'client';
-    if (this.logTargetAddrs.has(tx.serverAddr)) return 'target';
+  private lbCache: Set<string> | null = null;
+
+  private side(x: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }, lb: Set<string>): 'client' | 'target' | 'unknown' {
+    if (this.logTargets.has(ep(x.serverAddr, x.serverPort)) || lb.has(x.clientAddr)) return 'target';
+    if (lb.has(x.serverAddr)) return 'client';
+    if (this.logTargetAddrs.has(x.serverAddr)) return 'target';
     return 'unknown';
   }
-
-  private lbCache: Set<string> | null = null;
 
   roleOf(c: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }): 'client-side' | 'target-side' | 'unknown' {
     const s = this.side(c, this.lbCache ?? this.lbAddresses());
     return s === 'client' ? 'client-side' : s === 'target' ? 'target-side' : 'unknown';
+  }
+
+  /** The index entry of a connection (open ones are refreshed from their live objects at each build). */
+  private legOf(uid: string): LegView | null {
+    return this.legs.get(uid) ?? null;
+  }
+
+  /** Of a back (load balancer → target) leg, its place on the path: as the load balancer sent it, or as the target got it behind a NAT hop. */
+  private backRole(l: { uid: string; clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }): LegRole {
+    const leg = this.legOf(l.uid);
+    if (leg) {
+      for (const p of this.legs.natPeers(leg)) return this.upstream(leg, p.leg) === leg ? 'lb' : 'target';
+    }
+    if (this.logTargets.has(ep(l.serverAddr, l.serverPort)) || this.lbSeen.has(l.clientAddr)) return 'lb';
+    return this.logTargets.size > 0 ? 'target' : 'lb';
+  }
+
+  private upstream(a: LegView, b: LegView): LegView {
+    const at = this.logTargets.has(ep(a.serverAddr, a.serverPort));
+    const bt = this.logTargets.has(ep(b.serverAddr, b.serverPort));
+    if (at !== bt) return at ? a : b;
+    return upstreamOf(a, b);
   }
 
   /** All cases, in time order. */
@@ -249,182 +334,112 @@ export class Correlator {
     for (const tx of this.txs) {
       if (tx.traceId !== null || this.logTargets.has(ep(tx.serverAddr, tx.serverPort))) lb.add(tx.clientAddr);
     }
+    for (const tx of this.traced.values()) lb.add(tx.clientAddr);
     for (const c of this.conns.values()) if (this.logTargets.has(ep(c.serverAddr, c.serverPort))) lb.add(c.clientAddr);
     this.lbCache = lb;
+    // Open connections (live): their index entries as of now.
+    for (const o of this.open.values()) this.legs.add(openLeg(o));
+
     const clientTxs: TxView[] = [];
-    const targetTxs: TxView[] = [];
-    for (const tx of this.txs) {
-      const s = this.side(tx, lb);
-      if (s === 'target') targetTxs.push(tx);
-      else clientTxs.push(tx); // unknown: treat as the side the user sees
+    const backTxs: TxView[] = [];
+    for (const tx of this.txs) (this.side(tx, lb) === 'target' ? backTxs : clientTxs).push(tx); // unknown: the side the user sees
+    const txsByConn = new Map<string, TxView[]>();
+    for (const tx of [...this.txs, ...this.traced.values()]) {
+      const list = txsByConn.get(tx.connUid);
+      if (list) {
+        if (!list.includes(tx)) list.push(tx);
+      } else txsByConn.set(tx.connUid, [tx]);
     }
     const attempts = [...this.conns.values()].filter((c) => c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream));
-    const targetSideSeen = [...lb].some((a) => this.addrs.has(a)) ? true : this.logTargetAddrs.size > 0 && [...this.logTargetAddrs].some((a) => (this.addrs.get(a)?.asServer ?? 0) > 0);
-    const usedClient = new Set<TxView>();
-    const usedTarget = new Set<TxView>();
-    const usedAttempt = new Set<ConnView>();
-    const cases: Case[] = [];
 
-    // Pass 1: strong joins to estimate the clock skew (log − capture).
+    // Clock skew (log − capture) from strong joins: trace id, or client ip:port + request line.
     const offsets: number[] = [];
     for (const l of this.logs) {
+      if (l.requestTime === null) continue;
       const root = traceRoot(l.traceId);
-      if (root) {
-        const t = targetTxs.find((x) => traceRoot(x.traceId) === root);
-        if (t && t.requestFirstByteTime !== null && l.requestTime !== null) {
-          offsets.push(l.requestTime + (l.requestProcessingSeconds ?? 0) - t.requestFirstByteTime);
-          continue;
-        }
+      const t = root ? backTxs.find((x) => traceRoot(x.traceId) === root && x.requestFirstByteTime !== null) ?? [...this.traced.values()].find((x) => traceRoot(x.traceId) === root && x.requestFirstByteTime !== null) : undefined;
+      const off = t ? l.requestTime + Math.max(0, l.requestProcessingSeconds ?? 0) - t.requestFirstByteTime! : null;
+      if (off !== null && Math.abs(off) <= this.maxSkew + this.slack) {
+        offsets.push(off);
+        continue;
       }
-      if (l.clientAddr !== null && l.requestTime !== null) {
-        const cands = clientTxs.filter((x) => x.clientAddr === l.clientAddr && x.clientPort === l.clientPort && x.path === pathOnly(l.path) && x.requestFirstByteTime !== null);
-        const best = nearest(cands, l.requestTime, (x) => x.requestFirstByteTime!);
-        if (best && Math.abs(l.requestTime - best.requestFirstByteTime!) <= this.maxSkew + this.slack) offsets.push(l.requestTime - best.requestFirstByteTime!);
+      if (l.clientAddr === null) continue;
+      let best: number | null = null;
+      for (const x of clientTxs) {
+        if (x.clientAddr !== l.clientAddr || x.clientPort !== l.clientPort || x.path !== pathOnly(l.path) || x.requestFirstByteTime === null) continue;
+        const d = l.requestTime - x.requestFirstByteTime;
+        if (Math.abs(d) <= this.maxSkew + this.slack && (best === null || Math.abs(d) < Math.abs(best))) best = d;
       }
+      if (best !== null) offsets.push(best);
     }
     const est = median(offsets);
     if (est !== null && Math.abs(est) <= this.maxSkew) {
       this.skewSeconds = Math.abs(est) < 0.0005 ? 0 : est;
       this.skewEstimated = true;
     }
-    const skew = this.skewSeconds;
     const tol = this.skewEstimated ? this.slack : this.maxSkew + this.slack;
 
-    const attemptsNear = (from: number, to: number, target: string | null): ConnView[] =>
-      attempts.filter((a) => !usedAttempt.has(a) && a.startTime >= from - tol && a.startTime <= to + tol && (target === null || ep(a.serverAddr, a.serverPort) === target));
-    const flowRowsFor = (conns: ConnView[]): FlowRowView[] =>
-      this.flowRejects.filter((r) =>
-        conns.some(
-          (c) =>
-            ((r.srcAddr === c.clientAddr && r.dstAddr === c.serverAddr && (r.dstPort === null || r.dstPort === c.serverPort)) ||
-              (r.srcAddr === c.serverAddr && r.dstAddr === c.clientAddr && (r.srcPort === null || r.srcPort === c.serverPort))) &&
-            c.startTime >= r.start - 60 - tol &&
-            c.startTime <= r.end + 60 + tol,
-        ),
-      );
-    const seenInFlowLogs = (conns: ConnView[]) => conns.some((c) => this.flowSeen.has(`${c.clientAddr}|${c.serverAddr}|${c.serverPort}`));
-    const covers = (t: number) => t >= this.firstPacket - tol && t <= this.lastPacket + tol;
-
-    const makeCase = (base: Partial<Case> & Pick<Case, 'origin' | 'status'>): Case => {
-      const targetConn = base.targetTx ? this.conns.get(base.targetTx.connUid) ?? null : null;
-      const clientConn = base.clientTx ? this.conns.get(base.clientTx.connUid) ?? null : null;
-      const tAttempts = base.targetAttempts ?? [];
-      const rows = flowRowsFor(tAttempts.length ? tAttempts : targetConn ? [targetConn] : []);
-      const next = targetConn ? this.nextLegOf(targetConn) : null;
-      const root = traceRoot(base.targetTx?.traceId ?? null);
-      let nextTx = next && root !== null ? this.traced.get(`${root}|${next.uid}`) ?? null : null;
-      const reqT = base.targetTx?.requestFirstByteTime ?? null;
-      if (next && !nextTx && reqT !== null) {
-        // Without trace ids: a failed request on the next leg just after this one is the same request.
-        nextTx = targetTxs.find((t) => t.connUid === next.uid && t.requestFirstByteTime !== null && t.requestFirstByteTime >= reqT && t.requestFirstByteTime <= reqT + 5) ?? null;
-      }
-      if (nextTx) usedTarget.add(nextTx);
-      return {
-        log: null,
-        clientTx: null,
-        targetTx: null,
-        nextLeg: next,
-        nextLegTx: nextTx,
-        targetAttempts: tAttempts,
-        captureCovers: true,
-        targetSideSeen,
-        skewSeconds: skew,
-        ...base,
-        clientConn,
-        targetConn,
-        flowRows: rows,
-        flowLogsGiven: this.flowLogsGiven,
-        inFlowLogs: tAttempts.length > 0 ? seenInFlowLogs(tAttempts) : targetConn ? seenInFlowLogs([targetConn]) : false,
-      };
+    const ctx: BuildContext = {
+      lb,
+      clientTxs,
+      backTxs,
+      txsByConn,
+      attempts,
+      logs: [...this.logs].sort((a, b) => a.time - b.time),
+      skew: this.skewSeconds,
+      tol,
+      flowRows: this.flowRows,
+      flowLogsGiven: this.flowLogsGiven,
+      inFlowLogs: (c) => this.flowSeen.has(`${c.clientAddr}|${c.serverAddr}|${c.serverPort}`),
+      conn: (uid) => this.conns.get(uid) ?? this.recent.get(uid) ?? null,
+      leg: (uid) => this.legOf(uid),
+      natPeers: (l) => this.legs.natPeers(l),
+      upstream: (a, b) => this.upstream(a, b),
+      backRole: (x) => this.backRole(x),
+      isLogTarget: (addr, port) => this.logTargets.has(ep(addr, port)),
+      captureCovers: (t, file) => this.captureCovers(t, tol, file),
+      coverage: this.coverage(lb),
+      keptConns: () => this.conns.values(),
+      side: (x) => this.side(x, lb),
     };
+    return assembleCases(ctx);
+  }
 
-    // Pass 2: one case per error log line.
-    for (const l of [...this.logs].sort((a, b) => a.time - b.time)) {
-      const reqT = (l.requestTime ?? l.time - Math.max(0, l.requestProcessingSeconds ?? 0) - Math.max(0, l.targetProcessingSeconds ?? 0) - Math.max(0, l.responseProcessingSeconds ?? 0)) - skew;
-      const endT = l.time - skew;
-      const path = pathOnly(l.path);
-      let clientTx: TxView | null = null;
-      {
-        const cands = clientTxs.filter(
-          (x) =>
-            !usedClient.has(x) &&
-            x.requestFirstByteTime !== null &&
-            (l.clientAddr === null || (x.clientAddr === l.clientAddr && x.clientPort === l.clientPort)) &&
-            (path === null || x.path === null || x.path === path) &&
-            x.requestFirstByteTime >= reqT - tol &&
-            x.requestFirstByteTime <= endT + tol,
-        );
-        clientTx = nearest(cands, reqT, (x) => x.requestFirstByteTime!);
-        if (clientTx) usedClient.add(clientTx);
-      }
-      let targetTx: TxView | null = null;
-      const root = traceRoot(l.traceId);
-      if (root) {
-        // The same trace id is on every leg behind the load balancer: take the leg to the logged
-        // target, else the earliest (the first hop).
-        const logged = l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null;
-        const same = targetTxs.filter((x) => !usedTarget.has(x) && traceRoot(x.traceId) === root);
-        targetTx = same.find((x) => ep(x.serverAddr, x.serverPort) === logged) ?? [...same].sort((a, b) => (a.requestFirstByteTime ?? 0) - (b.requestFirstByteTime ?? 0))[0] ?? null;
-      }
-      if (!targetTx) {
-        const target = l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null;
-        const cands = targetTxs.filter(
-          (x) =>
-            !usedTarget.has(x) &&
-            x.requestFirstByteTime !== null &&
-            (target === null || ep(x.serverAddr, x.serverPort) === target) &&
-            (path === null || x.path === null || x.path === path) &&
-            (root === null || x.traceId === null) &&
-            x.requestFirstByteTime >= reqT - tol &&
-            x.requestFirstByteTime <= endT + tol,
-        );
-        targetTx = nearest(cands, reqT, (x) => x.requestFirstByteTime!);
-      }
-      if (targetTx) usedTarget.add(targetTx);
-      let tAttempts: ConnView[] = [];
-      if (!targetTx) {
-        const target = l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null;
-        tAttempts = attemptsNear(reqT, endT, target);
-        if (tAttempts.length === 0 && target !== null) tAttempts = attemptsNear(reqT, endT, null).filter((a) => lb.has(a.clientAddr));
-        for (const a of tAttempts) usedAttempt.add(a);
-      }
-      cases.push(makeCase({ origin: 'alb-log', status: l.elbStatus, log: l, clientTx, targetTx, targetAttempts: tAttempts, captureCovers: covers(reqT) }));
-    }
+  private captureCovers(t: number, tol: number, logFile: string | null): boolean {
+    if (logFile !== null && !this.time.logOverlaps(logFile, this.maxSkew + this.slack)) return false;
+    if (this.time.spans().length > 0) return this.time.covers(t, tol);
+    return t >= this.firstPacket - tol && t <= this.lastPacket + tol;
+  }
 
-    // Pass 3: client-side errors with no log line.
-    for (const x of clientTxs.sort((a, b) => (a.requestFirstByteTime ?? 0) - (b.requestFirstByteTime ?? 0))) {
-      if (usedClient.has(x)) continue;
-      if (x.outcome === 'complete' && (x.status === null || x.status < 500)) continue;
-      const reqT = x.requestFirstByteTime ?? 0;
-      const endT = x.responseFirstByteTime ?? x.requestLastByteTime ?? reqT;
-      const cands = targetTxs.filter((t) => !usedTarget.has(t) && t.requestFirstByteTime !== null && t.requestFirstByteTime >= reqT - 0.001 && t.requestFirstByteTime <= endT + 0.001 && (t.path === null || x.path === null || t.path === x.path));
-      const targetTx = nearest(cands, reqT, (t) => t.requestFirstByteTime!);
-      if (targetTx) usedTarget.add(targetTx);
-      const tAttempts = targetTx ? [] : attempts.filter((a) => !usedAttempt.has(a) && a.startTime >= reqT - 0.001 && a.startTime <= endT + 0.001);
-      for (const a of tAttempts) usedAttempt.add(a);
-      usedClient.add(x);
-      cases.push(makeCase({ origin: 'client-transaction', status: x.status, clientTx: x, targetTx, targetAttempts: tAttempts }));
+  /** The time ranges over which connections of each role were captured. */
+  private coverage(lb: Set<string>): (t: number) => RoleCoverage {
+    const ranges: Record<LegRole, [number, number]> = { client: [Infinity, -Infinity], lb: [Infinity, -Infinity], target: [Infinity, -Infinity] };
+    const widen = (r: LegRole, a: number, b: number) => {
+      if (a < ranges[r][0]) ranges[r][0] = a;
+      if (b > ranges[r][1]) ranges[r][1] = b;
+    };
+    for (const l of this.legs.values()) {
+      const s = this.side(l, lb);
+      if (s === 'client') widen('client', l.startTime, l.endTime);
+      else if (s === 'target') widen(this.backRole(l), l.startTime, l.endTime);
     }
-
-    // Pass 4: target-side failures nobody claimed.
-    for (const t of targetTxs) {
-      if (usedTarget.has(t)) continue;
-      if (t.outcome === 'complete' && (t.status === null || t.status < 500)) continue;
-      cases.push(makeCase({ origin: 'target-transaction', status: null, targetTx: t }));
-    }
-    // Pass 5: failed connection attempts from the load balancer nobody claimed.
-    for (const a of attempts) {
-      if (usedAttempt.has(a)) continue;
-      if (lb.size > 0 && !lb.has(a.clientAddr) && !this.logTargets.has(ep(a.serverAddr, a.serverPort))) continue;
-      cases.push(makeCase({ origin: 'target-connection', status: null, targetAttempts: [a] }));
-    }
-    const caseTime = (c: Case) => c.clientTx?.requestFirstByteTime ?? c.targetTx?.requestFirstByteTime ?? (c.log ? c.log.time - skew : null) ?? c.targetAttempts[0]?.startTime ?? 0;
-    return cases.sort((a, b) => caseTime(a) - caseTime(b));
+    // An open leg's end is now.
+    const margin = 60;
+    return (t) => ({
+      client: t >= ranges.client[0] - margin && t <= ranges.client[1] + margin,
+      lb: t >= ranges.lb[0] - margin && t <= ranges.lb[1] + margin,
+      target: t >= ranges.target[0] - margin && t <= ranges.target[1] + margin,
+    });
   }
 
   /** Whether a connection (by uid) is kept: it had trouble, or a kept transaction ran on it. */
   isKept(uid: string): boolean {
     return this.conns.has(uid) || this.wantedConns.has(uid);
+  }
+
+  /** Warnings about inputs that do not overlap in time (files and ranges named). */
+  timeWarnings(): string[] {
+    return this.time.warnings(this.maxSkew + this.slack);
   }
 
   /**
@@ -435,6 +450,7 @@ export class Correlator {
     const keepTx = this.txs.filter((t) => (t.requestFirstByteTime ?? Infinity) >= time);
     this.txs.length = 0;
     this.txs.push(...keepTx);
+    for (const [k, t] of this.traced) if ((t.requestFirstByteTime ?? Infinity) < time) this.traced.delete(k);
     const keepLogs = this.logs.filter((l) => l.time >= time);
     this.logs.length = 0;
     this.logs.push(...keepLogs);
@@ -444,33 +460,18 @@ export class Correlator {
         this.wantedConns.delete(uid);
       }
     }
-    const keepRows = this.flowRejects.filter((r) => r.end >= time);
-    this.flowRejects.length = 0;
-    this.flowRejects.push(...keepRows);
-    // Addresses and legs not seen since: both maps are in order of last use, oldest first.
+    for (const [uid, c] of this.recent) if (c.endTime < time) this.recent.delete(uid);
+    const keepRows = this.flowRows.filter((r) => r.end >= time);
+    this.flowRows.length = 0;
+    this.flowRows.push(...keepRows);
+    this.windows = this.windows.filter((w) => w.to >= time);
+    // Addresses not seen since: the map is in order of last use, oldest first.
     for (const [addr, st] of this.addrs) {
       if (st.last >= time) break;
       this.addrs.delete(addr);
       this.lbSeen.delete(addr);
     }
-    for (const [key, list] of this.legs) {
-      if (list.some((l) => l.endTime >= time)) break;
-      this.legs.delete(key);
-      this.legCount -= list.length;
-    }
-  }
-
-  /** The leg after `c` on the path: same client ip:port, another server, overlapping in time. */
-  nextLegOf(c: ConnView): LegView | null {
-    const list = this.legs.get(ep(c.clientAddr, c.clientPort));
-    if (!list) return null;
-    let best: LegView | null = null;
-    for (const l of list) {
-      if (l.uid === c.uid || (l.serverAddr === c.serverAddr && l.serverPort === c.serverPort)) continue;
-      if (Math.abs(l.startTime - c.startTime) > 2) continue;
-      if (best === null || Math.abs(l.startTime - c.startTime) < Math.abs(best.startTime - c.startTime)) best = l;
-    }
-    return best;
+    this.legs.prune(time);
   }
 
   /** Kept connections (for the report's connection list). */
@@ -479,15 +480,25 @@ export class Correlator {
   }
 }
 
-function nearest<T>(xs: T[], t: number, time: (x: T) => number): T | null {
-  let best: T | null = null;
-  let bd = Infinity;
-  for (const x of xs) {
-    const d = Math.abs(time(x) - t);
-    if (d < bd) {
-      bd = d;
-      best = x;
-    }
-  }
-  return best;
+/** The leg index entry of a connection still open (live analysis), from the flow stage's live object. */
+function openLeg(o: OpenConn): LegView {
+  const last = o.lastPacketTime ?? o.startTime;
+  return {
+    uid: o.uid,
+    capturePoint: o.capturePoint,
+    clientAddr: o.clientAddr,
+    clientPort: o.clientPort,
+    serverAddr: o.serverAddr,
+    serverPort: o.serverPort,
+    startTime: o.startTime,
+    endTime: Number.isFinite(last) ? last : o.startTime,
+    clientIsn: o.clientIsn ?? null,
+    serverIsn: o.serverIsn ?? null,
+    clientFirstPayload: null,
+    serverFirstPayload: null,
+    clientPayloadBytes: 0,
+    serverFinTimes: [],
+    serverRstTimes: [],
+    open: true,
+  };
 }

@@ -4,13 +4,47 @@
 import type { ConnectionRecord } from '../flow/record.js';
 import type { ConnInfo } from '../flow/stream.js';
 import type { HttpTransaction } from '../http/transaction.js';
-import type { ConnView, TxView } from './views.js';
+import type { ConnView, LegView, PayloadPrint, TxView } from './views.js';
+
+/** The join keys on a flow record (read by name: the flow stage adds them). */
+interface RecordJoinKeys {
+  clientIsn?: number | null;
+  serverIsn?: number | null;
+  firstPayloadFromClient?: PayloadPrint | null;
+  firstPayloadFromServer?: PayloadPrint | null;
+}
+
+function joinKeys(r: ConnectionRecord): Pick<ConnView, 'clientIsn' | 'serverIsn' | 'clientFirstPayload' | 'serverFirstPayload'> {
+  const k = r as ConnectionRecord & RecordJoinKeys;
+  return { clientIsn: k.clientIsn ?? null, serverIsn: k.serverIsn ?? null, clientFirstPayload: k.firstPayloadFromClient ?? null, serverFirstPayload: k.firstPayloadFromServer ?? null };
+}
+
+/** The compact view of every connection, for joining legs. */
+export function legView(r: ConnectionRecord): LegView {
+  return {
+    uid: r.uid,
+    capturePoint: r.capturePoint,
+    ...joinKeys(r),
+    clientAddr: r.clientAddr,
+    clientPort: r.clientPort,
+    serverAddr: r.serverAddr,
+    serverPort: r.serverPort,
+    startTime: r.startTime,
+    endTime: r.endTime,
+    clientPayloadBytes: r.payloadBytesFromClient,
+    serverFinTimes: r.fins.filter((f) => f.from === 'server').map((f) => f.time),
+    serverRstTimes: r.resets.filter((x) => x.from === 'server').map((x) => x.time),
+    open: false,
+  };
+}
 
 export function connView(r: ConnectionRecord): ConnView {
   return {
     uid: r.uid,
     communityId: r.communityId,
     capturePoint: r.capturePoint,
+    capturePoints: r.capturePoints,
+    ...joinKeys(r),
     clientAddr: r.clientAddr,
     clientPort: r.clientPort,
     serverAddr: r.serverAddr,

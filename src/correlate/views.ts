@@ -17,10 +17,35 @@ export interface TcpMark {
   acksAllPeerData: boolean | null;
 }
 
-export interface ConnView {
+/**
+ * The first payload segment of one direction as captured: raw sequence and acknowledgment numbers,
+ * payload length, and a 32-bit fingerprint of (seq, ack, length, the first payload bytes). The same
+ * segment seen on both sides of a NAT hop has the same print: that joins legs picked up mid-stream.
+ */
+export interface PayloadPrint {
+  seq: number;
+  ack: number;
+  length: number;
+  fingerprint: number;
+  time: number;
+}
+
+/** What joins the legs of one TCP connection through a NAT hop (the flow stage records it at the start). */
+export interface TcpJoinKeys {
+  /** The client's SYN sequence number (null: no SYN seen). */
+  clientIsn: number | null;
+  /** The server's SYN-ACK sequence number (null: none seen). */
+  serverIsn: number | null;
+  clientFirstPayload: PayloadPrint | null;
+  serverFirstPayload: PayloadPrint | null;
+}
+
+export interface ConnView extends TcpJoinKeys {
   uid: string;
   communityId: string | null;
   capturePoint: string;
+  /** Every capture point the connection was seen at. */
+  capturePoints: string[];
   clientAddr: string;
   clientPort: number;
   serverAddr: string;
@@ -116,9 +141,10 @@ export interface FlowRowView {
   raw: string;
 }
 
-/** A connection in compact form, for joining the legs of one path (see Case.nextLeg). */
-export interface LegView {
+/** A connection in compact form, for joining the legs of one path: every connection gets one. */
+export interface LegView extends TcpJoinKeys {
   uid: string;
+  capturePoint: string;
   clientAddr: string;
   clientPort: number;
   serverAddr: string;
@@ -130,38 +156,8 @@ export interface LegView {
   /** Times of FINs / RSTs sent by the server of this leg. */
   serverFinTimes: number[];
   serverRstTimes: number[];
-}
-
-/** One error to explain, with whatever evidence the correlation found for it. */
-export interface Case {
-  origin: 'alb-log' | 'client-transaction' | 'target-transaction' | 'target-connection';
-  status: number | null;
-  log: LbLogView | null;
-  clientTx: TxView | null;
-  clientConn: ConnView | null;
-  targetTx: TxView | null;
-  targetConn: ConnView | null;
-  /** Target-side connection attempts that failed near the request (refused / unanswered). */
-  targetAttempts: ConnView[];
-  flowRows: FlowRowView[];
-  /** Whether the capture covers the case's time span at all (else 'no packets' is no evidence). */
-  captureCovers: boolean;
-  /** Whether target-side traffic was seen anywhere in the capture. */
-  targetSideSeen: boolean;
-  /**
-   * The next leg of the target connection, when it was mirrored too (e.g. the NLB → target leg of
-   * an ALB → NLB → target path, joined by the load balancer's source ip:port, which an NLB with
-   * client IP preservation keeps): null when not seen.
-   */
-  nextLeg: LegView | null;
-  /** The request as the next leg carried it (same X-Amzn-Trace-Id), when it got there and was kept. */
-  nextLegTx: TxView | null;
-  /** Whether flow logs were given (so absence means something). */
-  flowLogsGiven: boolean;
-  /** Whether the flow logs have any row (ACCEPT or REJECT) for the target connection(s) of this case. */
-  inFlowLogs: boolean;
-  /** Clock offset applied to log times (log − capture), seconds. */
-  skewSeconds: number;
+  /** Still open (live analysis: the values above are as of the last look). */
+  open: boolean;
 }
 
 export function endpoint(addr: string | null, port: number | null): string | null {

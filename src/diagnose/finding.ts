@@ -1,6 +1,7 @@
 /**
- * A finding: one load-balancer error (or failed transaction) explained. This is the unit of the
- * report contract (docs/report-schema.md, schemaVersion 1). Plain data, JSON-ready; times are
+ * A finding: one incident (a load-balancer error, a failed transaction or connection attempt)
+ * explained once, with the evidence of every leg of its path that was captured. This is the unit
+ * of the report contract (docs/report-schema.md, schemaVersion 2). Plain data, JSON-ready; times are
  * seconds since the Unix epoch in memory and ISO-8601 strings in the rendered JSON.
  */
 
@@ -21,6 +22,7 @@ export const FINDING_KINDS = [
   'flow-log-reject',
   'not-in-flow-logs',
   'target-error-response',
+  'capture-end',
   'unexplained',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -67,6 +69,8 @@ export interface TimelineMark {
 }
 
 export interface TimelineLeg {
+  /** The path leg this lane draws (see FindingLeg). */
+  role: 'client' | 'lb' | 'target';
   name: string;
   uid: string | null;
   left: string;
@@ -76,6 +80,32 @@ export interface TimelineLeg {
 export interface Timeline {
   legs: TimelineLeg[];
   marks: TimelineMark[];
+}
+
+/** How a leg was joined to the rest of the path (correlate/path.ts JoinKey). */
+export interface FindingJoin {
+  key: string;
+  confidence: Confidence;
+  detail: string;
+}
+
+/**
+ * One leg of the incident's path: client ↔ load balancer (`client`), the load balancer's own
+ * connection onward (`lb`), and the connection as the target received it behind a NAT hop
+ * (`target`). Every finding lists all three, seen or not.
+ */
+export interface FindingLeg {
+  role: 'client' | 'lb' | 'target';
+  /** The capture holds this leg of this request. */
+  seen: boolean;
+  uid: string | null;
+  client: string | null;
+  server: string | null;
+  capturePoints: string[];
+  /** What joined it to the rest of the path (null: the leg the incident was found on, or not seen). */
+  joinedBy: FindingJoin | null;
+  /** What it showed, or (not seen) what it would have added. */
+  note: string;
 }
 
 export interface Finding {
@@ -97,5 +127,7 @@ export interface Finding {
   missing: string[];
   /** Connection uids involved (for --evidence exports and cross-references). */
   connectionUids: string[];
+  /** The path's legs: which were seen for this request, how they were joined, what a missing one would add. */
+  legs: FindingLeg[];
   timeline: Timeline;
 }

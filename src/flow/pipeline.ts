@@ -37,6 +37,8 @@ export interface PipelineOptions extends FlowOptions {
 
 export interface PipelineSummary {
   files: CaptureSummary[];
+  /** Each input's first and last packet times (null: no packet), in the order read. */
+  fileTimes: { file: string; firstTime: number | null; lastTime: number | null }[];
   packets: number;
   /** Packets whose decode did not end Ok, by status name (truncated, malformed, unsupported). */
   decodeProblems: { truncated: number; malformed: number; unsupported: number };
@@ -97,6 +99,9 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
   const until = opts.window?.until ?? Infinity;
   let outsideWindow = 0;
   let parser: CaptureParser | null = null;
+  let fileFirst = Infinity;
+  let fileLast = -Infinity;
+  const fileTimes: PipelineSummary['fileTimes'] = [];
   const onPacket = (rec: PacketRecord): void => {
     packets++;
     if (rec.time < since || rec.time > until) {
@@ -110,6 +115,8 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
     else if (st === Status.Unsupported) problems.unsupported++;
     if (firstTime === null) firstTime = rec.time;
     if (rec.time > lastTime) lastTime = rec.time;
+    if (rec.time < fileFirst) fileFirst = rec.time;
+    if (rec.time > fileLast) fileLast = rec.time;
     if (filter !== undefined && !filter(rec, dec)) return;
     if (handler.onPacket) handler.onPacket(rec, dec);
     table.ingest(rec, dec, capturePointOf(dec, rec));
@@ -125,8 +132,11 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
       },
     });
     files.push(summary);
+    fileTimes.push({ file: input, firstTime: Number.isFinite(fileFirst) ? fileFirst : null, lastTime: Number.isFinite(fileLast) ? fileLast : null });
+    fileFirst = Infinity;
+    fileLast = -Infinity;
   }
   requirePackets(files);
   table.finish(Number.isFinite(lastTime) ? lastTime : undefined);
-  return { files, packets, decodeProblems: problems, flow: table.stats, firstTime, lastTime: Number.isFinite(lastTime) ? lastTime : null, outsideWindow };
+  return { files, fileTimes, packets, decodeProblems: problems, flow: table.stats, firstTime, lastTime: Number.isFinite(lastTime) ? lastTime : null, outsideWindow };
 }

@@ -218,6 +218,13 @@ export interface ConnectionRecord {
   maxIdleSeconds: number;
   /** Picked up mid-stream (no SYN / SYN-ACK seen): the client was guessed from ports and first data. */
   midstream: boolean;
+  /**
+   * Initial sequence numbers (unsigned 32-bit) of the client's SYN and the server's SYN-ACK, null
+   * when not seen. A NAT hop (NLB, NAT gateway, conntrack) rewrites addresses and ports but not
+   * these: they join the legs of one TCP connection seen on both sides of it.
+   */
+  clientIsn: number | null;
+  serverIsn: number | null;
   synTimes: number[];
   synAckTime: number | null;
   /** The SYN was answered by a RST. */

@@ -716,6 +716,18 @@ class Connection implements ConnInfo, ReassemblyOwner {
   set flipped(v: boolean) {
     this.setFlag(CF_FLIPPED, v);
   }
+  /** The client's SYN sequence number (unsigned), null before any SYN (ConnInfo: joins legs through NAT). */
+  get clientIsn(): number | null {
+    return this.c.synCount > 0 ? this.c.isn >>> 0 : null;
+  }
+  /** The server's SYN-ACK sequence number (unsigned), null before any. */
+  get serverIsn(): number | null {
+    return this.s.synCount > 0 ? this.s.isn >>> 0 : null;
+  }
+  /** Time of the latest packet seen on the connection. */
+  get lastPacketTime(): number {
+    return this.lastTime;
+  }
   get midstream(): boolean {
     return (this.i32[this.iBase + I_FLAGS]! & CF_MIDSTREAM) !== 0;
   }
@@ -1921,6 +1933,8 @@ export class FlowTable {
       idleGapCount: conn.idleGapCount,
       maxIdleSeconds: conn.maxIdle,
       midstream: conn.midstream,
+      clientIsn: c.synCount > 0 ? c.isn >>> 0 : null,
+      serverIsn: s.synCount > 0 ? s.isn >>> 0 : null,
       synTimes: c.synTimes(),
       synAckTime: nn(conn.synAckTime),
       refused: conn.refused,

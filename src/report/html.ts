@@ -48,8 +48,10 @@ export function renderLadder(f: Finding): string {
   if (legs.length === 0) return '';
   // A column between two legs is one host (the load balancer) with an address on each side.
   const cols: string[] = [legs[0]!.left, ...legs.map((l, i) => (legs[i + 1] && legs[i + 1]!.left !== l.right ? `${l.right} / ${legs[i + 1]!.left}` : l.right))];
-  const colNames: string[] = legs.length === 1 ? ['client', 'server'] : ['client', 'load balancer', 'target'];
-  while (colNames.length < cols.length) colNames.push(`hop ${colNames.length}`);
+  // Column names from the legs' places on the path: client | load balancer | NAT hop | target.
+  const left: Record<string, string> = { client: 'client', lb: 'load balancer', target: legs.some((l) => l.role === 'lb') ? 'NAT hop' : 'load balancer / NAT hop' };
+  const right: Record<string, string> = { client: 'load balancer', lb: legs.some((l) => l.role === 'target') ? 'NAT hop' : 'target', target: 'target' };
+  const colNames: string[] = legs.length === 1 && legs[0]!.role === 'client' && legs[0]!.name === 'client' ? ['client', 'server'] : [left[legs[0]!.role] ?? 'client', ...legs.map((l) => right[l.role] ?? 'server')];
   const width = 220 * cols.length + 120;
   const x = (c: number) => 110 + c * 220;
   const marks = [...f.timeline.marks].filter((m) => m.kind !== 'idle').sort((a, b) => a.time - b.time);

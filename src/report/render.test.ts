@@ -29,8 +29,13 @@ function finding(): Finding {
     advice: ['Enable TCP keepalive'],
     missing: [],
     connectionUids: ['C1'],
+    legs: [
+      { role: 'client', seen: false, uid: null, client: null, server: null, capturePoints: [], joinedBy: null, note: 'not captured' },
+      { role: 'lb', seen: true, uid: 'C1', client: '10.0.1.5:41000', server: '10.0.2.9:8080', capturePoints: ['vni:2'], joinedBy: null, note: 'the RST came at once after the idle gap' },
+      { role: 'target', seen: false, uid: null, client: null, server: null, capturePoints: [], joinedBy: null, note: 'not captured' },
+    ],
     timeline: {
-      legs: [{ name: 'LB ↔ target', uid: 'C1', left: '10.0.1.5:41000', right: '10.0.2.9:8080' }],
+      legs: [{ role: 'lb', name: 'LB ↔ target', uid: 'C1', left: '10.0.1.5:41000', right: '10.0.2.9:8080' }],
       marks: [
         { time: T - 361.2, leg: 0, dir: 1, kind: 'response', label: 'HTTP 200' },
         { time: T, leg: 0, dir: 0, kind: 'request', label: `GET ${EVIL}` },
@@ -42,7 +47,7 @@ function finding(): Finding {
 
 function report(): Report {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     generator: 'mirrorlens test',
     inputs: { captures: ['a.pcapng'], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] },
     findings: [finding()],
@@ -71,7 +76,7 @@ test('isoTime keeps microseconds', () => {
 
 test('JSON converts every time field to ISO-8601 and keeps the schema version', () => {
   const j = reportToJson(report()) as { schemaVersion: number; findings: { request: { time: string }; evidence: { time: string }[] }[] };
-  assert.equal(j.schemaVersion, 1);
+  assert.equal(j.schemaVersion, 2);
   assert.equal(j.findings[0]!.request.time, '2025-11-24T16:00:00.123456Z');
   assert.equal(j.findings[0]!.evidence[0]!.time, '2025-11-24T16:00:00.123456Z');
 });

@@ -20,13 +20,15 @@ function clock(t: number): string {
   return isoTime(t).slice(11, 23);
 }
 
-function markLine(m: TimelineMark, t0: number, legs: Finding['timeline']['legs']): string {
+function markLine(m: TimelineMark, t0: number, legs: Finding['timeline']['legs'], width: number): string {
   const leg = legs[m.leg];
   const arrow = m.dir === 0 ? '──▶' : m.dir === 1 ? '◀──' : ' • ';
   const legName = m.dir === -1 ? '' : leg ? leg.name : '';
   const rel = `+${(m.time - t0).toFixed(3)} s`.padStart(12);
-  return `    ${clock(m.time)} ${rel}  ${legName.padEnd(14)} ${arrow} ${e(m.label)}`;
+  return `    ${clock(m.time)} ${rel}  ${legName.padEnd(width)} ${arrow} ${e(m.label)}`;
 }
+
+const ROLE_NAMES: Record<string, string> = { client: 'client ↔ LB', lb: 'LB → hop/target', target: 'hop → target' };
 
 export function renderFinding(f: Finding, index: number, opts: TextOptions = {}): string {
   const c = opts.color ? KIND_COLOR[f.severity] ?? '' : '';
@@ -50,7 +52,16 @@ export function renderFinding(f: Finding, index: number, opts: TextOptions = {})
     const fits = f.timeoutFits.map((x) => `${x.name} (${x.seconds} s${x.relation === 'within-range' ? ', configurable' : ''})`);
     lines.push(`  idle before the request: ${formatSeconds(f.idleSeconds)}${fits.length ? `; fits: ${fits.join('; ')}` : ''}`);
   }
+  if (f.legs.length) {
+    lines.push('  legs:');
+    for (const l of f.legs) {
+      const where = l.seen ? `${e(l.client ?? '?')} -> ${e(l.server ?? '?')}${l.capturePoints.length ? ` at ${l.capturePoints.map(e).join(', ')}` : ''}` : 'not seen';
+      const join = l.joinedBy ? `; joined by ${e(l.joinedBy.key)} (${l.joinedBy.confidence}: ${e(l.joinedBy.detail)})` : '';
+      lines.push(`    ${(ROLE_NAMES[l.role] ?? l.role).padEnd(16)} ${where}${join}${l.note ? ` — ${e(l.note)}` : ''}`);
+    }
+  }
   const marks = [...f.timeline.marks].sort((a, b2) => a.time - b2.time);
+  const width = Math.max(14, ...f.timeline.legs.map((l) => l.name.length));
   if (marks.length) {
     lines.push('  timeline:');
     const t0 = marks[0]!.time;
@@ -58,12 +69,12 @@ export function renderFinding(f: Finding, index: number, opts: TextOptions = {})
     let idleShown = false;
     for (const m of marks) {
       if (m.kind === 'idle') {
-        lines.push(`    ${' '.repeat(27)}  ${''.padEnd(14)} ┆ ${e(m.label)}`);
+        lines.push(`    ${' '.repeat(27)}  ${''.padEnd(width)} ┆ ${e(m.label)}`);
         idleShown = true;
         continue;
       }
-      if (m.time - prev > 5 && !idleShown) lines.push(`    ${' '.repeat(27)}  ${''.padEnd(14)} ┆ … ${formatSeconds(m.time - prev)} …`);
-      lines.push(markLine(m, t0, f.timeline.legs));
+      if (m.time - prev > 5 && !idleShown) lines.push(`    ${' '.repeat(27)}  ${''.padEnd(width)} ┆ … ${formatSeconds(m.time - prev)} …`);
+      lines.push(markLine(m, t0, f.timeline.legs, width));
       prev = m.time;
       idleShown = false;
     }

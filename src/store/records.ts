@@ -281,6 +281,8 @@ export function connViewOf(r: Row, marks: TcpMark[]): ConnView {
     uid: String(r.uid),
     communityId: strOrNull(r.community_id),
     capturePoint: String(r.capture_point),
+    capturePoints: Array.isArray(r.capture_points) ? r.capture_points.map(String) : [String(r.capture_point)],
+    ...joinKeysOf(r),
     clientAddr: String(r.orig_h),
     clientPort: num(r.orig_p),
     serverAddr: String(r.resp_h),
@@ -319,6 +321,9 @@ export function markOf(r: Row): TcpMark {
 export function legViewOf(r: Row): LegView {
   return {
     uid: String(r.uid),
+    capturePoint: String(r.capture_point),
+    ...joinKeysOf(r),
+    open: false,
     clientAddr: String(r.orig_h),
     clientPort: num(r.orig_p),
     serverAddr: String(r.resp_h),

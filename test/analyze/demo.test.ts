@@ -21,7 +21,7 @@ test('demo --format json follows the report schema', async () => {
   const { code, out } = await run(['demo', '--format', 'json']);
   assert.equal(code, 0);
   const r = JSON.parse(out) as { schemaVersion: number; findings: { kind: string; status: number; resetBy: string; request: { time: string }; idleSeconds: number; evidence: { source: string }[] }[] };
-  assert.equal(r.schemaVersion, 1);
+  assert.equal(r.schemaVersion, 2);
   assert.equal(r.findings.length, 1);
   const f = r.findings[0]!;
   assert.equal(f.kind, 'idle-timeout-reset');

@@ -20,7 +20,7 @@ test('--evidence writes the finding and a decryptable pcapng of only its connect
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(readdirSync(dir).sort(), ['001-idle-timeout-reset.json', '001-idle-timeout-reset.pcapng']);
     const j = JSON.parse(readFileSync(join(dir, '001-idle-timeout-reset.json'), 'utf8')) as { schemaVersion: number; finding: { kind: string; connectionUids: string[] } };
-    assert.equal(j.schemaVersion, 1);
+    assert.equal(j.schemaVersion, 2);
     assert.equal(j.finding.kind, 'idle-timeout-reset');
 
     let all = 0;

@@ -70,6 +70,10 @@ for (const engine of ['auto', 'ring'] as const) {
     const child = spawn(process.execPath, ['--import', 'tsx', bin, 'listen', '--out', dir, '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--analyze-json', '--status-seconds', '0', '--engine', engine], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Never left behind, whatever fails below.
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

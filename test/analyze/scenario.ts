@@ -89,8 +89,8 @@ export interface Scenario {
   albLog: string;
 }
 
-/** Writes the frames (front talks on VNI 1, back talks on VNI 2) and the log lines. */
-export function writeScenario(name: string, front: Talk[], back: Talk[], logLines: string[]): Scenario {
+/** Writes the frames (front talks on VNI 1, back talks on VNI 2, talks behind a NAT hop on VNI 3) and the log lines. */
+export function writeScenario(name: string, front: Talk[], back: Talk[], logLines: string[], behind: Talk[] = []): Scenario {
   const dir = mkdtempSync(join(tmpdir(), `ml-analyze-${name}-`));
   const capture = join(dir, `${name}.pcapng`);
   const w = new PcapngWriter({ path: capture });
@@ -98,6 +98,7 @@ export function writeScenario(name: string, front: Talk[], back: Talk[], logLine
   const all: (TimedFrame & { vni: number })[] = [
     ...front.flatMap((t) => t.frames.map((f) => ({ ...f, vni: 1 }))),
     ...back.flatMap((t) => t.frames.map((f) => ({ ...f, vni: 2 }))),
+    ...behind.flatMap((t) => t.frames.map((f) => ({ ...f, vni: 3 }))),
   ].sort((a, b) => a.time - b.time);
   for (const f of all) {
     const pkt = vxlanWrap(f.frame, f.vni, f.vni === 1 ? '10.0.1.4' : '10.0.1.4');

@@ -111,7 +111,7 @@ test('the flow-log conversations and REJECT rows the Correlator keeps do not kee
     }, { format: 'flow' });
     await settle();
     const keptMiB = (used() - before) / 1048576;
-    console.log(JSON.stringify({ keptMiB, rejects: corr.flowRejects.length }));
+    console.log(JSON.stringify({ keptMiB, rejects: corr.flowRows.length }));
     `,
   );
   assert.equal(m.rejects, 600);

@@ -39,10 +39,15 @@ function evilReport(): Report {
     advice: ['Enable TCP keepalive'],
     missing: [],
     connectionUids: ['C1'],
+    legs: [
+      { role: 'client', seen: false, uid: null, client: null, server: null, capturePoints: [], joinedBy: null, note: 'not captured' },
+      { role: 'lb', seen: true, uid: 'C1', client: '10.0.1.5:41000', server: '10.0.2.9:8080', capturePoints: ['vni:2'], joinedBy: null, note: 'the RST came at once after the idle gap' },
+      { role: 'target', seen: false, uid: null, client: null, server: null, capturePoints: [], joinedBy: null, note: 'not captured' },
+    ],
     timeline: {
       legs: [
-        { name: 'client ↔ LB', uid: 'C0', left: '198.51.100.7:50000', right: '10.0.1.4:443' },
-        { name: 'LB ↔ target', uid: 'C1', left: '10.0.1.5:41000', right: '10.0.2.9:8080' },
+        { role: 'client', name: 'client ↔ LB', uid: 'C0', left: '198.51.100.7:50000', right: '10.0.1.4:443' },
+        { role: 'lb', name: 'LB ↔ target', uid: 'C1', left: '10.0.1.5:41000', right: '10.0.2.9:8080' },
       ],
       marks: [
         { time: T - 361, leg: 1, dir: 1, kind: 'response', label: 'HTTP 200' },
@@ -54,7 +59,7 @@ function evilReport(): Report {
     },
   };
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     generator: 'mirrorlens test',
     inputs: { captures: [], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] },
     findings: [f],

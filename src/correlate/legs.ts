@@ -1,0 +1,150 @@
+/**
+ * The leg index: every connection seen, compact, looked up by what joins the legs of one TCP
+ * connection across a NAT hop (path.ts): the client's initial sequence number, and the first
+ * payload segment's fingerprint in each direction for connections picked up mid-stream.
+ *
+ * Capped (the oldest legs are forgotten first) and prunable by time, so memory is bounded by the
+ * cap and, live, by the retention window. Open connections (live analysis) are indexed as soon as
+ * their SYN is seen and replaced by their final view when they end.
+ */
+import type { LegJoin } from './path.js';
+import type { LegView, PayloadPrint } from './views.js';
+
+/** SYNs of two legs of one connection are seen within this many seconds of each other. */
+export const ISN_WINDOW_SECONDS = 2;
+/** The same first segment is seen on both sides of a hop within this many seconds. */
+export const PRINT_WINDOW_SECONDS = 1;
+
+/** A NAT peer of a leg: the same TCP connection seen on the other side of an address-rewriting hop. */
+export interface NatPeer {
+  leg: LegView;
+  join: LegJoin;
+}
+
+function synTime(l: LegView): number {
+  return l.startTime;
+}
+
+function printsMatch(a: PayloadPrint | null, b: PayloadPrint | null): boolean {
+  return a !== null && b !== null && a.fingerprint === b.fingerprint && a.seq === b.seq && a.ack === b.ack && a.length === b.length && Math.abs(a.time - b.time) <= PRINT_WINDOW_SECONDS;
+}
+
+function sameEndpoints(a: LegView, b: LegView): boolean {
+  return a.clientAddr === b.clientAddr && a.clientPort === b.clientPort && a.serverAddr === b.serverAddr && a.serverPort === b.serverPort;
+}
+
+export class LegIndex {
+  /** Every leg by uid, in order of last update (oldest first), for capping and pruning. */
+  private readonly byUid = new Map<string, LegView>();
+  /** uids by client ISN, and by first-payload fingerprint (either direction). */
+  private readonly byIsn = new Map<number, string[]>();
+  private readonly byPrint = new Map<number, string[]>();
+
+  constructor(private readonly maxLegs = 200_000) {}
+
+  get size(): number {
+    return this.byUid.size;
+  }
+
+  get(uid: string): LegView | undefined {
+    return this.byUid.get(uid);
+  }
+
+  /** Adds or replaces a leg (a connection that started or ended). */
+  add(l: LegView): void {
+    const old = this.byUid.get(l.uid);
+    if (old) this.remove(old);
+    this.byUid.set(l.uid, l);
+    if (l.clientIsn !== null) push(this.byIsn, l.clientIsn, l.uid);
+    if (l.clientFirstPayload) push(this.byPrint, l.clientFirstPayload.fingerprint, l.uid);
+    if (l.serverFirstPayload) push(this.byPrint, l.serverFirstPayload.fingerprint, l.uid);
+    if (this.byUid.size > this.maxLegs) this.remove(this.byUid.values().next().value as LegView);
+  }
+
+  private remove(l: LegView): void {
+    this.byUid.delete(l.uid);
+    if (l.clientIsn !== null) pull(this.byIsn, l.clientIsn, l.uid);
+    if (l.clientFirstPayload) pull(this.byPrint, l.clientFirstPayload.fingerprint, l.uid);
+    if (l.serverFirstPayload) pull(this.byPrint, l.serverFirstPayload.fingerprint, l.uid);
+  }
+
+  /** Forgets legs that ended before `time` (live analysis). */
+  prune(time: number): void {
+    // (Deleting from a Map while iterating it is safe.)
+    for (const l of this.byUid.values()) if (!l.open && l.endTime < time) this.remove(l);
+  }
+
+  values(): IterableIterator<LegView> {
+    return this.byUid.values();
+  }
+
+  /**
+   * The other legs of the same TCP connection: same client ISN with SYNs within 2 s (and the
+   * same server ISN when both legs saw the SYN-ACK), or the same first segment in either
+   * direction within 1 s. A leg with the very same endpoints is the same leg seen twice, not a
+   * peer.
+   */
+  natPeers(l: LegView): NatPeer[] {
+    const out: NatPeer[] = [];
+    const seen = new Set<string>([l.uid]);
+    if (l.clientIsn !== null) {
+      for (const uid of this.byIsn.get(l.clientIsn) ?? []) {
+        const o = this.byUid.get(uid);
+        if (!o || seen.has(uid) || sameEndpoints(o, l)) continue;
+        if (Math.abs(synTime(o) - synTime(l)) > ISN_WINDOW_SECONDS) continue;
+        if (o.serverIsn !== null && l.serverIsn !== null && o.serverIsn !== l.serverIsn) continue;
+        seen.add(uid);
+        const both = o.serverIsn !== null && l.serverIsn !== null;
+        out.push({
+          leg: o,
+          join: {
+            key: 'tcp-isn',
+            confidence: 'high',
+            detail: both ? `client ISN ${l.clientIsn} and server ISN ${l.serverIsn} on both sides` : `client ISN ${l.clientIsn} on both sides (SYN-ACK not seen on one)`,
+          },
+        });
+      }
+    }
+    for (const p of [l.clientFirstPayload, l.serverFirstPayload]) {
+      if (!p) continue;
+      for (const uid of this.byPrint.get(p.fingerprint) ?? []) {
+        const o = this.byUid.get(uid);
+        if (!o || seen.has(uid) || sameEndpoints(o, l)) continue;
+        const fromClient = printsMatch(p, o.clientFirstPayload) || printsMatch(p, o.serverFirstPayload);
+        if (!fromClient) continue;
+        seen.add(uid);
+        out.push({
+          leg: o,
+          join: { key: 'tcp-first-payload', confidence: 'high', detail: `the same first segment (seq ${p.seq}, ack ${p.ack}, ${p.length} bytes) on both sides` },
+        });
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Of two legs of one connection, the one nearer the load balancer: the one whose SYN (or first
+ * segment) was seen first; on a tie, the one whose client is the other's client (client IP
+ * preservation keeps it) and whose server is not the other's client (source NAT to the hop's own
+ * address puts the hop's address on the far leg's client side).
+ */
+export function upstreamOf(a: LegView, b: LegView): LegView {
+  if (b.clientAddr === a.serverAddr && a.clientAddr !== b.serverAddr) return a;
+  if (a.clientAddr === b.serverAddr && b.clientAddr !== a.serverAddr) return b;
+  return a.startTime <= b.startTime ? a : b;
+}
+
+function push(m: Map<number, string[]>, k: number, uid: string): void {
+  const list = m.get(k);
+  if (list) list.push(uid);
+  else m.set(k, [uid]);
+}
+
+function pull(m: Map<number, string[]>, k: number, uid: string): void {
+  const list = m.get(k);
+  if (!list) return;
+  const i = list.indexOf(uid);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) m.delete(k);
+}
