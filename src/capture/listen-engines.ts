@@ -336,10 +336,11 @@ export function startRingEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
   const ringBytes = o.ringBytes ?? 32 << 20;
   const blockSize = 1 << 20;
   const blocks = Math.max(2, Math.round(ringBytes / blockSize));
+  const timeoutMs = o.ringTimeoutMs ?? 100;
   const filter = o.hostCapture ? null : udpPortsFilter(ports(o).map(([, p]) => p));
   let r: NativeRing;
   try {
-    r = addon.ringOpen(ifname, blockSize, blocks, o.ringTimeoutMs ?? 100, filter);
+    r = addon.ringOpen(ifname, blockSize, blocks, timeoutMs, filter);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const hint = err.code === 'EPERM' ? ' (a packet ring needs root or CAP_NET_RAW: setcap cap_net_raw+ep on node, or another --engine)' : '';
@@ -398,6 +399,10 @@ export function startRingEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
       return dropsSeen;
     },
     stop: async () => {
+      // frames in the block the kernel is still filling become readable when it retires the
+      // block (at the block timeout): wait for that, so nothing the ring received is lost
+      drain();
+      await new Promise((res) => setTimeout(res, timeoutMs + 50));
       drain();
       dropsSeen = addon.ringStats(r.handle).drops;
       addon.unwatch(watch);

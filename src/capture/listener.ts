@@ -644,6 +644,8 @@ export class MirrorListener {
       this.emit(hp, hp.linkType, b, off, len, null, dir, sec, nsec, origLen);
       return;
     }
+    // mirror ports: only what this host received (not VXLAN it sends itself, e.g. a replay)
+    if (pktType === PacketType.Outgoing) return;
     const lt = arphrd === ARPHRD_ETHER || arphrd === ARPHRD_LOOPBACK ? LinkType.Ethernet : LinkType.Raw;
     const c = this.outerCls;
     const fam = c.classify(lt, b, off, len);
