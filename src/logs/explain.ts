@@ -9,6 +9,7 @@
  */
 import type { AlbLogRecord } from './alb.js';
 import type { ClbLogRecord } from './clb.js';
+import type { NlbLogRecord } from './nlb.js';
 import { candidateCauses, GROUPS, groupName, matchCauses, type Cause, type LogLineFacts } from './causes/index.js';
 
 export interface ErrorExplanation {
@@ -167,12 +168,8 @@ function explainFacts(r: LbErrorFacts, log: 'alb' | 'clb'): ErrorExplanation | n
   };
 }
 
-/**
- * Plain-words meaning of an ALB access log entry's error status (4xx/5xx/000): who answered, what
- * happened and the likely causes. null for successful entries.
- */
-export function explainAlbError(r: AlbLogRecord): ErrorExplanation | null {
-  return explainFacts({
+function albFacts(r: AlbLogRecord): LbErrorFacts {
+  return {
     elbStatusCode: r.elbStatusCode,
     targetStatusCode: r.targetStatusCode,
     targetAddr: r.targetAddr,
@@ -187,12 +184,11 @@ export function explainAlbError(r: AlbLogRecord): ErrorExplanation | null {
     targetStatusListSet: r.fieldCount >= 27 ? r.targetStatusCodeList.some((c) => c !== null) : null,
     type: r.type,
     word: 'target',
-  }, 'alb');
+  };
 }
 
-/** The same for a Classic Load Balancer entry (HTTP listeners; TCP/SSL listeners log no status). */
-export function explainClbError(r: ClbLogRecord): ErrorExplanation | null {
-  return explainFacts({
+function clbFacts(r: ClbLogRecord): LbErrorFacts {
+  return {
     elbStatusCode: r.elbStatusCode,
     targetStatusCode: r.backendStatusCode,
     targetAddr: r.backendAddr,
@@ -207,5 +203,47 @@ export function explainClbError(r: ClbLogRecord): ErrorExplanation | null {
     targetStatusListSet: null,
     type: null,
     word: 'instance',
-  }, 'clb');
+  };
+}
+
+/** The catalogue's view of an ALB line (what its signatures are matched against). */
+export function albLineFacts(r: AlbLogRecord): LogLineFacts {
+  return lineFacts(albFacts(r), 'alb');
+}
+
+/** The catalogue's view of a Classic LB line. */
+export function clbLineFacts(r: ClbLogRecord): LogLineFacts {
+  return lineFacts(clbFacts(r), 'clb');
+}
+
+/** The catalogue's view of an NLB TLS log line (an alert from the client, a handshake that did not complete). */
+export function nlbLineFacts(r: NlbLogRecord): LogLineFacts {
+  return {
+    log: 'nlb',
+    type: r.type,
+    elbStatus: null,
+    targetStatus: null,
+    times: [null, null, null],
+    elapsedSeconds: null,
+    targetSet: false,
+    errorReason: null,
+    actions: [],
+    classification: null,
+    targetStatusListSet: null,
+    tlsAlert: r.incomingTlsAlert,
+    tlsCompleted: r.tlsCipher !== null,
+  };
+}
+
+/**
+ * Plain-words meaning of an ALB access log entry's error status (4xx/5xx/000): who answered, what
+ * happened and the likely causes. null for successful entries.
+ */
+export function explainAlbError(r: AlbLogRecord): ErrorExplanation | null {
+  return explainFacts(albFacts(r), 'alb');
+}
+
+/** The same for a Classic Load Balancer entry (HTTP listeners; TCP/SSL listeners log no status). */
+export function explainClbError(r: ClbLogRecord): ErrorExplanation | null {
+  return explainFacts(clbFacts(r), 'clb');
 }
