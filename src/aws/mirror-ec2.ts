@@ -99,6 +99,21 @@ export async function targetGroupInterfaces(c: AwsClients, arn: string): Promise
   return [...out].sort();
 }
 
+/** The network interfaces that hold these private addresses (`--source 10.0.2.30`): one per address, or an error naming it. */
+export async function interfacesByAddress(c: AwsClients, addrs: readonly string[]): Promise<Map<string, string>> {
+  const r = await call(`--source ${addrs.join(', ')}`, 'DescribeNetworkInterfaces (ec2:DescribeNetworkInterfaces)', () =>
+    c.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'addresses.private-ip-address', Values: [...addrs] }] })),
+  );
+  const out = new Map<string, string>();
+  for (const n of r.NetworkInterfaces ?? []) {
+    const held = [n.PrivateIpAddress, ...(n.PrivateIpAddresses ?? []).map((p) => p.PrivateIpAddress)].filter((x): x is string => typeof x === 'string');
+    for (const a of addrs) if (held.includes(a) && n.NetworkInterfaceId && !out.has(a)) out.set(a, n.NetworkInterfaceId);
+  }
+  const missing = addrs.filter((a) => !out.has(a));
+  if (missing.length) throw new MirrorlensError(ErrorCode.Aws, `no network interface holds ${missing.join(', ')} in this region`, { file: `--source ${missing[0]}` });
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checks
 

@@ -13,6 +13,7 @@
  * - a filter holds at most 10 rules; rule numbers are unique per direction; protocol is an IANA
  *   number, ports apply to TCP/UDP only; no matching rule → not mirrored.
  */
+import { isIP } from 'node:net';
 import type { MirrorFilter, MirrorFilterRule } from '../capture/filter.js';
 import { parseMirrorFilter } from '../capture/filter.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
@@ -56,8 +57,13 @@ const VPCE = /^vpce-[0-9a-f]{8,17}$/;
 const TMT = /^tmt-[0-9a-f]{8,17}$/;
 const NLB_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/net\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
 
+/** A private address given as a source (`--source 10.0.2.30`): its interface is looked up. */
+export function isSourceAddress(s: string): boolean {
+  return isIP(s) !== 0;
+}
+
 export function parseSourceId(s: string): string {
-  if (!ENI.test(s)) throw new MirrorlensError(ErrorCode.Usage, `aws mirror: --source wants a network interface id (eni-...), got '${s}'`);
+  if (!ENI.test(s) && !isSourceAddress(s)) throw new MirrorlensError(ErrorCode.Usage, `aws mirror: --source wants a network interface id (eni-...) or a private IP address, got '${s}'`);
   return s;
 }
 

@@ -7,7 +7,7 @@ import type { CliIO, Command } from './command.js';
 import { parseCommandArgs } from './command.js';
 import { loadMirrorFilter } from '../capture/filter.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
-import { defaultFilter, mtuAdvice, parseSourceId, parseTarget, validateSpec, type MirrorSpec } from '../aws/mirror-spec.js';
+import { defaultFilter, mtuAdvice, isSourceAddress, parseSourceId, parseTarget, validateSpec, type MirrorSpec } from '../aws/mirror-spec.js';
 import { renderCliScript, renderTemplateYaml } from '../aws/mirror-render.js';
 import type { AwsClients } from '../aws/mirror-ec2.js';
 
@@ -23,7 +23,8 @@ one session per source network interface, every resource tagged mirrorlens:stack
   destroy  remove exactly what is tagged mirrorlens:stack=NAME (sessions, filter, target)
 
 Sources (at least one):
-  --source ENI           a network interface to mirror (eni-...); repeatable
+  --source ENI|IP        a network interface to mirror (eni-..., or a private IP address
+                         whose interface is looked up); repeatable
   --alb NAME             the interfaces of a load balancer, by name
   --target-group ARN     the interfaces of a target group's registered targets
 Target (plan, apply):
@@ -112,7 +113,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if (values['dry-run'] !== undefined) throw new MirrorlensError(ErrorCode.Usage, `aws mirror ${action}: --dry-run is for destroy (plan never changes anything)`);
   if (values.target === undefined) throw new MirrorlensError(ErrorCode.Usage, `aws mirror ${action}: --target is required (eni-..., an NLB ARN, vpce-... or tmt-...)`);
   const target = parseTarget(values.target as string);
-  const sources = ((values.source as string[] | undefined) ?? []).map(parseSourceId);
+  const given = ((values.source as string[] | undefined) ?? []).map(parseSourceId);
+  const sources = given.filter((x) => !isSourceAddress(x));
+  const sourceAddrs = given.filter(isSourceAddress);
   const albs = (values.alb as string[] | undefined) ?? [];
   const groups = (values['target-group'] as string[] | undefined) ?? [];
   const filterFile = values.filter as string | undefined;
@@ -126,7 +129,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     virtualNetworkId: intOption(values, 'vni'),
     packetLength: intOption(values, 'packet-length'),
   };
-  if (offline && (albs.length > 0 || groups.length > 0)) throw new MirrorlensError(ErrorCode.Usage, 'aws mirror plan --offline: --alb and --target-group need AWS; give --source eni-... instead');
+  if (offline && (albs.length > 0 || groups.length > 0 || sourceAddrs.length > 0)) {
+    throw new MirrorlensError(ErrorCode.Usage, `aws mirror plan --offline: ${sourceAddrs.length ? `--source ${sourceAddrs[0]} (an address)` : '--alb and --target-group'} need${sourceAddrs.length ? 's' : ''} AWS; give --source eni-... instead`);
+  }
   if (offline && action === 'apply') throw new MirrorlensError(ErrorCode.Usage, 'aws mirror apply: --offline makes no sense here');
   if (action === 'apply' && (values['script-out'] !== undefined || values['template-out'] !== undefined)) {
     throw new MirrorlensError(ErrorCode.Usage, 'aws mirror apply: --script-out and --template-out are for plan');
@@ -138,6 +143,13 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if (!offline) {
     const ec2 = await import('../aws/mirror-ec2.js');
     clients = ec2.makeClients(region, io.env);
+    if (sourceAddrs.length) {
+      const byAddr = await ec2.interfacesByAddress(clients, sourceAddrs);
+      for (const [a, eni] of byAddr) {
+        spec.sources.push(eni);
+        notes.push(`--source ${a}: ${eni}`);
+      }
+    }
     for (const a of albs) {
       const lb = await ec2.loadBalancerInterfaces(clients, a);
       spec.sources.push(...lb.enis);

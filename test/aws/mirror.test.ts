@@ -175,6 +175,23 @@ test('plan finds the ALB and target-group interfaces, checks the target, and cha
   assert.deepEqual(filterCalls[0], [{ Name: 'description', Values: ['ELB app/web/50dc6c495c0c9188'] }]);
 });
 
+test('a source given by its private address is planned on the interface that holds it; an unknown address is one clear error', async () => {
+  const from = aws.requests.length;
+  const r = await runCli(['aws', 'mirror', 'plan', '--source', '10.0.1.20', '--target', TARGET, '--name', 'incident-f1'], aws.env);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.deepEqual(mutating(from), []);
+  assert.match(r.out, /# note: --source 10\.0\.1\.20: eni-0a1b2c3d4e5f60003/);
+  assert.match(r.out, /--network-interface-id eni-0a1b2c3d4e5f60003/);
+  const calls = aws.requests.slice(from).filter((x) => x.action === 'DescribeNetworkInterfaces').map((x) => x.params.Filters);
+  assert.deepEqual(calls[0], [{ Name: 'addresses.private-ip-address', Values: ['10.0.1.20'] }]);
+  const bad = await runCli(['aws', 'mirror', 'plan', '--source', '10.0.7.7', '--target', TARGET], aws.env);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /no network interface holds 10\.0\.7\.7/);
+  const off = await runCli(['aws', 'mirror', 'plan', '--offline', '--source', '10.0.1.20', '--target', TARGET], aws.env);
+  assert.equal(off.code, 2);
+  assert.match(off.err, /--source 10\.0\.1\.20 \(an address\) needs AWS/);
+});
+
 test('an NLB target without a UDP 4789 listener is a problem', async () => {
   const r = await runCli(['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f60003', '--target', NLB_ARN], aws.env);
   assert.equal(r.code, 3);
@@ -237,7 +254,7 @@ test('bad input: one clear line and a non-zero exit', async () => {
     [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f60009', '--target', TARGET, '--offline'], 2, /cannot be both a source and the target/],
     [['aws', 'mirror', 'plan', '--source', 'i-123', '--target', TARGET], 2, /--source wants a network interface id/],
     [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f60003', '--target', 'arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/y'], 2, /only a Network Load Balancer can be a mirror target/],
-    [['aws', 'mirror', 'apply', '--source', 'eni-0a1b2c3d4e5f60003', '--target', TARGET, '--filter', join(dir, 'missing.yaml')], 1, /missing\.yaml: cannot read filter file/],
+    [['aws', 'mirror', 'apply', '--source', 'eni-0a1b2c3d4e5f60003', '--target', TARGET, '--filter', join(dir, 'missing.yaml')], 3, /missing\.yaml: cannot read filter file/],
     [['aws', 'mirror', 'plan', '--alb', 'nope', '--target', TARGET], 1, /^mirrorlens aws: --alb nope: DescribeLoadBalancers \(elasticloadbalancing:DescribeLoadBalancers\) failed: LoadBalancerNotFound/],
     [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f6ffff', '--target', TARGET], 1, /eni-0a1b2c3d4e5f6ffff,eni-0a1b2c3d4e5f60009: DescribeNetworkInterfaces .*InvalidNetworkInterfaceID\.NotFound/],
     [['aws', 'mirror', 'teleport'], 2, /wants plan, apply or destroy/],
