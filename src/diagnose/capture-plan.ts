@@ -113,13 +113,11 @@ export function capturePlan(p: CapturePlanInput): CapturePlan {
   const commands: string[] = [];
   const alb = albName(p.elb);
   if (!clientSide && p.targetAddr) {
-    commands.push(`# the interface that holds ${p.targetAddr}:`);
-    commands.push(`aws ec2 describe-network-interfaces --filters Name=addresses.private-ip-address,Values=${p.targetAddr} --query 'NetworkInterfaces[].NetworkInterfaceId' --output text`);
-    commands.push(`# write the filter below to ${filterFile}, then (LISTENER-ENI: the interface of the host that runs mirrorlens listen):`);
-    commands.push(`mirrorlens aws mirror plan --source ENI-OF-${p.targetAddr} --target LISTENER-ENI --filter ${filterFile} --name ${stack}`);
+    commands.push(`# write the filter below to ${filterFile}; LISTENER-ENI is the interface of the host that runs mirrorlens listen`);
+    commands.push(`mirrorlens aws mirror plan --source ${p.targetAddr} --target LISTENER-ENI --filter ${filterFile} --name ${stack}`);
     if (p.targetGroupArn) commands.push(`# or every target of the group: mirrorlens aws mirror plan --target-group ${p.targetGroupArn} --target LISTENER-ENI --filter ${filterFile} --name ${stack}`);
   } else {
-    commands.push(`# write the filter below to ${filterFile}, then (LISTENER-ENI: the interface of the host that runs mirrorlens listen):`);
+    commands.push(`# write the filter below to ${filterFile}; LISTENER-ENI is the interface of the host that runs mirrorlens listen`);
     commands.push(alb ? `mirrorlens aws mirror plan --alb ${alb} --target LISTENER-ENI --filter ${filterFile} --name ${stack}` : `mirrorlens aws mirror plan --source ENI --target LISTENER-ENI --filter ${filterFile} --name ${stack}`);
   }
   commands.push(`mirrorlens aws mirror apply ... (the same options) ; mirrorlens listen --out capture/ --rotate-seconds 300 ; after ${durationWords(seconds)}: mirrorlens aws mirror destroy --name ${stack}`);

@@ -36,8 +36,7 @@ test('1 214 × 502 with -1 times on one target in seven minutes: one incident, i
   const plan = incidentPlan(inc!, 'f1')!;
   assert.match(plan.where, /10\.0\.2\.30, port 8080/);
   assert.equal(plan.seconds, 600);
-  assert.ok(plan.commands.some((c) => c.includes('Values=10.0.2.30')));
-  assert.ok(plan.commands.some((c) => c.startsWith('mirrorlens aws mirror plan --source ENI-OF-10.0.2.30 --target LISTENER-ENI --filter capture-f1.yaml')));
+  assert.ok(plan.commands.some((c) => c.startsWith('mirrorlens aws mirror plan --source 10.0.2.30 --target LISTENER-ENI --filter capture-f1.yaml --name incident-f1')));
   assert.ok(plan.commands.some((c) => c.includes('--target-group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop/73e2d6bc24d8a067')));
   // The filter is one the project's own parser (listen --filter, aws mirror plan --filter) accepts.
   const f = describeMirrorFilter(parseMirrorFilter(plan.filterYaml, plan.filterFile)).join('\n');
