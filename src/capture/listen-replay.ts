@@ -247,6 +247,10 @@ export async function replayCapture(file: string, o: ReplayOptions): Promise<Rep
       parser.end();
       if (queue.length) await sendQueue();
       if (parser.packets === 0 && parser.format === null) throw new MirrorlensError(ErrorCode.NotACapture, 'not a pcap or pcapng capture', { file });
+      if (parser.packets === 0 && parser.truncated) {
+        const w = parser.warningList[0];
+        throw new MirrorlensError(ErrorCode.CaptureCorrupt, `no packet could be read: ${w?.message ?? 'the capture is cut off'}`, { file, byteOffset: w?.byteOffset });
+      }
       firstCaptureTime = -1;
     }
     while (inFlight > 0) await new Promise<void>((res) => (drained = res));

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { fileProblem } from './file-problem.js';
 import { CaptureParser } from './parser.js';
 import type { CaptureSummary, PacketRecord, ReadOptions } from './record.js';
 
@@ -80,9 +81,7 @@ async function readFile(parser: CaptureParser, path: string, opts: ReadCaptureOp
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.message;
-    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open capture: ${why}`, { file: path }, { cause: e });
+    throw new MirrorlensError(ErrorCode.FileOpen, `cannot open capture: ${fileProblem(e)}`, { file: path }, { cause: e });
   }
   try {
     const buf = new Uint8Array(opts.chunkSize ?? READ_CHUNK);
@@ -92,7 +91,7 @@ async function readFile(parser: CaptureParser, path: string, opts: ReadCaptureOp
       try {
         n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
       } catch (e) {
-        throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${(e as Error).message}`, { file: path, byteOffset: parser.bytes }, { cause: e });
+        throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${fileProblem(e)}`, { file: path, byteOffset: parser.bytes }, { cause: e });
       }
       if (first) {
         first = false;

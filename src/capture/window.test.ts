@@ -44,6 +44,13 @@ test('times relative to now', () => {
   assert.equal(parseTime('now+1m', now), T + 60);
 });
 
+test('--since/--until take a bare duration as that long ago; a bare number stays epoch seconds', () => {
+  assert.deepEqual(windowFromOptions({ since: '2h' }, now), { since: T - 7200, until: Infinity });
+  assert.deepEqual(windowFromOptions({ since: '1h30m', until: '30m' }, now), { since: T - 5400, until: T - 1800 });
+  assert.deepEqual(windowFromOptions({ since: String(T) }, now), { since: T, until: Infinity });
+  assert.deepEqual(windowFromOptions({ since: '20240501T120317Z' }, now), { since: T, until: Infinity });
+});
+
 test('what is not a time is refused with the accepted forms', () => {
   for (const bad of ['', 'yesterday', '2024-13-01', '2024-02-30T00:00:00Z', '12:03', 'now-abc', '2024-05-01T25:00']) {
     assert.throws(() => parseTime(bad, now), (e: Error) => e instanceof RangeError && /ISO 8601|not a valid/.test(e.message), bad);

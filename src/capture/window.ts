@@ -167,6 +167,24 @@ export function parseAround(text: string, now?: () => number): TimeWindow {
   return { since: center - half, until: center + half };
 }
 
+/**
+ * A time, or a bare duration with a unit meaning that long ago (`--since 2h`, as kubectl and
+ * journalctl users write it). A bare number stays epoch seconds.
+ */
+export function parseTimeOrAgo(text: string, now: () => number = () => Date.now() / 1000): number {
+  const s = text.trim();
+  if (/^\d+(\.\d+)?\s*[a-zµ]/i.test(s) && !/^\d{8}T/i.test(s)) {
+    let d: number | null = null;
+    try {
+      d = parseDuration(s);
+    } catch {
+      d = null;
+    }
+    if (d !== null) return now() - d;
+  }
+  return parseTime(s, now);
+}
+
 export interface WindowOptions {
   since?: string | undefined;
   until?: string | undefined;
@@ -188,8 +206,8 @@ export function windowFromOptions(o: WindowOptions, now?: () => number): TimeWin
     }
   };
   let w: TimeWindow = o.around !== undefined ? named('around', () => parseAround(o.around!, now)) : ALL_TIME;
-  if (o.since !== undefined) w = { since: Math.max(w.since, named('since', () => parseTime(o.since!, now))), until: w.until };
-  if (o.until !== undefined) w = { since: w.since, until: Math.min(w.until, named('until', () => parseTime(o.until!, now))) };
+  if (o.since !== undefined) w = { since: Math.max(w.since, named('since', () => parseTimeOrAgo(o.since!, now))), until: w.until };
+  if (o.until !== undefined) w = { since: w.since, until: Math.min(w.until, named('until', () => parseTimeOrAgo(o.until!, now))) };
   if (w.since > w.until) throw new RangeError(`the time window is empty (${formatWindow(w)}): --since must come before --until`);
   return w;
 }

@@ -304,7 +304,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     `${shown} of ${total} connections shown; ${summary.packets} packets (${f.tcpPackets} TCP), ` +
     `${f.duplicatePackets} duplicates dropped, ${f.evictedConnections} evicted, ${f.bufferOverflows} buffer overflows, ${f.gapBytes} bytes missing`;
   if (json) io.stderr.write(`${line}\n`);
-  else if (tty) out.write(`\n${line}\n`);
+  else if (tty) out.write(`\n${wrapHanging(line, width!, 2)}\n`);
   else io.stderr.write(`${line}\n`);
   return 0;
 }

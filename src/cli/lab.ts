@@ -11,26 +11,33 @@ import type { LabResult } from '../lab/result.js';
 import { runScenario, type CaptureMode } from '../lab/runner.js';
 import { SCENARIOS, findScenario } from '../lab/scenarios.js';
 
-const USAGE = `Usage: mirrorlens lab run SCENARIO [--out DIR] [--keep] [--capture auto|listen|tcpdump] [--json]
-                      [--connections N] [--requests N] [--concurrency N]   (load only)
+const USAGE = `Usage: mirrorlens lab run SCENARIO [--out DIR] [--keep] [--json]
+                      [--capture auto|listen|tcpdump]
+                      [--connections N] [--requests N] [--concurrency N]
        mirrorlens lab list
        mirrorlens lab doctor
-       mirrorlens lab clean [--all]   (--all: also runs whose lab process is alive)
+       mirrorlens lab clean [--all]
 
-Reproduces a load-balancer failure with real parts in network namespaces (root needed):
-client (curl, SSLKEYLOGFILE) → "ALB" (nginx, TLS 1.2/1.3, h2, keep-alive pool, ALB access log)
-→ "NLB" (DNAT + conntrack, RST on expired flows, idle timeout scaled to seconds) → target (Node.js).
-The ALB's interfaces and the target's are mirrored by tc into VXLAN and captured in a collector
-namespace by 'mirrorlens listen' (tcpdump until listen is available). The run's files go to
---out (default .lab/SCENARIO-TIME): capture/, keys.log, alb-access.log, flow.log, target.log,
-client.log, nginx-error.log, nginx.conf, scenario.json, result.json, analyze.json.
+Reproduces a load-balancer failure with real parts in network namespaces (root
+needed): client (curl, SSLKEYLOGFILE) → "ALB" (nginx, TLS 1.2/1.3, h2,
+keep-alive pool, ALB access log) → "NLB" (DNAT + conntrack, RST on expired
+flows, idle timeout scaled to seconds) → target (Node.js). The ALB's
+interfaces and the target's are mirrored by tc into VXLAN and captured in a
+collector namespace by 'mirrorlens listen' (or tcpdump, --capture tcpdump).
+The run's files go to --out (default .lab/SCENARIO-TIME): capture/, keys.log,
+alb-access.log, flow.log, target.log, client.log, nginx-error.log, nginx.conf,
+scenario.json, result.json, analyze.json.
 Exit status: 0 when every check (and the verdict) holds, 1 otherwise.
 
-  --out DIR        output directory (created; old capture files in it are replaced)
-  --keep           keep the run's temp dir (nginx config, certs, raw captures) and print its path
-  --capture MODE   auto (listen when built, else tcpdump), listen or tcpdump
-  --json           print result.json instead of the summary
-  --no-analyze     do not run 'mirrorlens analyze' even when it is built
+  -o, --out DIR      output directory (created; old capture files in it are
+                     replaced)
+      --keep         keep the run's temp dir (nginx config, certs, raw
+                     captures) and print its path
+      --capture MODE auto (listen when built, else tcpdump), listen or tcpdump
+  -j, --json         print result.json instead of the summary
+      --no-analyze   do not run 'mirrorlens analyze' even when it is built
+      --connections N, --requests N, --concurrency N   the load scenario's size
+      --all          (lab clean) also runs whose lab process is alive
 
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (mirrorlens lab list).
 `;

@@ -329,6 +329,8 @@ export const command: Command = {
         stopping = true;
         void listener.stop().then(
           () => {
+            // The final summary is the last line: per-point lines and the live count come first.
+            if (!quiet) io.stderr.write(`${listener.summary()}\n`);
             if (live) {
               live.stop();
               io.stderr.write(`listen: live analysis: ${live.findings} finding(s)\n`);
@@ -342,7 +344,6 @@ export const command: Command = {
                 `${m.datagrams} datagrams received, ${m.dropped()} dropped, ${m.lostAtFlush} lost at flush, ` +
                 (m.ringDrops >= 0 ? `ring drops ${m.ringDrops}\n` : `kernel drops ${m.kernelDrops < 0 ? 'unknown' : m.kernelDrops}\n`),
             );
-            if (!quiet) io.stderr.write(`${listener.summary()}\n`);
             void closeRecorder('listen', recorder, io).then(resolve, (e: unknown) => {
               io.stderr.write(`listen: store: ${(e as Error).message}\n`);
               resolve(1);
@@ -375,11 +376,12 @@ async function runPool(opts: ListenOptions, workers: number, out: string, io: Cl
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         const m = pool.metrics;
+        // The totals' status line before the final summary, which is the last line.
+        if (!quiet) io.stderr.write(`${renderStatusLine(m, { t: m.startedAt, packets: 0, bytes: 0 })}\n`);
         io.stderr.write(
           `listen: stopped by ${sig}: ${m.packets} packets written (${m.bytes} bytes) to ${files.length} file(s) in ${out} by ${workers} workers, ` +
             `${m.datagrams} datagrams received, ${m.dropped()} dropped, ${m.lostAtFlush} lost at flush, kernel drops ${m.kernelDrops < 0 ? 'unknown' : m.kernelDrops}\n`,
         );
-        if (!quiet) io.stderr.write(`${renderStatusLine(m, { t: m.startedAt, packets: 0, bytes: 0 })}\n`);
         resolve(0);
       });
     };

@@ -4,7 +4,7 @@
 import type { CliIO, Command } from './command.js';
 import { nearest } from './command.js';
 import { EXIT, exitCodeFor } from './exit.js';
-import { wrapHanging } from './terminal.js';
+import { wrapHanging, wrapHelp } from './terminal.js';
 import { fileProblem } from '../capture/inputs.js';
 import { isMirrorlensError, type MirrorlensError } from '../wire/errors.js';
 
@@ -52,7 +52,7 @@ function topHelp(): string {
     'mirrorlens: mirrored traffic (VXLAN/GENEVE) + load-balancer logs -> why the 5xx',
     'happened',
     '',
-    'Usage: mirrorlens COMMAND [options]   (mirrorlens COMMAND --help for its options)',
+    'Usage: mirrorlens COMMAND [options]    (mirrorlens COMMAND --help: its options)',
     '',
     'Commands:',
     ...lines,
@@ -107,7 +107,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   const dashdash = rest.indexOf('--');
   const opts = dashdash < 0 ? rest : rest.slice(0, dashdash);
   if (opts.includes('--help') || opts.includes('-h')) {
-    io.stdout.write(cmd.usage.endsWith('\n') ? cmd.usage : `${cmd.usage}\n`);
+    // Every help fits in 80 columns, whoever wrote it.
+    io.stdout.write(wrapHelp(cmd.usage.endsWith('\n') ? cmd.usage : `${cmd.usage}\n`));
     return EXIT.ok;
   }
   try {

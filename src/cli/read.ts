@@ -18,7 +18,8 @@ import type { PacketDecoderOptions } from '../wire/packet.js';
 import { STATUS_NAMES, Status } from '../wire/status.js';
 import { ANOMALIES, AnomalyLog } from '../wire/anomaly.js';
 import { compileFilter } from '../wire/display-filter.js';
-import type { PacketPredicate } from '../wire/display-filter.js';
+import type { PacketContext, PacketPredicate } from '../wire/display-filter.js';
+import { interfaceContext } from '../capture/interface-point.js';
 import { TcpView } from '../wire/tcp.js';
 
 const USAGE = `Usage: mirrorlens read CAPTURE... [options]
@@ -136,6 +137,7 @@ export const command: Command = {
     };
     io.stdout.on('error', onOutError);
     const summaries: CaptureSummary[] = [];
+    const contexts: PacketContext[] = [];
     let fileSeen = 0;
     let held: string[] = [];
     const flushHeld = (): void => {
@@ -148,6 +150,7 @@ export const command: Command = {
       for (const file of positionals) {
         if (shown >= count || outputClosed) break;
         printer.startFile(file);
+        contexts.length = 0;
         fileSeen = 0;
         flushHeld();
         try {
@@ -162,7 +165,7 @@ export const command: Command = {
               for (let i = 0; i < dec.anomalyCount; i++) anomalies.record(dec.anomalyId(i), rec.index);
               printer.noteTime(rec);
               if (mirrorFilter && !mirrorFilter(rec, dec)) return;
-              if (filter && !filter(dec)) return;
+              if (filter && !filter(dec, contexts[rec.interfaceId])) return;
               shown++;
               printer.packet(rec, dec, filter);
               if (shown >= count) abort.abort(new Error('count reached'));
@@ -170,6 +173,9 @@ export const command: Command = {
             {
               name: file,
               signal: abort.signal,
+              onInterface: (i) => {
+                contexts[i.id] = interfaceContext(i);
+              },
               onWarning: (w) => {
                 warnings++;
                 const line = `mirrorlens read: warning: ${w.file} (byte offset ${w.byteOffset}): ${w.message}\n`;

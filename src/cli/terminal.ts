@@ -34,17 +34,23 @@ export function wrapHanging(line: string, width: number, indent: number): string
   let curLen = visibleLength(lead);
   let start = curLen;
   const newLine = (): void => {
-    out.push(cur);
+    out.push(cur.trimEnd());
     cur = pad;
     curLen = start = pad.length;
   };
-  for (const word of line.slice(lead.length).split(/ +/)) {
-    let w = word;
+  // Words keep the spaces between them (column alignment) unless a line starts there.
+  let gap = '';
+  for (const tok of line.slice(lead.length).match(/\S+|\s+/g) ?? []) {
+    if (/^\s/.test(tok)) {
+      gap = tok;
+      continue;
+    }
+    let w = tok;
     for (;;) {
       const wl = visibleLength(w);
-      const sep = curLen > start ? 1 : 0;
+      const sep = curLen > start ? gap.length : 0;
       if (curLen + sep + wl <= width) {
-        cur += (sep ? ' ' : '') + w;
+        cur += (sep ? gap : '') + w;
         curLen += sep + wl;
         break;
       }
@@ -60,6 +66,7 @@ export function wrapHanging(line: string, width: number, indent: number): string
       newLine();
       if (w.length === 0) break;
     }
+    gap = '';
   }
   if (curLen > start || out.length === 0) out.push(cur);
   return out.join('\n');
@@ -129,4 +136,21 @@ export function formatTable(input: string[][], width: number | null, shrink: num
       .join('  ')
       .trimEnd(),
   );
+}
+
+/**
+ * Help text within `width` columns: a longer line is wrapped at spaces, its continuation lines
+ * aligned with its description (the text after the option and a gap of two or more spaces), or
+ * indented two more than the line.
+ */
+export function wrapHelp(text: string, width = 80): string {
+  return text
+    .split('\n')
+    .map((l) => {
+      if (visibleLength(l) <= width) return l;
+      const col = /^(\s*-\S.*?\s{2,})\S/.exec(l);
+      const indent = col !== null && col[1]!.length <= width / 2 ? col[1]!.length : /^\s*/.exec(l)![0].length + 2;
+      return wrapHanging(l, width, indent);
+    })
+    .join('\n');
 }

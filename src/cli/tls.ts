@@ -4,6 +4,7 @@
  */
 import type { CliIO, Command } from './command.js';
 import { captureArgs, parseCommandArgs } from './command.js';
+import { wrapHanging, wrapWidth } from './terminal.js';
 import { expandCaptureInputs } from '../capture/inputs.js';
 import { loadKeyLogFile } from '../tls/keylog-file.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
@@ -101,9 +102,15 @@ function rowOf(conn: ConnInfo, t: TlsSessionInfo): string[] {
   ];
 }
 
-function formatRow(cells: string[], tty: boolean): string {
-  if (!tty) return cells.join('\t');
-  return cells.map((c, i) => (COLS[i]![1] > 0 ? c.padEnd(COLS[i]![1]) : c)).join(' ').trimEnd();
+const TABLE_WIDTH = COLS.reduce((a, c) => a + c[1] + 1, 0) + 24;
+
+/** TSV in a pipe; a table row on a wide terminal; two wrapped lines on a narrow one. */
+function formatRow(cells: string[], width: number | null, header = false): string {
+  if (width === null) return cells.join('\t');
+  if (width >= TABLE_WIDTH) return cells.map((c, i) => (COLS[i]![1] > 0 ? c.padEnd(COLS[i]![1]) : c)).join(' ').trimEnd();
+  if (header) return 'start  uid  client -> server  status\n    version, cipher suite, SNI, ALPN, resumed, alerts';
+  const [start, uid, cs, version, suite, sni, alpn, resumed, status, alerts] = cells;
+  return `${wrapHanging(`${start} ${uid} ${cs} ${status}`, width, 4)}\n${wrapHanging(`    ${version}  ${suite}  sni ${sni}  alpn ${alpn}  resumed ${resumed}  alerts ${alerts}`, width, 6)}`;
 }
 
 /** JSON form of a TLS record (all captured strings kept as-is: JSON.stringify escapes them). */
@@ -130,7 +137,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const json = values.json === true;
   const keys = await loadKeyLogs('tls', (values.keylog as string[] | undefined) ?? [], io);
   const positionals = await expandCaptureInputs(named);
-  const tty = io.stdout.isTTY === true && !json;
+  const width = json ? null : wrapWidth(io);
+  const tty = width !== null;
   const out = io.stdout;
   const sinks = new Map<string, { conn: ConnInfo; sink: AppSink }>();
   let tlsCount = 0;
@@ -138,7 +146,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const reasons = new Map<string, number>();
   let headerDone = json;
   const header = (): void => {
-    if (!headerDone) out.write(`${formatRow(COLS.map((c) => c[0]), tty)}\n`);
+    if (!headerDone) out.write(`${formatRow(COLS.map((c) => c[0]), width, true)}\n`);
     headerDone = true;
   };
   const summary = await processCaptures(positionals, {
@@ -162,8 +170,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       if (json) out.write(`${safeJson(tlsJson(e.conn, t))}\n`);
       else {
         header();
-        out.write(`${formatRow(rowOf(e.conn, t), tty)}\n`);
-        if (t.problems.length > 0 && status !== 'decrypted') out.write(`  ${escapeText(t.problems[0]!)}\n`);
+        out.write(`${formatRow(rowOf(e.conn, t), width)}\n`);
+        if (t.problems.length > 0 && status !== 'decrypted') out.write(`${width === null ? `  ${escapeText(t.problems[0]!)}` : wrapHanging(`  ${escapeText(t.problems[0]!)}`, width, 4)}\n`);
       }
     },
     onWarning(w) {
@@ -175,7 +183,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const line =
     `${tlsCount} TLS connections, ${decrypted} decrypted${why ? ` (${why})` : ''}; ` +
     `${keys.size} client randoms with keys; ${summary.packets} packets, ${summary.flow.connections} TCP connections`;
-  if (tty) out.write(`\n${line}\n`);
+  if (tty) out.write(`\n${wrapHanging(line, width, 2)}\n`);
   else io.stderr.write(`${line}\n`);
   return 0;
 }

@@ -6,6 +6,7 @@
  */
 import { readCapture, type CaptureParser } from '../capture/reader.js';
 import type { TimeWindow } from '../capture/window.js';
+import { interfaceContext } from '../capture/interface-point.js';
 import type { CaptureSummary, CaptureWarning, PacketRecord } from '../capture/record.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { Layer } from '../wire/layer.js';
@@ -102,7 +103,25 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
   let fileFirst = Infinity;
   let fileLast = -Infinity;
   const fileTimes: PipelineSummary['fileTimes'] = [];
+  // A file's warnings wait for its first packet: a capture cut before its first packet is one
+  // error (requirePackets), not a warning and then an error.
+  let held: CaptureWarning[] = [];
+  /** Capture point names of the current file's interfaces (listen's sessions), by interface id. */
+  const points: string[] = [];
+  let fileFirstPacket = 0;
+  const flushHeld = (): void => {
+    const h = held;
+    held = [];
+    for (const w of h) handler.onWarning?.(w);
+  };
+  const onWarning = handler.onWarning
+    ? (w: CaptureWarning): void => {
+        if (packets > fileFirstPacket) handler.onWarning!(w);
+        else held.push(w);
+      }
+    : undefined;
   const onPacket = (rec: PacketRecord): void => {
+    if (held.length > 0) flushHeld();
     packets++;
     if (rec.time < since || rec.time > until) {
       outsideWindow++;
@@ -119,13 +138,19 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
     if (rec.time > fileLast) fileLast = rec.time;
     if (filter !== undefined && !filter(rec, dec)) return;
     if (handler.onPacket) handler.onPacket(rec, dec);
-    table.ingest(rec, dec, capturePointOf(dec, rec));
+    // A plain packet from a listen file: its capture point is the interface listen wrote it on.
+    table.ingest(rec, dec, capturePointOf(dec, rec) || (points[rec.interfaceId] ?? ''));
   };
   for (const input of inputs) {
     handler.onFile?.(input);
+    fileFirstPacket = packets;
+    points.length = 0;
     const summary = await readCapture(input, onPacket, {
       onSecrets: handler.onSecrets ? (type, data) => handler.onSecrets!(type, data) : undefined,
-      onWarning: handler.onWarning,
+      onWarning,
+      onInterface(i) {
+        points[i.id] = interfaceContext(i).point;
+      },
       signal: opts.signal,
       onParser(p) {
         parser = p;
@@ -137,6 +162,7 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
     fileLast = -Infinity;
   }
   requirePackets(files);
+  flushHeld();
   table.finish(Number.isFinite(lastTime) ? lastTime : undefined);
   return { files, fileTimes, packets, decodeProblems: problems, flow: table.stats, firstTime, lastTime: Number.isFinite(lastTime) ? lastTime : null, outsideWindow };
 }

@@ -67,9 +67,14 @@ export function renderLadder(f: Finding): string {
     parts.push(`<text x="${x(c)}" y="40" text-anchor="middle" class="addr">${h(addr)}</text>`);
     parts.push(`<line x1="${x(c)}" y1="50" x2="${x(c)}" y2="${axis.height - 10}" class="life"/>`);
   });
+  // An axis break is the time between two events shown; the finding's idle time is measured on the
+  // connection (its last packet to the request), so the longest break says both, each named.
+  const longest = axis.breaks.reduce((a, b) => (b.seconds > a ? b.seconds : a), 0);
   for (const br of axis.breaks) {
+    const between = `${formatSeconds(br.seconds)} between the events shown`;
+    const label = f.idleSeconds !== null && br.seconds === longest ? `connection idle ${formatSeconds(f.idleSeconds)} before the request (${between})` : between;
     parts.push(`<rect x="20" y="${br.y - 14}" width="${width - 40}" height="28" class="idle"/>`);
-    parts.push(`<text x="${width / 2}" y="${br.y + 5}" text-anchor="middle" class="idletext">idle ${h(formatSeconds(br.seconds))}</text>`);
+    parts.push(`<text x="${width / 2}" y="${br.y + 5}" text-anchor="middle" class="idletext">${h(label)}</text>`);
   }
   for (let i = 0; i < marks.length; i++) {
     const m = marks[i]!;
@@ -125,7 +130,7 @@ h1{font-size:22px}h2{font-size:18px;margin:0 0 6px}h3{font-size:14px;margin:14px
 table.facts th{text-align:left;padding-right:14px;color:#57606a;font-weight:normal}
 .ladderwrap{overflow-x:auto;margin-top:8px}svg .col{font-weight:600;font-size:13px}svg .addr{font:11px ui-monospace,monospace;fill:#57606a}
 svg .life{stroke:#d0d7de;stroke-width:2}svg .lbl{font:11px ui-monospace,monospace}svg .idle{fill:#f6f8fa;stroke:#d0d7de;stroke-dasharray:4 3}
-svg .idletext{font-size:12px;fill:#57606a}.evidence code{white-space:pre-wrap;word-break:break-all}.t{color:#57606a;font-family:ui-monospace,monospace}
+svg .idletext{font-size:12px;fill:#57606a}.evidence code{white-space:pre-wrap;overflow-wrap:anywhere}.t{color:#57606a;font-family:ui-monospace,monospace}
 .src{display:inline-block;min-width:60px;font-size:12px;color:#6f42c1}.missing{color:#bf8700}
 table.summary td,table.summary th{padding:2px 10px;text-align:left}`;
 

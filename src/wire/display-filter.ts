@@ -14,7 +14,9 @@
  *            | [scope] [dir] 'port' N                 -- a TCP or UDP port
  *            | [scope] [dir] 'portrange' N-M
  *            | [scope] [dir] ADDR | ADDR/PREFIX      -- shorthand for host / net
- *            | 'vni' N                                -- a VXLAN or GENEVE VNI (any nesting level)
+ *            | 'vni' N                                -- a VXLAN or GENEVE VNI (any nesting level, or the
+ *                                                        VNI listen received the packet on)
+ *            | ('point' | 'session') NAME             -- the capture point (listen's interface name)
  *            | 'vlan' [N]                             -- 802.1Q/802.1ad tag (with that id)
  *            | 'tcp' | 'udp' | 'icmp' | 'icmp6' | 'ip' | 'ip6' | 'vxlan' | 'geneve' | 'gwlb' | 'tunnel'
  *            | 'syn' | 'ack' | 'fin' | 'rst' | 'psh'    -- innermost TCP flag set
@@ -40,7 +42,19 @@ import { parseIpv6 } from './ipv6.js';
 import { Status } from './status.js';
 import type { PacketDecoder } from './packet.js';
 
-export type PacketPredicate = (d: PacketDecoder) => boolean;
+/**
+ * What the capture file says about a packet beyond its bytes: `mirrorlens listen` writes each
+ * mirror session's decapsulated packets on a pcapng interface of their own (named for the
+ * session, its description holding the VNI), so `vni N` and `point NAME` match those too.
+ */
+export interface PacketContext {
+  /** The VNI the packet was received on (from its interface), or -1. */
+  vni: number;
+  /** The capture point (interface) name, or ''. */
+  point: string;
+}
+
+export type PacketPredicate = (d: PacketDecoder, ctx?: PacketContext) => boolean;
 
 type Scope = 'any' | 'inner' | 'outer';
 type Dir = 'any' | 'src' | 'dst';
@@ -146,7 +160,7 @@ export function compileFilter(original: string): PacketPredicate {
       i++;
       const l = left;
       const r = parseAnd();
-      left = (d) => l(d) || r(d);
+      left = (d, c) => l(d, c) || r(d, c);
     }
     return left;
   };
@@ -158,7 +172,7 @@ export function compileFilter(original: string): PacketPredicate {
       if (p === 'and' || p === '&&') i++;
       const l = left;
       const r = parseUnary();
-      left = (d) => l(d) && r(d);
+      left = (d, c) => l(d, c) && r(d, c);
     }
   };
   const parseUnary = (): PacketPredicate => {
@@ -170,7 +184,7 @@ export function compileFilter(original: string): PacketPredicate {
     if (p === 'not' || p === '!') {
       i++;
       const inner = parseUnary();
-      return (d) => !inner(d);
+      return (d, c) => !inner(d, c);
     }
     if (p === '(') {
       i++;
@@ -215,11 +229,17 @@ export function compileFilter(original: string): PacketPredicate {
     if (/^[0-9a-f:.]+(\/\d+)?$/i.test(w) && (w.includes('.') || w.includes(':'))) return addrPredicate(t, scope, dir, !w.includes('/'));
     if (qualified) throw filterError(expr, t.col, `expected host, net, port or portrange after '${expr.slice(startCol - 1, t.col - 1).trim()}'`);
     switch (w) {
+      case 'point':
+      case 'session': {
+        const v = next('a capture point (session) name');
+        const name = v.text;
+        return (_d, ctx) => ctx !== undefined && ctx.point === name;
+      }
       case 'vni': {
         const v = next('a VNI');
         if (!/^(\d+|0x[0-9a-f]+)$/i.test(v.text) || Number(v.text) > 0xffffff) throw filterError(expr, v.col, `'${v.text}' is not a VNI (0-16777215)`);
         const vni = Number(v.text);
-        return (d) => hasVni(d, vni);
+        return (d, ctx) => hasVni(d, vni) || (ctx !== undefined && ctx.vni === vni);
       }
       case 'vlan': {
         if (peek() !== undefined && /^\d+$/.test(peek()!)) {
