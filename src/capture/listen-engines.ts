@@ -343,7 +343,10 @@ export function startRingEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
     r = addon.ringOpen(ifname, blockSize, blocks, timeoutMs, filter);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const hint = err.code === 'EPERM' ? ' (a packet ring needs root or CAP_NET_RAW: setcap cap_net_raw+ep on node, or another --engine)' : '';
+    const hint =
+      err.code === 'EPERM'
+        ? ` (a packet ring needs root or CAP_NET_RAW: run as root, or sudo setcap cap_net_raw+ep "$(readlink -f "$(which node)")"${o.hostCapture ? '' : '; without it: --engine mmsg'})`
+        : '';
     throw new Error(`cannot open a packet ring${ifname ? ` on ${ifname}` : ''}: ${err.message}${hint}`);
   }
   // Keep the mirror ports bound (nothing queued) so the kernel sends no ICMP port unreachable.

@@ -333,7 +333,7 @@ export class MirrorListener {
       this.discardUnusedFile();
       if (e instanceof BindError) throw this.bindError(e.kind, e.address, e.port, e.cause);
       if (e instanceof MirrorlensError) throw e;
-      throw new MirrorlensError(ErrorCode.Listen, `listen: ${(e as Error).message}`);
+      throw new MirrorlensError(ErrorCode.Listen, (e as Error).message);
     }
     for (const b of this.bound) {
       const want = o.recvBufferBytes ?? 32 << 20;

@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readCapture } from '../../src/capture/reader.js';
@@ -71,6 +71,23 @@ test('listen --engine mmsg without the addon is one clear error', { timeout: 60_
     const err = collect(p.stderr!);
     assert.equal(await exited(p, 30_000), 2, err.text);
     assert.equal(err.text, 'mirrorlens listen: --engine mmsg needs the native addon, and MIRRORLENS_NO_NATIVE=1\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const setpriv = spawnSync('setpriv', ['--version']).status === 0;
+test('listen --interface without CAP_NET_RAW is one clear line naming the fix, and leaves no file', { timeout: 60_000, skip: process.getuid?.() !== 0 || !setpriv || !loadNative().addon ? 'needs root (to drop to nobody), setpriv and the native addon' : false }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-engine-cli-'));
+  chmodSync(dir, 0o777);
+  try {
+    const p = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '--import', 'tsx', CLI, 'listen', '--out', dir, '--interface', 'lo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const err = collect(p.stderr!);
+    assert.notEqual(await exited(p, 30_000), 0);
+    const lines = err.text.trim().split('\n');
+    assert.equal(lines.length, 1, err.text);
+    assert.match(lines[0]!, /^mirrorlens listen: cannot open a packet ring on lo: AF_PACKET socket EPERM \(Operation not permitted\) \(a packet ring needs root or CAP_NET_RAW: run as root, or sudo setcap cap_net_raw\+ep/);
+    assert.deepEqual(readdirSync(dir), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
