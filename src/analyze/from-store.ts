@@ -5,7 +5,8 @@
  * then transactions, then connections as they end), so the client leg recorded by one listener
  * and the target leg recorded by another give the finding the merged capture would.
  */
-import { Correlator } from '../correlate/correlate.js';
+import { Correlator, traceRoot } from '../correlate/correlate.js';
+import type { LbLogView } from '../correlate/views.js';
 import type { TimeWindow } from '../capture/window.js';
 import { resetFindingIds } from '../diagnose/rules.js';
 import type { StoreReader } from '../store/open.js';
@@ -24,6 +25,14 @@ export interface StoreAnalysis {
   rows: Record<string, number>;
   nodes: string[];
 }
+
+/** What a connection that is not kept needs: its endpoints and times (roles), and what joins it to the other legs of its path. */
+const LEG_COLUMNS = [
+  'ts', 'node', 'uid', 'community_id', 'capture_point', 'capture_points', 'orig_h', 'orig_p', 'resp_h', 'resp_p', 'end_ts', 'duration', 'conn_state', 'history',
+  'orig_payload_bytes', 'resp_payload_bytes', 'syn_ts', 'synack_ts', 'refused', 'midstream', 'closed_by', 'close_how', 'end_cause', 'max_idle', 'missed_bytes', 'rtt',
+  'resp_fin_ts', 'resp_rst_ts', 'requests', 'tls_alert', 'tls_alert_from', 'previous_uid',
+  'isn_orig', 'isn_resp', 'orig_first_seq', 'orig_first_ack', 'orig_first_len', 'orig_first_fp', 'orig_first_ts', 'resp_first_seq', 'resp_first_ack', 'resp_first_len', 'resp_first_fp', 'resp_first_ts',
+].join(', ');
 
 /** Seconds read around the window so that a request at its edge finds its log line and connection. */
 export const STORE_MARGIN_SECONDS = 15;
@@ -54,8 +63,11 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   const logs = await readLogInputs({ captures: [], ...inputs }, corr, note, null, null, window);
 
   // Log lines recorded by `logs --store` / `analyze --store` (5xx lines, their targets, flow-log REJECTs and conversations).
+  const logLines: LbLogView[] = [];
   for (const r of await q('lb_log', `SELECT * FROM lb_log WHERE ${within()} ORDER BY ts, file, line`)) {
-    corr.addLog(lbLogViewOf(r));
+    const v = lbLogViewOf(r);
+    logLines.push(v);
+    corr.addLog(v);
     logs.records++;
     logs.byKind[String(r.kind)] = (logs.byKind[String(r.kind)] ?? 0) + 1;
     const s = r.elb_status === null ? '-' : String(r.elb_status);
@@ -71,10 +83,22 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   }
   for (const r of rejects) corr.addFlowRow(flowRowViewOf(r));
 
-  // Packets' records: transactions, then connections in the order they ended.
+  // Packets' records: transactions, then connections in the order they ended. Only what the
+  // correlation can keep is read whole: failed transactions, those carrying the trace id of a kept
+  // log line, connections with key packets recorded (kept, or closed by their server); of the
+  // others, what joins legs and counts roles.
   const session = new AnalysisSession(new KeyLog(), corr, { all: opts.all, onWarning: note });
-  for (const r of await q('transactions', `SELECT * FROM transactions WHERE ${within()} ORDER BY ts, uid`)) session.replayTransaction(connInfoOf(r), transactionOf(r));
-  const conns = await q('conns', `SELECT * FROM conns WHERE ${overlapping()} ORDER BY end_ts, uid`);
+  const roots = [...new Set(logLines.map((l) => traceRoot(l.traceId)).filter((x): x is string => x !== null && /^[0-9a-z-]+$/.test(x)))];
+  const wantedTx: string[] = ["outcome <> 'complete'", 'status >= 500'];
+  for (let i = 0; i < roots.length; i += 200) wantedTx.push(`(${roots.slice(i, i + 200).map((r) => `lower(trace_id) LIKE '%${r}%'`).join(' OR ')})`);
+  const txSql = opts.all ? `SELECT * FROM transactions WHERE ${within()} ORDER BY ts, uid` : `SELECT * FROM transactions WHERE ${within()} AND (${wantedTx.join(' OR ')}) ORDER BY ts, uid`;
+  for (const r of await q('transactions', txSql)) session.replayTransaction(connInfoOf(r), transactionOf(r));
+  const counted = await q('transactions', `SELECT count(*) AS n, sum(CASE WHEN status IS NULL THEN 0 ELSE 1 END) AS r FROM transactions WHERE ${within()}`);
+  rows.transactions = Number(counted[0]?.n ?? 0);
+  const full = await q('conns', `SELECT * FROM conns WHERE ${overlapping()}${opts.all ? '' : ` AND uid IN (SELECT uid FROM marks${hi === null ? '' : ` WHERE ts <= ${hi}`})`}`);
+  const light = opts.all ? [] : await q('conns', `SELECT ${LEG_COLUMNS} FROM conns WHERE ${overlapping()} AND uid NOT IN (SELECT uid FROM marks${hi === null ? '' : ` WHERE ts <= ${hi}`})`);
+  rows.conns = full.length + light.length;
+  const conns = [...full, ...light].sort((a, b) => Number(a.end_ts) - Number(b.end_ts) || (String(a.uid) < String(b.uid) ? -1 : String(a.uid) > String(b.uid) ? 1 : 0));
   const marksByUid = new Map<string, Row[]>();
   if (conns.length) {
     let first = Infinity;
@@ -99,6 +123,8 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   }
   const captures = await q('captures', `SELECT * FROM captures WHERE ${overlapping()} ORDER BY ts, node, file`);
   const stats = session.stats;
+  stats.httpTransactions = rows.transactions;
+  stats.httpResponses = Number(counted[0]?.r ?? 0);
   stats.warnings = warnings;
   stats.captures = captures.length;
   for (const c of captures) {
