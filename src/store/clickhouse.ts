@@ -16,6 +16,7 @@
  */
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { STORE_SCHEMA_VERSION, TABLE_NAMES, tableDef, type Column, type Row, type TableDef, type TableName } from './schema.js';
 import { emptyStats, type RecordSink, type SinkStats } from './sink.js';
@@ -189,7 +190,6 @@ export class ClickHouseSink implements RecordSink {
       this.seal(table);
       this.kick();
     }
-    if (this.memoryRows > (this.o.maxMemoryRows ?? 200_000)) this.relieve();
   }
 
   checkpoint(): void {
@@ -199,6 +199,11 @@ export class ClickHouseSink implements RecordSink {
   private tick(): void {
     for (const t of this.buffers.keys()) this.seal(t);
     this.kick();
+  }
+
+  /** Rows in memory not yet on their way to the spool. */
+  private get heldRows(): number {
+    return this.memoryRows - this.spilling;
   }
 
   private seal(table: TableName): void {
@@ -225,34 +230,42 @@ export class ClickHouseSink implements RecordSink {
       }
       this.queue.push({ table, id, rows: part, count: part.length, minTs, maxTs, maybeSent: false, file: null });
     }
+    // Checked once per batch, never per row: write() stays O(1).
+    if (this.heldRows > (this.o.maxMemoryRows ?? 200_000)) this.relieve();
   }
 
-  /** Memory is full: the newest batches not being sent go to the spool (never blocking the caller). */
+  /**
+   * Memory is full (the server is slower than the capture, or away): batches waiting behind the
+   * one being sent go to the spool, oldest first, until half the cap is left. Never blocks.
+   */
   private relieve(): void {
-    for (const t of this.buffers.keys()) this.seal(t);
     const cap = this.o.maxMemoryRows ?? 200_000;
-    for (let i = this.queue.length - 1; i >= 1 && this.memoryRows - this.spilling > cap / 2; i--) {
+    for (let i = 1; i < this.queue.length && this.heldRows > cap / 2; i++) {
       const b = this.queue[i]!;
-      if (b.rows && b.file === null) this.spill(b);
+      if (b.rows && b.file === null && !this.inSpill.has(b)) this.spill(b);
     }
-    if (this.memoryRows - this.spilling > cap * 4) {
-      // The disk cannot keep up either: drop the newest, counted and reported.
-      const b = this.queue.pop();
-      if (b?.rows) {
-        this.s.dropped += b.count;
-        this.s.pending -= b.count;
-        this.memoryRows -= b.count;
-      }
+    // The disk cannot keep up either: the newest batch is dropped, counted and reported.
+    while (this.memoryRows > cap * 4 && this.queue.length > 1) {
+      const b = this.queue[this.queue.length - 1]!;
+      if (!b.rows || this.inSpill.has(b)) break;
+      this.queue.pop();
+      this.s.dropped += b.count;
+      this.s.pending -= b.count;
+      this.memoryRows -= b.count;
     }
   }
+
+  private readonly inSpill = new Set<Batch>();
 
   private spill(b: Batch): void {
-    if (!b.rows || b.file !== null) return;
+    if (!b.rows || b.file !== null || this.inSpill.has(b)) return;
     const n = b.count;
     this.spilling += n;
+    this.inSpill.add(b);
     void this.spool.put(b).then(
       () => {
         this.spilling -= n;
+        this.inSpill.delete(b);
         if (b.rows && this.queue.includes(b)) {
           b.rows = null;
           this.memoryRows -= n;
@@ -262,6 +275,7 @@ export class ClickHouseSink implements RecordSink {
       },
       (e: unknown) => {
         this.spilling -= n;
+        this.inSpill.delete(b);
         this.s.lastError = `spool: ${(e as Error).message}`;
       },
     );
@@ -296,9 +310,13 @@ export class ClickHouseSink implements RecordSink {
             continue;
           }
         }
-        const rows = await this.spool.load(b);
         b.maybeSent = true;
-        await this.client.insert({ table: `${this.target.database}.${b.table}`, values: rows, format: 'JSONEachRow' });
+        if (b.rows) await this.client.insert({ table: `${this.target.database}.${b.table}`, values: b.rows, format: 'JSONEachRow' });
+        else {
+          // From the spool: the file's JSON lines are the request body as they are.
+          const r = await this.client.exec({ query: `INSERT INTO ${this.target.database}.${b.table} FORMAT JSONEachRow`, values: this.spool.body(b) as Readable });
+          await new Promise<void>((res, rej) => r.stream.on('end', res).on('error', rej).resume());
+        }
         this.done(b);
         if (this.wasDown) {
           this.wasDown = false;

@@ -8,7 +8,8 @@
  * File: `<table>.<batch id>.ndjson`; first line a header
  * `{"spool":1,"table":..,"id":..,"rows":n,"minTs":..,"maxTs":..}`, then one JSON row a line.
  */
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Row, TableName } from './schema.js';
 import { TABLE_NAMES } from './schema.js';
@@ -25,6 +26,8 @@ export interface Batch {
   maybeSent: boolean;
   /** The spool file holding it, once spooled. */
   file: string | null;
+  /** Where the rows start in that file (after the header line). */
+  bodyOffset?: number;
 }
 
 export class Spool {
@@ -44,7 +47,8 @@ export class Spool {
     await this.init();
     const name = `${b.table}.${b.id}.ndjson`;
     const tmp = join(this.dir, `.${name}.${process.pid}.${++this.seq}.tmp`);
-    const lines = [JSON.stringify({ spool: 1, table: b.table, id: b.id, rows: b.count, minTs: b.minTs, maxTs: b.maxTs, maybeSent: b.maybeSent })];
+    const header = JSON.stringify({ spool: 1, table: b.table, id: b.id, rows: b.count, minTs: b.minTs, maxTs: b.maxTs, maybeSent: b.maybeSent });
+    const lines = [header];
     for (const r of b.rows) lines.push(JSON.stringify(r));
     const fh = await open(tmp, 'w');
     try {
@@ -55,6 +59,7 @@ export class Spool {
     }
     await rename(tmp, join(this.dir, name));
     b.file = join(this.dir, name);
+    b.bodyOffset = Buffer.byteLength(header) + 1;
   }
 
   /** The spooled batches (rows not loaded), oldest id first. A spooled batch may have been sent already. */
@@ -66,18 +71,14 @@ export class Spool {
       const file = join(this.dir, f);
       const head = await readHeader(file);
       if (!head || !TABLE_NAMES.includes(head.table as TableName)) continue;
-      out.push({ table: head.table as TableName, id: head.id, rows: null, count: head.rows, minTs: head.minTs, maxTs: head.maxTs, maybeSent: true, file });
+      out.push({ table: head.table as TableName, id: head.id, rows: null, count: head.rows, minTs: head.minTs, maxTs: head.maxTs, maybeSent: true, file, bodyOffset: head.bodyOffset });
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  async load(b: Batch): Promise<Row[]> {
-    if (b.rows) return b.rows;
-    const text = await readFile(b.file!, 'utf8');
-    const lines = text.split('\n');
-    const rows: Row[] = [];
-    for (let i = 1; i < lines.length; i++) if (lines[i]) rows.push(JSON.parse(lines[i]!) as Row);
-    return rows;
+  /** The batch's rows as JSON lines, straight from its file (sent as they are: no parse, no re-serialisation). */
+  body(b: Batch): NodeJS.ReadableStream {
+    return createReadStream(b.file!, { start: b.bodyOffset ?? 0 });
   }
 
   async remove(b: Batch): Promise<void> {
@@ -97,7 +98,7 @@ export class Spool {
   }
 }
 
-async function readHeader(file: string): Promise<{ table: string; id: string; rows: number; minTs: number; maxTs: number } | null> {
+async function readHeader(file: string): Promise<{ table: string; id: string; rows: number; minTs: number; maxTs: number; bodyOffset: number } | null> {
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(1024);
@@ -105,7 +106,7 @@ async function readHeader(file: string): Promise<{ table: string; id: string; ro
     const nl = buf.subarray(0, bytesRead).indexOf(10);
     if (nl < 0) return null;
     const h = JSON.parse(buf.subarray(0, nl).toString('utf8')) as { spool?: number; table: string; id: string; rows: number; minTs: number; maxTs: number };
-    return h.spool === 1 ? h : null;
+    return h.spool === 1 ? { ...h, bodyOffset: nl + 1 } : null;
   } catch {
     return null;
   } finally {

@@ -108,6 +108,24 @@ describe('ClickHouse server', { skip: missing ?? false }, () => {
     assert.equal(await count('t3', 'transactions'), 1300);
   });
 
+  test('a burst larger than the memory cap while the server is away goes to the spool: nothing dropped, all sent once when it is back', async () => {
+    await ch.stop();
+    const sink = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t5`), { spoolDir: join(tmp, 's5'), node: 'node-e', batchRows: 200, maxMemoryRows: 2000, retryMs: [50, 200] });
+    for (let i = 0; i < 50_000; i++) {
+      sink.write('transactions', sampleRow('transactions', i));
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r)); // a capture yields between datagram batches
+    }
+    const away = sink.stats();
+    assert.equal(away.dropped, 0);
+    assert.ok(away.spooled > 40_000, JSON.stringify(away));
+    await ch.start();
+    const s = await sink.close(60_000);
+    assert.equal(s.stored, 50_000);
+    assert.equal(s.dropped + s.spooled + s.pending, 0);
+    assert.equal(await count('t5', 'transactions'), 50_000);
+    assert.equal(await count('t5', 'transactions', 'WHERE uid IN (SELECT uid FROM t5.transactions GROUP BY uid HAVING count() > 1)'), 0);
+  });
+
   test('an insert the server committed but never answered is not sent twice', async () => {
     // A loopback proxy that passes the first insert to the server and cuts the connection
     // before the answer gets back: the client cannot know whether the rows are in.
