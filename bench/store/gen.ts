@@ -1,6 +1,7 @@
 /**
  * Records shaped like the lab's load scenario, for the store benchmarks.
  */
+import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import type { Row } from '../../src/store/schema.js';
 /** A transaction row as the load scenario makes them (HTTP/1.1 over TLS, 30 requests a connection). */
 export function txRowGen(i: number, t: number, copy: number): Row {
@@ -37,3 +38,58 @@ export function findingRowGen(i: number, t: number, copy: number): Row {
   };
 }
 
+
+/**
+ * A pcapng of `n` distinct plain-HTTP/1.1 connections (Ethernet/IPv4/TCP; handshake, one request,
+ * one 200 response, FIN both ways: 9 packets each), client ports and addresses varied, 1 ms apart:
+ * traffic that makes records when replayed to `listen --store`.
+ */
+export function writeHttpCapture(path: string, n: number): number {
+  const w = new PcapngWriter({ path });
+  const ifId = w.addInterface({ linkType: 1, name: 'bench' });
+  const req = Buffer.from('GET /api/items/1 HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: bench\r\n\r\n');
+  const res = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok');
+  const frame = Buffer.alloc(14 + 20 + 20 + 200);
+  let packets = 0;
+  const t0 = 1_795_000_000;
+  const send = (t: number, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number, payload: Buffer | null) => {
+    const len = payload ? payload.length : 0;
+    frame.fill(0, 0, 54);
+    frame.writeUInt16BE(0x0800, 12);
+    frame[14] = 0x45;
+    frame.writeUInt16BE(40 + len, 16);
+    frame[22] = 64;
+    frame[23] = 6;
+    frame.writeUInt32BE(src >>> 0, 26);
+    frame.writeUInt32BE(dst >>> 0, 30);
+    frame.writeUInt16BE(sport, 34);
+    frame.writeUInt16BE(dport, 36);
+    frame.writeUInt32BE(seq >>> 0, 38);
+    frame.writeUInt32BE(ack >>> 0, 42);
+    frame[46] = 0x50;
+    frame[47] = flags;
+    frame.writeUInt16BE(65535, 48);
+    if (payload) payload.copy(frame, 54);
+    const sec = Math.floor(t);
+    w.writePacket(ifId, sec, Math.round((t - sec) * 1e9), frame, 0, 54 + len);
+    packets++;
+  };
+  const SYN = 0x02, ACK = 0x10, PSH = 0x08, FIN = 0x01;
+  for (let i = 0; i < n; i++) {
+    const t = t0 + i * 0.001;
+    const c = (198 << 24) | (51 << 16) | (100 << 8) | (1 + (i % 250));
+    const s = (10 << 24) | (0 << 16) | (2 << 8) | 30;
+    const cp = 10000 + (i % 50000);
+    const cs = 1000 + i * 7, ss = 5000 + i * 11;
+    send(t, c, s, cp, 80, cs, 0, SYN, null);
+    send(t + 0.0001, s, c, 80, cp, ss, cs + 1, SYN | ACK, null);
+    send(t + 0.0002, c, s, cp, 80, cs + 1, ss + 1, ACK, null);
+    send(t + 0.0003, c, s, cp, 80, cs + 1, ss + 1, PSH | ACK, req);
+    send(t + 0.0005, s, c, 80, cp, ss + 1, cs + 1 + req.length, PSH | ACK, res);
+    send(t + 0.0006, c, s, cp, 80, cs + 1 + req.length, ss + 1 + res.length, FIN | ACK, null);
+    send(t + 0.0007, s, c, 80, cp, ss + 1 + res.length, cs + 2 + req.length, FIN | ACK, null);
+    send(t + 0.0008, c, s, cp, 80, cs + 2 + req.length, ss + 2 + res.length, ACK, null);
+  }
+  w.close();
+  return packets;
+}

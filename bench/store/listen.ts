@@ -1,7 +1,7 @@
 /**
- * listen with a store: does recording lower the rate listen receives without drops? The lab's
- * idle-reset capture (TLS and plain HTTP connections on three mirror sessions) is replayed as
- * VXLAN in a loop at each offered rate to `listen` analyzing live with no store, with the embedded
+ * listen with a store: does recording lower the rate listen receives without drops? A capture of
+ * distinct plain-HTTP connections (8 packets each: 2 connection + 1 transaction records) is
+ * replayed as VXLAN at each offered rate to `listen` analyzing live with no store, with the embedded
  * store, and with ClickHouse (Debian's, started here); for each: datagrams received, dropped by
  * listen and by the kernel, records produced and stored, records per second.
  *
@@ -15,13 +15,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClickHouseServer } from '../../test/store/clickhouse-server.js';
+import { writeHttpCapture } from './gen.js';
 
 const { values } = parseArgs({ options: { rates: { type: 'string' }, seconds: { type: 'string' } } });
 const rates = (values.rates ?? '5000,10000,20000').split(',').map(Number);
 const seconds = Number(values.seconds ?? 6);
 const root = resolve(import.meta.dirname, '../..');
-const capture = join(root, 'examples/idle-reset/idle-reset.pcapng');
-const PACKETS_PER_LOOP = 64;
+const PACKETS_PER_CONN = 8;
 const cli = (args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', join(root, 'test/listen/cli.ts'), ...args]];
 
 async function freeUdpPort(): Promise<number> {
@@ -41,21 +41,24 @@ function run(cmd: [string, string[]], opts: { stdout?: 'ignore' | 'pipe' } = {})
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'mirrorlens-bench-listen-store-'));
+
 const ch = new ClickHouseServer();
 await ch.start();
 console.log(`listen + store benchmark: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ClickHouse ${(await ch.query('SELECT version()')).trim()}; ${seconds} s per run`);
 console.log('mode        offered pkt/s  received  listen drops  kernel drops  records  stored  records/s');
 try {
   for (const rate of rates) {
+    // Distinct connections, `seconds` worth at this rate (the same capture looped would be one connection seen again).
+    const capture = join(tmp, `http-${rate}.pcapng`);
+    writeHttpCapture(capture, Math.ceil((rate * seconds) / PACKETS_PER_CONN));
     for (const mode of ['no store', 'parquet', 'clickhouse'] as const) {
       const port = await freeUdpPort();
       const out = join(tmp, `${mode.replace(' ', '-')}-${rate}`);
       const store = mode === 'parquet' ? ['--store', join(out, 'records')] : mode === 'clickhouse' ? ['--store', `${ch.url}/bench${rate}`, '--spool', join(out, 'spool')] : [];
       const l = run(cli(['listen', '--out', out, '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--status-seconds', '0', '--analyze-json', '--node', 'bench', ...store]));
       for (let i = 0; i < 200 && !/writing /.test(l.err()); i++) await new Promise((r) => setTimeout(r, 50));
-      const loops = Math.max(1, Math.round((rate * seconds) / PACKETS_PER_LOOP));
       const t0 = performance.now();
-      const rp = run(cli(['replay', capture, '--to', `127.0.0.1:${port}`, '--rate', String(rate), '--loop', String(loops)]));
+      const rp = run(cli(['replay', capture, '--to', `127.0.0.1:${port}`, '--rate', String(rate)]));
       await rp.done;
       const sendSeconds = (performance.now() - t0) / 1000;
       await new Promise((r) => setTimeout(r, 1500));
