@@ -28,8 +28,8 @@ own interface instead (where Traffic Mirroring is not available; needs root or C
 
 Engines (--engine; the start-up line says which runs and why):
   mmsg    the default: recvmmsg(2) batches of up to 64 datagrams, no privilege. Limit: about
-          1 us of CPU per datagram, 3-4x tcpdump's; zero-drop to 40 000-60 000 datagrams/s
-          on the loaded 2-vCPU benchmark machine, where a scheduling gap longer than the socket
+          1 us of CPU per datagram, 3-6x tcpdump's; zero-drop to 20 000-60 000 datagrams/s
+          (3 runs) on the loaded 2-vCPU benchmark machine, where a scheduling gap longer than the socket
           buffer holds drops a burst (see kernel-drops; --recv-buffer, --workers N help)
   ring    beyond that: the AF_PACKET packet ring tcpdump uses (root or CAP_NET_RAW;
           --ring-buffer SIZE): zero-drop wherever tcpdump was, at about 2x its CPU
