@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -268,4 +269,40 @@ test('10. smaller items: completion, --status message, follow without a key, ARP
   const h = await runBin(['http', lf, '-k', KEYS]);
   assert.match(h.out.split('\n')[0]!, /point$/);
   assert.match(h.out, /alb-eni$/m);
+});
+
+test('10. smaller items: the HTML ladder names its gap and the idle time apart; evidence wraps at spaces; lab help', async () => {
+  const html = await runBin([...BASE, '--format', 'html']);
+  assert.equal(html.code, 0, html.err);
+  assert.match(html.out, /connection idle 4\.91 s before the request \(4\.87 s between the events shown\)/);
+  assert.doesNotMatch(html.out, />idle 4\.87 s</);
+  assert.match(html.out, /\.evidence code\{white-space:pre-wrap;overflow-wrap:anywhere\}/);
+  assert.doesNotMatch(html.out, /break-all/);
+  const lab = await runBin(['lab', '--help']);
+  assert.doesNotMatch(lab.out, /until listen is available/);
+});
+
+test("10. smaller items: listen's final summary is its last line on stderr", { timeout: 90_000 }, async (t) => {
+  const d = tmp(t);
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/entry.ts'), 'listen', '-o', join(d, 'cap'), '--bind', '127.0.0.1', '--vxlan-port', String(port), '--geneve-port', '0', '--status-seconds', '1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  p.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!/listen: writing /.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500)); // a status line or two
+    p.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+    assert.equal(code, 0, err);
+    const lines = err.trim().split('\n');
+    assert.match(lines[lines.length - 1]!, /^listen: stopped by SIGINT: \d+ packets written/, err);
+  } finally {
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  }
 });
