@@ -87,7 +87,8 @@ export function failsOn(report: Report, level: 'error' | 'warning' | 'info' | 'n
 }
 
 async function checkInputFile(kind: string, path: string): Promise<void> {
-  if (path === '-') return;
+  // stdin, and s3:// / cwl:// inputs (checked when listed) are not local files.
+  if (path === '-' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return;
   try {
     await stat(path);
   } catch (e) {

@@ -18,7 +18,7 @@ export const EXIT = {
   data: 4,
   /** An output (--out, --evidence, listen's directory) cannot be written. */
   output: 5,
-  /** The environment refused: a port in use, root needed, a tool missing. */
+  /** The environment refused: a port in use, root needed, a tool missing, AWS refused or lacks the resource, a store unusable. */
   environment: 6,
   /** A bug in mirrorlens (MIRRORLENS_DEBUG=1 shows the stack trace). */
   internal: 70,
@@ -47,6 +47,8 @@ export function exitCodeFor(e: MirrorlensError): number {
       return EXIT.output;
     case ErrorCode.Listen:
     case ErrorCode.Lab:
+    case ErrorCode.Aws:
+    case ErrorCode.Store:
       return EXIT.environment;
     case ErrorCode.Internal:
       return EXIT.internal;

@@ -255,8 +255,8 @@ test('bad input: one clear line and a non-zero exit', async () => {
     [['aws', 'mirror', 'plan', '--source', 'i-123', '--target', TARGET], 2, /--source wants a network interface id/],
     [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f60003', '--target', 'arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/x/y'], 2, /only a Network Load Balancer can be a mirror target/],
     [['aws', 'mirror', 'apply', '--source', 'eni-0a1b2c3d4e5f60003', '--target', TARGET, '--filter', join(dir, 'missing.yaml')], 3, /missing\.yaml: cannot read filter file/],
-    [['aws', 'mirror', 'plan', '--alb', 'nope', '--target', TARGET], 1, /^mirrorlens aws: --alb nope: DescribeLoadBalancers \(elasticloadbalancing:DescribeLoadBalancers\) failed: LoadBalancerNotFound/],
-    [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f6ffff', '--target', TARGET], 1, /eni-0a1b2c3d4e5f6ffff,eni-0a1b2c3d4e5f60009: DescribeNetworkInterfaces .*InvalidNetworkInterfaceID\.NotFound/],
+    [['aws', 'mirror', 'plan', '--alb', 'nope', '--target', TARGET], 6, /^mirrorlens aws: --alb nope: DescribeLoadBalancers \(elasticloadbalancing:DescribeLoadBalancers\) failed: LoadBalancerNotFound/],
+    [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f6ffff', '--target', TARGET], 6, /eni-0a1b2c3d4e5f6ffff,eni-0a1b2c3d4e5f60009: DescribeNetworkInterfaces .*InvalidNetworkInterfaceID\.NotFound/],
     [['aws', 'mirror', 'teleport'], 2, /wants plan, apply or destroy/],
   ];
   for (const [args, code, re] of cases) {

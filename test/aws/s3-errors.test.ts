@@ -74,29 +74,29 @@ test('bad S3 inputs: one line naming the URL, non-zero exit, no stack trace', as
   const good = { ...server.env };
   const down = await closedPort();
   const cases: { args: string[]; env: NodeJS.ProcessEnv; code: number; re: RegExp }[] = [
-    { args: ['logs', 's3://no-such-bucket/alb/'], env: cleanEnv(good), code: 1, re: /^mirrorlens logs: s3:\/\/no-such-bucket\/alb\/: no such bucket 'no-such-bucket'$/ },
-    { args: ['logs', 's3://empty/'], env: cleanEnv(good), code: 1, re: /^mirrorlens logs: s3:\/\/empty\/: no objects under this prefix$/ },
+    { args: ['logs', 's3://no-such-bucket/alb/'], env: cleanEnv(good), code: 6, re: /^mirrorlens logs: s3:\/\/no-such-bucket\/alb\/: no such bucket 'no-such-bucket'$/ },
+    { args: ['logs', 's3://empty/'], env: cleanEnv(good), code: 6, re: /^mirrorlens logs: s3:\/\/empty\/: no objects under this prefix$/ },
     {
       args: ['logs', 's3://logs/alb/'],
       env: cleanEnv({ ...good, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE' }),
-      code: 1,
+      code: 6,
       re: /^mirrorlens logs: s3:\/\/logs\/alb\/: the AWS access key id is not known to this endpoint \(InvalidAccessKeyId\)$/,
     },
     {
       args: ['logs', 's3://logs/alb/'],
       env: cleanEnv({ ...good, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${down}` }),
-      code: 1,
+      code: 6,
       re: new RegExp(`^mirrorlens logs: s3://logs/alb/: cannot reach http://127\\.0\\.0\\.1:${down} \\(connection refused\\) during HeadBucket$`),
     },
     {
       args: ['logs', 's3://logs/alb/'],
       env: cleanEnv({ AWS_ENDPOINT_URL_S3: server.endpoint, AWS_REGION: 'us-east-1' }),
-      code: 1,
+      code: 6,
       re: /^mirrorlens logs: s3:\/\/logs\/alb\/: no AWS credentials found \(set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance or task role is available\)$/,
     },
     { args: ['logs', 's3://'], env: cleanEnv(good), code: 2, re: /^mirrorlens logs: s3:\/\/: '' is not a valid bucket name/ },
-    { args: ['logs', 's3:/logs/alb/'], env: cleanEnv(good), code: 1, re: /^mirrorlens logs: s3:\/logs\/alb\/: cannot open: no such file or directory$/ },
-    { args: ['analyze', '--alb-log', 's3://no-such-bucket/'], env: cleanEnv(good), code: 1, re: /^mirrorlens analyze: s3:\/\/no-such-bucket\/: no such bucket 'no-such-bucket'$/ },
+    { args: ['logs', 's3:/logs/alb/'], env: cleanEnv(good), code: 3, re: /^mirrorlens logs: s3:\/logs\/alb\/: cannot open: no such file or directory$/ },
+    { args: ['analyze', '--alb-log', 's3://no-such-bucket/'], env: cleanEnv(good), code: 6, re: /^mirrorlens analyze: s3:\/\/no-such-bucket\/: no such bucket 'no-such-bucket'$/ },
   ];
   const results = await Promise.all(cases.map((c) => run(c.args, c.env)));
   results.forEach((r, i) => {

@@ -62,10 +62,10 @@ test('query: bad input is one line and a usage exit code', async () => {
   const what = await runCli(['query', 'everything', '--store', store]);
   assert.equal(what.code, 2);
   const bad = await runCli(['query', 'sql', '--store', store, 'SELECT nope FROM conns']);
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 6); // ML_STORE (docs/cli.md)
   assert.equal(bad.err.trim().split('\n').length, 1);
   assert.match(bad.err, /query failed/);
   const notStore = await runCli(['query', 'findings', '--store', tmp]);
-  assert.equal(notStore.code, 1);
+  assert.equal(notStore.code, 6);
   assert.match(notStore.err, /no mirrorlens store here/);
 });
