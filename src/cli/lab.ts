@@ -33,9 +33,9 @@ Exit status: 0 when every check (and the verdict) holds, 1 otherwise.
                      replaced)
       --keep         keep the run's temp dir (nginx config, certs, raw
                      captures) and print its path
-      --capture MODE auto (listen when built, else tcpdump), listen or tcpdump
+      --capture MODE auto (the default: listen), listen or tcpdump
   -j, --json         print result.json instead of the summary
-      --no-analyze   do not run 'mirrorlens analyze' even when it is built
+      --no-analyze   do not run 'mirrorlens analyze' (no verdict check)
       --connections N, --requests N, --concurrency N   the load scenario's size
       --all          (lab clean) also runs whose lab process is alive
 

@@ -42,6 +42,7 @@ export interface LabResult {
   client: ClientResult[];
   load?: unknown;
   verdict?: Verdict | null;
+  /** `skipped`: the run was asked not to analyze; `not-built` is no longer given (analyze always is). */
   analyzeStatus: 'ran' | 'not-built' | 'skipped' | 'failed';
   /** The collector's own account when it stopped (`listen: stopped by ...`: datagrams, drops, kernel drops), to tell a lost mirrored packet from a wrong fact. */
   listenSummary?: string;

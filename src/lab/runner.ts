@@ -143,7 +143,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   let captureFiles: string[] = [];
   let listenSummary: string | undefined;
   let checks: CheckResult[] = [];
-  let analyzeStatus: LabResult['analyzeStatus'] = runAnalyze ? 'ran' : 'not-built';
+  let analyzeStatus: LabResult['analyzeStatus'] = runAnalyze ? 'ran' : 'skipped';
   let verdict: LabResult['verdict'] = null;
   const startEpoch = Math.floor(Date.now() / 1000);
   try {
