@@ -7,10 +7,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findCycles, importGraph } from './imports.js';
 
-const srcRoot = resolve(import.meta.dirname, '../../src');
+const root = resolve(import.meta.dirname, '../..');
 
 test('no module under src/ is part of an import cycle', () => {
-  assert.deepEqual(findCycles(importGraph(srcRoot)).map((c) => c.join(' → ')), []);
+  assert.deepEqual(findCycles(importGraph(join(root, 'src'))).map((c) => c.join(' → ')), []);
+});
+
+test('no test or benchmark module is part of an import cycle either', () => {
+  for (const dir of ['test', 'bench']) assert.deepEqual(findCycles(importGraph(join(root, dir))).map((c) => c.join(' → ')), [], dir);
 });
 
 test('the cycle finder names a cycle of three modules as a path, and one per component', () => {
