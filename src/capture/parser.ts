@@ -370,13 +370,13 @@ export class CaptureParser {
         this.idb(b, o, len);
         return;
       case EPB:
-        this.epb(b, o, len);
+        this.packetBlock(b, o, len, true);
         return;
       case SPB:
         this.spb(b, o, len);
         return;
       case OPB:
-        this.opb(b, o, len);
+        this.packetBlock(b, o, len, false);
         return;
       case DSB: {
         if (len < 20) {
@@ -553,38 +553,26 @@ export class CaptureParser {
     return itf;
   }
 
-  private epb(b: Uint8Array, o: number, len: number): void {
+  /**
+   * An enhanced packet block (EPB) or the obsolete packet block (OPB) it replaced: one layout but
+   * for the interface id, 32 bits in an EPB, 16 bits (then a 16-bit drops count) in an OPB; both
+   * carry their flags in option 2.
+   * ```
+   *  0 type | 4 total length | 8 interface id | 12 ts high | 16 ts low | 20 captured length
+   * 24 original length | 28 packet data, padded to 32 bits | options | total length
+   * ```
+   */
+  private packetBlock(b: Uint8Array, o: number, len: number, enhanced: boolean): void {
+    const what = enhanced ? 'enhanced packet block' : 'packet block';
     if (len < 32) {
-      this.warn(`enhanced packet block of ${len} bytes is too short; skipped`, this.base + o);
+      this.warn(`${what} of ${len} bytes is too short; skipped`, this.base + o);
       return;
     }
-    const itf = this.iface(this.u32(b, o + 8), o, 'enhanced packet block');
+    const itf = this.iface(enhanced ? this.u32(b, o + 8) : this.u16(b, o + 8), o, what);
     if (itf === null) return;
     const cap = this.u32(b, o + 20);
     if (cap > len - 32) {
-      this.warn(`enhanced packet block says ${cap} captured bytes, only ${len - 32} fit in the block; packet skipped`, this.base + o);
-      return;
-    }
-    const r = this.rec;
-    this.setTime(itf, this.u32(b, o + 12), this.u32(b, o + 16));
-    r.capturedLength = cap;
-    r.originalLength = this.u32(b, o + 24);
-    r.interfaceId = itf.info.id;
-    r.linkType = itf.info.linkType;
-    this.packetOptions(b, o + 28 + ((cap + 3) & ~3), o + len - 4, 2);
-    this.deliver(b, o + 28, o);
-  }
-
-  private opb(b: Uint8Array, o: number, len: number): void {
-    if (len < 32) {
-      this.warn(`packet block of ${len} bytes is too short; skipped`, this.base + o);
-      return;
-    }
-    const itf = this.iface(this.u16(b, o + 8), o, 'packet block');
-    if (itf === null) return;
-    const cap = this.u32(b, o + 20);
-    if (cap > len - 32) {
-      this.warn(`packet block says ${cap} captured bytes, only ${len - 32} fit in the block; packet skipped`, this.base + o);
+      this.warn(`${what} says ${cap} captured bytes, only ${len - 32} fit in the block; packet skipped`, this.base + o);
       return;
     }
     const r = this.rec;
