@@ -5,8 +5,10 @@
  */
 export { readLogs, expandLogPaths } from './read.js';
 export type { LogRecord, ReadLogsOptions, LogsSummary, LogFileSummary } from './read.js';
-export { parseAlbLine, parseRequestLine, traceRootOf, ALB_TYPES } from './alb.js';
-export type { AlbLogRecord, HttpRequestLine } from './alb.js';
+export { parseAlbLine, traceRootOf, ALB_TYPES } from './alb.js';
+export type { AlbLogRecord } from './alb.js';
+export { parseRequestLine } from './elb.js';
+export type { HttpRequestLine, ElbLogFields } from './elb.js';
 export { parseAlbConnectionLine, TLS_VERIFY_ERRORS } from './alb-conn.js';
 export type { AlbConnectionLogRecord } from './alb-conn.js';
 export { parseNlbLine, TLS_ALERTS } from './nlb.js';
