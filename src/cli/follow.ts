@@ -15,6 +15,7 @@ import { createAppSink, type AppSink } from '../tls/sniff.js';
 import { loadKeyLogs, reportIssues, statusOf } from './tls.js';
 
 const USAGE = `Usage: mirrorlens follow CAPTURE... --conn UID [--keylog FILE]... [options]
+       mirrorlens follow --store URL --conn UID [--keylog FILE]... [options]
 
 Prints one connection's data in both directions, in capture order, like
 Wireshark's Follow TCP/TLS Stream. TLS connections are decrypted with the key
@@ -30,6 +31,8 @@ Options:
       --hex          hex dump (offset, hex bytes, ASCII) instead of text
       --raw          the bytes as they are (for redirecting to a file; refused
                      on a terminal)
+      --store URL    find the connection's capture files in a store (docs/store.md)
+                     instead of naming them
   -h, --help         this help
 
 Output: a first line "Follow TLS stream UID (CLIENT -> SERVER), VERSION SUITE,
@@ -86,6 +89,24 @@ export function hexDump(b: Uint8Array, offset: number, length: number, base: num
 /** Bytes of a connection kept to show it as captured when its TLS does not decrypt. */
 const MAX_CAPTURED_BYTES = 16 * 1024 * 1024;
 
+/** The capture files a store says hold a connection (they must still be on disk: a ring may have deleted them). */
+async function filesFromStore(url: string, uid: string, io: CliIO): Promise<string[]> {
+  const { openReader } = await import('../store/open.js');
+  const { locateConnection } = await import('../store/locate.js');
+  const reader = await openReader(url);
+  try {
+    const loc = await locateConnection(reader, uid);
+    if (!loc) throw new MirrorlensError(ErrorCode.Usage, `connection ${escapeText(uid)} is not in the store ${reader.where}`);
+    const { existsSync } = await import('node:fs');
+    const present = loc.files.filter((f) => existsSync(f));
+    if (present.length === 0) throw new MirrorlensError(ErrorCode.FileOpen, `the capture files of connection ${escapeText(uid)} (node ${escapeText(loc.node)}) are gone: ${loc.files.map(escapeText).join(', ')}`);
+    io.stderr.write(`follow: ${uid} was recorded by ${escapeText(loc.node)} in ${present.map(escapeText).join(', ')}\n`);
+    return present;
+  } finally {
+    await reader.close();
+  }
+}
+
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals: args } = parseCommandArgs('follow', argv, {
     read: { type: 'string', multiple: true },
@@ -94,8 +115,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     dir: { type: 'string' },
     hex: { type: 'boolean' },
     raw: { type: 'boolean' },
+    store: { type: 'string' },
   });
   const named = captureArgs(values, args);
+  if (named.length === 0 && values.store !== undefined && typeof values.conn === 'string' && values.conn !== '') named.push(...(await filesFromStore(values.store as string, values.conn, io)));
   if (named.length === 0) throw new MirrorlensError(ErrorCode.Usage, "give a CAPTURE file (see 'mirrorlens follow --help')");
   const uid = values.conn as string | undefined;
   if (uid === undefined || uid === '') throw new MirrorlensError(ErrorCode.Usage, "--conn UID is required (uids are listed by 'mirrorlens tls' and 'mirrorlens conns')");

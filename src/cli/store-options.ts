@@ -9,6 +9,7 @@ import { Recorder } from '../store/recorder.js';
 import { redact } from '../store/clickhouse.js';
 import { describeStats } from '../store/sink.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { EXIT } from './exit.js';
 
 export const STORE_OPTIONS = {
   store: { type: 'string' },
@@ -48,12 +49,12 @@ export function recorderFrom(cmd: string, values: Values, say: (l: string) => vo
   return new Recorder(sink, node);
 }
 
-/** Flushes and closes; one line on stderr; non-zero exit code when records were lost or refused. */
+/** Flushes and closes; one line on stderr; exit code 5 (an output that could not be written) when records were lost or refused. */
 export async function closeRecorder(cmd: string, rec: Recorder | null, io: { stderr: NodeJS.WritableStream }, waitMs?: number): Promise<number> {
   if (!rec) return 0;
   const s = await rec.close(waitMs);
   io.stderr.write(`${cmd}: ${describeStats(rec.sink.where, s)}\n`);
-  return s.dropped > 0 || s.rejected > 0 ? 1 : 0;
+  return s.dropped > 0 || s.rejected > 0 ? EXIT.output : EXIT.ok;
 }
 
 /** `2h` (a bare duration, as kubectl and the questions users ask write it) means `now-2h`; anything else is a time. */
