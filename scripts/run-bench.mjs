@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: runs every benchmark, one after the other, each through its own npm script
- * (bench:read, bench:logs, bench:listen, bench:analyze, bench:flow), and prints a combined summary
+ * (bench:read, bench:logs, bench:listen, bench:analyze, bench:synflood, bench:flow), and prints a combined summary
  * at the end. Each benchmark prints (and some write) its own figures; this runner only sequences
  * them, keeps the last lines each printed, and reports which failed.
  *
@@ -20,7 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ORDER = ['read', 'logs', 'listen', 'analyze', 'flow'];
+const ORDER = ['read', 'logs', 'listen', 'analyze', 'synflood', 'flow'];
 const TAIL_LINES = 12;
 
 const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts ?? {};

@@ -14,6 +14,7 @@ import { readLogInputs } from './log-pass.js';
 import type { Report } from './model.js';
 import { SCHEMA_VERSION } from './model.js';
 import { GENERATOR, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
+import { reportScans } from './scans.js';
 import { AnalysisSession } from './session.js';
 import { caseSelected, packetWindow } from './incident.js';
 
@@ -98,6 +99,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
     findings,
     connections,
     transactions,
+    scans: reportScans(corr.attemptSummaries(), (inputs.albLogs ?? []).length + (inputs.nlbLogs ?? []).length > 0),
     logs,
     stats,
   };

@@ -67,7 +67,7 @@ export class LiveAnalyzer {
 
   constructor(private readonly o: LiveOptions) {
     this.keys = new KeyLog({ now: o.now });
-    this.session = new AnalysisSession(this.keys, this.corr, { onWarning: o.onWarning, tls: { keyWaitSeconds: 10 }, recorder: o.recorder });
+    this.session = new AnalysisSession(this.keys, this.corr, { onWarning: o.onWarning, tls: { keyWaitSeconds: 10 }, recorder: o.recorder, rolesAtStart: true });
     this.table = new FlowTable(this.session.handler(), { closeLingerSeconds: 0.5, reorderWindowSeconds: 0.05, ...o.flow });
   }
 

@@ -69,6 +69,38 @@ export interface ReportStats {
   elapsedSeconds: number;
 }
 
+/**
+ * Connection attempts never answered (SYNs only, nothing back), summarised per destination
+ * address: a SYN flood or scan is one entry, not one finding per attempt.
+ */
+export interface ReportScan {
+  /** 'flood': many sources; 'scan': many ports; 'unanswered': neither (a dead target, a filter). */
+  kind: 'flood' | 'scan' | 'unanswered';
+  /** Destination address; null for the entry that counts every destination beyond the first 64. */
+  server: string | null;
+  /** Distinct destination addresses (1 unless `server` is null). */
+  servers: number;
+  /** Up to 16 of the ports tried, lowest first. */
+  ports: number[];
+  portCount: number;
+  attempts: number;
+  synPackets: number;
+  sources: number;
+  /** false: `sources` is an estimate (HyperLogLog, about 1.6 % error) beyond 4096 distinct sources. */
+  sourcesExact: boolean;
+  firstTime: number;
+  lastTime: number;
+  /**
+   * Attempts matching a kept 5xx (or 460/000) log line: the line's client endpoint is the
+   * attempt's source, or the attempt is a load-balancer address's SYN to the line's target in time.
+   */
+  matchingErrors: number;
+  /** Kept 5xx (460/000) log lines naming this destination address as target while the attempts lasted. */
+  errorsDuring: number;
+  /** One line saying all of the above. */
+  summary: string;
+}
+
 export interface Report {
   schemaVersion: typeof SCHEMA_VERSION;
   generator: string;
@@ -76,6 +108,8 @@ export interface Report {
   findings: Finding[];
   connections: ReportConnection[];
   transactions: ReportTransaction[];
+  /** Unanswered connection attempts per destination (empty when there were none). */
+  scans: ReportScan[];
   logs: ReportLogs;
   stats: ReportStats;
 }

@@ -16,7 +16,7 @@ import type { ConnInfo, StreamSink } from '../flow/stream.js';
 import { createHttpSink } from '../http/session.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import type { KeyLog } from '../tls/keylog.js';
-import { createAppSink, type AppSink, type AppSinkOptions } from '../tls/sniff.js';
+import { appSinkFactory, type AppSink, type AppSinkOptions } from '../tls/sniff.js';
 import type { Recorder } from '../store/recorder.js';
 import type { ReportConnection, ReportStats, ReportTransaction } from './model.js';
 import type { Incident } from '../capture/incident.js';
@@ -55,15 +55,34 @@ export class AnalysisSession {
   constructor(
     readonly keys: KeyLog,
     readonly corr: Correlator,
-    private readonly opts: { all?: boolean; onWarning?(m: string): void; tls?: AppSinkOptions; recorder?: Recorder | null; incident?: Incident | null } = {},
-  ) {}
+    private readonly opts: {
+      all?: boolean;
+      onWarning?(m: string): void;
+      tls?: AppSinkOptions;
+      recorder?: Recorder | null;
+      incident?: Incident | null;
+      /**
+       * Tell the Correlator of each connection when it starts (its endpoints counted for role
+       * inference, its open leg indexed), not only when it ends: live analysis decides roles and
+       * joins legs while connections are open. Batch analysis leaves it off: a connection that
+       * turns out to be an attempt of a flood is then never counted nor indexed (a million
+       * spoofed sources would be a million entries).
+       */
+      rolesAtStart?: boolean;
+    } = {},
+  ) {
+    this.appSink = appSinkFactory(keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), opts.tls);
+  }
+
+  /** Each connection's TLS-sniffing sink; the HTTP stage after it is made when its first byte arrives. */
+  private readonly appSink: (conn: ConnInfo) => AppSink;
 
   handler(): FlowHandler {
     return {
       onConnectionStart: (conn: ConnInfo): StreamSink | null => {
-        this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime, conn);
+        if (this.opts.rolesAtStart) this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime, conn);
         this.opts.recorder?.connectionStart(conn);
-        const sink = createAppSink(conn, this.keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), this.opts.tls);
+        const sink = this.appSink(conn);
         this.live.set(conn.uid, sink);
         return sink;
       },
@@ -117,6 +136,7 @@ export class AnalysisSession {
     const v = connView(rec);
     v.tlsFailure = tlsFailure;
     // The leg first: keeping a connection brings its NAT peers along, looked up in the leg index.
+    // (An attempt of a flood or scan is only counted: addConnection drops its leg again.)
     this.corr.addLeg(legView(rec));
     this.corr.addConnection(v);
     if (this.opts.all) this.allConns.push(v);

@@ -21,6 +21,7 @@ import { LegIndex, upstreamOf } from './legs.js';
 import type { Case } from './case.js';
 import type { LegRole, RoleCoverage } from './path.js';
 import { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
+import { ErrorMatch, ErrorWindows, UnansweredAttempts, isUnansweredAttempt, type AttemptSummary } from './syn-attempts.js';
 import { TimeSanity } from './time-sanity.js';
 import type { ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
 
@@ -38,7 +39,12 @@ interface AddrStats {
   asClient: number;
   /** Latest time the address was seen (connection start or end), for `prune`. */
   last: number;
+  /** `Correlator.addrEpoch` when the entry was last moved to the end of the map. */
+  epoch: number;
 }
+
+/** Counts per epoch of the address map: an address moves to the end of it at most once per epoch. */
+const ADDR_EPOCH_COUNTS = 1024;
 
 /** What the flow stage's live connection object offers for joining an open leg (see flow/stream.ts ConnInfo). */
 export interface OpenConn {
@@ -83,6 +89,12 @@ export class Correlator {
   private readonly addrs = new Map<string, AddrStats>();
   /** Addresses of `addrs` that both accepted and opened connections, kept as the counts change. */
   private readonly lbSeen = new Set<string>();
+  private addrCounts = 0;
+  private addrEpoch = 0;
+  /** Unanswered connection attempts: summarised per destination, a bounded number kept whole. */
+  private readonly unanswered = new UnansweredAttempts();
+  /** Kept error log lines by target and client endpoint, to tell which attempts match one. */
+  private readonly errorWindows = new ErrorWindows();
   private flowLogsGiven = false;
   readonly legs: LegIndex;
   /** Open connections (live analysis), refreshed into the leg index at each build. */
@@ -133,11 +145,27 @@ export class Correlator {
     this.legs.add(l);
   }
 
-  /** Every connection's endpoints feed role inference; only those that may explain an error are kept. */
-  addConnection(c: ConnView): void {
+  /**
+   * Every connection's endpoints feed role inference; only those that may explain an error are
+   * kept. Returns false for an unanswered attempt only counted in its destination's summary (a
+   * SYN flood or scan beyond the attempts kept whole): its leg is dropped too.
+   */
+  addConnection(c: ConnView): boolean {
     this.notePacketTime(c.startTime);
     this.notePacketTime(c.endTime);
     this.count(c.serverAddr, c.endTime, 1, 0);
+    if (isUnansweredAttempt(c) && !this.wantedConns.has(c.uid)) {
+      const leg = this.legs.get(c.uid);
+      // The far leg of a connection a NAT hop answered (joined by ISN) is evidence: kept whole.
+      const peered = leg !== undefined && this.legs.natPeers(leg).length > 0;
+      const errorMatch = peered ? ErrorMatch.Client : this.errorWindows.size === 0 ? ErrorMatch.None : this.errorWindows.match(ep(c.serverAddr, c.serverPort), ep(c.clientAddr, c.clientPort), c.startTime, this.maxSkew + this.slack);
+      // Only counted: its source is not counted either (a flood's spoofed sources would each
+      // be an entry of `addrs`; a source that only ever sends SYNs is no load balancer).
+      if (!this.unanswered.add(c, { errorMatch, fromLoadBalancer: this.lbSeen.has(c.clientAddr) })) {
+        this.legs.delete(c.uid);
+        return false;
+      }
+    }
     this.count(c.clientAddr, c.endTime, 0, 1);
     const trouble = c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || c.marks.some((m) => m.kind === 'rst');
     if (trouble || this.wantedConns.has(c.uid) || this.peerKept(c.uid) || this.idleAroundError(c)) this.keep(c);
@@ -148,6 +176,20 @@ export class Correlator {
         this.recent.delete(uid);
       }
     }
+    return true;
+  }
+
+  /** What every unanswered connection attempt added up to, per destination (most attempts first). */
+  attemptSummaries(): AttemptSummary[] {
+    const tol = this.maxSkew + this.slack;
+    return this.unanswered.summaries((server, from, to) => {
+      let n = 0;
+      for (const l of this.logs) {
+        if (l.targetAddr === null || l.time < from - tol || l.time > to + tol) continue;
+        if (server === null ? this.unanswered.isSummarisedAsOther(l.targetAddr) : l.targetAddr === server) n++;
+      }
+      return n;
+    });
   }
 
   private keep(c: ConnView): void {
@@ -243,6 +285,12 @@ export class Correlator {
     const root = traceRoot(l.traceId);
     if (root !== null) this.wantedRoots.add(root);
     const [from, to] = logWindow(l);
+    this.errorWindows.add(
+      l.targetAddr !== null && l.targetPort !== null ? ep(l.targetAddr, l.targetPort) : null,
+      l.clientAddr !== null && l.clientPort !== null ? ep(l.clientAddr, l.clientPort) : null,
+      from,
+      to,
+    );
     const tol = this.maxSkew + this.slack;
     this.windows.push({ from: from - tol, to: to + tol, kept: 0 });
     this.windowsSorted = false;
@@ -275,9 +323,20 @@ export class Correlator {
 
   private count(addr: string, time: number, asServer: number, asClient: number): void {
     let s = this.addrs.get(addr);
-    if (!s) s = { asServer: 0, asClient: 0, last: time };
-    else this.addrs.delete(addr); // re-inserted below: the map stays least recently seen first
-    this.addrs.set(addr, s);
+    if (!s) {
+      s = { asServer: 0, asClient: 0, last: time, epoch: this.addrEpoch };
+      this.addrs.set(addr, s);
+    } else if (s.epoch !== this.addrEpoch) {
+      // To the end, so that the map stays (roughly) least recently seen first for prune(); at most
+      // once per epoch of ADDR_EPOCH_COUNTS counts. A V8 Map keeps a deleted entry in its hash
+      // chain until the table is rebuilt, so deleting and re-adding one key on every connection
+      // (the server address of a SYN flood: 100 000 connections, one server) made each lookup of
+      // it walk a chain as long as the connections so far: quadratic time.
+      this.addrs.delete(addr);
+      this.addrs.set(addr, s);
+      s.epoch = this.addrEpoch;
+    }
+    if (++this.addrCounts % ADDR_EPOCH_COUNTS === 0) this.addrEpoch++;
     s.asServer += asServer;
     s.asClient += asClient;
     if (time > s.last) s.last = time;
@@ -335,7 +394,11 @@ export class Correlator {
       if (tx.traceId !== null || this.logTargets.has(ep(tx.serverAddr, tx.serverPort))) lb.add(tx.clientAddr);
     }
     for (const tx of this.traced.values()) lb.add(tx.clientAddr);
-    for (const c of this.conns.values()) if (this.logTargets.has(ep(c.serverAddr, c.serverPort))) lb.add(c.clientAddr);
+    // (Not the sources of a flood or scan of a logged target: they are clients of its connections too.)
+    const noLb: ReadonlySet<string> = new Set();
+    for (const c of this.conns.values()) {
+      if (this.logTargets.has(ep(c.serverAddr, c.serverPort)) && !(isUnansweredAttempt(c) && !this.unanswered.mayExplain(c, noLb))) lb.add(c.clientAddr);
+    }
     this.lbCache = lb;
     // Open connections (live): their index entries as of now.
     for (const o of this.open.values()) this.legs.add(openLeg(o));
@@ -350,7 +413,10 @@ export class Correlator {
         if (!list.includes(tx)) list.push(tx);
       } else txsByConn.set(tx.connUid, [tx]);
     }
-    const attempts = [...this.conns.values()].filter((c) => c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream));
+    // Attempts to a flooded or scanned destination explain nothing unless the load balancer made them.
+    const attempts = [...this.conns.values()].filter(
+      (c) => c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream && (!isUnansweredAttempt(c) || this.unanswered.mayExplain(c, lb))),
+    );
 
     // Clock skew (log − capture) from strong joins: trace id, or client ip:port + request line.
     const offsets: number[] = [];
@@ -447,6 +513,7 @@ export class Correlator {
    * capture once the findings about it were reported).
    */
   prune(time: number): void {
+    this.unanswered.renewKeepBudget();
     const keepTx = this.txs.filter((t) => (t.requestFirstByteTime ?? Infinity) >= time);
     this.txs.length = 0;
     this.txs.push(...keepTx);

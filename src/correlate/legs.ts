@@ -61,6 +61,12 @@ export class LegIndex {
     if (this.byUid.size > this.maxLegs) this.remove(this.byUid.values().next().value as LegView);
   }
 
+  /** Forgets one leg (an attempt of a flood, only counted). */
+  delete(uid: string): void {
+    const l = this.byUid.get(uid);
+    if (l) this.remove(l);
+  }
+
   private remove(l: LegView): void {
     this.byUid.delete(l.uid);
     if (l.clientIsn !== null) pull(this.byIsn, l.clientIsn, l.uid);

@@ -151,6 +151,7 @@ export function renderHtml(report: Report): string {
 <p>${s.packets} packets, ${s.tcpConnections} TCP connections, ${s.tlsSessions} TLS sessions (${s.tlsDecrypted} decrypted), ${s.httpTransactions} HTTP transactions, ${report.logs.records} log records.</p>
 ${summary ? `<table class="summary"><tr><th>kind</th><th>count</th></tr>${summary}</table>` : '<p>No load-balancer errors found to explain.</p>'}
 <ol class="findings">${list}</ol>
+${report.scans.length ? `<section class="scans"><h2>Connection attempts never answered</h2><ul>${report.scans.map((x) => `<li>${h(x.summary)}</li>`).join('')}</ul></section>` : ''}
 ${report.findings.map(findingSection).join('\n')}
 <footer><p>${h(report.generator)}, report schema ${report.schemaVersion}</p></footer>
 </body></html>

@@ -53,6 +53,7 @@ function report(): Report {
     findings: [finding()],
     connections: [],
     transactions: [],
+    scans: [],
     logs: { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null },
     stats: { captures: 1, packets: 10, bytes: 1000, connections: 1, tcpConnections: 1, tlsSessions: 0, tlsDecrypted: 0, httpTransactions: 2, httpResponses: 1, findingsByKind: { 'idle-timeout-reset': 1 }, warnings: [], elapsedSeconds: 0.1 },
   };

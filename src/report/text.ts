@@ -103,6 +103,11 @@ export function renderText(report: Report, opts: TextOptions = {}): string {
     out.push('');
   });
   if (fs.length > max) out.push(`(${fs.length - max} more findings; use --format json for all)`, '');
+  if (report.scans.length) {
+    out.push('Connection attempts never answered');
+    for (const x of report.scans) out.push(`  ${e(x.summary)}`);
+    out.push('');
+  }
   // Summary table.
   const byKind = new Map<string, { count: number; statuses: Set<string> }>();
   for (const f of fs) {

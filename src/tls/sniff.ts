@@ -41,19 +41,40 @@ export function sniffTls(b: Uint8Array, offset: number, length: number): 'tls' |
 
 export type AppSink = StreamSink & { readonly tls: TlsSessionInfo | null; readonly clientRandomsNeeded: readonly string[] };
 
+/** What every connection's sniffer shares (one object per caller's settings, not per connection). */
+interface SnifferContext {
+  keys: KeyLog;
+  next: NextSink;
+  opts: AppSinkOptions | undefined;
+}
+
+interface EarlyEnd {
+  dir: Direction;
+  reason: EndReason;
+  time: number;
+}
+
+/** Where a connection's first client bytes are looked at (one for all: sniffing is synchronous). */
+const scratch = new Uint8Array(4);
+
+/**
+ * Nothing is allocated per connection until its first byte: a SYN flood or scan is hundreds of
+ * thousands of connections that never carry one, each given a sink by the flow stage.
+ */
 class Sniffer implements StreamSink {
   private mode: 'sniff' | 'tls' | 'pass' = 'sniff';
-  private readonly head = new Uint8Array(4);
+  /** Up to 4 first client bytes, packed (byte i in bits 8i..8i+7), while they do not decide. */
+  private head = 0;
   private headLen = 0;
   private headTime = 0;
   private target: StreamSink | null = null;
   private tlsSink: TlsSink | null = null;
+  /** Directions that ended before any byte was seen, told to the next stage once it exists. */
+  private earlyEnds: EarlyEnd[] | null = null;
 
   constructor(
     private readonly conn: ConnInfo,
-    private readonly keys: KeyLog,
-    private readonly next: NextSink,
-    private readonly opts: AppSinkOptions | undefined,
+    private readonly ctx: SnifferContext,
   ) {}
 
   get tls(): TlsSessionInfo | null {
@@ -69,10 +90,12 @@ class Sniffer implements StreamSink {
       if (dir === 1) this.decide('pass');
       else {
         const take = Math.min(4 - this.headLen, length);
-        this.head.set(bytes.subarray(offset, offset + take), this.headLen);
-        const verdict = sniffTls(this.head, 0, this.headLen + take);
+        for (let i = 0; i < this.headLen; i++) scratch[i] = (this.head >>> (8 * i)) & 0xff;
+        for (let i = 0; i < take; i++) scratch[this.headLen + i] = bytes[offset + i]!;
+        const verdict = sniffTls(scratch, 0, this.headLen + take);
         if (verdict === 'more') {
           if (this.headLen === 0) this.headTime = time;
+          for (let i = 0; i < take; i++) this.head |= bytes[offset + i]! << (8 * (this.headLen + i));
           this.headLen += take;
           return;
         }
@@ -88,6 +111,16 @@ class Sniffer implements StreamSink {
   }
 
   end(dir: Direction, reason: EndReason, time: number): void {
+    if (this.mode === 'sniff' && this.headLen === 0) {
+      // Not one byte yet: no next stage is made for a connection that ends so (an unanswered
+      // SYN, a handshake and nothing). The end is held in case the other side still speaks.
+      (this.earlyEnds ??= []).push({ dir, reason, time });
+      if (this.earlyEnds.some((e) => e.dir !== dir)) {
+        this.mode = 'pass';
+        this.earlyEnds = null;
+      }
+      return;
+    }
     if (this.mode === 'sniff') this.decide('pass');
     this.target?.end(dir, reason, time);
   }
@@ -95,15 +128,20 @@ class Sniffer implements StreamSink {
   private decide(mode: 'tls' | 'pass'): void {
     this.mode = mode;
     if (mode === 'tls') {
-      this.tlsSink = new TlsSink(this.conn, this.keys, (info) => this.next(this.conn, { tls: info, alpn: info.alpn }), this.opts);
+      this.tlsSink = new TlsSink(this.conn, this.ctx.keys, (info) => this.ctx.next(this.conn, { tls: info, alpn: info.alpn }), this.ctx.opts);
       this.target = this.tlsSink;
     } else {
-      this.target = this.next(this.conn, { tls: null, alpn: null });
+      this.target = this.ctx.next(this.conn, { tls: null, alpn: null });
     }
+    if (this.earlyEnds !== null) for (const e of this.earlyEnds) this.target?.end(e.dir, e.reason, e.time);
+    this.earlyEnds = null;
     if (this.headLen > 0) {
       const n = this.headLen;
+      const held = new Uint8Array(n);
+      for (let i = 0; i < n; i++) held[i] = (this.head >>> (8 * i)) & 0xff;
       this.headLen = 0;
-      this.target?.data(0, this.head.slice(0, n), 0, n, 0, this.headTime);
+      this.head = 0;
+      this.target?.data(0, held, 0, n, 0, this.headTime);
     }
   }
 }
@@ -113,5 +151,14 @@ class Sniffer implements StreamSink {
  * anything else passes through. `tls` is the connection's TLS record (null when not TLS).
  */
 export function createAppSink(conn: ConnInfo, keys: KeyLog, next: NextSink, opts?: AppSinkOptions): AppSink {
-  return new Sniffer(conn, keys, next, opts);
+  return new Sniffer(conn, { keys, next, opts });
+}
+
+/**
+ * createAppSink for many connections with the same keys, next stage and options: what they share
+ * is held once (a sink per connection is made whether or not the connection ever carries a byte).
+ */
+export function appSinkFactory(keys: KeyLog, next: NextSink, opts?: AppSinkOptions): (conn: ConnInfo) => AppSink {
+  const ctx: SnifferContext = { keys, next, opts };
+  return (conn) => new Sniffer(conn, ctx);
 }

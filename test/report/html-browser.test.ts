@@ -65,6 +65,7 @@ function evilReport(): Report {
     findings: [f],
     connections: [],
     transactions: [],
+    scans: [],
     logs: { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null },
     stats: { captures: 1, packets: 1, bytes: 1, connections: 2, tcpConnections: 2, tlsSessions: 0, tlsDecrypted: 0, httpTransactions: 2, httpResponses: 1, findingsByKind: {}, warnings: [], elapsedSeconds: 0 },
   };

@@ -1,0 +1,46 @@
+// A SYN flood or a port scan in a capture is one line of the report, not a finding per SYN, and
+// the real 502s among it are still explained (captures made by test/analyze/synflood.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { analyze } from '../../src/analyze/analyze.js';
+import { renderHtml } from '../../src/report/html.js';
+import { renderJson } from '../../src/report/json.js';
+import { renderText } from '../../src/report/text.js';
+import { generateSynFlood } from './synflood.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ml-synflood-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('3 000 unanswered SYNs from 3 000 sources to a logged target: one flood summary, no finding per SYN', async () => {
+  const { capture, albLog } = generateSynFlood(3000, join(dir, 'flood'), 10);
+  const { report } = await analyze({ captures: [capture], keylogs: [], albLogs: [albLog], nlbLogs: [], flowLogs: [] });
+  assert.equal(report.scans.length, 1);
+  const s = report.scans[0]!;
+  assert.deepEqual(
+    [s.kind, s.server, s.ports, s.attempts, s.synPackets, s.sources, s.sourcesExact, s.matchingErrors, s.errorsDuring],
+    ['flood', '10.0.1.20', [80], 3000, 3000, 3000, true, 0, 10],
+  );
+  assert.equal(
+    s.summary,
+    '3,000 unanswered SYNs from 3,000 sources to 10.0.1.20:80 — a SYN flood, or a scan from spoofed addresses; none of them match a 5xx in the access logs (same client, or the load balancer\'s SYN to the logged target), 10 5xx responses name this address as target while it lasted',
+  );
+  // The ten logged 502s are findings; not one finding is about a flood SYN.
+  assert.equal(report.findings.length, 10);
+  assert.ok(report.findings.every((f) => f.status === 502 && f.kind !== 'target-connect-timeout'), report.findings.map((f) => f.kind).join());
+  assert.ok(report.findings.every((f) => f.connectionUids.length <= 2));
+  for (const out of [renderText(report), renderHtml(report)]) assert.ok(out.includes('3,000 unanswered SYNs from 3,000 sources to 10.0.1.20:80'));
+  assert.equal((JSON.parse(renderJson(report)) as { scans: { firstTime: string }[] }).scans[0]!.firstTime, '2023-11-14T22:13:20.000000Z');
+});
+
+test('a port scan from one source is summarised as a scan', async () => {
+  const { capture } = generateSynFlood(400, join(dir, 'scan'), 0, true);
+  const { report } = await analyze({ captures: [capture], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] });
+  assert.equal(report.findings.length, 0, report.findings.map((f) => f.summary).join('\n'));
+  assert.deepEqual(
+    report.scans.map((s) => [s.kind, s.attempts, s.sources, s.portCount, s.summary]),
+    [['scan', 400, 1, 400, '400 unanswered SYNs from 1 source to 10.0.1.20 (400 ports) — a port scan']],
+  );
+});
