@@ -47,8 +47,11 @@ function cutMidSecret(l: Line): string {
 
 export interface KeyLogCorruption {
   name: string;
-  /** The corrupted key log (latin1 bytes, so UTF-16 and NULs survive). */
-  apply(text: string): Buffer;
+  /**
+   * The corrupted key log (latin1 bytes, so UTF-16 and NULs survive). `scale` shrinks what is
+   * long on purpose (1: a 1 MiB line; the fuzzer, which makes thousands a second, uses less).
+   */
+  apply(text: string, scale?: number): Buffer;
 }
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -112,10 +115,10 @@ export const KEYLOG_CORRUPTIONS: readonly KeyLogCorruption[] = [
   {
     // Lines far longer than a real one: a secret repeated, and one 1 MiB line of hex.
     name: 'long-lines',
-    apply: (t) => {
-      const lines = parse(t).map((l, i) => (keyed(l) && i % 2 === 0 ? `${l.label} ${l.random} ${l.secret.repeat(2000)}` : l.raw));
+    apply: (t, scale = 1) => {
+      const lines = parse(t).map((l, i) => (keyed(l) && i % 2 === 0 ? `${l.label} ${l.random} ${l.secret.repeat(Math.max(2, Math.round(2000 * scale)))}` : l.raw));
       const first = lines.find((l) => /[0-9a-f]{32}/i.test(l)) ?? 'CLIENT_RANDOM';
-      lines.push(first.replace(/\s+/g, '').repeat(Math.ceil((1 << 20) / Math.max(1, first.length))));
+      lines.push(first.replace(/\s+/g, '').repeat(Math.ceil(((1 << 20) * scale) / Math.max(1, first.length))));
       return latin1(join(lines));
     },
   },

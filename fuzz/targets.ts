@@ -1,0 +1,467 @@
+/**
+ * In-process fuzz targets: each makes an input from the corpus and a seeded generator (`make`),
+ * and runs it through one stage of the pipeline (`exec`), the way fuzzshark runs one dissector.
+ * An exception out of `exec` is a crash (the stages never throw on bad input, except a
+ * MirrorlensError where their API says so); a FuzzFailure is an oracle's verdict (a secret in an
+ * output, output that does not parse or could drive a terminal, markup unescaped).
+ *
+ * An input is a set of named files plus a little metadata, so that a failure is written as files
+ * anyone can feed to the CLI, and replayed with `npm run fuzz -- --replay DIR`.
+ */
+import { CaptureParser } from '../src/capture/parser.js';
+import { Correlator } from '../src/correlate/correlate.js';
+import { albLogView, clbLogView, flowRowView } from '../src/correlate/from-logs.js';
+import type { Direction, EndReason, StreamSink } from '../src/flow/stream.js';
+import { FlowTable } from '../src/flow/table.js';
+import { capturePointOf } from '../src/flow/pipeline.js';
+import { createHttpSink } from '../src/http/session.js';
+import type { HttpTransaction } from '../src/http/transaction.js';
+import { explainAlbError, explainClbError } from '../src/logs/explain.js';
+import { parseAlbLine } from '../src/logs/alb.js';
+import { parseAlbConnectionLine } from '../src/logs/alb-conn.js';
+import { parseClbLine } from '../src/logs/clb.js';
+import { parseFlowLine } from '../src/logs/flow.js';
+import { parseNlbLine } from '../src/logs/nlb.js';
+import { LogsSummariser } from '../src/logs/summary.js';
+import { isLineError } from '../src/logs/types.js';
+import { KeyLog, formatKeyLogIssue } from '../src/tls/keylog.js';
+import { appSinkFactory } from '../src/tls/sniff.js';
+import { PacketDecoder } from '../src/wire/packet.js';
+import { Status } from '../src/wire/status.js';
+import { guarded } from '../src/wire/test-bytes.js';
+import { isMirrorlensError } from '../src/wire/errors.js';
+import { AnalysisSession } from '../src/analyze/session.js';
+import { reportScans } from '../src/analyze/scans.js';
+import { SCHEMA_VERSION, type Report } from '../src/analyze/model.js';
+import { renderHtml } from '../src/report/html.js';
+import { renderJson } from '../src/report/json.js';
+import { renderText } from '../src/report/text.js';
+import type { Corpus, StreamChunk } from './corpus.js';
+import { KEYLOG_CORRUPTIONS, keyLogTexts } from './keylog-corrupt.js';
+import { HOSTILE_TOKENS, mutateBytes, mutateText, type Rng } from './mutate.js';
+import { controlByteAt, findLeak, secretWindows, unescapedMarkup } from './oracle.js';
+
+/** An oracle's verdict on a run that did not crash. */
+export class FuzzFailure extends Error {
+  constructor(
+    readonly kind: 'leak' | 'output',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FuzzInput {
+  /** File name -> content. */
+  files: Record<string, Uint8Array>;
+  /** Small JSON-able settings (a link type, a chunking, a log kind...). */
+  meta: Record<string, unknown>;
+}
+
+export interface Target {
+  name: string;
+  /** What it runs, for the summary. */
+  what: string;
+  make(corpus: Corpus, rng: Rng): FuzzInput;
+  exec(input: FuzzInput): void;
+}
+
+/** Long key-log lines at 1/64 of the leak test's size (16 KiB): thousands of inputs a second. */
+const FUZZ_SCALE = 1 / 64;
+
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/** A key log for a seed: its own, corrupted now and then, mutated now and then. */
+function mutatedKeylog(text: string | null, corpus: Corpus, rng: Rng): Uint8Array | null {
+  if (text === null) return rng.chance(0.1) ? mutateText(rng.pick(corpus.keylogs).text, rng) : null;
+  let bytes: Uint8Array = Buffer.from(text, 'latin1');
+  if (rng.chance(0.3)) bytes = rng.pick(KEYLOG_CORRUPTIONS).apply(text, FUZZ_SCALE);
+  if (rng.chance(0.3)) bytes = mutateText(latin1(bytes), rng, corpus.keylogs.flatMap((k) => k.text.split('\n')));
+  return bytes;
+}
+
+/**
+ * The secret windows of a key log, minus hex runs of it (64 digits: client randoms) whose bytes
+ * appear in the capture or stream: on the wire, they are public.
+ */
+function secretsOf(keylog: Uint8Array | null, wire: readonly Uint8Array[]): Set<string> {
+  if (keylog === null) return new Set();
+  const texts = keyLogTexts(keylog);
+  const pub: string[] = [];
+  for (const t of texts) {
+    for (const m of t.matchAll(/[0-9a-fA-F]{64}/g)) {
+      const bytes = Buffer.from(m[0], 'hex');
+      if (wire.some((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength).indexOf(bytes) >= 0)) pub.push(m[0]);
+    }
+  }
+  return secretWindows(texts, pub);
+}
+
+function checkLeak(where: string, output: string, secrets: ReadonlySet<string>): void {
+  const leak = findLeak(output, secrets);
+  if (leak !== null) throw new FuzzFailure('leak', `${where} holds 16+ hex digits of the key log at ${leak.context}`);
+}
+
+// ---------------------------------------------------------------- packet
+
+const packet: Target = {
+  name: 'packet',
+  what: 'wire decoder (Ethernet/SLL/raw IP, VLAN, IPv4/6, TCP/UDP/ICMP, VXLAN, GENEVE) on one frame',
+  make(corpus, rng) {
+    const f = rng.pick(corpus.frames);
+    const bytes = mutateBytes(f.bytes, rng, [], 3);
+    const linkType = rng.chance(0.95) ? f.linkType : rng.pick([0, 1, 12, 101, 113, 228, 229, 276, rng.int(300)]);
+    return { files: { 'frame.bin': bytes }, meta: { linkType, checksums: rng.chance(0.5) } };
+  },
+  exec(input) {
+    const b = input.files['frame.bin']!;
+    const d = new PacketDecoder({ validateChecksums: input.meta.checksums === true });
+    const st = d.decode(input.meta.linkType as number, guarded(b, 0, b.length), 0, b.length);
+    if (st !== Status.Ok && st !== Status.Truncated && st !== Status.Malformed && st !== Status.Unsupported) throw new Error(`decode returned ${st}`);
+    for (let i = 0; i < d.layerCount; i++) {
+      if (d.layerOffset[i]! < 0 || d.layerOffset[i]! + d.layerLength[i]! > b.length) throw new Error(`layer ${i} [${d.layerOffset[i]}, +${d.layerLength[i]}) outside the frame of ${b.length}`);
+    }
+    d.srcAddrString();
+    d.outerSrcAddrString();
+  },
+};
+
+// ---------------------------------------------------------------- capture
+
+const capture: Target = {
+  name: 'capture',
+  what: 'pcap/pcapng reader (any chunking) and the wire decoder on every packet',
+  make(corpus, rng) {
+    const c = rng.pick(corpus.captures);
+    const donors = [rng.pick(corpus.captures).bytes];
+    const bytes = mutateBytes(c.bytes, rng, donors, 4);
+    const splits = Array.from({ length: rng.int(4) }, () => rng.int(bytes.length + 1)).sort((a, b) => a - b);
+    return { files: { 'capture.pcapng': bytes }, meta: { splits, seed: c.name } };
+  },
+  exec(input) {
+    const b = input.files['capture.pcapng']!;
+    const dec = new PacketDecoder();
+    const p = new CaptureParser('capture', {
+      onPacket(rec) {
+        if (rec.offset < 0 || rec.offset + rec.capturedLength > rec.data.length) throw new Error('packet view outside its buffer');
+        dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
+      },
+      onWarning(w) {
+        if (!(w.byteOffset >= 0 && w.byteOffset <= b.length)) throw new Error(`warning offset ${w.byteOffset} outside the file of ${b.length}`);
+      },
+    });
+    try {
+      let at = 0;
+      for (const s of [...(input.meta.splits as number[]), b.length]) {
+        p.push(b.subarray(at, s));
+        at = s;
+      }
+      p.end();
+    } catch (e) {
+      if (!isMirrorlensError(e)) throw e; // "not a capture" is the reader's documented error
+    }
+  },
+};
+
+// ---------------------------------------------------------------- streams: TLS and HTTP
+
+function encodeStream(chunks: StreamChunk[]): Uint8Array {
+  return Buffer.from(JSON.stringify(chunks.map((c) => ({ dir: c.dir, time: c.time, hex: Buffer.from(c.bytes).toString('hex') }))));
+}
+
+function decodeStream(b: Uint8Array): StreamChunk[] {
+  return (JSON.parse(latin1(b)) as { dir: Direction; time: number; hex: string }[]).map((c) => ({ dir: c.dir, time: c.time, bytes: Buffer.from(c.hex, 'hex') }));
+}
+
+/** Chunk-level edits (split, merge, drop, duplicate, reorder) and byte edits of some chunks. */
+function mutateStream(chunks: StreamChunk[], rng: Rng, donors: Uint8Array[]): StreamChunk[] {
+  const out = chunks.map((c) => ({ ...c }));
+  const edits = 1 + rng.int(4);
+  for (let e = 0; e < edits && out.length > 0; e++) {
+    const i = rng.int(out.length);
+    const c = out[i]!;
+    switch (rng.int(7)) {
+      case 0: {
+        const at = rng.int(c.bytes.length + 1);
+        out.splice(i, 1, { ...c, bytes: c.bytes.subarray(0, at) }, { ...c, bytes: c.bytes.subarray(at) });
+        break;
+      }
+      case 1:
+        if (i + 1 < out.length && out[i + 1]!.dir === c.dir) out.splice(i, 2, { ...c, bytes: Buffer.concat([c.bytes, out[i + 1]!.bytes]) });
+        break;
+      case 2:
+        out.splice(i, 1);
+        break;
+      case 3:
+        out.splice(i, 0, { ...c });
+        break;
+      case 4:
+        if (i + 1 < out.length) [out[i], out[i + 1]] = [out[i + 1]!, c];
+        break;
+      default:
+        out[i] = { ...c, bytes: mutateBytes(c.bytes, rng, donors, 3) };
+    }
+  }
+  return out;
+}
+
+const END_REASONS: EndReason[] = ['fin', 'rst', 'timeout', 'capture-end', 'evicted'];
+
+/** Feeds chunks to a sink with stream offsets kept consistent; `gapAt` chunk indexes become gaps. */
+function feed(sink: StreamSink, chunks: StreamChunk[], gaps: number[], ends: EndReason[]): void {
+  const so = [0, 0];
+  chunks.forEach((c, i) => {
+    if (gaps.includes(i)) {
+      sink.gap(c.dir, so[c.dir]!, c.bytes.length, c.time);
+    } else if (c.bytes.length > 0) {
+      sink.data(c.dir, c.bytes, 0, c.bytes.length, so[c.dir]!, c.time);
+    }
+    so[c.dir]! += c.bytes.length;
+  });
+  const t = chunks.length ? chunks[chunks.length - 1]!.time : 0;
+  sink.end(0, ends[0]!, t);
+  sink.end(1, ends[1]!, t);
+}
+
+const CONN = { uid: 'Cfuzz', communityId: '1:fuzz', capturePoint: '', clientAddr: '10.0.0.1', clientPort: 40000, serverAddr: '10.0.0.2', serverPort: 443, startTime: 0, previousPacketTime: NaN };
+
+function streamInput(corpus: Corpus, rng: Rng, tls: boolean): FuzzInput {
+  const pool = corpus.streams.filter((s) => s.tls === tls);
+  const s = rng.pick(pool);
+  const donors = [rng.pick(pool).chunks[0]?.bytes ?? new Uint8Array(0)];
+  const chunks = mutateStream(s.chunks, rng, donors);
+  const files: Record<string, Uint8Array> = { 'stream.json': encodeStream(chunks) };
+  const keylog = tls ? mutatedKeylog(s.keylog, corpus, rng) : null;
+  if (keylog !== null) files['keys.log'] = keylog;
+  const gaps = rng.chance(0.1) ? [rng.int(chunks.length)] : [];
+  return { files, meta: { seed: s.name, gaps, ends: [rng.pick(END_REASONS), rng.pick(END_REASONS)], alpn: rng.pick([null, 'h2', 'http/1.1', 'h2c']), protocol: rng.pick([undefined, 'http1', 'h2']) } };
+}
+
+function txText(txs: HttpTransaction[]): string {
+  return JSON.stringify(txs);
+}
+
+const tls: Target = {
+  name: 'tls',
+  what: 'TLS record reader, handshake parser and decryption (with a key log) feeding HTTP, on one connection',
+  make: (corpus, rng) => streamInput(corpus, rng, true),
+  exec(input) {
+    const chunks = decodeStream(input.files['stream.json']!);
+    const keylog = input.files['keys.log'] ?? null;
+    const keys = new KeyLog();
+    const issues = keylog === null ? [] : keys.addText(latin1(keylog), 'keys.log').map(formatKeyLogIssue);
+    const txs: HttpTransaction[] = [];
+    const sink = appSinkFactory(keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => txs.push(tx)))({ ...CONN });
+    feed(sink, chunks, input.meta.gaps as number[], input.meta.ends as EndReason[]);
+    const secrets = secretsOf(keylog, chunks.map((c) => c.bytes));
+    checkLeak('a key log issue', issues.join('\n'), secrets);
+    // The client randoms are the ClientHello's own bytes (wire data, in the key log too).
+    const info = sink.tls === null ? null : { ...sink.tls, clientRandom: null, clientRandoms: [] };
+    checkLeak('the TLS record (problems, alerts)', JSON.stringify(info), secrets);
+    checkLeak('the HTTP transactions', txText(txs), secrets);
+  },
+};
+
+const http: Target = {
+  name: 'http',
+  what: 'HTTP/1.x parser, HTTP/2 framing and HPACK on one plaintext connection',
+  make: (corpus, rng) => streamInput(corpus, rng, false),
+  exec(input) {
+    const chunks = decodeStream(input.files['stream.json']!);
+    const txs: HttpTransaction[] = [];
+    const sink = createHttpSink({ ...CONN }, { alpn: input.meta.alpn as string | null, tls: false }, (tx) => txs.push(tx), { protocol: input.meta.protocol as 'http1' | 'h2' | undefined });
+    feed(sink, chunks, input.meta.gaps as number[], input.meta.ends as EndReason[]);
+    txText(txs);
+  },
+};
+
+// ---------------------------------------------------------------- logs
+
+const PARSERS = {
+  alb: parseAlbLine,
+  'alb-conn': parseAlbConnectionLine,
+  nlb: parseNlbLine,
+  clb: parseClbLine,
+  flow: (l: string) => parseFlowLine(l),
+} as const;
+
+const logs: Target = {
+  name: 'logs',
+  what: 'ALB, ALB connection, NLB, Classic LB and VPC flow log parsers, the logs summary and the Correlator',
+  make(corpus, rng) {
+    const seed = rng.pick(corpus.logs);
+    const donorLines = rng.pick(corpus.logs).text.split('\n');
+    return { files: { 'input.log': mutateText(seed.text, rng, donorLines) }, meta: { kind: rng.chance(0.9) ? seed.kind : rng.pick(Object.keys(PARSERS)) } };
+  },
+  exec(input) {
+    const parse = PARSERS[input.meta.kind as keyof typeof PARSERS];
+    const summary = new LogsSummariser();
+    const corr = new Correlator();
+    for (const line of Buffer.from(input.files['input.log']!).toString('utf8').split('\n')) {
+      if (line.trim() === '' || line.startsWith('#')) continue;
+      const r = parse(line);
+      if (isLineError(r)) {
+        if (typeof r.reason !== 'string' || r.reason === '') throw new Error('a line error without a reason');
+        continue;
+      }
+      summary.add(r);
+      if (r.kind === 'alb') {
+        explainAlbError(r);
+        corr.addLog(albLogView(r));
+      } else if (r.kind === 'clb') {
+        explainClbError(r);
+        corr.addLog(clbLogView(r));
+      } else if (r.kind === 'flow') {
+        const v = flowRowView(r);
+        if (v) corr.addFlowRow(v);
+      }
+    }
+    JSON.stringify(summary.report());
+    corr.build();
+  },
+};
+
+// ---------------------------------------------------------------- keylog
+
+const keylog: Target = {
+  name: 'keylog',
+  what: 'the NSS key log reader (file text and Decryption Secrets Block), its issues checked for quoted secrets',
+  make(corpus, rng) {
+    const k = rng.pick(corpus.keylogs);
+    let bytes: Uint8Array = rng.chance(0.5) ? rng.pick(KEYLOG_CORRUPTIONS).apply(k.text, FUZZ_SCALE) : Buffer.from(k.text, 'latin1');
+    if (rng.chance(0.7)) bytes = mutateText(latin1(bytes), rng, corpus.keylogs.flatMap((x) => x.text.split('\n')));
+    if (rng.chance(0.2)) bytes = mutateBytes(bytes, rng, [], 3);
+    return { files: { 'keys.log': bytes }, meta: { dsb: rng.chance(0.3) } };
+  },
+  exec(input) {
+    const b = input.files['keys.log']!;
+    const k = new KeyLog();
+    const issues = input.meta.dsb ? k.addDsb(0x544c534b, b) : k.addText(latin1(b), 'keys.log');
+    checkLeak('a key log issue', issues.map(formatKeyLogIssue).join('\n'), secretWindows(keyLogTexts(b)));
+  },
+};
+
+// ---------------------------------------------------------------- session (the whole analysis, in-process)
+
+const ALB_HOSTILE_LINE = (i: number) =>
+  `https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:${2817 + i} 10.0.0.1:80 0.086 0.048 0.037 502 - 0 57 "GET https://www.example.com:443/${HOSTILE_TOKENS[i % 3]} HTTP/1.1" "${HOSTILE_TOKENS[(i + 1) % 3]}" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337281-1d84f3d73c47ec4e58577259" "${HOSTILE_TOKENS[(i + 2) % 3]}" "arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012" 1 2018-07-02T22:22:48.364000Z "authenticate,forward" "-" "-" "10.0.0.1:80" "-" "-" "-"`;
+
+const session: Target = {
+  name: 'session',
+  what: 'the whole analysis in-process (capture, flow, TLS, HTTP, ALB log, correlation, verdicts) and the text/JSON/HTML reports',
+  make(corpus, rng) {
+    const c = rng.pick(corpus.captures.filter((x) => !x.name.endsWith('.gz')));
+    const files: Record<string, Uint8Array> = { 'capture.pcapng': rng.chance(0.9) ? mutateBytes(c.bytes, rng, [rng.pick(corpus.captures).bytes], 3) : c.bytes };
+    const k = mutatedKeylog(c.keylog, corpus, rng);
+    if (k !== null) files['keys.log'] = k;
+    if (rng.chance(0.5)) {
+      const base = rng.pick(corpus.logs.filter((l) => l.kind === 'alb')).text;
+      const lines = [base, ...Array.from({ length: 3 }, (_, i) => ALB_HOSTILE_LINE(i))].join('\n');
+      files['alb.log'] = rng.chance(0.5) ? mutateText(lines, rng) : Buffer.from(lines);
+    }
+    return { files, meta: { seed: c.name } };
+  },
+  exec(input) {
+    const capture = input.files['capture.pcapng']!;
+    const keylog = input.files['keys.log'] ?? null;
+    const notes: string[] = [];
+    const keys = new KeyLog();
+    if (keylog !== null) for (const i of keys.addText(latin1(keylog), 'keys.log')) notes.push(formatKeyLogIssue(i));
+    const corr = new Correlator();
+    const alb = input.files['alb.log'];
+    if (alb !== undefined) {
+      for (const line of Buffer.from(alb).toString('utf8').split('\n')) {
+        const r = parseAlbLine(line);
+        if (isLineError(r)) continue;
+        if (Correlator.keepsLogStatus(r.elbStatusCode)) corr.addLog(albLogView(r));
+        else corr.noteLogTarget(r.targetAddr, r.targetPort);
+      }
+    }
+    const s = new AnalysisSession(keys, corr, { onWarning: (m) => notes.push(m) });
+    const table = new FlowTable(s.handler(), {});
+    const dec = new PacketDecoder();
+    const dsbTexts: Uint8Array[] = [];
+    let packets = 0;
+    let last = -Infinity;
+    const parser = new CaptureParser('capture.pcapng', {
+      onPacket(rec) {
+        packets++;
+        dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
+        if (rec.time > last) last = rec.time;
+        table.ingest(rec, dec, capturePointOf(dec, rec));
+      },
+      onSecrets(type, data) {
+        dsbTexts.push(new Uint8Array(data));
+        for (const i of keys.addDsb(type, data)) notes.push(formatKeyLogIssue(i));
+      },
+      onWarning: (w) => notes.push(w.message),
+    });
+    try {
+      parser.push(capture);
+      parser.end();
+    } catch (e) {
+      if (!isMirrorlensError(e)) throw e;
+      notes.push((e as Error).message);
+    }
+    table.finish(Number.isFinite(last) ? last : undefined);
+    const { findings, connections, transactions } = s.explain();
+    s.stats.packets = packets;
+    s.stats.warnings = notes.slice(0, 100);
+    const report: Report = {
+      schemaVersion: SCHEMA_VERSION,
+      generator: 'mirrorlens fuzz',
+      inputs: { captures: ['capture.pcapng'], keylogs: keylog ? ['keys.log'] : [], albLogs: alb ? ['alb.log'] : [], nlbLogs: [], flowLogs: [] },
+      findings,
+      connections,
+      transactions,
+      scans: reportScans(corr.attemptSummaries(), alb !== undefined),
+      logs: { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null },
+      stats: s.stats,
+    };
+    const text = renderText(report);
+    const json = renderJson(report);
+    const html = renderHtml(report);
+    try {
+      JSON.parse(json);
+    } catch (e) {
+      throw new FuzzFailure('output', `the JSON report does not parse: ${(e as Error).message}`);
+    }
+    const at = controlByteAt(text);
+    if (at >= 0) throw new FuzzFailure('output', `the text report holds control byte 0x${text.charCodeAt(at).toString(16)} at ${at}: ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}`);
+    const markup = unescapedMarkup(html);
+    if (markup !== null) throw new FuzzFailure('output', `the HTML report holds ${markup} unescaped`);
+    const keyText = keylog === null && dsbTexts.length === 0 ? null : Buffer.concat([keylog ?? new Uint8Array(0), Buffer.from('\n'), ...dsbTexts]);
+    const secrets = secretsOf(keyText, [capture]);
+    for (const [name, out] of [['text', text], ['JSON', json], ['HTML', html]] as const) checkLeak(`the ${name} report`, out, secrets);
+  },
+};
+
+// ---------------------------------------------------------------- canaries (prove that each failure is caught)
+
+const canaries: Target[] = [
+  { name: 'canary-crash', what: 'throws', make: () => ({ files: {}, meta: {} }), exec: () => void (null as unknown as { x: number }).x },
+  { name: 'canary-hang', what: 'loops forever', make: () => ({ files: {}, meta: {} }), exec: () => { for (;;); } },
+  {
+    name: 'canary-memory',
+    what: 'allocates without bound',
+    make: () => ({ files: {}, meta: {} }),
+    exec: () => {
+      const hold: number[][] = [];
+      for (;;) hold.push(new Array(1 << 16).fill(1));
+    },
+  },
+  {
+    name: 'canary-leak',
+    what: 'quotes a key log line',
+    make: (corpus) => ({ files: { 'keys.log': Buffer.from(corpus.keylogs[0]!.text, 'latin1') }, meta: {} }),
+    exec: (input) => checkLeak('a message', `bad line: ${latin1(input.files['keys.log']!).split('\n')[0]}`, secretWindows(keyLogTexts(input.files['keys.log']!))),
+  },
+];
+
+/** The in-process targets `npm run fuzz` runs by default, in order. */
+export const TARGETS: readonly Target[] = [packet, capture, tls, http, logs, keylog, session];
+
+/** Every target by name, canaries included. */
+export function targetByName(name: string): Target | undefined {
+  return [...TARGETS, ...canaries].find((t) => t.name === name);
+}
