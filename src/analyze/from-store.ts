@@ -14,6 +14,7 @@ import { connInfoOf, connectionRecordOf, flowRowViewOf, lbLogViewOf, transaction
 import type { Row } from '../store/schema.js';
 import { KeyLog } from '../tls/keylog.js';
 import { readLogInputs } from './log-pass.js';
+import { reportScans } from './scans.js';
 import type { Report } from './model.js';
 import { SCHEMA_VERSION } from './model.js';
 import { GENERATOR, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
@@ -155,6 +156,7 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
     findings,
     connections,
     transactions,
+    scans: reportScans(corr.attemptSummaries(), (rows.lb_log ?? 0) > 0 || (inputs.albLogs ?? []).length + (inputs.nlbLogs ?? []).length > 0),
     logs,
     stats,
   };
