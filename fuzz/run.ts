@@ -134,6 +134,7 @@ function runWorker(target: string, seed: number, from: number, to: number, deadl
         return;
       }
       if (now - lastChange > HANG_MS) {
+        clearInterval(watchdog); // terminate() takes a while: the same hang must not be counted twice
         result.failures.push({ input: cur, kind: 'hang', message: `input ${cur} still running after ${HANG_MS} ms`, stack: '' });
         result.stoppedAt = cur;
         result.done = cur - from + 1;
