@@ -2,18 +2,20 @@
  * The CLI target: mutated captures, key logs and access logs given to `mirrorlens` commands as a
  * user runs them (a child process per run: bin/mirrorlens.js, so the build under test is the one
  * `npm install` made), in every output format. A run fails when the process crashes or prints a
- * stack trace, exits other than 0/1/2, runs past the time limit (a hang), needs more memory than
- * the limit, prints a run of 16 hex digits from the key log (a client random seen on the wire
- * aside), prints JSON that does not parse, text that could drive a terminal, or HTML with the
+ * stack trace, runs past the time limit (a hang), needs more memory than
+ * the limit, exits with a code src/cli/exit.ts does not give bad input (70: internal error),
+ * prints a run of 16 hex digits from the key log (a client random seen on the wire aside), prints JSON that does not parse, text that could drive a terminal, or HTML with the
  * planted markup unescaped.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { EXIT } from '../src/cli/exit.js';
 import type { Corpus } from './corpus.js';
 import { KEYLOG_CORRUPTIONS, keyLogTexts } from './keylog-corrupt.js';
 import { HOSTILE_TOKENS, mutateBytes, mutateText, type Rng } from './mutate.js';
-import { badJsonLine, controlByteAt, findLeak, parsesAsJson, secretWindows, unescapedMarkup } from './oracle.js';
+import { badJsonLine, controlByteAt, findLeak, parsesAsJson, secretWindows, unescapedMarkup, withoutCarried } from './oracle.js';
+import { plaintextOf } from './plaintext.js';
 import type { FuzzInput } from './targets.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -30,6 +32,9 @@ const COMMANDS: Record<string, [string[], 'text' | 'jsonl' | 'json' | 'html'][]>
   analyze: [[[], 'text'], [['--format', 'json', '--all'], 'json'], [['--format', 'html', '--all'], 'html']],
   logs: [[[], 'text'], [['--json'], 'json']],
 };
+
+/** Exit codes a run may end with (src/cli/exit.ts): any but "internal error" and "interrupted". */
+const EXPECTED_EXITS: ReadonlySet<number> = new Set(Object.values(EXIT).filter((c) => c !== EXIT.internal && c !== EXIT.interrupted));
 
 export interface CliRunLimits {
   timeoutMs: number;
@@ -89,7 +94,7 @@ export function runCliInput(input: FuzzInput, dir: string, limits: CliRunLimits)
   const what = COMMANDS[m.command]![m.format]![1];
   const node = [process.execPath, `--max-old-space-size=${limits.memoryMiB}`, BIN, ...args];
   const wrapped = existsSync(TIME) ? [TIME, '-f', 'mlfuzz-rss-kb %M', ...node] : node;
-  const r = spawnSync(wrapped[0]!, wrapped.slice(1), { cwd: dir, encoding: 'latin1', timeout: limits.timeoutMs, maxBuffer: 256 << 20, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  const r = spawnSync(wrapped[0]!, wrapped.slice(1), { cwd: dir, encoding: 'utf8', timeout: limits.timeoutMs, maxBuffer: 256 << 20, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
   const line = `mirrorlens ${args.join(' ')}`;
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return { kind: 'hang', message: `${line}: still running after ${limits.timeoutMs} ms` };
   if (r.error) return { kind: 'crash', message: `${line}: ${r.error.message}` };
@@ -101,7 +106,8 @@ export function runCliInput(input: FuzzInput, dir: string, limits: CliRunLimits)
   if (rss && Number(rss[1]) / 1024 > limits.memoryMiB * 1.5) return { kind: 'memory', message: `${line}: peak RSS ${(Number(rss[1]) / 1024).toFixed(0)} MiB` };
   // GNU time reports a signal as "Command terminated by signal N" / a non-zero status on its own line.
   const signalled = r.signal !== null || /Command terminated by signal/.test(stderr);
-  if (signalled || (r.status !== 0 && r.status !== 1 && r.status !== 2)) return { kind: 'crash', message: `${line}: exit ${r.status ?? r.signal}: ${stderr.slice(-400)}` };
+  stderr = stderr.replace(/^Command (exited with non-zero status \d+|terminated by signal \d+)\n?/m, '');
+  if (signalled || r.status === null || !EXPECTED_EXITS.has(r.status)) return { kind: 'crash', message: `${line}: exit ${r.status ?? r.signal}: ${stderr.slice(-400)}` };
   if (/internal error|\n\s+at .+:\d+:\d+\)?\n/.test(`\n${stderr}`)) return { kind: 'crash', message: `${line}: a stack trace or internal error: ${stderr.slice(0, 400)}` };
   if (r.status !== 0 && stderr.trim() === '') return { kind: 'output', message: `${line}: exit ${r.status} with nothing on stderr` };
   const keys = input.files['keys.log']!;
@@ -110,7 +116,10 @@ export function runCliInput(input: FuzzInput, dir: string, limits: CliRunLimits)
   for (const t of keyLogTexts(keys)) for (const x of t.matchAll(/[0-9a-fA-F]{64}/g)) if (cap.indexOf(Buffer.from(x[0], 'hex')) >= 0) pub.push(x[0]);
   // `tls --json` prints each connection's ClientHello randoms: the capture's bytes, not the key log's.
   const printed = stdout.replace(/"clientRandom":"[0-9a-f]*"|"clientRandoms":\[[^\]]*\]/g, '');
-  const leak = findLeak(`${printed}\n${stderr}`, secretWindows(keyLogTexts(keys), pub));
+  const secrets = secretWindows(keyLogTexts(keys), pub);
+  let leak = findLeak(`${printed}\n${stderr}`, secrets);
+  // Before calling it a leak: does the traffic itself carry it (follow and http print it)?
+  if (leak) leak = findLeak(`${printed}\n${stderr}`, withoutCarried(secrets, plaintextOf(cap, keys)));
   if (leak) return { kind: 'leak', message: `${line}: prints 16+ hex digits of the key log at ${leak.context}` };
   if (r.status === 0) {
     if (what === 'jsonl') {

@@ -55,6 +55,19 @@ export function findLeak(output: string, secret: ReadonlySet<string>): { offset:
   return null;
 }
 
+/**
+ * The secret windows of `secret` that a text does not contain: a run the traffic itself carries
+ * (found in its decrypted bytes) is captured data, not an echo of the key log.
+ */
+export function withoutCarried(secret: ReadonlySet<string>, carried: string): Set<string> {
+  const inTraffic = new Set<string>();
+  for (const m of carried.matchAll(HEX_RUN)) {
+    const run = m[0].toLowerCase();
+    for (let i = 0; i + LEAK_RUN <= run.length; i++) inTraffic.add(run.slice(i, i + LEAK_RUN));
+  }
+  return new Set([...secret].filter((w) => !inTraffic.has(w)));
+}
+
 /** The first line of JSON-lines output that does not parse, or null. */
 export function badJsonLine(output: string): string | null {
   for (const line of output.split('\n')) {
