@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Correlator } from './correlate.js';
 import { DistinctCounter, ErrorMatch, ErrorWindows, KEEP_MATCHED, KEEP_OTHER, UnansweredAttempts, isUnansweredAttempt } from './syn-attempts.js';
+import { pathLegs } from './path.js';
 import type { ConnView, LbLogView } from './views.js';
 
 const T0 = 1_700_000_000;
@@ -13,6 +14,11 @@ function conn(i: number, extra: Partial<ConnView> = {}): ConnView {
     uid: `C${i}`,
     communityId: null,
     capturePoint: '',
+    capturePoints: [''],
+    clientIsn: (i * 2654435761) >>> 0,
+    serverIsn: null,
+    clientFirstPayload: null,
+    serverFirstPayload: null,
     clientAddr: `100.64.${(i >> 8) & 0xff}.${i & 0xff}`,
     clientPort: 1024 + (i % 60000),
     serverAddr: '10.0.1.20',
@@ -147,7 +153,7 @@ test('Correlator: a SYN flood on a logged target is one summary and no case; the
   // are only counted (no leg either).
   assert.equal(recorded, KEEP_MATCHED + KEEP_OTHER);
   const cases = corr.build();
-  const attempts = cases.flatMap((c) => c.targetAttempts.map((a) => a.uid));
+  const attempts = cases.flatMap((c) => pathLegs(c.path).flatMap((l) => l.attempts.map((a) => a.uid)));
   assert.deepEqual(attempts, ['Clb'], 'only the load balancer\'s attempt explains a 502');
   const [s] = corr.attemptSummaries();
   assert.deepEqual([s!.kind, s!.attempts, s!.sources, s!.errorsDuring, s!.matchingErrors], ['flood', 5001, 5001, 2, 1]);
