@@ -3,7 +3,7 @@
  * not a key log at all (a capture given by mistake, an empty file), instead of a warning for every
  * line of binary data.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { fileProblem } from '../capture/inputs.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import type { KeyLog, KeyLogIssue } from './keylog.js';
@@ -24,16 +24,26 @@ function binaryKind(b: Buffer): string | null {
  * no key-log line at all (ML_KEYLOG_PARSE).
  */
 export async function loadKeyLogFile(path: string, keys: KeyLog, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<{ text: string; issues: KeyLogIssue[] }> {
-  let buf: Buffer;
+  let text: string;
+  let head: Buffer;
   try {
-    buf = await readFile(path);
+    // The first bytes say whether it is text at all; the text is read as a string straight away
+    // (no Buffer copy kept alongside it: a key log can be large).
+    const fh = await open(path, 'r');
+    try {
+      const b = Buffer.alloc(4096);
+      head = b.subarray(0, (await fh.read(b, 0, b.length, 0)).bytesRead);
+    } finally {
+      await fh.close();
+    }
+    const kind = binaryKind(head);
+    if (kind !== null) throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): this is ${kind}`, { file: path });
+    text = await readFile(path, encoding);
   } catch (e) {
+    if (e instanceof MirrorlensError) throw e;
     throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${fileProblem(e)}`, { file: path });
   }
-  const kind = binaryKind(buf);
-  if (kind !== null) throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): this is ${kind}`, { file: path });
-  const text = buf.toString(encoding);
-  const lines = text.split(/\r\n|\r|\n/).filter((l) => l.trim().length > 0 && !l.trimStart().startsWith('#')).length;
+  const lines = keyLines(text);
   if (lines === 0) throw new MirrorlensError(ErrorCode.KeylogParse, 'not a TLS key log (SSLKEYLOGFILE): the file holds no key line', { file: path });
   const issues = keys.addText(text, path);
   if (issues.length >= lines) {
@@ -41,4 +51,22 @@ export async function loadKeyLogFile(path: string, keys: KeyLog, encoding: 'utf8
     throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): no line of it is one (line ${first.line}: ${first.message})`, { file: path });
   }
   return { text, issues };
+}
+
+/** Lines (ended by LF, CR or CRLF) that are neither blank nor comments, counted without cutting the text into strings. */
+function keyLines(text: string): number {
+  let n = 0;
+  let state = 0; // 0: at a line start (only blanks so far), 1: in a counted line, 2: in a comment line
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a || c === 0x0d) state = 0;
+    else if (state === 0 && c !== 0x20 && c !== 0x09) {
+      if (c === 0x23) state = 2;
+      else {
+        state = 1;
+        n++;
+      }
+    }
+  }
+  return n;
 }

@@ -154,16 +154,18 @@ test('the interfaces and conversations the logs summary keeps do not keep the lo
 
 // analyze reads the key log files first, then the logs and captures: the files' text must be
 // gone by then (only the secrets are kept). A 40 MB key log (mostly one comment) and an ALB log
-// with a bad line: analyze reports the bad line while reading the logs, and the memory in use
+// with a good line and a bad line: analyze reports the bad line while reading the logs, and the memory in use
 // is measured right then, from the warning callback.
 test('analyze does not keep the key log text while it reads logs and captures', () => {
   const m = measure<{ keptMiB: number; warned: boolean }>(
-    `import { analyze } from ${src('analyze/analyze.ts')};`,
+    `import { analyze } from ${src('analyze/analyze.ts')};
+     import { readFileSync } from 'node:fs';`,
     `
     const keyLog = FILE + '.keys';
     const line = 'CLIENT_TRAFFIC_SECRET_0 ' + 'ab'.repeat(32) + ' ' + 'cd'.repeat(32);
     writeFileSync(keyLog, line + '\\n# ' + 'x'.repeat(40 * 1024 * 1024) + '\\n');
-    writeFileSync(FILE, 'not an access log line\\n');
+    // A bad line after a good one (a log with no good line at all is an error, not a warning).
+    writeFileSync(FILE, readFileSync(${JSON.stringify(join(import.meta.dirname, '../../examples/idle-reset/alb-access.log'))}, 'utf8').split('\\n')[0] + '\\nnot an access log line\\n');
     await settle();
     const before = used();
     let keptMiB = null;
