@@ -172,7 +172,11 @@ class Destination {
 
   summary(errorsDuring: number): AttemptSummary {
     const ports: number[] = [];
-    for (let p = 0; p < 65536 && ports.length < 16; p++) if (this.ports[p >> 3]! & (1 << (p & 7))) ports.push(p);
+    for (let byte = 0; byte < 8192 && ports.length < 16; byte++) {
+      const bits = this.ports[byte]!;
+      if (bits === 0) continue;
+      for (let b = 0; b < 8 && ports.length < 16; b++) if (bits & (1 << b)) ports.push(byte * 8 + b);
+    }
     const sources = this.sources.count;
     return {
       server: this.server,
