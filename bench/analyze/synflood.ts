@@ -2,7 +2,7 @@
  * SYN flood benchmark: `mirrorlens analyze` against `mirrorlens conns` on the same capture of
  * 100 000 and 1 000 000 unanswered SYNs (each from its own source, to one server, 100 000 a
  * second, VXLAN-encapsulated, with 10 real 502 exchanges and their ALB log lines among them;
- * test/analyze/synflood.ts writes them). analyze must stay within 2x of conns' CPU time, and its
+ * test/analyze/synflood.ts writes them), and 100 000 whose SYNs all carry one sequence number. analyze must stay within 2x of conns' CPU time, and its
  * memory must follow conns' (the flow table's live connections), not grow per attempt: the flood
  * is one line of the report.
  *
@@ -20,7 +20,8 @@ import { generateSynFlood } from '../../test/analyze/synflood.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, sizes: { type: 'string' } } });
 const runs = Number(values.runs ?? 3);
-const sizes = (values.sizes ?? '100000,1000000').split(',').map(Number);
+// "100000f": every SYN with one sequence number (some flood tools do; no join key for the path model).
+const sizes = (values.sizes ?? '100000,1000000,100000f').split(',').map((x) => ({ n: Number(x.replace(/f$/, '')), fixedIsn: x.endsWith('f') }));
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUT = join(ROOT, 'bench/out');
 const BIN = join(ROOT, 'bin/mirrorlens.js');
@@ -46,9 +47,9 @@ function median(xs: number[]): number {
 mkdirSync(OUT, { recursive: true });
 console.log(`synflood benchmark: ${runs} run(s) each, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const rows: string[] = [];
-for (const n of sizes) {
-  const prefix = join(OUT, `synflood-${n}`);
-  if (!existsSync(`${prefix}.pcapng`) || !existsSync(`${prefix}.alb.log`)) generateSynFlood(n, prefix, 10);
+for (const { n, fixedIsn } of sizes) {
+  const prefix = join(OUT, `synflood-${n}${fixedIsn ? '-fixed-isn' : ''}`);
+  if (!existsSync(`${prefix}.pcapng`) || !existsSync(`${prefix}.alb.log`)) generateSynFlood(n, prefix, 10, false, fixedIsn);
   const conns: Run[] = [];
   const ana: Run[] = [];
   for (let i = 0; i < runs; i++) {
@@ -62,7 +63,7 @@ for (const n of sizes) {
   const cm = median(conns.map((r) => r.maxRssMiB));
   const am = median(ana.map((r) => r.maxRssMiB));
   rows.push(
-    `| ${n.toLocaleString('en-US')} | ${c.toFixed(2)} | ${a.toFixed(2)} | **${(a / c).toFixed(2)}x** | ${cm.toFixed(0)} | ${am.toFixed(0)} | ${(((am - cm) * 1048576) / n).toFixed(0)} B | ${report.findings.length} |`,
+    `| ${n.toLocaleString('en-US')}${fixedIsn ? ', one ISN' : ''} | ${c.toFixed(2)} | ${a.toFixed(2)} | **${(a / c).toFixed(2)}x** | ${cm.toFixed(0)} | ${am.toFixed(0)} | ${(((am - cm) * 1048576) / n).toFixed(0)} B | ${report.findings.length} |`,
   );
 }
 console.log('\n| SYN-only connections | conns CPU s | analyze CPU s | analyze / conns | conns peak RSS MiB | analyze peak RSS MiB | analyze - conns, per connection | findings |');

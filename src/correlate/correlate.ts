@@ -158,10 +158,10 @@ export class Correlator {
       const leg = this.legs.get(c.uid);
       // The far leg of a connection a NAT hop answered (joined by ISN) is evidence: kept whole.
       const peered = leg !== undefined && this.legs.natPeers(leg).length > 0;
-      const errorMatch = peered ? ErrorMatch.Client : this.errorWindows.size === 0 ? ErrorMatch.None : this.errorWindows.match(ep(c.serverAddr, c.serverPort), ep(c.clientAddr, c.clientPort), c.startTime, this.maxSkew + this.slack);
+      const errorMatch = this.errorWindows.size === 0 ? ErrorMatch.None : this.errorWindows.match(ep(c.serverAddr, c.serverPort), ep(c.clientAddr, c.clientPort), c.startTime, this.maxSkew + this.slack);
       // Only counted: its source is not counted either (a flood's spoofed sources would each
       // be an entry of `addrs`; a source that only ever sends SYNs is no load balancer).
-      if (!this.unanswered.add(c, { errorMatch, fromLoadBalancer: this.lbSeen.has(c.clientAddr) })) {
+      if (!this.unanswered.add(c, { errorMatch, fromLoadBalancer: this.lbSeen.has(c.clientAddr), joined: peered })) {
         this.legs.delete(c.uid);
         return false;
       }

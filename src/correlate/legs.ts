@@ -14,6 +14,13 @@ import type { LegView, PayloadPrint } from './views.js';
 export const ISN_WINDOW_SECONDS = 2;
 /** The same first segment is seen on both sides of a hop within this many seconds. */
 export const PRINT_WINDOW_SECONDS = 1;
+/**
+ * Legs that may share one client ISN (or first-segment fingerprint) and still be joined by it:
+ * the legs of one connection through its hops, and a few retries. A value shared by more is no
+ * key: a SYN flood or scan tool sending one fixed sequence number to thousands of addresses would
+ * otherwise join them all, and every lookup would walk them all (quadratic time).
+ */
+export const MAX_KEY_SHARERS = 8;
 
 /** A NAT peer of a leg: the same TCP connection seen on the other side of an address-rewriting hop. */
 export interface NatPeer {
@@ -39,6 +46,9 @@ export class LegIndex {
   /** uids by client ISN, and by first-payload fingerprint (either direction). */
   private readonly byIsn = new Map<number, string[]>();
   private readonly byPrint = new Map<number, string[]>();
+  /** Keys seen on more than MAX_KEY_SHARERS legs: joined by no more (kept, so a key stays retired). */
+  private readonly sharedIsn = new Set<number>();
+  private readonly sharedPrint = new Set<number>();
 
   constructor(private readonly maxLegs = 200_000) {}
 
@@ -55,9 +65,9 @@ export class LegIndex {
     const old = this.byUid.get(l.uid);
     if (old) this.remove(old);
     this.byUid.set(l.uid, l);
-    if (l.clientIsn !== null) push(this.byIsn, l.clientIsn, l.uid);
-    if (l.clientFirstPayload) push(this.byPrint, l.clientFirstPayload.fingerprint, l.uid);
-    if (l.serverFirstPayload) push(this.byPrint, l.serverFirstPayload.fingerprint, l.uid);
+    if (l.clientIsn !== null) push(this.byIsn, this.sharedIsn, l.clientIsn, l.uid);
+    if (l.clientFirstPayload) push(this.byPrint, this.sharedPrint, l.clientFirstPayload.fingerprint, l.uid);
+    if (l.serverFirstPayload) push(this.byPrint, this.sharedPrint, l.serverFirstPayload.fingerprint, l.uid);
     if (this.byUid.size > this.maxLegs) this.remove(this.byUid.values().next().value as LegView);
   }
 
@@ -78,6 +88,9 @@ export class LegIndex {
   prune(time: number): void {
     // (Deleting from a Map while iterating it is safe.)
     for (const l of this.byUid.values()) if (!l.open && l.endTime < time) this.remove(l);
+    // Retired keys are learned again if still shared (a flood that goes on re-retires its ISN).
+    this.sharedIsn.clear();
+    this.sharedPrint.clear();
   }
 
   values(): IterableIterator<LegView> {
@@ -141,10 +154,16 @@ export function upstreamOf(a: LegView, b: LegView): LegView {
   return a.startTime <= b.startTime ? a : b;
 }
 
-function push(m: Map<number, string[]>, k: number, uid: string): void {
+function push(m: Map<number, string[]>, shared: Set<number>, k: number, uid: string): void {
+  if (shared.has(k)) return;
   const list = m.get(k);
-  if (list) list.push(uid);
-  else m.set(k, [uid]);
+  if (!list) m.set(k, [uid]);
+  else if (list.length < MAX_KEY_SHARERS) list.push(uid);
+  else {
+    // No key any more: its legs are joined by it no more (see MAX_KEY_SHARERS).
+    shared.add(k);
+    m.delete(k);
+  }
 }
 
 function pull(m: Map<number, string[]>, k: number, uid: string): void {

@@ -14,7 +14,7 @@
  */
 import type { ConnView } from './views.js';
 
-/** Attempts kept whole because they match a kept error log line (target and time, or client endpoint). */
+/** Attempts kept whole because they match a kept error log line (target and time, or client endpoint) or are joined to another leg. */
 export const KEEP_MATCHED = 2000;
 /** Attempts kept whole because their source is a load-balancer address known at the time. */
 export const KEEP_FROM_LB = 2000;
@@ -206,10 +206,12 @@ export const enum ErrorMatch {
   Client = 2,
 }
 
-/** Why an attempt is worth keeping whole: it matched an error log line, or came from the load balancer. */
+/** Why an attempt is worth keeping whole: it matched an error log line, came from the load balancer, or is joined to another leg. */
 export interface AttemptContext {
   errorMatch: ErrorMatch;
   fromLoadBalancer: boolean;
+  /** Joined to another leg of the same connection (by ISN, through a NAT hop). */
+  joined?: boolean;
 }
 
 /** The bounded record of every unanswered attempt (see the module comment). */
@@ -233,7 +235,7 @@ export class UnansweredAttempts {
     // counts when the load balancer sent the SYN. It is reason enough to keep the attempt whole.
     d.add(c, ctx.errorMatch === ErrorMatch.Client || (ctx.errorMatch === ErrorMatch.TargetAndTime && ctx.fromLoadBalancer));
     let keep = false;
-    if (ctx.errorMatch !== ErrorMatch.None && this.keptMatched < KEEP_MATCHED) keep = ++this.keptMatched > 0;
+    if ((ctx.errorMatch !== ErrorMatch.None || ctx.joined === true) && this.keptMatched < KEEP_MATCHED) keep = ++this.keptMatched > 0;
     else if (ctx.fromLoadBalancer && this.keptFromLb < KEEP_FROM_LB) keep = ++this.keptFromLb > 0;
     else if (this.keptOther < KEEP_OTHER) keep = ++this.keptOther > 0;
     if (!keep) this.summarisedOnly++;

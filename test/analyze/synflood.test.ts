@@ -35,6 +35,17 @@ test('3 000 unanswered SYNs from 3 000 sources to a logged target: one flood sum
   assert.equal((JSON.parse(renderJson(report)) as { scans: { firstTime: string }[] }).scans[0]!.firstTime, '2023-11-14T22:13:20.000000Z');
 });
 
+test('a flood whose SYNs all carry one sequence number joins nothing by it (the same summary, the same findings)', async () => {
+  const { capture, albLog } = generateSynFlood(3000, join(dir, 'fixed-isn'), 10, false, true);
+  const { report } = await analyze({ captures: [capture], keylogs: [], albLogs: [albLog], nlbLogs: [], flowLogs: [] });
+  assert.deepEqual(
+    report.scans.map((s) => [s.kind, s.attempts, s.sources, s.matchingErrors, s.errorsDuring]),
+    [['flood', 3000, 3000, 0, 10]],
+  );
+  assert.equal(report.findings.length, 10);
+  assert.ok(report.findings.every((f) => f.kind !== 'target-connect-timeout'));
+});
+
 test('a port scan from one source is summarised as a scan', async () => {
   const { capture } = generateSynFlood(400, join(dir, 'scan'), 0, true);
   const { report } = await analyze({ captures: [capture], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] });

@@ -2,7 +2,8 @@
  * Writes a SYN flood (or port scan) capture: `n` SYNs, none answered, 100 000 a second,
  * VXLAN-encapsulated as Traffic Mirroring delivers them. A flood: each SYN from its own source
  * address to one server (10.0.1.20:80). A scan (`scan: true`): every SYN from one source to
- * the next port of that server. Spread among them, `real` ordinary HTTP exchanges with the same
+ * the next port of that server. `fixedIsn`: every SYN with one sequence number, as some flood
+ * tools send (no join key for the path model). Spread among them, `real` ordinary HTTP exchanges with the same
  * server, each answered 502, and an ALB access log naming them (so a report has findings too).
  * Used by test/analyze/synflood.test.ts and bench/analyze/synflood.ts.
  *
@@ -29,7 +30,7 @@ function albLine(time: number, client: string, cport: number): string {
   return `http ${t} app/flood-test/0123456789abcdef ${client}:${cport} ${FLOOD_SERVER}:${FLOOD_PORT} 0.000 -1 -1 502 - 120 0 "GET http://shop.example:80/cart HTTP/1.1" "curl/8.5.0" - - arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef "Root=1-65540000-000000000000000000000000" "-" "-" 0 ${t} "forward" "-" "-" ${FLOOD_SERVER}:${FLOOD_PORT} - "-" "-"`;
 }
 
-export function generateSynFlood(n: number, prefix: string, real = 10, scan = false): { capture: string; albLog: string } {
+export function generateSynFlood(n: number, prefix: string, real = 10, scan = false, fixedIsn = false): { capture: string; albLog: string } {
   const capture = `${prefix}.pcapng`;
   const w = new PcapngWriter({ path: capture });
   const ifc = w.addInterface({ linkType: 1, name: 'vxlan-vni-7' });
@@ -44,7 +45,7 @@ export function generateSynFlood(n: number, prefix: string, real = 10, scan = fa
     const time = T0 + i / 100_000;
     const src = scan ? '198.51.100.7' : source(i);
     const dport = scan ? 1 + (i % 65535) : FLOOD_PORT;
-    write(time, tcpFrame({ src, dst: FLOOD_SERVER, sport: scan ? 61000 : 1024 + (i % 60000), dport, seq: (i * 2654435761) >>> 0, ack: 0, flags: 'S', mss: 1460, sackOk: true, wscale: 7 }));
+    write(time, tcpFrame({ src, dst: FLOOD_SERVER, sport: scan ? 61000 : 1024 + (i % 60000), dport, seq: fixedIsn ? 12345 : (i * 2654435761) >>> 0, ack: 0, flags: 'S', mss: 1460, sackOk: true, wscale: 7 }));
     if (i % every === every - 1 && alb.length < real) {
       // A real client: handshake, a request, a 502 answer, close.
       const cport = 40000 + alb.length;

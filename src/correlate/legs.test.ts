@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LegIndex, MAX_KEY_SHARERS } from './legs.js';
+import type { LegView } from './views.js';
+
+function leg(uid: string, clientAddr: string, serverAddr: string, isn: number, t = 100): LegView {
+  return {
+    uid, capturePoint: '', clientAddr, clientPort: 40000, serverAddr, serverPort: 80, startTime: t, endTime: t + 1,
+    clientIsn: isn, serverIsn: null, clientFirstPayload: null, serverFirstPayload: null,
+    clientPayloadBytes: 0, serverFinTimes: [], serverRstTimes: [], open: false,
+  };
+}
+
+test('the legs of one connection through a NAT hop are joined by the client ISN', () => {
+  const idx = new LegIndex();
+  idx.add(leg('Cclient', '203.0.113.9', '10.0.0.5', 777));
+  idx.add(leg('Ctarget', '10.0.0.5', '10.0.1.20', 777, 100.2));
+  idx.add(leg('Cother', '203.0.113.9', '10.0.0.5', 778));
+  assert.deepEqual(idx.natPeers(idx.get('Cclient')!).map((p) => [p.leg.uid, p.join.key]), [['Ctarget', 'tcp-isn']]);
+});
+
+test('an ISN shared by more legs than a connection has hops is no key: a fixed-ISN flood joins nothing, and lookups stay short', () => {
+  const idx = new LegIndex();
+  for (let i = 0; i < 5000; i++) idx.add(leg(`C${i}`, `100.64.${i >> 8}.${i & 255}`, '10.0.1.20', 12345, 100 + i / 10_000));
+  assert.equal(idx.natPeers(idx.get('C4999')!).length, 0);
+  assert.equal(idx.natPeers(idx.get('C0')!).length, 0);
+  const lists = (idx as unknown as { byIsn: Map<number, string[]> }).byIsn;
+  assert.ok((lists.get(12345)?.length ?? 0) <= MAX_KEY_SHARERS);
+  // Other ISNs still join.
+  idx.add(leg('Ca', '203.0.113.9', '10.0.0.5', 99));
+  idx.add(leg('Cb', '10.0.0.5', '10.0.1.20', 99));
+  assert.equal(idx.natPeers(idx.get('Ca')!).length, 1);
+});
