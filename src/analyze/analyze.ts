@@ -13,7 +13,7 @@ import { readKeyLogs } from './keylogs.js';
 import { readLogInputs } from './log-pass.js';
 import type { Report } from './model.js';
 import { SCHEMA_VERSION } from './model.js';
-import { GENERATOR, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
+import { ANALYZE_IDLE_GAP_SECONDS, GENERATOR, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
 import { reportScans } from './scans.js';
 import { AnalysisSession } from './session.js';
 import { caseSelected, packetWindow } from './incident.js';
@@ -68,7 +68,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
             })()
           : undefined,
     },
-    { ...opts.flow, window: packetWindow(incident) },
+    { idleGapThresholdSeconds: ANALYZE_IDLE_GAP_SECONDS, ...opts.flow, window: packetWindow(incident) },
   );
   stats.packets = summary.packets;
   stats.bytes = summary.files.reduce((a, f) => a + f.bytes, 0);

@@ -15,6 +15,7 @@ import { FlowTable, type FlowOptions } from '../flow/table.js';
 import { KeyLog, formatKeyLogIssue, type Watcher } from '../tls/keylog.js';
 import { PacketDecoder } from '../wire/packet.js';
 import type { Recorder } from '../store/recorder.js';
+import { ANALYZE_IDLE_GAP_SECONDS } from './options.js';
 import { AnalysisSession } from './session.js';
 
 export interface LiveOptions {
@@ -68,7 +69,7 @@ export class LiveAnalyzer {
   constructor(private readonly o: LiveOptions) {
     this.keys = new KeyLog({ now: o.now });
     this.session = new AnalysisSession(this.keys, this.corr, { onWarning: o.onWarning, tls: { keyWaitSeconds: 10 }, recorder: o.recorder, rolesAtStart: true });
-    this.table = new FlowTable(this.session.handler(), { closeLingerSeconds: 0.5, reorderWindowSeconds: 0.05, ...o.flow });
+    this.table = new FlowTable(this.session.handler(), { closeLingerSeconds: 0.5, reorderWindowSeconds: 0.05, idleGapThresholdSeconds: ANALYZE_IDLE_GAP_SECONDS, ...o.flow });
   }
 
   start(): void {
@@ -102,7 +103,7 @@ export class LiveAnalyzer {
     if (!final && this.lastPacketTime > 0) this.table.advanceTime(Math.max(now, this.lastPacketTime));
     const settle = this.o.settleSeconds ?? 5;
     const fresh: Case[] = [];
-    for (const c of this.corr.build()) {
+    for (const c of this.corr.build(now)) {
       if (this.wasReported(c)) continue;
       const ready = decided(c) && !waitingForLegs(c);
       if (!final && !ready && now - c.time < settle) continue;

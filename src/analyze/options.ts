@@ -9,6 +9,13 @@ import type { Recorder } from '../store/recorder.js';
 
 export const GENERATOR = 'mirrorlens 0.1.0';
 
+/**
+ * Silences longer than this are recorded on each connection (flow stage idle gaps): the path
+ * model reads them to tell how long a target-side connection had been idle when a request it
+ * never got was answered (hops' idle timeouts run from seconds in tests to 350 s and more).
+ */
+export const ANALYZE_IDLE_GAP_SECONDS = 1;
+
 export interface AnalyzeInputs {
   captures: string[];
   keylogs?: string[];

@@ -8,7 +8,7 @@ import { checkOutputDir, checkOutputFile, writeOutputFile } from './output.js';
 import { EXIT } from './exit.js';
 import { writeWrapped } from './terminal.js';
 import { analyze } from '../analyze/analyze.js';
-import type { AnalyzeInputs } from '../analyze/options.js';
+import { ANALYZE_IDLE_GAP_SECONDS, type AnalyzeInputs } from '../analyze/options.js';
 import { expandCaptureInputs } from '../capture/inputs.js';
 import { formatWindow, isAllTime } from '../capture/window.js';
 import type { Severity } from '../diagnose/finding.js';
@@ -58,8 +58,8 @@ ${INCIDENT_HELP}
 
 Tuning:
       --max-skew SECONDS largest log/capture clock difference (default 10)
-      --idle-gap SECONDS report connection silences longer than this
-                         (default 30)
+      --idle-gap SECONDS record connection silences longer than this
+                         (default 1)
 
 Store:
 ${STORE_USAGE}
@@ -128,7 +128,7 @@ export const command: Command = {
     const failOn = choiceOption('analyze', 'fail-on', values['fail-on'] as string | undefined, ['error', 'warning', 'info', 'never'] as const, 'never');
     const incident = incidentOption('analyze', values);
     const maxSkewSeconds = numberOption('analyze', 'max-skew', values['max-skew'] as string | undefined, 10);
-    const idleGap = numberOption('analyze', 'idle-gap', values['idle-gap'] as string | undefined, 30);
+    const idleGap = numberOption('analyze', 'idle-gap', values['idle-gap'] as string | undefined, ANALYZE_IDLE_GAP_SECONDS);
     const albLogs = (values['alb-log'] as string[] | undefined) ?? [];
     const nlbLogs = (values['nlb-log'] as string[] | undefined) ?? [];
     const flowLogs = (values['flow-log'] as string[] | undefined) ?? [];

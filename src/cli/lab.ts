@@ -13,6 +13,7 @@ import { SCENARIOS, findScenario } from '../lab/scenarios.js';
 
 const USAGE = `Usage: mirrorlens lab run SCENARIO [--out DIR] [--keep] [--json]
                       [--capture auto|listen|tcpdump]
+                      [--nat preserve|snat] [--mirror lb|target|all] [--live]
                       [--connections N] [--requests N] [--concurrency N]
        mirrorlens lab list
        mirrorlens lab doctor
@@ -38,6 +39,13 @@ Exit status: 0 when every check (and the verdict) holds, 1 otherwise.
       --no-analyze   do not run 'mirrorlens analyze' (no verdict check)
       --connections N, --requests N, --concurrency N   the load scenario's size
       --all          (lab clean) also runs whose lab process is alive
+      --nat MODE     the NLB's NAT: snat (the default: client IP preservation
+                     off, the AWS default for IP targets: its own address and a
+                     port of its own toward the target) or preserve
+      --mirror SET   which ENIs the analysis gets: lb (the ALB's), target (the
+                     target's) or all (the default); the lab still records all
+      --live         the collectors also analyze live (listen --analyze-json):
+                     live-SET.jsonl
 
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (mirrorlens lab list).
 `;
@@ -64,6 +72,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     connections: { type: 'string' },
     requests: { type: 'string' },
     concurrency: { type: 'string' },
+    nat: { type: 'string' },
+    mirror: { type: 'string' },
+    live: { type: 'boolean' },
   });
   const name = positionals[0];
   if (!name || positionals.length > 1) throw new MirrorlensError(ErrorCode.Usage, `run: name one scenario (${SCENARIOS.map((s) => s.name).join(', ')})`);
@@ -71,6 +82,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if (!s) throw new MirrorlensError(ErrorCode.Usage, `run: unknown scenario '${name}' (see 'mirrorlens lab list')`);
   const capture = (values.capture as string | undefined) ?? 'auto';
   if (!['auto', 'listen', 'tcpdump'].includes(capture)) throw new MirrorlensError(ErrorCode.Usage, `run: --capture wants auto, listen or tcpdump, got '${capture}'`);
+  const nat = (values.nat as string | undefined) ?? 'snat';
+  if (nat !== 'snat' && nat !== 'preserve') throw new MirrorlensError(ErrorCode.Usage, `run: --nat wants preserve or snat, got '${nat}'`);
+  const mirror = (values.mirror as string | undefined) ?? 'all';
+  if (mirror !== 'lb' && mirror !== 'target' && mirror !== 'all') throw new MirrorlensError(ErrorCode.Usage, `run: --mirror wants lb, target or all, got '${mirror}'`);
   const load: NonNullable<Parameters<typeof runScenario>[1]['load']> = {};
   for (const k of ['connections', 'requests', 'concurrency'] as const) {
     const v = values[k] as string | undefined;
@@ -97,6 +112,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       capture: capture as CaptureMode,
       load,
       analyze: values['no-analyze'] !== true,
+      nat,
+      mirror,
+      live: values.live === true,
       signal: ac.signal,
       log: (l) => io.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${l}\n`),
     });

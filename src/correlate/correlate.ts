@@ -58,7 +58,13 @@ export interface OpenConn {
   readonly clientIsn?: number | null;
   readonly serverIsn?: number | null;
   readonly lastPacketTime?: number;
+  /** NaN until the server's SYN-ACK. */
+  readonly synAckTime?: number;
+  readonly clientSynTimes?: number[];
 }
+
+/** An open connection whose SYNs have gone unanswered this long is a failed attempt, for live analysis. */
+const OPEN_ATTEMPT_SECONDS = 1;
 
 export { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
 
@@ -97,6 +103,8 @@ export class Correlator {
   private readonly errorWindows = new ErrorWindows();
   private flowLogsGiven = false;
   readonly legs: LegIndex;
+  /** Attempt views of open connections made by the last build (live analysis). */
+  private readonly provisional: ConnView[] = [];
   /** Open connections (live analysis), refreshed into the leg index at each build. */
   private readonly open = new Map<string, OpenConn>();
   /** Transactions kept only for their trace id (the same request on another leg), by root|connUid. */
@@ -384,8 +392,15 @@ export class Correlator {
     return upstreamOf(a, b);
   }
 
-  /** All cases, in time order. */
-  build(): Case[] {
+  /**
+   * All cases, in time order. `now` (live analysis): connections still open whose SYNs have gone
+   * unanswered for a second are taken as failed attempts already (the flow stage ends them only at
+   * its idle timeout).
+   */
+  build(now?: number): Case[] {
+    // Views of open attempts made by the last build: made again below if still unanswered.
+    for (const v of this.provisional) if (this.conns.get(v.uid) === v) this.conns.delete(v.uid);
+    this.provisional.length = 0;
     const lb = this.lbAddresses();
     // A load balancer's target-facing address may never accept connections (multi-homed, as an
     // ALB's are): it is also known as the client of connections to logged targets, and as the
@@ -417,6 +432,7 @@ export class Correlator {
     const attempts = [...this.conns.values()].filter(
       (c) => c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream && (!isUnansweredAttempt(c) || this.unanswered.mayExplain(c, lb))),
     );
+    if (now !== undefined) attempts.push(...this.openAttempts(now));
 
     // Clock skew (log − capture) from strong joins: trace id, or client ip:port + request line.
     const offsets: number[] = [];
@@ -469,6 +485,53 @@ export class Correlator {
       side: (x) => this.side(x, lb),
     };
     return assembleCases(ctx);
+  }
+
+  /** Open connections (live) still waiting for a SYN-ACK a second after their first SYN, as attempt views. */
+  private openAttempts(now: number): ConnView[] {
+    const out: ConnView[] = [];
+    for (const o of this.open.values()) {
+      if (o.clientIsn === null || o.clientIsn === undefined || o.synAckTime === undefined || !Number.isNaN(o.synAckTime)) continue;
+      const syns = o.clientSynTimes ?? [o.startTime];
+      if (now - (syns[0] ?? o.startTime) < OPEN_ATTEMPT_SECONDS) continue;
+      const v: ConnView = {
+        uid: o.uid,
+        communityId: null,
+        capturePoint: o.capturePoint,
+        capturePoints: [o.capturePoint],
+        clientIsn: o.clientIsn,
+        serverIsn: null,
+        clientFirstPayload: null,
+        serverFirstPayload: null,
+        clientAddr: o.clientAddr,
+        clientPort: o.clientPort,
+        serverAddr: o.serverAddr,
+        serverPort: o.serverPort,
+        startTime: o.startTime,
+        endTime: o.lastPacketTime ?? o.startTime,
+        connState: 'S0',
+        history: 'S',
+        rttSeconds: null,
+        synTimes: syns,
+        synAckTime: null,
+        refused: false,
+        closedBy: null,
+        closeHow: null,
+        maxIdleSeconds: 0,
+        idleGaps: [],
+        gapBytes: 0,
+        midstream: false,
+        marks: syns.map((t) => ({ time: t, fromClient: true, kind: 'syn' as const, length: 0, idleBeforeSeconds: 0, acksAllPeerData: null })),
+        requests: 0,
+        tlsFailure: null,
+      };
+      out.push(v);
+      if (!this.conns.has(v.uid)) {
+        this.conns.set(v.uid, v);
+        this.provisional.push(v);
+      }
+    }
+    return out;
   }
 
   private captureCovers(t: number, tol: number, logFile: string | null): boolean {

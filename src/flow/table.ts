@@ -728,6 +728,10 @@ class Connection implements ConnInfo, ReassemblyOwner {
   get lastPacketTime(): number {
     return this.lastTime;
   }
+  /** Times of the client's SYNs so far (live analysis: an attempt still unanswered). */
+  get clientSynTimes(): number[] {
+    return this.c.synTimes();
+  }
   get midstream(): boolean {
     return (this.i32[this.iBase + I_FLAGS]! & CF_MIDSTREAM) !== 0;
   }

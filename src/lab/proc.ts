@@ -86,7 +86,7 @@ const KEEP = 64 * 1024;
 export class ProcessGroup {
   readonly daemons: Daemon[] = [];
 
-  start(name: string, cmd: string, args: readonly string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Daemon {
+  start(name: string, cmd: string, args: readonly string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; cwd?: string; onStdout?: (chunk: string) => void } = {}): Daemon {
     const [file, argv] = withNs(opts.ns, cmd, args);
     // detached: own process group, so a Ctrl-C in the terminal reaches the lab (which then tears
     // down in order) rather than every child at once.
@@ -104,6 +104,7 @@ export class ProcessGroup {
       }
     };
     child.stdout!.on('data', (b: Buffer) => {
+      opts.onStdout?.(b.toString('utf8'));
       out = (out + b.toString('utf8')).slice(-KEEP);
       check();
     });

@@ -38,6 +38,13 @@ export interface LabResult {
   outDir: string;
   captureMode: 'listen' | 'tcpdump';
   captureFiles: string[];
+  /** The NLB's NAT mode and the mirror set analyze.json was made from. */
+  nat: 'preserve' | 'snat';
+  mirror: 'lb' | 'target' | 'all';
+  /** Each mirror set's capture files (`all` = captureFiles). */
+  mirrorCaptures: Partial<Record<'lb' | 'target' | 'all', string[]>>;
+  /** With live collectors: each set's findings as `listen --analyze-json` printed them, with when. */
+  live?: Partial<Record<'lb' | 'target' | 'all', { printedAt: number; finding: unknown }[]>>;
   checks: CheckResult[];
   client: ClientResult[];
   load?: unknown;

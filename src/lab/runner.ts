@@ -12,13 +12,14 @@ import { join, resolve } from 'node:path';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { LOAD_CLIENT, TARGET_SERVER, mirrorlensArgv } from './assets.js';
 import { runChecks } from './checks.js';
-import { flowLogLines } from './flowlog.js';
+import { captureDirOf, mirrorTargets, startCollectors, stopCollectors, type Collector } from './collectors.js';
+import { flowLogLines, readDroppedSyns, type DroppedSyn } from './flowlog.js';
 import { nginxConfig } from './nginx.js';
 import { readPackets } from './packets.js';
 import { ProcessGroup, exec, sleep, type Daemon } from './proc.js';
 import type { CheckResult, ClientResult, LabResult } from './result.js';
 import type { Scenario } from './scenarios.js';
-import { ADDR, MIRROR_SESSIONS, NS_PREFIX, Topology } from './topology.js';
+import { ADDR, MIRROR_SESSIONS, NS_PREFIX, Topology, type MirrorSet, type NatMode } from './topology.js';
 import { pickVerdict, verdictChecks } from './verdict.js';
 
 export type CaptureMode = 'auto' | 'listen' | 'tcpdump';
@@ -44,6 +45,14 @@ export interface RunOptions {
    * (e.g. --store, --node). `onTopology` runs once the namespaces exist (collector namespace given).
    */
   fleet?: { listenArgs(listener: 'alb-eni' | 'target-eni'): string[]; onTopology?(collectorNs: string): Promise<void> };
+  /** The NLB's NAT mode (default `snat`: client IP preservation off, the AWS default for IP targets). */
+  nat?: NatMode;
+  /** Which ENIs are mirrored for the analysis (`analyze.json`); default `all`. */
+  mirror?: MirrorSet;
+  /** More mirror sets to capture at the same time, each by a collector of its own (`mirror-SET/`). */
+  mirrorSets?: MirrorSet[];
+  /** The collectors also analyze live (`listen --analyze-json`): their findings in `live-SET.jsonl`. */
+  live?: boolean;
 }
 
 function abortable(signal: AbortSignal | undefined, ms: number): Promise<void> {
@@ -136,7 +145,15 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   const mode: 'listen' | 'tcpdump' = (o.capture ?? 'auto') === 'tcpdump' ? 'tcpdump' : 'listen';
   const runAnalyze = o.analyze !== false;
 
-  const topo = new Topology({ prefix, nlbIdleSeconds: s.nlbIdleSeconds });
+  const nat: NatMode = o.nat ?? 'snat';
+  const mirror: MirrorSet = o.mirror ?? 'all';
+  // The `all` collector is always there: the lab's own complete record.
+  const sets: MirrorSet[] = mode === 'tcpdump' || o.fleet ? ['all'] : ['all', ...new Set([...(o.mirrorSets ?? []), mirror].filter((x) => x !== 'all'))];
+  if (!sets.includes(mirror)) throw new MirrorlensError(ErrorCode.Lab, `--mirror ${mirror} needs the listen collectors (not --capture tcpdump or a fleet)`);
+  const topo = new Topology({ prefix, nlbIdleSeconds: s.nlbIdleSeconds, nat, mirrorTargets: o.fleet ? undefined : mirrorTargets(sets) });
+  let collectors: Collector[] = [];
+  const mirrorCaptures: Partial<Record<MirrorSet, string[]>> = {};
+  let dropped: DroppedSyn[] = [];
   const procs = new ProcessGroup();
   const clients: ClientResult[] = [];
   let loadSummary: unknown;
@@ -147,10 +164,16 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   let verdict: LabResult['verdict'] = null;
   const startEpoch = Math.floor(Date.now() / 1000);
   try {
-    log(`lab ${s.name}: building namespaces ${prefix}{client,alb,nlb,target,collector}`);
+    log(`lab ${s.name}: building namespaces ${prefix}{client,alb,nlb,target,collector} (NLB ${nat === 'snat' ? 'without client IP preservation' : 'preserving client IPs'}; mirrored for analysis: ${sets.filter((x) => x === mirror || (o.mirrorSets ?? []).includes(x)).join(', ')})`);
     await topo.up();
     if (o.fleet?.onTopology) await o.fleet.onTopology(topo.ns.collector);
-    if (s.synDrop) await topo.dropSyns();
+    let tapD: Daemon | undefined;
+    const tapFile = join(runDir, 'sgdrop.pcap');
+    if (s.synDrop) {
+      const dev = await topo.dropSynsAtTarget();
+      tapD = procs.start('tcpdump sg-drop tap', 'tcpdump', ['-i', dev, '-n', '-U', '-s', '0', '-w', tapFile], { ns: topo.ns.nlb });
+      await tapD.waitFor(/listening on/, 10_000);
+    }
     if (s.holdFinMs) await topo.holdTargetFins(s.holdFinMs, (s.target.bodyBytes ?? 0) + 250);
     if (o.failAfter === 'topology') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after topology (test)');
     checkAbort(o.signal);
@@ -169,9 +192,8 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       }
       for (const d of fleetD) await d.waitFor(/listen: writing/, 20_000);
     } else if (mode === 'listen') {
-      const sessions = MIRROR_SESSIONS.flatMap((m) => ['--session', `${m.vni}=${m.name}`]);
-      listenD = procs.start('mirrorlens listen', process.execPath, mirrorlensArgv(['listen', '--out', capDir, '--keylog', files.keylog, '--geneve-port', '0', ...sessions]), { ns: topo.ns.collector });
-      await waitForPort(topo.ns.collector, 4789, 20_000, 'mirrorlens listen', 'u');
+      collectors = await startCollectors(procs, topo.ns.collector, outDir, sets, files.keylog, o.live === true);
+      listenD = collectors[0]!.daemon;
     } else {
       for (const dev of ['fromalb', 'fromnlb']) {
         const f = join(runDir, `${dev}.pcap`);
@@ -253,7 +275,8 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     await abortable(o.signal, 500);
 
     // Stop the path, then the collector, so everything sent is captured.
-    for (const d of procs.daemons.filter((x) => x !== listenD && !dumps.includes(x) && !fleetD.includes(x))) await procs.stop(d, d.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
+    const collecting = new Set<Daemon>([...dumps, ...fleetD, ...collectors.map((c) => c.daemon)]);
+    for (const d of procs.daemons.filter((x) => !collecting.has(x) && x !== tapD)) await procs.stop(d, d.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
     await sleep(200);
     if (fleetD.length) {
       for (const d of fleetD) await procs.stop(d, 'SIGTERM', 30_000);
@@ -261,10 +284,12 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       captureFiles = readdirSync(capDir).filter((f) => f.endsWith('.pcapng')).sort().map((f) => join(capDir, f));
       if (captureFiles.length === 0) throw new MirrorlensError(ErrorCode.Lab, `the fleet's listeners wrote no capture into ${capDir}: ${fleetD.map((d) => d.stderr().trim().split('\n').slice(-2).join(' / ')).join(' | ')}`);
     } else if (listenD) {
-      await procs.stop(listenD, 'SIGTERM', 10_000);
-      listenSummary = listenD.stderr().split('\n').find((l) => l.startsWith('listen: stopped by'));
-      captureFiles = readdirSync(capDir).filter((f) => f.endsWith('.pcapng')).sort().map((f) => join(capDir, f));
+      const stopped = await stopCollectors(procs, collectors);
+      listenSummary = stopped.summary;
+      Object.assign(mirrorCaptures, stopped.files);
+      captureFiles = stopped.files.all ?? [];
       if (captureFiles.length === 0) throw new MirrorlensError(ErrorCode.Lab, `mirrorlens listen wrote no capture into ${capDir}: ${listenD.stderr().trim().split('\n').slice(-2).join(' / ')}`);
+      for (const c of collectors) if (o.live) writeFileSync(join(outDir, `live-${c.set}.jsonl`), c.live.map((f) => `${JSON.stringify(f)}\n`).join(''));
     } else {
       for (const d of dumps) await procs.stop(d, 'SIGINT', 5000);
       const merged = join(runDir, 'merged.pcapng');
@@ -282,12 +307,17 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     const pkts: Awaited<ReturnType<typeof readPackets>> = [];
     for (const f of captureFiles) for (const p of await readPackets(f, files.keylog)) pkts.push(p); // no spread: load has ~10^6 packets
     pkts.sort((a, b) => a.time - b.time);
-    if (s.synDrop) writeFileSync(files.flowLog, `${flowLogLines(pkts, true).join('\n')}\n`);
+    if (tapD) {
+      await procs.stop(tapD, 'SIGINT', 5000);
+      dropped = await readDroppedSyns(tapFile);
+    }
+    if (s.synDrop) writeFileSync(files.flowLog, `${flowLogLines(pkts, dropped).join('\n')}\n`);
     checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never });
 
     // Verdict.
     if (runAnalyze) {
-      const args = ['analyze', ...captureFiles, '--keylog', files.keylog, '--alb-log', files.albLog, '--format', 'json', '--out', join(outDir, 'analyze.json')];
+      const analyzed = mirrorCaptures[mirror] ?? captureFiles;
+      const args = ['analyze', ...analyzed, '--keylog', files.keylog, '--alb-log', files.albLog, '--format', 'json', '--out', join(outDir, 'analyze.json')];
       if (existsSync(files.flowLog)) args.push('--flow-log', files.flowLog);
       const r = await exec(process.execPath, mirrorlensArgv(args), { allowFail: true, timeoutMs: 600_000 });
       if (r.code !== 0 || !existsSync(join(outDir, 'analyze.json'))) {
@@ -296,7 +326,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       } else {
         const report = JSON.parse(readFileSync(join(outDir, 'analyze.json'), 'utf8')) as unknown;
         verdict = pickVerdict(s, report);
-        checks.push(...verdictChecks(s, verdict, report));
+        checks.push(...verdictChecks(s, verdict, report, mirror));
       }
     }
   } finally {
@@ -313,6 +343,10 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     outDir,
     captureMode: mode,
     captureFiles,
+    nat,
+    mirror,
+    mirrorCaptures,
+    ...(o.live ? { live: Object.fromEntries(collectors.map((c) => [c.set, c.live])) } : {}),
     checks,
     client: clients,
     ...(loadSummary !== undefined ? { load: loadSummary } : {}),
@@ -321,7 +355,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     ...(listenSummary !== undefined ? { listenSummary } : {}),
     durationSeconds: (Date.now() - t0) / 1000,
   };
-  writeFileSync(join(outDir, 'scenario.json'), `${JSON.stringify({ scenario: s, addresses: ADDR, mirrorSessions: MIRROR_SESSIONS }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'scenario.json'), `${JSON.stringify({ scenario: s, addresses: ADDR, mirrorSessions: MIRROR_SESSIONS, nat, mirror, captures: Object.fromEntries(sets.map((x) => [x, captureDirOf(outDir, x)])) }, null, 2)}\n`);
   writeFileSync(join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }

@@ -243,6 +243,12 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/**
+ * The scenarios CI runs in both NAT modes, each mirrored three ways at once (test/lab/matrix.test.ts);
+ * the others run once, in the default mode (test/lab/scenarios.test.ts).
+ */
+export const NAT_MATRIX_SCENARIOS = ['idle-reset', 'keepalive-race', 'target-crash', 'slow-target', 'syn-drop'] as const;
+
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
 }

@@ -12,8 +12,14 @@
  *   1001 alb-client-side  the ALB's client-facing interface (TLS from the client)
  *   1002 alb-target-side  the ALB's target-facing interface (plain HTTP to the NLB)
  *   1003 target-eni       the NLB's target-facing interface (what the target's ENI sees)
- * Each is `tc ... matchall action mirred egress mirror` on ingress and egress into a kernel VXLAN
- * device whose remote is the collector.
+ * Each is `tc ... u32 match-all action mirred egress mirror` on ingress and egress into kernel
+ * VXLAN devices whose remote is the collector: one per mirror target port the session goes to
+ * (the lab's own complete capture on 4789, and a collector per mirror set being tried).
+ *
+ * The NLB's NAT mode (`nat`): `preserve` keeps the ALB's source ip:port (client IP preservation
+ * on: DNAT only); `snat` also rewrites the source to the NLB's own address and a random port of
+ * its own (client IP preservation off, the AWS default for IP targets) — sequence numbers pass
+ * unchanged either way, as through a real NLB.
  */
 import { exec } from './proc.js';
 
@@ -35,6 +41,14 @@ export const ADDR = {
   albHost: 'alb.mlab.test',
 } as const;
 
+/** Which ENIs a user mirrored: the ALB's (both its legs), the target's, or all. */
+export type MirrorSet = 'lb' | 'target' | 'all';
+export const MIRROR_SETS: readonly MirrorSet[] = ['lb', 'target', 'all'];
+
+/** The NLB's NAT mode: client IP preservation on (`preserve`) or off (`snat`, the default for IP targets). */
+export type NatMode = 'preserve' | 'snat';
+export const NAT_MODES: readonly NatMode[] = ['preserve', 'snat'];
+
 export interface MirrorSession {
   vni: number;
   name: string;
@@ -49,6 +63,17 @@ export const MIRROR_SESSIONS: readonly MirrorSession[] = [
   { vni: 1003, name: 'target-eni', role: 'nlb', dev: 'back0' },
 ];
 
+/** The sessions of a mirror set. */
+export function sessionsOf(set: MirrorSet): MirrorSession[] {
+  return MIRROR_SESSIONS.filter((m) => set === 'all' || (set === 'lb' ? m.role === 'alb' : m.role === 'nlb'));
+}
+
+/** A collector the mirror sessions are sent to: its VXLAN port and the VNIs it gets. */
+export interface MirrorTarget {
+  port: number;
+  vnis: readonly number[];
+}
+
 export type Role = 'client' | 'alb' | 'nlb' | 'target' | 'collector';
 export const ROLES: readonly Role[] = ['client', 'alb', 'nlb', 'target', 'collector'];
 
@@ -60,6 +85,10 @@ export interface TopologyOptions {
   prefix: string;
   /** NLB TCP idle timeout, seconds (conntrack established timeout in the NLB namespace). */
   nlbIdleSeconds: number;
+  /** The NLB's NAT mode (default `preserve`). */
+  nat?: NatMode;
+  /** Where each session is mirrored to (default: every session to the collector's 4789). */
+  mirrorTargets?: readonly MirrorTarget[];
 }
 
 export class Topology {
@@ -120,25 +149,53 @@ export class Topology {
     inNs('nlb', 'iptables -A FORWARD -p tcp -m conntrack --ctstate INVALID -j REJECT --reject-with tcp-reset');
     inNs('nlb', 'iptables -A INPUT -p tcp -m conntrack --ctstate INVALID -j REJECT --reject-with tcp-reset');
     inNs('nlb', `sysctl -q -w net.netfilter.nf_conntrack_tcp_loose=0 net.netfilter.nf_conntrack_tcp_timeout_established=${Math.max(1, Math.round(this.opts.nlbIdleSeconds))}`);
+    if (this.opts.nat === 'snat') {
+      // Client IP preservation off: the NLB's own address and a port of its own toward the target.
+      inNs('nlb', `iptables -t nat -A POSTROUTING -o back0 -p tcp -d ${ADDR.target} --dport ${ADDR.targetPort} -j SNAT --to-source ${ADDR.nlbVip} --random-fully`);
+    }
 
     // Mirror sessions into VXLAN devices pointed at the collector. (u32 match-all: this kernel
     // build has no matchall classifier.)
+    const targets = this.opts.mirrorTargets ?? [{ port: 4789, vnis: MIRROR_SESSIONS.map((m) => m.vni) }];
     for (const m of MIRROR_SESSIONS) {
       const n = this.ns[m.role];
       const [local, remote] = m.role === 'alb' ? [ADDR.albMirror, ADDR.collectorFromAlb] : [ADDR.nlbMirror, ADDR.collectorFromNlb];
-      const vx = `vx${m.vni}`;
-      L.push(`ip -n ${n} link add ${vx} type vxlan id ${m.vni} local ${local} remote ${remote} dstport 4789 dev mir0`);
-      L.push(`ip -n ${n} link set ${vx} up`);
+      const devs: string[] = [];
+      for (const t of targets) {
+        if (!t.vnis.includes(m.vni)) continue;
+        const vx = t.port === 4789 ? `vx${m.vni}` : `vx${m.vni}p${t.port}`;
+        L.push(`ip -n ${n} link add ${vx} type vxlan id ${m.vni} local ${local} remote ${remote} dstport ${t.port} dev mir0`);
+        L.push(`ip -n ${n} link set ${vx} up`);
+        devs.push(vx);
+      }
+      if (devs.length === 0) continue;
       inNs(m.role, `tc qdisc add dev ${m.dev} clsact`);
-      for (const dir of ['ingress', 'egress']) inNs(m.role, `tc filter add dev ${m.dev} ${dir} protocol all u32 match u32 0 0 action mirred egress mirror dev ${vx}`);
+      const actions = devs.map((d) => `action mirred egress mirror dev ${d}`).join(' ');
+      for (const dir of ['ingress', 'egress']) inNs(m.role, `tc filter add dev ${m.dev} ${dir} prio 10 protocol all u32 match u32 0 0 ${actions}`);
     }
     for (const r of ROLES) this.created.push(this.ns[r]);
     await exec('sh', ['-ec', L.join('\n')]);
   }
 
-  /** Extra NLB firewall rule (syn-drop): drop SYNs to the VIP before conntrack/NAT see them. */
-  async dropSyns(): Promise<void> {
-    await exec('iptables', ['-t', 'raw', '-A', 'PREROUTING', '-d', ADDR.nlbVip, '-p', 'tcp', '--dport', String(ADDR.nlbPort), '--syn', '-j', 'DROP'], { ns: this.ns.nlb });
+  /**
+   * syn-drop: the target's security group drops the SYNs, as AWS does at the target's ENI: after
+   * the NLB (post-NAT addresses), before the ENI's mirror session (dropped packets are not
+   * mirrored). A tc filter ahead of the mirror on the NLB's target-facing interface redirects them
+   * into a tap (a veth pair whose far end the lab records: what the target ENI's flow log sees).
+   */
+  async dropSynsAtTarget(): Promise<string> {
+    const n = this.ns.nlb;
+    const L = [
+      `ip -n ${n} link add sgtap0 type veth peer name sgtap1`,
+      `ip -n ${n} link set sgtap0 up`,
+      `ip -n ${n} link set sgtap1 up`,
+      // What arrives on the tap is only recorded, never routed on.
+      `ip netns exec ${n} iptables -t raw -A PREROUTING -i sgtap1 -j DROP`,
+      `ip netns exec ${n} tc qdisc add dev back0 clsact 2>/dev/null || true`,
+      `ip netns exec ${n} tc filter add dev back0 egress prio 1 protocol ip u32 match ip protocol 6 0xff match ip dst ${ADDR.target}/32 match ip dport ${ADDR.targetPort} 0xffff match u8 0x02 0x12 at 33 action mirred egress redirect dev sgtap0`,
+    ];
+    await exec('sh', ['-ec', L.join('\n')]);
+    return 'sgtap1';
   }
 
   /**

@@ -37,7 +37,14 @@ export function pickVerdict(s: Scenario, report: unknown): Verdict | null {
   };
 }
 
-export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown): CheckResult[] {
+/** Kinds that are not an error: the verdict is the only finding and is info. */
+const INFO_KINDS = new Set(['client-closed', 'capture-end']);
+
+/**
+ * `mirror`: which ENIs the analyzed capture holds; with only the target's, the RST the NLB sent the
+ * load balancer was not captured, so its sender is not checked.
+ */
+export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown, mirror: 'lb' | 'target' | 'all' = 'all'): CheckResult[] {
   const out: CheckResult[] = [];
   const check = (name: string, ok: boolean, detail: string): void => {
     out.push({ name, ok, detail });
@@ -48,13 +55,17 @@ export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown): 
     return out;
   }
   check(`analyze verdict: ${s.expectKind}`, v?.kind === s.expectKind, v ? `${v.kind}: ${v.summary}` : 'no finding');
+  // One incident, one finding: nothing else at error or warning severity.
+  const loud = findings(report).filter((f) => f.severity === 'error' || f.severity === 'warning');
+  const wantLoud = INFO_KINDS.has(s.expectKind) ? 0 : 1;
+  check(`analyze: exactly ${wantLoud} error/warning finding${wantLoud === 1 ? '' : 's'}`, loud.length === wantLoud && (wantLoud === 0 || loud[0]!.kind === s.expectKind), loud.map((f) => `${f.kind} ${f.request?.path ?? ''}: ${f.summary}`).join('; ') || 'none');
   check(`analyze: request ${s.expectPath} status ${s.expectStatus}`, v?.path === s.expectPath && v.status === s.expectStatus, v ? `${v.path} ${v.status}` : '-');
   const f = findings(report).find((x) => x.kind === v?.kind && x.request?.path === v?.path);
   if (s.expectKind !== 'target-connect-timeout' && s.expectKind !== 'flow-log-reject' && s.expectKind !== 'target-connection-refused') {
     const server = f?.targetConnection?.server;
     check(`analyze: target connection to ${NLB_VIP} (or ${TARGET_EP})`, server === NLB_VIP || server === TARGET_EP, server ?? 'none');
   }
-  if (s.expectResetBy === 'nlb') check(`analyze: RST sent by the NLB ${NLB_VIP}`, v?.resetBy === NLB_VIP, v?.resetBy ?? 'null');
+  if (s.expectResetBy === 'nlb' && mirror !== 'target') check(`analyze: RST sent by the NLB ${NLB_VIP}`, v?.resetBy === NLB_VIP, v?.resetBy ?? 'null');
   if (s.expectResetBy === 'target' && s.expectKind !== 'target-connection-refused') {
     check(`analyze: RST sent by the target side (${TARGET_EP} or through the NLB ${NLB_VIP})`, v?.resetBy === TARGET_EP || v?.resetBy === NLB_VIP, v?.resetBy ?? 'null');
   }

@@ -167,6 +167,29 @@ test('a followed key log file is read as it grows, lines split across writes joi
   }
 });
 
+test('a key log that does not exist yet is waited for, then followed (the client usually starts after the capture); a new file at the path is read from its start', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ml-keylog-'));
+  try {
+    const path = join(dir, 'keys.log');
+    const k = new KeyLog();
+    const w = k.follow(path, () => {}, 60_000);
+    assert.deepEqual(w.poll(), []);
+    assert.equal(k.size, 0);
+    writeFileSync(path, `CLIENT_RANDOM ${CR} ${MASTER}\n`);
+    w.poll();
+    assert.equal(k.size, 1, 'read once it appeared');
+    // Replaced (deleted and written again): the new file is read from its start.
+    rmSync(path);
+    writeFileSync(path, `CLIENT_RANDOM ${'11'.repeat(32)} ${MASTER}\n`);
+    w.poll();
+    assert.equal(k.size, 2);
+    w.close();
+    assert.throws(() => k.follow(dir), (e: Error & { code?: string }) => e.code === 'ML_FILE_OPEN', 'a path that cannot be read for another reason fails at once');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('addFile names the file it cannot read', () => {
   assert.throws(() => new KeyLog().addFile('no/such/keys.log'), (e: Error & { code?: string }) => e.code === 'ML_FILE_OPEN' && /no such file/.test(e.message));
 });

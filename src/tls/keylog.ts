@@ -20,7 +20,7 @@
  * Keys may arrive at any time (a file followed while it grows, Decryption Secrets Blocks met while
  * reading a pcapng); TLS sessions waiting for a client random subscribe with `onKey()`.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 
 /** pcapng Decryption Secrets Block type for TLS key logs ("TLSK"). */
@@ -402,30 +402,64 @@ export class KeyLog {
 
   /**
    * Reads a key log file and keeps reading what is appended to it (live capture). Lines split
-   * across writes are joined; a file truncated or replaced is read again from its start.
-   * Issues found later are handed to `onIssues`.
+   * across writes are joined; a file truncated or replaced (a new file at the path) is read again
+   * from its start. A file that does not exist yet is waited for: the usual order is the capture
+   * first, then the client that writes the key log. Issues found later are handed to `onIssues`;
+   * a path that cannot be opened for another reason is an error at once.
    */
   follow(path: string, onIssues: (issues: KeyLogIssue[]) => void = () => {}, pollMs = 500): Watcher {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw new MirrorlensError(ErrorCode.FileOpen, `cannot open key log: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: path });
-    }
+    let fd = -1;
+    let ino = -1;
+    const open = (): boolean => {
+      try {
+        fd = openSync(path, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw new MirrorlensError(ErrorCode.FileOpen, `cannot open key log: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file: path });
+      }
+      const st = fstatSync(fd);
+      if (st.isDirectory()) {
+        closeSync(fd);
+        fd = -1;
+        throw new MirrorlensError(ErrorCode.FileOpen, 'cannot open key log: it is a directory', { file: path });
+      }
+      ino = st.ino;
+      return true;
+    };
+    open();
     let pos = 0;
     let partial = '';
     let nextLine = 1;
     let closed = false;
     const buf = Buffer.allocUnsafe(64 * 1024);
+    const restart = (): void => {
+      pos = 0;
+      partial = '';
+      nextLine = 1;
+    };
     const poll = (): KeyLogIssue[] => {
       if (closed) return [];
+      if (fd < 0) {
+        if (!open()) return [];
+        restart();
+      } else {
+        // Replaced by a new file at the path (rotation, or the writer recreating it): read that one.
+        let now = -1;
+        try {
+          now = statSync(path).ino;
+        } catch {
+          /* gone for a moment */
+        }
+        if (now >= 0 && now !== ino) {
+          closeSync(fd);
+          fd = -1;
+          if (!open()) return [];
+          restart();
+        }
+      }
       const issues: KeyLogIssue[] = [];
       const st = fstatSync(fd);
-      if (st.size < pos) {
-        pos = 0;
-        partial = '';
-        nextLine = 1;
-      }
+      if (st.size < pos) restart();
       let text = partial;
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, pos);
@@ -457,7 +491,8 @@ export class KeyLog {
       }
     };
     try {
-      watcher = watch(path, { persistent: false }, tick);
+      // Watching the path needs it to exist; until then (and always) the timer polls.
+      if (fd >= 0) watcher = watch(path, { persistent: false }, tick);
     } catch {
       watcher = null;
     }
@@ -470,7 +505,7 @@ export class KeyLog {
         closed = true;
         clearInterval(timer);
         watcher?.close();
-        closeSync(fd);
+        if (fd >= 0) closeSync(fd);
       },
     };
   }

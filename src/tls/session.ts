@@ -357,6 +357,8 @@ export class TlsSink implements StreamSink {
    */
   finalize(): void {
     if (this.finalized) return;
+    // What can be decrypted is, in time order, before the rest is given up.
+    this.drain(true, false);
     this.finalized = true;
     if (this.waitTimer !== null) clearTimeout(this.waitTimer);
     for (const u of this.unwatch) u();
@@ -429,8 +431,10 @@ export class TlsSink implements StreamSink {
     }
     const type = d.hdr[0]!;
     const version = (d.hdr[1]! << 8) | d.hdr[2]!;
-    if (d.queue.length > 0 || !this.ready(dir, d, type)) {
+    // Behind anything still waiting (either direction: plaintext must leave in capture order).
+    if (d.queue.length > 0 || this.dirs[1 - dir]!.queue.length > 0 || !this.ready(dir, d, type)) {
       this.enqueue(dir, d, { type, version, body: body.slice(), time });
+      this.drain();
       return;
     }
     this.processRecord(dir, d, type, version, body, time);
@@ -470,33 +474,40 @@ export class TlsSink implements StreamSink {
 
   private draining = false;
 
-  /** Processes waiting records that have become processable; never re-entered (keeps order). */
-  private drain(): void {
+  /**
+   * Processes waiting records in capture-time order across both directions: the earliest waiting
+   * record first, and nothing after it while it cannot be decrypted yet (`relaxed`, when giving up
+   * on keys: every record that can be, still in time order). So the plaintext reaches the next
+   * stage in the order it was sent even when keys arrive late and one at a time (a key log being
+   * followed: with the server's traffic secret read before the client's, the response would
+   * otherwise run ahead of its request and HTTP would pair them wrongly). Never re-entered.
+   */
+  private drain(relaxed = false, finish = true): void {
     if (this.draining) return;
     this.draining = true;
-    let progress = true;
-    while (progress) {
-      progress = false;
+    for (;;) {
+      let pick: Direction | -1 = -1;
       for (const dir of [0, 1] as const) {
         const d = this.dirs[dir];
-        while (d.queue.length > 0) {
-          const p = d.queue[0]!;
-          if (p.type === -1) {
-            d.queue.shift();
-            this.forwardGap(dir, p.version, p.time);
-            progress = true;
-            continue;
-          }
-          if (!this.ready(dir, d, p.type)) break;
-          d.queue.shift();
-          this.pendingBytes -= p.body.length;
-          this.processRecord(dir, d, p.type, p.version, p.body, p.time);
-          progress = true;
-        }
+        const p = d.queue[0];
+        if (p === undefined) continue;
+        if (relaxed && p.type !== -1 && !this.ready(dir, d, p.type)) continue;
+        if (pick === -1 || p.time < this.dirs[pick].queue[0]!.time) pick = dir;
       }
+      if (pick === -1) break;
+      const d = this.dirs[pick];
+      const p = d.queue[0]!;
+      if (p.type !== -1 && !this.ready(pick, d, p.type)) break;
+      d.queue.shift();
+      if (p.type === -1) {
+        this.forwardGap(pick, p.version, p.time);
+        continue;
+      }
+      this.pendingBytes -= p.body.length;
+      this.processRecord(pick, d, p.type, p.version, p.body, p.time);
     }
     this.draining = false;
-    this.maybeFinish();
+    if (finish) this.maybeFinish();
   }
 
   private processRecord(dir: Direction, d: DirState, type: number, version: number, body: Uint8Array, time: number): void {

@@ -51,17 +51,24 @@ function pkt(p: Partial<Pkt>): Pkt {
   return { time: 0, side: 'alb-target-side', src: '', sport: 0, dst: '', dport: 0, flags: 0, len: 0, seq: 0, ack: 0, stream: 0, uris: [], statuses: [], headerLines: [], tlsHandshake: [], alpn: [], ...p };
 }
 
-test('flow-log lines: unanswered SYNs are REJECT, answered flows ACCEPT, in the default v2 format', () => {
+test('flow-log lines: each ENI with the addresses it saw (the ALB\'s before the NAT, the target\'s after), the SYNs the target\'s security group dropped REJECT, in the default v2 format', () => {
   const pkts = [
     pkt({ time: 100.2, src: '10.0.1.10', sport: 40000, dst: '10.0.1.20', dport: 80, flags: 2 }),
     pkt({ time: 101.2, src: '10.0.1.10', sport: 40000, dst: '10.0.1.20', dport: 80, flags: 2 }),
     pkt({ time: 200.1, src: '10.0.1.10', sport: 40002, dst: '10.0.1.20', dport: 80, flags: 2 }),
     pkt({ time: 200.1, src: '10.0.1.20', sport: 80, dst: '10.0.1.10', dport: 40002, flags: 18 }),
+    pkt({ time: 200.1, side: 'target-eni', src: '10.0.1.20', sport: 51234, dst: '10.0.2.30', dport: 8080, flags: 2 }),
   ];
-  const lines = flowLogLines(pkts, true);
-  assert.equal(lines.length, 3);
+  // The first connection's SYNs after the NLB's source NAT, dropped at the target's ENI.
+  const dropped = [
+    { time: 100.2, src: '10.0.1.20', sport: 61000, dst: '10.0.2.30', dport: 8080 },
+    { time: 101.2, src: '10.0.1.20', sport: 61000, dst: '10.0.2.30', dport: 8080 },
+  ];
+  const lines = flowLogLines(pkts, dropped);
+  assert.equal(lines.length, 5);
   const recs = lines.map((l) => parseFlowLine(l));
   for (const r of recs) assert.ok(!isLineError(r), JSON.stringify(r));
-  assert.equal(lines[0], '2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.10 10.0.1.20 40000 80 6 2 120 100 102 REJECT OK');
-  assert.match(lines[1]!, / 40002 80 6 1 60 200 201 ACCEPT OK$/);
+  assert.equal(lines[0], '2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.10 10.0.1.20 40000 80 6 2 120 100 102 ACCEPT OK');
+  assert.ok(lines.includes('2 123456789012 eni-0fedcba9876543210 10.0.1.20 10.0.2.30 61000 8080 6 2 120 100 102 REJECT OK'));
+  assert.ok(lines.some((l) => / eni-0fedcba9876543210 10\.0\.1\.20 10\.0\.2\.30 51234 8080 6 1 60 200 201 ACCEPT OK$/.test(l)));
 });

@@ -1,4 +1,5 @@
-// Every lab scenario end to end, as root in network namespaces: real curl, nginx, conntrack,
+// Every lab scenario end to end (those of the NAT-mode x mirror-set matrix run in
+// matrix.test.ts instead), as root in network namespaces: real curl, nginx, conntrack,
 // kernel VXLAN mirroring, `mirrorlens listen` (tcpdump before it existed) and tshark. First the
 // raw facts each scenario must show (ALB log status, the RST's sender, the idle time, the FIN
 // crossing the request, SYNs unanswered, ...), then `mirrorlens analyze`'s verdict: kind, request
@@ -10,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LabResult } from '../../src/lab/result.js';
 import { runScenario } from '../../src/lab/runner.js';
-import { SCENARIOS, findScenario } from '../../src/lab/scenarios.js';
+import { NAT_MATRIX_SCENARIOS, SCENARIOS as ALL_SCENARIOS, findScenario } from '../../src/lab/scenarios.js';
 import { labSkipReason } from './env.js';
+
+const SCENARIOS = ALL_SCENARIOS.filter((s) => !(NAT_MATRIX_SCENARIOS as readonly string[]).includes(s.name));
 
 const skip = labSkipReason();
 const base = skip ? '' : mkdtempSync(join(tmpdir(), 'mlab-test-'));

@@ -86,15 +86,41 @@ test('records wait for keys that arrive after the traffic (live key log), then d
   assert.equal(r.client.length + r.server.length, 0);
   assert.equal(r.info, null, 'next() waits for the ALPN (EncryptedExtensions, still encrypted)');
   keys.addText(c.keylog(['SERVER_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_TRAFFIC_SECRET_0']), 'late');
-  assert.ok(r.server.equals(Buffer.concat(c.sent[1])), 'server side decrypts as soon as its keys arrive');
-  assert.equal((r.info as AppLayerInfo | null)?.alpn, 'h2');
+  assert.equal((r.info as AppLayerInfo | null)?.alpn, 'h2', 'the server handshake decrypts as soon as its keys arrive');
+  // The server's data sent after the client's records (still undecryptable) waits behind them.
   assert.equal(r.client.length, 0);
+  assert.ok(r.server.length < Buffer.concat(c.sent[1]).length);
   keys.addText(c.keylog(['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0']), 'later');
   assert.ok(r.client.equals(Buffer.concat(c.sent[0])));
+  assert.ok(r.server.equals(Buffer.concat(c.sent[1])));
   r.sink.end(0, 'fin', 0);
   r.sink.end(1, 'fin', 0);
   assert.equal(r.sink.tls!.notDecryptedReason, null);
   assert.deepEqual(r.ends, ['fin', 'fin']);
+});
+
+test('with keys read late and one line at a time, plaintext still leaves in capture order (a response never runs ahead of its request)', () => {
+  // Seen live: curl writes the server's traffic secret before the client's; the response was
+  // decrypted before the request and HTTP paired them wrongly.
+  const c = new Tls13Connection({ alpn: 'http/1.1' });
+  const keys = new KeyLog();
+  const order: [number, number][] = [];
+  const plain: StreamSink = {
+    data(dir, _b, _o, _l, _so, time) {
+      order.push([dir, time]);
+    },
+    gap() {},
+    end() {},
+  };
+  const sink = createAppSink(conn('C1'), keys, () => plain);
+  const off = [0, 0];
+  for (const e of c.events) {
+    sink.data(e.dir, e.bytes, 0, e.bytes.length, off[e.dir]!, e.time);
+    off[e.dir]! += e.bytes.length;
+  }
+  for (const label of ['SERVER_HANDSHAKE_TRAFFIC_SECRET', 'SERVER_TRAFFIC_SECRET_0', 'CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0'] as const) keys.addText(c.keylog([label]), 'one line');
+  assert.ok(order.length >= 2, `${order.length} plaintext chunks`);
+  for (let i = 1; i < order.length; i++) assert.ok(order[i]![1] >= order[i - 1]![1], `chunk ${i} (dir ${order[i]![0]}) at ${order[i]![1]} came after one at ${order[i - 1]![1]}`);
 });
 
 test('after a capture gap, decryption resumes at the next record that authenticates (sequence number searched)', () => {
