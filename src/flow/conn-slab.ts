@@ -6,9 +6,9 @@
  * a small integer (every timestamp, NaN, an IPv4 address above 127.255.255.255) points to a
  * separately allocated 16-byte heap number. A connection has about 50 numbers and flags; as
  * object fields they cost over 700 bytes per idle connection, in these arrays 284 bytes. The
- * connection and endpoint classes in table.ts keep their property names (getters and setters
- * that read and write their slot), so the TCP logic reads as before; the layout of a slot is
- * defined there too (module-local constants: V8 optimises those better than imported ones).
+ * connection and endpoint classes (connection.ts, endpoint.ts) keep their property names (getters
+ * and setters that read and write their slot), so the TCP logic reads as before; each defines its
+ * part of a slot's layout (module-local constants: V8 optimises those better than imported ones).
  *
  * The arrays are allocated in chunks of 1,024 slots that never move (so a connection keeps
  * references to its chunk's arrays, and the unused tail is at most one chunk); released slots are

@@ -23,6 +23,9 @@
  * (SYN with RST), Q multi-flag (SYN with FIN), ^ direction flipped. A, D, F, R, S, H, I, Q are
  * recorded once per direction; G, T, W each time their count reaches 1, 10, 100, ... (Zeek's
  * logarithmic repetition).
+ *
+ * The per-endpoint states come from Zeek's TCP endpoint state machine, simplified: updateStates,
+ * called for every packet (flow/process.ts).
  */
 
 export const Ep = {
@@ -67,6 +70,59 @@ export function connState(os: Ep, rs: Ep, history: string, origBytes: number, re
   if (os === Ep.SynSent && rs === Ep.Inactive) return 'S0';
   if (os === Ep.Established && rs === Ep.Established) return 'S1';
   return 'OTH';
+}
+
+// TCP flags (as in segment.ts; module-local: this runs for every packet).
+const FIN = 1;
+const SYN = 2;
+const RST = 4;
+const ACK = 16;
+
+/** What updateStates reads and writes of an endpoint (flow/endpoint.ts). */
+export interface EndpointState {
+  state: Ep;
+}
+
+/** What updateStates writes of a connection (flow/connection.ts). */
+export interface ConnStateFlags {
+  refused: boolean;
+  established: boolean;
+}
+
+/**
+ * One packet's effect on the endpoint states (Zeek's TCP endpoint state machine, simplified):
+ * `fwd` sent it with TCP flags `f` and `len` payload bytes, `fromOrig` when that is the originator.
+ */
+export function updateStates(conn: ConnStateFlags, fwd: EndpointState, rev: EndpointState, f: number, len: number, fromOrig: boolean): void {
+  if ((f & RST) !== 0) {
+    if (fromOrig && fwd.state === Ep.SynSent && rev.state === Ep.Inactive) conn.refused = false;
+    if (!fromOrig && (rev.state === Ep.SynSent || rev.state === Ep.SynAckSent)) conn.refused = true;
+    fwd.state = Ep.Reset;
+    return;
+  }
+  if ((f & SYN) !== 0) {
+    if ((f & ACK) === 0) {
+      if (fwd.state === Ep.Inactive || fwd.state === Ep.SynSent) fwd.state = Ep.SynSent;
+    } else if (fwd.state === Ep.Inactive || fwd.state === Ep.SynSent || fwd.state === Ep.SynAckSent) {
+      if (fromOrig) fwd.state = Ep.SynAckSent;
+      else {
+        if (rev.state === Ep.SynSent) rev.state = Ep.Established;
+        fwd.state = Ep.Established;
+        conn.established = true;
+      }
+    }
+  }
+  if ((f & FIN) !== 0) {
+    fwd.state = Ep.Closed;
+    return;
+  }
+  if ((f & SYN) === 0) {
+    if (fwd.state === Ep.Inactive) {
+      fwd.state = Ep.Partial;
+      if (len > 0) conn.established = true;
+    }
+    if (fwd.state === Ep.SynAckSent && fromOrig) fwd.state = Ep.Established;
+  }
 }
 
 /** Letters recorded once per direction: a bit per letter and direction. */
