@@ -63,7 +63,13 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
   const logs = await readLogInputs({ captures: [], ...inputs }, corr, note, null, null, window);
 
-  // Log lines recorded by `logs --store` / `analyze --store` (5xx lines, their targets, flow-log REJECTs and conversations).
+  // Log lines recorded by `logs --store` / `analyze --store` (5xx lines, their targets, flow-log rows and conversations).
+  // The conversations first, before any log line: they only say what the flow logs hold (the
+  // correlation keeps no row for them as evidence).
+  const pairs = await q('flow_pairs', `SELECT * FROM flow_pairs WHERE ${overlapping()}`);
+  for (const p of pairs) {
+    corr.addFlowRow({ file: String(p.file), line: 0, start: Number(p.ts), end: Number(p.end_ts), interfaceId: null, srcAddr: String(p.src_h), dstAddr: String(p.dst_h), srcPort: null, dstPort: p.dst_p === null ? null : Number(p.dst_p), protocol: 6, action: null, tcpFlags: null, raw: '' });
+  }
   const logLines: LbLogView[] = [];
   for (const r of await q('lb_log', `SELECT * FROM lb_log WHERE ${within()} ORDER BY ts, file, line`)) {
     const v = lbLogViewOf(r);
@@ -75,13 +81,17 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
     logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
     if (typeof r.elb_status === 'number' && r.elb_status >= 500) logs.errors5xx++;
   }
-  for (const r of await q('lb_targets', `SELECT target_h, target_p FROM lb_targets WHERE ${overlapping()}`)) corr.noteLogTarget(String(r.target_h), Number(r.target_p));
-  const pairs = await q('flow_pairs', `SELECT * FROM flow_pairs WHERE ${overlapping()}`);
-  const rejects = await q('flow_log', `SELECT * FROM flow_log WHERE ${overlapping()} ORDER BY ts, file, line`);
-  if (pairs.length || rejects.length) corr.markFlowLogsGiven();
-  for (const p of pairs) {
-    corr.addFlowRow({ file: String(p.file), line: 0, start: Number(p.ts), end: Number(p.end_ts), interfaceId: null, srcAddr: String(p.src_h), dstAddr: String(p.dst_h), srcPort: null, dstPort: p.dst_p === null ? null : Number(p.dst_p), protocol: 6, action: null, tcpFlags: null, raw: '' });
+  const targetAddrs = new Set<string>();
+  for (const l of logLines) if (l.targetAddr !== null) targetAddrs.add(l.targetAddr);
+  for (const r of await q('lb_targets', `SELECT target_h, target_p FROM lb_targets WHERE ${overlapping()}`)) {
+    corr.noteLogTarget(String(r.target_h), Number(r.target_p));
+    targetAddrs.add(String(r.target_h));
   }
+  // The rows the correlation can keep: REJECTs, and rows to or from a logged target (it keeps those near an error).
+  const addrs = [...targetAddrs].map((a) => reader.literal(a)).join(', ');
+  const rowFilter = addrs ? `(action = 'REJECT' OR dst_h IN (${addrs}) OR src_h IN (${addrs}))` : "action = 'REJECT'";
+  const rejects = await q('flow_log', `SELECT * FROM flow_log WHERE ${overlapping()} AND ${rowFilter} ORDER BY file, line`);
+  if (pairs.length || rejects.length) corr.markFlowLogsGiven();
   for (const r of rejects) corr.addFlowRow(flowRowViewOf(r));
 
   // Packets' records: transactions, then connections in the order they ended. Only what the

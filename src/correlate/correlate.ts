@@ -439,7 +439,7 @@ export class Correlator {
     for (const l of this.logs) {
       if (l.requestTime === null) continue;
       const root = traceRoot(l.traceId);
-      const t = root ? backTxs.find((x) => traceRoot(x.traceId) === root && x.requestFirstByteTime !== null) ?? [...this.traced.values()].find((x) => traceRoot(x.traceId) === root && x.requestFirstByteTime !== null) : undefined;
+      const t = root ? skewAnchor(backTxs, root, l) ?? skewAnchor(this.traced.values(), root, l) : undefined;
       const off = t ? l.requestTime + Math.max(0, l.requestProcessingSeconds ?? 0) - t.requestFirstByteTime! : null;
       if (off !== null && Math.abs(off) <= this.maxSkew + this.slack) {
         offsets.push(off);
@@ -631,4 +631,24 @@ function openLeg(o: OpenConn): LegView {
     serverRstTimes: [],
     open: true,
   };
+}
+
+/**
+ * The transaction a log line's clock is compared with: of those carrying its trace id, the one to
+ * the target the line names, else the earliest (the first hop behind the load balancer). Never
+ * "whichever was recorded first": the estimate must not depend on the order transactions ended
+ * (a store replays two listeners' records in another order than one capture produces them).
+ */
+function skewAnchor(txs: Iterable<TxView>, root: string, l: LbLogView): TxView | undefined {
+  let best: TxView | undefined;
+  let bestLogged = false;
+  for (const x of txs) {
+    if (x.requestFirstByteTime === null || traceRoot(x.traceId) !== root) continue;
+    const logged = l.targetAddr !== null && x.serverAddr === l.targetAddr && x.serverPort === l.targetPort;
+    if (best === undefined || (logged && !bestLogged) || (logged === bestLogged && x.requestFirstByteTime < best.requestFirstByteTime!)) {
+      best = x;
+      bestLogged = logged;
+    }
+  }
+  return best;
 }

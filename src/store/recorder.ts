@@ -135,10 +135,13 @@ export class Recorder {
     } else this.targets.set(ownString(key), { file: ownString(file), a: ownString(addr), b: '', port, first: time, last: time, n: 1, rejects: 0 });
   }
 
-  /** A flow-log row: REJECTs are recorded whole, every conversation summarised. */
+  /**
+   * A flow-log row: recorded whole (the path model uses REJECTs, and the ACCEPTs to a load
+   * balancer's targets near an error, which cannot be told apart before the access log is known),
+   * and every conversation summarised.
+   */
   flowRow(v: FlowRowView): void {
-    // Written at once as a JSON line (or batched as a row): REJECT rows are few.
-    if (v.action === 'REJECT') this.sink.write('flow_log', flowLogRow({ ...v, file: ownString(v.file), srcAddr: ownString(v.srcAddr), dstAddr: ownString(v.dstAddr), interfaceId: v.interfaceId === null ? null : ownString(v.interfaceId), raw: ownString(v.raw) }, this.node));
+    this.sink.write('flow_log', flowLogRow({ ...v, file: ownString(v.file), srcAddr: ownString(v.srcAddr), dstAddr: ownString(v.dstAddr), interfaceId: v.interfaceId === null ? null : ownString(v.interfaceId), raw: ownString(v.raw) }, this.node));
     const key = `${v.file}|${v.srcAddr}|${v.dstAddr}|${v.dstPort ?? ''}`;
     const s = this.pairs.get(key);
     const rej = v.action === 'REJECT' ? 1 : 0;

@@ -221,7 +221,7 @@ export const TABLES = {
   },
   flow_log: {
     name: 'flow_log',
-    doc: 'VPC flow-log REJECT rows; ts = the row\'s start',
+    doc: 'VPC flow-log rows (REJECTs, and ACCEPTs the path model cites near an error); ts = the row\'s start',
     columns: [
       ...COMMON,
       c('file', 'str', 'log file'),

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -16,6 +16,9 @@ import { analyzeStore } from '../../src/analyze/from-store.js';
 import { openReader, openSink } from '../../src/store/open.js';
 import { Recorder } from '../../src/store/recorder.js';
 import type { Finding } from '../../src/diagnose/finding.js';
+import { capturePointOf } from '../../src/flow/pipeline.js';
+import { build, EXPECT, type Story } from '../analyze/path-scenarios.js';
+import { writeScenario } from '../analyze/scenario.js';
 
 const ex = join(import.meta.dirname, '../../examples/idle-reset');
 const capture = join(ex, 'idle-reset.pcapng');
@@ -74,3 +77,50 @@ test('two nodes recording one path into the store: analyze --store = analyze of 
     await reader.close();
   }
 });
+
+// The path model's built stories (idle reset, keep-alive race, target crash, slow target, SYN
+// dropped with a flow-log REJECT), the NLB with and without client IP preservation, every leg
+// mirrored: the ALB's ENI sessions (VNI 1, 2) recorded by one node, the target's (VNI 3) by
+// another, the logs by a third. analyze --store must give the merged capture's report.
+for (const story of Object.keys(EXPECT) as Story[]) {
+  for (const nat of ['preserve', 'snat'] as const) {
+    test(`${story}, NLB ${nat}: the store's analysis of two nodes' records = the merged capture's`, async () => {
+      const b = build(story, nat);
+      const s = writeScenario(`store-${story}-${nat}`, b.front, b.lb, b.log, b.tgt);
+      const flowLogs: string[] = [];
+      if (b.flow.length) {
+        flowLogs.push(join(s.dir, 'flow.log'));
+        writeFileSync(flowLogs[0]!, `${b.flow.join('\n')}\n`);
+      }
+      const dir = join(s.dir, 'store');
+      for (const [node, points] of [
+        ['alb-eni', new Set(['vni:1', 'vni:2'])],
+        ['target-eni', new Set(['vni:3'])],
+      ] as const) {
+        const rec = new Recorder(openSink(dir, { node }), node);
+        await analyze({ captures: [s.capture] }, { recorder: rec, flow: { filter: (_r, pkt) => points.has(capturePointOf(pkt)) } });
+        await rec.close();
+      }
+      const logs = new Recorder(openSink(dir, { node: 'logs' }), 'logs');
+      await analyze({ captures: [], albLogs: [s.albLog], flowLogs }, { recorder: logs });
+      await logs.close();
+      const merged = await analyze({ captures: [s.capture], albLogs: [s.albLog], flowLogs });
+      assert.ok(merged.report.findings.some((f) => f.kind === EXPECT[story]));
+      const reader = await openReader(dir);
+      try {
+        const fromStore = await analyzeStore(reader, ALL_TIME);
+        assert.deepEqual(comparable(fromStore.report.findings), comparable(merged.report.findings));
+        // The same connections and transactions; their order in the report follows the order
+        // connections ended, which one capture and two nodes' records cannot share.
+        assert.deepEqual(byUid(fromStore.report.connections), byUid(merged.report.connections));
+        assert.deepEqual(byUid(fromStore.report.transactions), byUid(merged.report.transactions));
+      } finally {
+        await reader.close();
+      }
+    });
+  }
+}
+
+function byUid<T extends { uid: string }>(xs: T[]): T[] {
+  return [...xs].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+}
