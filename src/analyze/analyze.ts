@@ -7,6 +7,8 @@
  */
 import { Correlator } from '../correlate/correlate.js';
 import { resetFindingIds } from '../diagnose/rules.js';
+import { LogIncidents } from '../diagnose/logs-only.js';
+import { logIncidentFinding } from '../diagnose/logs-findings.js';
 import { processCaptures } from '../flow/pipeline.js';
 import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
 import { readKeyLogs } from './keylogs.js';
@@ -37,7 +39,9 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
   const rec = opts.recorder ?? null;
   const incident = opts.incident ?? null;
-  const logs = await readLogInputs(inputs, corr, note, rec, incident);
+  // Without captures, the logs are all there is: logs-only analysis (what they prove, what to capture next).
+  const logsOnly = inputs.captures.length === 0 ? new LogIncidents() : null;
+  const logs = await readLogInputs(inputs, corr, note, rec, incident, undefined, logsOnly);
 
   // Captures.
   const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note, recorder: rec, incident });
@@ -80,10 +84,21 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
 
   rec?.endFile();
-  const cases = corr.build();
-  const { findings, connections, transactions } = session.explain(incident === null ? cases : cases.filter((c) => caseSelected(incident, c)));
-  // Inputs that do not overlap in time were not joined: say which.
-  for (const w of corr.timeWarnings()) note(w);
+  let explained: ReturnType<AnalysisSession['explain']>;
+  if (logsOnly) {
+    explained = { findings: logsOnly.incidents().map(logIncidentFinding), connections: [], transactions: [] };
+    for (const f of explained.findings) {
+      stats.findingsByKind[f.kind] = (stats.findingsByKind[f.kind] ?? 0) + 1;
+      rec?.finding(f);
+    }
+    if (logsOnly.dropped > 0) note(`${logsOnly.dropped} error lines beyond the first 10 000 incidents were counted but not grouped`);
+  } else {
+    const cases = corr.build();
+    explained = session.explain(incident === null ? cases : cases.filter((c) => caseSelected(incident, c)));
+    // Inputs that do not overlap in time were not joined: say which.
+    for (const w of corr.timeWarnings()) note(w);
+  }
+  const { findings, connections, transactions } = explained;
   logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
   stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
   const report: Report = {

@@ -13,6 +13,7 @@ import type { ReportLogs } from './model.js';
 import type { AnalyzeInputs } from './options.js';
 import type { Incident } from '../capture/incident.js';
 import { CONTEXT_SECONDS, logLineSelected } from './incident.js';
+import type { LogIncidents } from '../diagnose/logs-only.js';
 
 /** Reads the inputs' logs into `corr`; bad lines are counted, the first 20 noted. */
 /**
@@ -26,6 +27,8 @@ export async function readLogInputs(
   rec: Recorder | null = null,
   incident: Incident | null = null,
   listingWindow?: TimeWindow,
+  /** Logs-only analysis (no capture given): every selected error line and flow-log REJECT goes here too. */
+  logsOnly: LogIncidents | null = null,
 ): Promise<ReportLogs> {
   const window = listingWindow ?? (incident !== null && !isAllTime(incident.window) ? widenWindow(incident.window, CONTEXT_SECONDS) : undefined);
   const logs: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
@@ -39,6 +42,10 @@ export async function readLogInputs(
       if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
       // Only the lines the Correlator keeps need a view (with its formatted evidence line).
       const selected = incident === null || logLineSelected(incident, r.time, r.clientAddr, r.clientPort, r.kind === 'alb' ? r.traceId : null);
+      if (selected && logsOnly) {
+        if (r.kind === 'alb') logsOnly.addAlb(r);
+        else logsOnly.addClb(r);
+      }
       if (selected && Correlator.keepsLogStatus(r.elbStatusCode)) {
         const v = r.kind === 'alb' ? albLogView(r) : clbLogView(r);
         corr.addLog(v);
@@ -49,7 +56,10 @@ export async function readLogInputs(
         if (r.kind === 'alb') rec.lbTarget(r.file, r.targetAddr, r.targetPort, r.time);
         else rec.lbTarget(r.file, r.backendAddr, r.backendPort, r.time);
       }
+    } else if (r.kind === 'nlb') {
+      if (logsOnly && (incident === null || logLineSelected(incident, r.time, r.clientAddr, r.clientPort, null))) logsOnly.addNlb(r);
     } else if (r.kind === 'flow') {
+      logsOnly?.addFlow(r);
       const v = flowRowView(r);
       if (v) {
         corr.addFlowRow(v);

@@ -100,8 +100,11 @@ export function capturePlan(p: CapturePlanInput): CapturePlan {
   const rate = p.spanSeconds > 0 ? p.count / p.spanSeconds : 0;
   const need = rate > 0 ? 3 / rate : 3600;
   const seconds = roundDuration(Math.max(600, need));
-  const seen = p.count === 1 ? 'it came once' : `${p.count} came in ${p.spanSeconds < 120 ? `${Math.round(p.spanSeconds)} s` : `${Math.round(p.spanSeconds / 60)} min`}`;
-  const duration = rate > 0 && p.count > 1 ? `${seen}: ${durationWords(seconds)} should catch it again at least three times; start before the time of day it came if it follows a pattern` : `${seen}: capture for ${durationWords(seconds)} around the time it usually comes (or leave listen running with rotation until it does)`;
+  const seen = p.count === 1 ? 'it came once' : `${String(p.count).replace(/\B(?=(\d{3})+(?!\d))/g, ' ')} came in ${p.spanSeconds < 120 ? `${Math.round(p.spanSeconds)} s` : `${Math.round(p.spanSeconds / 60)} min`}`;
+  const duration =
+    rate > 0 && p.count > 1
+      ? `${durationWords(seconds)} (${seen}: at that rate it comes again at least three times; start before the time of day it came if it follows a pattern)`
+      : `${durationWords(seconds)} around the time it usually comes (${seen}; or leave listen running with rotation until it comes again)`;
   const addr = clientSide ? null : p.targetAddr;
   const port = clientSide ? p.listenerPort : p.targetPort;
   const filterFile = `capture-${p.name}.yaml`;

@@ -23,6 +23,23 @@ export const FINDING_KINDS = [
   'not-in-flow-logs',
   'target-error-response',
   'capture-end',
+  // Causes the packet signatures prove (src/logs/causes/: the verdict catalogue).
+  'target-unreachable',
+  'response-headers-too-large',
+  'content-length-mismatch',
+  'return-path-blocked',
+  'deregistered-in-flight',
+  // Causes an access log decides by itself (analyze without captures).
+  'lambda-error',
+  'no-registered-targets',
+  'request-rejected',
+  'auth-error',
+  'waf-error',
+  'fixed-response',
+  'lb-capacity',
+  'client-tls-failure',
+  /** Logs only: the lines fit several documented causes; `candidates` lists them, `captureNext` says how to settle it. */
+  'undecided',
   'unexplained',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -108,6 +125,38 @@ export interface FindingLeg {
   note: string;
 }
 
+/** A documented cause (an entry of the verdict catalogue, docs/verdicts.md) in AWS's words, with the link. */
+export interface FindingCause {
+  id: string;
+  title: string;
+  /** What AWS says, short paraphrase. */
+  aws: string;
+  source: string;
+}
+
+/** What to capture next to settle a finding the inputs cannot (docs/analyze.md, logs-only analysis). */
+export interface FindingCaptureNext {
+  /** What to mirror (or where to capture) and why it settles it. */
+  where: string;
+  seconds: number;
+  /** Why that long. */
+  duration: string;
+  /** The filter rules file to write (listen --filter / aws mirror plan --filter) and its YAML. */
+  filterFile: string;
+  filterYaml: string;
+  /** What else to collect. */
+  also: string[];
+  /** Commands, in order (lines starting with # are comments). */
+  commands: string[];
+}
+
+/** How often a logs-only incident's lines came, and when (first and last log line). */
+export interface FindingOccurrences {
+  count: number;
+  firstTime: number;
+  lastTime: number;
+}
+
 export interface Finding {
   id: string;
   kind: FindingKind;
@@ -130,4 +179,12 @@ export interface Finding {
   /** The path's legs: which were seen for this request, how they were joined, what a missing one would add. */
   legs: FindingLeg[];
   timeline: Timeline;
+  /** Why, in AWS's words: the documented causes the verdict maps to, the load balancer's own first (then a hop's). */
+  causes: FindingCause[];
+  /** The documented causes the evidence fits but cannot tell apart (kind `undecided`, or `unexplained` with a log line). */
+  candidates: FindingCause[];
+  /** Logs only: one incident stands for this many log lines (null: one request). */
+  occurrences: FindingOccurrences | null;
+  /** What to capture next to settle it (null: nothing a capture would add). */
+  captureNext: FindingCaptureNext | null;
 }

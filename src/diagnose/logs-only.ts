@@ -270,7 +270,7 @@ function fieldsText(inc: LogIncident): string {
 
 /** The headline: "1 214 × 502 with target_status - and -1 processing times on target 10.0.2.30:8080 between 14:02 and 14:09". */
 export function incidentHeadline(inc: LogIncident): string {
-  const on = inc.targetAddr !== null ? ` on target ${inc.targetAddr}${inc.targetPort !== null ? `:${inc.targetPort}` : ''}` : inc.service === 'nlb' ? ` on ${inc.elb}` : ' with no target';
+  const on = inc.targetAddr !== null ? ` on target ${inc.targetAddr}${inc.targetPort !== null ? `:${inc.targetPort}` : ''}` : inc.service === 'nlb' ? ` on ${inc.elb}` : ', target:port -';
   const day = new Date(inc.first * 1000).toISOString().substring(0, 10);
   const when = inc.count === 1 || hhmm(inc.first) === hhmm(inc.last) ? `at ${day} ${hhmm(inc.first)} UTC` : `between ${day} ${hhmm(inc.first)} and ${hhmm(inc.last)} UTC`;
   const what = inc.service === 'nlb' ? 'TLS connection failure' : statusText(inc.status);

@@ -18,6 +18,7 @@ import { decideRequest, type RequestContext } from './request.js';
 import { buildEvidence, buildLegs, buildTimeline } from './timeline.js';
 import { formatSeconds, type KnownTimeout } from './timeouts.js';
 import { SEVERITY, verdict, type Verdict } from './verdict.js';
+import { captureForLog, causeRef, citeVerdict, logCandidates } from './why.js';
 
 export interface DiagnoseOptions {
   /** Known idle timeouts learned from this capture (e.g. the target's keep-alive from its FINs). */
@@ -156,14 +157,17 @@ export function diagnose(c: Case, opts: DiagnoseOptions = {}): Finding {
   const tconn = back ? back.conn ?? back.attempts[0] ?? null : null;
   const uids = legs.flatMap((l) => [l.conn?.uid, l.leg?.uid, l.tx?.connUid, ...l.attempts.map((a) => a.uid)]);
   if (!c.path.lb && !c.path.target) uids.push(...c.path.idleCandidates.slice(0, 1).map((k) => k.conn.uid));
-  findingCounter++;
+  const id = nextFindingId();
+  const status = c.status ?? c.path.client?.tx?.status ?? null;
+  // Unexplained with a log line: the documented causes that line fits, and what to capture to tell them apart.
+  const candidates = v.kind === 'unexplained' && c.log !== null ? logCandidates(c.log) : [];
   return {
-    id: `F${findingCounter}`,
+    id,
     kind: v.kind,
     severity: SEVERITY[v.kind],
     confidence: v.confidence,
     summary: v.summary,
-    status: c.status ?? c.path.client?.tx?.status ?? null,
+    status,
     request: method !== null || path !== null || reqTime !== null ? { method, path, time: reqTime } : null,
     client,
     targetConnection: tconn ? { uid: tconn.uid, ...connEnds(tconn) } : back?.tx ? { uid: back.tx.connUid, client: endpoint(back.tx.clientAddr, back.tx.clientPort)!, server: endpoint(back.tx.serverAddr, back.tx.serverPort)! } : null,
@@ -176,7 +180,17 @@ export function diagnose(c: Case, opts: DiagnoseOptions = {}): Finding {
     connectionUids: [...new Set(uids.filter((u): u is string => typeof u === 'string'))],
     legs: buildLegs(c, v),
     timeline: buildTimeline(c, v),
+    causes: citeVerdict(v.kind, status, c.log?.kind ?? null, v.fits).map(causeRef),
+    candidates: candidates.map(causeRef),
+    occurrences: null,
+    captureNext: candidates.length && c.log ? captureForLog(c.log, candidates, id.toLowerCase()) : null,
   };
+}
+
+/** The next finding id of this run (`F1`, `F2`, ...): findings from packets and from logs alone share them. */
+export function nextFindingId(): string {
+  findingCounter++;
+  return `F${findingCounter}`;
 }
 
 /** Resets the finding id counter (tests, and each analyze run). */

@@ -112,13 +112,20 @@ function findingSection(f: Finding, i: number): string {
   const ev = f.evidence.map((e) => `<li><span class="t">${e.time !== null ? h(isoTime(e.time)) : ''}</span> <span class="src src-${h(e.source)}">${h(e.source)}</span> <code>${h(e.text)}</code></li>`).join('');
   const advice = f.advice.map((a) => `<li>${h(a)}</li>`).join('');
   const missing = f.missing.length ? `<p class="missing">Missing evidence: ${h(f.missing.join('; '))}</p>` : '';
+  const cite = (w: Finding['causes'][number]) => `${h(w.aws)} <span class="src">${h(w.source)}</span>`;
+  const why = f.causes.length ? `<h3>Why (AWS)</h3><ul class="why">${f.causes.map((w) => `<li><b>${h(w.title)}</b>: ${cite(w)}</li>`).join('')}</ul>` : '';
+  const cands = f.candidates.length ? `<h3>Documented causes the log fits</h3><ol class="candidates">${f.candidates.map((w) => `<li><b>${h(w.title)}</b>: ${cite(w)}</li>`).join('')}</ol>` : '';
+  const n = f.captureNext;
+  const next = n
+    ? `<h3>Capture next</h3><p>Mirror ${h(n.where)}, for ${h(n.duration)}.</p>${n.also.length ? `<ul>${n.also.map((a) => `<li>${h(a)}</li>`).join('')}</ul>` : ''}<pre class="cmd">${h(n.commands.join('\n'))}</pre><p><code>${h(n.filterFile)}</code>:</p><pre class="cmd">${h(n.filterYaml)}</pre>`
+    : '';
   return `<section class="finding sev-${h(f.severity)}" id="f${i + 1}">
 <h2>#${i + 1} <span class="kind">${h(f.kind)}</span>${f.status !== null ? ` <span class="status">${f.status}</span>` : ''}</h2>
 <p class="summary">${h(f.summary)}</p>
 <table class="facts">${table}</table>
 <div class="ladderwrap">${renderLadder(f)}</div>
-<h3>Evidence</h3><ol class="evidence">${ev}</ol>${missing}
-${advice ? `<h3>Fix</h3><ul class="advice">${advice}</ul>` : ''}
+<h3>Evidence</h3><ol class="evidence">${ev}</ol>${missing}${why}${cands}
+${advice ? `<h3>Fix</h3><ul class="advice">${advice}</ul>` : ''}${next}
 </section>`;
 }
 

@@ -52,7 +52,9 @@ export function renderFinding(f: Finding, index: number, opts: TextOptions = {})
     const fits = f.timeoutFits.map((x) => `${x.name} (${x.seconds} s${x.relation === 'within-range' ? ', configurable' : ''})`);
     lines.push(`  idle before the request: ${formatSeconds(f.idleSeconds)}${fits.length ? `; fits: ${fits.join('; ')}` : ''}`);
   }
-  if (f.legs.length) {
+  if (f.occurrences !== null && f.legs.every((l) => !l.seen)) {
+    lines.push('  legs: none captured (logs only)');
+  } else if (f.legs.length) {
     lines.push('  legs:');
     for (const l of f.legs) {
       const where = l.seen ? `${e(l.client ?? '?')} -> ${e(l.server ?? '?')}${l.capturePoints.length ? ` at ${l.capturePoints.map(e).join(', ')}` : ''}` : 'not seen';
@@ -83,10 +85,25 @@ export function renderFinding(f: Finding, index: number, opts: TextOptions = {})
     lines.push('  evidence:');
     for (const ev of f.evidence) lines.push(`    ${ev.time !== null ? clock(ev.time) : '            '}  ${ev.source.padEnd(8)} ${e(ev.text)}`);
   }
+  for (const w of f.causes) lines.push(`  why (AWS): ${e(w.aws)} — ${e(w.source)}`);
+  if (f.candidates.length) {
+    lines.push(`  ${f.kind === 'undecided' ? 'the log fits these documented causes and cannot tell them apart' : 'the log line fits these documented causes'}:`);
+    f.candidates.forEach((w, i) => lines.push(`    ${i + 1}. ${e(w.title)}: ${e(w.aws)} — ${e(w.source)}`));
+  }
   if (f.missing.length) lines.push(`  missing evidence: ${f.missing.map(e).join('; ')}`);
   if (f.advice.length) {
     lines.push('  fix:');
     for (const a of f.advice) lines.push(`    - ${e(a)}`);
+  }
+  const n = f.captureNext;
+  if (n) {
+    lines.push('  capture next, to settle it:');
+    lines.push(`    mirror ${e(n.where)}`);
+    lines.push(`    for ${e(n.duration)}`);
+    for (const a of n.also) lines.push(`    also ${e(a)}`);
+    for (const c of n.commands) lines.push(`    ${e(c)}`);
+    lines.push(`    ${e(n.filterFile)}:`);
+    for (const y of n.filterYaml.trimEnd().split('\n')) lines.push(`      ${e(y)}`);
   }
   return lines.join('\n');
 }
@@ -95,6 +112,11 @@ export function renderText(report: Report, opts: TextOptions = {}): string {
   const out: string[] = [];
   const max = opts.maxFindings ?? 50;
   const fs = report.findings;
+  const logsOnly = report.inputs.captures.length === 0 && report.stats.packets === 0;
+  if (logsOnly && report.logs.records > 0) {
+    const lines = fs.reduce((a, f) => a + (f.occurrences?.count ?? 1), 0);
+    out.push(`Logs only (no capture given): ${String(lines).replace(/\B(?=(\d{3})+(?!\d))/g, ' ')} error line${lines === 1 ? '' : 's'} in ${fs.length} incident${fs.length === 1 ? '' : 's'}; each says what the log proves, what it cannot tell apart and what to capture next.`, '');
+  }
   if (fs.length === 0) {
     out.push('No load-balancer errors found to explain.');
   }

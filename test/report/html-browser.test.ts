@@ -57,6 +57,10 @@ function evilReport(): Report {
         { time: T + 0.0005, leg: 0, dir: 1, kind: 'response', label: 'HTTP 502' },
       ],
     },
+    causes: [{ id: 'x', title: `cause ${INJECT}`, aws: `says ${INJECT}`, source: `https://docs.aws.amazon.com/${INJECT}` }],
+    candidates: [{ id: 'y', title: `candidate ${INJECT}`, aws: `says ${INJECT}`, source: 'javascript:alert(1)' }],
+    occurrences: { count: 3, firstTime: T, lastTime: T + 60 },
+    captureNext: { where: `where ${INJECT}`, seconds: 600, duration: `d ${INJECT}`, filterFile: `f${INJECT}.yaml`, filterYaml: `ingress: ${INJECT}`, also: [`also ${INJECT}`], commands: [`cmd ${INJECT}`] },
   };
   return {
     schemaVersion: 2,
