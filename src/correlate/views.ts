@@ -93,6 +93,11 @@ export interface TxView {
   outcome: 'complete' | 'no-response' | 'incomplete' | 'malformed' | string;
   endedBy: string | null;
   malformedReason: string | null;
+  /** HTTP/1 response head size (status line to the empty line), null when not seen. */
+  responseHeadBytes: number | null;
+  /** Declared Content-Length of the response (null: none) and the body bytes that came. */
+  responseContentLength: number | null;
+  responseBodyBytes: number;
   /** Connection endpoints (copied so a transaction can be matched without its ConnView). */
   clientAddr: string;
   clientPort: number;

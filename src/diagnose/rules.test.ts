@@ -50,6 +50,9 @@ function tx(over: Partial<TxView> = {}): TxView {
     uid: 'Ctarget1-2',
     connUid: 'Ctarget1',
     httpVersion: 'HTTP/1.1',
+    responseHeadBytes: null,
+    responseContentLength: null,
+    responseBodyBytes: 0,
     streamId: null,
     method: 'GET',
     host: 'api',
@@ -360,4 +363,59 @@ test('SYNs on the lb leg and a REJECT on the target ENI after the NAT hop → fl
   assert.equal(f.kind, 'flow-log-reject');
   assert.match(f.summary, /behind the NAT hop/);
   assert.ok(f.evidence.some((e) => e.source === 'flow-log' && /after the NAT hop/.test(e.text)));
+});
+
+test('every finding quotes the AWS cause its verdict maps to: the ALB\'s own 502 cause, then the hops\' idle timeouts the idle time fits (NLB and NAT gateway: both 350 s)', () => {
+  const c = conn([{ time: T0 + 360.0003, kind: 'rst', idleBeforeSeconds: 0.0003, acksAllPeerData: false }]);
+  const f = diagnose(kase({ lb: { tx: tx(), conn: c } }));
+  assert.deepEqual(f.causes.map((w) => w.id), ['502-closed-with-request-outstanding', 'nlb-idle-timeout', 'nat-idle-timeout']);
+  assert.match(f.causes[0]!.source, /load-balancer-troubleshooting\.html#http-502-issues$/);
+  assert.deepEqual(f.candidates, []);
+});
+
+test('a response head over 32 KB answered 502 by the load balancer is response-headers-too-large (not a timeout)', () => {
+  const c = conn([{ time: T0 + 360.01, kind: 'fin', fromClient: true, idleBeforeSeconds: 0.001 }], { connState: 'SF' });
+  const t = tx({ status: 200, responseHeadBytes: 40_123, responseContentLength: 2, responseBodyBytes: 2, responseFirstByteTime: T0 + 360.002, outcome: 'complete', endedBy: null });
+  const f = diagnose(kase({ lb: { tx: t, conn: c } }));
+  assert.equal(f.kind, 'response-headers-too-large');
+  assert.match(f.summary, /response head of 39\.2 KiB \(40123 bytes\), over the 32 KiB/);
+  assert.deepEqual(f.causes.map((w) => w.id), ['502-response-headers-too-large']);
+  // The same head passed on with the target's own status is not this cause.
+  assert.notEqual(diagnose(kase({ status: 200, lb: { tx: t, conn: c } })).kind, 'response-headers-too-large');
+});
+
+test('Content-Length 1000 with 500 body bytes, then silence until the load balancer closes: content-length-mismatch', () => {
+  const c = conn([{ time: T0 + 362.1, kind: 'fin', fromClient: true, idleBeforeSeconds: 2.09 }], { connState: 'SF' });
+  const t = tx({ status: 200, responseHeadBytes: 40, responseContentLength: 1000, responseBodyBytes: 500, responseFirstByteTime: T0 + 360.005, responseLastByteTime: T0 + 360.006, outcome: 'incomplete', endedBy: 'client-close' });
+  const f = diagnose(kase({ status: 504, lb: { tx: t, conn: c } }));
+  assert.equal(f.kind, 'content-length-mismatch');
+  assert.equal(f.confidence, 'high');
+  assert.match(f.summary, /Content-Length 1000 but sent 500 body bytes \(500 missing\), then nothing for 2\.09 s until the load balancer closed the connection \(FIN\)/);
+  assert.deepEqual(f.causes.map((w) => w.id), ['504-content-length-over-body']);
+  // A target that closed after sending part of the body is not waiting: not this cause.
+  const closed = conn([{ time: T0 + 360.007, kind: 'fin', idleBeforeSeconds: 0.001 }]);
+  assert.notEqual(diagnose(kase({ status: 502, lb: { tx: t, conn: closed } })).kind, 'content-length-mismatch');
+});
+
+test('the load balancer resetting its own connection with the request outstanding, and a 502: deregistered-in-flight', () => {
+  const c = conn([{ time: T0 + 361.5, kind: 'rst', fromClient: true, idleBeforeSeconds: 1.5 }], { connState: 'RSTO' });
+  const t = tx({ idleBeforeRequestSeconds: 0.2, requestIndexOnConnection: 1, outcome: 'no-response', endedBy: 'client-close' });
+  const f = diagnose(kase({ lb: { tx: t, conn: c } }));
+  assert.equal(f.kind, 'deregistered-in-flight');
+  assert.equal(f.resetBy, '10.0.1.5:41000');
+  assert.deepEqual(f.causes.map((w) => w.id), ['502-deregistration-delay']);
+  // The load balancer's FIN at its timeout with a 504 stays a response timeout.
+  const fin = conn([{ time: T0 + 362, kind: 'fin', fromClient: true, idleBeforeSeconds: 2 }]);
+  assert.equal(diagnose(kase({ status: 504, lb: { tx: t, conn: fin } })).kind, 'target-response-timeout');
+});
+
+test('an unexplained 502 with its log line lists the documented causes the line fits and what to capture', () => {
+  const log: LbLogView = {
+    kind: 'alb', file: 'alb.log', line: 7, time: T0 + 360, requestTime: T0 + 359.99, elbStatus: 502, targetStatus: null, clientAddr: '198.51.100.7', clientPort: 50000,
+    targetAddr: '10.0.2.9', targetPort: 8080, requestProcessingSeconds: null, targetProcessingSeconds: null, responseProcessingSeconds: null, method: 'GET', path: '/x', traceId: null, errorReason: null, raw: 'line',
+  };
+  const f = diagnose(kase({ log, captureCovers: false, coverage: { client: false, lb: false, target: false } }));
+  assert.equal(f.kind, 'unexplained');
+  assert.deepEqual(f.candidates.map((w) => w.id), ['502-rst-on-connect', '502-icmp-unreachable', '502-target-tls-handshake', '502-closed-with-request-outstanding']);
+  assert.match(f.captureNext!.commands.join('\n'), /aws mirror plan --source 10\.0\.2\.9 /);
 });

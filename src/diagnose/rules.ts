@@ -15,6 +15,7 @@ import { decideAttempts } from './connect.js';
 import { legFacts } from './facts.js';
 import type { Finding } from './finding.js';
 import { decideRequest, type RequestContext } from './request.js';
+import { deregisteredInFlight, headersTooLarge, shortBody } from './signatures.js';
 import { buildEvidence, buildLegs, buildTimeline } from './timeline.js';
 import { formatSeconds, type KnownTimeout } from './timeouts.js';
 import { SEVERITY, verdict, type Verdict } from './verdict.js';
@@ -46,6 +47,7 @@ const RULES: readonly Rule[] = [
           ])
         : null,
   },
+  { name: 'the target\'s response head is over 32 KB (the ALB\'s limit)', decide: headersTooLarge },
   {
     name: 'the target\'s response does not parse',
     decide: ({ c }) => {
@@ -57,6 +59,7 @@ const RULES: readonly Rule[] = [
         : null;
     },
   },
+  { name: 'the target announced a Content-Length larger than the body it sent, and went quiet', decide: shortBody },
   {
     name: 'the target itself answered 5xx',
     decide: ({ c }) => {
@@ -83,6 +86,7 @@ const RULES: readonly Rule[] = [
     },
   },
   { name: 'failed connection attempts (TLS alert, refused, SYNs unanswered, flow-log REJECT before or after the NAT hop)', decide: ({ c }) => decideAttempts(c) },
+  { name: 'the load balancer reset its own connection to the target with the request outstanding, and answered 502 (deregistration delay)', decide: deregisteredInFlight },
   { name: 'what came back to a request on an established connection, on whichever back legs were captured', decide: decideRequest },
   {
     name: 'the mirror lost the deciding packets',

@@ -35,6 +35,8 @@ export interface H1Head {
   readonly bodyKind: BodyKind;
   /** Declared Content-Length, or -1. */
   readonly contentLength: number;
+  /** Bytes of the head: start line, fields and the empty line. */
+  readonly headBytes: number;
   /** Number of field lines (an obs-folded line counts with the field it continues). */
   readonly fieldCount: number;
   /** Length of field `i`'s name (to pick candidates before comparing). */
@@ -132,6 +134,7 @@ export class H1HeadView implements H1Head {
   upgrade: string | null = null;
   bodyKind: BodyKind = 'none';
   contentLength = -1;
+  headBytes = 0;
   fieldCount = 0;
   /** The head's bytes (the parser's buffer, or the caller's chunk when the head arrived whole). */
   private src: Uint8Array = EMPTY;
@@ -161,6 +164,7 @@ export class H1HeadView implements H1Head {
     this.upgrade = null;
     this.bodyKind = 'none';
     this.contentLength = -1;
+    this.headBytes = 0;
     this.fieldCount = 0;
     this.src = EMPTY;
     this.srcFrom = 0;

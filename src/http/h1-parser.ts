@@ -434,6 +434,7 @@ export class Http1Parser {
       const head = takeHeadView();
       const stop = head.readWellFormedHead(this.kind, bytes, p, end);
       if (stop > 0 && stop - p <= MAX_HEAD) {
+        head.headBytes = stop - p;
         this.headComplete(head, so + (stop - p), time);
         return stop;
       }
@@ -606,6 +607,7 @@ export class Http1Parser {
         return;
       }
     }
+    head.headBytes = to - from;
     this.headComplete(head, so, time);
   }
 

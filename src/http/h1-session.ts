@@ -300,6 +300,8 @@ export class Http1Connection {
     this.curRes = p;
     if (this.pairingUncertain) addAnomaly(tx, 'http1-pairing-uncertain');
     tx.status = head.status;
+    tx.responseHeadBytes = head.headBytes;
+    tx.responseContentLength = head.bodyKind === 'length' && head.contentLength >= 0 ? head.contentLength : null;
     tx.responseFirstByteTime ??= this.resBeginTime;
     tx.responseLastByteTime = time;
     if (tx.method === null) tx.httpVersion = versionString(head);

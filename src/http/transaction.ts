@@ -45,6 +45,10 @@ export interface HttpTransaction {
   /** Body bytes (after chunk decoding / of DATA frames), including bytes lost in capture gaps. */
   requestBodyBytes: number;
   responseBodyBytes: number;
+  /** HTTP/1 response head size in bytes (status line to the empty line); null when not seen (and for HTTP/2). */
+  responseHeadBytes: number | null;
+  /** The response's declared Content-Length (null: none, or chunked / close-delimited). */
+  responseContentLength: number | null;
   requestFirstByteTime: number | null;
   requestLastByteTime: number | null;
   responseFirstByteTime: number | null;
@@ -119,6 +123,8 @@ export function newTransaction(conn: ConnInfo, index: number, httpVersion: strin
     responseHeaders: {},
     requestBodyBytes: 0,
     responseBodyBytes: 0,
+    responseHeadBytes: null,
+    responseContentLength: null,
     requestFirstByteTime: null,
     requestLastByteTime: null,
     responseFirstByteTime: null,

@@ -1,0 +1,85 @@
+/**
+ * Packet signatures of documented causes the path rules did not name before (the verdict
+ * catalogue, src/logs/causes/): response headers over 32 KB, a Content-Length larger than the
+ * body, the load balancer dropping its own connection to a deregistered target. Each reads the
+ * back legs (the load balancer's connection onward, the target's side of a NAT hop) and passes
+ * when its signature is not there. Entries of the RULES table in rules.ts.
+ */
+import type { TxView } from '../correlate/views.js';
+import type { LegFacts } from './facts.js';
+import type { RequestContext } from './request.js';
+import { formatSeconds } from './timeouts.js';
+import { verdict, type Verdict } from './verdict.js';
+
+/** The ALB's limit on the whole response header (aws-facts §6.1). */
+export const ALB_RESPONSE_HEADER_LIMIT = 32 * 1024;
+
+function backTxs(x: RequestContext): TxView[] {
+  return [x.c.path.target?.tx, x.c.path.lb?.tx].filter((t): t is TxView => t !== null && t !== undefined);
+}
+
+function kib(n: number): string {
+  return `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** The target's response head is over 32 KB (or so large the parser gave up on it). */
+export function headersTooLarge(x: RequestContext): Verdict | null {
+  const tx = backTxs(x).find((t) => (t.responseHeadBytes !== null && t.responseHeadBytes > ALB_RESPONSE_HEADER_LIMIT) || (t.outcome === 'malformed' && /head exceeds/.test(t.malformedReason ?? '')));
+  if (!tx) return null;
+  const size = tx.responseHeadBytes !== null ? `${kib(tx.responseHeadBytes)} (${tx.responseHeadBytes} bytes)` : 'more than the parser\'s 96 KiB';
+  const passedOn = x.c.status !== null && tx.status !== null && x.c.status === tx.status;
+  if (passedOn) return null; // the load balancer forwarded it: not this cause
+  return verdict(
+    'response-headers-too-large',
+    'high',
+    `The target answered${tx.status !== null ? ` ${tx.status}` : ''} with a response head of ${size}, over the 32 KiB an ALB accepts for the whole response header${x.c.status !== null ? `; the load balancer answered ${x.c.status} instead` : ''}.`,
+    ['Shrink the response headers below 32 KB in all: fewer or smaller cookies (Set-Cookie), no large debug, policy or tracing headers; move data into the body.'],
+    { legNotes: { [x.c.path.target?.tx === tx ? 'target' : 'lb']: `the response head is ${size}` } },
+  );
+}
+
+/**
+ * The target announced more body than it sent and went quiet: the load balancer waited for the
+ * missing bytes until it gave up (its idle timeout) — or the log's 504 says it did.
+ */
+export function shortBody(x: RequestContext): Verdict | null {
+  const legs: [LegFacts | null, TxView | undefined][] = [[x.lb, x.c.path.lb?.tx ?? undefined], [x.target, x.c.path.target?.tx ?? undefined]];
+  for (const [f, tx] of legs) {
+    if (!tx || tx.status === null || tx.responseContentLength === null || tx.responseBodyBytes >= tx.responseContentLength) continue;
+    const missing = tx.responseContentLength - tx.responseBodyBytes;
+    const last = tx.responseLastByteTime ?? tx.responseFirstByteTime;
+    const gaveUp = f?.clientGaveUp ?? null;
+    // The body stopped short and nothing else explains it: the target did not close or reset.
+    if (f && ((f.serverRst !== null && (last === null || f.serverRst.time >= last)) || (f.serverFin !== null && (last === null || f.serverFin.time >= last)))) continue;
+    if (!gaveUp && x.c.status !== 504) continue;
+    const waited = gaveUp && last !== null ? ` then nothing for ${formatSeconds(gaveUp.time - last)} until the load balancer closed the connection (${gaveUp.kind.toUpperCase()})` : ' then nothing';
+    return verdict(
+      'content-length-mismatch',
+      gaveUp ? 'high' : 'medium',
+      `The target answered ${tx.status} with Content-Length ${tx.responseContentLength} but sent ${tx.responseBodyBytes} body bytes (${missing} missing),${waited}: the load balancer timed out waiting for the missing bytes${x.c.status !== null ? ` and logged ${x.c.status}` : ''}.`,
+      ['Fix the target so the Content-Length it sends matches the body (a length computed before compression or rewriting, or a body cut short by an error after the headers went out), or send the body chunked.'],
+      { idleSeconds: null, legNotes: { [x.c.path.target?.tx === tx ? 'target' : 'lb']: `${missing} of ${tx.responseContentLength} announced body bytes never came` } },
+    );
+  }
+  return null;
+}
+
+/**
+ * The load balancer itself reset its connection to the target with the request outstanding and no
+ * answer begun, and answered 502: what an ALB does when the deregistration delay of a target
+ * runs out with requests in flight (a FIN at its idle timeout with a 504 is a response timeout).
+ */
+export function deregisteredInFlight(x: RequestContext): Verdict | null {
+  const f = x.lb ?? x.target;
+  if (!f || x.c.status !== 502) return null;
+  const g = f.clientGaveUp;
+  if (!g || g.kind !== 'rst' || f.tx.responseFirstByteTime !== null) return null;
+  if ((f.serverRst && f.serverRst.time <= g.time) || (f.serverFin && f.serverFin.time <= g.time)) return null;
+  return verdict(
+    'deregistered-in-flight',
+    'medium',
+    `The request reached ${f.server} and, ${formatSeconds(g.time - f.reqT)} later with no answer begun, the load balancer itself reset its connection to it (RST from ${f.client}) and answered 502: it dropped a target it had deregistered once the deregistration delay ran out.`,
+    ['Raise the target group\'s deregistration_delay.timeout_seconds above the longest request, or stop sending long requests to a target before deregistering it (deploys and scale-in deregister targets).', 'Check the target group\'s health and registration events at that time (CloudTrail DeregisterTargets, Auto Scaling, ECS deployments).'],
+    { idleSeconds: f.idle, idleRole: f === x.lb ? 'lb' : 'target', resetBy: f.client, legNotes: { [f === x.lb ? 'lb' : 'target']: 'the load balancer reset its own connection with the request outstanding' } },
+  );
+}
