@@ -5,7 +5,9 @@
 // Options: host, port, keepAliveTimeoutMs, log (file: one JSON line per event), crashPath,
 // closePath, slowPath, slowMs, bodyBytes.
 // Paths: <slowPath> answers after slowMs; <crashPath> resets the connection (TCP RST) once the
-// request is read; <closePath> closes it (FIN) without answering; anything else answers 200.
+// request is read; <closePath> closes it (FIN) without answering; /bighead* answers with
+// bigHeaderBytes of response headers; /short* announces shortBodyMissing more body bytes than it
+// sends and waits; anything else answers 200.
 import http from 'node:http';
 import { appendFileSync } from 'node:fs';
 
@@ -24,6 +26,7 @@ const server = http.createServer((req, res) => {
   const sock = req.socket;
   const ev = { event: 'request', conn: sock.mlabId, remote: `${sock.remoteAddress}:${sock.remotePort}`, method: req.method, url: req.url, traceId: req.headers['x-amzn-trace-id'] ?? null };
   const path = (req.url ?? '/').split('?')[0];
+  log({ event: 'received', conn: sock.mlabId, url: req.url, traceId: ev.traceId });
   req.resume();
   req.on('end', () => {
     if (o.crashPath && path.startsWith(o.crashPath)) {
@@ -36,6 +39,13 @@ const server = http.createServer((req, res) => {
       sock.destroy();
       return;
     }
+    if (o.shortBodyMissing && path.startsWith('/short')) {
+      const body = 'b'.repeat(500);
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length + o.shortBodyMissing });
+      res.write(body);
+      log({ ...ev, action: 'short-body', status: 200, sent: body.length, announced: body.length + o.shortBodyMissing });
+      return; // never ends: the rest of the body never comes
+    }
     const delay = o.slowPath && path.startsWith(o.slowPath) ? (o.slowMs ?? 0) : 0;
     const answer = () => {
       if (sock.destroyed) {
@@ -43,9 +53,10 @@ const server = http.createServer((req, res) => {
         return;
       }
       const body = JSON.stringify({ ok: true, path, traceId: ev.traceId, pad: 'x'.repeat(Math.max(0, (o.bodyBytes ?? 0) - 40)) }) + '\n';
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      const big = o.bigHeaderBytes && path.startsWith('/bighead') ? { 'x-mlab-padding': 'p'.repeat(o.bigHeaderBytes) } : {};
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...big });
       res.end(body);
-      log({ ...ev, action: 'respond', status: 200, delayMs: delay });
+      log({ ...ev, action: 'respond', status: 200, delayMs: delay, ...(big['x-mlab-padding'] ? { headerBytes: o.bigHeaderBytes } : {}) });
     };
     if (delay > 0) setTimeout(answer, delay);
     else answer();

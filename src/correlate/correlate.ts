@@ -421,6 +421,9 @@ export class Correlator {
     const clientTxs: TxView[] = [];
     const backTxs: TxView[] = [];
     for (const tx of this.txs) (this.side(tx, lb) === 'target' ? backTxs : clientTxs).push(tx); // unknown: the side the user sees
+    // A target's complete answer to a request whose log line is an error (a 502 for a 200 with a
+    // head over 32 KB): the load balancer rejected what the target sent; it is the back leg's request.
+    for (const tx of this.traced.values()) if (!this.txs.includes(tx) && this.side(tx, lb) === 'target') backTxs.push(tx);
     const txsByConn = new Map<string, TxView[]>();
     for (const tx of [...this.txs, ...this.traced.values()]) {
       const list = txsByConn.get(tx.connUid);

@@ -15,7 +15,7 @@ import { decideAttempts } from './connect.js';
 import { legFacts } from './facts.js';
 import type { Finding } from './finding.js';
 import { decideRequest, type RequestContext } from './request.js';
-import { deregisteredInFlight, headersTooLarge, shortBody } from './signatures.js';
+import { deregisteredInFlight, headersTooLarge, rejectedAnswer, shortBody } from './signatures.js';
 import { buildEvidence, buildLegs, buildTimeline } from './timeline.js';
 import { formatSeconds, type KnownTimeout } from './timeouts.js';
 import { SEVERITY, verdict, type Verdict } from './verdict.js';
@@ -60,6 +60,7 @@ const RULES: readonly Rule[] = [
     },
   },
   { name: 'the target announced a Content-Length larger than the body it sent, and went quiet', decide: shortBody },
+  { name: 'the target answered completely and the load balancer answered 5xx in its place', decide: rejectedAnswer },
   {
     name: 'the target itself answered 5xx',
     decide: ({ c }) => {

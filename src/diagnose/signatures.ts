@@ -83,3 +83,19 @@ export function deregisteredInFlight(x: RequestContext): Verdict | null {
     { idleSeconds: f.idle, idleRole: f === x.lb ? 'lb' : 'target', resetBy: f.client, legNotes: { [f === x.lb ? 'lb' : 'target']: 'the load balancer reset its own connection with the request outstanding' } },
   );
 }
+
+/**
+ * The target answered completely (a status below 500) and the load balancer answered 5xx in its
+ * place: it rejected the response. The parser found nothing wrong with it, so which rule it broke
+ * is not in the packets; AWS names malformed responses and headers that are not valid.
+ */
+export function rejectedAnswer(x: RequestContext): Verdict | null {
+  const tx = backTxs(x).find((t) => t.outcome === 'complete' && t.status !== null && t.status < 500);
+  if (!tx || x.c.status === null || x.c.status < 500 || x.c.status === 504) return null;
+  return verdict(
+    'malformed-response',
+    'medium',
+    `The target answered ${tx.status}${tx.responseHeadBytes !== null ? ` (a ${tx.responseHeadBytes}-byte head)` : ''} and the load balancer answered ${x.c.status} in its place: it rejected the response. The HTTP parser found nothing malformed, so the rule it broke is a load balancer's own (header names or values it does not accept, a duplicate or conflicting Content-Length).`,
+    ['Compare the target\'s response head with RFC 9110/9112: header names without spaces or separators, no control characters in values, one Content-Length, no obsolete line folding.'],
+  );
+}

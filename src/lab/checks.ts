@@ -99,14 +99,17 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
   }
 
   const failing = inp.clients.find((c) => c.path === s.expectPath);
-  if (s.expectStatus === 460) check(`curl gave up on ${s.expectPath} without an answer`, failing !== undefined && failing.status === 0 && failing.error !== undefined, failing ? `status ${failing.status}, ${failing.error ?? 'no error'}` : 'request not made');
+  const clientStatus = s.expectClientStatus ?? s.expectStatus;
+  if (s.expectClientStatus !== undefined) check(`curl got the target's ${clientStatus} head for ${s.expectPath}, then a body cut short`, failing?.status === clientStatus && failing.error !== undefined, failing ? `got ${failing.status}, ${failing.error ?? 'complete'}` : 'request not made');
+  else if (s.expectStatus === 460) check(`curl gave up on ${s.expectPath} without an answer`, failing !== undefined && failing.status === 0 && failing.error !== undefined, failing ? `status ${failing.status}, ${failing.error ?? 'no error'}` : 'request not made');
   else check(`curl got ${s.expectStatus} for ${s.expectPath}`, failing?.status === s.expectStatus, failing ? `got ${failing.status || failing.error}` : 'request not made');
   const f = failureFacts(s, pkts, records);
   const rec = f.record;
   const lbError = s.expectStatus >= 400; // the ALB's own answer: no target status
+  const wantTarget = s.expectTargetStatus ?? (lbError ? null : s.expectStatus);
   check(
-    `ALB log: ${s.expectStatus} with target_status_code ${lbError ? '-' : s.expectStatus} for ${s.expectPath}`,
-    rec !== undefined && rec.elbStatusCode === s.expectStatus && (lbError ? rec.targetStatusCode === null : rec.targetStatusCode === s.expectStatus),
+    `ALB log: ${s.expectStatus} with target_status_code ${wantTarget ?? '-'} for ${s.expectPath}`,
+    rec !== undefined && rec.elbStatusCode === s.expectStatus && rec.targetStatusCode === wantTarget,
     rec ? `${rec.type} ${rec.elbStatusCode} ${rec.targetStatusCode ?? '-'} "${rec.request.raw}" trace ${rec.traceId}` : 'no line for the path',
   );
   if (s.client.http2) check('ALB log: type h2, HTTP/2.0 request', rec?.type === 'h2' && rec.request.protocol === 'HTTP/2.0', rec ? `${rec.type} ${rec.request.protocol}` : '-');
@@ -125,8 +128,8 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
     check('the ALB then closed its connection to the target', albBye !== undefined, albBye ? describe(albBye) : 'no FIN/RST from the ALB on the target side');
     return out;
   }
-  const cResp = cReq && pkts.find((p) => p.side === 'client-side' && p.time >= cReq.time && p.statuses.includes(s.expectStatus));
-  check(`client side decrypts: ${s.expectPath} answered ${s.expectStatus}`, cReq !== undefined && cResp !== undefined, cReq ? (cResp ? `request ${describe(cReq)}; response ${describe(cResp)}` : 'request found, status not') : 'request not found in decrypted client side');
+  const cResp = cReq && pkts.find((p) => p.side === 'client-side' && p.time >= cReq.time && p.statuses.includes(clientStatus));
+  check(`client side decrypts: ${s.expectPath} answered ${clientStatus}`, cReq !== undefined && cResp !== undefined, cReq ? (cResp ? `request ${describe(cReq)}; response ${describe(cResp)}` : 'request found, status not') : 'request not found in decrypted client side');
   if (s.client.http2) {
     const alpn = pkts.some((p) => p.side === 'client-side' && p.alpn.includes('h2'));
     check('client negotiated h2 by ALPN', alpn, alpn ? 'ALPN h2 in the handshake' : 'no ALPN h2');
@@ -196,6 +199,35 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
       const albFin = conn.find((p) => p.time > (f.request?.time ?? 0) && ep(p.dst, p.dport) === NLB_VIP && (p.flags & FIN) !== 0);
       const waited = albFin && f.request ? albFin.time - f.request.time : 0;
       check(`ALB closed the connection after ${s.readTimeoutSeconds} s`, Math.abs(waited - s.readTimeoutSeconds) < 0.5, albFin ? `${describe(albFin)} (${waited.toFixed(3)} s)` : 'no FIN from the ALB');
+      break;
+    }
+    case 'response-headers-too-large': {
+      const resp = f.request && connOf(pkts, f.request).find((p) => p.time > f.request!.time && ep(p.src, p.sport) === NLB_VIP && p.responseLines.length > 0);
+      const headBytes = resp ? resp.responseLines.reduce((a, l) => a + l.length + 2, 0) : 0;
+      check('the target answered with a response head over 32 KB', headBytes > 32 * 1024, resp ? `${describe(resp)}: ${headBytes} bytes of header lines` : 'no response head from the target');
+      check('the target logged its answer', targetSaw?.action === 'respond', targetSaw ? `target: ${targetSaw.action}` : 'not in the target log');
+      break;
+    }
+    case 'content-length-mismatch': {
+      const conn = f.request ? connOf(pkts, f.request) : [];
+      const fromTarget = conn.filter((p) => p.time > (f.request?.time ?? 0) && ep(p.src, p.sport) === NLB_VIP);
+      const declared = fromTarget.map((p) => p.contentLength).find((n) => n !== null) ?? null;
+      const bytes = fromTarget.reduce((a, p) => a + p.len, 0);
+      check('the target declared a Content-Length larger than all it sent (head included)', declared !== null && bytes < declared, `Content-Length ${declared ?? '-'}, ${bytes} bytes from the target`);
+      const albBye = conn.find((p) => p.time > (f.request?.time ?? 0) && ep(p.dst, p.dport) === NLB_VIP && (p.flags & (FIN | RST)) !== 0);
+      const lastData = fromTarget.filter((p) => p.len > 0).pop();
+      const waited = albBye && lastData ? albBye.time - lastData.time : 0;
+      check(`the ALB waited ${s.readTimeoutSeconds} s for the rest, then closed`, Math.abs(waited - s.readTimeoutSeconds) < 0.5, albBye ? `${describe(albBye)} (${waited.toFixed(3)} s after the last data)` : 'no FIN/RST from the ALB');
+      break;
+    }
+    case 'deregistered-in-flight': {
+      const received = rec?.traceId ? targetEvents.find((e) => e.event === 'received' && e.traceId === rec.traceId) : undefined;
+      check('request delivered to the target (it was still working on it)', received !== undefined, received ? `target received it at ${received.time}` : 'not in the target log');
+      const conn = f.request ? connOf(pkts, f.request) : [];
+      const albRst = conn.find((p) => p.time > (f.request?.time ?? 0) && ep(p.dst, p.dport) === NLB_VIP && (p.flags & RST) !== 0);
+      const answered = conn.some((p) => p.time > (f.request?.time ?? 0) && ep(p.src, p.sport) === NLB_VIP && p.len > 0 && (!albRst || p.time < albRst.time));
+      const after = albRst && f.request ? albRst.time - f.request.time : 0;
+      check(`the ALB reset its own connection to the target ${s.deregisterAfterMs} ms into the request, with no answer begun`, albRst !== undefined && !answered && Math.abs(after * 1000 - (s.deregisterAfterMs ?? 0)) < 500, albRst ? `${describe(albRst)} (${after.toFixed(3)} s after the request)` : 'no RST from the ALB');
       break;
     }
     default:

@@ -115,8 +115,16 @@ http {
   map_hash_bucket_size 64;
 
   map $http2 $alb_type { h2 h2; default https; }
-  # nginx logs a client that went away before the answer as 499; ALB logs it as 460.
-  map $status $alb_status { 499 460; default $status; }
+  # nginx logs a client that went away before the answer as 499; ALB logs it as 460. A response
+  # whose body stopped short of its Content-Length (nginx had already sent the head, then timed out
+  # reading) is logged as the ALB logs it: 504, "timed out waiting for the missing bytes".
+  map "$status:$upstream_response_length:$upstream_http_content_length" $alb_status {
+    "~^499:" 460;
+    "~^[0-9]+:([0-9]+):\\1$" $status;
+    "~^200:0:" $status;
+    "~^200:[0-9]+:[0-9]+$" 504;
+    default $status;
+  }
   # ALB logs "- - - " when nothing parseable was received.
   map $request_method $alb_request { "" "- - - "; default "$request_method $scheme://$host:$server_port$request_uri $server_protocol"; }
   # Response time (log time): volatile, evaluated when the line is written.
@@ -176,6 +184,10 @@ ${hexMap.join('\n')}
       proxy_set_header X-Forwarded-Proto https;
       proxy_set_header X-Forwarded-Port 443;
       proxy_next_upstream off;
+      # The ALB's limit on the whole response header: 32 KB (a larger head is a 502).
+      proxy_buffer_size 32k;
+      proxy_buffers 8 32k;
+      proxy_busy_buffers_size 64k;
       proxy_connect_timeout ${o.connectTimeoutSeconds}s;
       proxy_read_timeout ${o.readTimeoutSeconds}s;
       proxy_send_timeout ${o.readTimeoutSeconds}s;

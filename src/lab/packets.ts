@@ -28,6 +28,9 @@ export interface Pkt {
   statuses: number[];
   /** HTTP/1.1 request header lines. */
   headerLines: string[];
+  /** HTTP/1.1 response header lines (status line excluded), and the Content-Length it declares. */
+  responseLines: string[];
+  contentLength: number | null;
   /** TLS handshake message types in this packet (1 ClientHello, 2 ServerHello). */
   tlsHandshake: number[];
   alpn: string[];
@@ -56,6 +59,8 @@ const FIELDS = [
   'http.request.line',
   'tls.handshake.type',
   'tls.handshake.extensions_alpn_str',
+  'http.response.line',
+  'http.content_length_header',
 ];
 
 const SEP = '\x1f';
@@ -82,6 +87,8 @@ export async function readPackets(capture: string, keylog?: string): Promise<Pkt
   const args = ['-n', '-r', capture, '-Y', 'tcp', '-T', 'fields', '-E', 'occurrence=a', '-E', `aggregator=${SEP}`, '-E', 'separator=\t'];
   // Wireshark decodes HTTP on 80 and 8080 already; say it for 443 TLS content too.
   if (keylog) args.push('-o', `tls.keylog_file:${keylog}`);
+  // A response head is dissected when it arrives, not when its body is complete (short-body's never is).
+  args.push('-o', 'http.desegment_body:FALSE');
   for (const f of FIELDS) args.push('-e', f);
   const r = await exec('tshark', args, { timeoutMs: 600_000 });
   const out: Pkt[] = [];
@@ -107,6 +114,8 @@ export async function readPackets(capture: string, keylog?: string): Promise<Pkt
       headerLines: list(c[14] ?? '').map((h) => h.replace(/(\\r)?\\n$/, '')),  // tshark prints CRLF as the text \r\n
       tlsHandshake: list(c[15] ?? '').map(Number),
       alpn: list(c[16] ?? ''),
+      responseLines: list(c[17] ?? '').map((h) => h.replace(/(\\r)?\\n$/, '')),
+      contentLength: c[18] ? Number(last(c[18])) : null,
     });
   }
   return out;

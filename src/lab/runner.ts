@@ -208,7 +208,10 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
 
     // Target.
     if (s.target.listen) {
-      const opts = { host: '0.0.0.0', port: ADDR.targetPort, keepAliveTimeoutMs: s.target.keepAliveTimeoutMs, log: files.targetLog, crashPath: '/crash', closePath: '/close', slowPath: '/slow', slowMs: s.target.slowMs ?? 0, bodyBytes: s.target.bodyBytes ?? 0 };
+      const opts = {
+        host: '0.0.0.0', port: ADDR.targetPort, keepAliveTimeoutMs: s.target.keepAliveTimeoutMs, log: files.targetLog, crashPath: '/crash', closePath: '/close', slowPath: '/slow',
+        slowMs: s.target.slowMs ?? 0, bodyBytes: s.target.bodyBytes ?? 0, bigHeaderBytes: s.target.bigHeaderBytes ?? 0, shortBodyMissing: s.target.shortBodyMissing ?? 0,
+      };
       const d = procs.start('target', process.execPath, [TARGET_SERVER, JSON.stringify(opts)], { ns: topo.ns.target });
       await d.waitFor(/target listening/, 10_000);
     }
@@ -263,8 +266,16 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
           })();
           go.catch(() => {});
         }
+        // deregistered: the ALB drops its connections to the target while this request is in flight
+        // (its deregistration delay ran out): SOCK_DESTROY aborts nginx's upstream sockets, which
+        // sends the target a RST and fails nginx's read (a 502).
+        const drop = s.deregisterAfterMs !== undefined && rq.path === s.expectPath
+          ? abortable(o.signal, s.deregisterAfterMs).then(() => exec('ss', ['-K', 'dst', ADDR.nlbVip, 'dport', '=', String(ADDR.nlbPort)], { ns: topo.ns.alb, allowFail: true }))
+          : null;
+        drop?.catch(() => {});
         const c = await curl(topo.ns.client, s, rq.path, cert, files.keylog, go, rq.clientTimeoutSeconds);
         if (go) await go;
+        if (drop) await drop;
         clients.push(c);
         appendFileSync(files.clientLog, `${JSON.stringify(c)}\n`);
         log(`  ${new Date(c.startTime * 1000).toISOString()} GET ${rq.path} → ${c.status || c.error}`);

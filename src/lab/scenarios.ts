@@ -32,6 +32,10 @@ export interface Scenario {
   expectKind: FindingKind | null;
   /** Status the ALB gives the failing request (200 for scenarios without failure). */
   expectStatus: number;
+  /** target_status_code the ALB logs for it (default: `-` for the ALB's own 4xx/5xx). */
+  expectTargetStatus?: number;
+  /** Status curl sees, when it differs from the logged one (short-body: the target's head was already sent). */
+  expectClientStatus?: number;
   /** Path of the failing request. */
   expectPath: string | null;
   /** Who sends the RST the ALB sees, when there is one. */
@@ -45,12 +49,18 @@ export interface Scenario {
     keepAliveTimeoutMs: number;
     slowMs?: number;
     bodyBytes?: number;
+    /** `/bighead*` answers with this many bytes of response headers. */
+    bigHeaderBytes?: number;
+    /** `/short*` announces this many body bytes more than it sends, then waits. */
+    shortBodyMissing?: number;
   };
   client: { http2: boolean; tls12Cipher?: string };
   requests: ClientRequest[];
   synDrop?: boolean;
   /** keepalive-race: hold the target's FIN this long on its way to the ALB. */
   holdFinMs?: number;
+  /** deregistered: this long after the failing request went out, the ALB drops its connections to the target (ss -K). */
+  deregisterAfterMs?: number;
   load?: LoadParams;
 }
 
@@ -202,6 +212,58 @@ export const SCENARIOS: readonly Scenario[] = [
       { path: '/api/cart', waitMs: 0 },
       { path: '/slow/export', waitMs: 100, clientTimeoutSeconds: 1 },
     ],
+  },
+  {
+    ...BASE,
+    name: 'header-too-large',
+    summary: "the target answers with 40 KB of response headers, over the ALB's 32 KB limit (nginx proxy_buffer_size 32k) → 502",
+    expectKind: 'response-headers-too-large',
+    expectStatus: 502,
+    expectPath: '/bighead/profile',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000, bigHeaderBytes: 40_000 },
+    client: { http2: false },
+    requests: [
+      { path: '/api/cart', waitMs: 0 },
+      { path: '/bighead/profile', waitMs: 100 },
+    ],
+  },
+  {
+    ...BASE,
+    name: 'short-body',
+    summary: 'the target announces Content-Length 1000, sends 500 bytes and waits; the ALB gives up after its (scaled) 2 s idle timeout → 504 (target status 200)',
+    expectKind: 'content-length-mismatch',
+    expectStatus: 504,
+    expectTargetStatus: 200,
+    expectClientStatus: 200,
+    expectPath: '/short/report',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    readTimeoutSeconds: 2,
+    target: { listen: true, keepAliveTimeoutMs: 600_000, shortBodyMissing: 500 },
+    client: { http2: false },
+    requests: [
+      { path: '/api/cart', waitMs: 0 },
+      { path: '/short/report', waitMs: 100 },
+    ],
+  },
+  {
+    ...BASE,
+    name: 'deregistered',
+    summary: 'the target takes 4 s; 1 s into the request the ALB drops its connections to the target (its deregistration delay ran out: ss -K) → 502',
+    expectKind: 'deregistered-in-flight',
+    expectStatus: 502,
+    expectPath: '/slow/upload',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000, slowMs: 4000 },
+    client: { http2: false },
+    requests: [
+      { path: '/api/cart', waitMs: 0 },
+      { path: '/slow/upload', waitMs: 100 },
+    ],
+    deregisterAfterMs: 1000,
   },
   {
     ...BASE,

@@ -17,7 +17,7 @@ test('502, target status -, target_processing_time -1: the load balancer answere
   assert.equal(x.origin, 'load-balancer');
   assert.equal(x.pattern, '502-target-closed');
   assert.equal(x.meaning, 'the load balancer answered 502 itself after sending the request: the target connection closed or reset before any response');
-  assert.deepEqual(x.causes, ['502-closed-with-request-outstanding', '502-deregistration-delay']);
+  assert.deepEqual(x.causes, ['502-closed-with-request-outstanding', '502-deregistration-delay', '502-response-headers-too-large']);
   assert.match(x.likelyCauses[0]!, /keep-alive timeout longer than the load balancer's idle timeout/);
   assert.match(x.open!, /keep-alive race .* a hop between \(NLB, NAT, firewall\)/);
 });

@@ -8,6 +8,8 @@ import type { Pkt } from '../../src/lab/packets.js';
 import { parseAlbLine } from '../../src/logs/alb.js';
 import { parseFlowLine } from '../../src/logs/flow.js';
 import { isLineError } from '../../src/logs/types.js';
+import { CAUSES } from '../../src/logs/causes/index.js';
+import { findScenario } from '../../src/lab/scenarios.js';
 
 test('the ALB log_format has the 33 ALB access-log fields', () => {
   // Quoted fields may hold spaces: count tokens the way the ALB parser does.
@@ -44,11 +46,13 @@ test('nginx config: trace-id hex table covers the run and the log goes where ask
   assert.match(conf, /proxy_next_upstream off;/);
   assert.match(conf, /proxy_set_header Connection "";/);
   assert.match(conf, /keepalive 16;/);
-  assert.match(conf, /map \$status \$alb_status \{ 499 460; default \$status; \}/, "nginx's 499 is ALB's 460");
+  assert.match(conf, /"~\^499:" 460;/, "nginx's 499 is ALB's 460");
+  assert.match(conf, /"~\^200:\[0-9\]\+:\[0-9\]\+\$" 504;/, 'a body short of its Content-Length is logged 504');
+  assert.match(conf, /proxy_buffer_size 32k;/, "the ALB's 32 KB response header limit");
 });
 
 function pkt(p: Partial<Pkt>): Pkt {
-  return { time: 0, side: 'alb-target-side', src: '', sport: 0, dst: '', dport: 0, flags: 0, len: 0, seq: 0, ack: 0, stream: 0, uris: [], statuses: [], headerLines: [], tlsHandshake: [], alpn: [], ...p };
+  return { time: 0, side: 'alb-target-side', src: '', sport: 0, dst: '', dport: 0, flags: 0, len: 0, seq: 0, ack: 0, stream: 0, uris: [], statuses: [], headerLines: [], responseLines: [], contentLength: null, tlsHandshake: [], alpn: [], ...p };
 }
 
 test('flow-log lines: each ENI with the addresses it saw (the ALB\'s before the NAT, the target\'s after), the SYNs the target\'s security group dropped REJECT, in the default v2 format', () => {
@@ -71,4 +75,15 @@ test('flow-log lines: each ENI with the addresses it saw (the ALB\'s before the 
   assert.equal(lines[0], '2 123456789012 eni-0a1b2c3d4e5f60718 10.0.1.10 10.0.1.20 40000 80 6 2 120 100 102 ACCEPT OK');
   assert.ok(lines.includes('2 123456789012 eni-0fedcba9876543210 10.0.1.20 10.0.2.30 61000 8080 6 2 120 100 102 REJECT OK'));
   assert.ok(lines.some((l) => / eni-0fedcba9876543210 10\.0\.1\.20 10\.0\.2\.30 51234 8080 6 1 60 200 201 ACCEPT OK$/.test(l)));
+});
+
+test('every lab scenario the verdict catalogue names exists, and proves a verdict of that cause', () => {
+  for (const c of CAUSES) {
+    if (!c.packets?.lab) continue;
+    for (const name of c.packets.lab.split(',').map((x) => x.trim())) {
+      const sc = findScenario(name);
+      assert.ok(sc, `${c.id}: no lab scenario '${name}'`);
+      assert.ok(sc.expectKind !== null && c.packets.verdicts.includes(sc.expectKind), `${c.id}: scenario ${name} expects ${sc.expectKind}, not one of ${c.packets.verdicts.join(', ')}`);
+    }
+  }
 });
