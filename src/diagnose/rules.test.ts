@@ -419,3 +419,16 @@ test('an unexplained 502 with its log line lists the documented causes the line 
   assert.deepEqual(f.candidates.map((w) => w.id), ['502-rst-on-connect', '502-icmp-unreachable', '502-target-tls-handshake', '502-closed-with-request-outstanding']);
   assert.match(f.captureNext!.commands.join('\n'), /aws mirror plan --source 10\.0\.2\.9 /);
 });
+
+test('SYNs unanswered and the target interface\'s flow log REJECTing its replies: return-path-blocked, not a security group', () => {
+  const lbAtt = conn([{ time: T0, kind: 'syn', fromClient: true }], { synAckTime: null, connState: 'S0', history: 'S', serverAddr: '10.0.1.20', serverPort: 80 });
+  const tAtt = conn([{ time: T0 + 0.001, kind: 'syn', fromClient: true }], { uid: 'Ct2', synAckTime: null, connState: 'S0', history: 'S', clientAddr: '10.0.1.20', clientPort: 46473 });
+  const reject: FlowRowView = { file: 'flow.log', line: 3, start: T0 - 1, end: T0 + 2, interfaceId: 'eni-0target', srcAddr: '10.0.2.9', dstAddr: '10.0.1.20', srcPort: 8080, dstPort: 46473, protocol: 6, action: 'REJECT', tcpFlags: 18, raw: 'row' };
+  const f = diagnose(kase({ status: 504, lb: { attempts: [lbAtt] }, target: { attempts: [tAtt] }, flowRows: [reject], flowLogsGiven: true }));
+  assert.equal(f.kind, 'return-path-blocked');
+  assert.match(f.summary, /flow log REJECTs its replies: 10\.0\.2\.9:8080 → 10\.0\.1\.20:46473 on eni-0target/);
+  assert.deepEqual(f.causes.map((w) => w.id), ['504-nacl-return-path']);
+  // A REJECT of the SYNs themselves (toward the target) stays a security-group / network-ACL reject.
+  const fwd: FlowRowView = { ...reject, srcAddr: '10.0.1.20', srcPort: 46473, dstAddr: '10.0.2.9', dstPort: 8080, tcpFlags: 2 };
+  assert.equal(diagnose(kase({ status: 504, lb: { attempts: [lbAtt] }, target: { attempts: [tAtt] }, flowRows: [fwd], flowLogsGiven: true })).kind, 'flow-log-reject');
+});

@@ -99,3 +99,35 @@ export function rejectedAnswer(x: RequestContext): Verdict | null {
     ['Compare the target\'s response head with RFC 9110/9112: header names without spaces or separators, no control characters in values, one Content-Length, no obsolete line folding.'],
   );
 }
+
+/**
+ * The load balancer's SYNs were never answered, and the target's reply was what got lost: the
+ * target's interface sent SYN-ACKs that never reached the load balancer's side, or the target
+ * interface's flow log REJECTs its replies from the target port. A network ACL (stateless)
+ * without the return rule for the ephemeral ports 1024-65535 (a 504 after the connect timeout).
+ */
+export function returnPathBlocked(x: RequestContext): Verdict | null {
+  const c = x.c;
+  const lbAtt = c.path.lb?.attempts ?? [];
+  const tAtt = c.path.target?.attempts ?? [];
+  const unanswered = [...lbAtt, ...tAtt].filter((a) => a.synTimes.length > 0 && a.synAckTime === null);
+  const sentBack = tAtt.filter((a) => a.synAckTime !== null);
+  if (unanswered.length === 0 && !(sentBack.length && lbAtt.some((a) => a.synAckTime === null))) return null;
+  const ends = [...lbAtt, ...tAtt].map((a) => ({ addr: a.serverAddr, port: a.serverPort }));
+  const back = c.flowRows.filter((m) => m.row.action === 'REJECT' && ends.some((e) => m.row.srcAddr === e.addr && m.row.srcPort === e.port));
+  const lost = sentBack.length > 0 && lbAtt.some((a) => a.synAckTime === null);
+  if (!lost && back.length === 0) return null;
+  const a = unanswered[0] ?? lbAtt[0]!;
+  const tries = a.synTimes.length;
+  const target = tAtt[0] ?? null;
+  const arrived = target ? ` The SYNs reached the target (${target.serverAddr}:${target.serverPort}, seen on its interface${sentBack.length ? ' with the SYN-ACKs it sent' : '; its SYN-ACKs were not mirrored: dropped on the way out'}).` : '';
+  const row = back[0]?.row;
+  const rowText = row ? ` The target interface's flow log REJECTs its replies: ${row.srcAddr}:${row.srcPort} → ${row.dstAddr}:${row.dstPort}${row.interfaceId ? ` on ${row.interfaceId}` : ''} (${row.file}:${row.line}).` : '';
+  return verdict(
+    'return-path-blocked',
+    'high',
+    `The load balancer's SYNs to ${a.serverAddr}:${a.serverPort} were never answered (${tries} ${tries === 1 ? 'try' : 'tries'}): the replies were what was lost, on the way back.${arrived}${rowText} A network ACL without the return rule for the ephemeral ports drops them.`,
+    ['Add an outbound rule to the network ACL of the targets\' subnet for TCP 1024-65535 to the load balancer\'s subnets (and an inbound one on the load balancer\'s subnets for the same ports): network ACLs are stateless, security groups are not.'],
+    { legNotes: { target: sentBack.length ? 'the target sent SYN-ACKs that never arrived' : 'the SYNs arrived; no SYN-ACK left the interface' } },
+  );
+}

@@ -17,6 +17,8 @@ export interface CheckInput {
   targetLog: string;
   clients: readonly ClientResult[];
   load?: { connections: number; requests: number; errors: number; statuses: Record<string, number> };
+  /** The run's VPC flow log, when the scenario writes one. */
+  flowLog?: string;
 }
 
 export interface TargetEvent {
@@ -199,6 +201,21 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
       const albFin = conn.find((p) => p.time > (f.request?.time ?? 0) && ep(p.dst, p.dport) === NLB_VIP && (p.flags & FIN) !== 0);
       const waited = albFin && f.request ? albFin.time - f.request.time : 0;
       check(`ALB closed the connection after ${s.readTimeoutSeconds} s`, Math.abs(waited - s.readTimeoutSeconds) < 0.5, albFin ? `${describe(albFin)} (${waited.toFixed(3)} s)` : 'no FIN from the ALB');
+      break;
+    }
+    case 'return-path-blocked': {
+      const syns = pkts.filter((p) => p.side === 'alb-target-side' && ep(p.dst, p.dport) === NLB_VIP && p.flags === SYN);
+      const ports = new Set(syns.map((p) => p.sport));
+      const answered = pkts.some((p) => p.side === 'alb-target-side' && ports.has(p.dport) && (p.flags & (SYN | ACK)) === (SYN | ACK));
+      check('SYNs to the NLB never answered', syns.length > 0 && !answered, `${syns.length} SYN(s), ${answered ? 'a SYN-ACK came back' : 'no SYN-ACK'}`);
+      const arrived = pkts.filter((p) => p.side === 'target-eni' && ep(p.dst, p.dport) === TARGET_EP && p.flags === SYN);
+      const synAcks = pkts.filter((p) => p.side === 'target-eni' && ep(p.src, p.sport) === TARGET_EP && (p.flags & (SYN | ACK)) === (SYN | ACK));
+      check('target ENI: the SYNs arrived, no SYN-ACK left (dropped before the mirror)', arrived.length > 0 && synAcks.length === 0, `${arrived.length} SYN(s) in, ${synAcks.length} SYN-ACK(s) out`);
+      const rows = inp.flowLog ? readFileSync(inp.flowLog, 'utf8').split('\n').filter((l) => l.includes(` ${TARGET_EP.split(':')[0]} `) && l.endsWith(' REJECT OK')) : [];
+      const back = rows.filter((l) => l.split(' ')[3] === TARGET_EP.split(':')[0] && l.split(' ')[5] === TARGET_EP.split(':')[1]);
+      check("the target ENI's flow log REJECTs its replies from the target port", back.length > 0, back[0] ?? `no such REJECT row (${rows.length} REJECT rows)`);
+      const waited = rec && rec.requestCreationTime !== null ? rec.time - rec.requestCreationTime : 0;
+      check(`ALB gave up after its connect timeout (${s.connectTimeoutSeconds} s)`, Math.abs(waited - s.connectTimeoutSeconds) < 0.5, `${waited.toFixed(3)} s between request and response`);
       break;
     }
     case 'response-headers-too-large': {

@@ -39,9 +39,9 @@ interface Agg {
   reject: boolean;
 }
 
-/** The SYNs in the lab's security-group tap capture (read with tshark). */
-export async function readDroppedSyns(pcap: string): Promise<DroppedSyn[]> {
-  const r = await exec('tshark', ['-n', '-r', pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0', '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'tcp.srcport', '-e', 'ip.dst', '-e', 'tcp.dstport'], { allowFail: true });
+/** The SYNs (or, `synAck`, the SYN-ACKs) in one of the lab's drop-tap captures (read with tshark). */
+export async function readDroppedSyns(pcap: string, synAck = false): Promise<DroppedSyn[]> {
+  const r = await exec('tshark', ['-n', '-r', pcap, '-Y', `tcp.flags.syn == 1 && tcp.flags.ack == ${synAck ? 1 : 0}`, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'tcp.srcport', '-e', 'ip.dst', '-e', 'tcp.dstport'], { allowFail: true });
   return r.stdout
     .split('\n')
     .filter((l) => l.trim())

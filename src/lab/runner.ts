@@ -169,9 +169,9 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     if (o.fleet?.onTopology) await o.fleet.onTopology(topo.ns.collector);
     let tapD: Daemon | undefined;
     const tapFile = join(runDir, 'sgdrop.pcap');
-    if (s.synDrop) {
-      const dev = await topo.dropSynsAtTarget();
-      tapD = procs.start('tcpdump sg-drop tap', 'tcpdump', ['-i', dev, '-n', '-U', '-s', '0', '-w', tapFile], { ns: topo.ns.nlb });
+    if (s.synDrop || s.naclReturn) {
+      const dev = s.synDrop ? await topo.dropSynsAtTarget() : await topo.dropSynAcksFromTarget();
+      tapD = procs.start('tcpdump drop tap', 'tcpdump', ['-i', dev, '-n', '-U', '-s', '0', '-w', tapFile], { ns: topo.ns.nlb });
       await tapD.waitFor(/listening on/, 10_000);
     }
     if (s.holdFinMs) await topo.holdTargetFins(s.holdFinMs, (s.target.bodyBytes ?? 0) + 250);
@@ -320,10 +320,10 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     pkts.sort((a, b) => a.time - b.time);
     if (tapD) {
       await procs.stop(tapD, 'SIGINT', 5000);
-      dropped = await readDroppedSyns(tapFile);
+      dropped = await readDroppedSyns(tapFile, s.naclReturn === true);
     }
-    if (s.synDrop) writeFileSync(files.flowLog, `${flowLogLines(pkts, dropped).join('\n')}\n`);
-    checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never });
+    if (s.synDrop || s.naclReturn) writeFileSync(files.flowLog, `${flowLogLines(pkts, dropped).join('\n')}\n`);
+    checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never, flowLog: existsSync(files.flowLog) ? files.flowLog : undefined });
 
     // Verdict.
     if (runAnalyze) {

@@ -57,6 +57,8 @@ export interface Scenario {
   client: { http2: boolean; tls12Cipher?: string };
   requests: ClientRequest[];
   synDrop?: boolean;
+  /** nacl-return: the target subnet's network ACL drops the target's SYN-ACKs on the way out (not mirrored; REJECT in its flow log). */
+  naclReturn?: boolean;
   /** keepalive-race: hold the target's FIN this long on its way to the ALB. */
   holdFinMs?: number;
   /** deregistered: this long after the failing request went out, the ALB drops its connections to the target (ss -K). */
@@ -212,6 +214,20 @@ export const SCENARIOS: readonly Scenario[] = [
       { path: '/api/cart', waitMs: 0 },
       { path: '/slow/export', waitMs: 100, clientTimeoutSeconds: 1 },
     ],
+  },
+  {
+    ...BASE,
+    name: 'nacl-return',
+    summary: "the target subnet's network ACL has no outbound rule for the ephemeral ports: the target's SYN-ACKs never leave (not mirrored; REJECT in the target ENI's flow log) → 504 after the (scaled) 2 s connect timeout",
+    expectKind: 'return-path-blocked',
+    expectStatus: 504,
+    expectPath: '/api/cart',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: [{ path: '/api/cart', waitMs: 0 }],
+    naclReturn: true,
   },
   {
     ...BASE,

@@ -199,6 +199,28 @@ export class Topology {
   }
 
   /**
+   * nacl-return: the network ACL of the target's subnet has no outbound rule for the ephemeral
+   * ports, so the target's SYN-ACKs to the load balancer are dropped on the way out: after the
+   * target sent them, before the target ENI's mirror session (packets a network ACL drops are not
+   * mirrored). A tc filter ahead of the mirror on the NLB's target-facing interface (ingress: what
+   * the target sends) redirects them into a tap the lab records (what the target ENI's flow log
+   * sees).
+   */
+  async dropSynAcksFromTarget(): Promise<string> {
+    const n = this.ns.nlb;
+    const L = [
+      `ip -n ${n} link add acltap0 type veth peer name acltap1`,
+      `ip -n ${n} link set acltap0 up`,
+      `ip -n ${n} link set acltap1 up`,
+      `ip netns exec ${n} iptables -t raw -A PREROUTING -i acltap1 -j DROP`,
+      `ip netns exec ${n} tc qdisc add dev back0 clsact 2>/dev/null || true`,
+      `ip netns exec ${n} tc filter add dev back0 ingress prio 1 protocol ip u32 match ip protocol 6 0xff match ip src ${ADDR.target}/32 match ip sport ${ADDR.targetPort} 0xffff match u8 0x12 0x12 at 33 action mirred egress redirect dev acltap0`,
+    ];
+    await exec('sh', ['-ec', L.join('\n')]);
+    return 'acltap1';
+  }
+
+  /**
    * keepalive-race: hold the target's FIN (and the RST behind it) on the NLB → ALB hop for
    * about `holdMs`, so that it crosses the ALB's next request the way a FIN in flight does.
    * This kernel build has no netem, so the hold is an HTB class that every target→ALB payload

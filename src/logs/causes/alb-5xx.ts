@@ -212,7 +212,7 @@ export const ALB_5XX: readonly Cause[] = [
     aws: { says: 'The network ACL for the subnet did not allow traffic from the targets to the load balancer nodes on the ephemeral ports (1024-65535).', source: `${ALB_TROUBLESHOOTING}#http-504-issues` },
     log: [{ log: 'alb', elbStatus: [504], targetStatus: 'none', times: ['-1', '-1', '-1'], target: 'set', errorReason: 'none', elapsedSeconds: { min: 9, max: 12 }, basis: 'field-definitions' }],
     metrics: ['TargetConnectionErrorCount', 'HTTPCode_ELB_504_Count'],
-    packets: { verdicts: ['return-path-blocked'], signature: 'on the target\'s interface the SYN arrives and the target\'s SYN-ACK leaves, again and again; on the load balancer\'s side no SYN-ACK ever arrives; the target interface\'s flow log shows the SYN ACCEPTed in and the SYN-ACK REJECTed out (a stateless network ACL)', lab: null },
+    packets: { verdicts: ['return-path-blocked'], signature: 'on the target\'s interface the SYN arrives and the target\'s SYN-ACK leaves, again and again; on the load balancer\'s side no SYN-ACK ever arrives; the target interface\'s flow log shows the SYN ACCEPTed in and the SYN-ACK REJECTed out (a stateless network ACL)', lab: 'nacl-return' },
     evidence: 'the target\'s SYN-ACKs that never reach the load balancer, and the flow-log REJECT of the return direction on the target\'s interface',
     fix: ['Add an outbound rule to the targets\' subnet network ACL for TCP 1024-65535 to the load balancer subnets (and the matching inbound rule on the load balancer subnets): network ACLs are stateless.'],
     confidence: { logsOnly: 'low', withPackets: 'high' },
