@@ -9,6 +9,8 @@
 // bigHeaderBytes of response headers; /short* announces shortBodyMissing more body bytes than it
 // sends and waits; anything else answers 200.
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { appendFileSync } from 'node:fs';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
@@ -22,7 +24,7 @@ function log(ev) {
   if (logFile) appendFileSync(logFile, line);
 }
 
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   const sock = req.socket;
   const ev = { event: 'request', conn: sock.mlabId, remote: `${sock.remoteAddress}:${sock.remotePort}`, method: req.method, url: req.url, traceId: req.headers['x-amzn-trace-id'] ?? null };
   const path = (req.url ?? '/').split('?')[0];
@@ -61,8 +63,13 @@ const server = http.createServer((req, res) => {
     if (delay > 0) setTimeout(answer, delay);
     else answer();
   });
-});
+};
 
+// o.tls: an HTTPS target ({cert, key, minVersion, maxVersion} of the lab's certificate); a failed handshake is logged.
+const server = o.tls
+  ? https.createServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key), minVersion: o.tls.minVersion, maxVersion: o.tls.maxVersion }, handler)
+  : http.createServer(handler);
+if (o.tls) server.on('tlsClientError', (err, sock) => log({ event: 'tls-error', remote: `${sock.remoteAddress}:${sock.remotePort}`, error: err.code ?? err.message }));
 server.keepAliveTimeout = o.keepAliveTimeoutMs ?? 600_000;
 // headersTimeout must exceed keepAliveTimeout or Node closes idle sockets early.
 server.headersTimeout = Math.max(60_000, server.keepAliveTimeout + 1000);

@@ -24,6 +24,7 @@ export interface CheckInput {
 export interface TargetEvent {
   time: number;
   event: string;
+  error?: string;
   action?: string;
   url?: string;
   traceId?: string | null;
@@ -216,6 +217,16 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
       check("the target ENI's flow log REJECTs its replies from the target port", back.length > 0, back[0] ?? `no such REJECT row (${rows.length} REJECT rows)`);
       const waited = rec && rec.requestCreationTime !== null ? rec.time - rec.requestCreationTime : 0;
       check(`ALB gave up after its connect timeout (${s.connectTimeoutSeconds} s)`, Math.abs(waited - s.connectTimeoutSeconds) < 0.5, `${waited.toFixed(3)} s between request and response`);
+      break;
+    }
+    case 'tls-handshake-failure': {
+      const hello = pkts.find((p) => p.side === 'alb-target-side' && ep(p.dst, p.dport) === NLB_VIP && p.tlsHandshake.includes(1));
+      const alert = hello && pkts.find((p) => p.side === 'alb-target-side' && p.time >= hello.time && ep(p.src, p.sport) === NLB_VIP && p.dport === hello.sport && p.tlsAlerts.length > 0);
+      check('the ALB\'s ClientHello to the target answered by a TLS alert', alert !== undefined, hello ? (alert ? `${describe(hello)}; alert ${alert.tlsAlerts.join(',')} ${describe(alert)}` : 'no alert back') : 'no ClientHello from the ALB');
+      check('that alert is protocol_version (70): no common TLS version', alert?.tlsAlerts.includes(70) === true, alert ? alert.tlsAlerts.join(',') : '-');
+      const tlsErr = targetEvents.find((e) => e.event === 'tls-error');
+      check('the target logged the failed handshake', tlsErr !== undefined, tlsErr ? JSON.stringify(tlsErr) : 'no tls-error in the target log');
+      check('ALB log: request_processing_time -1 (never dispatched)', rec?.requestProcessingSeconds === null, rec ? String(rec.requestProcessingSeconds) : '-');
       break;
     }
     case 'response-headers-too-large': {

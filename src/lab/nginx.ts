@@ -39,6 +39,8 @@ export interface NginxOptions {
   traceSpanSeconds: number;
   /** 12 hex chars making ids unique per run. */
   runId: string;
+  /** HTTPS to the targets with these TLS versions (`TLSv1.2`): an HTTPS target group. Absent: HTTP. */
+  upstreamTlsProtocols?: string;
 }
 
 /** ALB's default security policy ciphers (ELBSecurityPolicy-2016-08), in its order. */
@@ -175,7 +177,11 @@ ${hexMap.join('\n')}
     set $alb_req_iso $time_iso8601;
 
     location / {
-      proxy_pass http://targets;
+      proxy_pass ${o.upstreamTlsProtocols ? 'https' : 'http'}://targets;${o.upstreamTlsProtocols ? `
+      # An HTTPS target group: the ALB offers these versions and does not verify the target's certificate.
+      proxy_ssl_protocols ${o.upstreamTlsProtocols};
+      proxy_ssl_verify off;
+      proxy_ssl_server_name off;` : ''}
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $host;

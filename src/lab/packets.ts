@@ -31,6 +31,8 @@ export interface Pkt {
   /** HTTP/1.1 response header lines (status line excluded), and the Content-Length it declares. */
   responseLines: string[];
   contentLength: number | null;
+  /** TLS alert descriptions in this packet (70 protocol_version, 40 handshake_failure, ...), unencrypted ones. */
+  tlsAlerts: number[];
   /** TLS handshake message types in this packet (1 ClientHello, 2 ServerHello). */
   tlsHandshake: number[];
   alpn: string[];
@@ -61,6 +63,7 @@ const FIELDS = [
   'tls.handshake.extensions_alpn_str',
   'http.response.line',
   'http.content_length_header',
+  'tls.alert_message.desc',
 ];
 
 const SEP = '\x1f';
@@ -83,12 +86,14 @@ function list(field: string): string[] {
 }
 
 /** Reads every TCP packet of a capture (VXLAN-encapsulated or plain), inner layers. */
-export async function readPackets(capture: string, keylog?: string): Promise<Pkt[]> {
+export async function readPackets(capture: string, keylog?: string, opts: { targetTls?: boolean } = {}): Promise<Pkt[]> {
   const args = ['-n', '-r', capture, '-Y', 'tcp', '-T', 'fields', '-E', 'occurrence=a', '-E', `aggregator=${SEP}`, '-E', 'separator=\t'];
   // Wireshark decodes HTTP on 80 and 8080 already; say it for 443 TLS content too.
   if (keylog) args.push('-o', `tls.keylog_file:${keylog}`);
   // A response head is dissected when it arrives, not when its body is complete (short-body's never is).
   args.push('-o', 'http.desegment_body:FALSE');
+  // An HTTPS target group: the ALB → NLB → target legs carry TLS on the HTTP ports.
+  if (opts.targetTls) args.push('-d', `tcp.port==${ADDR.nlbPort},tls`, '-d', `tcp.port==${ADDR.targetPort},tls`);
   for (const f of FIELDS) args.push('-e', f);
   const r = await exec('tshark', args, { timeoutMs: 600_000 });
   const out: Pkt[] = [];
@@ -116,6 +121,7 @@ export async function readPackets(capture: string, keylog?: string): Promise<Pkt
       alpn: list(c[16] ?? ''),
       responseLines: list(c[17] ?? '').map((h) => h.replace(/(\\r)?\\n$/, '')),
       contentLength: c[18] ? Number(last(c[18])) : null,
+      tlsAlerts: list(c[19] ?? '').map(Number),
     });
   }
   return out;

@@ -206,18 +206,19 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       await exec('iptables', ['-A', 'OUTPUT', '-p', 'icmp', '--icmp-type', 'port-unreachable', '-j', 'DROP'], { ns: topo.ns.collector });
     }
 
-    // Target.
+    // Target (the certificate serves the ALB, and the target when it speaks HTTPS).
+    const { cert, key } = await makeCert(runDir);
     if (s.target.listen) {
       const opts = {
         host: '0.0.0.0', port: ADDR.targetPort, keepAliveTimeoutMs: s.target.keepAliveTimeoutMs, log: files.targetLog, crashPath: '/crash', closePath: '/close', slowPath: '/slow',
         slowMs: s.target.slowMs ?? 0, bodyBytes: s.target.bodyBytes ?? 0, bigHeaderBytes: s.target.bigHeaderBytes ?? 0, shortBodyMissing: s.target.shortBodyMissing ?? 0,
+        ...(s.target.tls ? { tls: { cert, key, minVersion: s.target.tls.minVersion, maxVersion: s.target.tls.maxVersion } } : {}),
       };
       const d = procs.start('target', process.execPath, [TARGET_SERVER, JSON.stringify(opts)], { ns: topo.ns.target });
       await d.waitFor(/target listening/, 10_000);
     }
 
     // ALB.
-    const { cert, key } = await makeCert(runDir);
     const isLoad = s.load !== undefined;
     writeFileSync(
       files.nginxConf,
@@ -236,6 +237,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
         // seconds of trace-id hex times tabulated in the config (beyond: the start second)
         traceSpanSeconds: isLoad ? 7200 : 900,
         runId,
+        ...(s.upstreamTlsProtocols ? { upstreamTlsProtocols: s.upstreamTlsProtocols } : {}),
       }),
     );
     await exec('nginx', ['-t', '-q', '-p', runDir, '-c', files.nginxConf], { ns: topo.ns.alb, env: { ...process.env, TZ: 'UTC' } });
@@ -316,7 +318,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     // Facts.
     log(`lab ${s.name}: checking`);
     const pkts: Awaited<ReturnType<typeof readPackets>> = [];
-    for (const f of captureFiles) for (const p of await readPackets(f, files.keylog)) pkts.push(p); // no spread: load has ~10^6 packets
+    for (const f of captureFiles) for (const p of await readPackets(f, files.keylog, { targetTls: s.upstreamTlsProtocols !== undefined })) pkts.push(p); // no spread: load has ~10^6 packets
     pkts.sort((a, b) => a.time - b.time);
     if (tapD) {
       await procs.stop(tapD, 'SIGINT', 5000);

@@ -53,10 +53,14 @@ export interface Scenario {
     bigHeaderBytes?: number;
     /** `/short*` announces this many body bytes more than it sends, then waits. */
     shortBodyMissing?: number;
+    /** Speak HTTPS (the lab's certificate) with these TLS versions. */
+    tls?: { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
   };
   client: { http2: boolean; tls12Cipher?: string };
   requests: ClientRequest[];
   synDrop?: boolean;
+  /** The ALB speaks HTTPS to the target with these TLS versions (an HTTPS target group). */
+  upstreamTlsProtocols?: string;
   /** nacl-return: the target subnet's network ACL drops the target's SYN-ACKs on the way out (not mirrored; REJECT in its flow log). */
   naclReturn?: boolean;
   /** keepalive-race: hold the target's FIN this long on its way to the ALB. */
@@ -228,6 +232,20 @@ export const SCENARIOS: readonly Scenario[] = [
     client: { http2: false },
     requests: [{ path: '/api/cart', waitMs: 0 }],
     naclReturn: true,
+  },
+  {
+    ...BASE,
+    name: 'target-tls',
+    summary: 'an HTTPS target group whose target accepts TLS 1.3 only while the ALB offers TLS 1.2: the target answers the ClientHello with a protocol_version alert → 502',
+    expectKind: 'tls-handshake-failure',
+    expectStatus: 502,
+    expectPath: '/api/cart',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000, tls: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } },
+    upstreamTlsProtocols: 'TLSv1.2',
+    client: { http2: false },
+    requests: [{ path: '/api/cart', waitMs: 0 }],
   },
   {
     ...BASE,

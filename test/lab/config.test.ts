@@ -52,7 +52,7 @@ test('nginx config: trace-id hex table covers the run and the log goes where ask
 });
 
 function pkt(p: Partial<Pkt>): Pkt {
-  return { time: 0, side: 'alb-target-side', src: '', sport: 0, dst: '', dport: 0, flags: 0, len: 0, seq: 0, ack: 0, stream: 0, uris: [], statuses: [], headerLines: [], responseLines: [], contentLength: null, tlsHandshake: [], alpn: [], ...p };
+  return { time: 0, side: 'alb-target-side', src: '', sport: 0, dst: '', dport: 0, flags: 0, len: 0, seq: 0, ack: 0, stream: 0, uris: [], statuses: [], headerLines: [], responseLines: [], contentLength: null, tlsAlerts: [], tlsHandshake: [], alpn: [], ...p };
 }
 
 test('flow-log lines: each ENI with the addresses it saw (the ALB\'s before the NAT, the target\'s after), the SYNs the target\'s security group dropped REJECT, in the default v2 format', () => {

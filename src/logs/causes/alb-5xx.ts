@@ -113,7 +113,7 @@ export const ALB_5XX: readonly Cause[] = [
     aws: { says: 'The load balancer encountered an SSL handshake error or SSL handshake timeout (10 seconds) when connecting to a target.', source: `${ALB_TROUBLESHOOTING}#http-502-issues` },
     log: [{ log: 'alb', elbStatus: [502], targetStatus: 'none', times: ['-1', '-1', '-1'], target: 'set', errorReason: 'none', targetStatusList: 'none', basis: 'field-definitions' }],
     metrics: ['TargetTLSNegotiationErrorCount', 'HTTPCode_ELB_502_Count'],
-    packets: { verdicts: ['tls-handshake-failure'], signature: 'the load balancer\'s ClientHello to the target answered by a fatal alert (protocol_version, handshake_failure), by bytes that are not TLS (a plain-HTTP target), or by nothing for 10 s', lab: null },
+    packets: { verdicts: ['tls-handshake-failure'], signature: 'the load balancer\'s ClientHello to the target answered by a fatal alert (protocol_version, handshake_failure), by bytes that are not TLS (a plain-HTTP target), or by nothing for 10 s', lab: 'target-tls' },
     evidence: 'the ClientHello (versions, cipher suites offered) and the alert or the non-TLS answer',
     fix: ['Make the target accept what the load balancer offers: TLS 1.2 (the ALB offers 1.2 to targets), an ECDHE-RSA/ECDSA AES-GCM suite, and an HTTPS listener on the target port (not plain HTTP). The ALB does not verify the target certificate, so any certificate works once the handshake does.'],
     confidence: { logsOnly: 'low', withPackets: 'high' },
