@@ -49,7 +49,7 @@ console.log(`synflood benchmark: ${runs} run(s) each, ${cpus().length} CPUs, loa
 const rows: string[] = [];
 for (const { n, fixedIsn } of sizes) {
   const prefix = join(OUT, `synflood-${n}${fixedIsn ? '-fixed-isn' : ''}`);
-  if (!existsSync(`${prefix}.pcapng`) || !existsSync(`${prefix}.alb.log`)) generateSynFlood(n, prefix, 10, false, fixedIsn);
+  if (!existsSync(`${prefix}.pcapng`) || !existsSync(`${prefix}.alb.log`)) generateSynFlood(n, prefix, { fixedIsn });
   const conns: Run[] = [];
   const ana: Run[] = [];
   for (let i = 0; i < runs; i++) {

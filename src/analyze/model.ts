@@ -70,12 +70,13 @@ export interface ReportStats {
 }
 
 /**
- * Connection attempts never answered (SYNs only, nothing back), summarised per destination
- * address: a SYN flood or scan is one entry, not one finding per attempt.
+ * Connection attempts that carried no data (SYNs never answered, refused, or handshakes reset
+ * before any data), summarised per destination address: a SYN flood or scan is one entry, not
+ * one finding per attempt.
  */
 export interface ReportScan {
-  /** 'flood': many sources; 'scan': many ports; 'unanswered': neither (a dead target, a filter). */
-  kind: 'flood' | 'scan' | 'unanswered';
+  /** 'flood': many sources; 'scan': many ports; 'failing': neither (a dead target, a filter, a closed port, health checks). */
+  kind: 'flood' | 'scan' | 'failing';
   /** Destination address; null for the entry that counts every destination beyond the first 64. */
   server: string | null;
   /** Distinct destination addresses (1 unless `server` is null). */
@@ -84,6 +85,10 @@ export interface ReportScan {
   ports: number[];
   portCount: number;
   attempts: number;
+  /** Of the attempts: never answered, refused (RST to the SYN), reset after the handshake before any data. */
+  unanswered: number;
+  refused: number;
+  reset: number;
   synPackets: number;
   sources: number;
   /** false: `sources` is an estimate (HyperLogLog, about 1.6 % error) beyond 4096 distinct sources. */
@@ -108,7 +113,7 @@ export interface Report {
   findings: Finding[];
   connections: ReportConnection[];
   transactions: ReportTransaction[];
-  /** Unanswered connection attempts per destination (empty when there were none). */
+  /** Connection attempts that carried no data, per destination (empty when there were none). */
   scans: ReportScan[];
   logs: ReportLogs;
   stats: ReportStats;

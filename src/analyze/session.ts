@@ -62,11 +62,10 @@ export class AnalysisSession {
       recorder?: Recorder | null;
       incident?: Incident | null;
       /**
-       * Tell the Correlator of each connection when it starts (its endpoints counted for role
-       * inference, its open leg indexed), not only when it ends: live analysis decides roles and
-       * joins legs while connections are open. Batch analysis leaves it off: a connection that
-       * turns out to be an attempt of a flood is then never counted nor indexed (a million
-       * spoofed sources would be a million entries).
+       * Count each connection's endpoints for role inference when it starts, not only when it
+       * ends (live analysis decides roles while connections are open). Batch analysis leaves it
+       * off: a connection that turns out to be an attempt of a flood is then never counted (a
+       * million spoofed sources would be a million entries). Open legs are indexed either way.
        */
       rolesAtStart?: boolean;
     } = {},
@@ -81,6 +80,7 @@ export class AnalysisSession {
     return {
       onConnectionStart: (conn: ConnInfo): StreamSink | null => {
         if (this.opts.rolesAtStart) this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime, conn);
+        else this.corr.noteOpenLeg(conn);
         this.opts.recorder?.connectionStart(conn);
         const sink = this.appSink(conn);
         this.live.set(conn.uid, sink);

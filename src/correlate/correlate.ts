@@ -21,7 +21,7 @@ import { LegIndex, upstreamOf } from './legs.js';
 import type { Case } from './case.js';
 import type { LegRole, RoleCoverage } from './path.js';
 import { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
-import { ErrorMatch, ErrorWindows, UnansweredAttempts, isUnansweredAttempt, type AttemptSummary } from './syn-attempts.js';
+import { ErrorMatch, ErrorWindows, DatalessAttempts, datalessAttempt, type AttemptSummary } from './syn-attempts.js';
 import { TimeSanity } from './time-sanity.js';
 import type { ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
 
@@ -97,8 +97,8 @@ export class Correlator {
   private readonly lbSeen = new Set<string>();
   private addrCounts = 0;
   private addrEpoch = 0;
-  /** Unanswered connection attempts: summarised per destination, a bounded number kept whole. */
-  private readonly unanswered = new UnansweredAttempts();
+  /** Connection attempts that carried no data: summarised per destination, a bounded number kept whole. */
+  private readonly attempts = new DatalessAttempts();
   /** Kept error log lines by target and client endpoint, to tell which attempts match one. */
   private readonly errorWindows = new ErrorWindows();
   private flowLogsGiven = false;
@@ -141,10 +141,17 @@ export class Correlator {
   noteConnectionStart(clientAddr: string, serverAddr: string, time = -Infinity, conn?: OpenConn): void {
     this.count(serverAddr, time, 1, 0);
     this.count(clientAddr, time, 0, 1);
-    if (conn) {
-      this.open.set(conn.uid, conn);
-      this.legs.add(openLeg(conn));
-    }
+    if (conn) this.noteOpenLeg(conn);
+  }
+
+  /**
+   * Indexes a connection that began as an open leg, without counting its endpoints (batch
+   * analysis counts them when it ends: a connection that turns out to be an attempt of a flood is
+   * then never an entry of the address counts).
+   */
+  noteOpenLeg(conn: OpenConn): void {
+    this.open.set(conn.uid, conn);
+    this.legs.add(openLeg(conn));
   }
 
   /** Records the compact view of a connection that ended, for joining legs (call before addConnection). */
@@ -155,27 +162,33 @@ export class Correlator {
 
   /**
    * Every connection's endpoints feed role inference; only those that may explain an error are
-   * kept. Returns false for an unanswered attempt only counted in its destination's summary (a
-   * SYN flood or scan beyond the attempts kept whole): its leg is dropped too.
+   * kept. An attempt that carried no data (unanswered, refused, reset after the handshake) is
+   * counted in its destination's summary and kept whole only within a budget (a SYN flood or scan
+   * is a summary, not a case per SYN). Returns false for an unanswered or refused attempt only
+   * counted: its leg is dropped too.
    */
   addConnection(c: ConnView): boolean {
     this.notePacketTime(c.startTime);
     this.notePacketTime(c.endTime);
     this.count(c.serverAddr, c.endTime, 1, 0);
-    if (isUnansweredAttempt(c) && !this.wantedConns.has(c.uid)) {
+    const outcome = this.wantedConns.has(c.uid) ? null : datalessAttempt(c);
+    let summarised = false;
+    if (outcome !== null) {
       const leg = this.legs.get(c.uid);
       // The far leg of a connection a NAT hop answered (joined by ISN) is evidence: kept whole.
       const peered = leg !== undefined && this.legs.natPeers(leg).length > 0;
       const errorMatch = this.errorWindows.size === 0 ? ErrorMatch.None : this.errorWindows.match(ep(c.serverAddr, c.serverPort), ep(c.clientAddr, c.clientPort), c.startTime, this.maxSkew + this.slack);
-      // Only counted: its source is not counted either (a flood's spoofed sources would each
-      // be an entry of `addrs`; a source that only ever sends SYNs is no load balancer).
-      if (!this.unanswered.add(c, { errorMatch, fromLoadBalancer: this.lbSeen.has(c.clientAddr), joined: peered })) {
+      summarised = !this.attempts.add(c, outcome, { errorMatch, fromLoadBalancer: this.lbSeen.has(c.clientAddr), joined: peered });
+      // Only counted: its source is not counted either (a flood's spoofed sources would each be
+      // an entry of `addrs`; a source that only ever sends SYNs is no load balancer). A reset
+      // handshake stays a leg, held a while like any connection (a NAT peer may still want it).
+      if (summarised && outcome !== 'reset') {
         this.legs.delete(c.uid);
         return false;
       }
     }
     this.count(c.clientAddr, c.endTime, 0, 1);
-    const trouble = c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || c.marks.some((m) => m.kind === 'rst');
+    const trouble = !summarised && (c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || c.marks.some((m) => m.kind === 'rst'));
     if (trouble || this.wantedConns.has(c.uid) || this.peerKept(c.uid) || this.idleAroundError(c)) this.keep(c);
     else {
       this.recent.set(c.uid, c);
@@ -190,11 +203,11 @@ export class Correlator {
   /** What every unanswered connection attempt added up to, per destination (most attempts first). */
   attemptSummaries(): AttemptSummary[] {
     const tol = this.maxSkew + this.slack;
-    return this.unanswered.summaries((server, from, to) => {
+    return this.attempts.summaries((server, from, to) => {
       let n = 0;
       for (const l of this.logs) {
         if (l.targetAddr === null || l.time < from - tol || l.time > to + tol) continue;
-        if (server === null ? this.unanswered.isSummarisedAsOther(l.targetAddr) : l.targetAddr === server) n++;
+        if (server === null ? this.attempts.isSummarisedAsOther(l.targetAddr) : l.targetAddr === server) n++;
       }
       return n;
     });
@@ -412,7 +425,7 @@ export class Correlator {
     // (Not the sources of a flood or scan of a logged target: they are clients of its connections too.)
     const noLb: ReadonlySet<string> = new Set();
     for (const c of this.conns.values()) {
-      if (this.logTargets.has(ep(c.serverAddr, c.serverPort)) && !(isUnansweredAttempt(c) && !this.unanswered.mayExplain(c, noLb))) lb.add(c.clientAddr);
+      if (this.logTargets.has(ep(c.serverAddr, c.serverPort)) && !(datalessAttempt(c) !== null && !this.attempts.mayExplain(c, noLb))) lb.add(c.clientAddr);
     }
     this.lbCache = lb;
     // Open connections (live): their index entries as of now.
@@ -433,7 +446,7 @@ export class Correlator {
     }
     // Attempts to a flooded or scanned destination explain nothing unless the load balancer made them.
     const attempts = [...this.conns.values()].filter(
-      (c) => c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream && (!isUnansweredAttempt(c) || this.unanswered.mayExplain(c, lb))),
+      (c) => (c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream)) && (datalessAttempt(c) === null || this.attempts.mayExplain(c, lb)),
     );
     if (now !== undefined) attempts.push(...this.openAttempts(now));
 
@@ -579,7 +592,7 @@ export class Correlator {
    * capture once the findings about it were reported).
    */
   prune(time: number): void {
-    this.unanswered.renewKeepBudget();
+    this.attempts.renewKeepBudget();
     const keepTx = this.txs.filter((t) => (t.requestFirstByteTime ?? Infinity) >= time);
     this.txs.length = 0;
     this.txs.push(...keepTx);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Correlator } from './correlate.js';
-import { DistinctCounter, ErrorMatch, ErrorWindows, KEEP_MATCHED, KEEP_OTHER, UnansweredAttempts, isUnansweredAttempt } from './syn-attempts.js';
+import { DistinctCounter, ErrorMatch, ErrorWindows, KEEP_MATCHED, KEEP_OTHER, DatalessAttempts, datalessAttempt, isUnansweredAttempt } from './syn-attempts.js';
 import { pathLegs } from './path.js';
 import type { ConnView, LbLogView } from './views.js';
 
@@ -79,6 +79,16 @@ test('an unanswered attempt is SYNs only: an answer, a reset, data or a mid-stre
   assert.equal(isUnansweredAttempt(conn(1, { midstream: true })), false);
 });
 
+test('attempts that carried no data: unanswered, refused, reset after the handshake; anything with data is none', () => {
+  assert.equal(datalessAttempt(conn(1)), 'unanswered');
+  assert.equal(datalessAttempt(conn(1, { connState: 'REJ', history: 'Sr', refused: true, closeHow: 'rst' })), 'refused');
+  assert.equal(datalessAttempt(conn(1, { connState: 'RSTO', history: 'ShR', synAckTime: T0, closeHow: 'rst' })), 'reset');
+  assert.equal(datalessAttempt(conn(1, { connState: 'RSTO', history: 'ShADR', synAckTime: T0, closeHow: 'rst' })), null, 'data, then a reset');
+  assert.equal(datalessAttempt(conn(1, { connState: 'SF', history: 'ShAFf', synAckTime: T0, closeHow: 'fin' })), null, 'a handshake closed by FIN');
+  assert.equal(datalessAttempt(conn(1, { connState: 'RSTO', history: 'ShR', synAckTime: T0, closeHow: 'rst', tlsFailure: { alert: 'x', from: 'server' } })), null);
+  assert.equal(datalessAttempt(conn(1, { midstream: true, synTimes: [] })), null);
+});
+
 test('distinct counting is exact up to 4096 values, then an estimate within 3 %', () => {
   const d = new DistinctCounter();
   for (let i = 0; i < 4000; i++) d.add(`10.1.${i >> 8}.${i & 255}`);
@@ -93,20 +103,23 @@ test('distinct counting is exact up to 4096 values, then an estimate within 3 %'
 });
 
 test('a flood is summarised: many sources; a scan: many ports; a few SYNs to a dead target: neither', () => {
-  const u = new UnansweredAttempts();
+  const u = new DatalessAttempts();
   const none = { errorMatch: ErrorMatch.None, fromLoadBalancer: false };
   let kept = 0;
-  for (let i = 0; i < 3000; i++) if (u.add(conn(i), none)) kept++;
-  for (let p = 1; p <= 300; p++) u.add(conn(5000 + p, { clientAddr: '198.51.100.7', serverAddr: '10.0.2.9', serverPort: p }), none);
-  for (let i = 0; i < 6; i++) u.add(conn(9000 + i, { clientAddr: '10.0.0.5', serverAddr: '10.0.3.3', serverPort: 8080, synTimes: [T0, T0 + 1, T0 + 3] }), none);
+  for (let i = 0; i < 3000; i++) if (u.add(conn(i), 'unanswered', none)) kept++;
+  for (let p = 1; p <= 300; p++) u.add(conn(5000 + p, { clientAddr: '198.51.100.7', serverAddr: '10.0.2.9', serverPort: p }), p % 2 ? 'refused' : 'reset', none);
+  for (let i = 0; i < 6; i++) u.add(conn(9000 + i, { clientAddr: '10.0.0.5', serverAddr: '10.0.3.3', serverPort: 8080, synTimes: [T0, T0 + 1, T0 + 3] }), 'unanswered', none);
   assert.equal(kept, KEEP_OTHER, 'the first attempts are kept whole, the rest only counted');
   const [flood, scan, dead] = u.summaries();
   assert.deepEqual(
     [flood!.kind, flood!.server, flood!.attempts, flood!.sources, flood!.sourcesExact, flood!.portCount, flood!.ports],
     ['flood', '10.0.1.20', 3000, 3000, true, 1, [80]],
   );
-  assert.deepEqual([scan!.kind, scan!.server, scan!.attempts, scan!.sources, scan!.portCount, scan!.ports.length, scan!.ports[0]], ['scan', '10.0.2.9', 300, 1, 300, 16, 1]);
-  assert.deepEqual([dead!.kind, dead!.attempts, dead!.synPackets, dead!.sources], ['unanswered', 6, 18, 1]);
+  assert.deepEqual(
+    [scan!.kind, scan!.server, scan!.attempts, scan!.refused, scan!.reset, scan!.unanswered, scan!.sources, scan!.portCount, scan!.ports.length, scan!.ports[0]],
+    ['scan', '10.0.2.9', 300, 150, 150, 0, 1, 300, 16, 1],
+  );
+  assert.deepEqual([dead!.kind, dead!.attempts, dead!.unanswered, dead!.synPackets, dead!.sources], ['failing', 6, 6, 18, 1]);
   // Attempts to a flooded or scanned destination explain nothing, unless the load balancer made them.
   assert.equal(u.mayExplain(conn(1), new Set()), false);
   assert.equal(u.mayExplain(conn(1), new Set(['100.64.0.1'])), true);
@@ -114,8 +127,8 @@ test('a flood is summarised: many sources; a scan: many ports; a few SYNs to a d
 });
 
 test('destinations beyond the first 64 share one summary', () => {
-  const u = new UnansweredAttempts();
-  for (let d = 0; d < 100; d++) u.add(conn(d, { serverAddr: `10.9.0.${d}`, clientAddr: '198.51.100.7' }), { errorMatch: ErrorMatch.None, fromLoadBalancer: false });
+  const u = new DatalessAttempts();
+  for (let d = 0; d < 100; d++) u.add(conn(d, { serverAddr: `10.9.0.${d}`, clientAddr: '198.51.100.7' }), 'unanswered', { errorMatch: ErrorMatch.None, fromLoadBalancer: false });
   const s = u.summaries();
   assert.equal(s.length, 65);
   assert.deepEqual([s[64]!.server, s[64]!.servers, s[64]!.attempts], [null, 36, 36]);

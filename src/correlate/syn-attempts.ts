@@ -1,8 +1,10 @@
 /**
- * Unanswered connection attempts: SYNs from the client, nothing at all from the server, no
- * payload (Zeek's conn_state S0). One is evidence (a load balancer's SYNs to a dead target are a
- * `target-connect-timeout`); a hundred thousand from a hundred thousand sources are a SYN flood
- * or a scan, and must not become a hundred thousand findings, nor cost memory per attempt.
+ * Connection attempts that never carried a byte: SYNs never answered (Zeek's conn_state S0),
+ * SYNs answered by a RST (REJ: a closed port), and handshakes reset before any data (a half-open
+ * scan's SYN, SYN-ACK, RST; an NLB's TCP health check). One is evidence (a load balancer's SYNs
+ * to a dead target are a `target-connect-timeout`, its SYN refused a
+ * `target-connection-refused`); a hundred thousand from a hundred thousand sources are a SYN
+ * flood or a scan, and must not become a hundred thousand findings, nor cost memory per attempt.
  *
  * Every attempt is counted into a bounded summary per destination address (attempts, SYN
  * packets, distinct sources, distinct ports, first and last time, how many matched an error log
@@ -34,6 +36,22 @@ export const SCAN_PORTS = 20;
  */
 export function isUnansweredAttempt(c: ConnView): boolean {
   return c.connState === 'S0' && c.synTimes.length > 0 && c.synAckTime === null && !c.midstream && !/[a-zD]/.test(c.history);
+}
+
+/** How a connection that never carried a byte ended. */
+export type AttemptOutcome = 'unanswered' | 'refused' | 'reset';
+
+/**
+ * What a connection that carried no payload either way, seen from its SYN, was: an unanswered
+ * attempt, a refused one (SYN answered by RST), or a handshake reset before any data; null for
+ * any other connection.
+ */
+export function datalessAttempt(c: ConnView): AttemptOutcome | null {
+  if (c.midstream || c.synTimes.length === 0 || /[Dd]/.test(c.history) || c.gapBytes > 0) return null;
+  if (isUnansweredAttempt(c)) return 'unanswered';
+  if (c.refused) return 'refused';
+  if (c.synAckTime !== null && c.closeHow === 'rst' && c.tlsFailure === null) return 'reset';
+  return null;
 }
 
 /** 32-bit FNV-1a of a string, finished with murmur3's fmix32 (spreads the bits for the sketch). */
@@ -106,7 +124,7 @@ export class DistinctCounter {
   }
 }
 
-/** What a report says about one destination's unanswered attempts (report model `scans`). */
+/** What a report says about one destination's attempts that carried no data (report model `scans`). */
 export interface AttemptSummary {
   /** Destination address, or null for "every other destination" once MAX_DESTINATIONS are summarised. */
   server: string | null;
@@ -117,6 +135,10 @@ export interface AttemptSummary {
   /** Distinct ports tried. */
   portCount: number;
   attempts: number;
+  /** Of the attempts: never answered, refused (RST to the SYN), reset after the handshake. */
+  unanswered: number;
+  refused: number;
+  reset: number;
   synPackets: number;
   sources: number;
   /** false: `sources` is an estimate (more than 4096 distinct sources). */
@@ -130,12 +152,13 @@ export interface AttemptSummary {
   matchingErrors: number;
   /** Kept error log lines naming this destination address as their target while the attempts lasted. */
   errorsDuring: number;
-  /** 'flood': many sources; 'scan': many ports; 'unanswered': neither (a dead target, a filter). */
-  kind: 'flood' | 'scan' | 'unanswered';
+  /** 'flood': many sources; 'scan': many ports; 'failing': neither (a dead target, a filter, a closed port, health checks). */
+  kind: 'flood' | 'scan' | 'failing';
 }
 
 class Destination {
   attempts = 0;
+  readonly outcomes = { unanswered: 0, refused: 0, reset: 0 };
   synPackets = 0;
   firstTime = Infinity;
   lastTime = -Infinity;
@@ -148,8 +171,9 @@ class Destination {
 
   constructor(readonly server: string | null) {}
 
-  add(c: ConnView, matched: boolean): void {
+  add(c: ConnView, outcome: AttemptOutcome, matched: boolean): void {
     this.attempts++;
+    this.outcomes[outcome]++;
     this.synPackets += c.synTimes.length;
     if (c.startTime < this.firstTime) this.firstTime = c.startTime;
     if (c.endTime > this.lastTime) this.lastTime = c.endTime;
@@ -167,7 +191,7 @@ class Destination {
   get kind(): AttemptSummary['kind'] {
     if (this.attempts >= FLOOD_ATTEMPTS && this.sources.atLeast(FLOOD_SOURCES)) return 'flood';
     if (this.portCount >= SCAN_PORTS) return 'scan';
-    return 'unanswered';
+    return 'failing';
   }
 
   summary(errorsDuring: number): AttemptSummary {
@@ -184,6 +208,9 @@ class Destination {
       ports,
       portCount: this.portCount,
       attempts: this.attempts,
+      unanswered: this.outcomes.unanswered,
+      refused: this.outcomes.refused,
+      reset: this.outcomes.reset,
       synPackets: this.synPackets,
       // An estimate can exceed the attempts; the attempts bound the sources.
       sources: Math.min(sources, this.attempts),
@@ -214,8 +241,8 @@ export interface AttemptContext {
   joined?: boolean;
 }
 
-/** The bounded record of every unanswered attempt (see the module comment). */
-export class UnansweredAttempts {
+/** The bounded record of every attempt that carried no data (see the module comment). */
+export class DatalessAttempts {
   private readonly byServer = new Map<string, Destination>();
   private other: Destination | null = null;
   private keptMatched = 0;
@@ -224,8 +251,8 @@ export class UnansweredAttempts {
   /** Attempts counted but not kept whole. */
   summarisedOnly = 0;
 
-  /** Counts an attempt; true when the caller should keep it whole. */
-  add(c: ConnView, ctx: AttemptContext): boolean {
+  /** Counts an attempt that ended so; true when the caller should keep it whole. */
+  add(c: ConnView, outcome: AttemptOutcome, ctx: AttemptContext): boolean {
     let d = this.byServer.get(c.serverAddr);
     if (d === undefined) {
       if (this.byServer.size < MAX_DESTINATIONS) this.byServer.set(c.serverAddr, (d = new Destination(c.serverAddr)));
@@ -233,7 +260,7 @@ export class UnansweredAttempts {
     }
     // A match by target and time alone means little in a flood (every SYN is near some 5xx): it
     // counts when the load balancer sent the SYN. It is reason enough to keep the attempt whole.
-    d.add(c, ctx.errorMatch === ErrorMatch.Client || (ctx.errorMatch === ErrorMatch.TargetAndTime && ctx.fromLoadBalancer));
+    d.add(c, outcome, ctx.errorMatch === ErrorMatch.Client || (ctx.errorMatch === ErrorMatch.TargetAndTime && ctx.fromLoadBalancer));
     let keep = false;
     if ((ctx.errorMatch !== ErrorMatch.None || ctx.joined === true) && this.keptMatched < KEEP_MATCHED) keep = ++this.keptMatched > 0;
     else if (ctx.fromLoadBalancer && this.keptFromLb < KEEP_FROM_LB) keep = ++this.keptFromLb > 0;
@@ -262,7 +289,7 @@ export class UnansweredAttempts {
   mayExplain(c: ConnView, lb: ReadonlySet<string>): boolean {
     if (lb.has(c.clientAddr)) return true;
     const d = this.byServer.get(c.serverAddr) ?? this.other;
-    return d === null || d === undefined || d.kind === 'unanswered';
+    return d === null || d === undefined || d.kind === 'failing';
   }
 
   /**

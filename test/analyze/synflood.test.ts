@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ml-synflood-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('3 000 unanswered SYNs from 3 000 sources to a logged target: one flood summary, no finding per SYN', async () => {
-  const { capture, albLog } = generateSynFlood(3000, join(dir, 'flood'), 10);
+  const { capture, albLog } = generateSynFlood(3000, join(dir, 'flood'));
   const { report } = await analyze({ captures: [capture], keylogs: [], albLogs: [albLog], nlbLogs: [], flowLogs: [] });
   assert.equal(report.scans.length, 1);
   const s = report.scans[0]!;
@@ -36,7 +36,7 @@ test('3 000 unanswered SYNs from 3 000 sources to a logged target: one flood sum
 });
 
 test('a flood whose SYNs all carry one sequence number joins nothing by it (the same summary, the same findings)', async () => {
-  const { capture, albLog } = generateSynFlood(3000, join(dir, 'fixed-isn'), 10, false, true);
+  const { capture, albLog } = generateSynFlood(3000, join(dir, 'fixed-isn'), { fixedIsn: true });
   const { report } = await analyze({ captures: [capture], keylogs: [], albLogs: [albLog], nlbLogs: [], flowLogs: [] });
   assert.deepEqual(
     report.scans.map((s) => [s.kind, s.attempts, s.sources, s.matchingErrors, s.errorsDuring]),
@@ -47,11 +47,28 @@ test('a flood whose SYNs all carry one sequence number joins nothing by it (the 
 });
 
 test('a port scan from one source is summarised as a scan', async () => {
-  const { capture } = generateSynFlood(400, join(dir, 'scan'), 0, true);
+  const { capture } = generateSynFlood(400, join(dir, 'scan'), { real: 0, scan: true });
   const { report } = await analyze({ captures: [capture], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] });
   assert.equal(report.findings.length, 0, report.findings.map((f) => f.summary).join('\n'));
   assert.deepEqual(
     report.scans.map((s) => [s.kind, s.attempts, s.sources, s.portCount, s.summary]),
     [['scan', 400, 1, 400, '400 unanswered SYNs from 1 source to 10.0.1.20 (400 ports) — a port scan']],
+  );
+});
+
+test('a flood of SYNs to a closed port (each refused), and a half-open scan (SYN, SYN-ACK, RST), are summaries too', async () => {
+  const refused = generateSynFlood(3000, join(dir, 'refused'), { real: 0, answer: 'rst' });
+  const r1 = (await analyze({ captures: [refused.capture], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] })).report;
+  assert.equal(r1.findings.length, 0, 'before: 3 000 target-connection-refused findings');
+  assert.deepEqual(
+    r1.scans.map((s) => [s.kind, s.attempts, s.refused, s.summary]),
+    [['flood', 3000, 3000, '3,000 connection attempts refused (RST to the SYN) from 3,000 sources to 10.0.1.20:80 — a SYN flood, or a scan from spoofed addresses']],
+  );
+  const half = generateSynFlood(3000, join(dir, 'half-open'), { real: 0, answer: 'synack-rst', scan: true });
+  const r2 = (await analyze({ captures: [half.capture], keylogs: [], albLogs: [], nlbLogs: [], flowLogs: [] })).report;
+  assert.equal(r2.findings.length, 0);
+  assert.deepEqual(
+    r2.scans.map((s) => [s.kind, s.attempts, s.reset, s.summary]),
+    [['scan', 3000, 3000, '3,000 handshakes reset before any data from 1 source to 10.0.1.20 (3,000 ports) — a port scan']],
   );
 });

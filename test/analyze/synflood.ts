@@ -8,6 +8,9 @@
  * Used by test/analyze/synflood.test.ts and bench/analyze/synflood.ts.
  *
  *   node --import tsx test/analyze/synflood.ts N OUT_PREFIX [REAL] [scan]
+ *
+ * Options (FloodOptions) also make the server refuse every SYN (a closed port) or answer it and
+ * be reset by the client (a half-open scan).
  *     -> OUT_PREFIX.pcapng, OUT_PREFIX.alb.log
  */
 import { writeFileSync } from 'node:fs';
@@ -30,7 +33,19 @@ function albLine(time: number, client: string, cport: number): string {
   return `http ${t} app/flood-test/0123456789abcdef ${client}:${cport} ${FLOOD_SERVER}:${FLOOD_PORT} 0.000 -1 -1 502 - 120 0 "GET http://shop.example:80/cart HTTP/1.1" "curl/8.5.0" - - arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef "Root=1-65540000-000000000000000000000000" "-" "-" 0 ${t} "forward" "-" "-" ${FLOOD_SERVER}:${FLOOD_PORT} - "-" "-"`;
 }
 
-export function generateSynFlood(n: number, prefix: string, real = 10, scan = false, fixedIsn = false): { capture: string; albLog: string } {
+export interface FloodOptions {
+  /** Real HTTP exchanges answered 502, with their ALB log lines (default 10). */
+  real?: number;
+  /** One source, the next port each time (a port scan) instead of a source per SYN. */
+  scan?: boolean;
+  /** Every SYN with one sequence number, as some flood tools send (no join key for the path model). */
+  fixedIsn?: boolean;
+  /** What the server answers: nothing (default), a RST (a closed port), or a SYN-ACK the client resets (a half-open scan). */
+  answer?: 'none' | 'rst' | 'synack-rst';
+}
+
+export function generateSynFlood(n: number, prefix: string, opts: FloodOptions = {}): { capture: string; albLog: string } {
+  const { real = 10, scan = false, fixedIsn = false, answer = 'none' } = opts;
   const capture = `${prefix}.pcapng`;
   const w = new PcapngWriter({ path: capture });
   const ifc = w.addInterface({ linkType: 1, name: 'vxlan-vni-7' });
@@ -45,7 +60,14 @@ export function generateSynFlood(n: number, prefix: string, real = 10, scan = fa
     const time = T0 + i / 100_000;
     const src = scan ? '198.51.100.7' : source(i);
     const dport = scan ? 1 + (i % 65535) : FLOOD_PORT;
-    write(time, tcpFrame({ src, dst: FLOOD_SERVER, sport: scan ? 61000 : 1024 + (i % 60000), dport, seq: fixedIsn ? 12345 : (i * 2654435761) >>> 0, ack: 0, flags: 'S', mss: 1460, sackOk: true, wscale: 7 }));
+    const sport = scan ? 61000 : 1024 + (i % 60000);
+    const seq = fixedIsn ? 12345 : (i * 2654435761) >>> 0;
+    write(time, tcpFrame({ src, dst: FLOOD_SERVER, sport, dport, seq, ack: 0, flags: 'S', mss: 1460, sackOk: true, wscale: 7 }));
+    if (answer === 'rst') write(time + 0.0001, tcpFrame({ src: FLOOD_SERVER, dst: src, sport: dport, dport: sport, seq: 0, ack: (seq + 1) >>> 0, flags: 'RA', window: 0 }));
+    else if (answer === 'synack-rst') {
+      write(time + 0.0001, tcpFrame({ src: FLOOD_SERVER, dst: src, sport: dport, dport: sport, seq: 77777, ack: (seq + 1) >>> 0, flags: 'SA', mss: 1460 }));
+      write(time + 0.0002, tcpFrame({ src, dst: FLOOD_SERVER, sport, dport, seq: (seq + 1) >>> 0, ack: 0, flags: 'R', window: 0 }));
+    }
     if (i % every === every - 1 && alb.length < real) {
       // A real client: handshake, a request, a 502 answer, close.
       const cport = 40000 + alb.length;
@@ -69,6 +91,6 @@ export function generateSynFlood(n: number, prefix: string, real = 10, scan = fa
 if (import.meta.url === `file://${process.argv[1]}`) {
   const n = Number(process.argv[2] ?? 100_000);
   const prefix = process.argv[3] ?? `bench/out/synflood-${n}`;
-  const r = generateSynFlood(n, prefix, Number(process.argv[4] ?? 10), process.argv[5] === 'scan');
+  const r = generateSynFlood(n, prefix, { real: Number(process.argv[4] ?? 10), scan: process.argv[5] === 'scan' });
   console.log(`${r.capture} (${n} SYNs), ${r.albLog}`);
 }
