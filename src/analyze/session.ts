@@ -11,6 +11,7 @@ import { endpoint } from '../correlate/views.js';
 import type { Finding } from '../diagnose/finding.js';
 import { diagnose, learnKeepAlive } from '../diagnose/rules.js';
 import type { FlowHandler } from '../flow/table.js';
+import type { IcmpErrorEvent } from '../flow/options.js';
 import type { ConnectionRecord } from '../flow/record.js';
 import type { ConnInfo, StreamSink } from '../flow/stream.js';
 import { createHttpSink } from '../http/session.js';
@@ -87,7 +88,18 @@ export class AnalysisSession {
         return sink;
       },
       onConnectionEnd: (rec: ConnectionRecord) => this.onConnectionEnd(rec),
+      onIcmpError: (ev: IcmpErrorEvent) => this.noteIcmpError(ev),
     };
+  }
+
+  /** ICMP errors by the connection they quote (bounded: the last 10 000), joined when it ends. */
+  private readonly icmpErrors = new Map<string, IcmpErrorEvent>();
+
+  private noteIcmpError(ev: IcmpErrorEvent): void {
+    const key = `${ev.srcAddr}|${ev.srcPort}|${ev.dstAddr}|${ev.dstPort}`;
+    this.icmpErrors.delete(key);
+    this.icmpErrors.set(key, ev);
+    if (this.icmpErrors.size > 10_000) this.icmpErrors.delete(this.icmpErrors.keys().next().value!);
   }
 
   private onTransaction(conn: ConnInfo, tx: HttpTransaction): void {
@@ -135,6 +147,8 @@ export class AnalysisSession {
     this.stats.connections++;
     const v = connView(rec);
     v.tlsFailure = tlsFailure;
+    const icmp = this.icmpErrors.get(`${rec.clientAddr}|${rec.clientPort}|${rec.serverAddr}|${rec.serverPort}`);
+    if (icmp && icmp.time >= rec.startTime - 1) v.icmpError = { time: icmp.time, from: icmp.from, type: icmp.type, code: icmp.code };
     // The leg first: keeping a connection brings its NAT peers along, looked up in the leg index.
     // (An attempt of a flood or scan is only counted: addConnection drops its leg again.)
     this.corr.addLeg(legView(rec));

@@ -188,7 +188,7 @@ export class Correlator {
       }
     }
     this.count(c.clientAddr, c.endTime, 0, 1);
-    const trouble = !summarised && (c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || c.marks.some((m) => m.kind === 'rst'));
+    const trouble = !summarised && (c.refused || c.tlsFailure !== null || (c.icmpError ?? null) !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || c.marks.some((m) => m.kind === 'rst'));
     if (trouble || this.wantedConns.has(c.uid) || this.peerKept(c.uid) || this.idleAroundError(c)) this.keep(c);
     else {
       this.recent.set(c.uid, c);
@@ -446,7 +446,7 @@ export class Correlator {
     }
     // Attempts to a flooded or scanned destination explain nothing unless the load balancer made them.
     const attempts = [...this.conns.values()].filter(
-      (c) => (c.refused || c.tlsFailure !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream)) && (datalessAttempt(c) === null || this.attempts.mayExplain(c, lb)),
+      (c) => (c.refused || c.tlsFailure !== null || (c.icmpError ?? null) !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream)) && (datalessAttempt(c) === null || this.attempts.mayExplain(c, lb)),
     );
     if (now !== undefined) attempts.push(...this.openAttempts(now));
 

@@ -72,6 +72,8 @@ export interface ConnView extends TcpJoinKeys {
   requests: number;
   /** A TLS handshake that failed on this connection: the fatal alert, and who sent it. */
   tlsFailure: { alert: string; from: 'client' | 'server' } | null;
+  /** An ICMP error that answered this connection's segment (a SYN answered by destination unreachable). */
+  icmpError?: { time: number; from: string; type: number; code: number } | null;
 }
 
 export interface TxView {

@@ -432,3 +432,14 @@ test('SYNs unanswered and the target interface\'s flow log REJECTing its replies
   const fwd: FlowRowView = { ...reject, srcAddr: '10.0.1.20', srcPort: 46473, dstAddr: '10.0.2.9', dstPort: 8080, tcpFlags: 2 };
   assert.equal(diagnose(kase({ status: 504, lb: { attempts: [lbAtt] }, target: { attempts: [tAtt] }, flowRows: [fwd], flowLogsGiven: true })).kind, 'flow-log-reject');
 });
+
+test('a SYN answered by an ICMP host unreachable quoting it: target-unreachable, with who sent it', () => {
+  const att = conn([{ time: T0, kind: 'syn', fromClient: true }], { synAckTime: null, connState: 'S0', history: 'S', icmpError: { time: T0 + 0.0002, from: '10.0.1.1', type: 3, code: 1 } });
+  const f = diagnose(kase({ lb: { attempts: [att] } }));
+  assert.equal(f.kind, 'target-unreachable');
+  assert.match(f.summary, /answered by ICMP destination unreachable \(host unreachable\) from 10\.0\.1\.1, 0\.20 ms after it/);
+  assert.equal(f.resetBy, '10.0.1.1');
+  assert.deepEqual(f.causes.map((w) => w.id), ['502-icmp-unreachable']);
+  const prohibited = conn([{ time: T0, kind: 'syn', fromClient: true }], { synAckTime: null, connState: 'S0', icmpError: { time: T0, from: '10.0.1.1', type: 3, code: 13 } });
+  assert.match(diagnose(kase({ lb: { attempts: [prohibited] } })).advice[0]!, /administratively prohibited/);
+});

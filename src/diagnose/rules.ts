@@ -15,7 +15,7 @@ import { decideAttempts } from './connect.js';
 import { legFacts } from './facts.js';
 import type { Finding } from './finding.js';
 import { decideRequest, type RequestContext } from './request.js';
-import { deregisteredInFlight, headersTooLarge, rejectedAnswer, returnPathBlocked, shortBody } from './signatures.js';
+import { deregisteredInFlight, headersTooLarge, rejectedAnswer, returnPathBlocked, shortBody, targetUnreachable } from './signatures.js';
 import { buildEvidence, buildLegs, buildTimeline } from './timeline.js';
 import { formatSeconds, type KnownTimeout } from './timeouts.js';
 import { SEVERITY, verdict, type Verdict } from './verdict.js';
@@ -86,6 +86,7 @@ const RULES: readonly Rule[] = [
           ]);
     },
   },
+  { name: 'a connection attempt answered by an ICMP destination unreachable quoting its SYN', decide: targetUnreachable },
   { name: 'SYNs unanswered because the replies were lost on the way back (SYN-ACKs sent, never arrived; or the target\'s flow log REJECTs them)', decide: returnPathBlocked },
   { name: 'failed connection attempts (TLS alert, refused, SYNs unanswered, flow-log REJECT before or after the NAT hop)', decide: ({ c }) => decideAttempts(c) },
   { name: 'the load balancer reset its own connection to the target with the request outstanding, and answered 502 (deregistration delay)', decide: deregisteredInFlight },

@@ -131,3 +131,45 @@ export function returnPathBlocked(x: RequestContext): Verdict | null {
     { legNotes: { target: sentBack.length ? 'the target sent SYN-ACKs that never arrived' : 'the SYNs arrived; no SYN-ACK left the interface' } },
   );
 }
+
+/** ICMPv4 destination-unreachable codes (RFC 792, RFC 1812 §5.2.7.1). */
+const UNREACH: Record<number, string> = {
+  0: 'network unreachable',
+  1: 'host unreachable',
+  2: 'protocol unreachable',
+  3: 'port unreachable',
+  4: 'fragmentation needed',
+  6: 'destination network unknown',
+  7: 'destination host unknown',
+  9: 'network administratively prohibited',
+  10: 'host administratively prohibited',
+  13: 'communication administratively prohibited',
+};
+
+function icmpText(type: number, code: number): string {
+  if (type === 3) return `destination unreachable (${UNREACH[code] ?? `code ${code}`})`;
+  if (type === 11) return 'time exceeded';
+  return `type ${type} code ${code}`;
+}
+
+/**
+ * The load balancer's connection attempt was answered by an ICMP error quoting its SYN (host or port
+ * unreachable, administratively prohibited): a 502 with nothing dispatched.
+ */
+export function targetUnreachable(x: RequestContext): Verdict | null {
+  const atts = [...(x.c.path.lb?.attempts ?? []), ...(x.c.path.target?.attempts ?? [])];
+  const a = atts.find((t) => (t.icmpError ?? null) !== null);
+  if (!a) return null;
+  const e = a.icmpError!;
+  const what = icmpText(e.type, e.code);
+  const prohibited = e.type === 3 && (e.code === 9 || e.code === 10 || e.code === 13);
+  return verdict(
+    'target-unreachable',
+    'high',
+    `The load balancer's SYN to ${a.serverAddr}:${a.serverPort} was answered by ICMP ${what} from ${e.from}${e.from === a.serverAddr ? ' (the address it was connecting to: the target, or a NAT hop in front of it)' : ''}, ${formatSeconds(Math.max(0, e.time - (a.synTimes[0] ?? e.time)))} after it: the connection failed at once and the request was never sent.`,
+    prohibited
+      ? [`${e.from} rejects the load balancer's traffic with an ICMP "administratively prohibited": allow the load balancer's subnets to the target port in that firewall (host firewall, security appliance).`]
+      : [`Find why ${e.from} cannot deliver to ${a.serverAddr}: a target that is gone (stale registration, instance stopped, IP reused), a route missing, or a firewall rejecting with icmp-${e.code === 3 ? 'port' : 'host'}-unreachable. Check that traffic from the load balancer's subnets to the targets on the target port is allowed.`],
+    { resetBy: e.from, legNotes: { lb: `the SYN was answered by ICMP ${what} from ${e.from}` } },
+  );
+}

@@ -41,6 +41,23 @@ export interface FlowHandler {
   onEvent?(ev: TcpEvent): void;
   /** The final record (closed, timed out, evicted, replaced by port reuse, or capture end). */
   onConnectionEnd?(rec: ConnectionRecord): void;
+  /** An ICMPv4 error (destination unreachable, ...) quoting a TCP segment: which connection it answers. */
+  onIcmpError?(ev: IcmpErrorEvent): void;
+}
+
+/** An ICMP error seen in the capture, with the TCP segment it quotes (addresses as the capture point saw them). */
+export interface IcmpErrorEvent {
+  time: number;
+  capturePoint: string;
+  /** Who sent the ICMP message (a router, a firewall, the host). */
+  from: string;
+  type: number;
+  code: number;
+  /** The quoted segment's endpoints: the connection it belongs to. */
+  srcAddr: string;
+  srcPort: number;
+  dstAddr: string;
+  dstPort: number;
 }
 
 export interface FlowStats {

@@ -116,6 +116,23 @@ export class FlowTable implements ConnTable {
     return this.stats.activeConnections;
   }
 
+  /** An ICMPv4 error quoting a TCP segment (rare: made into strings here, not per packet). */
+  private icmpError(rec: PacketRecord, pkt: PacketDecoder, capturePoint: string): void {
+    const ic = pkt.icmp;
+    if (!pkt.icmpOk || !ic.isError || ic.embeddedIpVersion !== 4 || ic.embeddedProtocol !== 6 || ic.embeddedSrcPort < 0 || pkt.ipVersion !== 4) return;
+    this.handler.onIcmpError!({
+      time: rec.time,
+      capturePoint,
+      from: ipv4Text(pkt.ip4.src),
+      type: ic.type,
+      code: ic.code,
+      srcAddr: ipv4Text(ic.embeddedIp4.src),
+      srcPort: ic.embeddedSrcPort,
+      dstAddr: ipv4Text(ic.embeddedIp4.dst),
+      dstPort: ic.embeddedDstPort,
+    });
+  }
+
   /**
    * Feeds one decoded packet. Non-TCP packets, fragments and packets whose TCP header did not
    * decode are counted and ignored. `capturePoint` names where it was captured ('' if plain).
@@ -124,7 +141,10 @@ export class FlowTable implements ConnTable {
     this.stats.packets++;
     if (pkt.transport !== 6 || !pkt.tcpOk) {
       if (pkt.transport === 6) this.stats.skippedPackets++;
-      else this.stats.nonTcpPackets++;
+      else {
+        this.stats.nonTcpPackets++;
+        if (pkt.transport === 1 && this.handler.onIcmpError !== undefined) this.icmpError(rec, pkt, capturePoint);
+      }
       return;
     }
     const s = this.seg;
@@ -362,4 +382,8 @@ export class FlowTable implements ConnTable {
     conn.sink = null;
     if (this.handler.onConnectionEnd) this.handler.onConnectionEnd(rec);
   }
+}
+
+function ipv4Text(a: number): string {
+  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }

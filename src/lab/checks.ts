@@ -19,6 +19,8 @@ export interface CheckInput {
   load?: { connections: number; requests: number; errors: number; statuses: Record<string, number> };
   /** The run's VPC flow log, when the scenario writes one. */
   flowLog?: string;
+  /** ICMP errors on the ALB's target side (tshark), with the source port of the segment they quote. */
+  icmp?: { time: number; src: string; type: number; code: number; quotedSport: number }[];
 }
 
 export interface TargetEvent {
@@ -87,7 +89,7 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
     check('ALB access log parses', false, (e as Error).message);
   }
   const { pkts } = inp;
-  check('capture has packets from all three mirror sessions', ['client-side', 'alb-target-side', 'target-eni'].every((side) => pkts.some((p) => p.side === side)) || (s.name === 'refused' || s.name === 'syn-drop'), countSides(pkts));
+  check('capture has packets from all three mirror sessions', ['client-side', 'alb-target-side', 'target-eni'].every((side) => pkts.some((p) => p.side === side)) || (s.name === 'refused' || s.name === 'syn-drop' || s.name === 'icmp-unreachable'), countSides(pkts));
 
   if (s.load && inp.load) {
     const l = inp.load;
@@ -217,6 +219,17 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
       check("the target ENI's flow log REJECTs its replies from the target port", back.length > 0, back[0] ?? `no such REJECT row (${rows.length} REJECT rows)`);
       const waited = rec && rec.requestCreationTime !== null ? rec.time - rec.requestCreationTime : 0;
       check(`ALB gave up after its connect timeout (${s.connectTimeoutSeconds} s)`, Math.abs(waited - s.connectTimeoutSeconds) < 0.5, `${waited.toFixed(3)} s between request and response`);
+      break;
+    }
+    case 'target-unreachable': {
+      const syn = pkts.find((p) => p.side === 'alb-target-side' && ep(p.dst, p.dport) === NLB_VIP && p.flags === SYN);
+      const synAck = syn && pkts.some((p) => p.side === 'alb-target-side' && p.dport === syn.sport && (p.flags & (SYN | ACK)) === (SYN | ACK));
+      check('SYN to the NLB never answered by a SYN-ACK', syn !== undefined && !synAck, syn ? describe(syn) : 'no SYN');
+      const icmp = inp.icmp ?? [];
+      const hit = syn && icmp.find((m) => m.quotedSport === syn.sport && m.type === 3);
+      check('an ICMP destination unreachable quoting that SYN came back to the ALB', hit !== undefined, hit ? `ICMP type ${hit.type} code ${hit.code} from ${hit.src}` : `${icmp.length} ICMP messages, none quoting port ${syn?.sport ?? '-'}`);
+      check('ALB log: request_processing_time -1 (never dispatched)', rec?.requestProcessingSeconds === null, rec ? String(rec.requestProcessingSeconds) : '-');
+      check('the target never saw a connection', !targetEvents.some((e) => e.event === 'open'), targetEvents.filter((e) => e.event === 'open').length + ' connections');
       break;
     }
     case 'tls-handshake-failure': {

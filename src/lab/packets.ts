@@ -150,3 +150,17 @@ export function describe(p: Pkt): string {
   if (p.flags & ACK) names.push('ACK');
   return `${new Date(p.time * 1000).toISOString()} ${p.src}:${p.sport} > ${p.dst}:${p.dport} [${names.join(',')}] len ${p.len}`;
 }
+
+/** ICMP destination-unreachable messages in a capture, with the source port of the TCP segment each quotes. */
+export async function readIcmpErrors(capture: string): Promise<{ time: number; src: string; type: number; code: number; quotedSport: number }[]> {
+  const r = await exec('tshark', ['-n', '-r', capture, '-Y', 'icmp.type == 3', '-T', 'fields', '-E', 'occurrence=a', '-E', `aggregator=${SEP}`, '-E', 'separator=\t', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'icmp.type', '-e', 'icmp.code', '-e', 'tcp.srcport'], { timeoutMs: 120_000 });
+  const out: { time: number; src: string; type: number; code: number; quotedSport: number }[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line) continue;
+    const c = line.split('\t');
+    const srcs = list(c[1] ?? '');
+    // The last IP header is the quoted one; the one before it sent the ICMP message.
+    out.push({ time: Number(c[0]), src: srcs[srcs.length - 2] ?? srcs[0] ?? '', type: Number(last(c[2] ?? '')), code: Number(last(c[3] ?? '')), quotedSport: Number(last(c[4] ?? '-1')) });
+  }
+  return out;
+}

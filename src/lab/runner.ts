@@ -15,7 +15,7 @@ import { runChecks } from './checks.js';
 import { captureDirOf, mirrorTargets, startCollectors, stopCollectors, type Collector } from './collectors.js';
 import { flowLogLines, readDroppedSyns, type DroppedSyn } from './flowlog.js';
 import { nginxConfig } from './nginx.js';
-import { readPackets } from './packets.js';
+import { readIcmpErrors, readPackets } from './packets.js';
 import { ProcessGroup, exec, sleep, type Daemon } from './proc.js';
 import type { CheckResult, ClientResult, LabResult } from './result.js';
 import type { Scenario } from './scenarios.js';
@@ -174,6 +174,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       tapD = procs.start('tcpdump drop tap', 'tcpdump', ['-i', dev, '-n', '-U', '-s', '0', '-w', tapFile], { ns: topo.ns.nlb });
       await tapD.waitFor(/listening on/, 10_000);
     }
+    if (s.icmpReject) await topo.rejectSyns(s.icmpReject);
     if (s.holdFinMs) await topo.holdTargetFins(s.holdFinMs, (s.target.bodyBytes ?? 0) + 250);
     if (o.failAfter === 'topology') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after topology (test)');
     checkAbort(o.signal);
@@ -325,7 +326,9 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       dropped = await readDroppedSyns(tapFile, s.naclReturn === true);
     }
     if (s.synDrop || s.naclReturn) writeFileSync(files.flowLog, `${flowLogLines(pkts, dropped).join('\n')}\n`);
-    checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never, flowLog: existsSync(files.flowLog) ? files.flowLog : undefined });
+    const icmp: Awaited<ReturnType<typeof readIcmpErrors>> = [];
+    if (s.icmpReject) for (const f of captureFiles) icmp.push(...(await readIcmpErrors(f)));
+    checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never, flowLog: existsSync(files.flowLog) ? files.flowLog : undefined, icmp });
 
     // Verdict.
     if (runAnalyze) {

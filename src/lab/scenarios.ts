@@ -61,6 +61,8 @@ export interface Scenario {
   synDrop?: boolean;
   /** The ALB speaks HTTPS to the target with these TLS versions (an HTTPS target group). */
   upstreamTlsProtocols?: string;
+  /** icmp-unreachable: a router between ALB and target answers the SYNs with this ICMP error (iptables REJECT --reject-with). */
+  icmpReject?: 'icmp-host-unreachable' | 'icmp-port-unreachable' | 'icmp-admin-prohibited';
   /** nacl-return: the target subnet's network ACL drops the target's SYN-ACKs on the way out (not mirrored; REJECT in its flow log). */
   naclReturn?: boolean;
   /** keepalive-race: hold the target's FIN this long on its way to the ALB. */
@@ -232,6 +234,20 @@ export const SCENARIOS: readonly Scenario[] = [
     client: { http2: false },
     requests: [{ path: '/api/cart', waitMs: 0 }],
     naclReturn: true,
+  },
+  {
+    ...BASE,
+    name: 'icmp-unreachable',
+    summary: 'the NLB hop answers the SYNs to the target with ICMP host unreachable (a target gone from the network): the connect fails at once → 502',
+    expectKind: 'target-unreachable',
+    expectStatus: 502,
+    expectPath: '/api/cart',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: false },
+    requests: [{ path: '/api/cart', waitMs: 0 }],
+    icmpReject: 'icmp-host-unreachable',
   },
   {
     ...BASE,

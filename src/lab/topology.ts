@@ -199,6 +199,14 @@ export class Topology {
   }
 
   /**
+   * icmp-unreachable: the NLB hop answers SYNs forwarded to the target with an ICMP error (after
+   * the DNAT: the kernel translates the quoted header back, so the ALB sees its own SYN quoted).
+   */
+  async rejectSyns(how: 'icmp-host-unreachable' | 'icmp-port-unreachable' | 'icmp-admin-prohibited'): Promise<void> {
+    await exec('iptables', ['-I', 'FORWARD', '1', '-p', 'tcp', '-d', ADDR.target, '--dport', String(ADDR.targetPort), '--syn', '-j', 'REJECT', '--reject-with', how], { ns: this.ns.nlb });
+  }
+
+  /**
    * nacl-return: the network ACL of the target's subnet has no outbound rule for the ephemeral
    * ports, so the target's SYN-ACKs to the load balancer are dropped on the way out: after the
    * target sent them, before the target ENI's mirror session (packets a network ACL drops are not

@@ -61,7 +61,7 @@ export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown, m
   check(`analyze: exactly ${wantLoud} error/warning finding${wantLoud === 1 ? '' : 's'}`, loud.length === wantLoud && (wantLoud === 0 || loud[0]!.kind === s.expectKind), loud.map((f) => `${f.kind} ${f.request?.path ?? ''}: ${f.summary}`).join('; ') || 'none');
   check(`analyze: request ${s.expectPath} status ${s.expectStatus}`, v?.path === s.expectPath && v.status === s.expectStatus, v ? `${v.path} ${v.status}` : '-');
   const f = findings(report).find((x) => x.kind === v?.kind && x.request?.path === v?.path);
-  if (s.expectKind !== 'target-connect-timeout' && s.expectKind !== 'flow-log-reject' && s.expectKind !== 'target-connection-refused' && s.expectKind !== 'return-path-blocked' && s.expectKind !== 'tls-handshake-failure') {
+  if (s.expectKind !== 'target-connect-timeout' && s.expectKind !== 'flow-log-reject' && s.expectKind !== 'target-connection-refused' && s.expectKind !== 'return-path-blocked' && s.expectKind !== 'tls-handshake-failure' && s.expectKind !== 'target-unreachable') {
     const server = f?.targetConnection?.server;
     check(`analyze: target connection to ${NLB_VIP} (or ${TARGET_EP})`, server === NLB_VIP || server === TARGET_EP, server ?? 'none');
   }

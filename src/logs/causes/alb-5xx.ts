@@ -39,7 +39,7 @@ export const ALB_5XX: readonly Cause[] = [
     aws: { says: 'The load balancer received an unexpected response from the target, such as "ICMP Destination unreachable (Host unreachable)", when attempting to establish a connection; check that traffic is allowed from the load balancer subnets to the targets on the target port.', source: `${ALB_TROUBLESHOOTING}#http-502-issues` },
     log: [{ log: 'alb', elbStatus: [502], targetStatus: 'none', times: ['-1', '-1', '-1'], target: 'set', errorReason: 'none', targetStatusList: 'none', basis: 'field-definitions' }],
     metrics: ['TargetConnectionErrorCount', 'HTTPCode_ELB_502_Count'],
-    packets: { verdicts: ['target-unreachable'], signature: 'the load balancer\'s SYN answered by an ICMP destination unreachable (host, port, network or administratively prohibited) quoting that SYN', lab: null },
+    packets: { verdicts: ['target-unreachable'], signature: 'the load balancer\'s SYN answered by an ICMP destination unreachable (host, port, network or administratively prohibited) quoting that SYN', lab: 'icmp-unreachable' },
     evidence: 'the SYN and the ICMP message quoting it (type/code, and which router or host sent it)',
     fix: ['Find who sends the ICMP (its source address): a host or router with no route to the target, a firewall rejecting with icmp-host-prohibited/port-unreachable, or a target that is gone (stale registration).', 'Allow the load balancer subnets to the targets on the target port (security group, network ACL, host firewall).'],
     confidence: { logsOnly: 'low', withPackets: 'high' },
