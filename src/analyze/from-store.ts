@@ -10,7 +10,7 @@ import type { LbLogView } from '../correlate/views.js';
 import type { TimeWindow } from '../capture/window.js';
 import { resetFindingIds } from '../diagnose/rules.js';
 import type { StoreReader } from '../store/open.js';
-import { connInfoOf, connectionRecordOf, flowRowViewOf, lbLogViewOf, transactionOf } from '../store/records.js';
+import { connInfoOf, connectionRecordOf, flowRowViewOf, icmpErrorOf, lbLogViewOf, transactionOf } from '../store/records.js';
 import type { Row } from '../store/schema.js';
 import { KeyLog } from '../tls/keylog.js';
 import { readLogInputs } from './log-pass.js';
@@ -31,7 +31,7 @@ export interface StoreAnalysis {
 const LEG_COLUMNS = [
   'ts', 'node', 'uid', 'community_id', 'capture_point', 'capture_points', 'orig_h', 'orig_p', 'resp_h', 'resp_p', 'end_ts', 'duration', 'conn_state', 'history',
   'orig_payload_bytes', 'resp_payload_bytes', 'syn_ts', 'synack_ts', 'refused', 'midstream', 'closed_by', 'close_how', 'end_cause', 'max_idle', 'missed_bytes', 'rtt',
-  'resp_fin_ts', 'resp_rst_ts', 'requests', 'tls_alert', 'tls_alert_from', 'previous_uid',
+  'resp_fin_ts', 'resp_rst_ts', 'requests', 'tls_alert', 'tls_alert_from', 'icmp_error_ts', 'icmp_error_from', 'icmp_error_type', 'icmp_error_code', 'previous_uid',
   'isn_orig', 'isn_resp', 'orig_first_seq', 'orig_first_ack', 'orig_first_len', 'orig_first_fp', 'orig_first_ts', 'resp_first_seq', 'resp_first_ack', 'resp_first_len', 'resp_first_fp', 'resp_first_ts',
 ].join(', ');
 
@@ -130,7 +130,7 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   for (const c of conns) {
     corr.noteConnectionStart(String(c.orig_h), String(c.resp_h), Number(c.ts));
     const alert = c.tls_alert === null || c.tls_alert === undefined ? null : { alert: String(c.tls_alert), from: c.tls_alert_from === 'client' ? ('client' as const) : ('server' as const) };
-    session.replayConnection(connectionRecordOf(c, marksByUid.get(String(c.uid)) ?? []), alert);
+    session.replayConnection(connectionRecordOf(c, marksByUid.get(String(c.uid)) ?? []), alert, icmpErrorOf(c));
   }
   const captures = await q('captures', `SELECT * FROM captures WHERE ${overlapping()} ORDER BY ts, node, file`);
   const stats = session.stats;

@@ -141,14 +141,18 @@ export class AnalysisSession {
     this.opts.recorder?.connection(rec, v, tls, this.corr.isKept(rec.uid) || v.marks.some((m) => m.kind === 'fin' && !m.fromClient));
   }
 
-  /** A connection record read back from a store (or just ended), with its TLS handshake failure: given to the Correlator. */
-  replayConnection(rec: ConnectionRecord, tlsFailure: ConnView['tlsFailure']): ConnView {
+  /**
+   * A connection record read back from a store (or just ended), with its TLS handshake failure
+   * (and, from a store, the ICMP error recorded with it): given to the Correlator.
+   */
+  replayConnection(rec: ConnectionRecord, tlsFailure: ConnView['tlsFailure'], icmpError?: ConnView['icmpError']): ConnView {
     this.stats.tcpConnections++;
     this.stats.connections++;
     const v = connView(rec);
     v.tlsFailure = tlsFailure;
     const icmp = this.icmpErrors.get(`${rec.clientAddr}|${rec.clientPort}|${rec.serverAddr}|${rec.serverPort}`);
-    if (icmp && icmp.time >= rec.startTime - 1) v.icmpError = { time: icmp.time, from: icmp.from, type: icmp.type, code: icmp.code };
+    if (icmpError !== undefined) v.icmpError = icmpError;
+    else if (icmp && icmp.time >= rec.startTime - 1) v.icmpError = { time: icmp.time, from: icmp.from, type: icmp.type, code: icmp.code };
     // The leg first: keeping a connection brings its NAT peers along, looked up in the leg index.
     // (An attempt of a flood or scan is only counted: addConnection drops its leg again.)
     this.corr.addLeg(legView(rec));

@@ -107,6 +107,10 @@ export function connRow(rec: ConnectionRecord, x: ConnExtras): Row {
     requests: v.requests,
     tls_alert: v.tlsFailure?.alert ?? null,
     tls_alert_from: v.tlsFailure?.from ?? null,
+    icmp_error_ts: v.icmpError?.time ?? null,
+    icmp_error_from: v.icmpError?.from ?? null,
+    icmp_error_type: v.icmpError?.type ?? null,
+    icmp_error_code: v.icmpError?.code ?? null,
     ...joinColumns(rec),
     previous_uid: rec.previousUid,
     file: x.first.file,
@@ -494,6 +498,12 @@ export function connectionRecordOf(r: Row, markRowsOfConn: Row[]): ConnectionRec
     firstPayloadFromServer: keys.serverFirstPayload,
   };
   return rec;
+}
+
+/** The ICMP error a conns row recorded, or null. */
+export function icmpErrorOf(r: Row): NonNullable<ConnView['icmpError']> | null {
+  if (r.icmp_error_ts === null || r.icmp_error_ts === undefined) return null;
+  return { time: num(r.icmp_error_ts), from: String(r.icmp_error_from), type: num(r.icmp_error_type), code: num(r.icmp_error_code) };
 }
 
 /** The ConnInfo a transaction row was seen on. */
