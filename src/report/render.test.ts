@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Finding } from '../diagnose/finding.js';
 import { escapeHtml, escapeText, safeJson } from './escape.js';
-import { renderHtml } from './html.js';
+import { renderHtml, renderLadder } from './html.js';
 import { isoTime, reportToJson } from './json.js';
 import type { Report } from '../analyze/model.js';
 import { renderText } from './text.js';
@@ -106,4 +106,31 @@ test('HTML is self-contained, has the SVG ladder with the idle break, and no cap
   assert.ok(html.includes('target closed &lt;script&gt;'), 'a cause title is escaped');
   assert.ok(html.includes('&lt;script&gt;window.__pwned=1&lt;/script&gt;'));
   assert.match(html, /Content-Security-Policy/);
+});
+
+test('a finding over three legs draws one lane per leg: client, load balancer, NAT hop, target columns; the text lists the legs', () => {
+  const f = finding();
+  f.timeline = {
+    legs: [
+      { role: 'client', name: 'client ↔ LB', uid: 'C0', left: '198.51.100.7:50000', right: '10.0.1.4:443' },
+      { role: 'lb', name: 'LB ↔ hop', uid: 'C1', left: '10.0.1.5:41000', right: '10.0.1.20:80' },
+      { role: 'target', name: 'hop ↔ target', uid: 'C2', left: '10.0.1.20:2035', right: '10.0.2.9:8080' },
+    ],
+    marks: [
+      { time: T, leg: 0, dir: 0, kind: 'request', label: 'GET /a' },
+      { time: T + 0.0001, leg: 1, dir: 0, kind: 'request', label: 'GET /a' },
+      { time: T + 0.0003, leg: 1, dir: 1, kind: 'rst', label: 'RST' },
+      { time: T + 0.0005, leg: 0, dir: 1, kind: 'response', label: 'HTTP 502' },
+    ],
+  };
+  f.legs[2] = { role: 'target', seen: true, uid: 'C2', client: '10.0.1.20:2035', server: '10.0.2.9:8080', capturePoints: ['target-eni'], joinedBy: { key: 'tcp-isn', confidence: 'high', detail: 'client ISN 1 and server ISN 2 on both sides' }, note: 'no request arrived' };
+  const r = report();
+  r.findings = [f];
+  const svg = renderLadder(f);
+  for (const col of ['client', 'load balancer', 'NAT hop', 'target']) assert.ok(svg.includes(`class="col">${col}</text>`), col);
+  assert.equal((svg.match(/class="col"/g) ?? []).length, 4);
+  const text = renderText(r);
+  assert.match(text, /legs:/);
+  assert.match(text, /hop → target\s+10\.0\.1\.20:2035 -> 10\.0\.2\.9:8080 at target-eni; joined by tcp-isn \(high: client ISN 1/);
+  assert.match(text, /client ↔ LB\s+not seen/);
 });
