@@ -23,7 +23,7 @@ import type { LegRole, RoleCoverage } from './path.js';
 import { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
 import { ErrorMatch, ErrorWindows, DatalessAttempts, datalessAttempt, type AttemptSummary } from './syn-attempts.js';
 import { TimeSanity } from './time-sanity.js';
-import type { ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
+import type { ConnView, FlowRowView, LbLogView, LegView, PayloadPrint, TxView } from './views.js';
 
 export interface CorrelateOptions {
   /** Largest log ↔ capture clock difference tolerated when matching, seconds (default 10). */
@@ -61,6 +61,8 @@ export interface OpenConn {
   /** NaN until the server's SYN-ACK. */
   readonly synAckTime?: number;
   readonly clientSynTimes?: number[];
+  readonly clientFirstPayload?: PayloadPrint | null;
+  readonly serverFirstPayload?: PayloadPrint | null;
 }
 
 /** An open connection whose SYNs have gone unanswered this long is a failed attempt, for live analysis. */
@@ -640,8 +642,8 @@ function openLeg(o: OpenConn): LegView {
     endTime: Number.isFinite(last) ? last : o.startTime,
     clientIsn: o.clientIsn ?? null,
     serverIsn: o.serverIsn ?? null,
-    clientFirstPayload: null,
-    serverFirstPayload: null,
+    clientFirstPayload: o.clientFirstPayload ?? null,
+    serverFirstPayload: o.serverFirstPayload ?? null,
     clientPayloadBytes: 0,
     serverFinTimes: [],
     serverRstTimes: [],

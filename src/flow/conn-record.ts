@@ -87,6 +87,8 @@ export function connectionRecord(conn: Connection, cause: EndCause, maxMarks: nu
     midstream: conn.midstream,
     clientIsn: c.synCount > 0 ? c.isn >>> 0 : null,
     serverIsn: s.synCount > 0 ? s.isn >>> 0 : null,
+    firstPayloadFromClient: c.firstPayload(),
+    firstPayloadFromServer: s.firstPayload(),
     synTimes: c.synTimes(),
     synAckTime: nn(conn.synAckTime),
     refused: conn.refused,

@@ -19,7 +19,7 @@ import { ipv6ToString } from '../wire/ipv6.js';
 import { communityId, ipv4Bytes } from './community-id.js';
 import { ConnSlab, type SlabSlot } from './conn-slab.js';
 import { historyLetter, historyOnceBit, historyRepeats } from './conn-state.js';
-import { Endpoint, EP_F_FIELDS, EP_I_FIELDS, initEndpointSlot } from './endpoint.js';
+import { Endpoint, EP_F_FIELDS, EP_I_FIELDS, initEndpointSlot, type FirstPayload } from './endpoint.js';
 import type { FlowHandler, FlowStats } from './options.js';
 import type { ReassemblyBudget, ReassemblyOwner } from './reassembly.js';
 import type { FinRecord, IdleGap, ResetRecord, TcpEvent, TcpEventType } from './record.js';
@@ -232,6 +232,13 @@ export class Connection implements ConnInfo, ReassemblyOwner {
   }
   get midstream(): boolean {
     return (this.i32[this.iBase + I_FLAGS]! & CF_MIDSTREAM) !== 0;
+  }
+  /** The first payload segment each way (live analysis: joins legs picked up mid-stream). */
+  get clientFirstPayload(): FirstPayload | null {
+    return this.c.firstPayload();
+  }
+  get serverFirstPayload(): FirstPayload | null {
+    return this.s.firstPayload();
   }
   set midstream(v: boolean) {
     this.setFlag(CF_MIDSTREAM, v);

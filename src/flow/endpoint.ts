@@ -43,6 +43,42 @@ const EI_DUP_ACK_NUM = 8;
 const EI_WINDOW = 9;
 /** Endpoint booleans, one bit each (EPF_*). */
 const EI_FLAGS = 10;
+/** Payload bytes of the first segment that go into its fingerprint. */
+const PRINT_BYTES = 64;
+
+/** FNV-1a (32-bit) over a number's four bytes. */
+function fnvU32(h: number, v: number): number {
+  h = Math.imul(h ^ (v & 0xff), 0x01000193);
+  h = Math.imul(h ^ ((v >>> 8) & 0xff), 0x01000193);
+  h = Math.imul(h ^ ((v >>> 16) & 0xff), 0x01000193);
+  return Math.imul(h ^ (v >>> 24), 0x01000193);
+}
+
+/**
+ * The fingerprint of a segment: FNV-1a over its seq, ack, length and first PRINT_BYTES payload
+ * bytes. A NAT hop rewrites addresses and ports, not these: the same segment seen on both sides
+ * of it has the same fingerprint (the path model joins mid-stream legs with it).
+ */
+export function segmentPrint(seq: number, ack: number, length: number, data: Uint8Array, offset: number, captured: number): number {
+  let h = 0x811c9dc5;
+  h = fnvU32(h, seq);
+  h = fnvU32(h, ack);
+  h = fnvU32(h, length);
+  const end = offset + (captured < PRINT_BYTES ? captured : PRINT_BYTES);
+  for (let i = offset; i < end; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
+  return h | 0;
+}
+
+/** The first payload segment of one direction, as a record carries it. */
+export interface FirstPayload {
+  /** Raw (unsigned) sequence and acknowledgment numbers. */
+  seq: number;
+  ack: number;
+  length: number;
+  /** segmentPrint(), unsigned. */
+  fingerprint: number;
+  time: number;
+}
 
 const EPF_SACK_PERMITTED = 1;
 const EPF_NEXT_SEQ_VALID = 2;
@@ -50,6 +86,8 @@ const EPF_MAX_SEQ_VALID = 4;
 const EPF_LAST_ACK_VALID = 8;
 const EPF_LAST_WAS_KEEP_ALIVE = 16;
 const EPF_FIN_SEEN = 32;
+/** A payload segment was seen from this endpoint (its first one is then recorded, see recordFirstPayload). */
+const EPF_PAYLOAD_SEEN = 64;
 
 /** Writes a fresh endpoint's initial values (what the object fields were initialised to before the slab) into a slot template. */
 export function initEndpointSlot(f64: Float64Array, fBase: number, i32: Int32Array, iBase: number): void {
@@ -78,6 +116,8 @@ class EndpointExtra {
   truncatedBytes = 0;
   /** Times of the SYNs after the first (retries), up to 15. */
   laterSynTimes: number[] | null = null;
+  /** The first payload segment, when this endpoint sent no SYN (a connection picked up mid-stream). */
+  firstPayload: FirstPayload | null = null;
 }
 
 /**
@@ -164,6 +204,25 @@ export class Endpoint {
   }
   set isn(v: number) {
     this.i32[this.iBase + EI_ISN] = v;
+  }
+  /** No payload segment seen from this endpoint yet (its first one goes to recordFirstPayload). */
+  get noPayloadYet(): boolean {
+    return (this.i32[this.iBase + EI_FLAGS]! & EPF_PAYLOAD_SEEN) === 0;
+  }
+  /**
+   * Notes this endpoint's first payload segment, and keeps it (one small object) when the endpoint
+   * sent no SYN: a connection picked up mid-stream is joined across a NAT hop by it, one that
+   * started with a SYN by its initial sequence numbers (nothing kept: memory per connection is
+   * unchanged).
+   */
+  recordFirstPayload(seq: number, ack: number, length: number, print: number, time: number): void {
+    this.setFlag(EPF_PAYLOAD_SEEN, true);
+    if (this.synCount > 0) return;
+    this.ex.firstPayload = { seq: seq >>> 0, ack: ack >>> 0, length, fingerprint: print >>> 0, time };
+  }
+  /** The first payload segment of a mid-stream endpoint, or null. */
+  firstPayload(): FirstPayload | null {
+    return this.x ? this.x.firstPayload : null;
   }
   get synCount(): number {
     return this.i32[this.iBase + EI_SYN_COUNT]!;

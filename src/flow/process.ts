@@ -13,7 +13,7 @@
 import { onFin, onReset } from './close.js';
 import type { Connection, ConnTable } from './connection.js';
 import { updateStates } from './conn-state.js';
-import { acksAll } from './endpoint.js';
+import { acksAll, segmentPrint, type Endpoint } from './endpoint.js';
 import { recordIdleGap } from './idle.js';
 import type { TcpSegment } from './segment.js';
 import { analyze } from './seq-analysis.js';
@@ -24,6 +24,13 @@ const FIN = 1;
 const SYN = 2;
 const RST = 4;
 const ACK = 16;
+
+/** Records an endpoint's first payload segment (once per direction; kept out of the per-packet function's body). */
+function recordFirstPayload(ep: Endpoint, seg: TcpSegment): void {
+  const ack = (seg.flags & ACK) !== 0 ? seg.ack | 0 : 0;
+  const len = seg.payloadLength;
+  ep.recordFirstPayload(seg.seq | 0, ack, len, segmentPrint(seg.seq >>> 0, ack >>> 0, len, seg.data, seg.payloadOffset, seg.capturedPayload), seg.time);
+}
 
 /** Applies one packet (already found to be `conn`'s, in direction `dir`, not a duplicate) to its connection. */
 export function processSegment(t: ConnTable, conn: Connection, seg: TcpSegment, dir: Direction): void {
@@ -79,8 +86,11 @@ export function processSegment(t: ConnTable, conn: Connection, seg: TcpSegment, 
   }
   if ((f & FIN) !== 0) conn.historyOnce('F', fromOrig);
   if ((f & RST) !== 0) conn.historyOnce('R', fromOrig);
-  if (len > 0) conn.historyOnce('D', fromOrig);
-  else if ((f & (SYN | FIN | RST)) === 0 && (f & ACK) !== 0) conn.historyOnce('A', fromOrig);
+  if (len > 0) {
+    conn.historyOnce('D', fromOrig);
+    // The first payload segment each way: the join key of a mid-stream pickup through a NAT hop.
+    if (fwd.noPayloadYet) recordFirstPayload(fwd, seg);
+  } else if ((f & (SYN | FIN | RST)) === 0 && (f & ACK) !== 0) conn.historyOnce('A', fromOrig);
 
   // Endpoint states (Zeek's TCP endpoint state machine, simplified).
   updateStates(conn, fwd, rev, f, len, fromOrig);

@@ -4,6 +4,7 @@
  * `tcp.analysis.*` flags. Every record and event carries the connection `uid`.
  */
 import type { ConnState } from './conn-state.js';
+import type { FirstPayload } from './endpoint.js';
 import type { Direction } from './stream.js';
 
 export type Side = 'client' | 'server';
@@ -225,6 +226,13 @@ export interface ConnectionRecord {
    */
   clientIsn: number | null;
   serverIsn: number | null;
+  /**
+   * The first payload segment each way as captured (raw seq and ack, length, a fingerprint of
+   * them and its first 64 bytes, time): joins the legs of a connection picked up mid-stream on
+   * both sides of a NAT hop. Null when that side sent no payload.
+   */
+  firstPayloadFromClient: FirstPayload | null;
+  firstPayloadFromServer: FirstPayload | null;
   synTimes: number[];
   synAckTime: number | null;
   /** The SYN was answered by a RST. */

@@ -52,7 +52,7 @@ export interface Built {
   flow: string[];
 }
 
-const D = 0.0002; // the NLB's forwarding delay
+export const D = 0.0002; // the NLB's forwarding delay
 
 export function build(story: Story, nat: Nat): Built {
   const tFail = T0 + 40;

@@ -13,7 +13,7 @@ import { analyze } from '../../src/analyze/analyze.js';
 import type { Finding } from '../../src/diagnose/finding.js';
 import { Talk } from '../flow/packets.js';
 import { T0, writeScenario } from './scenario.js';
-import { ALB, build, EXPECT, OK, req, TARGET, TRACE_FAIL, TRACE_WARM, VIP, type Mirror, type Nat, type Story } from './path-scenarios.js';
+import { ALB, build, D, EXPECT, OK, req, TARGET, TRACE_FAIL, TRACE_WARM, VIP, type Mirror, type Nat, type Story } from './path-scenarios.js';
 
 async function run(story: Story, nat: Nat, mirror: Mirror): Promise<Finding[]> {
   const b = build(story, nat);
@@ -77,4 +77,40 @@ test('legs through an NLB are never joined by ports alone: same client ip:port, 
   const f = report.findings[0]!;
   assert.equal(f.kind, 'idle-timeout-reset');
   assert.equal(f.legs.find((l) => l.role === 'target')!.seen, false, 'the other connection is not this path\'s target leg');
+});
+
+test('a connection picked up mid-stream on both sides of the NLB is joined by its first segment (tcp-first-payload), never by ports', async () => {
+  // The capture starts after the handshake: no SYN on either leg. The NLB (no client IP
+  // preservation) rewrote address and port; sequence numbers and payload passed unchanged.
+  const lb = new Talk([ALB, 41000], VIP, 31000, 38777);
+  const tgt = new Talk([VIP[0], 50123], TARGET, 31000, 38777);
+  lb.send(0, T0 + 1, req('/warm', TRACE_WARM));
+  tgt.send(0, T0 + 1 + D, req('/warm', TRACE_WARM));
+  tgt.send(1, T0 + 1.004, OK);
+  lb.send(1, T0 + 1.004 + D, OK);
+  const tFail = T0 + 40;
+  lb.send(0, tFail, req('/orders', TRACE_FAIL));
+  lb.rst(1, tFail + 0.0003, false);
+  const s = writeScenario('midstream', [], [lb], [], [tgt]);
+  const { report } = await analyze({ captures: [s.capture] });
+  assert.equal(report.findings.length, 1, report.findings.map((f) => f.kind).join());
+  const f = report.findings[0]!;
+  assert.equal(f.kind, 'idle-timeout-reset');
+  const t = f.legs.find((l) => l.role === 'target')!;
+  assert.equal(t.seen, true);
+  assert.equal(t.joinedBy?.key, 'tcp-first-payload');
+  assert.equal(f.confidence, 'high', 'the target leg shows the request never arrived');
+});
+
+test('mid-stream legs whose first segments differ are not joined', async () => {
+  const lb = new Talk([ALB, 41000], VIP, 31000, 38777);
+  const other = new Talk([VIP[0], 50123], TARGET, 31000, 38777);
+  lb.send(0, T0 + 1, req('/warm', TRACE_WARM));
+  other.send(0, T0 + 1 + D, req('/other', TRACE_WARM)); // same numbers, other bytes
+  lb.send(0, T0 + 40, req('/orders', TRACE_FAIL));
+  lb.rst(1, T0 + 40.0003, false);
+  const s = writeScenario('midstream-other', [], [lb], [], [other]);
+  const { report } = await analyze({ captures: [s.capture] });
+  const f = report.findings.find((x) => x.kind === 'idle-timeout-reset' || x.request?.path === '/orders')!;
+  assert.equal(f.legs.find((l) => l.role === 'target')!.seen, false);
 });

@@ -17,6 +17,7 @@ import type { LabResult } from '../../src/lab/result.js';
 import { findScenario, NAT_MATRIX_SCENARIOS as MATRIX_SCENARIOS } from '../../src/lab/scenarios.js';
 import { MIRROR_SETS, NAT_MODES, type NatMode } from '../../src/lab/topology.js';
 import { labSkipReason } from './env.js';
+import { compareLive, LIVE_DELAY_BOUND_SECONDS } from './live-compare.js';
 
 const skip = labSkipReason();
 const base = skip ? '' : mkdtempSync(join(tmpdir(), 'mlab-matrix-'));
@@ -40,22 +41,6 @@ if (!skip) for (const name of MATRIX_SCENARIOS) for (const nat of NAT_MODES) run
 
 function loud(fs: Finding[]): Finding[] {
   return fs.filter((f) => f.severity === 'error' || f.severity === 'warning');
-}
-
-/** What "the same finding" means live and in batch: the cause, the status, the request. */
-function key(f: { kind: string; status: number | null; request: { path: string | null } | null }): string {
-  return `${f.kind} ${f.status ?? '-'} ${f.request?.path ?? '-'}`;
-}
-
-/** The latest packet a finding cites (its timeline, notes and the log line aside). */
-function lastPacket(f: { timeline: { marks: { time: string | number; kind: string }[] } }): number {
-  let t = -Infinity;
-  for (const m of f.timeline.marks) {
-    if (m.kind === 'idle' || m.kind === 'note' || m.kind === 'log') continue;
-    const v = typeof m.time === 'number' ? m.time : Date.parse(m.time) / 1000;
-    if (v > t) t = v;
-  }
-  return t;
 }
 
 for (const name of MATRIX_SCENARIOS) {
@@ -93,16 +78,9 @@ for (const name of MATRIX_SCENARIOS) {
         });
 
         test(`${name} ${nat}, mirrored ${mirror}: listen --analyze printed the findings batch analyze gives, each once, promptly`, async () => {
-          const live = r.live?.[mirror] ?? [];
-          const captures = r.mirrorCaptures[mirror] ?? [];
-          const { report } = await analyze({ captures, keylogs: [join(r.outDir, 'keys.log')] });
-          const batch = report.findings.map(key).sort();
-          const liveKeys = live.map((x) => key(x.finding as Finding)).sort();
-          assert.deepEqual(liveKeys, batch, `live ${JSON.stringify(liveKeys)} vs batch ${JSON.stringify(batch)} (${join(r.outDir, `live-${mirror}.jsonl`)})`);
-          for (const x of live) {
-            const delay = x.printedAt - lastPacket(x.finding as never);
-            assert.ok(delay <= 2.5, `${key(x.finding as Finding)} printed ${delay.toFixed(2)} s after the last packet it cites`);
-          }
+          const c = await compareLive(r, mirror);
+          assert.deepEqual(c.live, c.batch, `live vs batch (${join(r.outDir, `live-${mirror}.jsonl`)})`);
+          for (const d of c.delays) assert.ok(d <= LIVE_DELAY_BOUND_SECONDS, `printed ${d.toFixed(2)} s after the last packet it cites (${c.delays.map((x) => x.toFixed(2)).join(', ')})`);
         });
       }
     });

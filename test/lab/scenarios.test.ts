@@ -13,6 +13,7 @@ import type { LabResult } from '../../src/lab/result.js';
 import { runScenario } from '../../src/lab/runner.js';
 import { NAT_MATRIX_SCENARIOS, SCENARIOS as ALL_SCENARIOS, findScenario } from '../../src/lab/scenarios.js';
 import { labSkipReason } from './env.js';
+import { compareLive, LIVE_DELAY_BOUND_SECONDS } from './live-compare.js';
 
 const SCENARIOS = ALL_SCENARIOS.filter((s) => !(NAT_MATRIX_SCENARIOS as readonly string[]).includes(s.name));
 
@@ -44,6 +45,7 @@ function start(name: string): Promise<LabResult> {
   const p = prev.catch(() => {}).then(() =>
     runScenario(s, {
       outDir: join(base, s.name),
+      live: true,
       // `load` at full size is a benchmark; here a small run of the same path.
       ...(s.load ? { load: { connections: 60, requests: 600, concurrency: 16 } } : {}),
     }),
@@ -67,6 +69,12 @@ for (const s of SCENARIOS) {
       for (const f of ['keys.log', 'alb-access.log', 'result.json', 'scenario.json', 'nginx.conf']) assert.ok(existsSync(join(r.outDir, f)), `${f} written`);
       assert.ok(r.captureFiles.length > 0 && r.captureFiles.every((f) => existsSync(f)), 'capture written');
       if (s.synDrop) assert.match(readFileSync(join(r.outDir, 'flow.log'), 'utf8'), / REJECT OK$/m, 'flow log has REJECT lines');
+    });
+
+    test(`${s.name}: listen --analyze printed the findings batch analyze gives, each once, promptly`, async () => {
+      const c = await compareLive(r, 'all');
+      assert.deepEqual(c.live, c.batch, `live vs batch (${join(r.outDir, 'live-all.jsonl')})`);
+      for (const d of c.delays) assert.ok(d <= LIVE_DELAY_BOUND_SECONDS, `printed ${d.toFixed(2)} s after the last packet it cites`);
     });
 
     test(`${s.name}: analyze gives the expected verdict`, { todo: VERDICT_TODO[s.name] }, (t) => {
