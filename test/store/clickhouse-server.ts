@@ -48,7 +48,19 @@ export class ClickHouseServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Starts the server (again, after stop or kill: same port, same data); a port still held by the old process is retried. */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce();
+      } catch (e) {
+        if (attempt >= 3 || !/exited/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     if (!BINARY) throw new Error(clickHouseMissing()!);
     if (this.port === 0) this.port = await freePort();
     const tcp = await freePort();
