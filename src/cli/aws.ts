@@ -2,11 +2,12 @@
  * `mirrorlens aws mirror plan|apply|destroy`: VPC Traffic Mirroring set up (and checked) from the
  * tool. See docs/aws.md.
  */
-import { writeFile } from 'node:fs/promises';
 import type { CliIO, Command } from './command.js';
 import { parseCommandArgs } from './command.js';
 import { loadMirrorFilter } from '../capture/filter.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { EXIT } from './exit.js';
+import { checkOutputFile, writeOutputFile } from './output.js';
 import { defaultFilter, mtuAdvice, isSourceAddress, parseSourceId, parseTarget, validateSpec, type MirrorSpec } from '../aws/mirror-spec.js';
 import { renderCliScript, renderTemplateYaml } from '../aws/mirror-render.js';
 import type { AwsClients } from '../aws/mirror-ec2.js';
@@ -43,6 +44,11 @@ Options:
   --script-out FILE      plan: write the AWS CLI commands to FILE
   --template-out FILE    plan: write the CloudFormation template to FILE
   --dry-run              destroy: list what would be removed, remove nothing
+
+Exit codes: 0 done and every check passed, 1 a check found a problem (the PROBLEM
+lines; apply still applies), 2 usage, 3 the --filter file cannot be read, 4 it
+has a mistake, 5 --script-out/--template-out cannot be written, 6 AWS refused a
+call or lacks a resource (docs/cli.md).
 `;
 
 interface Parsed {
@@ -83,14 +89,6 @@ function intOption(values: Parsed['values'], name: string): number | undefined {
   return Number(v);
 }
 
-async function writeOut(path: string, text: string): Promise<void> {
-  try {
-    await writeFile(path, text);
-  } catch (e) {
-    throw new MirrorlensError(ErrorCode.FileOpen, `cannot write: ${(e as Error).message.replace(/^E[A-Z]+: /, '')}`, { file: path });
-  }
-}
-
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { action, values } = parse(argv);
   const name = (values.name as string | undefined) ?? 'mirrorlens';
@@ -107,7 +105,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     const { makeClients, destroyStack } = await import('../aws/mirror-ec2.js');
     const gone = await destroyStack(makeClients(region, io.env), name, values['dry-run'] === true, out);
     if (gone.length === 0) out(`nothing is tagged mirrorlens:stack=${name} in ${region ?? 'this region'}`);
-    return 0;
+    return EXIT.ok;
   }
 
   if (values['dry-run'] !== undefined) throw new MirrorlensError(ErrorCode.Usage, `aws mirror ${action}: --dry-run is for destroy (plan never changes anything)`);
@@ -136,6 +134,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if (action === 'apply' && (values['script-out'] !== undefined || values['template-out'] !== undefined)) {
     throw new MirrorlensError(ErrorCode.Usage, 'aws mirror apply: --script-out and --template-out are for plan');
   }
+
+  // Checked before AWS is asked anything: a plan never ends in an output it cannot write.
+  if (values['script-out'] !== undefined) await checkOutputFile(values['script-out'] as string, 'the AWS CLI commands');
+  if (values['template-out'] !== undefined) await checkOutputFile(values['template-out'] as string, 'the CloudFormation template');
 
   const notes: string[] = [];
   let problems: string[] = [];
@@ -179,17 +181,17 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     const script = renderCliScript(spec, region ?? clients?.region);
     const template = renderTemplateYaml(spec);
     if (values['script-out'] !== undefined) {
-      await writeOut(values['script-out'] as string, script);
+      await writeOutputFile(values['script-out'] as string, script, 'the AWS CLI commands');
       lines.push(`# AWS CLI commands written to ${values['script-out'] as string}`);
     }
     if (values['template-out'] !== undefined) {
-      await writeOut(values['template-out'] as string, template);
+      await writeOutputFile(values['template-out'] as string, template, 'the CloudFormation template');
       lines.push(`# CloudFormation template written to ${values['template-out'] as string} (aws cloudformation deploy --template-file ${values['template-out'] as string} --stack-name mirrorlens-${name})`);
     }
     out(lines.join('\n'));
     if (values['script-out'] === undefined) out(`\n# --- AWS CLI commands ---\n${script}`);
     if (values['template-out'] === undefined) out(`\n# --- CloudFormation template (aws cloudformation deploy --template-file FILE --stack-name mirrorlens-${name}) ---\n${template}`);
-    return problems.length > 0 ? 3 : 0;
+    return problems.length > 0 ? EXIT.found : EXIT.ok;
   }
 
   // apply
@@ -200,7 +202,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   out(`stack '${name}': ${res.created.length} created, ${res.kept.length} unchanged, ${res.deleted.length} removed`);
   const named = res.sessions.filter((s) => s.vni !== undefined).map((s) => `--session ${s.vni}=${s.eni}`);
   if (named.length > 0) out(`on the target: mirrorlens listen --out DIR ${named.join(' ')}`);
-  return problems.length > 0 ? 3 : 0;
+  return problems.length > 0 ? EXIT.found : EXIT.ok;
 }
 
 export const command: Command = {

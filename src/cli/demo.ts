@@ -6,10 +6,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from './command.js';
-import { parseCommandArgs } from './command.js';
+import { choiceOption, parseCommandArgs } from './command.js';
 import { analyze } from '../analyze/analyze.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
-import { render } from './analyze.js';
+import { failsOn, render } from './analyze.js';
+import { EXIT } from './exit.js';
 
 /** The repository's examples/ folder (this file is dist/cli/demo.js or src/cli/demo.ts). */
 function examplesDir(): string {
@@ -29,14 +30,23 @@ export function exampleInputs(dir: string): { captures: string[]; keylogs: strin
 
 export const command: Command = {
   summary: 'analyze the bundled example (capture + key log + ALB log) and print the verdict',
-  usage: `Usage: mirrorlens demo [--format text|json|html] [--example NAME]
+  usage: `Usage: mirrorlens demo [--format text|json|html] [--example NAME] [--fail-on LEVEL]
 
 Runs 'mirrorlens analyze' on the example in examples/NAME (default idle-reset), produced by
 'sudo mirrorlens lab run idle-reset': an ALB (nginx) in front of an NLB (conntrack) whose idle
 timeout expired on a pooled connection, mirrored with kernel VXLAN into 'mirrorlens listen'.
+Exits as analyze does: 0 whatever was found, unless --fail-on error|warning|info
+names a level a finding reached (then 1).
 `,
   async run(argv, io) {
-    const { values } = parseCommandArgs('demo', argv, { format: { type: 'string' }, example: { type: 'string' }, 'no-color': { type: 'boolean' } });
+    const { values } = parseCommandArgs('demo', argv, {
+      format: { type: 'string' },
+      example: { type: 'string' },
+      'no-color': { type: 'boolean' },
+      'fail-on': { type: 'string' },
+    });
+    const format = choiceOption('demo', 'format', values.format as string | undefined, ['text', 'json', 'html'] as const, 'text');
+    const failOn = choiceOption('demo', 'fail-on', values['fail-on'] as string | undefined, ['error', 'warning', 'info', 'never'] as const, 'never');
     const name = (values.example as string | undefined) ?? 'idle-reset';
     const dir = join(examplesDir(), name);
     const rel = (p: string) => relative(process.cwd(), p) || p;
@@ -47,9 +57,9 @@ timeout expired on a pooled connection, mirrored with kernel VXLAN into 'mirrorl
       `mirrorlens analyze ${inputs.captures.map(rel).join(' ')}${inputs.keylogs.map((k) => ` --keylog ${rel(k)}`).join('')}${inputs.albLogs.map((a) => ` --alb-log ${rel(a)}`).join('')}\n\n`,
     );
     const { report } = await analyze(inputs);
-    const format = (values.format as string | undefined) ?? 'text';
     const color = format === 'text' && Boolean(io.stdout.isTTY) && !values['no-color'] && !io.env.NO_COLOR;
     io.stdout.write(render(report, format, color));
-    return report.findings.length > 0 ? 0 : 1;
+    // The same convention as analyze (docs/cli.md): finding nothing is an answer, not a failure.
+    return failsOn(report, failOn) ? EXIT.found : EXIT.ok;
   },
 };

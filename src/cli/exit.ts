@@ -52,7 +52,10 @@ export function exitCodeFor(e: MirrorlensError): number {
       return EXIT.environment;
     case ErrorCode.Internal:
       return EXIT.internal;
-    default:
-      return EXIT.internal;
+    default: {
+      // Every code is mapped above: a new ErrorCode without a case here fails the type check.
+      const unmapped: never = e.code;
+      return unmapped;
+    }
   }
 }

@@ -38,3 +38,18 @@ test('analyze on a file that is not a capture fails with one clear line', async 
   assert.equal(err.trim().split('\n').length, 1);
   assert.match(err, /^mirrorlens analyze: package\.json.*not a (pcap|capture)/i);
 });
+
+test('demo exits as analyze does: 0 when it finds nothing, 1 only for what --fail-on names', async () => {
+  // A directory whose capture holds no load-balancer error (--example is joined to examples/).
+  const none = await run(['demo', '--example', '../test/fixtures/wire-lab']);
+  assert.equal(none.code, 0, none.err);
+  assert.match(none.out, /No load-balancer errors found/);
+  const failing = await run(['demo', '--fail-on', 'error']);
+  assert.equal(failing.code, 1, failing.err);
+  assert.match(failing.out, /#1 idle-timeout-reset 502/);
+  const noneFailing = await run(['demo', '--example', '../test/fixtures/wire-lab', '--fail-on', 'info']);
+  assert.equal(noneFailing.code, 0, noneFailing.err);
+  const bad = await run(['demo', '--format', 'yaml']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err.trim().split('\n').length, 1, bad.err);
+});

@@ -162,7 +162,7 @@ test('the schema check fails on what CloudFormation would refuse', () => {
 test('plan finds the ALB and target-group interfaces, checks the target, and changes nothing', async () => {
   const from = aws.requests.length;
   const r = await runCli(['aws', 'mirror', 'plan', '--alb', 'web', '--target-group', TG_ARN, '--target', TARGET, '--name', 'web'], aws.env);
-  assert.equal(r.code, 3, r.out + r.err); // problems found
+  assert.equal(r.code, 1, r.out + r.err); // ran and found problems (docs/cli.md: 1, as analyze --fail-on)
   assert.deepEqual(mutating(from), []);
   assert.match(r.out, /# note: --alb web \(application\): eni-0a1b2c3d4e5f60001, eni-0a1b2c3d4e5f60002/);
   assert.match(r.out, /# note: --target-group .*: eni-0a1b2c3d4e5f60003, eni-0a1b2c3d4e5f60004/);
@@ -194,7 +194,7 @@ test('a source given by its private address is planned on the interface that hol
 
 test('an NLB target without a UDP 4789 listener is a problem', async () => {
   const r = await runCli(['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f60003', '--target', NLB_ARN], aws.env);
-  assert.equal(r.code, 3);
+  assert.equal(r.code, 1);
   assert.match(r.out, /# PROBLEM: .*has no UDP listener on port 4789/);
   assert.match(r.out, /--network-load-balancer-arn arn:aws:elasticloadbalancing/);
 });
@@ -258,6 +258,8 @@ test('bad input: one clear line and a non-zero exit', async () => {
     [['aws', 'mirror', 'plan', '--alb', 'nope', '--target', TARGET], 6, /^mirrorlens aws: --alb nope: DescribeLoadBalancers \(elasticloadbalancing:DescribeLoadBalancers\) failed: LoadBalancerNotFound/],
     [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f6ffff', '--target', TARGET], 6, /eni-0a1b2c3d4e5f6ffff,eni-0a1b2c3d4e5f60009: DescribeNetworkInterfaces .*InvalidNetworkInterfaceID\.NotFound/],
     [['aws', 'mirror', 'teleport'], 2, /wants plan, apply or destroy/],
+    [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f60003', '--target', TARGET, '--script-out', join(dir, 'no-dir', 'plan.sh')], 5, /no-dir\/plan\.sh: cannot write the AWS CLI commands: directory .* does not exist/],
+    [['aws', 'mirror', 'plan', '--source', 'eni-0a1b2c3d4e5f60003', '--target', TARGET, '--template-out', dir], 5, /cannot write the CloudFormation template: is a directory/],
   ];
   for (const [args, code, re] of cases) {
     const r = await runCli(args, aws.env);
