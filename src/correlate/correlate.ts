@@ -21,6 +21,7 @@ import { LegIndex, upstreamOf } from './legs.js';
 import type { Case } from './case.js';
 import type { LegRole, RoleCoverage } from './path.js';
 import { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
+import { EvictionQueue } from './eviction.js';
 import { ErrorMatch, ErrorWindows, DatalessAttempts, datalessAttempt, type AttemptSummary } from './syn-attempts.js';
 import { TimeSanity } from './time-sanity.js';
 import type { ConnView, FlowRowView, LbLogView, LegView, PayloadPrint, TxView } from './views.js';
@@ -91,6 +92,8 @@ export class Correlator {
   private readonly wantedConns = new Set<string>();
   /** Connections that ended recently and were not kept (time order), for promotion with a NAT peer. */
   private readonly recent = new Map<string, ConnView>();
+  /** The same order, for evicting the oldest without iterating `recent` (eviction.ts). */
+  private readonly recentOrder = new EvictionQueue<ConnView>();
   private readonly flowRows: FlowRowView[] = [];
   private readonly flowSeen = new Set<string>();
   /** Connection counts by address, least recently seen first (an address seen again moves to the end). */
@@ -194,9 +197,12 @@ export class Correlator {
     if (trouble || this.wantedConns.has(c.uid) || this.peerKept(c.uid) || this.idleAroundError(c)) this.keep(c);
     else {
       this.recent.set(c.uid, c);
-      for (const [uid, r] of this.recent) {
-        if (this.recent.size <= RECENT_MAX && r.endTime >= c.endTime - RECENT_SECONDS) break;
-        this.recent.delete(uid);
+      this.recentOrder.push(c);
+      for (;;) {
+        const r = this.recentOrder.oldest((x) => this.recent.get(x.uid) === x);
+        if (r === undefined || (this.recent.size <= RECENT_MAX && r.endTime >= c.endTime - RECENT_SECONDS)) break;
+        this.recentOrder.dropOldest();
+        this.recent.delete(r.uid);
       }
     }
     return true;

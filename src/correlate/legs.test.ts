@@ -31,3 +31,15 @@ test('an ISN shared by more legs than a connection has hops is no key: a fixed-I
   idx.add(leg('Cb', '10.0.0.5', '10.0.1.20', 99));
   assert.equal(idx.natPeers(idx.get('Ca')!).length, 1);
 });
+
+test('at its cap the index forgets the least recently added leg; a leg added again counts as new', () => {
+  const idx = new LegIndex(3);
+  for (const u of ['C1', 'C2', 'C3']) idx.add(leg(u, '10.0.0.1', '10.0.0.2', 1000 + Number(u.slice(1))));
+  idx.add(leg('C1', '10.0.0.1', '10.0.0.2', 1001)); // C1 again (its final view): now the newest
+  idx.add(leg('C4', '10.0.0.1', '10.0.0.2', 1004));
+  assert.deepEqual([...idx.values()].map((l) => l.uid).sort(), ['C1', 'C3', 'C4']);
+  idx.delete('C3');
+  idx.add(leg('C5', '10.0.0.1', '10.0.0.2', 1005));
+  idx.add(leg('C6', '10.0.0.1', '10.0.0.2', 1006));
+  assert.deepEqual([...idx.values()].map((l) => l.uid).sort(), ['C4', 'C5', 'C6']);
+});

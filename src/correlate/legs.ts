@@ -7,6 +7,7 @@
  * cap and, live, by the retention window. Open connections (live analysis) are indexed as soon as
  * their SYN is seen and replaced by their final view when they end.
  */
+import { EvictionQueue } from './eviction.js';
 import type { LegJoin } from './path.js';
 import type { LegView, PayloadPrint } from './views.js';
 
@@ -43,6 +44,8 @@ function sameEndpoints(a: LegView, b: LegView): boolean {
 export class LegIndex {
   /** Every leg by uid, in order of last update (oldest first), for capping and pruning. */
   private readonly byUid = new Map<string, LegView>();
+  /** The same order, for evicting the oldest at the cap without iterating `byUid` (eviction.ts). */
+  private readonly order = new EvictionQueue<LegView>();
   /** uids by client ISN, and by first-payload fingerprint (either direction). */
   private readonly byIsn = new Map<number, string[]>();
   private readonly byPrint = new Map<number, string[]>();
@@ -65,10 +68,17 @@ export class LegIndex {
     const old = this.byUid.get(l.uid);
     if (old) this.remove(old);
     this.byUid.set(l.uid, l);
+    this.order.push(l);
     if (l.clientIsn !== null) push(this.byIsn, this.sharedIsn, l.clientIsn, l.uid);
     if (l.clientFirstPayload) push(this.byPrint, this.sharedPrint, l.clientFirstPayload.fingerprint, l.uid);
     if (l.serverFirstPayload) push(this.byPrint, this.sharedPrint, l.serverFirstPayload.fingerprint, l.uid);
-    if (this.byUid.size > this.maxLegs) this.remove(this.byUid.values().next().value as LegView);
+    if (this.byUid.size > this.maxLegs) {
+      const oldest = this.order.oldest((x) => this.byUid.get(x.uid) === x);
+      if (oldest !== undefined) {
+        this.order.dropOldest();
+        this.remove(oldest);
+      }
+    }
   }
 
   /** Forgets one leg (an attempt of a flood, only counted). */
