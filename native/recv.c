@@ -11,6 +11,11 @@
  * Readiness comes from a libuv poll handle on the descriptor, so the JavaScript side is woken
  * once per batch and reads with udpRecv / ringRead until they return 0. Nothing here allocates
  * per packet. Errors are thrown as Error objects whose `code` is the errno name.
+ *
+ * The JavaScript side (src/capture/native.ts) shares this file's buffer layouts (META_WORDS, ...)
+ * and loads the addon only when `sourceHash` (the hash of this file, computed by
+ * scripts/native-hash.mjs when binding.gyp builds it) is the hash of the native/recv.c beside it:
+ * an addon built before a change here is never used silently.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +32,12 @@
 #include <linux/if_packet.h>
 #include <node_api.h>
 #include <uv.h>
+
+#ifndef MIRRORLENS_SOURCE_HASH
+#error "build with binding.gyp (node-gyp): it defines MIRRORLENS_SOURCE_HASH"
+#endif
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #define MAX_BATCH 64
 #define META_WORDS 10 /* udp: len, family, a0..a3, port, flags, sec, nsec */
@@ -608,6 +619,16 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value v;
   napi_create_int32(env, 1, &v);
   napi_set_named_property(env, exports, "version", v);
+  /* "h" + 16 hex digits (a token the preprocessor can carry whatever the digits) -> the digits */
+  napi_create_string_utf8(env, STR(MIRRORLENS_SOURCE_HASH) + 1, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, exports, "sourceHash", v);
+  napi_value words[3];
+  napi_create_int32(env, META_WORDS, &words[0]);
+  napi_create_int32(env, RING_META_WORDS, &words[1]);
+  napi_create_int32(env, MAX_BATCH, &words[2]);
+  napi_set_named_property(env, exports, "udpMetaWords", words[0]);
+  napi_set_named_property(env, exports, "ringMetaWords", words[1]);
+  napi_set_named_property(env, exports, "udpBatch", words[2]);
   return exports;
 }
 

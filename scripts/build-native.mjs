@@ -7,13 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { nativeSourceHash } from './native-hash.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const status = join(root, 'build', 'native-status.txt');
 
 function done(ok, why) {
   mkdirSync(dirname(status), { recursive: true });
-  writeFileSync(status, ok ? 'built\n' : `${why}\n`);
+  // "built HASH": the source it was built from (scripts/run-tests.mjs rebuilds a stale addon)
+  writeFileSync(status, ok ? `built ${nativeSourceHash(root)}\n` : `${why}\n`);
   if (!ok) console.error(`mirrorlens: native receive engine not built (${why}); listen will use the socket engine`);
   process.exit(0);
 }

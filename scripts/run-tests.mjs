@@ -1,11 +1,31 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with Node's built-in test runner, TypeScript through tsx.
 // Usage: node scripts/run-tests.mjs [substring...]   (substrings narrow the file list)
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { nativeSourceHash } from './native-hash.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
+
+// A native addon built from another native/recv.c is refused at run time (listen falls back to the
+// socket engine, naming why): rebuild it first, so the tests run the native engines of this source.
+// Only where it was built before (a machine without a compiler keeps its reason).
+const status = join(root, 'build', 'native-status.txt');
+if (process.platform === 'linux' && existsSync(status) && readFileSync(status, 'utf8').startsWith('built')) {
+  let hash;
+  try {
+    hash = createRequire(import.meta.url)(join(root, 'build', 'Release', 'mirrorlens_recv.node')).sourceHash;
+  } catch {
+    // gone or does not load: rebuild
+  }
+  if (hash !== nativeSourceHash(root)) {
+    console.error(`run-tests: the native addon was built from ${hash ? `native/recv.c ${hash}` : 'another native/recv.c'}: rebuilding it (scripts/build-native.mjs)`);
+    spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: 'inherit' });
+  }
+}
+
 const files = [];
 function walk(dir) {
   for (const name of readdirSync(dir)) {
