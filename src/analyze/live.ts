@@ -10,6 +10,7 @@
 import { PacketRecord } from '../capture/record.js';
 import { Correlator } from '../correlate/correlate.js';
 import type { Case } from '../correlate/case.js';
+import { allRetried, RETRY_WINDOW_SECONDS } from '../correlate/goaway.js';
 import type { Finding } from '../diagnose/finding.js';
 import { FlowTable, type FlowOptions } from '../flow/table.js';
 import { KeyLog, formatKeyLogIssue, type Watcher } from '../tls/keylog.js';
@@ -40,6 +41,8 @@ const SAME_INCIDENT_SECONDS = 2;
 
 /** A recorded connection or failed request decides the case (a complete 5xx answer alone waits for the legs behind it). */
 function decided(c: Case): boolean {
+  // An HTTP/2 GOAWAY: its cut requests' retries may still come (batch looks RETRY_WINDOW_SECONDS ahead).
+  if (c.goaway && !allRetried(c.goaway)) return false;
   const back = [c.path.lb, c.path.target];
   if (back.some((l) => l !== null && ((l.conn !== null && l.tx !== null) || l.attempts.length > 0))) return true;
   const ctx = c.path.client?.tx;
@@ -106,7 +109,9 @@ export class LiveAnalyzer {
     for (const c of this.corr.build(now)) {
       if (this.wasReported(c)) continue;
       const ready = decided(c) && !waitingForLegs(c);
-      if (!final && !ready && now - c.time < settle) continue;
+      // A GOAWAY whose requests were not all retried waits out the retry window, as batch looks that far.
+      const wait = c.goaway && !allRetried(c.goaway) ? Math.max(settle, c.goaway.time - c.time + RETRY_WINDOW_SECONDS) : settle;
+      if (!final && !ready && now - c.time < wait) continue;
       this.markReported(c);
       fresh.push(c);
     }

@@ -113,7 +113,7 @@ export class AnalysisSession {
     if (tx.status !== null) this.stats.httpResponses++;
     // A view only for what is kept: most transactions succeed and the Correlator drops them.
     const traceId = tx.requestHeaders['x-amzn-trace-id'] ?? null;
-    if (!this.opts.all && !this.corr.wantsTransaction(tx.outcome, tx.status, traceId)) return;
+    if (!this.opts.all && !this.corr.wantsTransaction(tx.outcome, tx.status, traceId) && !this.corr.wantsRetry(conn.clientAddr, tx.method, tx.path, tx.requestFirstByteTime)) return;
     // Outside the incident, a failed transaction is kept only if a kept log line wants it by trace id.
     const incident = this.opts.incident;
     if (incident && !this.opts.all && !transactionSelected(incident, conn, tx) && !this.corr.wantsTransaction('complete', 200, traceId)) return;

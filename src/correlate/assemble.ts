@@ -12,10 +12,13 @@
  * 3. failed connection attempts while the request was outstanding, and their NAT peers;
  * 4. with only the target's side captured: the target's connections open and idle at the
  *    request's time (the one the request was meant for, if it never arrived);
- * 5. flow-log rows of every leg's addresses, before and after the hop (flow-match.ts).
+ * 5. flow-log rows of every leg's addresses, before and after the hop (flow-match.ts);
+ * 6. an HTTP/2 GOAWAY: every stream it cut is one incident with each stream's retry (goaway.ts),
+ *    whichever of its streams the case was found from.
  */
 import type { Case } from './case.js';
 import { matchFlowRows } from './flow-match.js';
+import { groupGoaways, isGoawayCut, type GoawayGroup } from './goaway.js';
 import type { NatPeer } from './legs.js';
 import { emptyPath, newLeg, pathLegs, type IdleCandidate, type LegJoin, type LegRole, type Path, type PathLeg, type RoleCoverage } from './path.js';
 import type { ConnView, FlowRowView, LbLogView, LegView, TxView } from './views.js';
@@ -27,6 +30,8 @@ export interface BuildContext {
   backTxs: TxView[];
   /** Failed transactions and those kept for their trace id, by connection uid. */
   txsByConn: Map<string, TxView[]>;
+  /** Requests that may be the retry of one a GOAWAY cut: answered ones kept for that, and the failed ones. */
+  retryCandidates: readonly TxView[];
   attempts: ConnView[];
   logs: LbLogView[];
   skew: number;
@@ -86,10 +91,14 @@ export function assembleCases(ctx: BuildContext): Case[] {
 class Assembler {
   private readonly usedTx = new Set<TxView>();
   private readonly usedAttempt = new Set<ConnView>();
+  /** Each stream a GOAWAY cut → its group (all the streams of that GOAWAY). */
+  private readonly goaways = new Map<TxView, GoawayGroup>();
 
   constructor(private readonly ctx: BuildContext) {}
 
   run(): Case[] {
+    const cut = [...this.ctx.clientTxs, ...this.ctx.backTxs].filter(isGoawayCut);
+    if (cut.length) for (const g of groupGoaways(cut, this.ctx.retryCandidates)) for (const st of g.streams) this.goaways.set(st.tx, g);
     const cases: Case[] = [];
     for (const l of this.ctx.logs) cases.push(this.fromLog(l));
     const byTime = (a: TxView, b: TxView) => (a.requestFirstByteTime ?? 0) - (b.requestFirstByteTime ?? 0);
@@ -219,7 +228,14 @@ class Assembler {
     return out.sort((a, b) => b.idleSeconds - a.idleSeconds).slice(0, MAX_IDLE_CANDIDATES);
   }
 
-  private finish(origin: Case['origin'], status: number | null, log: LbLogView | null, path: Path, time: number, covers: boolean, window: [number, number] | null): Case {
+  /** The GOAWAY group of a stream it cut, every stream of it used up by this case (null: not cut by one). */
+  private takeGoaway(tx: TxView | null | undefined): GoawayGroup | null {
+    const g = tx ? this.goaways.get(tx) ?? null : null;
+    if (g) for (const st of g.streams) this.usedTx.add(st.tx);
+    return g;
+  }
+
+  private finish(origin: Case['origin'], status: number | null, log: LbLogView | null, path: Path, time: number, covers: boolean, window: [number, number] | null, goaway: GoawayGroup | null = null): Case {
     const flowRows = matchFlowRows(path, this.ctx.flowRows, log, window, this.ctx.skew);
     const lbConns = [...(path.lb?.attempts ?? []), ...(path.lb?.conn ? [path.lb.conn] : [])];
     const claims: Case['claims'] = [];
@@ -229,6 +245,7 @@ class Assembler {
       for (const a of l.attempts) claims.push({ uid: a.uid, time: a.startTime });
     }
     if (log) claims.push({ uid: `log:${log.file}:${log.line}`, time });
+    if (goaway) for (const st of goaway.streams) claims.push({ uid: st.tx.connUid, time: st.tx.requestFirstByteTime ?? goaway.time });
     return {
       origin,
       status,
@@ -242,6 +259,7 @@ class Assembler {
       skewSeconds: this.ctx.skew,
       time,
       claims,
+      goaway,
     };
   }
 
@@ -314,7 +332,8 @@ class Assembler {
       }
     }
     if (!path.lb && !hasAttempts(path.target) && !path.target?.tx && l.targetStatus === null) path.idleCandidates = this.idleCandidates(path, reqT);
-    return this.finish('alb-log', l.elbStatus, l, path, clientTx?.requestFirstByteTime ?? reqT, true, [reqT, endT]);
+    const goaway = this.takeGoaway(clientTx) ?? this.takeGoaway(path.lb?.tx) ?? this.takeGoaway(path.target?.tx);
+    return this.finish('alb-log', l.elbStatus, l, path, clientTx?.requestFirstByteTime ?? reqT, true, [reqT, endT], goaway);
   }
 
   private isTarget(x: TxView, l: LbLogView): boolean {
@@ -341,14 +360,16 @@ class Assembler {
         this.expandNat(path, { t: reqT, root: null, path: x.path });
       }
     }
-    return this.finish('client-transaction', x.status, null, path, reqT, true, null);
+    const goaway = this.takeGoaway(x) ?? this.takeGoaway(t);
+    return this.finish('client-transaction', x.status, null, path, reqT, true, null, goaway);
   }
 
   private fromBackTx(t: TxView): Case {
     const path = emptyPath();
     this.placeBack(path, t, null);
     this.expandNat(path, { t: t.requestFirstByteTime, root: traceRoot(t.traceId), path: t.path });
-    return this.finish('target-transaction', null, null, path, t.requestFirstByteTime ?? 0, true, null);
+    const goaway = this.takeGoaway(t) ?? this.takeGoaway(path.lb?.tx) ?? this.takeGoaway(path.target?.tx);
+    return this.finish('target-transaction', null, null, path, t.requestFirstByteTime ?? 0, true, null, goaway);
   }
 
   private fromAttempt(a: ConnView): Case {

@@ -4,6 +4,7 @@
  * named key), the flow-log rows of those legs' addresses, and what the capture covers.
  */
 import type { FlowMatch } from './flow-match.js';
+import type { GoawayGroup } from './goaway.js';
 import type { Path, RoleCoverage } from './path.js';
 import type { LbLogView } from './views.js';
 
@@ -28,4 +29,6 @@ export interface Case {
   time: number;
   /** (connection uid, time) pairs this case explains: live analysis reports each incident once. */
   claims: { uid: string; time: number }[];
+  /** An HTTP/2 GOAWAY: every stream it cut (this case's request among them) and each one's retry; null otherwise. */
+  goaway: GoawayGroup | null;
 }

@@ -22,6 +22,7 @@ import type { Case } from './case.js';
 import type { LegRole, RoleCoverage } from './path.js';
 import { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
 import { EvictionQueue } from './eviction.js';
+import { isGoawayCut, RetryWatch } from './goaway.js';
 import { ErrorMatch, ErrorWindows, DatalessAttempts, datalessAttempt, type AttemptSummary } from './syn-attempts.js';
 import { TimeSanity } from './time-sanity.js';
 import type { ConnView, FlowRowView, LbLogView, LegView, PayloadPrint, TxView } from './views.js';
@@ -115,6 +116,8 @@ export class Correlator {
   /** Transactions kept only for their trace id (the same request on another leg), by root|connUid. */
   private readonly traced = new Map<string, TxView>();
   private readonly wantedRoots = new Set<string>();
+  /** Requests an HTTP/2 GOAWAY cut, and the answered requests that may be their retries (goaway.ts). */
+  private readonly retries = new RetryWatch();
   private firstPacket = Infinity;
   private lastPacket = -Infinity;
   /** Log targets (ip|port) and their addresses named by any log line. */
@@ -271,9 +274,13 @@ export class Correlator {
   addTransaction(tx: TxView): void {
     const root = traceRoot(tx.traceId);
     if (root !== null && this.wantedRoots.has(root)) this.traced.set(`${root}|${tx.connUid}`, tx);
-    if (!isFailedTx(tx.outcome, tx.status)) return;
+    if (!isFailedTx(tx.outcome, tx.status)) {
+      if (this.retries.wants(tx.clientAddr, tx.method, tx.path, tx.requestFirstByteTime)) this.retries.keep(tx);
+      return;
+    }
     this.txs.push(tx);
     this.wantedConns.add(tx.connUid);
+    if (isGoawayCut(tx)) this.retries.watch(tx);
   }
 
   /**
@@ -285,6 +292,15 @@ export class Correlator {
     if (isFailedTx(outcome, status)) return true;
     const root = traceRoot(traceId);
     return root !== null && this.wantedRoots.has(root);
+  }
+
+  /**
+   * Whether addTransaction would keep an answered request as the possible retry of one an HTTP/2
+   * GOAWAY cut (same client address, method and path, within the retry window). One map lookup,
+   * and none while no GOAWAY is being watched.
+   */
+  wantsRetry(clientAddr: string, method: string | null, path: string | null, time: number | null): boolean {
+    return this.retries.size > 0 && this.retries.wants(clientAddr, method, path, time);
   }
 
   /** Whether addLog keeps a load-balancer log line with this elb_status_code (5xx, 460, 000). */
@@ -490,6 +506,7 @@ export class Correlator {
       clientTxs,
       backTxs,
       txsByConn,
+      retryCandidates: [...this.retries.candidates(), ...this.txs],
       attempts,
       logs: [...this.logs].sort((a, b) => a.time - b.time),
       skew: this.skewSeconds,
@@ -605,6 +622,7 @@ export class Correlator {
     this.txs.length = 0;
     this.txs.push(...keepTx);
     for (const [k, t] of this.traced) if ((t.requestFirstByteTime ?? Infinity) < time) this.traced.delete(k);
+    this.retries.prune(time);
     const keepLogs = this.logs.filter((l) => l.time >= time);
     this.logs.length = 0;
     this.logs.push(...keepLogs);

@@ -90,6 +90,8 @@ export function txView(tx: HttpTransaction, conn: ConnInfo): TxView {
     idleBeforeRequestSeconds: tx.idleBeforeRequestSeconds,
     outcome: tx.outcome,
     endedBy,
+    errorCode: tx.errorCode,
+    goaway: tx.goaway,
     malformedReason: tx.malformedReason,
     responseHeadBytes: tx.responseHeadBytes,
     responseContentLength: tx.responseContentLength,

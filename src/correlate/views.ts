@@ -94,6 +94,10 @@ export interface TxView {
   idleBeforeRequestSeconds: number | null;
   outcome: 'complete' | 'no-response' | 'incomplete' | 'malformed' | string;
   endedBy: string | null;
+  /** HTTP/2 RST_STREAM / GOAWAY error code name (absent: not recorded). */
+  errorCode?: string | null;
+  /** HTTP/2: the GOAWAY that ended this stream unprocessed (absent or null: none, or not recorded). */
+  goaway?: { time: number; lastStreamId: number } | null;
   malformedReason: string | null;
   /** HTTP/1 response head size (status line to the empty line), null when not seen. */
   responseHeadBytes: number | null;

@@ -157,6 +157,31 @@ export interface FindingOccurrences {
   lastTime: number;
 }
 
+/** One request an HTTP/2 GOAWAY cut, and what became of it. */
+export interface FindingGoawayStream {
+  streamId: number | null;
+  method: string | null;
+  path: string | null;
+  requestTime: number | null;
+  /** `retried`: sent again on another connection and answered; `retry-failed`: sent again, not answered (or 5xx); `not-retried`: never sent again (lost). */
+  outcome: 'retried' | 'retry-failed' | 'not-retried';
+  retry: { connectionUid: string; streamId: number | null; status: number | null; requestTime: number | null; outcome: string } | null;
+}
+
+/** An HTTP/2 GOAWAY and every request it cut (one finding for all of them). */
+export interface FindingGoaway {
+  /** The connection it shut down, and who sent it (the peer that did not open the cut streams). */
+  connectionUid: string;
+  from: string | null;
+  time: number;
+  lastStreamId: number | null;
+  errorCode: string | null;
+  streams: FindingGoawayStream[];
+  /** Counts of the streams by outcome. */
+  retried: number;
+  failed: number;
+}
+
 export interface Finding {
   id: string;
   kind: FindingKind;
@@ -187,4 +212,6 @@ export interface Finding {
   occurrences: FindingOccurrences | null;
   /** What to capture next to settle it (null: nothing a capture would add). */
   captureNext: FindingCaptureNext | null;
+  /** An HTTP/2 GOAWAY's cut requests and their retries (kind http2-goaway; absent or null otherwise). */
+  goaway?: FindingGoaway | null;
 }

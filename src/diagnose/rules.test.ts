@@ -124,6 +124,7 @@ function kase(o: KaseSpec): Case {
     skewSeconds: 0,
     time: T0 + 360,
     claims: [],
+    goaway: null,
     ...rest,
   };
 }

@@ -13,6 +13,7 @@ import type { ConnView, TxView } from '../correlate/views.js';
 import { endpoint } from '../correlate/views.js';
 import { decideAttempts } from './connect.js';
 import { legFacts } from './facts.js';
+import { decideGoaway } from './goaway.js';
 import type { Finding } from './finding.js';
 import { decideRequest, type RequestContext } from './request.js';
 import { deregisteredInFlight, headersTooLarge, rejectedAnswer, returnPathBlocked, shortBody, targetUnreachable } from './signatures.js';
@@ -72,6 +73,7 @@ const RULES: readonly Rule[] = [
         : null;
     },
   },
+  { name: 'an HTTP/2 GOAWAY cut requests: one finding for all it cut, each retried and answered (info), or lost (error)', decide: decideGoaway },
   {
     name: 'an HTTP/2 stream reset or GOAWAY before any answer',
     decide: ({ c }) => {
@@ -171,7 +173,7 @@ export function diagnose(c: Case, opts: DiagnoseOptions = {}): Finding {
   return {
     id,
     kind: v.kind,
-    severity: SEVERITY[v.kind],
+    severity: v.severity ?? SEVERITY[v.kind],
     confidence: v.confidence,
     summary: v.summary,
     status,
@@ -191,6 +193,7 @@ export function diagnose(c: Case, opts: DiagnoseOptions = {}): Finding {
     candidates: candidates.map(causeRef),
     occurrences: null,
     captureNext: candidates.length && c.log ? captureForLog(c.log, candidates, id.toLowerCase()) : null,
+    goaway: v.goaway ?? null,
   };
 }
 

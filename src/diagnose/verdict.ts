@@ -3,7 +3,7 @@
  * how sure, in words, the fix, what is missing), and the shared advice texts.
  */
 import type { LegRole } from '../correlate/path.js';
-import type { Confidence, Evidence, FindingKind, Severity, TimeoutFit } from './finding.js';
+import type { Confidence, Evidence, FindingGoaway, FindingKind, Severity, TimeoutFit } from './finding.js';
 import { formatSeconds } from './timeouts.js';
 
 export interface Verdict {
@@ -20,6 +20,10 @@ export interface Verdict {
   extraEvidence: Evidence[];
   /** Per leg: what it showed for this verdict, or (unseen) what it would have added. */
   legNotes: Partial<Record<LegRole, string>>;
+  /** The severity when it is not the kind's usual one (SEVERITY): a GOAWAY whose requests were all retried is info. */
+  severity?: Severity;
+  /** http2-goaway: the cut requests and their retries. */
+  goaway?: FindingGoaway;
 }
 
 export function verdict(kind: FindingKind, confidence: Confidence, summary: string, advice: string[] = [], more: Partial<Verdict> = {}): Verdict {

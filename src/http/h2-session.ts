@@ -786,6 +786,7 @@ export class Http2Connection {
       const initiatedByReceiver = dir === 1 ? s.id % 2 === 1 : s.id % 2 === 0;
       if (!initiatedByReceiver) continue;
       s.tx.endedBy = 'goaway';
+      s.tx.goaway = { time, lastStreamId: last };
       s.tx.endedByDirection = dir === 0 ? 'client' : 'server';
       s.tx.errorCode = h2ErrorName(code);
       if (s.tx.status === null) s.tx.outcome = 'no-response';

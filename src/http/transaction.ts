@@ -66,6 +66,8 @@ export interface HttpTransaction {
   endedByDirection: 'client' | 'server' | null;
   /** HTTP/2 RST_STREAM / GOAWAY error code name (NO_ERROR, REFUSED_STREAM, ...). */
   errorCode: string | null;
+  /** HTTP/2: the GOAWAY that ended this stream unprocessed (its time and last-stream-id); null otherwise. */
+  goaway: { time: number; lastStreamId: number } | null;
   /** The parser's reason when outcome is 'malformed'. */
   malformedReason: string | null;
   /** HTTP/2 header blocks that could not be fully decoded (capture began mid-connection). */
@@ -136,6 +138,7 @@ export function newTransaction(conn: ConnInfo, index: number, httpVersion: strin
     endedBy: null,
     endedByDirection: null,
     errorCode: null,
+    goaway: null,
     malformedReason: null,
     headersIncomplete: false,
     upgrade: null,

@@ -362,6 +362,7 @@ export function txViewOf(r: Row): TxView {
     idleBeforeRequestSeconds: numOrNull(r.idle_before),
     outcome: String(r.outcome),
     endedBy,
+    errorCode: strOrNull(r.error_code),
     malformedReason: strOrNull(r.malformed_reason),
     responseHeadBytes: null,
     responseContentLength: null,
@@ -555,6 +556,8 @@ export function transactionOf(r: Row): HttpTransaction {
     endedBy: strOrNull(r.ended_by) as HttpTransaction['endedBy'],
     endedByDirection: strOrNull(r.ended_by_dir) as HttpTransaction['endedByDirection'],
     errorCode: strOrNull(r.error_code),
+    // Not in schema v1: a GOAWAY's time and last-stream-id (the cut streams keep ended_by 'goaway').
+    goaway: null,
     malformedReason: strOrNull(r.malformed_reason),
     headersIncomplete: false,
     upgrade: null,
