@@ -49,7 +49,13 @@ function decided(c: Case): boolean {
   return ctx !== undefined && ctx !== null && ctx.outcome !== 'complete';
 }
 
-/** Legs that may still arrive: the client's answer, when client legs are mirrored and this one has none yet. */
+/**
+ * Legs that may still arrive: the client's answer, when client legs are mirrored near the case's
+ * time and this one has none yet. (A leg not known to be behind the load balancer counts as a
+ * client leg: without an access log live often cannot tell, and a client's HTTPS is decrypted only
+ * once the key log that curl or the browser writes has been read, which may be well after the
+ * target's side of the failure is over.)
+ */
 function waitingForLegs(c: Case): boolean {
   return c.path.client === null && c.coverage.client && c.origin !== 'alb-log';
 }

@@ -590,8 +590,9 @@ export class Correlator {
     };
     for (const l of this.legs.values()) {
       const s = this.side(l, lb);
-      if (s === 'client') widen('client', l.startTime, l.endTime);
-      else if (s === 'target') widen(this.backRole(l), l.startTime, l.endTime);
+      // Unknown: the side the user sees, as for transactions.
+      if (s === 'target') widen(this.backRole(l), l.startTime, l.endTime);
+      else widen('client', l.startTime, l.endTime);
     }
     // An open leg's end is now.
     const margin = 60;

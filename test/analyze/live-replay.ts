@@ -53,6 +53,7 @@ export async function replayLive(captures: string[], keylogs: string[] = [], opt
   const end = now + (opts.tail ?? 6);
   while (now + 0.5 <= end) {
     now += 0.5;
+    if (opts.keysAfter && now - start >= opts.keysAfter) giveKeys();
     live.tick();
   }
   live.stop();
