@@ -191,13 +191,21 @@ class Assembler {
     }
   }
 
-  private attemptsNear(from: number, to: number, tol: number, target: [string, number] | null): ConnView[] {
+  /**
+   * Failed connection attempts made while the request was outstanding: to the logged target when
+   * there is one; else those the load balancer made (from its known addresses), else any that is
+   * not the client's own side of the request (`front`: the client leg, whose server is the load
+   * balancer's front and whose client is the client).
+   */
+  private attemptsNear(from: number, to: number, tol: number, target: [string, number] | null, front: { clientAddr: string; serverAddr: string } | null = null): ConnView[] {
     const free = this.ctx.attempts.filter((a) => !this.usedAttempt.has(a) && a.startTime >= from - tol && a.startTime <= to + tol);
     if (target) {
       const exact = free.filter((a) => a.serverAddr === target[0] && a.serverPort === target[1]);
       if (exact.length) return exact;
     }
-    return free.filter((a) => this.ctx.lb.has(a.clientAddr));
+    const fromLb = free.filter((a) => this.ctx.lb.has(a.clientAddr));
+    if (fromLb.length || front === null) return fromLb;
+    return free.filter((a) => a.serverAddr !== front.serverAddr && a.clientAddr !== front.clientAddr && this.ctx.side(a) !== 'client');
   }
 
   /**
@@ -236,6 +244,7 @@ class Assembler {
   }
 
   private finish(origin: Case['origin'], status: number | null, log: LbLogView | null, path: Path, time: number, covers: boolean, window: [number, number] | null, goaway: GoawayGroup | null = null): Case {
+    const cov = this.ctx.coverage(time);
     const flowRows = matchFlowRows(path, this.ctx.flowRows, log, window, this.ctx.skew);
     const lbConns = [...(path.lb?.attempts ?? []), ...(path.lb?.conn ? [path.lb.conn] : [])];
     const claims: Case['claims'] = [];
@@ -251,7 +260,7 @@ class Assembler {
       status,
       log,
       path,
-      coverage: this.ctx.coverage(time),
+      coverage: { ...cov, lb: cov.lb || path.lb !== null, target: cov.target || path.target !== null, client: cov.client || path.client !== null },
       flowRows,
       captureCovers: covers,
       flowLogsGiven: this.ctx.flowLogsGiven,
@@ -325,7 +334,8 @@ class Assembler {
 
     // No request behind the load balancer: its failed connection attempts then.
     if (!path.lb?.tx && !path.target?.tx) {
-      const found = this.attemptsNear(reqT, endT, tol, l.targetAddr !== null && l.targetPort !== null ? [l.targetAddr, l.targetPort] : null);
+      const front = clientTx ?? (l.clientAddr !== null ? { clientAddr: l.clientAddr, serverAddr: '' } : null);
+      const found = this.attemptsNear(reqT, endT, tol, l.targetAddr !== null && l.targetPort !== null ? [l.targetAddr, l.targetPort] : null, front);
       if (found.length) {
         this.placeAttempts(path, found, { key: 'time', confidence: 'medium', detail: `connection attempt${found.length > 1 ? 's' : ''} while the request was outstanding` });
         this.expandNat(path, req);
@@ -354,7 +364,7 @@ class Assembler {
     const root = traceRoot(t?.traceId ?? null);
     this.expandNat(path, { t: t?.requestFirstByteTime ?? reqT, root, path: x.path });
     if (!t) {
-      const found = this.attemptsNear(reqT, endT, 0.001, null);
+      const found = this.attemptsNear(reqT, endT, 0.001, null, x);
       if (found.length) {
         this.placeAttempts(path, found, { key: 'time', confidence: 'medium', detail: 'connection attempt while the client\'s request was outstanding' });
         this.expandNat(path, { t: reqT, root: null, path: x.path });

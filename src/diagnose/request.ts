@@ -199,7 +199,7 @@ function fromIdleCandidates(x: RequestContext): Verdict | null {
   if (c.status !== 502 || best.idleSeconds < 1) return null;
   const idle = best.idleSeconds;
   const { fits, text } = fitText(idle, x.learned);
-  const later = best.resetByHopAfter !== null ? ` Later the target's own packet on that connection was answered by a RST from ${from}'s side: the hop had indeed forgotten it.` : '';
+  const later = best.resetByHopAfter !== null ? ` Later the target's own packet on that connection was answered by a RST in the name of ${from}: the hop had indeed forgotten it.` : '';
   return verdict(
     'idle-timeout-reset',
     best.resetByHopAfter !== null ? 'high' : 'medium',

@@ -13,7 +13,9 @@ import { analyze } from '../../src/analyze/analyze.js';
 import type { Finding } from '../../src/diagnose/finding.js';
 import { Talk } from '../flow/packets.js';
 import { T0, writeScenario } from './scenario.js';
-import { ALB, build, D, EXPECT, OK, req, TARGET, TRACE_FAIL, TRACE_WARM, VIP, type Mirror, type Nat, type Story } from './path-scenarios.js';
+import { ALB, build, CLIENT, D, EXPECT, OK, req, TARGET, TRACE_FAIL, TRACE_WARM, VIP, type Mirror, type Nat, type Story } from './path-scenarios.js';
+
+const ALB_FRONT = '203.0.113.4';
 
 async function run(story: Story, nat: Nat, mirror: Mirror): Promise<Finding[]> {
   const b = build(story, nat);
@@ -113,4 +115,29 @@ test('mid-stream legs whose first segments differ are not joined', async () => {
   const { report } = await analyze({ captures: [s.capture] });
   const f = report.findings.find((x) => x.kind === 'idle-timeout-reset' || x.request?.path === '/orders')!;
   assert.equal(f.legs.find((l) => l.role === 'target')!.seen, false);
+});
+
+test('no logs: a client 504 and the SYNs the load balancer sent meanwhile are one incident, even before its address is known as the load balancer\'s', async () => {
+  // The ALB's ENI mirrored, no access or flow log (live has none): the request never went out,
+  // so no request behind the ALB names its address; its unanswered SYNs are still the attempt
+  // behind the client's 504 (not on the client's side of it), not a second incident.
+  // The ALB's client-facing address is not the one it opens connections from (as in AWS and the
+  // lab): no address both accepts and opens connections.
+  const b = build('syn-drop', 'snat');
+  const tFail = T0 + 40;
+  const front = new Talk([CLIENT, 50001], [ALB_FRONT, 443], 11000, 21000);
+  front.handshake(tFail - 0.004);
+  front.send(0, tFail - 0.002, 'GET /orders HTTP/1.1\r\nHost: api.example.com\r\n\r\n');
+  front.ack(1, tFail - 0.0015);
+  front.send(1, tFail + 2.001, 'HTTP/1.1 504 Gateway Time-out\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  front.ack(0, tFail + 2.0015);
+  const s = writeScenario('syn-drop-nolog', [front], b.lb, [], []);
+  const { report } = await analyze({ captures: [s.capture] });
+  const loud = report.findings.filter((f) => f.severity !== 'info');
+  assert.deepEqual(
+    loud.map((f) => `${f.kind} ${f.status} ${f.request?.path}`),
+    ['target-connect-timeout 504 /orders'],
+    report.findings.map((f) => `${f.kind}: ${f.summary}`).join('\n'),
+  );
+  assert.equal(loud[0]!.legs.find((l) => l.role === 'client')!.seen, true);
 });
