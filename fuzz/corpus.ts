@@ -2,10 +2,11 @@
  * The fuzzer's seeds, all from the repository's own test fixtures (test/fixtures, with their
  * provenance in its README): every capture (pcap, pcapng, gzip), each with the key log that
  * belongs to it; the frames inside them; their TCP connections as the byte streams the TLS and
- * HTTP stages see; the access and flow logs; the key logs. Loaded in a fixed order, so that an
- * input is known by its seed alone.
+ * HTTP stages see; the access and flow logs; the key logs; and the frames of the packet target's
+ * saved failures (fuzz/regressions/packet). Loaded in a fixed order, so that an input is known by
+ * its seed alone.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CaptureParser } from '../src/capture/parser.js';
@@ -16,6 +17,8 @@ import { PacketDecoder } from '../src/wire/packet.js';
 import { capturePointOf } from '../src/flow/pipeline.js';
 
 export const FIXTURES = resolve(import.meta.dirname, '../test/fixtures');
+/** Saved failures, replayed before every run (fuzz/run.ts); the packet ones are seeds too. */
+export const REGRESSIONS = resolve(import.meta.dirname, 'regressions');
 
 /** A capture larger than this is cut at the last block boundary before it (fuzzing speed). */
 export const MAX_CAPTURE_BYTES = 64 * 1024;
@@ -167,6 +170,16 @@ export function loadCorpus(root = FIXTURES): Corpus {
       const b = basename(f);
       const kind = b.startsWith('alb-conn') ? 'alb-conn' : b.startsWith('alb') ? 'alb' : b.startsWith('nlb') ? 'nlb' : b.startsWith('clb') ? 'clb' : 'flow';
       corpus.logs.push({ name, kind, text: readFileSync(f, 'utf8') });
+    }
+  }
+  // Frames that once crashed the decoder: mutations of them look next door for the same kind of bug.
+  const packetRegressions = join(REGRESSIONS, 'packet');
+  if (root === FIXTURES && existsSync(packetRegressions)) {
+    for (const d of readdirSync(packetRegressions).sort()) {
+      const dir = join(packetRegressions, d);
+      if (!existsSync(join(dir, 'frame.bin'))) continue;
+      const meta = JSON.parse(readFileSync(join(dir, 'reproducer.json'), 'utf8')) as { meta: { linkType: number } };
+      corpus.frames.push({ linkType: meta.meta.linkType, bytes: readFileSync(join(dir, 'frame.bin')) });
     }
   }
   return corpus;

@@ -12,20 +12,25 @@
  *   npm run fuzz -- --seed 1234                   the same inputs again (the seed is printed)
  *   npm run fuzz -- --replay fuzz/findings/capture/crash-1a2b3c   re-run one reproducer
  *
+ * Every run first replays the saved failures of its targets (fuzz/regressions/<target>/<dir>, the
+ * reproducers of bugs fixed since): a known failure coming back fails the run whatever the seed,
+ * before any random input. A new reproducer goes there with its fix (move its directory).
+ *
  * Options: --targets a,b (default: every in-process target, then cli), --seconds N (total, split
  * evenly; default 60), --inputs N (per target, no time limit), --seed N, --out DIR (default
  * fuzz/findings), --hang-ms N (in-process, default 10 000), --cli-timeout-ms N (default 60 000),
- * --heap-mb N (in-process heap limit, default 1024), --cli-memory-mb N (default 1024), --list.
+ * --heap-mb N (in-process heap limit, default 1024), --cli-memory-mb N (default 1024),
+ * --regressions DIR (default fuzz/regressions), --no-regressions (skip that replay), --list.
  * Exit status 1 when anything failed.
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { loadCorpus, type Corpus } from './corpus.js';
+import { REGRESSIONS, loadCorpus, type Corpus } from './corpus.js';
 import { cliArgs, makeCliInput, runCliInput } from './cli-target.js';
 import { Rng, inputSeed } from './mutate.js';
 import { FuzzFailure, TARGETS, targetByName, type FuzzInput } from './targets.js';
@@ -55,12 +60,15 @@ const { values } = parseArgs({
     'heap-mb': { type: 'string' },
     'cli-memory-mb': { type: 'string' },
     replay: { type: 'string' },
+    'no-regressions': { type: 'boolean' },
+    regressions: { type: 'string' },
     list: { type: 'boolean' },
   },
 });
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = resolve(values.out ?? join(ROOT, 'fuzz/findings'));
+const SAVED = resolve(values.regressions ?? REGRESSIONS);
 const HANG_MS = Number(values['hang-ms'] ?? 10_000);
 const CLI_TIMEOUT_MS = Number(values['cli-timeout-ms'] ?? 60_000);
 const HEAP_MB = Number(values['heap-mb'] ?? 1024);
@@ -91,7 +99,9 @@ function writeReproducer(target: string, kind: Kind, sig: string, input: FuzzInp
   if (existsSync(dir)) return dir;
   mkdirSync(dir, { recursive: true });
   for (const [name, bytes] of Object.entries(input.files)) writeFileSync(join(dir, name), bytes);
-  writeFileSync(join(dir, 'reproducer.json'), `${JSON.stringify({ target, kind, message, ...how, meta: input.meta, stack: stack.split('\n').slice(0, 12) }, null, 2)}\n`);
+  // Stack frames relative to the repository, so that a reproducer can be committed as it is.
+  const frames = stack.split('\n').slice(0, 12).map((l) => l.split(`file://${ROOT}/`).join('').split(`${ROOT}/`).join(''));
+  writeFileSync(join(dir, 'reproducer.json'), `${JSON.stringify({ target, kind, message, ...how, meta: input.meta, stack: frames }, null, 2)}\n`);
   return dir;
 }
 
@@ -240,25 +250,50 @@ function fuzzCli(seed: number, budgetMs: number, maxInputs: number, corpus: Corp
 
 // ------------------------------------------------------------------------------ replay
 
-function replay(dir: string): never {
+/** Runs one reproducer directory again: null when it passes now, else what fails. */
+function replayOne(dir: string): { target: string; failure: string | null } {
   const meta = JSON.parse(readFileSync(join(dir, 'reproducer.json'), 'utf8')) as { target: string; meta: Record<string, unknown>; command?: string };
   const files: Record<string, Uint8Array> = {};
   for (const name of readdirSync(dir)) if (name !== 'reproducer.json') files[name] = readFileSync(join(dir, name));
   const input: FuzzInput = { files, meta: meta.meta };
   if (meta.target === 'cli') {
     const v = runCliInput(input, join(tmpdir(), `mlfuzz-replay-${process.pid}`), { timeoutMs: CLI_TIMEOUT_MS, memoryMiB: CLI_MEMORY_MB });
-    console.log(v === null ? `passes now: mirrorlens ${cliArgs(input).join(' ')}` : `${v.kind}: ${v.message}`);
-    process.exit(v === null ? 0 : 1);
+    return { target: `cli: mirrorlens ${cliArgs(input).join(' ')}`, failure: v === null ? null : `${v.kind}: ${v.message}` };
   }
-  const t = targetByName(meta.target) ?? fail(`no target '${meta.target}'`);
+  const t = targetByName(meta.target) ?? fail(`${dir}: no target '${meta.target}'`);
   try {
     t.exec(input);
-    console.log(`passes now: ${t.name} on ${dir}`);
-    process.exit(0);
+    return { target: t.name, failure: null };
   } catch (e) {
-    console.log(`${e instanceof FuzzFailure ? e.kind : 'crash'}: ${(e as Error).stack ?? String(e)}`);
-    process.exit(1);
+    return { target: t.name, failure: `${e instanceof FuzzFailure ? e.kind : 'crash'}: ${(e as Error).stack ?? String(e)}` };
   }
+}
+
+function replay(dir: string): never {
+  const r = replayOne(dir);
+  console.log(r.failure === null ? `passes now: ${r.target} on ${dir}` : r.failure);
+  process.exit(r.failure === null ? 0 : 1);
+}
+
+/** Replays fuzz/regressions/<target>/* for the given targets; returns the directories that fail again. */
+function replayRegressions(targets: readonly string[]): { replayed: number; failed: string[] } {
+  const failed: string[] = [];
+  let replayed = 0;
+  for (const t of targets) {
+    const base = join(SAVED, t);
+    if (!existsSync(base)) continue;
+    for (const d of readdirSync(base).sort()) {
+      const dir = join(base, d);
+      if (!existsSync(join(dir, 'reproducer.json'))) continue;
+      replayed++;
+      if (t === 'cli') ensureBuilt();
+      const r = replayOne(dir);
+      if (r.failure === null) continue;
+      failed.push(dir);
+      console.log(`  regression ${relative(ROOT, dir)} fails again: ${r.failure.split('\n').slice(0, 6).join('\n    ')}`);
+    }
+  }
+  return { replayed, failed };
 }
 
 // ------------------------------------------------------------------------------ main
@@ -266,6 +301,12 @@ function replay(dir: string): never {
 if (values.replay) replay(values.replay);
 const names = values.targets ? values.targets.split(',') : [...TARGETS.map((t) => t.name), 'cli'];
 for (const n of names) if (n !== 'cli' && targetByName(n) === undefined) fail(`no target '${n}' (see --list)`);
+// Known failures first: they fail the run for every seed, before any random input.
+if (!values['no-regressions']) {
+  const r = replayRegressions(names);
+  console.log(`fuzz: ${r.replayed} saved failures replayed (${relative(ROOT, SAVED)}), ${r.failed.length} fail again`);
+  if (r.failed.length > 0) process.exit(1);
+}
 const seed = values.seed !== undefined ? Number(values.seed) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const maxInputs = values.inputs !== undefined ? Number(values.inputs) : Infinity;
 const totalMs = Number(values.seconds ?? (maxInputs < Infinity ? 0 : 60)) * 1000;

@@ -28,7 +28,7 @@ import { KeyLog, formatKeyLogIssue } from '../src/tls/keylog.js';
 import { appSinkFactory } from '../src/tls/sniff.js';
 import { PacketDecoder } from '../src/wire/packet.js';
 import { Status } from '../src/wire/status.js';
-import { guarded } from '../src/wire/test-bytes.js';
+import { guarded, readEveryAddress } from '../src/wire/test-bytes.js';
 import { isMirrorlensError } from '../src/wire/errors.js';
 import { AnalysisSession } from '../src/analyze/session.js';
 import { reportScans } from '../src/analyze/scans.js';
@@ -122,8 +122,7 @@ const packet: Target = {
     for (let i = 0; i < d.layerCount; i++) {
       if (d.layerOffset[i]! < 0 || d.layerOffset[i]! + d.layerLength[i]! > b.length) throw new Error(`layer ${i} [${d.layerOffset[i]}, +${d.layerLength[i]}) outside the frame of ${b.length}`);
     }
-    d.srcAddrString();
-    d.outerSrcAddrString();
+    readEveryAddress(d); // through the guarded view: no view may point past the frame
   },
 };
 

@@ -1,13 +1,15 @@
 // Property tests (fast-check): on arbitrary and mutated bytes the decoder never throws and never
 // reads outside the (offset, length) window it was given. Typed arrays return `undefined` for
 // out-of-range reads instead of failing, so the buffer is wrapped in a Proxy that throws on any
-// index outside the window.
+// index outside the window. After each decode every address the decoder offers is read through
+// the same Proxy: a view left pointing past the frame (a cut inner header of IP-in-IP once did)
+// fails the property.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PacketDecoder, LinkType } from './packet.js';
 import { Status } from './status.js';
-import { GENEVE_GWLB, concat, eth, guarded, hex, ipv4, tcp, udp, vxlan } from './test-bytes.js';
+import { GENEVE_GWLB, concat, eth, guarded, hex, ipv4, readEveryAddress, tcp, udp, vxlan } from './test-bytes.js';
 import { compileFilter } from './display-filter.js';
 import { isMirrorlensError } from './errors.js';
 
@@ -24,6 +26,7 @@ function decodeGuarded(d: PacketDecoder, linkType: number, bytes: Uint8Array, pa
     assert.ok(d.layerOffset[i]! >= pad && d.layerOffset[i]! + d.layerLength[i]! <= pad + len, 'layer inside the window');
   }
   assert.ok(d.payloadOffset >= pad && d.payloadOffset + d.payloadLength <= pad + len, 'payload inside the window');
+  readEveryAddress(d);
   if (st !== Status.Ok) assert.notEqual(d.errorReason, '');
 }
 
@@ -55,6 +58,17 @@ const SEEDS: [number, Uint8Array][] = [
   [LinkType.Raw, hex('60000000 0030 3a40 fd000000000000000000000000000001 fd000000000000000000000000000002 02000000 00000500 60000000 0500 1140 fd000000000000000000000000000001 fd000000000000000000000000000002 d4310035')],
   [LinkType.Ethernet, concat(eth(0x0800), ipv4('10.0.0.1', '10.0.0.2', 6, hex('c00101bb fffffff0 00000000 a002faf0 12340000 020405b4 0402 080a0000006400000000 01 030307')))],
   [LinkType.Ethernet, concat(eth(0x86dd), hex('60000000 0014 0640 fd000000000000000000000000000001 fd000000000000000000000000000002'), tcp(1, 2, 3, 4, 2))],
+  // IPv6 in IPv6 (next header 41) around TCP, and IPv4 in IPv4 (protocol 4) around UDP: cuts land in the inner header.
+  [
+    LinkType.Ethernet,
+    concat(
+      eth(0x86dd),
+      hex('60000000 003c 2940 fd000000000000000000000000000001 fd000000000000000000000000000002'),
+      hex('60000000 0014 0640 fd000000000000000000000000000003 fd000000000000000000000000000004'),
+      tcp(1, 2, 3, 4, 2),
+    ),
+  ],
+  [LinkType.Ethernet, concat(eth(0x0800), ipv4('10.0.0.1', '10.0.0.2', 4, ipv4('10.9.0.1', '10.9.0.2', 17, udp(53, 53, hex('0001')))))],
 ];
 
 test('mutated and truncated real-shaped packets: no throw, no read outside the window', () => {

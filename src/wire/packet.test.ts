@@ -2,10 +2,11 @@
 // session), depth cap, VLAN stacks, statuses and anomalies, checksum validation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { PacketDecoder, Layer, LAYER_NAMES, LinkType, ipv4ToString } from './packet.js';
 import { Status } from './status.js';
 import { ANOMALIES, AnomalyLog, anomalyId } from './anomaly.js';
-import { GENEVE_GWLB, concat, eth, hex, ipv4, tcp, udp, vxlan } from './test-bytes.js';
+import { GENEVE_GWLB, concat, eth, guarded, hex, ipv4, readEveryAddress, tcp, udp, vxlan } from './test-bytes.js';
 
 function layers(d: PacketDecoder): string {
   const out: string[] = [];
@@ -150,6 +151,52 @@ test('truncation at every length: no throw, Truncated inside headers, layers bef
   // Ok only where a cut falls inside a payload: after the inner TCP header, or inside UDP payloads
   // that are not tunnels... which here means only the complete packet.
   assert.equal(ok, 1);
+});
+
+/** Decodes over a view that throws on reading outside the frame, then reads every address. */
+function decodeInside(d: PacketDecoder, b: Uint8Array): Status {
+  const st = d.decode(LinkType.Ethernet, guarded(b, 0, b.length), 0, b.length);
+  readEveryAddress(d);
+  return st;
+}
+
+test('IP-in-IP with the inner header cut: the outer header stays the innermost IP, no address read past the frame', () => {
+  const d = new PacketDecoder();
+  // The fuzz reproducer (packet target, seed 2068783182, input 45677), 54 bytes:
+  //   Ethernet, EtherType 0x86dd
+  //   IPv6: payload length 0x518b (cut by the capture), next header 0x29 (IPv6 in IPv6), hop limit 0x76
+  //   no byte of the inner IPv6 header: its addresses would start at byte 54 + 8 = 62
+  // The inner check wrote its address offsets into the innermost view before finding the header
+  // cut; srcAddrString() then read bytes 62..77 of a 54-byte frame.
+  const crash = hex(`f01898e87af3 00032d875970 86dd
+    6b355690 518b 2976 278a2eb6cb4fc686f2afa82c8f3db9cf 8e571c05d26128064700001000000000`);
+  assert.deepEqual(crash, new Uint8Array(readFileSync(new URL('../../fuzz/regressions/packet/crash-635a381badf9/frame.bin', import.meta.url))));
+  assert.equal(decodeInside(d, crash), Status.Truncated);
+  assert.equal(layers(d), 'eth/ipv6');
+  assert.equal(d.ipVersion, 6);
+  assert.equal(d.srcAddrString(), '278a:2eb6:cb4f:c686:f2af:a82c:8f3d:b9cf');
+  assert.equal(d.transport, 41);
+
+  // IPv6 in IPv6, the inner header 10 of its 40 bytes.
+  const six = concat(eth(0x86dd), hex('60000000 0028 2940 fd000000000000000000000000000001 fd000000000000000000000000000002  60000000 0000 0640 fd00'));
+  assert.equal(decodeInside(d, six), Status.Truncated);
+  assert.deepEqual([d.errorLayer, d.ipVersion, d.srcAddrString(), d.dstAddrString(), d.ip6.headerLength], [Layer.Ipv6, 6, 'fd00::1', 'fd00::2', 40]);
+
+  // IPv4 in IPv4, the inner header announcing 24 bytes (IHL 6) with 22 captured: the outer's
+  // header length, protocol and addresses are kept (the inner check used to overwrite some).
+  const four = concat(eth(0x0800), ipv4('10.0.0.1', '10.0.0.2', 4, hex('46000018 00014000 4006 0000 0a090001 0a090002 0000')));
+  assert.equal(decodeInside(d, four), Status.Truncated);
+  assert.deepEqual([d.ipVersion, d.srcAddrString(), d.dstAddrString(), d.ip4.headerLength, d.ip4.protocol], [4, '10.0.0.1', '10.0.0.2', 20, 4]);
+
+  // IPv4 in IPv6, cut: the IPv6 header is the innermost decoded IP.
+  const fourInSix = concat(eth(0x86dd), hex('60000000 0014 0440 fd000000000000000000000000000001 fd000000000000000000000000000002  45000014 0001'));
+  assert.equal(decodeInside(d, fourInSix), Status.Truncated);
+  assert.deepEqual([d.ipVersion, d.srcAddrString()], [6, 'fd00::1']);
+
+  // Whole, the inner header is the innermost IP, as before.
+  const whole = concat(eth(0x86dd), hex('60000000 003c 2940 fd000000000000000000000000000001 fd000000000000000000000000000002  60000000 0014 0640 fd000000000000000000000000000003 fd000000000000000000000000000004'), tcp(1, 2, 3, 4, 2));
+  assert.equal(decodeInside(d, whole), Status.Ok);
+  assert.deepEqual([layers(d), d.srcAddrString(), d.dstAddrString(), d.tcp.dstPort], ['eth/ipv6/ipv6/tcp', 'fd00::3', 'fd00::4', 2]);
 });
 
 test('IPv4 non-first fragments carry no transport header; first fragments decode it', () => {

@@ -146,6 +146,9 @@ export class PacketDecoder {
   ipVersion: 0 | 4 | 6 = 0;
   readonly ip4 = new Ipv4View();
   readonly ip6 = new Ipv6View();
+  /** IP-in-IP: the inner header is checked here and becomes ip4/ip6 only once it decodes. */
+  private readonly ip4Scratch = new Ipv4View();
+  private readonly ip6Scratch = new Ipv6View();
   /** Innermost IP protocol number (6, 17, 1, 58, ...) or -1. */
   transport = -1;
   readonly tcp = new TcpView();
@@ -369,12 +372,17 @@ export class PacketDecoder {
           break;
         }
         case K_IP4: {
-          const ip = this.ip4;
+          // IP-in-IP (ipVersion already set by the outer header): check the inner header aside, so
+          // that a failure leaves ip4/ip6/ipVersion describing the outer one, whose bytes are in the
+          // frame (a cut inner IPv6 header once left ip6's address offsets past the frame's end).
+          const ipInIp = this.ipVersion !== 0;
+          const ip = ipInIp ? this.ip4Scratch : this.ip4;
           const st = ip.check(b, p, end - p);
           if (st !== Status.Ok) {
             if (st === Status.Malformed) this.note(end - p >= 1 && b[p]! >>> 4 !== 4 ? A.Ipv4BadVersion : A.Ipv4BadHeaderLength);
             return this.fail(Layer.Ipv4, st);
           }
+          if (ipInIp) this.ip4.copyFrom(ip);
           if (!this.push(Layer.Ipv4, p, ip.headerLength)) return this.layerLimit();
           this.ipVersion = 4;
           if (ip.truncated) this.note(A.Ipv4PayloadTruncated);
@@ -396,12 +404,14 @@ export class PacketDecoder {
           break;
         }
         case K_IP6: {
-          const ip = this.ip6;
+          const ipInIp = this.ipVersion !== 0; // as for IPv4 above
+          const ip = ipInIp ? this.ip6Scratch : this.ip6;
           const st = ip.check(b, p, end - p);
           if (st !== Status.Ok) {
             if (st === Status.Malformed) this.note(end - p >= 1 && b[p]! >>> 4 !== 6 ? A.Ipv6BadVersion : A.Ipv6ExtHeaderMalformed);
             return this.fail(Layer.Ipv6, st);
           }
+          if (ipInIp) this.ip6.copyFrom(ip);
           if (!this.push(Layer.Ipv6, p, ip.headerLength)) return this.layerLimit();
           this.ipVersion = 6;
           if (ip.truncated) this.note(A.Ipv6PayloadTruncated);

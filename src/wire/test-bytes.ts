@@ -2,6 +2,8 @@
  * Test helpers (used by *.test.ts only): hex dumps to bytes, and small builders that fill in the
  * length fields of hand-written headers so tests can show each header as a commented hex dump.
  */
+import type { PacketDecoder } from './packet.js';
+import { ipv6ToString } from './ipv6.js';
 
 /** Bytes from a hex dump; `#` starts a comment to the end of the line, whitespace is ignored. */
 export function hex(dump: string): Uint8Array {
@@ -93,4 +95,17 @@ export function guarded(buf: Uint8Array, lo: number, hi: number): Uint8Array {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
     },
   });
+}
+
+/**
+ * Reads every address a decoded packet offers as text: the innermost and the outermost IP's
+ * source and destination, and the header an ICMP error quotes. Over a `guarded` buffer, this
+ * checks that no view left by decode() points outside the frame (address offsets are not
+ * re-checked by the readers: they rely on check()).
+ */
+export function readEveryAddress(d: PacketDecoder): string[] {
+  const out = [d.srcAddrString(), d.dstAddrString(), d.outerSrcAddrString(), d.outerDstAddrString()];
+  const ic = d.icmp;
+  if (d.icmpOk && ic.embeddedIpVersion === 6) out.push(ipv6ToString(d.data, ic.embeddedIp6.srcOffset), ipv6ToString(d.data, ic.embeddedIp6.dstOffset));
+  return out;
 }

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadCorpus } from '../../fuzz/corpus.js';
@@ -56,5 +56,28 @@ test('an input is made again from its seed alone, for every target', () => {
     const x = t.make(corpus, new Rng(inputSeed(42, t.name, 1)));
     const y = t.make(corpus, new Rng(inputSeed(43, t.name, 1)));
     assert.notDeepEqual(x, y, `${t.name}: another seed, another input`);
+  }
+});
+
+test('saved failures are replayed before any random input: they pass, and one that fails again fails the run', () => {
+  // The repository's own (fixed) failures pass, for every in-process target.
+  const inProcess = TARGETS.filter((t) => !t.name.startsWith('canary')).map((t) => t.name);
+  const ok = spawnSync(process.execPath, [...RUN, '--targets', inProcess.join(','), '--inputs', '0'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const n = Number(/fuzz: (\d+) saved failures replayed \(fuzz\/regressions\), 0 fail again/.exec(ok.stdout)?.[1]);
+  assert.ok(n >= 1, ok.stdout);
+  // A saved crash that crashes again stops the run before the seed's inputs, whatever the seed.
+  const dir = mkdtempSync(join(tmpdir(), 'ml-fuzz-reg-'));
+  try {
+    mkdirSync(join(dir, 'canary-crash', 'crash-x'), { recursive: true });
+    writeFileSync(join(dir, 'canary-crash', 'crash-x', 'reproducer.json'), JSON.stringify({ target: 'canary-crash', kind: 'crash', meta: {} }));
+    cpSync(join(ROOT, 'fuzz/regressions/packet'), join(dir, 'packet'), { recursive: true });
+    const bad = spawnSync(process.execPath, [...RUN, '--targets', 'packet,canary-crash', '--inputs', '5', '--regressions', dir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /regression .*canary-crash\/crash-x fails again: crash: /);
+    assert.match(bad.stdout, /saved failures replayed .*, 1 fail again/);
+    assert.doesNotMatch(bad.stdout, /fuzz: seed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
