@@ -93,6 +93,8 @@ class Assembler {
   private readonly usedAttempt = new Set<ConnView>();
   /** Each stream a GOAWAY cut → its group (all the streams of that GOAWAY). */
   private readonly goaways = new Map<TxView, GoawayGroup>();
+  /** The case each GOAWAY group went to. */
+  private readonly goawayCases = new Map<GoawayGroup, Case>();
 
   constructor(private readonly ctx: BuildContext) {}
 
@@ -100,7 +102,9 @@ class Assembler {
     const cut = [...this.ctx.clientTxs, ...this.ctx.backTxs].filter(isGoawayCut);
     if (cut.length) for (const g of groupGoaways(cut, this.ctx.retryCandidates)) for (const st of g.streams) this.goaways.set(st.tx, g);
     const cases: Case[] = [];
-    for (const l of this.ctx.logs) cases.push(this.fromLog(l));
+    for (const l of this.ctx.logs) {
+      if (!this.logOfTakenGoaway(l)) cases.push(this.fromLog(l));
+    }
     const byTime = (a: TxView, b: TxView) => (a.requestFirstByteTime ?? 0) - (b.requestFirstByteTime ?? 0);
     for (const x of [...this.ctx.clientTxs].sort(byTime)) if (!this.usedTx.has(x)) cases.push(this.fromClientTx(x));
     for (const t of [...this.ctx.backTxs].sort(byTime)) if (!this.usedTx.has(t)) cases.push(this.fromBackTx(t));
@@ -255,7 +259,7 @@ class Assembler {
     }
     if (log) claims.push({ uid: `log:${log.file}:${log.line}`, time });
     if (goaway) for (const st of goaway.streams) claims.push({ uid: st.tx.connUid, time: st.tx.requestFirstByteTime ?? goaway.time });
-    return {
+    const c: Case = {
       origin,
       status,
       log,
@@ -270,6 +274,28 @@ class Assembler {
       claims,
       goaway,
     };
+    if (goaway) this.goawayCases.set(goaway, c);
+    return c;
+  }
+
+  /**
+   * A log line (ALB: 000) for another stream of a GOAWAY whose case is already made: the same
+   * incident, so the line is claimed by that case instead of making one of its own.
+   */
+  private logOfTakenGoaway(l: LbLogView): boolean {
+    if (this.goawayCases.size === 0 || l.clientAddr === null) return false;
+    const [r0, r1] = logWindow(l);
+    const lpath = pathOnly(l.path);
+    const { skew, tol } = this.ctx;
+    for (const [tx, g] of this.goaways) {
+      const c = this.goawayCases.get(g);
+      if (c === undefined || tx.requestFirstByteTime === null) continue;
+      if (tx.clientAddr !== l.clientAddr || tx.clientPort !== l.clientPort || !samePath(tx.path, lpath)) continue;
+      if (tx.requestFirstByteTime < r0 - skew - tol || tx.requestFirstByteTime > r1 - skew + tol) continue;
+      c.claims.push({ uid: `log:${l.file}:${l.line}`, time: r0 - skew });
+      return true;
+    }
+    return false;
   }
 
   private fromLog(l: LbLogView): Case {

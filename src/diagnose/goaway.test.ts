@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Correlator } from '../correlate/correlate.js';
-import type { ConnView, TxView } from '../correlate/views.js';
+import type { ConnView, LbLogView, TxView } from '../correlate/views.js';
 import { diagnose } from './rules.js';
 
 const T0 = 1_764_000_000;
@@ -40,11 +40,21 @@ interface Run {
   /** Retries: path → status (null: the retry was itself cut off without an answer); absent: not retried. */
   retries: Record<string, number | null>;
   code?: string;
+  /** Access-log lines (ALB logs 000 for what a GOAWAY cut) for these cut paths. */
+  logged?: string[];
+}
+
+function log000(path: string, line: number): LbLogView {
+  return {
+    kind: 'alb', file: 'alb.log', line, time: GOAWAY_AT, requestTime: T0 + 0.01, elbStatus: 0, targetStatus: null, clientAddr: CLIENT, clientPort: 40000, targetAddr: null, targetPort: null,
+    requestProcessingSeconds: null, targetProcessingSeconds: null, responseProcessingSeconds: null, method: 'GET', path: `https://shop.example:443${path}`, traceId: null, errorReason: null, raw: `h2 ... 000 - "GET https://shop.example:443${path} HTTP/2.0"`,
+  };
 }
 
 /** The records as the analysis session hands them over: wantsTransaction / wantsRetry decide what is built. */
-function correlate({ retries, code = 'NO_ERROR' }: Run): ReturnType<Correlator['build']> {
+function correlate({ retries, code = 'NO_ERROR', logged = [] }: Run): ReturnType<Correlator['build']> {
   const k = new Correlator();
+  logged.forEach((p, i) => k.addLog(log000(p, i + 1)));
   const a = conn('CA', 40000);
   const add = (t: TxView) => {
     if (k.wantsTransaction(t.outcome, t.status, t.traceId) || k.wantsRetry(t.clientAddr, t.method, t.path, t.requestFirstByteTime)) k.addTransaction(t);
@@ -125,4 +135,16 @@ test('a GOAWAY with an error code whose requests were all retried and answered i
   assert.equal(f.severity, 'warning');
   assert.match(f.summary, /But ENHANCE_YOUR_CALM says the sender saw an error/);
   assert.match(f.advice[0]!, /ENHANCE_YOUR_CALM is an error/);
+});
+
+test('000 log lines for two streams of one GOAWAY are that one incident: one case, the first line on it, the other claimed', () => {
+  const cases = correlate({ retries: { '/c': 200, '/d': 200, '/e': 200 }, logged: ['/c', '/d'] });
+  assert.equal(cases.length, 1, cases.map((c) => `${c.origin} ${c.log?.path ?? ''}`).join('; '));
+  assert.equal(cases[0]!.log?.line, 1);
+  assert.equal(cases[0]!.goaway?.streams.length, 3);
+  assert.ok(cases[0]!.claims.some((c) => c.uid === 'log:alb.log:2'), 'the second line is claimed by the case');
+  const f = diagnose(cases[0]!);
+  assert.equal(f.kind, 'http2-goaway');
+  assert.equal(f.severity, 'info');
+  assert.deepEqual(f.causes.map((c) => c.id), ['000-h2-goaway']);
 });
