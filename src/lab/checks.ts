@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { parseAlbLine, type AlbLogRecord } from '../logs/alb.js';
 import { isLineError } from '../logs/types.js';
-import { ACK, FIN, NLB_VIP, RST, SYN, TARGET_EP, connOf, describe, ep, requestWithTrace, type Pkt } from './packets.js';
+import { ACK, FIN, NLB_VIP, RST, SYN, TARGET_EP, connOf, describe, ep, requestWithTrace, type GoawayFrame, type Pkt } from './packets.js';
+import { ADDR } from './topology.js';
 import type { CheckResult, ClientResult } from './result.js';
 import type { Scenario } from './scenarios.js';
 
@@ -21,6 +22,8 @@ export interface CheckInput {
   flowLog?: string;
   /** ICMP errors on the ALB's target side (tshark), with the source port of the segment they quote. */
   icmp?: { time: number; src: string; type: number; code: number; quotedSport: number }[];
+  /** HTTP/2 GOAWAY frames in the capture (h2-goaway). */
+  goaways?: GoawayFrame[];
 }
 
 export interface TargetEvent {
@@ -269,6 +272,22 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
       const answered = conn.some((p) => p.time > (f.request?.time ?? 0) && ep(p.src, p.sport) === NLB_VIP && p.len > 0 && (!albRst || p.time < albRst.time));
       const after = albRst && f.request ? albRst.time - f.request.time : 0;
       check(`the ALB reset its own connection to the target ${s.deregisterAfterMs} ms into the request, with no answer begun`, albRst !== undefined && !answered && Math.abs(after * 1000 - (s.deregisterAfterMs ?? 0)) < 500, albRst ? `${describe(albRst)} (${after.toFixed(3)} s after the request)` : 'no RST from the ALB');
+      break;
+    }
+    case 'http2-goaway': {
+      const g = s.goaway!;
+      const sent = (inp.goaways ?? []).filter((x) => x.src === ADDR.albFront && x.sport === 443);
+      check(`the ALB sent one GOAWAY to the client: last-stream-id ${g.lastStreamId}, NO_ERROR`, sent.length === 1 && sent[0]!.lastStreamId === g.lastStreamId && sent[0]!.errorCode === 0, sent.map((x) => `${x.src}:${x.sport} > ${x.dst}:${x.dport} last-stream-id ${x.lastStreamId} error ${x.errorCode}`).join('; ') || 'no GOAWAY from the ALB');
+      const bad = inp.clients.filter((c) => c.status !== 200);
+      check(`curl got 200 for all ${inp.clients.length} requests (the cut ones retried)`, inp.clients.length === s.requests.length && bad.length === 0, bad.map((c) => `${c.path} ${c.status || c.error}`).join('; ') || inp.clients.map((c) => `${c.path} ${c.status}`).join(', '));
+      // The ALB logs only what it answered: the first connection's requests and the retries, each once.
+      const first = records.find((r) => r.path === s.requests[0]!.path);
+      const onFirst = records.filter((r) => first !== undefined && r.clientPort === first.clientPort).map((r) => r.path ?? '-');
+      const cutElsewhere = g.cut.every((p) => records.some((r) => r.path === p && r.elbStatusCode === 200 && first !== undefined && r.clientPort !== first.clientPort));
+      check(`ALB log: ${s.requests.length} lines of 200, ${s.requests.length - g.cut.length} on the first connection, the cut requests from other client ports (new connections)`, records.length === s.requests.length && records.every((r) => r.elbStatusCode === 200) && onFirst.length === s.requests.length - g.cut.length && cutElsewhere, records.map((r) => `${r.path} ${r.elbStatusCode} port ${r.clientPort}`).join(', '));
+      const sentCount = (p: string): number => pkts.filter((x) => x.side === 'client-side' && x.dport === 443).reduce((n, x) => n + x.uris.filter((u) => u === p).length, 0);
+      const counts = s.requests.map((r) => `${r.path} ×${sentCount(r.path)}`);
+      check('client side decrypts: each cut request sent twice (its stream, then the retry), the others once', s.requests.every((r) => sentCount(r.path) === (g.cut.includes(r.path) ? 2 : 1)), counts.join(', '));
       break;
     }
     default:

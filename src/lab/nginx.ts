@@ -41,6 +41,8 @@ export interface NginxOptions {
   runId: string;
   /** HTTPS to the targets with these TLS versions (`TLSv1.2`): an HTTPS target group. Absent: HTTP. */
   upstreamTlsProtocols?: string;
+  /** Requests per client connection before nginx closes it (HTTP/2: GOAWAY). Default 100 000. */
+  keepaliveRequests?: number;
 }
 
 /** ALB's default security policy ciphers (ELBSecurityPolicy-2016-08), in its order. */
@@ -170,7 +172,7 @@ ${hexMap.join('\n')}
     ssl_prefer_server_ciphers on;
     ssl_session_cache shared:alb:1m;
     keepalive_timeout ${o.albIdleSeconds}s;
-    keepalive_requests 100000;
+    keepalive_requests ${o.keepaliveRequests ?? 100000};
     access_log ${o.accessLog} alb;
 
     set $alb_req_msec $msec;

@@ -151,6 +151,33 @@ export function describe(p: Pkt): string {
   return `${new Date(p.time * 1000).toISOString()} ${p.src}:${p.sport} > ${p.dst}:${p.dport} [${names.join(',')}] len ${p.len}`;
 }
 
+/** An HTTP/2 GOAWAY frame (decrypted with the key log). */
+export interface GoawayFrame {
+  time: number;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  lastStreamId: number;
+  /** The error code (0 NO_ERROR). */
+  errorCode: number;
+}
+
+/** Every HTTP/2 GOAWAY frame in a capture, as tshark decrypts and reads it. */
+export async function readGoaways(capture: string, keylog: string): Promise<GoawayFrame[]> {
+  const r = await exec('tshark', ['-n', '-r', capture, '-o', `tls.keylog_file:${keylog}`, '-Y', 'http2.type == 7', '-T', 'fields', '-E', 'occurrence=a', '-E', `aggregator=${SEP}`, '-E', 'separator=\t', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'tcp.srcport', '-e', 'ip.dst', '-e', 'tcp.dstport', '-e', 'http2.goaway.last_stream_id', '-e', 'http2.goaway.error'], { timeoutMs: 120_000 });
+  const out: GoawayFrame[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line) continue;
+    const c = line.split('\t');
+    const ids = list(c[5] ?? '');
+    const codes = list(c[6] ?? '');
+    // One packet may carry several frames: one entry per GOAWAY in it.
+    ids.forEach((id, i) => out.push({ time: Number(c[0]), src: last(c[1] ?? ''), sport: Number(last(c[2] ?? '')), dst: last(c[3] ?? ''), dport: Number(last(c[4] ?? '')), lastStreamId: Number(id), errorCode: Number(codes[i] ?? codes[0] ?? '-1') }));
+  }
+  return out;
+}
+
 /** ICMP destination-unreachable messages in a capture, with the source port of the TCP segment each quotes. */
 export async function readIcmpErrors(capture: string): Promise<{ time: number; src: string; type: number; code: number; quotedSport: number }[]> {
   const r = await exec('tshark', ['-n', '-r', capture, '-Y', 'icmp.type == 3', '-T', 'fields', '-E', 'occurrence=a', '-E', `aggregator=${SEP}`, '-E', 'separator=\t', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'icmp.type', '-e', 'icmp.code', '-e', 'tcp.srcport'], { timeoutMs: 120_000 });

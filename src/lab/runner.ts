@@ -15,7 +15,7 @@ import { runChecks } from './checks.js';
 import { captureDirOf, mirrorTargets, startCollectors, stopCollectors, type Collector } from './collectors.js';
 import { flowLogLines, readDroppedSyns, type DroppedSyn } from './flowlog.js';
 import { nginxConfig } from './nginx.js';
-import { readIcmpErrors, readPackets } from './packets.js';
+import { readGoaways, readIcmpErrors, readPackets } from './packets.js';
 import { ProcessGroup, exec, sleep, type Daemon } from './proc.js';
 import type { CheckResult, ClientResult, LabResult } from './result.js';
 import type { Scenario } from './scenarios.js';
@@ -113,6 +113,33 @@ async function curl(ns: string, s: Scenario, path: string, cert: string, keylog:
   } catch {
     return { path, status: 0, httpVersion: '', startTime, endTime, error: r.stderr.trim() || `curl exit ${r.code}` };
   }
+}
+
+/**
+ * Every request of the scenario in one curl, at once (`--parallel`): on HTTP/2 curl waits for the
+ * first connection and multiplexes the others on it as streams 1, 3, 5, ... A stream the server
+ * refuses with GOAWAY is sent again on a new connection (curl's own retry); `-w '%{json}\n'`
+ * prints one line per transfer, in the order they finished.
+ */
+async function curlParallel(ns: string, s: Scenario, cert: string, keylog: string): Promise<ClientResult[]> {
+  const args = ['-sS', '--parallel', '--parallel-max', '10', '-w', '%{json}\n', '--max-time', '20', '--resolve', `${ADDR.albHost}:443:${ADDR.albFront}`, '--cacert', cert];
+  args.push(s.client.http2 ? '--http2' : '--http1.1', '-K', '-');
+  const config = s.requests.map((rq) => `url = "https://${ADDR.albHost}${rq.path}"\noutput = "/dev/null"\n`).join('');
+  const startTime = Date.now() / 1000;
+  const r = await exec('curl', args, { ns, env: { ...process.env, SSLKEYLOGFILE: keylog }, allowFail: true, timeoutMs: 60_000, input: config });
+  const endTime = Date.now() / 1000;
+  const byPath = new Map<string, ClientResult>();
+  for (const line of r.stdout.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const j = JSON.parse(line) as { url_effective?: string; http_code?: number; http_version?: string; errormsg?: string | null; exitcode?: number };
+      const path = j.url_effective ? new URL(j.url_effective).pathname : '';
+      byPath.set(path, { path, status: j.http_code ?? 0, httpVersion: j.http_version ?? '', startTime, endTime, ...(j.exitcode ? { error: j.errormsg ?? `curl exit ${j.exitcode}` } : {}) });
+    } catch {
+      // not a -w line
+    }
+  }
+  return s.requests.map((rq) => byPath.get(rq.path) ?? { path: rq.path, status: 0, httpVersion: '', startTime, endTime, error: r.stderr.trim() || `curl exit ${r.code}: no result for ${rq.path}` });
 }
 
 export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult> {
@@ -238,6 +265,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
         // seconds of trace-id hex times tabulated in the config (beyond: the start second)
         traceSpanSeconds: isLoad ? 7200 : 900,
         runId,
+        ...(s.albKeepaliveRequests !== undefined ? { keepaliveRequests: s.albKeepaliveRequests } : {}),
         ...(s.upstreamTlsProtocols ? { upstreamTlsProtocols: s.upstreamTlsProtocols } : {}),
       }),
     );
@@ -254,6 +282,13 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       const r = await exec(process.execPath, [LOAD_CLIENT, JSON.stringify({ ip: ADDR.albFront, host: ADDR.albHost, port: 443, ca: cert, keylog: files.keylog, ...p })], { ns: topo.ns.client, timeoutMs: 1_800_000 });
       loadSummary = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as unknown;
       appendFileSync(files.clientLog, `${JSON.stringify(loadSummary)}\n`);
+    } else if (s.client.parallel) {
+      const cs = await curlParallel(topo.ns.client, s, cert, files.keylog);
+      for (const c of cs) {
+        clients.push(c);
+        appendFileSync(files.clientLog, `${JSON.stringify(c)}\n`);
+        log(`  ${new Date(c.startTime * 1000).toISOString()} GET ${c.path} → ${c.status || c.error}`);
+      }
     } else {
       for (const rq of s.requests) {
         if (rq.waitMs > 0) await abortable(o.signal, rq.waitMs);
@@ -328,7 +363,9 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     if (s.synDrop || s.naclReturn) writeFileSync(files.flowLog, `${flowLogLines(pkts, dropped).join('\n')}\n`);
     const icmp: Awaited<ReturnType<typeof readIcmpErrors>> = [];
     if (s.icmpReject) for (const f of captureFiles) icmp.push(...(await readIcmpErrors(f)));
-    checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never, flowLog: existsSync(files.flowLog) ? files.flowLog : undefined, icmp });
+    const goaways: Awaited<ReturnType<typeof readGoaways>> = [];
+    if (s.goaway) for (const f of captureFiles) goaways.push(...(await readGoaways(f, files.keylog)));
+    checks = runChecks(s, { pkts, albLog: files.albLog, targetLog: files.targetLog, clients, load: loadSummary as never, flowLog: existsSync(files.flowLog) ? files.flowLog : undefined, icmp, goaways });
 
     // Verdict.
     if (runAnalyze) {

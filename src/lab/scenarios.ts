@@ -56,7 +56,8 @@ export interface Scenario {
     /** Speak HTTPS (the lab's certificate) with these TLS versions. */
     tls?: { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
   };
-  client: { http2: boolean; tls12Cipher?: string };
+  /** `parallel`: every request at once in one curl (--parallel: multiplexed on one HTTP/2 connection). */
+  client: { http2: boolean; tls12Cipher?: string; parallel?: boolean };
   requests: ClientRequest[];
   synDrop?: boolean;
   /** The ALB speaks HTTPS to the target with these TLS versions (an HTTPS target group). */
@@ -70,6 +71,10 @@ export interface Scenario {
   /** deregistered: this long after the failing request went out, the ALB drops its connections to the target (ss -K). */
   deregisterAfterMs?: number;
   load?: LoadParams;
+  /** h2-goaway: the ALB closes a client connection after this many requests (nginx keepalive_requests: GOAWAY on HTTP/2). */
+  albKeepaliveRequests?: number;
+  /** h2-goaway: the requests the GOAWAY cuts (above its last-stream-id), each sent again by curl on a new connection. */
+  goaway?: { lastStreamId: number; cut: string[] };
 }
 
 /** ALB idle timeout 30 s scaled; NLB idle 3 s scaled from 350 s. */
@@ -314,6 +319,21 @@ export const SCENARIOS: readonly Scenario[] = [
       { path: '/slow/upload', waitMs: 100 },
     ],
     deregisterAfterMs: 1000,
+  },
+  {
+    ...BASE,
+    name: 'h2-goaway',
+    summary: 'curl multiplexes 5 requests on one HTTP/2 connection; the ALB (nginx keepalive_requests 2) answers 2, then GOAWAY (last-stream-id 3, NO_ERROR); curl sends the other 3 again on new connections, all answered → one info finding (nothing lost), no error',
+    expectKind: 'http2-goaway',
+    expectStatus: 200,
+    expectPath: '/goaway/c',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: true, parallel: true },
+    requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
+    albKeepaliveRequests: 2,
+    goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'] },
   },
   {
     ...BASE,

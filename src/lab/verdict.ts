@@ -16,6 +16,7 @@ interface ReportFinding {
   targetConnection?: { uid?: string; client?: string; server?: string } | null;
   resetBy?: string | null;
   idleSeconds?: number | null;
+  goaway?: { lastStreamId?: number | null; errorCode?: string | null; streams?: { path?: string | null; outcome?: string; retry?: { status?: number | null } | null }[] } | null;
 }
 
 function findings(report: unknown): ReportFinding[] {
@@ -49,6 +50,18 @@ export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown, m
   const check = (name: string, ok: boolean, detail: string): void => {
     out.push({ name, ok, detail });
   };
+  if (s.goaway) {
+    // A GOAWAY the client retried every cut request of: one info finding that says so, nothing louder.
+    const all = findings(report);
+    const g = all.filter((f) => f.kind === 'http2-goaway');
+    check('analyze: one http2-goaway finding for the GOAWAY (all its cut requests in it)', g.length === 1, all.map((f) => `${f.kind} ${f.severity} ${f.request?.path ?? ''}`).join('; ') || 'no finding');
+    const f = g[0];
+    check('analyze: it is info (nothing was lost), and no finding is an error or warning', f?.severity === 'info' && all.every((x) => x.severity === 'info'), all.map((x) => `${x.kind} ${x.severity}: ${x.summary}`).join('; ') || 'none');
+    const streams = f?.goaway?.streams ?? [];
+    check(`analyze: GOAWAY last-stream-id ${s.goaway.lastStreamId} NO_ERROR`, f?.goaway?.lastStreamId === s.goaway.lastStreamId && f.goaway.errorCode === 'NO_ERROR', f?.goaway ? `${f.goaway.lastStreamId} ${f.goaway.errorCode}` : 'no goaway in the finding');
+    check(`analyze: the cut requests ${s.goaway.cut.join(', ')}, each retried and answered 200`, streams.map((x) => x.path).join(',') === s.goaway.cut.join(',') && streams.every((x) => x.outcome === 'retried' && x.retry?.status === 200), streams.map((x) => `${x.path} ${x.outcome} ${x.retry?.status ?? '-'}`).join(', ') || 'none');
+    return out;
+  }
   if (s.expectKind === null) {
     const errors = findings(report).filter((f) => f.severity === 'error');
     check('analyze: no error findings', errors.length === 0, errors.map((f) => `${f.kind}: ${f.summary}`).join('; ') || 'none');

@@ -15,7 +15,9 @@ import { NAT_MATRIX_SCENARIOS, SCENARIOS as ALL_SCENARIOS, findScenario } from '
 import { labSkipReason } from './env.js';
 import { compareLive, LIVE_DELAY_BOUND_SECONDS } from './live-compare.js';
 
-const SCENARIOS = ALL_SCENARIOS.filter((s) => !(NAT_MATRIX_SCENARIOS as readonly string[]).includes(s.name));
+// MIRRORLENS_LAB_SCENARIOS=a,b runs only those (while working on one scenario); CI runs them all.
+const only = process.env.MIRRORLENS_LAB_SCENARIOS?.split(',').map((x) => x.trim()).filter(Boolean);
+const SCENARIOS = ALL_SCENARIOS.filter((s) => !(NAT_MATRIX_SCENARIOS as readonly string[]).includes(s.name) && (!only || only.includes(s.name)));
 
 const skip = labSkipReason();
 const base = skip ? '' : mkdtempSync(join(tmpdir(), 'mlab-test-'));
@@ -87,7 +89,8 @@ for (const s of SCENARIOS) {
       if (s.expectKind) {
         assert.equal(r.verdict?.kind, s.expectKind);
         assert.equal(r.verdict?.path, s.expectPath);
-        assert.equal(r.verdict?.status, s.expectStatus);
+        // A request a GOAWAY cut had no answer on its stream (its retry's is in the finding's goaway).
+        assert.equal(r.verdict?.status, s.goaway ? null : s.expectStatus);
       }
     });
   });
