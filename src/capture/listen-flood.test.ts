@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { MirrorListener } from './listener.js';
 import { readCapture } from './reader.js';
 import { NoticeLimiter } from './listen-notices.js';
-import { renderPrometheus } from './metrics.js';
+import { readKernelUdpDrops, renderPrometheus, renderStatusLine } from './metrics.js';
+import { loadNative } from './native.js';
 
 /** Deterministic PRNG (xorshift32), so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -65,8 +66,39 @@ async function send(s: dgram.Socket, port: number, b: Buffer): Promise<void> {
   await new Promise<void>((res, rej) => s.send(b, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
 }
 
-for (const onlyKnown of [false, true]) {
-  test(`listen under a flood${onlyKnown ? ' (--only-known-sessions)' : ''}: 30 000 garbage datagrams first, then every real mirrored frame is written`, { timeout: 120_000 }, async () => {
+/** Largest truesize the kernel charges a receive buffer for one of these datagrams (loopback: ~1.3 KB for 200 bytes). */
+const TRUESIZE_BOUND = 2304;
+/** Most datagrams in flight (sent, not yet read), at most: fewer when the receive buffer granted holds fewer. */
+const MAX_WINDOW = 256;
+
+/**
+ * Datagrams in flight that the smallest receive buffer granted holds whatever the machine's load:
+ * 256, or fewer where net.core.rmem_max caps the buffer (212 992 by default: 416 KiB granted, 184).
+ */
+function windowFor(l: MirrorListener): number {
+  const w = Math.min(MAX_WINDOW, Math.floor(Math.min(...l.bound.map((b) => b.recvBufferBytes)) / TRUESIZE_BOUND));
+  assert.ok(w >= 16, `receive buffers ${l.bound.map((b) => `${b.kind} ${b.recvBufferBytes}`).join(', ')} bytes hold fewer than 16 datagrams`);
+  return w;
+}
+
+/**
+ * Sends `b` once fewer than `window` datagrams wait in the listener's socket: the flood is as fast
+ * as the listener reads (under load the sender and the listener share this thread's turns, and an
+ * unpaced sender outruns the socket engine), so the kernel never drops by design.
+ */
+async function sendPaced(s: dgram.Socket, port: number, b: Buffer, sent: number, l: MirrorListener, window: number): Promise<void> {
+  while (sent - l.metrics.datagrams >= window) await new Promise((res) => setImmediate(res));
+  await send(s, port, b);
+}
+
+// Both receive engines: the socket engine is what runs where the native addon is not built.
+const floodCases = [
+  { onlyKnown: false, engine: 'mmsg' as const },
+  { onlyKnown: true, engine: 'socket' as const },
+];
+for (const { onlyKnown, engine } of floodCases) {
+  const skip = engine === 'mmsg' && !loadNative().addon ? loadNative().why : false;
+  test(`listen under a flood${onlyKnown ? ' (--only-known-sessions)' : ''}, engine ${engine}: 30 000 garbage datagrams first, then every real mirrored frame is written`, { timeout: 120_000, skip }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ml-flood-'));
     const probe = dgram.createSocket('udp4');
     await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
@@ -80,6 +112,7 @@ for (const onlyKnown of [false, true]) {
       genevePort: 0,
       statusIntervalMs: 0,
       recvBufferBytes: 16 << 20,
+      engine,
       sessions: new Map([['4242', 'alb-eni-0abc']]),
       onlyKnownSessions: onlyKnown,
       maxCapturePoints: 256,
@@ -89,18 +122,18 @@ for (const onlyKnown of [false, true]) {
     try {
       await l.start();
       const r = rng(0x5eed + (onlyKnown ? 1 : 0));
+      // the window fits the receive buffer the kernel granted: no drop by design
+      const window = windowFor(l);
       const FLOOD = 30_000;
-      for (let i = 0; i < FLOOD; i++) {
-        await send(s, port, garbage(r, i));
-        if (i % 500 === 499) await new Promise((res) => setTimeout(res, 2));
-      }
-      for (let i = 0; i < 100 && l.metrics.datagrams < FLOOD; i++) await new Promise((res) => setTimeout(res, 20));
+      for (let i = 0; i < FLOOD; i++) await sendPaced(s, port, garbage(r, i), i, l, window);
       const REAL = 288;
-      for (let i = 0; i < REAL; i++) await send(s, port, real(4242, i));
-      for (let i = 0; i < 200 && l.metrics.datagrams < FLOOD + REAL; i++) await new Promise((res) => setTimeout(res, 20));
+      for (let i = 0; i < REAL; i++) await sendPaced(s, port, real(4242, i), FLOOD + i, l, window);
+      for (let i = 0; i < 3000 && l.metrics.datagrams < FLOOD + REAL; i++) await new Promise((res) => setTimeout(res, 10));
       await l.stop();
       const m = l.metrics;
-      assert.equal(m.datagrams, FLOOD + REAL, 'nothing lost in the kernel');
+      assert.equal(l.engineInfo.name, engine);
+      assert.equal(m.kernelDrops, 0, 'the kernel dropped none (and the count was read)');
+      assert.equal(m.datagrams, FLOOD + REAL, 'every datagram sent was read');
       // every real frame, in order, under the session's name
       const seqs: number[] = [];
       const names: string[] = [];
@@ -131,6 +164,41 @@ for (const onlyKnown of [false, true]) {
       const prom = renderPrometheus(m);
       assert.match(prom, /mirrorlens_listen_capture_points_evicted_total \d+/);
       assert.match(prom, /mirrorlens_listen_drops_total\{reason="implausible"\} \d+/);
+    } finally {
+      s.close();
+      await l.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+for (const engine of ['socket', 'mmsg'] as const) {
+  const skip = engine === 'mmsg' && !loadNative().addon ? loadNative().why : false;
+  test(`engine ${engine}: datagrams the kernel drops on a full receive buffer are counted and reported (read + dropped = sent)`, { timeout: 60_000, skip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ml-kdrop-'));
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    // the smallest receive buffer the kernel grants (a few datagrams), and no turn of this thread
+    // for the listener while the burst is sent: drops are certain, whatever the load
+    const l = new MirrorListener({ outDir: dir, bind: ['127.0.0.1'], vxlanPort: port, genevePort: 0, statusIntervalMs: 0, recvBufferBytes: 1, engine, onNotice: () => {} });
+    const s = dgram.createSocket('udp4');
+    try {
+      await l.start();
+      const SENT = 400;
+      let acked = 0;
+      await new Promise<void>((res, rej) => {
+        for (let i = 0; i < SENT; i++) s.send(real(7, i), port, '127.0.0.1', (e) => (e ? rej(e) : ++acked === SENT && res()));
+      });
+      // until the listener has read what the kernel kept (the kernel's count, read as the listener reads it)
+      for (let i = 0; i < 600 && l.metrics.datagrams + readKernelUdpDrops([port]) < SENT; i++) await new Promise((res) => setTimeout(res, 50));
+      await l.stop();
+      const m = l.metrics;
+      assert.ok(m.kernelDrops > 0, `kernel drops ${m.kernelDrops}`);
+      assert.equal(m.datagrams + m.kernelDrops, SENT, `read ${m.datagrams} + dropped ${m.kernelDrops}`);
+      assert.match(renderPrometheus(m), new RegExp(`^mirrorlens_listen_kernel_receive_drops ${m.kernelDrops}$`, 'm'));
+      assert.match(renderStatusLine(m, { t: Date.now() - 1000, packets: 0, bytes: 0 }), new RegExp(`kernel-drops ${m.kernelDrops}\\b`));
     } finally {
       s.close();
       await l.stop();
