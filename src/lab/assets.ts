@@ -10,6 +10,7 @@ export const PACKAGE_ROOT = resolve(import.meta.dirname, '../..');
 export const LAB_ASSETS = resolve(PACKAGE_ROOT, 'lab');
 export const TARGET_SERVER = resolve(LAB_ASSETS, 'target-server.mjs');
 export const LOAD_CLIENT = resolve(LAB_ASSETS, 'load-client.mjs');
+export const H2_CLIENT = resolve(LAB_ASSETS, 'h2-client.mjs');
 
 const RUNNING_FROM_SOURCE = import.meta.url.endsWith('.ts');
 

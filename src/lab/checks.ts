@@ -106,6 +106,11 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
     return out;
   }
 
+  if (s.goaway) {
+    goawayChecks(s, inp, records, check);
+    return out;
+  }
+
   const failing = inp.clients.find((c) => c.path === s.expectPath);
   const clientStatus = s.expectClientStatus ?? s.expectStatus;
   if (s.expectClientStatus !== undefined) check(`curl got the target's ${clientStatus} head for ${s.expectPath}, then a body cut short`, failing?.status === clientStatus && failing.error !== undefined, failing ? `got ${failing.status}, ${failing.error ?? 'complete'}` : 'request not made');
@@ -274,26 +279,38 @@ export function runChecks(s: Scenario, inp: CheckInput): CheckResult[] {
       check(`the ALB reset its own connection to the target ${s.deregisterAfterMs} ms into the request, with no answer begun`, albRst !== undefined && !answered && Math.abs(after * 1000 - (s.deregisterAfterMs ?? 0)) < 500, albRst ? `${describe(albRst)} (${after.toFixed(3)} s after the request)` : 'no RST from the ALB');
       break;
     }
-    case 'http2-goaway': {
-      const g = s.goaway!;
-      const sent = (inp.goaways ?? []).filter((x) => x.src === ADDR.albFront && x.sport === 443);
-      check(`the ALB sent one GOAWAY to the client: last-stream-id ${g.lastStreamId}, NO_ERROR`, sent.length === 1 && sent[0]!.lastStreamId === g.lastStreamId && sent[0]!.errorCode === 0, sent.map((x) => `${x.src}:${x.sport} > ${x.dst}:${x.dport} last-stream-id ${x.lastStreamId} error ${x.errorCode}`).join('; ') || 'no GOAWAY from the ALB');
-      const bad = inp.clients.filter((c) => c.status !== 200);
-      check(`curl got 200 for all ${inp.clients.length} requests (the cut ones retried)`, inp.clients.length === s.requests.length && bad.length === 0, bad.map((c) => `${c.path} ${c.status || c.error}`).join('; ') || inp.clients.map((c) => `${c.path} ${c.status}`).join(', '));
-      // The ALB logs only what it answered: the first connection's requests and the retries, each once.
-      const first = records.find((r) => r.path === s.requests[0]!.path);
-      const onFirst = records.filter((r) => first !== undefined && r.clientPort === first.clientPort).map((r) => r.path ?? '-');
-      const cutElsewhere = g.cut.every((p) => records.some((r) => r.path === p && r.elbStatusCode === 200 && first !== undefined && r.clientPort !== first.clientPort));
-      check(`ALB log: ${s.requests.length} lines of 200, ${s.requests.length - g.cut.length} on the first connection, the cut requests from other client ports (new connections)`, records.length === s.requests.length && records.every((r) => r.elbStatusCode === 200) && onFirst.length === s.requests.length - g.cut.length && cutElsewhere, records.map((r) => `${r.path} ${r.elbStatusCode} port ${r.clientPort}`).join(', '));
-      const sentCount = (p: string): number => pkts.filter((x) => x.side === 'client-side' && x.dport === 443).reduce((n, x) => n + x.uris.filter((u) => u === p).length, 0);
-      const counts = s.requests.map((r) => `${r.path} ×${sentCount(r.path)}`);
-      check('client side decrypts: each cut request sent twice (its stream, then the retry), the others once', s.requests.every((r) => sentCount(r.path) === (g.cut.includes(r.path) ? 2 : 1)), counts.join(', '));
-      break;
-    }
     default:
       break;
   }
   return out;
+}
+
+/**
+ * h2-goaway: the GOAWAY on the decrypted client side, what the client got, what the ALB logged and
+ * how often each request was sent (the cut ones twice when the client retries them).
+ */
+function goawayChecks(s: Scenario, inp: CheckInput, records: readonly AlbLogRecord[], check: (name: string, ok: boolean, detail: string) => void): void {
+  const { pkts } = inp;
+  const alpn = pkts.some((p) => p.side === 'client-side' && p.alpn.includes('h2'));
+  check('client negotiated h2 by ALPN', alpn, alpn ? 'ALPN h2 in the handshake' : 'no ALPN h2');
+  check('ALB log: type h2, HTTP/2.0 requests', records.length > 0 && records.every((r) => r.type === 'h2' && r.request.protocol === 'HTTP/2.0'), records.map((r) => `${r.type} ${r.request.protocol}`).join(', ') || 'no lines');
+  const g = s.goaway!;
+  const sent = (inp.goaways ?? []).filter((x) => x.src === ADDR.albFront && x.sport === 443);
+  check(`the ALB sent one GOAWAY to the client: last-stream-id ${g.lastStreamId}, NO_ERROR`, sent.length === 1 && sent[0]!.lastStreamId === g.lastStreamId && sent[0]!.errorCode === 0, sent.map((x) => `${x.src}:${x.sport} > ${x.dst}:${x.dport} last-stream-id ${x.lastStreamId} error ${x.errorCode}`).join('; ') || 'no GOAWAY from the ALB');
+  const got = inp.clients.map((c) => `${c.path} ${c.status || c.error}`).join('; ');
+  if (g.retried) check(`curl got 200 for all ${inp.clients.length} requests (the cut ones retried)`, inp.clients.length === s.requests.length && inp.clients.every((c) => c.status === 200), got);
+  else check('the client got 200 for the requests answered before the GOAWAY and an error (no status) for each cut one', inp.clients.length === s.requests.length && inp.clients.every((c) => (g.cut.includes(c.path) ? c.status === 0 && c.error !== undefined : c.status === 200)), got);
+  // The ALB logs only what it answered: the first connection's requests and the retries, each once.
+  const first = records.find((r) => r.path === s.requests[0]!.path);
+  const onFirst = records.filter((r) => first !== undefined && r.clientPort === first.clientPort).map((r) => r.path ?? '-');
+  const cutElsewhere = g.cut.every((p) => records.some((r) => r.path === p && r.elbStatusCode === 200 && first !== undefined && r.clientPort !== first.clientPort));
+  const answered = s.requests.length - g.cut.length;
+  if (g.retried) check(`ALB log: ${s.requests.length} lines of 200, ${answered} on the first connection, the cut requests from other client ports (new connections)`, records.length === s.requests.length && records.every((r) => r.elbStatusCode === 200) && onFirst.length === answered && cutElsewhere, records.map((r) => `${r.path} ${r.elbStatusCode} port ${r.clientPort}`).join(', '));
+  else check(`ALB log: ${answered} lines of 200 on the one connection, none for the cut requests`, records.length === answered && records.every((r) => r.elbStatusCode === 200) && onFirst.length === answered, records.map((r) => `${r.path} ${r.elbStatusCode} port ${r.clientPort}`).join(', '));
+  const sentCount = (p: string): number => pkts.filter((x) => x.side === 'client-side' && x.dport === 443).reduce((n, x) => n + x.uris.filter((u) => u === p).length, 0);
+  const counts = s.requests.map((r) => `${r.path} ×${sentCount(r.path)}`);
+  if (g.retried) check('client side decrypts: each cut request sent twice (its stream, then the retry), the others once', s.requests.every((r) => sentCount(r.path) === (g.cut.includes(r.path) ? 2 : 1)), counts.join(', '));
+  else check('client side decrypts: every request sent once (nothing retried)', s.requests.every((r) => sentCount(r.path) === 1), counts.join(', '));
 }
 
 function countSides(pkts: readonly Pkt[]): string {

@@ -10,7 +10,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
-import { LOAD_CLIENT, TARGET_SERVER, mirrorlensArgv } from './assets.js';
+import { H2_CLIENT, LOAD_CLIENT, TARGET_SERVER, mirrorlensArgv } from './assets.js';
 import { runChecks } from './checks.js';
 import { captureDirOf, mirrorTargets, startCollectors, stopCollectors, type Collector } from './collectors.js';
 import { flowLogLines, readDroppedSyns, type DroppedSyn } from './flowlog.js';
@@ -140,6 +140,15 @@ async function curlParallel(ns: string, s: Scenario, cert: string, keylog: strin
     }
   }
   return s.requests.map((rq) => byPath.get(rq.path) ?? { path: rq.path, status: 0, httpVersion: '', startTime, endTime, error: r.stderr.trim() || `curl exit ${r.code}: no result for ${rq.path}` });
+}
+
+/** Every request at once on one HTTP/2 connection by Node's http2 client, which does not retry (lab/h2-client.mjs). */
+async function h2NoRetry(ns: string, s: Scenario, cert: string, keylog: string): Promise<ClientResult[]> {
+  const opts = { ip: ADDR.albFront, host: ADDR.albHost, port: 443, ca: cert, keylog, paths: s.requests.map((rq) => rq.path) };
+  const r = await exec(process.execPath, [H2_CLIENT, JSON.stringify(opts)], { ns, allowFail: true, timeoutMs: 60_000 });
+  const got = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ClientResult);
+  if (got.length !== s.requests.length) throw new MirrorlensError(ErrorCode.Lab, `${s.name}: the h2 client gave ${got.length} results for ${s.requests.length} requests (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`);
+  return got;
 }
 
 export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult> {
@@ -283,7 +292,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       loadSummary = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as unknown;
       appendFileSync(files.clientLog, `${JSON.stringify(loadSummary)}\n`);
     } else if (s.client.parallel) {
-      const cs = await curlParallel(topo.ns.client, s, cert, files.keylog);
+      const cs = s.client.noRetry ? await h2NoRetry(topo.ns.client, s, cert, files.keylog) : await curlParallel(topo.ns.client, s, cert, files.keylog);
       for (const c of cs) {
         clients.push(c);
         appendFileSync(files.clientLog, `${JSON.stringify(c)}\n`);

@@ -56,8 +56,11 @@ export interface Scenario {
     /** Speak HTTPS (the lab's certificate) with these TLS versions. */
     tls?: { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' };
   };
-  /** `parallel`: every request at once in one curl (--parallel: multiplexed on one HTTP/2 connection). */
-  client: { http2: boolean; tls12Cipher?: string; parallel?: boolean };
+  /**
+   * `parallel`: every request at once in one curl (--parallel: multiplexed on one HTTP/2 connection);
+   * `noRetry`: instead, Node's http2 client, which does not send again what a GOAWAY refused.
+   */
+  client: { http2: boolean; tls12Cipher?: string; parallel?: boolean; noRetry?: boolean };
   requests: ClientRequest[];
   synDrop?: boolean;
   /** The ALB speaks HTTPS to the target with these TLS versions (an HTTPS target group). */
@@ -74,7 +77,7 @@ export interface Scenario {
   /** h2-goaway: the ALB closes a client connection after this many requests (nginx keepalive_requests: GOAWAY on HTTP/2). */
   albKeepaliveRequests?: number;
   /** h2-goaway: the requests the GOAWAY cuts (above its last-stream-id), each sent again by curl on a new connection. */
-  goaway?: { lastStreamId: number; cut: string[] };
+  goaway?: { lastStreamId: number; cut: string[]; retried: boolean };
 }
 
 /** ALB idle timeout 30 s scaled; NLB idle 3 s scaled from 350 s. */
@@ -333,7 +336,22 @@ export const SCENARIOS: readonly Scenario[] = [
     client: { http2: true, parallel: true },
     requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
     albKeepaliveRequests: 2,
-    goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'] },
+    goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'], retried: true },
+  },
+  {
+    ...BASE,
+    name: 'h2-goaway-lost',
+    summary: "h2-goaway with a client that does not retry (Node's http2 client): the 3 requests the GOAWAY cut fail and are never sent again → one error finding naming them",
+    expectKind: 'http2-goaway',
+    expectStatus: 200,
+    expectPath: '/goaway/c',
+    expectResetBy: null,
+    nlbIdleSeconds: 60,
+    target: { listen: true, keepAliveTimeoutMs: 600_000 },
+    client: { http2: true, parallel: true, noRetry: true },
+    requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
+    albKeepaliveRequests: 2,
+    goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'], retried: false },
   },
   {
     ...BASE,

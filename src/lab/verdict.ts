@@ -51,15 +51,20 @@ export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown, m
     out.push({ name, ok, detail });
   };
   if (s.goaway) {
-    // A GOAWAY the client retried every cut request of: one info finding that says so, nothing louder.
+    // One finding for the GOAWAY: info when the client retried every cut request (nothing louder),
+    // error when they were lost (and nothing else at error or warning).
     const all = findings(report);
     const g = all.filter((f) => f.kind === 'http2-goaway');
     check('analyze: one http2-goaway finding for the GOAWAY (all its cut requests in it)', g.length === 1, all.map((f) => `${f.kind} ${f.severity} ${f.request?.path ?? ''}`).join('; ') || 'no finding');
     const f = g[0];
-    check('analyze: it is info (nothing was lost), and no finding is an error or warning', f?.severity === 'info' && all.every((x) => x.severity === 'info'), all.map((x) => `${x.kind} ${x.severity}: ${x.summary}`).join('; ') || 'none');
+    const others = all.filter((x) => x !== f);
+    if (s.goaway.retried) check('analyze: it is info (nothing was lost), and no finding is an error or warning', f?.severity === 'info' && all.every((x) => x.severity === 'info'), all.map((x) => `${x.kind} ${x.severity}: ${x.summary}`).join('; ') || 'none');
+    else check('analyze: it is an error (requests were lost), and the only finding at error or warning', f?.severity === 'error' && others.every((x) => x.severity === 'info'), all.map((x) => `${x.kind} ${x.severity}: ${x.summary}`).join('; ') || 'none');
     const streams = f?.goaway?.streams ?? [];
     check(`analyze: GOAWAY last-stream-id ${s.goaway.lastStreamId} NO_ERROR`, f?.goaway?.lastStreamId === s.goaway.lastStreamId && f.goaway.errorCode === 'NO_ERROR', f?.goaway ? `${f.goaway.lastStreamId} ${f.goaway.errorCode}` : 'no goaway in the finding');
-    check(`analyze: the cut requests ${s.goaway.cut.join(', ')}, each retried and answered 200`, streams.map((x) => x.path).join(',') === s.goaway.cut.join(',') && streams.every((x) => x.outcome === 'retried' && x.retry?.status === 200), streams.map((x) => `${x.path} ${x.outcome} ${x.retry?.status ?? '-'}`).join(', ') || 'none');
+    const want = s.goaway.retried ? 'retried and answered 200' : 'not retried';
+    const ok = (x: (typeof streams)[number]): boolean => (s.goaway!.retried ? x.outcome === 'retried' && x.retry?.status === 200 : x.outcome === 'not-retried' && x.retry === null);
+    check(`analyze: the cut requests ${s.goaway.cut.join(', ')}, each ${want}`, streams.map((x) => x.path).join(',') === s.goaway.cut.join(',') && streams.every(ok), streams.map((x) => `${x.path} ${x.outcome} ${x.retry?.status ?? '-'}`).join(', ') || 'none');
     return out;
   }
   if (s.expectKind === null) {
