@@ -76,7 +76,7 @@ Options:
   --analyze               analyze live: print each finding (idle-timeout reset, keep-alive race,
                           refused or dropped connect, ...) on stdout within about a second of the
                           packets that prove it; --keylog files are followed for decryption
-  --analyze-json          with --analyze: one JSON object per finding per line (report schema 1)
+  --analyze-json          with --analyze: one JSON object per finding per line (report schema 2)
   --store URL             write connections, transactions, TLS sessions and findings to a store:
                           a directory (Parquet, readable while listen runs; e.g. OUT/records) or
                           clickhouse://[user[:password]@]host[:8123]/database (see docs/store.md);
