@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { ipv4ToString } from '../wire/ipv4.js';
 import { ipv6ToString } from '../wire/ipv6.js';
-import type { Connection } from './connection.js';
 import { ACK, SYN, type TcpSegment } from './segment.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -70,13 +69,30 @@ export function guessClientIsSrc(srcPort: number, dstPort: number): boolean {
   return true;
 }
 
+/** What isReuse reads of an endpoint (the table's Endpoint, the survey's SurveyEndpoint). */
+export interface ReuseEndpoint {
+  readonly synCount: number;
+  readonly isn: number;
+  readonly lastAckValid: boolean;
+  readonly lastAck: number;
+  readonly stream: { readonly initialized: boolean; readonly baseSeq: number };
+}
+
+/** What isReuse reads of a connection (the table's Connection, the survey's SurveyConn). */
+export interface ReuseConn {
+  readonly c: ReuseEndpoint;
+  readonly s: ReuseEndpoint;
+  readonly closed: boolean;
+  readonly established: boolean;
+}
+
 /**
  * A SYN on an existing connection starts a new one (port reuse) unless it is this connection's
  * own SYN again: the same ISN as its earlier SYN, or the ISN its first byte implies (a SYN seen
  * late, after the SYN-ACK or the data). Like Wireshark, a client SYN with a different ISN starts
  * a new connection even while the first is unanswered (a new socket on the same port).
  */
-export function isReuse(conn: Connection, seg: TcpSegment, dir: number): boolean {
+export function isReuse(conn: ReuseConn, seg: TcpSegment, dir: number): boolean {
   const ep = dir === 0 ? conn.c : conn.s;
   const seq = seg.seq | 0;
   if (ep.synCount > 0 && ep.isn === seq) return false;

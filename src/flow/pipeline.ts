@@ -24,9 +24,28 @@ export interface PipelineHandler extends FlowHandler {
   onFile?(input: string): void;
 }
 
+/**
+ * What tracks the connections of the decoded packets: the FlowTable by default; the survey
+ * (flow/survey.ts) in a targeted analysis's first pass, a table restricted to some connections in
+ * its second.
+ */
+export interface PacketTracker {
+  readonly stats: FlowStats;
+  ingest(rec: PacketRecord, pkt: PacketDecoder, capturePoint: string): void;
+  finish(time?: number): void;
+}
+
 export interface PipelineOptions extends FlowOptions {
   /** Packets for which this returns false are not given to the flow table (nor to onPacket). */
   filter?: (rec: PacketRecord, pkt: PacketDecoder) => boolean;
+  /**
+   * Called for every packet in the window before it is decoded, with its 0-based number among
+   * them and the 0-based number of its input; false: the packet is not decoded (nor given to the
+   * tracker, onPacket or filter).
+   */
+  beforeDecode?: (rec: PacketRecord, packet: number, input: number) => boolean;
+  /** Tracks connections instead of a FlowTable made from the handler (whose flow callbacks are then not called). */
+  tracker?: PacketTracker;
   decoder?: PacketDecoderOptions;
   signal?: AbortSignal;
   /**
@@ -88,7 +107,10 @@ export function requirePackets(files: readonly CaptureSummary[]): void {
 
 /** Reads the captures in order through one flow table; resolves when all are read and the table finished. */
 export async function processCaptures(inputs: string[], handler: PipelineHandler, opts: PipelineOptions = {}): Promise<PipelineSummary> {
-  const table = new FlowTable(handler, opts);
+  const table: PacketTracker = opts.tracker ?? new FlowTable(handler, opts);
+  const beforeDecode = opts.beforeDecode;
+  let inWindow = 0;
+  let inputIndex = -1;
   const dec = new PacketDecoder(opts.decoder);
   const filter = opts.filter;
   const problems = { truncated: 0, malformed: 0, unsupported: 0 };
@@ -128,6 +150,7 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
       if (rec.time > until) parser?.stop();
       return;
     }
+    if (beforeDecode !== undefined && !beforeDecode(rec, inWindow++, inputIndex)) return;
     const st = dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
     if (st === Status.Truncated) problems.truncated++;
     else if (st === Status.Malformed) problems.malformed++;
@@ -142,6 +165,7 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
     table.ingest(rec, dec, capturePointOf(dec, rec) || (points[rec.interfaceId] ?? ''));
   };
   for (const input of inputs) {
+    inputIndex++;
     handler.onFile?.(input);
     fileFirstPacket = packets;
     points.length = 0;

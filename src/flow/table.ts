@@ -25,12 +25,13 @@ import { closeOut, connectionRecord } from './conn-record.js';
 import { addrHash, ConnIndex, mix32, strHash } from './conn-index.js';
 import { Connection, newConnSlab, type ConnTable } from './connection.js';
 import { DuplicateFilter } from './duplicates.js';
+import { icmpErrorEvent } from './icmp-error.js';
 import { clientIsSource, isReuse, uidOf } from './identity.js';
 import type { FlowHandler, FlowOptions, FlowStats } from './options.js';
 import { processSegment } from './process.js';
 import { ReassemblyBudget } from './reassembly.js';
 import type { EndCause } from './record.js';
-import { TcpSegment } from './segment.js';
+import { SEGMENT_OK, SEGMENT_SKIPPED, segmentOf, TcpSegment } from './segment.js';
 import { resolvePending } from './seq-analysis.js';
 import type { Direction } from './stream.js';
 
@@ -116,87 +117,25 @@ export class FlowTable implements ConnTable {
     return this.stats.activeConnections;
   }
 
-  /** An ICMPv4 error quoting a TCP segment (rare: made into strings here, not per packet). */
-  private icmpError(rec: PacketRecord, pkt: PacketDecoder, capturePoint: string): void {
-    const ic = pkt.icmp;
-    if (!pkt.icmpOk || !ic.isError || ic.embeddedIpVersion !== 4 || ic.embeddedProtocol !== 6 || ic.embeddedSrcPort < 0 || pkt.ipVersion !== 4) return;
-    this.handler.onIcmpError!({
-      time: rec.time,
-      capturePoint,
-      from: ipv4Text(pkt.ip4.src),
-      type: ic.type,
-      code: ic.code,
-      srcAddr: ipv4Text(ic.embeddedIp4.src),
-      srcPort: ic.embeddedSrcPort,
-      dstAddr: ipv4Text(ic.embeddedIp4.dst),
-      dstPort: ic.embeddedDstPort,
-    });
-  }
-
   /**
    * Feeds one decoded packet. Non-TCP packets, fragments and packets whose TCP header did not
    * decode are counted and ignored. `capturePoint` names where it was captured ('' if plain).
    */
   ingest(rec: PacketRecord, pkt: PacketDecoder, capturePoint = ''): void {
     this.stats.packets++;
-    if (pkt.transport !== 6 || !pkt.tcpOk) {
-      if (pkt.transport === 6) this.stats.skippedPackets++;
+    const k = segmentOf(this.seg, rec, pkt);
+    if (k !== SEGMENT_OK) {
+      if (k === SEGMENT_SKIPPED) this.stats.skippedPackets++;
       else {
         this.stats.nonTcpPackets++;
-        if (pkt.transport === 1 && this.handler.onIcmpError !== undefined) this.icmpError(rec, pkt, capturePoint);
+        if (pkt.transport === 1 && this.handler.onIcmpError !== undefined) {
+          const ev = icmpErrorEvent(rec, pkt, capturePoint);
+          if (ev !== null) this.handler.onIcmpError(ev);
+        }
       }
       return;
     }
-    const s = this.seg;
-    const t = pkt.tcp;
-    s.time = rec.time;
-    s.index = rec.index;
-    s.data = pkt.data;
-    let declaredUpper: number;
-    let ipHeader: number;
-    if (pkt.ipVersion === 4) {
-      const ip = pkt.ip4;
-      if (ip.isFragment) {
-        this.stats.skippedPackets++;
-        return;
-      }
-      s.ipVersion = 4;
-      s.src4 = ip.src;
-      s.dst4 = ip.dst;
-      s.ipId = ip.id;
-      declaredUpper = ip.declaredUpperLength;
-      ipHeader = ip.headerLength;
-    } else {
-      const ip = pkt.ip6;
-      if (ip.isFragment) {
-        this.stats.skippedPackets++;
-        return;
-      }
-      s.ipVersion = 6;
-      s.addrData = pkt.data;
-      s.srcOffset = ip.srcOffset;
-      s.dstOffset = ip.dstOffset;
-      s.ipId = 0;
-      declaredUpper = ip.declaredUpperLength;
-      ipHeader = ip.headerLength;
-    }
-    s.srcPort = t.srcPort;
-    s.dstPort = t.dstPort;
-    s.seq = t.seq;
-    s.ack = t.ack;
-    s.flags = t.flags;
-    s.window = t.window;
-    s.checksum = t.checksum;
-    s.mss = t.mss;
-    s.windowScale = t.windowScale;
-    s.sackPermitted = t.sackPermitted;
-    s.tsVal = t.hasTimestamps ? t.tsVal : -1;
-    s.payloadOffset = pkt.payloadOffset;
-    s.capturedPayload = pkt.payloadLength;
-    const declaredPayload = declaredUpper - t.headerLength;
-    s.payloadLength = declaredPayload > s.capturedPayload ? declaredPayload : s.capturedPayload;
-    s.ipLength = ipHeader + t.headerLength + s.payloadLength;
-    this.ingestSegment(s, capturePoint);
+    this.ingestSegment(this.seg, capturePoint);
   }
 
   /** Feeds one TCP segment (what `ingest` does after decoding; tests call it directly). */
@@ -382,8 +321,4 @@ export class FlowTable implements ConnTable {
     conn.sink = null;
     if (this.handler.onConnectionEnd) this.handler.onConnectionEnd(rec);
   }
-}
-
-function ipv4Text(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 }
