@@ -43,8 +43,11 @@ if (chosen.length === 0) {
   console.error('run-tests: no test file matched');
   process.exit(1);
 }
+// Every analysis the tests run (in process or through the CLI) is also run in full and compared:
+// a targeted analysis that finds anything else fails (src/analyze/differential.ts).
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...chosen], {
   cwd: root,
   stdio: 'inherit',
+  env: { MIRRORLENS_DIFFERENTIAL: '1', ...process.env },
 });
 process.exit(r.status ?? 1);

@@ -9,15 +9,18 @@ import { Correlator } from '../correlate/correlate.js';
 import { resetFindingIds } from '../diagnose/rules.js';
 import { LogIncidents } from '../diagnose/logs-only.js';
 import { logIncidentFinding } from '../diagnose/logs-findings.js';
-import { processCaptures } from '../flow/pipeline.js';
+import { processCaptures, type PipelineSummary } from '../flow/pipeline.js';
 import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
 import { readKeyLogs } from './keylogs.js';
 import { readLogInputs } from './log-pass.js';
-import type { Report } from './model.js';
+import type { Report, ReportLogs } from './model.js';
 import { SCHEMA_VERSION } from './model.js';
 import { ANALYZE_IDLE_GAP_SECONDS, GENERATOR, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
 import { reportScans } from './scans.js';
 import { AnalysisSession } from './session.js';
+import { analyzeTargeted, canTarget } from './targeted.js';
+import { differentialChecks, reportDifference } from './differential.js';
+import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { caseSelected, packetWindow } from './incident.js';
 
 export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}): Promise<{ report: Report; context: AnalysisContext }> {
@@ -34,6 +37,32 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   const keys = new KeyLog();
   const keyLogTexts: string[] = [];
   await readKeyLogs(inputs.keylogs ?? [], keys, note, opts.keepKeyLogTexts ? keyLogTexts : null);
+
+  // Only the connections a finding can need, read through TLS and HTTP (targeted.ts).
+  let fellBack: string | null = null;
+  if (canTarget(inputs, opts)) {
+    const fallback = { reason: '' };
+    const warningsBefore = warnings.length;
+    const t = await analyzeTargeted(inputs, opts, keys, note, opts.keepKeyLogTexts ? keyLogTexts : null, fallback);
+    if (t !== null) {
+      const stats = t.session.stats;
+      stats.captures = inputs.captures.length;
+      stats.warnings = warnings;
+      stats.dissection = t.dissection;
+      const out = finish(inputs, started, t.corr, t.session, t.summary, t.logs, t.explained, note, { clientRandomsByUid: t.session.clientRandomsByUid, keyLogTexts, connections: t.session.connectionMap() });
+      if (differentialChecks()) {
+        const full = await analyze(inputs, { ...opts, dissect: 'all', onWarning: undefined, onProgress: undefined });
+        const d = reportDifference(full.report, out.report);
+        if (d !== null) throw new MirrorlensError(ErrorCode.Internal, `the targeted analysis differs from the full one (${inputs.captures.join(', ')}): ${d}`);
+      }
+      return out;
+    }
+    // The full pipeline reads everything again: the first attempt's warnings would be doubled.
+    warnings.length = warningsBefore;
+    keyLogTexts.length = 0;
+    fellBack = fallback.reason;
+    resetFindingIds();
+  }
 
   // Logs.
   const corr = new Correlator({ maxSkewSeconds: opts.maxSkewSeconds });
@@ -74,15 +103,6 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
     },
     { idleGapThresholdSeconds: ANALYZE_IDLE_GAP_SECONDS, ...opts.flow, window: packetWindow(incident) },
   );
-  stats.packets = summary.packets;
-  stats.bytes = summary.files.reduce((a, f) => a + f.bytes, 0);
-  if (summary.firstTime !== null) corr.notePacketTime(summary.firstTime);
-  if (summary.lastTime !== null) corr.notePacketTime(summary.lastTime);
-  for (const f of summary.fileTimes) corr.time.noteCapture(f.file, f.firstTime, f.lastTime);
-  const dp = summary.decodeProblems;
-  if (dp.truncated + dp.malformed > 0) note(`${dp.truncated} truncated and ${dp.malformed} malformed packets (decoded as far as possible)`);
-  if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
-
   rec?.endFile();
   let explained: ReturnType<AnalysisSession['explain']>;
   if (logsOnly) {
@@ -93,11 +113,45 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
     }
     if (logsOnly.dropped > 0) note(`${logsOnly.dropped} error lines beyond the first 10 000 incidents were counted but not grouped`);
   } else {
+    noteCaptureTimes(corr, summary);
     const cases = corr.build();
     explained = session.explain(incident === null ? cases : cases.filter((c) => caseSelected(incident, c)));
-    // Inputs that do not overlap in time were not joined: say which.
-    for (const w of corr.timeWarnings()) note(w);
   }
+  if (inputs.captures.length > 0) {
+    stats.dissection = { mode: 'full', connections: stats.tcpConnections, dissected: stats.tcpConnections };
+    if (fellBack !== null) stats.dissection.fallback = fellBack;
+  }
+  return finish(inputs, started, corr, session, summary, logs, explained, note, { clientRandomsByUid: session.clientRandomsByUid, keyLogTexts, connections: session.connectionMap() }, logsOnly !== null);
+}
+
+/** What the correlation knows of the captures' times (before it builds cases). */
+function noteCaptureTimes(corr: Correlator, summary: PipelineSummary): void {
+  if (summary.firstTime !== null) corr.notePacketTime(summary.firstTime);
+  if (summary.lastTime !== null) corr.notePacketTime(summary.lastTime);
+  for (const f of summary.fileTimes) corr.time.noteCapture(f.file, f.firstTime, f.lastTime);
+}
+
+/** The report, from a correlation that ran (full or targeted). */
+function finish(
+  inputs: AnalyzeInputs,
+  started: number,
+  corr: Correlator,
+  session: AnalysisSession,
+  summary: PipelineSummary,
+  logs: ReportLogs,
+  explained: ReturnType<AnalysisSession['explain']>,
+  note: (m: string) => void,
+  context: AnalysisContext,
+  logsOnly = false,
+): { report: Report; context: AnalysisContext } {
+  const stats = session.stats;
+  stats.packets = summary.packets;
+  stats.bytes = summary.files.reduce((a, f) => a + f.bytes, 0);
+  const dp = summary.decodeProblems;
+  if (dp.truncated + dp.malformed > 0) note(`${dp.truncated} truncated and ${dp.malformed} malformed packets (decoded as far as possible)`);
+  if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
+  // Inputs that do not overlap in time were not joined: say which.
+  if (!logsOnly) for (const w of corr.timeWarnings()) note(w);
   const { findings, connections, transactions } = explained;
   logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
   stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
@@ -118,5 +172,5 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
     logs,
     stats,
   };
-  return { report, context: { clientRandomsByUid: session.clientRandomsByUid, keyLogTexts, connections: session.connectionMap() } };
+  return { report, context };
 }

@@ -5,6 +5,7 @@
  */
 import { Correlator } from '../correlate/correlate.js';
 import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
+import type { FlowRowView, LbLogView } from '../correlate/views.js';
 import { readLogs, type LogRecord } from '../logs/read.js';
 import { isAllTime, widenWindow, type TimeWindow } from '../capture/window.js';
 import type { Recorder } from '../store/recorder.js';
@@ -15,14 +16,28 @@ import type { Incident } from '../capture/incident.js';
 import { CONTEXT_SECONDS, logLineSelected } from './incident.js';
 import type { LogIncidents } from '../diagnose/logs-only.js';
 
-/** Reads the inputs' logs into `corr`; bad lines are counted, the first 20 noted. */
 /**
+ * What the log pass hands its lines to: the Correlator, or a tape that holds them for one
+ * (log-tape.ts: a targeted analysis feeds them to each correlation it runs).
+ */
+export interface LogSink {
+  readonly time: { noteLogTime(file: string, t: number): void };
+  addLog(v: LbLogView): void;
+  noteLogTarget(targetAddr: string | null, targetPort: number | null): void;
+  addFlowRow(v: FlowRowView): void;
+  markFlowLogsGiven(): void;
+  /** Every load-balancer line's client (a targeted analysis: which client connections the logs cover). */
+  noteLogClient?(clientAddr: string | null, clientPort: number | null): void;
+}
+
+/**
+ * Reads the inputs' logs into `corr`; bad lines are counted, the first 20 noted.
  * `incident` selects the 5xx lines handed to the Correlator (its window, client, trace id); its
  * window, or `window` when given, also prunes S3 / CloudWatch Logs listings to what can hold it.
  */
 export async function readLogInputs(
   inputs: AnalyzeInputs,
-  corr: Correlator,
+  corr: LogSink,
   note: (m: string) => void,
   rec: Recorder | null = null,
   incident: Incident | null = null,
@@ -37,6 +52,7 @@ export async function readLogInputs(
     logs.byKind[r.kind] = (logs.byKind[r.kind] ?? 0) + 1;
     if (r.kind === 'alb' || r.kind === 'clb') {
       corr.time.noteLogTime(r.file, r.time);
+      corr.noteLogClient?.(r.clientAddr, r.clientPort);
       const s = r.elbStatusCode === null ? '-' : String(r.elbStatusCode);
       logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
       if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;

@@ -67,6 +67,31 @@ export interface ReportStats {
   findingsByKind: Partial<Record<FindingKind, number>>;
   warnings: string[];
   elapsedSeconds: number;
+  /** Which connections were read through TLS and HTTP, and why (absent from older reports). */
+  dissection?: ReportDissection;
+}
+
+/**
+ * How much of the capture was dissected. `targeted` (the default): every connection was tracked
+ * (TCP), and only the connections a finding can need were read through TLS and HTTP (the other
+ * connections' transactions are not in httpTransactions / httpResponses). `full`: every connection
+ * was read (--all, --full, --store, or a capture the targeted passes could not follow: `fallback`).
+ */
+export interface ReportDissection {
+  mode: 'targeted' | 'full';
+  /** What decided the client side: 'access log', or 'none: every client-side connection read'. */
+  logs?: string;
+  connections: number;
+  /** Connections read through TLS and HTTP. */
+  dissected: number;
+  /** Passes over the captures (the survey, then each second pass). */
+  passes?: number;
+  /** Times the correlation ran (again when it cited a connection not read yet). */
+  correlations?: number;
+  /** Dissected connections by reason (a connection counts under each of its reasons). */
+  byReason?: Record<string, number>;
+  /** Why a targeted analysis fell back to reading everything. */
+  fallback?: string;
 }
 
 /**

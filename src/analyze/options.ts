@@ -27,6 +27,11 @@ export interface AnalyzeInputs {
 export interface AnalyzeOptions {
   /** Include every connection and transaction in the report (memory then grows with the input). */
   all?: boolean;
+  /**
+   * 'needed' (default): read through TLS and HTTP only the connections a finding can need
+   * (targeted.ts); 'all': every connection (the full pipeline, as --all, --store).
+   */
+  dissect?: 'needed' | 'all';
   flow?: PipelineOptions;
   maxSkewSeconds?: number;
   /** Called now and then while captures are read (for a progress bar). */

@@ -6,7 +6,7 @@ import type { Correlator } from '../correlate/correlate.js';
 import type { Case } from '../correlate/case.js';
 import { connView, legView, txView } from '../correlate/from-records.js';
 import { pathLegs } from '../correlate/path.js';
-import type { ConnView, TxView } from '../correlate/views.js';
+import type { ConnView, LegView, TxView } from '../correlate/views.js';
 import { endpoint } from '../correlate/views.js';
 import type { Finding } from '../diagnose/finding.js';
 import { diagnose, learnKeepAlive } from '../diagnose/rules.js';
@@ -22,6 +22,19 @@ import type { Recorder } from '../store/recorder.js';
 import type { ReportConnection, ReportStats, ReportTransaction } from './model.js';
 import type { Incident } from '../capture/incident.js';
 import { transactionSelected } from './incident.js';
+
+/** A connection that ended, as the session hands it to the Correlator (AnalysisSession.ended). */
+export interface EndedConnection {
+  /** The flow record (kept only when a recorder needs it). */
+  rec: ConnectionRecord | null;
+  v: ConnView;
+  leg: LegView;
+  /** The TLS session (null when not TLS, or when held for later: then only the two facts below). */
+  tls: AppSink['tls'];
+  isTls: boolean;
+  tlsDecrypted: boolean;
+  clientRandoms: string[];
+}
 
 function side(role: string): ReportConnection['role'] {
   return role === 'client-side' || role === 'target-side' ? role : 'unknown';
@@ -71,11 +84,17 @@ export class AnalysisSession {
       rolesAtStart?: boolean;
     } = {},
   ) {
-    this.appSink = appSinkFactory(keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTransaction(c, tx)), opts.tls);
+    this.appSink = appSinkFactory(keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTx(c, tx)), opts.tls);
   }
 
   /** Each connection's TLS-sniffing sink; the HTTP stage after it is made when its first byte arrives. */
   private readonly appSink: (conn: ConnInfo) => AppSink;
+
+  /**
+   * Where the HTTP stage's transactions go: counted and given to the Correlator at once, unless
+   * a targeted analysis's second pass holds them to replay them in capture order (targeted.ts).
+   */
+  onTx: (conn: ConnInfo, tx: HttpTransaction) => void = (conn, tx) => this.onTransaction(conn, tx);
 
   handler(): FlowHandler {
     return {
@@ -83,19 +102,24 @@ export class AnalysisSession {
         if (this.opts.rolesAtStart) this.corr.noteConnectionStart(conn.clientAddr, conn.serverAddr, conn.startTime, conn);
         else this.corr.noteOpenLeg(conn);
         this.opts.recorder?.connectionStart(conn);
-        const sink = this.appSink(conn);
-        this.live.set(conn.uid, sink);
-        return sink;
+        return this.sinkFor(conn);
       },
-      onConnectionEnd: (rec: ConnectionRecord) => this.onConnectionEnd(rec),
+      onConnectionEnd: (rec: ConnectionRecord) => this.applyEnded(this.ended(rec)),
       onIcmpError: (ev: IcmpErrorEvent) => this.noteIcmpError(ev),
     };
+  }
+
+  /** The TLS and HTTP stages of a connection that starts (its TLS session is read back when it ends). */
+  sinkFor(conn: ConnInfo): AppSink {
+    const sink = this.appSink(conn);
+    this.live.set(conn.uid, sink);
+    return sink;
   }
 
   /** ICMP errors by the connection they quote (bounded: the last 10 000), joined when it ends. */
   private readonly icmpErrors = new Map<string, IcmpErrorEvent>();
 
-  private noteIcmpError(ev: IcmpErrorEvent): void {
+  noteIcmpError(ev: IcmpErrorEvent): void {
     const key = `${ev.srcAddr}|${ev.srcPort}|${ev.dstAddr}|${ev.dstPort}`;
     this.icmpErrors.delete(key);
     this.icmpErrors.set(key, ev);
@@ -109,36 +133,64 @@ export class AnalysisSession {
 
   /** A transaction read back from a store (or just seen): counted and given to the Correlator. */
   replayTransaction(conn: ConnInfo, tx: HttpTransaction): void {
+    this.countTransaction(tx);
+    if (this.keepsTransaction(conn, tx)) this.addTransaction(conn, tx);
+  }
+
+  countTransaction(tx: HttpTransaction): void {
     this.stats.httpTransactions++;
     if (tx.status !== null) this.stats.httpResponses++;
-    // A view only for what is kept: most transactions succeed and the Correlator drops them.
+  }
+
+  /**
+   * Whether the Correlator keeps this transaction (so a view is made): most transactions
+   * succeed and the Correlator drops them. Decided by what the logs said, so it can be asked
+   * before the transaction's turn comes (targeted analysis).
+   */
+  keepsTransaction(conn: ConnInfo, tx: HttpTransaction): boolean {
+    if (this.opts.all) return true;
     const traceId = tx.requestHeaders['x-amzn-trace-id'] ?? null;
-    if (!this.opts.all && !this.corr.wantsTransaction(tx.outcome, tx.status, traceId) && !this.corr.wantsRetry(conn.clientAddr, tx.method, tx.path, tx.requestFirstByteTime)) return;
+    if (!this.corr.wantsTransaction(tx.outcome, tx.status, traceId) && !this.corr.wantsRetry(conn.clientAddr, tx.method, tx.path, tx.requestFirstByteTime)) return false;
     // Outside the incident, a failed transaction is kept only if a kept log line wants it by trace id.
     const incident = this.opts.incident;
-    if (incident && !this.opts.all && !transactionSelected(incident, conn, tx) && !this.corr.wantsTransaction('complete', 200, traceId)) return;
+    return !incident || transactionSelected(incident, conn, tx) || this.corr.wantsTransaction('complete', 200, traceId);
+  }
+
+  addTransaction(conn: ConnInfo, tx: HttpTransaction): void {
     const v = txView(tx, conn);
     this.corr.addTransaction(v);
     if (this.opts.all) this.allTx.push(v);
   }
 
-  private onConnectionEnd(rec: ConnectionRecord): void {
+  /**
+   * What a connection that ended leaves for correlation: its views, its TLS handshake failure
+   * (a fatal alert in the clear) and its TLS session's facts. (Held by a targeted analysis's
+   * second pass until its turn comes, then applied.)
+   */
+  ended(rec: ConnectionRecord): EndedConnection {
     const sink = this.live.get(rec.uid);
     this.live.delete(rec.uid);
     const tls = sink?.tls ?? null;
-    let failure: ConnView['tlsFailure'] = null;
+    const v = connView(rec);
     if (tls && !tls.handshakeComplete) {
       const fatal = tls.alerts.find((a) => a.level === 'fatal' && !a.encrypted);
-      if (fatal) failure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
+      if (fatal) v.tlsFailure = { alert: fatal.description ?? `alert ${fatal.code ?? '?'}`, from: fatal.dir === 0 ? 'client' : 'server' };
     }
-    const v = this.replayConnection(rec, failure);
-    if (tls) {
+    return { rec: this.opts.recorder ? rec : null, v, leg: legView(rec), tls, isTls: tls !== null, tlsDecrypted: tls?.decrypted ?? false, clientRandoms: tls?.clientRandoms.length ? [...tls.clientRandoms] : [] };
+  }
+
+  /** Gives an ended connection to the Correlator and counts it. */
+  applyEnded(e: EndedConnection): ConnView {
+    const v = this.replayViews(e.v, e.leg);
+    const uid = v.uid;
+    if (e.isTls) {
       this.stats.tlsSessions++;
-      if (tls.decrypted) this.stats.tlsDecrypted++;
-      if (this.corr.isKept(rec.uid) && tls.clientRandoms.length) this.clientRandomsByUid.set(rec.uid, [...tls.clientRandoms]);
+      if (e.tlsDecrypted) this.stats.tlsDecrypted++;
+      if (this.corr.isKept(uid) && e.clientRandoms.length) this.clientRandomsByUid.set(uid, e.clientRandoms);
     }
     // Its key packets are recorded when it may need explaining: kept by the correlation, or closed by its server (keep-alive learning).
-    this.opts.recorder?.connection(rec, v, tls, this.corr.isKept(rec.uid) || v.marks.some((m) => m.kind === 'fin' && !m.fromClient));
+    if (e.rec !== null) this.opts.recorder?.connection(e.rec, v, e.tls, this.corr.isKept(uid) || v.marks.some((m) => m.kind === 'fin' && !m.fromClient));
+    return v;
   }
 
   /**
@@ -146,16 +198,21 @@ export class AnalysisSession {
    * (and, from a store, the ICMP error recorded with it): given to the Correlator.
    */
   replayConnection(rec: ConnectionRecord, tlsFailure: ConnView['tlsFailure'], icmpError?: ConnView['icmpError']): ConnView {
-    this.stats.tcpConnections++;
-    this.stats.connections++;
     const v = connView(rec);
     v.tlsFailure = tlsFailure;
-    const icmp = this.icmpErrors.get(`${rec.clientAddr}|${rec.clientPort}|${rec.serverAddr}|${rec.serverPort}`);
+    return this.replayViews(v, legView(rec), icmpError);
+  }
+
+  /** A connection's views given to the Correlator (the leg first), counted, its ICMP error joined. */
+  replayViews(v: ConnView, leg: LegView, icmpError?: ConnView['icmpError']): ConnView {
+    this.stats.tcpConnections++;
+    this.stats.connections++;
+    const icmp = this.icmpErrors.get(`${v.clientAddr}|${v.clientPort}|${v.serverAddr}|${v.serverPort}`);
     if (icmpError !== undefined) v.icmpError = icmpError;
-    else if (icmp && icmp.time >= rec.startTime - 1) v.icmpError = { time: icmp.time, from: icmp.from, type: icmp.type, code: icmp.code };
+    else if (icmp && icmp.time >= v.startTime - 1) v.icmpError = { time: icmp.time, from: icmp.from, type: icmp.type, code: icmp.code };
     // The leg first: keeping a connection brings its NAT peers along, looked up in the leg index.
     // (An attempt of a flood or scan is only counted: addConnection drops its leg again.)
-    this.corr.addLeg(legView(rec));
+    this.corr.addLeg(leg);
     this.corr.addConnection(v);
     if (this.opts.all) this.allConns.push(v);
     if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient)) {

@@ -26,9 +26,10 @@ import { addrHash, mix32, strHash } from './conn-index.js';
 import { Ep, updateStates } from './conn-state.js';
 import { DuplicateFilter } from './duplicates.js';
 import { clientIsSource, isReuse, uidOf } from './identity.js';
-import type { FlowOptions, FlowStats } from './options.js';
+import { icmpErrorEvent } from './icmp-error.js';
+import type { FlowOptions, FlowStats, IcmpErrorEvent } from './options.js';
 import { SEGMENT_OK, SEGMENT_SKIPPED, segmentOf, TcpSegment } from './segment.js';
-import { seqGt } from './seq.js';
+import { seqGt, seqLe } from './seq.js';
 import type { EndCause } from './record.js';
 
 // TCP flags (module-local copies, as in process.ts).
@@ -54,7 +55,7 @@ export const Complex = {
   FinRequestOutstanding: 16,
   /** Ended other than closed: open at the end of the capture, timed out, evicted, replaced by port reuse. */
   NotClosed: 32,
-  /** Payload not at the next expected sequence number (retransmission, reordering, a hole). */
+  /** New payload beyond the next expected sequence number (reordering, a hole), or partly old. */
   OutOfOrder: 64,
   /** Payload cut by the capture's snap length. */
   Truncated: 128,
@@ -70,6 +71,8 @@ export const Complex = {
   TlsAlert: 4096,
   /** Bytes the observer could not follow (not the protocol it expected). */
   Unparsed: 8192,
+  /** Payload on a SYN (TCP Fast Open). */
+  SynData: 16384,
 } as const;
 
 export const COMPLEX_NAMES: Record<number, string> = {
@@ -87,6 +90,7 @@ export const COMPLEX_NAMES: Record<number, string> = {
   2048: 'data-after-fin',
   4096: 'tls-alert',
   8192: 'unparsed',
+  16384: 'syn-data',
 };
 
 /** Kept marks (FINs, data after a silence) beyond which a connection is not simple (the record keeps 64). */
@@ -275,6 +279,8 @@ export const END_FINISH = 2;
 export interface SurveyOptions extends FlowOptions {
   /** Sees in-order payload of connections whose `observing` is true (the observer clears it when done). */
   observe?(conn: SurveyConn, dir: 0 | 1, data: Uint8Array, offset: number, length: number): void;
+  /** An ICMP error quoting a TCP segment (as FlowHandler.onIcmpError). */
+  onIcmpError?(ev: IcmpErrorEvent): void;
 }
 
 
@@ -306,6 +312,7 @@ export class FlowSurvey {
   private readonly linger: number;
   private readonly perCapturePoint: boolean;
   private readonly observe: SurveyOptions['observe'];
+  private readonly onIcmpError: SurveyOptions['onIcmpError'];
   private heads: (SurveyConn | null)[] = new Array<SurveyConn | null>(1024).fill(null);
   private indexed = 0;
   private readonly dups = new DuplicateFilter();
@@ -334,6 +341,7 @@ export class FlowSurvey {
     this.linger = opts.closeLingerSeconds ?? 5;
     this.perCapturePoint = opts.perCapturePoint ?? false;
     this.observe = opts.observe;
+    this.onIcmpError = opts.onIcmpError;
   }
 
   /** Where the next packet is: its global number, input and byte offset (call before `ingest`). */
@@ -349,7 +357,13 @@ export class FlowSurvey {
     const k = segmentOf(this.seg, rec, pkt);
     if (k !== SEGMENT_OK) {
       if (k === SEGMENT_SKIPPED) this.stats.skippedPackets++;
-      else this.stats.nonTcpPackets++;
+      else {
+        this.stats.nonTcpPackets++;
+        if (pkt.transport === 1 && this.onIcmpError !== undefined) {
+          const ev = icmpErrorEvent(rec, pkt, capturePoint);
+          if (ev !== null) this.onIcmpError(ev);
+        }
+      }
       return;
     }
     this.ingestSegment(this.seg, capturePoint);
@@ -538,10 +552,13 @@ export class FlowSurvey {
     const expected = fwd.nextSeq;
     if ((len === 0 || len === 1) && noSFR && nextValid && seq === ((expected - 1) | 0)) conn.complex |= Complex.KeepAlive;
     else if (len > 0 && (f & RST) === 0) {
+      if ((f & SYN) !== 0) conn.complex |= Complex.SynData;
       if (seg.capturedPayload < len) conn.complex |= Complex.Truncated;
-      if (fwd.finSeen) conn.complex |= Complex.DataAfterFin;
-      if (nextValid && seq !== expected) conn.complex |= Complex.OutOfOrder;
-      else this.newPayload(conn, seg, dir, idle);
+      if (!nextValid || seq === expected) {
+        if (fwd.finSeen) conn.complex |= Complex.DataAfterFin;
+        this.newPayload(conn, seg, dir, idle);
+      } else if (!seqLe((seq + len) | 0, expected)) conn.complex |= Complex.OutOfOrder;
+      // (else old bytes again, a retransmission: reassembly passes nothing on.)
     }
     if ((f & ACK) !== 0 && rev.nextSeqValid && seqGt(seg.ack | 0, rev.nextSeq)) conn.complex |= Complex.AckedUnseen;
     let next = (seq + len) | 0;

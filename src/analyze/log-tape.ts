@@ -1,0 +1,90 @@
+/**
+ * The load-balancer log pass's output held for later (a LogSink): what the Correlator is told
+ * about the access logs, kept so that a targeted analysis can feed it to each correlation it runs,
+ * and a worker thread can hand it over (structured-cloneable: plain objects and arrays). Held: the
+ * kept lines' views (5xx, 460, 000), the logged targets, each file's first and last line time,
+ * and (for the targeted analysis) every logged client endpoint, which tells which client
+ * connections the logs cover. Memory: the error lines plus one string per distinct target and
+ * client endpoint. (VPC flow logs are not taped: the Correlator keeps only a few of their rows,
+ * chosen by what the access logs said, so they are read into each correlation.)
+ */
+import { ownString } from '../logs/lines.js';
+import type { Correlator } from '../correlate/correlate.js';
+import type { LbLogView } from '../correlate/views.js';
+import type { LogSink } from './log-pass.js';
+
+/** `addr|port` as the tape keeps endpoints. */
+export function endpointKey(addr: string, port: number): string {
+  return `${addr}|${port}`;
+}
+
+export interface LogTapeData {
+  lines: LbLogView[];
+  targets: [string, number][];
+  /** Per file (in the order first seen): first and last line time. */
+  times: [string, number, number][];
+  clients: string[];
+}
+
+export class LogTape implements LogSink {
+  readonly lines: LbLogView[] = [];
+  private readonly targetKeys = new Set<string>();
+  private readonly targets: [string, number][] = [];
+  private readonly fileTimes = new Map<string, [string, number, number]>();
+  /** Every logged client endpoint (endpointKey). */
+  readonly clients = new Set<string>();
+
+  readonly time = {
+    noteLogTime: (file: string, t: number): void => {
+      if (!Number.isFinite(t)) return;
+      const r = this.fileTimes.get(file);
+      if (r === undefined) this.fileTimes.set(file, [file, t, t]);
+      else {
+        if (t < r[1]) r[1] = t;
+        if (t > r[2]) r[2] = t;
+      }
+    },
+  };
+
+  addLog(v: LbLogView): void {
+    this.lines.push(v);
+    this.noteLogTarget(v.targetAddr, v.targetPort);
+  }
+
+  noteLogTarget(addr: string | null, port: number | null): void {
+    if (addr === null || port === null) return;
+    const k = endpointKey(addr, port);
+    if (this.targetKeys.has(k)) return;
+    // (Fields cut from a log chunk: kept as strings of their own, not views of the chunk.)
+    this.targetKeys.add(ownString(k));
+    this.targets.push([ownString(addr), port]);
+  }
+
+  addFlowRow(): void {
+    throw new Error('LogTape: VPC flow logs are not taped (read them into the Correlator)');
+  }
+
+  markFlowLogsGiven(): void {
+    this.addFlowRow();
+  }
+
+  noteLogClient(addr: string | null, port: number | null): void {
+    if (addr === null || port === null) return;
+    const k = endpointKey(addr, port);
+    if (!this.clients.has(k)) this.clients.add(ownString(k));
+  }
+
+  data(): LogTapeData {
+    return { lines: this.lines, targets: this.targets, times: [...this.fileTimes.values()], clients: [...this.clients] };
+  }
+}
+
+/** Feeds a tape to a Correlator as the log pass would have: file times, logged targets, kept lines in order. */
+export function playLogTape(t: LogTapeData, corr: Correlator): void {
+  for (const [file, first, last] of t.times) {
+    corr.time.noteLogTime(file, first);
+    corr.time.noteLogTime(file, last);
+  }
+  for (const [addr, port] of t.targets) corr.noteLogTarget(addr, port);
+  for (const l of t.lines) corr.addLog(l);
+}

@@ -1,0 +1,192 @@
+/**
+ * The second pass of a targeted analysis: the implicated connections' packets read again, through
+ * the FlowTable, TLS and HTTP exactly as the full analysis reads them, so that their records and
+ * transactions are the full analysis's.
+ *
+ * The capture is read from the first implicated packet to the last packet that ends an implicated
+ * connection. Every TCP packet in that span moves the table's clock (that is what ends
+ * connections and gives up on holes), and only the implicated connections' own packets (their
+ * 5-tuple between their first and last packet, known from the survey) are tracked. What the
+ * connections leave (their ended views, the transactions the Correlator keeps) is held as events
+ * stamped with where the full analysis would have produced them: the packet being read and the
+ * phase of its handling (the clock moving before it, the packet itself, the capture's end), so
+ * that targeted.ts can replay them into the correlation in the full analysis's order.
+ */
+import type { PacketRecord } from '../capture/record.js';
+import { addrHash, mix32, strHash } from '../flow/conn-index.js';
+import type { FlowOptions, FlowStats } from '../flow/options.js';
+import { processCaptures, type PacketTracker } from '../flow/pipeline.js';
+import type { ConnectionRecord } from '../flow/record.js';
+import { SEGMENT_OK, segmentOf, TcpSegment } from '../flow/segment.js';
+import type { ConnInfo } from '../flow/stream.js';
+import type { SurveyConn } from '../flow/survey.js';
+import { FlowTable } from '../flow/table.js';
+import type { HttpTransaction } from '../http/transaction.js';
+import type { PacketDecoder } from '../wire/packet.js';
+import type { TimeWindow } from '../capture/window.js';
+import type { AnalysisSession, EndedConnection } from './session.js';
+
+/** When, in the handling of packet `packet`, an event came: as the clock moved before it, while the packet was processed, or at the capture's end. */
+export const PHASE_CLOCK = 0;
+export const PHASE_PACKET = 1;
+export const PHASE_FINISH = 2;
+
+/** The endpoints of a connection a transaction was seen on (what the Correlator's view of it reads). */
+export interface ConnSnapshot extends ConnInfo {
+  readonly uid: string;
+}
+
+export type SecondPassEvent =
+  | { kind: 'tx'; uid: string; packet: number; phase: number; conn: ConnSnapshot; tx: HttpTransaction }
+  | { kind: 'end'; uid: string; packet: number; phase: number; ended: EndedConnection; rec: RecordFacts };
+
+/** What is checked of a second-pass record against the survey. */
+export interface RecordFacts {
+  startTime: number;
+  endTime: number;
+  endCause: string;
+  packetsFromClient: number;
+  packetsFromServer: number;
+}
+
+export interface SecondPassResult {
+  events: SecondPassEvent[];
+  /** Transactions and responses seen (all of them, kept or not). */
+  transactions: number;
+  responses: number;
+}
+
+/** Tracks only the given connections' packets; every other TCP packet only moves the clock. */
+class Restricted implements PacketTracker {
+  readonly table: FlowTable;
+  private readonly seg = new TcpSegment();
+  private readonly byKey = new Map<number, SurveyConn[]>();
+  packet = -1;
+  phase = PHASE_CLOCK;
+  private readonly perCapturePoint: boolean;
+
+  constructor(
+    conns: SurveyConn[],
+    handler: ConstructorParameters<typeof FlowTable>[0],
+    opts: FlowOptions,
+    private readonly lastTime: number | undefined,
+  ) {
+    this.table = new FlowTable(handler, opts);
+    this.perCapturePoint = opts.perCapturePoint ?? false;
+    for (const c of conns) {
+      const list = this.byKey.get(c.keyHash);
+      if (list) list.push(c);
+      else this.byKey.set(c.keyHash, [c]);
+    }
+  }
+
+  get stats(): FlowStats {
+    return this.table.stats;
+  }
+
+  ingest(rec: PacketRecord, pkt: PacketDecoder, capturePoint: string): void {
+    const s = this.seg;
+    // (Packets that are not TCP never move the FlowTable's clock.)
+    if (segmentOf(s, rec, pkt) !== SEGMENT_OK) return;
+    let key = (mix32(addrHash(s, true), s.srcPort) + mix32(addrHash(s, false), s.dstPort)) | 0;
+    if (this.perCapturePoint) key = mix32(key, strHash(capturePoint));
+    const list = this.byKey.get(key);
+    this.phase = PHASE_CLOCK;
+    this.table.advanceTime(rec.time);
+    if (list === undefined) return;
+    const p = this.packet;
+    for (const c of list) {
+      if (p >= c.firstPacket && p <= c.lastPacket && c.match(s) >= 0 && (!this.perCapturePoint || c.capturePoint === capturePoint)) {
+        this.phase = PHASE_PACKET;
+        this.table.ingest(rec, pkt, capturePoint);
+        this.phase = PHASE_CLOCK;
+        return;
+      }
+    }
+  }
+
+  finish(): void {
+    this.phase = PHASE_FINISH;
+    this.table.finish(this.lastTime);
+  }
+}
+
+/**
+ * Reads the connections `conns` (implicated, not yet dissected) from the captures through
+ * `session`'s TLS and HTTP stages. `session` decides which transactions are kept (its Correlator
+ * has the access logs); its own flow of transactions is redirected into the events.
+ */
+export async function dissect(
+  inputs: string[],
+  conns: SurveyConn[],
+  session: AnalysisSession,
+  opts: { flow: FlowOptions; window: TimeWindow | null; lastTime: number | null },
+): Promise<SecondPassResult> {
+  const events: SecondPassEvent[] = [];
+  const result: SecondPassResult = { events, transactions: 0, responses: 0 };
+  if (conns.length === 0) return result;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const c of conns) {
+    if (c.firstPacket < first) first = c.firstPacket;
+    const until = c.endPhase === 2 ? Infinity : c.endPacket;
+    if (until > last) last = until;
+  }
+  let tracker: Restricted | null = null;
+  const onTx = (conn: ConnInfo, tx: HttpTransaction): void => {
+    session.countTransaction(tx);
+    result.transactions++;
+    if (tx.status !== null) result.responses++;
+    if (!session.keepsTransaction(conn, tx)) return;
+    const snap: ConnSnapshot = {
+      uid: conn.uid,
+      communityId: conn.communityId,
+      capturePoint: conn.capturePoint,
+      clientAddr: conn.clientAddr,
+      clientPort: conn.clientPort,
+      serverAddr: conn.serverAddr,
+      serverPort: conn.serverPort,
+      startTime: conn.startTime,
+      previousPacketTime: conn.previousPacketTime,
+    };
+    events.push({ kind: 'tx', uid: conn.uid, packet: tracker!.packet, phase: tracker!.phase, conn: snap, tx });
+  };
+  const saved = session.onTx;
+  session.onTx = onTx;
+  try {
+    tracker = new Restricted(
+      conns,
+      {
+        onConnectionStart: (conn) => session.sinkFor(conn),
+        onConnectionEnd: (rec: ConnectionRecord) => {
+          const ended = session.ended(rec);
+          // (The TLS session itself is not held: only what correlation reads of it.)
+          ended.tls = null;
+          events.push({
+            kind: 'end',
+            uid: rec.uid,
+            packet: tracker!.packet,
+            phase: tracker!.phase,
+            ended,
+            rec: { startTime: rec.startTime, endTime: rec.endTime, endCause: rec.endCause, packetsFromClient: rec.packetsFromClient, packetsFromServer: rec.packetsFromServer },
+          });
+        },
+      },
+      opts.flow,
+      opts.lastTime ?? undefined,
+    );
+    const t = tracker;
+    await processCaptures(inputs, {}, {
+      ...opts.flow,
+      window: opts.window,
+      tracker: t,
+      beforeDecode: (_rec, n) => {
+        t.packet = n;
+        return n >= first && n <= last;
+      },
+    });
+  } finally {
+    session.onTx = saved;
+  }
+  return result;
+}

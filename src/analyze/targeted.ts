@@ -1,0 +1,343 @@
+/**
+ * Targeted analysis: `analyze` doing only the work a finding can need.
+ *
+ * 1. The access logs are read (log-tape.ts) and every packet goes through the survey
+ *    (flow/survey.ts): the FlowTable's connections, in its order, with the TCP facts and join keys
+ *    correlation reads and where each connection's packets are; no reassembly, decryption or HTTP.
+ * 2. Implication (implicate.ts) picks the connections to dissect: TCP trouble, the access log's
+ *    error lines, what the logs do not cover (all client connections when there is no log), ICMP
+ *    errors, and what is joined to those.
+ * 3. The second pass (second-pass.ts) reads only those connections' packets through the
+ *    FlowTable, TLS and HTTP, as the full analysis would; connections open while a failed request
+ *    was are added and read in turn.
+ * 4. Correlation is fed as the full analysis feeds it, in the same order: each connection's start
+ *    and end where the full analysis's FlowTable would have reported them (the survey knows), the
+ *    dissected ones with their records and kept transactions, the others with views made from the
+ *    survey (survey-views.ts), which are exact in everything correlation reads of a connection it
+ *    does not keep. Then every connection the correlation kept or a case cites must have been
+ *    dissected: if one was not, it is added and the correlation runs again.
+ *
+ * The findings are the full analysis's (test/analyze/targeted.test.ts runs both on every lab
+ * scenario and capture of the test suite). A second-pass record that disagrees with the survey (a
+ * capture the survey cannot follow) makes the analysis fall back to the full pipeline, and the
+ * report says so (stats.dissection).
+ */
+import { Correlator, type CorrelateOptions } from '../correlate/correlate.js';
+import type { Case } from '../correlate/case.js';
+import { isFailedTx } from '../correlate/keys.js';
+import { pathLegs } from '../correlate/path.js';
+import { resetFindingIds } from '../diagnose/rules.js';
+import type { IcmpErrorEvent } from '../flow/options.js';
+import { processCaptures, type PipelineSummary } from '../flow/pipeline.js';
+import { END_AT_PACKET, FlowSurvey, type SurveyConn } from '../flow/survey.js';
+import { formatKeyLogIssue, type KeyLog } from '../tls/keylog.js';
+import { isTlsSurveyed, observeTls } from '../tls/record-walk.js';
+import { caseSelected, packetWindow } from './incident.js';
+import { closeOver, implicate, implicateAround, Why } from './implicate.js';
+import { readLogInputs } from './log-pass.js';
+import { LogTape, playLogTape, type LogTapeData } from './log-tape.js';
+import type { ReportDissection, ReportLogs } from './model.js';
+import { ANALYZE_IDLE_GAP_SECONDS, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
+import { dissect, PHASE_CLOCK, PHASE_FINISH, type SecondPassEvent } from './second-pass.js';
+import { AnalysisSession } from './session.js';
+import { surveyConnView, surveyLegView, surveyOpenConn } from './survey-views.js';
+
+/** Correlations run at most this many times (each adds what the last one cited) before the full pipeline is used. */
+const MAX_ROUNDS = 6;
+
+/** Whether an analysis with these options can be targeted (else the full pipeline runs). */
+export function canTarget(inputs: AnalyzeInputs, opts: AnalyzeOptions): boolean {
+  return inputs.captures.length > 0 && !opts.all && !opts.recorder && opts.dissect !== 'all';
+}
+
+export interface TargetedResult {
+  corr: Correlator;
+  session: AnalysisSession;
+  summary: PipelineSummary;
+  logs: ReportLogs;
+  explained: ReturnType<AnalysisSession['explain']>;
+  dissection: ReportDissection;
+}
+
+/** The access logs' part of the report, with the flow logs' counts added. */
+function addLogs(a: ReportLogs, b: ReportLogs): ReportLogs {
+  const byKind = { ...a.byKind };
+  for (const [k, v] of Object.entries(b.byKind)) byKind[k] = (byKind[k] ?? 0) + v;
+  const byElbStatus = { ...a.byElbStatus };
+  for (const [k, v] of Object.entries(b.byElbStatus)) byElbStatus[k] = (byElbStatus[k] ?? 0) + v;
+  return { files: a.files + b.files, records: a.records + b.records, badLines: a.badLines + b.badLines, byKind, byElbStatus, errors5xx: a.errors5xx + b.errors5xx, clockSkewSeconds: null };
+}
+
+const EMPTY_LOGS: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
+
+/**
+ * Runs a targeted analysis; null when the second pass disagreed with the survey (the caller then
+ * runs the full pipeline), with the reason in `fallback.reason`.
+ */
+export async function analyzeTargeted(
+  inputs: AnalyzeInputs,
+  opts: AnalyzeOptions,
+  keys: KeyLog,
+  note: (m: string) => void,
+  keyLogTexts: string[] | null,
+  fallback: { reason: string },
+): Promise<TargetedResult | null> {
+  const incident = opts.incident ?? null;
+  const corrOpts: CorrelateOptions = { maxSkewSeconds: opts.maxSkewSeconds };
+  const flow = { idleGapThresholdSeconds: ANALYZE_IDLE_GAP_SECONDS, ...opts.flow };
+  const window = packetWindow(incident);
+
+  // The access logs, taped (the flow logs are read into each correlation: see log-tape.ts).
+  const lbInputs = { captures: [], albLogs: inputs.albLogs ?? [], nlbLogs: inputs.nlbLogs ?? [] };
+  let tape: LogTapeData | null = null;
+  let logs = EMPTY_LOGS;
+  if (lbInputs.albLogs.length + lbInputs.nlbLogs.length > 0) {
+    const t = new LogTape();
+    logs = await readLogInputs(lbInputs, t, note, null, incident);
+    tape = t.data();
+  }
+
+  // Pass 1: the survey.
+  const conns: SurveyConn[] = [];
+  const icmp: { ev: IcmpErrorEvent; packet: number }[] = [];
+  let packet = -1;
+  const survey = new FlowSurvey(
+    (c) => {
+      // What the survey no longer needs of an ended connection.
+      c.bucketNext = c.listPrev = c.listNext = null;
+      conns.push(c);
+    },
+    { ...flow, observe: observeTls, onIcmpError: (ev) => icmp.push({ ev, packet }) },
+  );
+  const progress = opts.onProgress;
+  const summary = await processCaptures(
+    inputs.captures,
+    {
+      onSecrets(type: number, data: Uint8Array) {
+        for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
+        keyLogTexts?.push(Buffer.from(data).toString('utf8'));
+      },
+      onWarning(w: { message: string }) {
+        note(w.message);
+      },
+    },
+    {
+      ...flow,
+      window,
+      tracker: survey,
+      beforeDecode: (rec, n, i) => {
+        packet = n;
+        survey.at(n, i, rec.byteOffset);
+        if (progress !== undefined && ((n + 1) & 0xffff) === 0) progress({ file: '', packets: n + 1 });
+        return true;
+      },
+    },
+  );
+  const byUid = new Map<string, SurveyConn>();
+  for (const c of conns) byUid.set(c.uid, c);
+
+  const probe = new Correlator(corrOpts);
+  const imp = implicate({
+    conns,
+    byUid,
+    logs: tape,
+    icmpErrors: icmp.map((x) => x.ev),
+    toleranceSeconds: probe.maxSkew + probe.slack,
+    traceIdWithoutLogs: incident !== null && incident.traceRoot !== null && tape === null,
+  });
+
+  // A Correlator with the access logs decides which transactions are kept (trace ids, incident).
+  const deciding = new Correlator(corrOpts);
+  if (tape) playLogTape(tape, deciding);
+  const decider = new AnalysisSession(keys, deciding, { incident });
+  const runs: SecondPassEvent[][] = [];
+  const dissected = new Set<string>();
+  let transactions = 0;
+  let responses = 0;
+  let passes = 1;
+  let flowLogsRead = false;
+
+  for (let round = 0; ; round++) {
+    // Second passes until no failed request brings in more connections.
+    for (;;) {
+      const todo = conns.filter((c) => imp.has(c.uid) && !dissected.has(c.uid));
+      if (todo.length === 0) break;
+      for (const c of todo) dissected.add(c.uid);
+      const r = await dissect(inputs.captures, todo, decider, { flow, window, lastTime: summary.lastTime });
+      passes++;
+      const problem = verify(r.events, todo);
+      if (problem !== null) {
+        fallback.reason = problem;
+        return null;
+      }
+      runs.push(r.events);
+      transactions += r.transactions;
+      responses += r.responses;
+      implicateAround(imp, conns, byUid, failedWindows(r.events, byUid));
+    }
+    if (round >= MAX_ROUNDS) {
+      fallback.reason = `the correlation still cited connections not read after ${MAX_ROUNDS} rounds`;
+      return null;
+    }
+
+    // Correlation, fed as the full analysis feeds it.
+    resetFindingIds();
+    const corr = new Correlator(corrOpts);
+    if (tape) playLogTape(tape, corr);
+    if ((inputs.flowLogs ?? []).length > 0) {
+      const f = await readLogInputs({ captures: [], flowLogs: inputs.flowLogs }, corr, flowLogsRead ? () => {} : note, null, incident);
+      if (!flowLogsRead) logs = addLogs(logs, f);
+      flowLogsRead = true;
+    }
+    const session = new AnalysisSession(keys, corr, { incident, onWarning: note });
+    replay(conns, byUid, runs, icmp, session, corr);
+    session.stats.httpTransactions = transactions;
+    session.stats.httpResponses = responses;
+    if (summary.firstTime !== null) corr.notePacketTime(summary.firstTime);
+    if (summary.lastTime !== null) corr.notePacketTime(summary.lastTime);
+    for (const f of summary.fileTimes) corr.time.noteCapture(f.file, f.firstTime, f.lastTime);
+    const cases = corr.build();
+    const chosen = incident === null ? cases : cases.filter((c) => caseSelected(incident, c));
+    const explained = session.explain(chosen);
+
+    // Everything correlation kept or cites must have been read whole.
+    const cited = citedUids(corr, cases, explained.findings);
+    let added = 0;
+    for (const uid of cited) {
+      const c = byUid.get(uid);
+      if (c !== undefined && imp.add(c, Why.Cited)) added++;
+    }
+    if (added > 0) {
+      closeOver(imp, conns, byUid);
+      continue;
+    }
+    const dissection: ReportDissection = {
+      mode: 'targeted',
+      logs: tape === null ? 'none: every client-side connection read' : 'access log',
+      connections: conns.length,
+      dissected: imp.size,
+      passes,
+      correlations: round + 1,
+      byReason: imp.byReason(),
+    };
+    return { corr, session, summary, logs, explained, dissection };
+  }
+}
+
+/** A second-pass record that disagrees with the survey (or a connection the pass did not end): the reason, else null. */
+function verify(events: SecondPassEvent[], todo: SurveyConn[]): string | null {
+  const want = new Map(todo.map((c) => [c.uid, c]));
+  let lastOrder = -1;
+  for (const e of events) {
+    if (e.kind !== 'end') continue;
+    const c = want.get(e.uid);
+    if (c === undefined) return `the second pass found a connection the survey did not (${e.uid})`;
+    want.delete(e.uid);
+    const r = e.rec;
+    if (r.startTime !== c.startTime || r.endTime !== c.endTime || r.endCause !== c.endCause || r.packetsFromClient !== c.c.packets || r.packetsFromServer !== c.s.packets) {
+      return `connection ${c.uid}: the second pass saw ${r.packetsFromClient}+${r.packetsFromServer} packets ${r.startTime}-${r.endTime} (${r.endCause}), the survey ${c.c.packets}+${c.s.packets} ${c.startTime}-${c.endTime} (${c.endCause})`;
+    }
+    if (c.endOrder < lastOrder) return `connection ${c.uid} ended out of the survey's order`;
+    lastOrder = c.endOrder;
+  }
+  if (want.size > 0) return `the second pass did not end ${want.size} connection(s) of the survey (${[...want.keys()][0]})`;
+  return null;
+}
+
+/** When each failed request kept by a second pass was outstanding (its other legs were open then). */
+function failedWindows(events: SecondPassEvent[], byUid: Map<string, SurveyConn>): [number, number][] {
+  const out: [number, number][] = [];
+  for (const e of events) {
+    if (e.kind !== 'tx' || !isFailedTx(e.tx.outcome, e.tx.status)) continue;
+    const c = byUid.get(e.uid);
+    const from = e.tx.requestFirstByteTime ?? e.tx.responseFirstByteTime ?? c?.startTime;
+    const to = e.tx.responseLastByteTime ?? c?.endTime ?? from;
+    if (from !== undefined && to !== undefined && from !== null && to !== null) out.push([from, Math.max(from, to)]);
+  }
+  return out;
+}
+
+/** Uids of every connection the correlation kept or its cases and findings cite. */
+function citedUids(corr: Correlator, cases: Case[], findings: { connectionUids: string[] }[]): Set<string> {
+  const out = new Set<string>();
+  for (const c of corr.keptConnections()) out.add(c.uid);
+  for (const k of cases) {
+    for (const l of pathLegs(k.path)) {
+      if (l.leg) out.add(l.leg.uid);
+      if (l.conn) out.add(l.conn.uid);
+      if (l.tx) out.add(l.tx.connUid);
+      for (const a of l.attempts) out.add(a.uid);
+    }
+    for (const i of k.path.idleCandidates) out.add(i.conn.uid);
+  }
+  for (const f of findings) for (const u of f.connectionUids) out.add(u);
+  return out;
+}
+
+/** One correlation input, at its place in the full analysis's order (packet, sub-order, end order, before/after). */
+interface Step {
+  p: number;
+  sub: number;
+  ord: number;
+  ord2: number;
+  run: () => void;
+}
+
+// Sub-orders within one packet's handling, as the FlowTable does it: ends as the clock moves,
+// transactions of held data given up on then, an end by port reuse, the new connection's start,
+// the packet's own transactions, an ICMP error (a packet of its own).
+const SUB_CLOCK_END = 0;
+const SUB_CLOCK_TX = 1;
+const SUB_PACKET_END = 2;
+const SUB_START = 3;
+const SUB_PACKET_TX = 4;
+const SUB_ICMP = 5;
+
+/**
+ * Feeds the correlation: every connection's start and end, the dissected connections' records
+ * and kept transactions, the ICMP errors, in the order the full analysis produces them.
+ */
+function replay(conns: SurveyConn[], byUid: Map<string, SurveyConn>, runs: SecondPassEvent[][], icmp: { ev: IcmpErrorEvent; packet: number }[], session: AnalysisSession, corr: Correlator): void {
+  const steps: Step[] = [];
+  const endKey = (c: SurveyConn): [number, number] => [c.endPacket, c.endPhase === END_AT_PACKET ? SUB_PACKET_END : SUB_CLOCK_END];
+  const ended = new Map<string, Extract<SecondPassEvent, { kind: 'end' }>>();
+  for (const run of runs) {
+    for (let i = 0; i < run.length; i++) {
+      const e = run[i]!;
+      if (e.kind === 'end') {
+        ended.set(e.uid, e);
+        continue;
+      }
+      // A transaction given out while its connection ended (its streams closed) goes just before that end.
+      let j = i + 1;
+      while (j < run.length && run[j]!.kind === 'tx' && run[j]!.uid === e.uid && run[j]!.packet === e.packet && run[j]!.phase === e.phase) j++;
+      const next = run[j];
+      const anchored = e.phase === PHASE_FINISH || (next !== undefined && next.kind === 'end' && next.uid === e.uid && next.packet === e.packet);
+      const c = anchored ? (byUid.get(e.uid) ?? null) : null;
+      const ev = e;
+      const run1 = (): void => session.addTransaction(ev.conn, ev.tx);
+      if (anchored && c !== null) {
+        const [p, sub] = endKey(c);
+        steps.push({ p, sub, ord: c.endOrder, ord2: 0, run: run1 });
+      } else steps.push({ p: e.packet, sub: e.phase === PHASE_CLOCK ? SUB_CLOCK_TX : SUB_PACKET_TX, ord: 0, ord2: 0, run: run1 });
+    }
+  }
+  for (const c of conns) {
+    steps.push({ p: c.firstPacket, sub: SUB_START, ord: 0, ord2: 0, run: () => corr.noteOpenLeg(surveyOpenConn(c)) });
+    const [p, sub] = endKey(c);
+    const e = ended.get(c.uid);
+    const run =
+      e !== undefined
+        ? (): void => {
+            session.applyEnded(e.ended);
+          }
+        : (): void => {
+            session.replayViews(surveyConnView(c), surveyLegView(c));
+            if (isTlsSurveyed(c)) session.stats.tlsSessions++;
+          };
+    steps.push({ p, sub, ord: c.endOrder, ord2: 1, run });
+  }
+  for (const { ev, packet } of icmp) steps.push({ p: packet, sub: SUB_ICMP, ord: 0, ord2: 0, run: () => session.noteIcmpError(ev) });
+  steps.sort((a, b) => a.p - b.p || a.sub - b.sub || a.ord - b.ord || a.ord2 - b.ord2);
+  for (const s of steps) s.run();
+}

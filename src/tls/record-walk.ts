@@ -1,0 +1,98 @@
+/**
+ * The TLS record walk of a targeted analysis's first pass: for each connection the survey
+ * (flow/survey.ts) hands it the in-order payload until both directions are encrypted, and it
+ * follows the record boundaries (RFC 8446 §5.1, RFC 5246 §6.2):
+ *
+ *    0                   1                   2                   3
+ *   +---------------+---------------+---------------+---------------+---------------+---
+ *   | content type  | legacy version (major 3, minor)| length (uint16)               | fragment...
+ *   +---------------+---------------+---------------+---------------+---------------+---
+ *
+ * content types: 20 change_cipher_spec, 21 alert, 22 handshake, 23 application_data, 24 heartbeat.
+ *
+ * What it decides, without decrypting or parsing a handshake message: whether the connection is
+ * TLS (the client's first byte starts a handshake record), and whether an alert was sent in the
+ * clear before its sender's encryption started (a change_cipher_spec or application_data record
+ * from that side) — the only way a handshake failure shows. Such a connection, or one whose bytes
+ * stop looking like TLS records, is marked for dissection (Complex.TlsAlert, Complex.Unparsed).
+ * Nothing is allocated until a connection's first payload, then one small object.
+ */
+import { Complex, type SurveyConn } from '../flow/survey.js';
+
+const CT_CHANGE_CIPHER_SPEC = 20;
+const CT_ALERT = 21;
+const CT_HANDSHAKE = 22;
+const CT_APPLICATION_DATA = 23;
+const CT_HEARTBEAT = 24;
+/** Largest TLSCiphertext fragment (2^14 + 2048). */
+const MAX_RECORD = 18432;
+const HEADER = 5;
+
+/** A TLS connection's walk: per direction, the bytes left in the current record and the header being gathered. */
+export class TlsWalk {
+  /** Bytes of the current record's fragment still to come, per direction. */
+  private readonly left = [0, 0];
+  /** Header bytes gathered so far (0..4), per direction, and their values. */
+  private readonly got = [0, 0];
+  private readonly head = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  /** The direction sent change_cipher_spec or application_data (its later records are encrypted). */
+  readonly encrypted = [false, false];
+  /** Records seen, per direction. */
+  readonly records = [0, 0];
+
+  /** Follows `length` bytes of direction `dir`; returns Complex bits to add (0 when all is well). */
+  walk(dir: 0 | 1, data: Uint8Array, offset: number, length: number): number {
+    let i = offset;
+    const end = offset + length;
+    const h = dir * HEADER;
+    while (i < end) {
+      const left = this.left[dir]!;
+      if (left > 0) {
+        const n = end - i < left ? end - i : left;
+        this.left[dir] = left - n;
+        i += n;
+        continue;
+      }
+      let got = this.got[dir]!;
+      while (got < HEADER && i < end) this.head[h + got++] = data[i++]!;
+      this.got[dir] = got;
+      if (got < HEADER) break;
+      this.got[dir] = 0;
+      const type = this.head[h]!;
+      const len = (this.head[h + 3]! << 8) | this.head[h + 4]!;
+      if (type < CT_CHANGE_CIPHER_SPEC || type > CT_HEARTBEAT || this.head[h + 1] !== 3 || len > MAX_RECORD) return Complex.Unparsed;
+      this.records[dir]!++;
+      if (type === CT_ALERT && !this.encrypted[dir]) return Complex.TlsAlert;
+      if (type === CT_CHANGE_CIPHER_SPEC || type === CT_APPLICATION_DATA) this.encrypted[dir] = true;
+      this.left[dir] = len;
+    }
+    return 0;
+  }
+}
+
+/**
+ * The survey's observer: starts a walk on a connection whose client opens with a handshake
+ * record, walks until both directions are encrypted, and stops observing other connections at
+ * their first byte.
+ */
+export function observeTls(conn: SurveyConn, dir: 0 | 1, data: Uint8Array, offset: number, length: number): void {
+  let w = conn.note as TlsWalk | null;
+  if (w === null) {
+    if (dir !== 0 || length < 1 || data[offset] !== CT_HANDSHAKE) {
+      conn.observing = false;
+      return;
+    }
+    w = new TlsWalk();
+    conn.note = w;
+  }
+  const bits = w.walk(dir, data, offset, length);
+  if (bits !== 0) {
+    conn.complex |= bits;
+    conn.observing = false;
+  } else if (w.encrypted[0] && w.encrypted[1]) conn.observing = false;
+}
+
+/** Whether the survey found the connection to be TLS (its client opened with a handshake record). */
+export function isTlsSurveyed(conn: SurveyConn): boolean {
+  return conn.note instanceof TlsWalk;
+}
