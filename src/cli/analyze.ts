@@ -157,7 +157,7 @@ export const command: Command = {
     if (incident !== null && !isAllTime(incident.window) && values.since === undefined && values.until === undefined && values.around === undefined) {
       io.stderr.write(`mirrorlens analyze: window from the trace id: ${formatWindow(incident.window)}\n`);
     }
-    const recorder = recorderFrom('analyze', values, say);
+    const recorder = await recorderFrom('analyze', values, say);
     const { report, context } = await analyze(inputs, {
       recorder,
       all: Boolean(values.all),

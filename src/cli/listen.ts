@@ -258,7 +258,7 @@ export const command: Command = {
     let live: LiveAnalyzer | null = null;
     if (values.store !== undefined && workers > 1) throw new MirrorlensError(ErrorCode.Usage, 'listen: --store works with one receiving process (drop --workers)');
     if (values.store !== undefined && values.spool === undefined) values.spool = join(out, 'spool');
-    const recorder = isListenWorker() ? null : recorderFrom('listen', values, say);
+    const recorder = isListenWorker() ? null : await recorderFrom('listen', values, say);
     if (values.analyze === true || values['analyze-json'] === true || recorder) {
       if (workers > 1) throw new MirrorlensError(ErrorCode.Usage, 'listen: --analyze works with one receiving process (drop --workers)');
       const print = values.analyze === true || values['analyze-json'] === true;

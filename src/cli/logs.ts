@@ -85,7 +85,7 @@ function parseExpect(s: string): ExpectedFlow {
   return dstPort === undefined ? { src, dst } : { src, dst, dstPort };
 }
 
-function parseOptions(argv: string[]): { paths: string[]; o: Options } {
+async function parseOptions(argv: string[]): Promise<{ paths: string[]; o: Options }> {
   const { values, positionals } = parseCommandArgs('logs', argv, {
     json: { type: 'boolean' },
     format: { type: 'string' },
@@ -119,7 +119,7 @@ function parseOptions(argv: string[]): { paths: string[]; o: Options } {
     badLines: numberOption('logs', 'bad-lines', values['bad-lines'] as string | undefined, 10),
     recorder: null,
   };
-  if (values.store !== undefined) o.recorder = recorderFrom('logs', values, () => {});
+  if (values.store !== undefined) o.recorder = await recorderFrom('logs', values, () => {});
   if (format !== undefined) o.format = format as LogFormat;
   if (fields !== undefined) o.fields = fields;
   return { paths: positionals, o };
@@ -239,7 +239,7 @@ export function renderText(summary: LogsSummary, report: LogsReport, limit: numb
 }
 
 export async function runLogs(argv: string[], io: CliIO): Promise<number> {
-  const { paths, o } = parseOptions(argv);
+  const { paths, o } = await parseOptions(argv);
   const summariser = new LogsSummariser({ maxErrorLines: Math.max(o.limit, 100), expect: o.expect });
   let printed = 0;
   const show = (b: BadLine): void => {

@@ -4,9 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { ALL_TIME, parseDuration, windowFromOptions, type TimeWindow } from '../capture/window.js';
-import { isServerUrl, openSink } from '../store/open.js';
-import { Recorder } from '../store/recorder.js';
-import { redact } from '../store/clickhouse.js';
+import type { Recorder } from '../store/recorder.js';
 import { describeStats } from '../store/sink.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { EXIT } from './exit.js';
@@ -38,12 +36,16 @@ export function nodeName(cmd: string, values: Values): string {
   return n;
 }
 
-/** A recorder for --store, or null without it. */
-export function recorderFrom(cmd: string, values: Values, say: (l: string) => void, flushMs?: number): Recorder | null {
+/**
+ * A recorder for --store, or null without it. The store modules (DuckDB's and ClickHouse's
+ * clients: about a fifth of a second of start-up) are loaded only then.
+ */
+export async function recorderFrom(cmd: string, values: Values, say: (l: string) => void, flushMs?: number): Promise<Recorder | null> {
   const url = values.store as string | undefined;
   if (url === undefined) return null;
   if (url === '') throw new MirrorlensError(ErrorCode.Usage, `${cmd}: --store wants a directory or clickhouse://host:port/database`);
   const node = nodeName(cmd, values);
+  const [{ isServerUrl, openSink }, { redact }, { Recorder }] = await Promise.all([import('../store/open.js'), import('../store/clickhouse.js'), import('../store/recorder.js')]);
   const sink = openSink(url, { node, spoolDir: values.spool as string | undefined, flushMs, onNotice: (l) => say(`${cmd}: ${l}`) });
   say(`${cmd}: recording to ${isServerUrl(url) ? redact(sink.where) : sink.where} as node ${node}`);
   return new Recorder(sink, node);
