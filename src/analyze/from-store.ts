@@ -14,10 +14,9 @@ import { connInfoOf, connectionRecordOf, flowRowViewOf, icmpErrorOf, lbLogViewOf
 import type { Row } from '../store/schema.js';
 import { KeyLog } from '../tls/keylog.js';
 import { readLogInputs } from './log-pass.js';
-import { reportScans } from './scans.js';
+import { assembleReport } from './assemble.js';
 import type { Report } from './model.js';
-import { SCHEMA_VERSION } from './model.js';
-import { GENERATOR, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
+import { type AnalyzeInputs, type AnalyzeOptions } from './options.js';
 import { AnalysisSession } from './session.js';
 
 export interface StoreAnalysis {
@@ -150,12 +149,10 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   const nodes = [...new Set([...conns, ...captures].map((r) => String(r.node)))].sort();
   if (conns.length === 0 && rows.lb_log === 0) note(`no records in ${reader.where} for this window`);
 
-  const { findings, connections, transactions } = session.explain();
-  logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
-  stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
-  const report: Report = {
-    schemaVersion: SCHEMA_VERSION,
-    generator: GENERATOR,
+  const report = assembleReport({
+    started,
+    corr,
+    stats,
     inputs: {
       captures: captures.map((c) => String(c.file)),
       keylogs: [],
@@ -163,12 +160,9 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
       nlbLogs: inputs.nlbLogs ?? [],
       flowLogs: inputs.flowLogs ?? [],
     },
-    findings,
-    connections,
-    transactions,
-    scans: reportScans(corr.attemptSummaries(), (rows.lb_log ?? 0) > 0 || (inputs.albLogs ?? []).length + (inputs.nlbLogs ?? []).length > 0),
+    explained: session.explain(),
     logs,
-    stats,
-  };
+    accessLogsGiven: (rows.lb_log ?? 0) > 0 || (inputs.albLogs ?? []).length + (inputs.nlbLogs ?? []).length > 0,
+  });
   return { report, rows, nodes };
 }
