@@ -14,11 +14,10 @@ import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
 import { readKeyLogs } from './keylogs.js';
 import { readLogInputs } from './log-pass.js';
 import type { Report, ReportLogs } from './model.js';
-import { SCHEMA_VERSION } from './model.js';
-import { ANALYZE_IDLE_GAP_SECONDS, GENERATOR, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
-import { reportScans } from './scans.js';
+import { ANALYZE_IDLE_GAP_SECONDS, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
+import { assembleReport } from './assemble.js';
 import { AnalysisSession } from './session.js';
-import { analyzeTargeted, canTarget } from './targeted.js';
+import { analyzeTargeted } from './targeted.js';
 import { differentialChecks, reportDifference } from './differential.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { caseSelected, packetWindow } from './incident.js';
@@ -38,9 +37,11 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   const keyLogTexts: string[] = [];
   await readKeyLogs(inputs.keylogs ?? [], keys, note, opts.keepKeyLogTexts ? keyLogTexts : null);
 
-  // Only the connections a finding can need, read through TLS and HTTP (targeted.ts).
+  // Only the connections a finding can need, read through TLS and HTTP (targeted.ts), unless the
+  // options need every connection read (why: stats.dissection.reason).
+  const needsFull = fullPipelineReason(inputs, opts);
   let fellBack: string | null = null;
-  if (canTarget(inputs, opts)) {
+  if (needsFull === null && inputs.captures.length > 0) {
     const fallback = { reason: '' };
     const warningsBefore = warnings.length;
     const t = await analyzeTargeted(inputs, opts, keys, note, opts.keepKeyLogTexts ? keyLogTexts : null, fallback);
@@ -118,10 +119,22 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
     explained = session.explain(incident === null ? cases : cases.filter((c) => caseSelected(incident, c)));
   }
   if (inputs.captures.length > 0) {
-    stats.dissection = { mode: 'full', connections: stats.tcpConnections, dissected: stats.tcpConnections };
+    stats.dissection = { mode: 'full', reason: fellBack !== null ? 'the targeted analysis could not follow the capture' : (needsFull ?? ''), connections: stats.tcpConnections, dissected: stats.tcpConnections };
     if (fellBack !== null) stats.dissection.fallback = fellBack;
   }
   return finish(inputs, started, corr, session, summary, logs, explained, note, { clientRandomsByUid: session.clientRandomsByUid, keyLogTexts, connections: session.connectionMap() }, logsOnly !== null);
+}
+
+/**
+ * Why these options need every connection read through TLS and HTTP (the full pipeline), or null
+ * when only the connections a finding can need are (targeted.ts).
+ */
+export function fullPipelineReason(inputs: AnalyzeInputs, opts: AnalyzeOptions): string | null {
+  if (inputs.captures.length === 0) return null;
+  if (opts.dissect === 'all') return 'asked for (--full)';
+  if (opts.all) return '--all lists every connection and transaction';
+  if (opts.recorder) return '--store records every connection and transaction';
+  return null;
 }
 
 /** What the correlation knows of the captures' times (before it builds cases). */
@@ -152,12 +165,10 @@ function finish(
   if (summary.flow.evictedConnections > 0) note(`${summary.flow.evictedConnections} connections evicted at the connection-table cap`);
   // Inputs that do not overlap in time were not joined: say which.
   if (!logsOnly) for (const w of corr.timeWarnings()) note(w);
-  const { findings, connections, transactions } = explained;
-  logs.clockSkewSeconds = corr.skewEstimated ? corr.skewSeconds : null;
-  stats.elapsedSeconds = Math.round(performance.now() - started) / 1000;
-  const report: Report = {
-    schemaVersion: SCHEMA_VERSION,
-    generator: GENERATOR,
+  const report = assembleReport({
+    started,
+    corr,
+    stats,
     inputs: {
       captures: inputs.captures,
       keylogs: inputs.keylogs ?? [],
@@ -165,12 +176,9 @@ function finish(
       nlbLogs: inputs.nlbLogs ?? [],
       flowLogs: inputs.flowLogs ?? [],
     },
-    findings,
-    connections,
-    transactions,
-    scans: reportScans(corr.attemptSummaries(), (inputs.albLogs ?? []).length + (inputs.nlbLogs ?? []).length > 0),
+    explained,
     logs,
-    stats,
-  };
+    accessLogsGiven: (inputs.albLogs ?? []).length + (inputs.nlbLogs ?? []).length > 0,
+  });
   return { report, context };
 }

@@ -75,10 +75,13 @@ export interface ReportStats {
  * How much of the capture was dissected. `targeted` (the default): every connection was tracked
  * (TCP), and only the connections a finding can need were read through TLS and HTTP (the other
  * connections' transactions are not in httpTransactions / httpResponses). `full`: every connection
- * was read (--all, --full, --store, or a capture the targeted passes could not follow: `fallback`).
+ * was read (--all, --full, --store, or a capture the targeted passes could not follow: `fallback`),
+ * `reason` says which.
  */
 export interface ReportDissection {
   mode: 'targeted' | 'full';
+  /** Why the full pipeline ran ('--all lists every connection and transaction', ...). */
+  reason?: string;
   /** What decided the client side: 'access log', or 'none: every client-side connection read'. */
   logs?: string;
   connections: number;

@@ -45,11 +45,6 @@ import { surveyConnView, surveyLegView, surveyOpenConn } from './survey-views.js
 /** Correlations run at most this many times (each adds what the last one cited) before the full pipeline is used. */
 const MAX_ROUNDS = 6;
 
-/** Whether an analysis with these options can be targeted (else the full pipeline runs). */
-export function canTarget(inputs: AnalyzeInputs, opts: AnalyzeOptions): boolean {
-  return inputs.captures.length > 0 && !opts.all && !opts.recorder && opts.dissect !== 'all';
-}
-
 export interface TargetedResult {
   corr: Correlator;
   session: AnalysisSession;

@@ -9,6 +9,7 @@ import { formatSeconds } from '../diagnose/timeouts.js';
 import { escapeHtml as h } from './escape.js';
 import { isoTime } from './json.js';
 import type { Report } from '../analyze/model.js';
+import { dissectionLine } from './text.js';
 
 const COLORS: Record<TimelineMark['kind'], string> = {
   syn: '#555',
@@ -155,7 +156,7 @@ export function renderHtml(report: Report): string {
 <title>mirrorlens report</title><style>${CSS}</style></head>
 <body>
 <h1>mirrorlens: ${report.findings.length} finding(s)</h1>
-<p>${s.packets} packets, ${s.tcpConnections} TCP connections, ${s.tlsSessions} TLS sessions (${s.tlsDecrypted} decrypted), ${s.httpTransactions} HTTP transactions, ${report.logs.records} log records.</p>
+<p>${s.packets} packets, ${s.tcpConnections} TCP connections, ${s.tlsSessions} TLS sessions (${s.tlsDecrypted} decrypted), ${s.httpTransactions} HTTP transactions, ${report.logs.records} log records.${s.dissection ? ` ${h(dissectionLine(s.dissection))}` : ''}</p>
 ${summary ? `<table class="summary"><tr><th>kind</th><th>count</th></tr>${summary}</table>` : '<p>No load-balancer errors found to explain.</p>'}
 <ol class="findings">${list}</ol>
 ${report.scans.length ? `<section class="scans"><h2>Connection attempts never answered</h2><ul>${report.scans.map((x) => `<li>${h(x.summary)}</li>`).join('')}</ul></section>` : ''}

@@ -6,7 +6,7 @@ import type { Finding, TimelineMark } from '../diagnose/finding.js';
 import { formatSeconds } from '../diagnose/timeouts.js';
 import { escapeText as e } from './escape.js';
 import { isoTime } from './json.js';
-import type { Report } from '../analyze/model.js';
+import type { Report, ReportDissection } from '../analyze/model.js';
 
 export interface TextOptions {
   color?: boolean;
@@ -150,6 +150,18 @@ export function renderText(report: Report, opts: TextOptions = {}): string {
   out.push(
     `Read ${s.packets} packets in ${s.captures} capture(s): ${s.tcpConnections} TCP connections, ${s.tlsSessions} TLS sessions (${s.tlsDecrypted} decrypted), ${s.httpTransactions} HTTP transactions; ${report.logs.records} log records (${report.logs.badLines} bad lines).`,
   );
+  const d = s.dissection;
+  if (d !== undefined) out.push(dissectionLine(d));
   for (const w of s.warnings) out.push(`warning: ${e(w)}`);
   return `${out.join('\n')}\n`;
+}
+
+/** Which connections were read through TLS and HTTP, and why (the report's stats.dissection). */
+export function dissectionLine(d: ReportDissection): string {
+  if (d.mode === 'full') return `Read every connection through TLS and HTTP${d.reason ? ` (${e(d.reason)})` : ''}${d.fallback ? `: ${e(d.fallback)}` : ''}.`;
+  const why = Object.entries(d.byReason ?? {})
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${e(k)} ${n}`)
+    .join(', ');
+  return `Read ${d.dissected} of ${d.connections} connections through TLS and HTTP (targeted${why ? `: ${why}` : ''}; the others' TCP only; --full reads them all).`;
 }
