@@ -17,6 +17,8 @@
  * - by being joined to an implicated one: the other legs of the same TCP connection through a NAT
  *   hop (same ISNs: the path model's key), the connections replacing or replaced by it on the same
  *   5-tuple; and, after the second pass, every connection open while a failed request was;
+ * - by an HTTP/2 GOAWAY cut on another connection of its client while it was open (its retry may
+ *   be on it: targeted.ts);
  * - by being kept or cited by the correlation (targeted.ts checks it after correlating and runs
  *   again with those added).
  */
@@ -40,6 +42,7 @@ export const Why = {
   FailedRequest: 128,
   Cited: 256,
   Incident: 512,
+  GoawayRetry: 1024,
 } as const;
 
 const WHY_NAMES: Record<number, string> = {
@@ -52,6 +55,7 @@ const WHY_NAMES: Record<number, string> = {
   128: 'open-during-failed-request',
   256: 'cited-by-correlation',
   512: 'incident',
+  1024: 'goaway-retry',
 };
 
 /** A request crosses a NAT hop, or a failed request's other legs are open, within this long. */

@@ -51,9 +51,8 @@ export interface RecordFacts {
 
 export interface SecondPassResult {
   events: SecondPassEvent[];
-  /** Transactions and responses seen (all of them, kept or not). */
-  transactions: number;
-  responses: number;
+  /** Transactions and responses seen (all of them, kept or not), by connection uid. */
+  perConnection: Map<string, [number, number]>;
 }
 
 /** Tracks only the given connections' packets; every other TCP packet only moves the clock. */
@@ -123,7 +122,7 @@ export async function dissect(
   opts: { flow: FlowOptions; window: TimeWindow | null; lastTime: number | null },
 ): Promise<SecondPassResult> {
   const events: SecondPassEvent[] = [];
-  const result: SecondPassResult = { events, transactions: 0, responses: 0 };
+  const result: SecondPassResult = { events, perConnection: new Map() };
   if (conns.length === 0) return result;
   let first = Infinity;
   let last = -Infinity;
@@ -135,9 +134,14 @@ export async function dissect(
   let tracker: Restricted | null = null;
   const onTx = (conn: ConnInfo, tx: HttpTransaction): void => {
     session.countTransaction(tx);
-    result.transactions++;
-    if (tx.status !== null) result.responses++;
+    const n = result.perConnection.get(conn.uid);
+    if (n === undefined) result.perConnection.set(conn.uid, [1, tx.status !== null ? 1 : 0]);
+    else {
+      n[0]++;
+      if (tx.status !== null) n[1]++;
+    }
     if (!session.keepsTransaction(conn, tx)) return;
+    session.watchRetries(conn, tx);
     const snap: ConnSnapshot = {
       uid: conn.uid,
       communityId: conn.communityId,

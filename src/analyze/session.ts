@@ -156,6 +156,14 @@ export class AnalysisSession {
     return !incident || transactionSelected(incident, conn, tx) || this.corr.wantsTransaction('complete', 200, traceId);
   }
 
+  /**
+   * A kept stream an HTTP/2 GOAWAY cut: from now on keepsTransaction wants its retries (the
+   * targeted analysis's second pass asks before the correlation is fed).
+   */
+  watchRetries(conn: ConnInfo, tx: HttpTransaction): void {
+    if (tx.endedBy === 'goaway') this.corr.addTransaction(txView(tx, conn));
+  }
+
   addTransaction(conn: ConnInfo, tx: HttpTransaction): void {
     const v = txView(tx, conn);
     this.corr.addTransaction(v);

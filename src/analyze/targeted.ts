@@ -24,6 +24,7 @@
  */
 import { Correlator, type CorrelateOptions } from '../correlate/correlate.js';
 import type { Case } from '../correlate/case.js';
+import { RETRY_WINDOW_SECONDS } from '../correlate/goaway.js';
 import { isFailedTx } from '../correlate/keys.js';
 import { pathLegs } from '../correlate/path.js';
 import { resetFindingIds } from '../diagnose/rules.js';
@@ -33,7 +34,7 @@ import { END_AT_PACKET, FlowSurvey, type SurveyConn } from '../flow/survey.js';
 import { formatKeyLogIssue, type KeyLog } from '../tls/keylog.js';
 import { isTlsSurveyed, observeTls } from '../tls/record-walk.js';
 import { caseSelected, packetWindow } from './incident.js';
-import { closeOver, implicate, implicateAround, Why } from './implicate.js';
+import { closeOver, implicate, implicateAround, Why, type Implicated } from './implicate.js';
 import { readLogInputs } from './log-pass.js';
 import { LogTape, playLogTape, type LogTapeData } from './log-tape.js';
 import type { ReportDissection, ReportLogs } from './model.js';
@@ -44,6 +45,9 @@ import { surveyConnView, surveyLegView, surveyOpenConn } from './survey-views.js
 
 /** Correlations run at most this many times (each adds what the last one cited) before the full pipeline is used. */
 const MAX_ROUNDS = 6;
+
+/** Around a GOAWAY's retry window (correlate/goaway.ts allows 0.05 s before it). */
+const RETRY_MARGIN_SECONDS = 1;
 
 export interface TargetedResult {
   corr: Correlator;
@@ -145,10 +149,14 @@ export async function analyzeTargeted(
   const deciding = new Correlator(corrOpts);
   if (tape) playLogTape(tape, deciding);
   const decider = new AnalysisSession(keys, deciding, { incident });
-  const runs: SecondPassEvent[][] = [];
+  let runs: SecondPassEvent[][] = [];
   const dissected = new Set<string>();
-  let transactions = 0;
-  let responses = 0;
+  /** Transactions and responses of each dissected connection (all, kept or not). */
+  const counted = new Map<string, [number, number]>();
+  // HTTP/2 GOAWAY cuts found so far, and how many were known when each connection was read: a
+  // connection read before a cut of its client was known is read again (its retry was not kept).
+  const cuts: GoawayCut[] = [];
+  const cutsKnownAt = new Map<string, number>();
   let passes = 1;
   let flowLogsRead = false;
 
@@ -157,7 +165,10 @@ export async function analyzeTargeted(
     for (;;) {
       const todo = conns.filter((c) => imp.has(c.uid) && !dissected.has(c.uid));
       if (todo.length === 0) break;
-      for (const c of todo) dissected.add(c.uid);
+      for (const c of todo) {
+        dissected.add(c.uid);
+        cutsKnownAt.set(c.uid, cuts.length);
+      }
       const r = await dissect(inputs.captures, todo, decider, { flow, window, lastTime: summary.lastTime });
       passes++;
       const problem = verify(r.events, todo);
@@ -166,9 +177,23 @@ export async function analyzeTargeted(
         return null;
       }
       runs.push(r.events);
-      transactions += r.transactions;
-      responses += r.responses;
+      for (const [uid, n] of r.perConnection) counted.set(uid, n);
       implicateAround(imp, conns, byUid, failedWindows(r.events, byUid));
+      const before = cuts.length;
+      cuts.push(...goawayCuts(r.events));
+      if (cuts.length > before) {
+        const again = new Set<string>();
+        for (let i = before; i < cuts.length; i++) {
+          for (const c of implicateRetries(imp, conns, cuts[i]!)) if (dissected.has(c.uid) && cutsKnownAt.get(c.uid)! <= i) again.add(c.uid);
+        }
+        if (again.size > 0) {
+          runs = runs.map((run) => run.filter((e) => !again.has(e.uid)));
+          for (const uid of again) {
+            dissected.delete(uid);
+            counted.delete(uid);
+          }
+        }
+      }
     }
     if (round >= MAX_ROUNDS) {
       fallback.reason = `the correlation still cited connections not read after ${MAX_ROUNDS} rounds`;
@@ -186,8 +211,10 @@ export async function analyzeTargeted(
     }
     const session = new AnalysisSession(keys, corr, { incident, onWarning: note });
     replay(conns, byUid, runs, icmp, session, corr);
-    session.stats.httpTransactions = transactions;
-    session.stats.httpResponses = responses;
+    for (const [t, r] of counted.values()) {
+      session.stats.httpTransactions += t;
+      session.stats.httpResponses += r;
+    }
     if (summary.firstTime !== null) corr.notePacketTime(summary.firstTime);
     if (summary.lastTime !== null) corr.notePacketTime(summary.lastTime);
     for (const f of summary.fileTimes) corr.time.noteCapture(f.file, f.firstTime, f.lastTime);
@@ -248,6 +275,38 @@ function failedWindows(events: SecondPassEvent[], byUid: Map<string, SurveyConn>
     const from = e.tx.requestFirstByteTime ?? e.tx.responseFirstByteTime ?? c?.startTime;
     const to = e.tx.responseLastByteTime ?? c?.endTime ?? from;
     if (from !== undefined && to !== undefined && from !== null && to !== null) out.push([from, Math.max(from, to)]);
+  }
+  return out;
+}
+
+/** A stream an HTTP/2 GOAWAY cut: its client retries from the same address on another connection. */
+interface GoawayCut {
+  uid: string;
+  clientAddr: string;
+  time: number;
+}
+
+function goawayCuts(events: SecondPassEvent[]): GoawayCut[] {
+  const out: GoawayCut[] = [];
+  for (const e of events) {
+    if (e.kind !== 'tx' || e.tx.endedBy !== 'goaway') continue;
+    const t = e.tx;
+    out.push({ uid: e.uid, clientAddr: e.conn.clientAddr, time: t.goaway?.time ?? t.requestLastByteTime ?? t.requestFirstByteTime ?? e.conn.startTime });
+  }
+  return out;
+}
+
+/**
+ * The connections a GOAWAY cut's retry may be on (its client's others open in the retry window):
+ * implicated (Why.GoawayRetry); returns them all, implicated before or not.
+ */
+function implicateRetries(imp: Implicated, conns: SurveyConn[], cut: GoawayCut): SurveyConn[] {
+  const out: SurveyConn[] = [];
+  for (const c of conns) {
+    if (c.uid === cut.uid || c.clientAddr !== cut.clientAddr) continue;
+    if (c.endTime < cut.time - RETRY_MARGIN_SECONDS || c.startTime > cut.time + RETRY_WINDOW_SECONDS + RETRY_MARGIN_SECONDS) continue;
+    imp.add(c, Why.GoawayRetry);
+    out.push(c);
   }
   return out;
 }

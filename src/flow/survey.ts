@@ -73,6 +73,11 @@ export const Complex = {
   Unparsed: 8192,
   /** Payload on a SYN (TCP Fast Open). */
   SynData: 16384,
+  /**
+   * HTTP/2 (the h2c preface, or a TLS ClientHello offering h2): a GOAWAY, which only the read
+   * can see, may have cut streams that the finding pairs with their retries.
+   */
+  Http2: 32768,
 } as const;
 
 export const COMPLEX_NAMES: Record<number, string> = {
@@ -91,6 +96,7 @@ export const COMPLEX_NAMES: Record<number, string> = {
   4096: 'tls-alert',
   8192: 'unparsed',
   16384: 'syn-data',
+  32768: 'http2',
 };
 
 /** Kept marks (FINs, data after a silence) beyond which a connection is not simple (the record keeps 64). */

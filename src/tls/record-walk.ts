@@ -79,9 +79,11 @@ export function observeTls(conn: SurveyConn, dir: 0 | 1, data: Uint8Array, offse
   let w = conn.note as TlsWalk | null;
   if (w === null) {
     if (dir !== 0 || length < 1 || data[offset] !== CT_HANDSHAKE) {
+      if (dir === 0 && startsH2c(data, offset, length)) conn.complex |= Complex.Http2;
       conn.observing = false;
       return;
     }
+    if (offersH2(data, offset, length)) conn.complex |= Complex.Http2;
     w = new TlsWalk();
     conn.note = w;
   }
@@ -90,6 +92,69 @@ export function observeTls(conn: SurveyConn, dir: 0 | 1, data: Uint8Array, offse
     conn.complex |= bits;
     conn.observing = false;
   } else if (w.encrypted[0] && w.encrypted[1]) conn.observing = false;
+}
+
+/** 'PRI ' (the HTTP/2 connection preface, RFC 9113 §3.4: h2c with prior knowledge). */
+function startsH2c(d: Uint8Array, o: number, n: number): boolean {
+  return n >= 4 && d[o] === 0x50 && d[o + 1] === 0x52 && d[o + 2] === 0x49 && d[o + 3] === 0x20;
+}
+
+const HS_CLIENT_HELLO = 1;
+const EXT_ALPN = 16;
+
+/**
+ * Whether the ClientHello starting this first client segment offers ALPN "h2" (RFC 8446 §4.1.2,
+ * RFC 7301 §3.1): record header, handshake header, version, random, session id, cipher suites,
+ * compression methods, then the extensions. A ClientHello longer than the segment is taken as
+ * offering it (the rest is not looked for).
+ *
+ *   ClientHello: u16 version | 32 random | u8 len session id | u16 len suites | u8 len methods | u16 len extensions
+ *   extension:   u16 type | u16 len | data;   ALPN data: u16 len | (u8 len | protocol)...
+ */
+export function offersH2(d: Uint8Array, o: number, n: number): boolean {
+  const end = o + n;
+  const u8 = (i: number): number => (i < end ? d[i]! : -1);
+  const u16 = (i: number): number => (i + 1 < end ? (d[i]! << 8) | d[i + 1]! : -1);
+  if (u8(o + HEADER) !== HS_CLIENT_HELLO) return false;
+  // Where the ClientHello ends (its handshake length): one without extensions offers nothing.
+  const l1 = u8(o + HEADER + 1);
+  const l2 = u8(o + HEADER + 2);
+  const l3 = u8(o + HEADER + 3);
+  if (l1 < 0 || l2 < 0 || l3 < 0) return true;
+  const helloEnd = o + HEADER + 4 + ((l1 << 16) | (l2 << 8) | l3);
+  let i = o + HEADER + 4 + 2 + 32;
+  const sid = u8(i);
+  if (sid < 0) return true;
+  i += 1 + sid;
+  const suites = u16(i);
+  if (suites < 0) return true;
+  i += 2 + suites;
+  const methods = u8(i);
+  if (methods < 0) return true;
+  i += 1 + methods;
+  if (i >= helloEnd) return false;
+  const extLen = u16(i);
+  if (extLen < 0) return true;
+  i += 2;
+  const extEnd = i + extLen;
+  while (i + 4 <= extEnd) {
+    const type = u16(i);
+    const len = u16(i + 2);
+    if (type < 0 || len < 0) return true;
+    if (type === EXT_ALPN) {
+      let j = i + 6;
+      const alpnEnd = Math.min(i + 4 + len, end);
+      while (j < alpnEnd) {
+        const l = u8(j);
+        if (l === 2 && u8(j + 1) === 0x68 && u8(j + 2) === 0x32) return true;
+        if (l < 0) return true;
+        j += 1 + l;
+      }
+      return i + 4 + len > end;
+    }
+    i += 4 + len;
+  }
+  return false;
 }
 
 /** Whether the survey found the connection to be TLS (its client opened with a handshake record). */

@@ -196,3 +196,58 @@ test('--all and --full read every connection, and the report says why', async ()
   const text = await runBin(['analyze', s.capture, '--alb-log', s.albLog], { env: { MIRRORLENS_DIFFERENTIAL: undefined } });
   assert.match(text.out, /Read \d+ of 9 connections through TLS and HTTP \(targeted/);
 });
+
+/** One HTTP/2 frame (RFC 9113 §4.1): length, type, flags, stream id, payload. */
+function h2(type: number, flags: number, stream: number, payload: number[] = []): Uint8Array {
+  const n = payload.length;
+  return Uint8Array.from([n >> 16, (n >> 8) & 0xff, n & 0xff, type, flags, (stream >>> 24) & 0x7f, (stream >>> 16) & 0xff, (stream >>> 8) & 0xff, stream & 0xff, ...payload]);
+}
+
+/** HEADERS (END_STREAM | END_HEADERS) of a GET: :method GET, :scheme http (static indexes 2, 6), :path as a literal with indexed name 4 (HPACK §6.2.2). */
+function h2Get(stream: number, path: string): Uint8Array {
+  return h2(1, 0x5, stream, [0x82, 0x86, 0x04, path.length, ...Buffer.from(path, 'latin1')]);
+}
+
+/** HEADERS (END_STREAM | END_HEADERS) answering :status 200 (static index 8), no body. */
+function h2Ok(stream: number): Uint8Array {
+  return h2(1, 0x5, stream, [0x88]);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  return Uint8Array.from(Buffer.concat(parts));
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const SETTINGS = h2(4, 0, 0);
+const SETTINGS_ACK = h2(4, 1, 0);
+
+test('an HTTP/2 GOAWAY: the retries on the client\'s other connection, answered and logged 200, are read too (the finding pairs each cut stream with its retry)', async () => {
+  const t = T0 + 20;
+  // Connection A: /a, /b, /c on streams 1, 3, 5; the load balancer answers /a, then GOAWAY last-stream-id 1 and closes.
+  const a = new Talk(['198.51.100.7', 53000], LB_FRONT, 510_000, 520_000);
+  a.handshake(t - 0.002);
+  a.send(0, t, concat(PREFACE, SETTINGS, h2Get(1, '/a'), h2Get(3, '/b'), h2Get(5, '/c')));
+  a.send(1, t + 0.001, concat(SETTINGS, SETTINGS_ACK, h2Ok(1), h2(7, 0, 0, [0, 0, 0, 1, 0, 0, 0, 0])));
+  a.ack(0, t + 0.0015);
+  a.fin(1, t + 0.002);
+  a.fin(0, t + 0.0022);
+  a.ack(1, t + 0.0025);
+  // Connection B, a moment later: the client retries /b and /c, answered.
+  const b = new Talk(['198.51.100.7', 53001], LB_FRONT, 530_000, 540_000);
+  const r = t + 2;
+  b.handshake(r - 0.002);
+  b.send(0, r, concat(PREFACE, SETTINGS, h2Get(1, '/b'), h2Get(3, '/c')));
+  b.send(1, r + 0.001, concat(SETTINGS, SETTINGS_ACK, h2Ok(1), h2Ok(3)));
+  b.ack(0, r + 0.0015);
+  b.fin(0, r + 0.002);
+  b.fin(1, r + 0.0022);
+  b.ack(0, r + 0.0025);
+  const line = (port: number, path: string, at: number): string =>
+    albLine({ time: at + 0.001, requestTime: at, client: ['198.51.100.7', port], processing: ['0.000', '0.001', '0.000'], elbStatus: 200, targetStatus: 200, request: `GET http://api.example.com:80${path} HTTP/2.0` });
+  const s = writeScenario('tgt-goaway', [a, b], [], [line(53000, '/a', t), line(53001, '/b', r), line(53001, '/c', r)]);
+  const { targeted } = await bothWays({ captures: [s.capture], albLogs: [s.albLog] });
+  const f = targeted.findings.find((x) => x.kind === 'http2-goaway');
+  assert.ok(f, targeted.findings.map((x) => x.kind).join(', '));
+  assert.equal(f.goaway?.streams.filter((x) => x.retry !== null).length, 2, JSON.stringify(f.goaway));
+  assert.equal(targeted.stats.dissection?.byReason?.['goaway-retry'], 1, JSON.stringify(targeted.stats.dissection));
+});
