@@ -100,6 +100,10 @@ export async function analyzeStore(reader: StoreReader, window: TimeWindow, inpu
   const session = new AnalysisSession(new KeyLog(), corr, { all: opts.all, onWarning: note });
   const roots = [...new Set(logLines.map((l) => traceRoot(l.traceId)).filter((x): x is string => x !== null && /^[0-9a-z-]+$/.test(x)))];
   const wantedTx: string[] = ["outcome <> 'complete'", 'status >= 500'];
+  // The retries of requests an HTTP/2 GOAWAY cut (the same client, method and path; answered, so not
+  // failed): the correlation tells a retried GOAWAY from one that lost requests by them.
+  const retryKey = "concat(orig_h, '|', coalesce(method, ''), '|', coalesce(path, ''))";
+  wantedTx.push(`${retryKey} IN (SELECT ${retryKey} FROM transactions WHERE ${within()} AND ended_by = 'goaway')`);
   for (let i = 0; i < roots.length; i += 200) wantedTx.push(`(${roots.slice(i, i + 200).map((r) => `lower(trace_id) LIKE '%${r}%'`).join(' OR ')})`);
   const txSql = opts.all ? `SELECT * FROM transactions WHERE ${within()} ORDER BY ts, uid` : `SELECT * FROM transactions WHERE ${within()} AND (${wantedTx.join(' OR ')}) ORDER BY ts, uid`;
   for (const r of await q('transactions', txSql)) session.replayTransaction(connInfoOf(r), transactionOf(r));
