@@ -49,8 +49,9 @@ export function goawayReport(g: GoawayGroup): FindingGoaway {
   }));
   return {
     connectionUid: g.connUid,
-    // Streams are opened by the client here: the server of the connection sent the GOAWAY.
-    from: endpoint(first.serverAddr, first.serverPort),
+    // The GOAWAY's receiver opened the streams it cut: odd ids are the client's (the server sent
+    // it), even ones the server's pushes (the client sent it).
+    from: first.streamId !== null && first.streamId % 2 === 0 ? endpoint(first.clientAddr, first.clientPort) : endpoint(first.serverAddr, first.serverPort),
     time: g.time,
     lastStreamId: g.lastStreamId,
     errorCode: g.errorCode,

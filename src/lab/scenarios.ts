@@ -106,6 +106,24 @@ const IDLE_RESET_REQUESTS: ClientRequest[] = [
  */
 export const RACE = { keepAliveMs: 1000, holdMs: 3300, bodyBytes: 900 };
 
+/**
+ * h2-goaway and h2-goaway-lost: 5 requests at once on one HTTP/2 connection; the ALB closes client
+ * connections after 2 requests (nginx keepalive_requests: GOAWAY with last-stream-id 3), so streams
+ * 5, 7 and 9 (the last three) are cut.
+ */
+const GOAWAY = {
+  ...BASE,
+  expectKind: 'http2-goaway' as const,
+  expectStatus: 200,
+  expectPath: '/goaway/c',
+  expectResetBy: null,
+  nlbIdleSeconds: 60,
+  target: { listen: true, keepAliveTimeoutMs: 600_000 },
+  requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
+  albKeepaliveRequests: 2,
+  goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'] },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     ...BASE,
@@ -324,34 +342,18 @@ export const SCENARIOS: readonly Scenario[] = [
     deregisterAfterMs: 1000,
   },
   {
-    ...BASE,
+    ...GOAWAY,
     name: 'h2-goaway',
     summary: 'curl multiplexes 5 requests on one HTTP/2 connection; the ALB (nginx keepalive_requests 2) answers 2, then GOAWAY (last-stream-id 3, NO_ERROR); curl sends the other 3 again on new connections, all answered → one info finding (nothing lost), no error',
-    expectKind: 'http2-goaway',
-    expectStatus: 200,
-    expectPath: '/goaway/c',
-    expectResetBy: null,
-    nlbIdleSeconds: 60,
-    target: { listen: true, keepAliveTimeoutMs: 600_000 },
     client: { http2: true, parallel: true },
-    requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
-    albKeepaliveRequests: 2,
-    goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'], retried: true },
+    goaway: { ...GOAWAY.goaway, retried: true },
   },
   {
-    ...BASE,
+    ...GOAWAY,
     name: 'h2-goaway-lost',
     summary: "h2-goaway with a client that does not retry (Node's http2 client): the 3 requests the GOAWAY cut fail and are never sent again → one error finding naming them",
-    expectKind: 'http2-goaway',
-    expectStatus: 200,
-    expectPath: '/goaway/c',
-    expectResetBy: null,
-    nlbIdleSeconds: 60,
-    target: { listen: true, keepAliveTimeoutMs: 600_000 },
     client: { http2: true, parallel: true, noRetry: true },
-    requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
-    albKeepaliveRequests: 2,
-    goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'], retried: false },
+    goaway: { ...GOAWAY.goaway, retried: false },
   },
   {
     ...BASE,
