@@ -108,7 +108,8 @@ test('a GOAWAY whose cut request was never sent again is an error naming it, and
   assert.equal(f.severity, 'error');
   assert.match(f.summary, /1 of 3 was lost: GET \/d was never sent again; 2 were retried and answered/);
   assert.deepEqual(f.goaway?.streams.map((s) => s.outcome), ['retried', 'not-retried', 'retried']);
-  assert.match(f.advice[0]!, /retry the requests above the GOAWAY's last-stream-id/);
+  assert.match(f.advice[0]!, /Make the client retry requests above the GOAWAY last-stream-id on a new connection/, 'the catalogue\'s fix');
+  assert.match(f.advice[1]!, /were not processed \(RFC 9113 §6\.8\), so even non-idempotent ones are safe to send again/);
 });
 
 test('a GOAWAY whose retries all failed is an error; the failed retries are named with their status', () => {

@@ -11,6 +11,7 @@
 import type { GoawayGroup, GoawayStream } from '../correlate/goaway.js';
 import { retryAnswered } from '../correlate/goaway.js';
 import { endpoint } from '../correlate/views.js';
+import { causesForVerdict } from '../logs/causes/index.js';
 import type { Evidence, FindingGoaway, FindingGoawayStream } from './finding.js';
 import type { RequestContext } from './request.js';
 import { formatSeconds } from './timeouts.js';
@@ -97,7 +98,9 @@ export function goawayVerdict(g: GoawayGroup): Verdict {
     'high',
     `${what}; ${lost.length} of ${n} ${lost.length === 1 ? 'was' : 'were'} lost: ${parts.join('; ')}${retried ? `; ${retried} ${retried === 1 ? 'was' : 'were'} retried and answered` : ''}.`,
     [
-      'Make the client retry the requests above the GOAWAY\'s last-stream-id on a new connection (RFC 9113 §6.8: they were not processed, so even non-idempotent ones are safe to send again); most HTTP/2 libraries do, some need it enabled.',
+      // The catalogue's fix first (docs/verdicts.md), then what makes the retry safe and why the GOAWAY came.
+      ...causesForVerdict('http2-goaway').flatMap((c) => c.fix).slice(0, 1),
+      'Requests above the last-stream-id were not processed (RFC 9113 §6.8), so even non-idempotent ones are safe to send again; most HTTP/2 libraries retry them, some need it enabled (Node\'s http2 core leaves it to the application).',
       why,
     ],
     { severity: 'error', goaway: rep, extraEvidence: evidence },
