@@ -28,10 +28,12 @@ export interface AnalyzeOptions {
   /** Include every connection and transaction in the report (memory then grows with the input). */
   all?: boolean;
   /**
-   * 'needed' (default): read through TLS and HTTP only the connections a finding can need
-   * (targeted.ts); 'all': every connection (the full pipeline, as --all, --store).
+   * Which connections are read through TLS and HTTP. 'auto' (default): only those a finding can
+   * need (targeted.ts) when an ALB/CLB access log says which requests failed, every connection
+   * otherwise; 'needed': only those a finding can need even without one (then every client-side
+   * connection is read); 'all': every connection (the full pipeline, as --all and --store).
    */
-  dissect?: 'needed' | 'all';
+  dissect?: 'auto' | 'needed' | 'all';
   flow?: PipelineOptions;
   maxSkewSeconds?: number;
   /** Called now and then while captures are read (for a progress bar). */

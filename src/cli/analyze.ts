@@ -50,9 +50,9 @@ Output:
                          only the keys they need, and the finding as JSON
       --all              list every connection and transaction (memory grows
                          with the input)
-      --full             read every connection through TLS and HTTP (default:
-                         only those a finding can need; the report's stats
-                         say which and why)
+      --full             read every connection through TLS and HTTP (default,
+                         with an ALB access log: only those a finding can
+                         need; the report's stats say which and why)
       --no-color         no ANSI colours in text output
       --fail-on LEVEL    exit 1 if a finding of LEVEL or worse is found: error,
                          warning, info; never (default) exits 0 either way
@@ -165,7 +165,7 @@ export const command: Command = {
     const { report, context } = await analyze(inputs, {
       recorder,
       all: Boolean(values.all),
-      dissect: values.full === true ? 'all' : 'needed',
+      dissect: values.full === true ? 'all' : 'auto',
       keepKeyLogTexts: Boolean(evidenceDir),
       maxSkewSeconds,
       incident,

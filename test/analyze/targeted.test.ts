@@ -5,7 +5,8 @@
 // and every mirror set, and a busy capture where one request of many failed. The lab scenarios'
 // captures are compared by the lab tests themselves: scripts/run-tests.mjs sets
 // MIRRORLENS_DIFFERENTIAL=1, which makes every `analyze` run (in process or the CLI the lab
-// starts) run both ways and fail on a difference (src/analyze/differential.ts).
+// starts) run both ways and fail on a difference (src/analyze/differential.ts); an analysis
+// without an ALB access log, full by default, is then also run targeted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -39,7 +40,7 @@ function captures(dir: string, out: string[] = []): string[] {
 /** Both modes on the same inputs: the targeted report, after checking it gives the full one's answers. */
 async function bothWays(inputs: AnalyzeInputs): Promise<{ targeted: Report; full: Report }> {
   const full = (await analyze(inputs, { dissect: 'all' })).report;
-  const targeted = (await analyze(inputs)).report;
+  const targeted = (await analyze(inputs, { dissect: 'needed' })).report;
   assert.equal(full.stats.dissection?.mode, 'full');
   assert.equal(targeted.stats.dissection?.mode, 'targeted', JSON.stringify(targeted.stats.dissection));
   assert.equal(reportDifference(full, targeted), null, inputs.captures.join(', '));
@@ -171,9 +172,11 @@ test('a busy capture with one failed request: only the connections behind it are
   assert.match(renderText(targeted), new RegExp(`Read ${d.dissected} of 123 connections through TLS and HTTP \\(targeted: `));
 });
 
-test('without an access log the client side is read whole (the load balancer answers 5xx only there), and the report says so', async () => {
+test('without an access log every connection is read by default; targeted, the client side is read whole (the load balancer answers 5xx only there), and the report says so', async () => {
   const b = busy(20);
   const s = writeScenario('tgt-nolog', b.front, b.back, []);
+  const auto = (await analyze({ captures: [s.capture] })).report.stats.dissection!;
+  assert.deepEqual([auto.mode, auto.reason, auto.dissected], ['full', 'no ALB access log to say which requests failed', 43]);
   const { targeted } = await bothWays({ captures: [s.capture] });
   const d = targeted.stats.dissection!;
   assert.equal(d.logs, 'none: every client-side connection read');
