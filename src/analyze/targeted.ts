@@ -32,7 +32,7 @@ import type { IcmpErrorEvent } from '../flow/options.js';
 import { processCaptures, type PipelineSummary } from '../flow/pipeline.js';
 import { END_AT_PACKET, FlowSurvey, type SurveyConn } from '../flow/survey.js';
 import { formatKeyLogIssue, type KeyLog } from '../tls/keylog.js';
-import { isTlsSurveyed, observeTls } from '../tls/record-walk.js';
+import { endTlsWalk, isTlsSurveyed, observeTls } from '../tls/record-walk.js';
 import { caseSelected, packetWindow } from './incident.js';
 import { closeOver, implicate, implicateAround, Why, type Implicated } from './implicate.js';
 import { readLogInputs } from './log-pass.js';
@@ -104,6 +104,7 @@ export async function analyzeTargeted(
     (c) => {
       // What the survey no longer needs of an ended connection.
       c.bucketNext = c.listPrev = c.listNext = null;
+      endTlsWalk(c);
       conns.push(c);
     },
     { ...flow, observe: observeTls, onIcmpError: (ev) => icmp.push({ ev, packet }) },

@@ -37,8 +37,6 @@ export class TlsWalk {
   private readonly head = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   /** The direction sent change_cipher_spec or application_data (its later records are encrypted). */
   readonly encrypted = [false, false];
-  /** Records seen, per direction. */
-  readonly records = [0, 0];
 
   /** Follows `length` bytes of direction `dir`; returns Complex bits to add (0 when all is well). */
   walk(dir: 0 | 1, data: Uint8Array, offset: number, length: number): number {
@@ -61,7 +59,6 @@ export class TlsWalk {
       const type = this.head[h]!;
       const len = (this.head[h + 3]! << 8) | this.head[h + 4]!;
       if (type < CT_CHANGE_CIPHER_SPEC || type > CT_HEARTBEAT || this.head[h + 1] !== 3 || len > MAX_RECORD) return Complex.Unparsed;
-      this.records[dir]!++;
       if (type === CT_ALERT && !this.encrypted[dir]) return Complex.TlsAlert;
       if (type === CT_CHANGE_CIPHER_SPEC || type === CT_APPLICATION_DATA) this.encrypted[dir] = true;
       this.left[dir] = len;
@@ -91,7 +88,18 @@ export function observeTls(conn: SurveyConn, dir: 0 | 1, data: Uint8Array, offse
   if (bits !== 0) {
     conn.complex |= bits;
     conn.observing = false;
-  } else if (w.encrypted[0] && w.encrypted[1]) conn.observing = false;
+  } else if (w.encrypted[0] && w.encrypted[1]) {
+    conn.observing = false;
+    conn.note = TLS_WALKED;
+  }
+}
+
+/** A connection's note once its walk is over (the walk's state is dropped: memory per connection). */
+const TLS_WALKED = Object.freeze({ tls: true });
+
+/** Drops a finished connection's walk (its state is no longer needed), keeping that it was TLS. */
+export function endTlsWalk(conn: SurveyConn): void {
+  if (conn.note instanceof TlsWalk) conn.note = TLS_WALKED;
 }
 
 /** 'PRI ' (the HTTP/2 connection preface, RFC 9113 §3.4: h2c with prior knowledge). */
@@ -159,5 +167,5 @@ export function offersH2(d: Uint8Array, o: number, n: number): boolean {
 
 /** Whether the survey found the connection to be TLS (its client opened with a handshake record). */
 export function isTlsSurveyed(conn: SurveyConn): boolean {
-  return conn.note instanceof TlsWalk;
+  return conn.note === TLS_WALKED || conn.note instanceof TlsWalk;
 }
