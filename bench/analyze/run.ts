@@ -1,24 +1,27 @@
 /**
  * analyze benchmark: `mirrorlens analyze` on the lab's `load` capture (thousands of TLS
- * connections, both sides of the "ALB" mirrored, VXLAN-encapsulated) with its key log and ALB log,
- * side by side with tshark decrypting and dissecting the same file in the same run:
+ * connections, both sides of the "ALB" mirrored, VXLAN-encapsulated) with its key log, with and
+ * without its ALB access log, side by side with tshark decrypting and dissecting the same file in
+ * the same run:
  *
  *   tshark -r FILE -o tls.keylog_file:KEYS -Y "http || http2" -T fields -e http.response.code -e http2.headers.status
  *
- * Both must count the same number of HTTP responses (asserted). Then the same traffic repeated 4x
- * in one file shows whether peak memory grows with capture length. Each copy is shifted in time
- * past the previous one and, from the second copy on, its inner IPv4 addresses are moved to other
- * addresses (see remapCopy), so every copy is new connections, as a longer capture would be: with
- * the same 5-tuples repeated, tshark treats the later copies as one stream and stops decrypting.
- *
- * Last, the floor under any Node.js analyzer of this capture (bench/analyze/floor.ts): bare Node
- * start-up plus node:crypto opening each of the capture's encrypted records once, against a
- * twentieth of tshark's time.
+ * `analyze` runs as users run it (targeted: every packet surveyed, only the connections a finding
+ * can need read through TLS and HTTP). Its answers are checked, untimed, in the same invocation:
+ * `analyze --full` must count tshark's HTTP responses, and every timed input is analysed once more
+ * with MIRRORLENS_DIFFERENTIAL=1, which runs the full pipeline beside the targeted one and fails on
+ * any difference in the report. Then the same traffic 10x in one file (and its ALB log 10x) shows
+ * whether peak memory grows with capture length. Each copy is shifted in time past the previous
+ * one and, from the second copy on, its inner IPv4 addresses are moved to other addresses (see
+ * remapCopy; the log lines' addresses and times move the same way), so every copy is new
+ * connections, as a longer capture would be: with the same 5-tuples repeated, tshark treats the
+ * later copies as one stream and stops decrypting.
  *
  *   sudo npx mirrorlens lab run load --out bench/out/load     (once: makes the input)
- *   npm run bench:analyze [-- --runs 3]
+ *   npm run build && npm run bench:analyze [-- --runs 5 --runs10 2]
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,10 +29,11 @@ import { parseArgs } from 'node:util';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { PacketDecoder } from '../../src/wire/packet.js';
 import { readCapture } from '../../src/capture/reader.js';
-import { censusOfRecords, decryptRound } from './floor.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, input: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, runs10: { type: 'string' }, input: { type: 'string' } } });
 const runs = Number(values.runs ?? 3);
+const runs10 = Number(values.runs10 ?? 1);
+const TIMES = 10;
 const ROOT = resolve(import.meta.dirname, '../..');
 const inputDir = resolve(values.input ?? join(ROOT, 'bench/out/load'));
 const BIN = join(ROOT, 'bin/mirrorlens.js');
@@ -49,19 +53,26 @@ interface Pass {
   responses: number;
 }
 
-function timed(cmd: string, args: string[]): { stdout: string; wallSeconds: number; cpuSeconds: number; maxRssMiB: number } {
+function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { stdout: string; wallSeconds: number; cpuSeconds: number; maxRssMiB: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, env: env ?? process.env });
   const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const [rssKb, user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
   return { stdout: r.stdout, wallSeconds, cpuSeconds: user! + sys!, maxRssMiB: rssKb! / 1024 };
 }
 
-function ours(file: string): Pass {
-  const r = timed(process.execPath, [BIN, 'analyze', file, '--keylog', keys, '--alb-log', alb, '--format', 'json']);
-  const j = JSON.parse(r.stdout) as { stats: { httpResponses: number } };
-  return { ...r, responses: j.stats.httpResponses };
+interface Report {
+  findings: unknown[];
+  stats: { httpResponses: number; dissection?: { mode: string; dissected: number; connections: number; byReason?: Record<string, number> } };
+}
+
+/** mirrorlens analyze FILE [--alb-log LOG] [extra...], timed; its report parsed. */
+function ours(file: string, log: string | null, extra: string[] = [], env?: NodeJS.ProcessEnv): Pass & { report: Report } {
+  const args = [BIN, 'analyze', file, '--keylog', keys, ...(log ? ['--alb-log', log] : []), '--format', 'json', ...extra];
+  const r = timed(process.execPath, args, env);
+  const report = JSON.parse(r.stdout) as Report;
+  return { ...r, responses: report.stats.httpResponses, report };
 }
 
 function tshark(file: string): Pass {
@@ -133,6 +144,42 @@ async function repeated(files: string[], times: number, out: string): Promise<vo
   w.close();
 }
 
+/** An IPv4 address moved as remapCopy moves it in copy k. */
+function remapAddr(addr: string, k: number): string {
+  const b = addr.split('.').map(Number);
+  const w0 = onesAdd((b[0]! << 8) | b[1]!, k);
+  const w1 = onesAdd((b[2]! << 8) | b[3]!, ~k & 0xffff);
+  return `${w0 >> 8}.${w0 & 255}.${w1 >> 8}.${w1 & 255}`;
+}
+
+/** An ISO-8601 time (ALB log: microseconds, Z) moved by `seconds`. */
+function shiftIso(iso: string, seconds: number): string {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso)!;
+  const frac = m[2] ?? '';
+  const t = new Date(`${m[1]}Z`).getTime() + seconds * 1000;
+  return `${new Date(t).toISOString().slice(0, 19)}${frac ? `.${frac}` : ''}Z`;
+}
+
+/** The ALB log repeated as `repeated` repeats the capture: every copy's times and IPv4 addresses moved alike. */
+async function repeatedLog(files: string[], log: string, times: number, out: string): Promise<void> {
+  if (existsSync(out)) return;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const f of files) await readCapture(f, (r) => {
+    if (r.time < first) first = r.time;
+    if (r.time > last) last = r.time;
+  });
+  const span = Math.ceil(last - first) + 30;
+  const w = createWriteStream(out);
+  for (let k = 0; k < times; k++) {
+    for await (const line of createInterface({ input: createReadStream(log), crlfDelay: Infinity })) {
+      const moved = k === 0 ? line : line.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, (t) => shiftIso(t, k * span)).replace(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, (a) => remapAddr(a, k));
+      if (!w.write(`${moved}\n`)) await new Promise<void>((r) => w.once('drain', () => r()));
+    }
+  }
+  await new Promise<void>((r, j) => w.end((e?: Error | null) => (e ? j(e) : r())));
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1]!;
@@ -142,64 +189,72 @@ function row(name: string, ps: Pass[]): string {
   const w = ps.map((p) => p.wallSeconds);
   const c = ps.map((p) => p.cpuSeconds);
   const m = ps.map((p) => p.maxRssMiB);
-  return `| ${name} | ${median(w).toFixed(2)} | ${Math.min(...w).toFixed(2)} | ${Math.max(...w).toFixed(2)} | ${median(c).toFixed(2)} | ${median(m).toFixed(0)} (${Math.min(...m).toFixed(0)}-${Math.max(...m).toFixed(0)}) | ${ps[0]!.responses} |`;
+  return `| ${name} | ${ps.length} | ${median(w).toFixed(2)} | ${Math.min(...w).toFixed(2)} | ${Math.max(...w).toFixed(2)} | ${median(c).toFixed(2)} | ${median(m).toFixed(0)} (${Math.min(...m).toFixed(0)}-${Math.max(...m).toFixed(0)}) |`;
 }
 
 const single = captures.length === 1 ? captures[0]! : join(inputDir, 'merged-1x.pcapng');
 await repeated(captures, 1, single);
-const x4 = join(inputDir, 'repeated-4x-distinct.pcapng');
-await repeated(captures, 4, x4);
+const x10 = join(inputDir, `repeated-${TIMES}x-distinct.pcapng`);
+await repeated(captures, TIMES, x10);
+const alb10 = join(inputDir, `alb-access-${TIMES}x.log`);
+await repeatedLog(captures, alb, TIMES, alb10);
 
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`input: ${single} (${(statSync(single).size / 1e6).toFixed(1)} MB), 4x: ${(statSync(x4).size / 1e6).toFixed(1)} MB`);
-const results: Record<string, Pass[]> = { ours1: [], tshark1: [], ours4: [], tshark4: [] };
-for (let i = 0; i < runs; i++) {
-  results.ours1!.push(ours(single));
-  results.tshark1!.push(tshark(single));
+const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${load()}`);
+console.log(`input: ${single} (${(statSync(single).size / 1e6).toFixed(1)} MB), ${TIMES}x: ${(statSync(x10).size / 1e6).toFixed(1)} MB; ALB log ${(statSync(alb).size / 1e6).toFixed(1)} MB, ${TIMES}x ${(statSync(alb10).size / 1e6).toFixed(1)} MB`);
+
+// Untimed: the answers. The full pipeline counts what tshark counts; the targeted analysis gives the full one's report.
+const full1 = ours(single, alb, ['--full']);
+const check1 = tshark(single);
+if (full1.responses !== check1.responses) {
+  console.error(`response counts differ: mirrorlens --full ${full1.responses}, tshark ${check1.responses}`);
+  process.exitCode = 1;
 }
-for (let i = 0; i < Math.max(1, runs - 1); i++) {
-  results.ours4!.push(ours(x4));
-  results.tshark4!.push(tshark(x4));
-}
-for (const [a, b] of [['ours1', 'tshark1'], ['ours4', 'tshark4']] as const) {
-  if (results[a]![0]!.responses !== results[b]![0]!.responses) {
-    console.error(`response counts differ: mirrorlens ${results[a]![0]!.responses}, tshark ${results[b]![0]!.responses}`);
+const differential = { ...process.env, MIRRORLENS_DIFFERENTIAL: '1' };
+for (const [file, log] of [[single, alb], [single, null], [x10, alb10], [x10, null]] as const) {
+  try {
+    ours(file, log, [], differential);
+  } catch (e) {
+    console.error(`the targeted analysis differs from the full one on ${file}${log ? ' with its log' : ''}: ${(e as Error).message.slice(0, 2000)}`);
     process.exitCode = 1;
   }
 }
-console.log('| pass | wall s (median) | min | max | CPU s (median) | peak RSS MiB (median, min-max) | HTTP responses |');
-console.log('|---|---|---|---|---|---|---|');
-console.log(row('mirrorlens analyze, 1x', results.ours1!));
-console.log(row('tshark, 1x', results.tshark1!));
-console.log(row('mirrorlens analyze, 4x', results.ours4!));
-console.log(row('tshark, 4x', results.tshark4!));
-const speed = median(results.tshark1!.map((p) => p.wallSeconds)) / median(results.ours1!.map((p) => p.wallSeconds));
-const cpu = median(results.tshark1!.map((p) => p.cpuSeconds)) / median(results.ours1!.map((p) => p.cpuSeconds));
-const mem = median(results.ours1!.map((p) => p.maxRssMiB)) / median(results.tshark1!.map((p) => p.maxRssMiB));
-const growth = median(results.ours4!.map((p) => p.maxRssMiB)) / median(results.ours1!.map((p) => p.maxRssMiB));
-console.log(`speed-up (wall) ${speed.toFixed(1)}x, (CPU) ${cpu.toFixed(1)}x; memory ours/tshark ${mem.toFixed(2)}; ours 4x/1x peak RSS ${growth.toFixed(2)}`);
+console.log(`checked: analyze --full counts ${full1.responses} HTTP responses, tshark ${check1.responses}; targeted = full (MIRRORLENS_DIFFERENTIAL=1) at 1x and ${TIMES}x, with and without the log`);
 
-// The floor: what Node's start-up and node:crypto alone cost for this capture.
-const census = await censusOfRecords([single]);
-const startups: number[] = [];
-const decrypts: number[] = [];
-for (let i = 0; i < Math.max(3, runs); i++) {
-  startups.push(timed(process.execPath, ['-e', '0']).cpuSeconds);
-  decrypts.push(decryptRound(census));
+type Key = 'log1' | 'nolog1' | 'tshark1' | 'log10' | 'nolog10' | 'tshark10';
+const results: Record<Key, (Pass & { report?: Report })[]> = { log1: [], nolog1: [], tshark1: [], log10: [], nolog10: [], tshark10: [] };
+for (let i = 0; i < runs; i++) {
+  results.log1.push(ours(single, alb));
+  results.nolog1.push(ours(single, null));
+  results.tshark1.push(tshark(single));
 }
-const floor = median(startups) + median(decrypts);
-const budgetCpu = median(results.tshark1!.map((p) => p.cpuSeconds)) / 20;
-const budgetWall = median(results.tshark1!.map((p) => p.wallSeconds)) / 20;
-const oursCpu = median(results.ours1!.map((p) => p.cpuSeconds));
-const ciphers = [...census.bySuite].map(([suite, m]) => `${suite.name} ${[...m.values()].reduce((a, b) => a + b, 0)}`).join(', ');
-console.log(
-  `floor: ${census.records} encrypted records in ${census.tlsConnections} TLS connections (${ciphers}; ${(census.ciphertextBytes / 1e6).toFixed(1)} MB); ` +
-    `node:crypto opens them in ${median(decrypts).toFixed(2)} CPU s (${Math.min(...decrypts).toFixed(2)}-${Math.max(...decrypts).toFixed(2)}, ` +
-    `${((median(decrypts) / census.records) * 1e6).toFixed(1)} µs each); bare Node start-up ${median(startups).toFixed(2)} CPU s ` +
-    `(${Math.min(...startups).toFixed(2)}-${Math.max(...startups).toFixed(2)})`,
-);
-console.log(
-  `floor ${floor.toFixed(2)} CPU s against 20x tshark's: ${budgetCpu.toFixed(2)} CPU s (${budgetWall.toFixed(2)} s wall); ` +
-    `left for everything else (decode, reassembly, TLS key schedules and parsing, HTTP, logs, correlation): ${(budgetCpu - floor).toFixed(2)} CPU s, ` +
-    `where mirrorlens spends ${(oursCpu - floor).toFixed(2)}`,
-);
+for (let i = 0; i < runs10; i++) {
+  results.log10.push(ours(x10, alb10));
+  results.nolog10.push(ours(x10, null));
+  results.tshark10.push(tshark(x10));
+}
+console.log(`load average at the end ${load()}`);
+console.log('| pass | runs | wall s (median) | min | max | CPU s (median) | peak RSS MiB (median, min-max) |');
+console.log('|---|---|---|---|---|---|---|');
+console.log(row('mirrorlens analyze --full, ALB log, 1x (untimed check, 1 run)', [full1]));
+console.log(row('mirrorlens analyze, ALB log, 1x', results.log1));
+console.log(row('mirrorlens analyze, no log, 1x', results.nolog1));
+console.log(row('tshark, 1x', results.tshark1));
+console.log(row(`mirrorlens analyze, ALB log, ${TIMES}x`, results.log10));
+console.log(row(`mirrorlens analyze, no log, ${TIMES}x`, results.nolog10));
+console.log(row(`tshark, ${TIMES}x`, results.tshark10));
+const med = (k: Key, f: (p: Pass) => number): number => median(results[k].map(f));
+const wall = (p: Pass): number => p.wallSeconds;
+const cpu = (p: Pass): number => p.cpuSeconds;
+const rss = (p: Pass): number => p.maxRssMiB;
+for (const [x, t] of [['1', 'tshark1'], [String(TIMES), 'tshark10']] as const) {
+  for (const [what, k] of [['with the ALB log', `log${x}`], ['without a log', `nolog${x}`]] as const) {
+    const key = k as Key;
+    const d = results[key][0]!.report?.stats.dissection;
+    console.log(
+      `${x}x ${what}: ${(med(t, wall) / med(key, wall)).toFixed(1)}x tshark's wall time, ${(med(t, cpu) / med(key, cpu)).toFixed(1)}x its CPU, ` +
+        `memory ${(med(key, rss) / med(t, rss)).toFixed(2)} of its peak; read through TLS and HTTP: ${d ? `${d.dissected} of ${d.connections} connections (${d.mode}) ${JSON.stringify(d.byReason ?? {})}` : '?'}`,
+    );
+  }
+}
+console.log(`memory ${TIMES}x/1x: with the log ${(med('log10', rss) / med('log1', rss)).toFixed(2)}, without ${(med('nolog10', rss) / med('nolog1', rss)).toFixed(2)}; tshark ${(med('tshark10', rss) / med('tshark1', rss)).toFixed(2)}`);
