@@ -117,7 +117,7 @@ test('a GOAWAY whose retries all failed is an error; the failed retries are name
   const g = cases.find((c) => c.goaway)!;
   const f = diagnose(g);
   assert.equal(f.severity, 'error');
-  assert.match(f.summary, /2 of 3 were lost: GET \/c \(retry: 503\) and GET \/d \(retry: no-response\) failed again on retry; 1 was retried and answered/);
+  assert.match(f.summary, /2 of 3 were lost: GET \/c \(retry: 503\) and GET \/d \(retry: no-response\) failed again on retry \(why is the retry's own finding\); 1 was retried and answered/);
   assert.deepEqual(f.goaway?.streams.map((s) => s.outcome), ['retry-failed', 'retry-failed', 'retried']);
   // The failed retries are incidents of their own (their own cause), not folded into the GOAWAY.
   assert.equal(cases.filter((c) => !c.goaway).length, 2);

@@ -91,7 +91,7 @@ export function goawayVerdict(g: GoawayGroup): Verdict {
   const failed = lost.filter((st) => st.retry !== null);
   const parts: string[] = [];
   if (notRetried.length) parts.push(`${list(notRetried.map(requestName))} ${notRetried.length === 1 ? 'was' : 'were'} never sent again`);
-  if (failed.length) parts.push(`${list(failed.map((st) => `${requestName(st)} (retry: ${st.retry!.status ?? st.retry!.outcome})`))} failed again on retry`);
+  if (failed.length) parts.push(`${list(failed.map((st) => `${requestName(st)} (retry: ${st.retry!.status ?? st.retry!.outcome})`))} failed again on retry (why is the retry's own finding)`);
   const retried = n - lost.length;
   return verdict(
     'http2-goaway',

@@ -10,7 +10,7 @@ import { isLineError } from '../logs/types.js';
 import { ACK, FIN, NLB_VIP, RST, SYN, TARGET_EP, connOf, describe, ep, requestWithTrace, type GoawayFrame, type Pkt } from './packets.js';
 import { ADDR } from './topology.js';
 import type { CheckResult, ClientResult } from './result.js';
-import type { Scenario } from './scenarios.js';
+import type { GoawayFate, Scenario } from './scenarios.js';
 
 export interface CheckInput {
   pkts: readonly Pkt[];
@@ -297,20 +297,22 @@ function goawayChecks(s: Scenario, inp: CheckInput, records: readonly AlbLogReco
   const g = s.goaway!;
   const sent = (inp.goaways ?? []).filter((x) => x.src === ADDR.albFront && x.sport === 443);
   check(`the ALB sent one GOAWAY to the client: last-stream-id ${g.lastStreamId}, NO_ERROR`, sent.length === 1 && sent[0]!.lastStreamId === g.lastStreamId && sent[0]!.errorCode === 0, sent.map((x) => `${x.src}:${x.sport} > ${x.dst}:${x.dport} last-stream-id ${x.lastStreamId} error ${x.errorCode}`).join('; ') || 'no GOAWAY from the ALB');
+  // What each request should have become: answered before the GOAWAY (200), or cut and then retried
+  // and answered (200), never sent again (an error, no status), or retried and failed (502: the
+  // retry reached the target, which reset it).
+  const fate = (p: string): GoawayFate | 'answered' => g.cut[p] ?? 'answered';
+  const wantStatus = (p: string): number => (fate(p) === 'not-retried' ? 0 : fate(p) === 'retry-failed' ? 502 : 200);
   const got = inp.clients.map((c) => `${c.path} ${c.status || c.error}`).join('; ');
-  if (g.retried) check(`curl got 200 for all ${inp.clients.length} requests (the cut ones retried)`, inp.clients.length === s.requests.length && inp.clients.every((c) => c.status === 200), got);
-  else check('the client got 200 for the requests answered before the GOAWAY and an error (no status) for each cut one', inp.clients.length === s.requests.length && inp.clients.every((c) => (g.cut.includes(c.path) ? c.status === 0 && c.error !== undefined : c.status === 200)), got);
+  check(`the client got ${s.requests.map((r) => `${r.path} ${wantStatus(r.path) || 'an error'}`).join(', ')}`, inp.clients.length === s.requests.length && inp.clients.every((c) => c.status === wantStatus(c.path) && (c.status !== 0 || c.error !== undefined)), got);
   // The ALB logs only what it answered: the first connection's requests and the retries, each once.
   const first = records.find((r) => r.path === s.requests[0]!.path);
-  const onFirst = records.filter((r) => first !== undefined && r.clientPort === first.clientPort).map((r) => r.path ?? '-');
-  const cutElsewhere = g.cut.every((p) => records.some((r) => r.path === p && r.elbStatusCode === 200 && first !== undefined && r.clientPort !== first.clientPort));
-  const answered = s.requests.length - g.cut.length;
-  if (g.retried) check(`ALB log: ${s.requests.length} lines of 200, ${answered} on the first connection, the cut requests from other client ports (new connections)`, records.length === s.requests.length && records.every((r) => r.elbStatusCode === 200) && onFirst.length === answered && cutElsewhere, records.map((r) => `${r.path} ${r.elbStatusCode} port ${r.clientPort}`).join(', '));
-  else check(`ALB log: ${answered} lines of 200 on the one connection, none for the cut requests`, records.length === answered && records.every((r) => r.elbStatusCode === 200) && onFirst.length === answered, records.map((r) => `${r.path} ${r.elbStatusCode} port ${r.clientPort}`).join(', '));
+  const fromFirst = (r: AlbLogRecord): boolean => first !== undefined && r.clientPort === first.clientPort;
+  const logged = s.requests.filter((r) => fate(r.path) !== 'not-retried');
+  const logOk = records.length === logged.length && logged.every((rq) => records.some((r) => r.path === rq.path && r.elbStatusCode === wantStatus(rq.path) && fromFirst(r) === (fate(rq.path) === 'answered')));
+  check(`ALB log: one line for each answered request (${logged.map((r) => `${r.path} ${wantStatus(r.path)}`).join(', ')}), the retries from other client ports (new connections), none for a cut request not retried`, logOk, records.map((r) => `${r.path} ${r.elbStatusCode} port ${r.clientPort}`).join(', '));
   const sentCount = (p: string): number => pkts.filter((x) => x.side === 'client-side' && x.dport === 443).reduce((n, x) => n + x.uris.filter((u) => u === p).length, 0);
   const counts = s.requests.map((r) => `${r.path} ×${sentCount(r.path)}`);
-  if (g.retried) check('client side decrypts: each cut request sent twice (its stream, then the retry), the others once', s.requests.every((r) => sentCount(r.path) === (g.cut.includes(r.path) ? 2 : 1)), counts.join(', '));
-  else check('client side decrypts: every request sent once (nothing retried)', s.requests.every((r) => sentCount(r.path) === 1), counts.join(', '));
+  check('client side decrypts: each retried request sent twice (its stream, then the retry), the others once', s.requests.every((r) => sentCount(r.path) === (fate(r.path) === 'retried' || fate(r.path) === 'retry-failed' ? 2 : 1)), counts.join(', '));
 }
 
 function countSides(pkts: readonly Pkt[]): string {

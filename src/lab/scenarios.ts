@@ -16,6 +16,9 @@ export interface ClientRequest {
   clientTimeoutSeconds?: number;
 }
 
+/** What became of a request a GOAWAY cut: sent again and answered, never sent again, sent again and failed. */
+export type GoawayFate = 'retried' | 'not-retried' | 'retry-failed';
+
 export interface LoadParams {
   /** TLS connections opened by the client. */
   connections: number;
@@ -77,7 +80,9 @@ export interface Scenario {
   /** h2-goaway: the ALB closes a client connection after this many requests (nginx keepalive_requests: GOAWAY on HTTP/2). */
   albKeepaliveRequests?: number;
   /** h2-goaway: the requests the GOAWAY cuts (above its last-stream-id), each sent again by curl on a new connection. */
-  goaway?: { lastStreamId: number; cut: string[]; retried: boolean };
+  goaway?: { lastStreamId: number; cut: Record<string, GoawayFate> };
+  /** h2-goaway-retry-failed: the one other finding at error or warning, the failed retry's own cause. */
+  goawayAlso?: FindingKind;
 }
 
 /** ALB idle timeout 30 s scaled; NLB idle 3 s scaled from 350 s. */
@@ -121,7 +126,6 @@ const GOAWAY = {
   target: { listen: true, keepAliveTimeoutMs: 600_000 },
   requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
   albKeepaliveRequests: 2,
-  goaway: { lastStreamId: 3, cut: ['/goaway/c', '/goaway/d', '/goaway/e'] },
 };
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -346,14 +350,25 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'h2-goaway',
     summary: 'curl multiplexes 5 requests on one HTTP/2 connection; the ALB (nginx keepalive_requests 2) answers 2, then GOAWAY (last-stream-id 3, NO_ERROR); curl sends the other 3 again on new connections, all answered → one info finding (nothing lost), no error',
     client: { http2: true, parallel: true },
-    goaway: { ...GOAWAY.goaway, retried: true },
+    goaway: { lastStreamId: 3, cut: { '/goaway/c': 'retried', '/goaway/d': 'retried', '/goaway/e': 'retried' } },
   },
   {
     ...GOAWAY,
     name: 'h2-goaway-lost',
     summary: "h2-goaway with a client that does not retry (Node's http2 client): the 3 requests the GOAWAY cut fail and are never sent again → one error finding naming them",
     client: { http2: true, parallel: true, noRetry: true },
-    goaway: { ...GOAWAY.goaway, retried: false },
+    goaway: { lastStreamId: 3, cut: { '/goaway/c': 'not-retried', '/goaway/d': 'not-retried', '/goaway/e': 'not-retried' } },
+  },
+  {
+    ...GOAWAY,
+    name: 'h2-goaway-retry-failed',
+    summary: 'h2-goaway where one cut request fails again on retry: curl sends /crash/c again on a new connection, the target resets it → 502; one error finding for the GOAWAY (its retry failed) and the reset as its own incident',
+    expectPath: '/crash/c',
+    requests: ['/goaway/a', '/goaway/b', '/crash/c', '/goaway/d', '/goaway/e'].map((path) => ({ path, waitMs: 0 })),
+    client: { http2: true, parallel: true },
+    goaway: { lastStreamId: 3, cut: { '/crash/c': 'retry-failed', '/goaway/d': 'retried', '/goaway/e': 'retried' } },
+    // The failed retry is an incident of its own: the target's reset (502).
+    goawayAlso: 'target-reset',
   },
   {
     ...BASE,

@@ -51,20 +51,27 @@ export function verdictChecks(s: Scenario, v: Verdict | null, report: unknown, m
     out.push({ name, ok, detail });
   };
   if (s.goaway) {
-    // One finding for the GOAWAY: info when the client retried every cut request (nothing louder),
-    // error when they were lost (and nothing else at error or warning).
+    // One finding for the GOAWAY: info when the client retried every cut request and got it
+    // answered (nothing louder), error when one was lost; the only other loud finding allowed is
+    // the failed retry's own cause.
     const all = findings(report);
     const g = all.filter((f) => f.kind === 'http2-goaway');
     check('analyze: one http2-goaway finding for the GOAWAY (all its cut requests in it)', g.length === 1, all.map((f) => `${f.kind} ${f.severity} ${f.request?.path ?? ''}`).join('; ') || 'no finding');
     const f = g[0];
-    const others = all.filter((x) => x !== f);
-    if (s.goaway.retried) check('analyze: it is info (nothing was lost), and no finding is an error or warning', f?.severity === 'info' && all.every((x) => x.severity === 'info'), all.map((x) => `${x.kind} ${x.severity}: ${x.summary}`).join('; ') || 'none');
-    else check('analyze: it is an error (requests were lost), and the only finding at error or warning', f?.severity === 'error' && others.every((x) => x.severity === 'info'), all.map((x) => `${x.kind} ${x.severity}: ${x.summary}`).join('; ') || 'none');
+    const cut = Object.entries(s.goaway.cut);
+    const clean = cut.every(([, fate]) => fate === 'retried');
+    const loud = all.filter((x) => x !== f && x.severity !== 'info');
+    const also = s.goawayAlso;
+    if (clean) check('analyze: it is info (nothing was lost), and no finding is an error or warning', f?.severity === 'info' && loud.length === 0, all.map((x) => `${x.kind} ${x.severity}: ${x.summary}`).join('; ') || 'none');
+    else check(`analyze: it is an error (requests were lost)${also ? `; the only other error or warning is the failed retry's ${also}` : ', the only finding at error or warning'}`, f?.severity === 'error' && (also ? loud.length === 1 && loud[0]!.kind === also : loud.length === 0), all.map((x) => `${x.kind} ${x.severity} ${x.request?.path ?? ''}: ${x.summary}`).join('; ') || 'none');
     const streams = f?.goaway?.streams ?? [];
     check(`analyze: GOAWAY last-stream-id ${s.goaway.lastStreamId} NO_ERROR`, f?.goaway?.lastStreamId === s.goaway.lastStreamId && f.goaway.errorCode === 'NO_ERROR', f?.goaway ? `${f.goaway.lastStreamId} ${f.goaway.errorCode}` : 'no goaway in the finding');
-    const want = s.goaway.retried ? 'retried and answered 200' : 'not retried';
-    const ok = (x: (typeof streams)[number]): boolean => (s.goaway!.retried ? x.outcome === 'retried' && x.retry?.status === 200 : x.outcome === 'not-retried' && x.retry === null);
-    check(`analyze: the cut requests ${s.goaway.cut.join(', ')}, each ${want}`, streams.map((x) => x.path).join(',') === s.goaway.cut.join(',') && streams.every(ok), streams.map((x) => `${x.path} ${x.outcome} ${x.retry?.status ?? '-'}`).join(', ') || 'none');
+    const retryStatus = { retried: 200, 'retry-failed': 502, 'not-retried': undefined } as const;
+    check(
+      `analyze: the cut requests ${cut.map(([p, fate]) => `${p} ${fate}`).join(', ')}`,
+      streams.map((x) => x.path).join(',') === cut.map(([p]) => p).join(',') && streams.every((x, i) => x.outcome === cut[i]![1] && (x.retry?.status ?? undefined) === retryStatus[cut[i]![1]]),
+      streams.map((x) => `${x.path} ${x.outcome} ${x.retry?.status ?? '-'}`).join(', ') || 'none',
+    );
     return out;
   }
   if (s.expectKind === null) {
