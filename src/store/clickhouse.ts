@@ -234,24 +234,41 @@ export class ClickHouseSink implements RecordSink {
     if (this.heldRows > (this.o.maxMemoryRows ?? 200_000)) this.relieve();
   }
 
+  private get cap(): number {
+    return this.o.maxMemoryRows ?? 200_000;
+  }
+
   /**
    * Memory is full (the server is slower than the capture, or away): batches waiting behind the
    * one being sent go to the spool, oldest first, until half the cap is left. Never blocks.
    */
   private relieve(): void {
-    const cap = this.o.maxMemoryRows ?? 200_000;
-    for (let i = 1; i < this.queue.length && this.heldRows > cap / 2; i++) {
+    const cap = this.cap;
+    this.spillWaiting(1, cap / 2);
+    // The disk cannot keep up either: rows in memory, held or on their way to the disk, stay
+    // within 4x the cap; past it the newest batches not on their way are dropped, counted and said.
+    for (let i = this.queue.length - 1; i >= 1 && this.memoryRows > cap * 4; i--) {
       const b = this.queue[i]!;
-      if (b.rows && b.file === null && !this.inSpill.has(b)) this.spill(b);
-    }
-    // The disk cannot keep up either: the newest batch is dropped, counted and reported.
-    while (this.memoryRows > cap * 4 && this.queue.length > 1) {
-      const b = this.queue[this.queue.length - 1]!;
-      if (!b.rows || this.inSpill.has(b)) break;
-      this.queue.pop();
+      if (!b.rows || this.inSpill.has(b)) continue;
+      if (this.s.dropped === 0) this.o.onNotice?.(`store ${this.where}: the spool's disk cannot keep up with the records: the newest batches are dropped (counted as DROPPED)`);
+      this.queue.splice(i, 1);
       this.s.dropped += b.count;
       this.s.pending -= b.count;
       this.memoryRows -= b.count;
+    }
+  }
+
+  /**
+   * Starts writing batches held in memory to the spool, oldest first from queue[from], until no
+   * more than `held` rows are held; at most 3x the cap on their way to the disk at once (each spool
+   * write holds its rows until its fsync: on a slow disk, unbounded spilling was unbounded memory).
+   */
+  private spillWaiting(from: number, held: number): void {
+    for (let i = from; i < this.queue.length && this.heldRows > held; i++) {
+      const b = this.queue[i]!;
+      if (!b.rows || b.file !== null || this.inSpill.has(b)) continue;
+      if (this.spilling > 0 && this.spilling + b.count > this.cap * 3) return;
+      this.spill(b);
     }
   }
 
@@ -272,6 +289,8 @@ export class ClickHouseSink implements RecordSink {
           this.s.pending -= n;
           this.s.spooled += n;
         } else if (!this.queue.includes(b)) void this.spool.remove(b); // sent meanwhile
+        // Server away: the batches still held follow, as the disk takes them.
+        if (this.wasDown && !this.closed) this.spillWaiting(0, 0);
       },
       (e: unknown) => {
         this.spilling -= n;
@@ -339,8 +358,8 @@ export class ClickHouseSink implements RecordSink {
         const [first, most] = this.o.retryMs ?? [250, 5000];
         this.retryWait = Math.min(most, this.retryWait ? this.retryWait * 2 : first);
         this.downUntil = Date.now() + this.retryWait;
-        // Server away: what waits in memory goes to disk.
-        for (const q of this.queue) this.spill(q);
+        // Server away: what waits in memory goes to disk (as fast as the disk takes it).
+        this.spillWaiting(0, 0);
         return;
       }
     }

@@ -40,6 +40,11 @@ export class ClickHouseServer {
   port = 0;
   private proc: ChildProcess | null = null;
 
+  /** Started and not stopped or killed since. */
+  get running(): boolean {
+    return this.proc !== null && this.proc.exitCode === null;
+  }
+
   get url(): string {
     return `clickhouse://127.0.0.1:${this.port}`;
   }

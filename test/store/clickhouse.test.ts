@@ -10,9 +10,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { ClickHouseSink, parseClickHouseUrl, redact } from '../../src/store/clickhouse.js';
 import { checkRow, TABLE_NAMES } from '../../src/store/schema.js';
+import { describeStats } from '../../src/store/sink.js';
 import { ClickHouseServer, clickHouseMissing } from './clickhouse-server.js';
 import { sampleRow } from './rows.js';
 
@@ -43,17 +44,32 @@ describe('ClickHouse server', { skip: missing ?? false }, () => {
   before(async () => {
     await ch.start();
   });
+  // A test that stops the server and fails before starting it again must not fail the next ones.
+  beforeEach(async () => {
+    if (!ch.running) await ch.start();
+  });
   after(async () => {
     await ch.dispose();
     rmSync(tmp, { recursive: true, force: true });
   });
 
   const count = async (db: string, table: string, extra = ''): Promise<number> => Number((await ch.query(`SELECT count() FROM ${db}.${table} ${extra}`)).trim());
+  /** Waits for a condition the sink reaches on its own (a spill, a retry), failing after `ms`. */
+  const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  // close(waitMs) returns as soon as every batch is sent; the budget is long because a loaded
+  // machine (a full test run) can take seconds to create the tables and insert.
+  const DRAIN_MS = 60_000;
 
   test('tables are created on first use and every column round-trips', async () => {
     const sink = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t1`), { spoolDir: join(tmp, 's1'), node: 'node-a' });
     for (const t of TABLE_NAMES) for (let i = 0; i < 10; i++) sink.write(t, sampleRow(t, i));
-    const s = await sink.close();
+    const s = await sink.close(DRAIN_MS);
     assert.equal(s.stored, 10 * TABLE_NAMES.length);
     assert.equal(s.spooled + s.dropped + s.rejected + s.pending, 0);
     for (const t of TABLE_NAMES) assert.equal(await count('t1', t), 10, t);
@@ -79,11 +95,10 @@ describe('ClickHouse server', { skip: missing ?? false }, () => {
     await writeSome(3000);
     await ch.stop();
     await writeSome(3000);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.ok(sink.stats().spooled > 0, 'rows go to the spool while the server is away');
+    await until('rows go to the spool while the server is away', () => sink.stats().spooled > 0);
     await ch.start();
     await writeSome(3000);
-    const s = await sink.close(30_000);
+    const s = await sink.close(DRAIN_MS);
     assert.equal(s.stored, 9000);
     assert.equal(s.spooled + s.dropped + s.pending, 0);
     assert.equal(await count('t2', 'conns'), 9000);
@@ -103,27 +118,51 @@ describe('ClickHouse server', { skip: missing ?? false }, () => {
     await ch.start();
     const b = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t3`), { spoolDir: spool, node: 'node-c' });
     for (let i = 1234; i < 1300; i++) b.write('transactions', sampleRow('transactions', i));
-    const sb = await b.close();
+    const sb = await b.close(DRAIN_MS);
     assert.equal(sb.stored, 1234 + 66);
     assert.equal(await count('t3', 'transactions'), 1300);
   });
 
   test('a burst larger than the memory cap while the server is away goes to the spool: nothing dropped, all sent once when it is back', async () => {
     await ch.stop();
-    const sink = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t5`), { spoolDir: join(tmp, 's5'), node: 'node-e', batchRows: 200, maxMemoryRows: 2000, retryMs: [50, 200] });
+    const cap = 2000;
+    const sink = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t5`), { spoolDir: join(tmp, 's5'), node: 'node-e', batchRows: 200, maxMemoryRows: cap, retryMs: [50, 200] });
     for (let i = 0; i < 50_000; i++) {
       sink.write('transactions', sampleRow('transactions', i));
-      if (i % 500 === 499) await new Promise((r) => setImmediate(r)); // a capture yields between datagram batches
+      if (i % 500 === 499) {
+        await new Promise((r) => setImmediate(r)); // a capture yields between datagram batches
+        // ... and here the disk keeps up with it: on a loaded machine an fsync can take longer
+        // than the test's 500 rows, and past 4x the cap the sink drops (tested below).
+        await until('the spool takes what is over the memory cap', () => sink.stats().pending <= 2 * cap);
+      }
     }
     const away = sink.stats();
     assert.equal(away.dropped, 0);
     assert.ok(away.spooled > 40_000, JSON.stringify(away));
     await ch.start();
-    const s = await sink.close(60_000);
+    const s = await sink.close(DRAIN_MS);
     assert.equal(s.stored, 50_000);
     assert.equal(s.dropped + s.spooled + s.pending, 0);
     assert.equal(await count('t5', 'transactions'), 50_000);
     assert.equal(await count('t5', 'transactions', 'WHERE uid IN (SELECT uid FROM t5.transactions GROUP BY uid HAVING count() > 1)'), 0);
+  });
+
+  test('a writer faster than the disk while the server is away: past 4x the memory cap the newest batches are dropped, counted and said, the rest sent once', async () => {
+    await ch.stop();
+    const cap = 2000;
+    const sink = new ClickHouseSink(parseClickHouseUrl(`${ch.url}/t6`), { spoolDir: join(tmp, 's6'), node: 'node-f', batchRows: 200, maxMemoryRows: cap, retryMs: [50, 200] });
+    // No turn of the event loop while writing: no spool write can finish, whatever the disk.
+    for (let i = 0; i < 50_000; i++) sink.write('transactions', sampleRow('transactions', i));
+    const away = sink.stats();
+    assert.ok(away.dropped > 0, JSON.stringify(away));
+    assert.ok(away.pending <= 4 * cap + 200, `memory bounded: ${JSON.stringify(away)}`);
+    await ch.start();
+    const s = await sink.close(DRAIN_MS);
+    assert.equal(s.stored + s.dropped, 50_000);
+    assert.equal(s.spooled + s.pending, 0);
+    assert.match(describeStats(sink.where, s), new RegExp(`\\b${s.dropped} DROPPED`));
+    assert.equal(await count('t6', 'transactions'), s.stored);
+    assert.equal(await count('t6', 'transactions', 'WHERE uid IN (SELECT uid FROM t6.transactions GROUP BY uid HAVING count() > 1)'), 0);
   });
 
   test('an insert the server committed but never answered is not sent twice', async () => {
@@ -160,7 +199,7 @@ describe('ClickHouse server', { skip: missing ?? false }, () => {
     try {
       const sink = new ClickHouseSink(parseClickHouseUrl(`clickhouse://127.0.0.1:${port}/t4`), { spoolDir: join(tmp, 's4'), node: 'node-d', retryMs: [50, 100] });
       for (let i = 0; i < 700; i++) sink.write('findings', sampleRow('findings', i));
-      const s = await sink.close(20_000);
+      const s = await sink.close(DRAIN_MS);
       assert.equal(cut, 1, 'the proxy cut one answer');
       assert.ok(s.failures >= 1);
       assert.equal(s.stored, 700);
