@@ -441,6 +441,32 @@ export class ClickHouseSink implements RecordSink {
   }
 }
 
+/** The columns each table of the database has (system.columns: every server version has it). */
+async function columnsOf(client: ClickHouseClient, db: string): Promise<Set<string>> {
+  const r = (await (await client.query({ query: `SELECT table, name FROM system.columns WHERE database = ${chString(db)}`, format: 'JSONEachRow' })).json()) as { table: string; name: string }[];
+  return new Set(r.map((x) => `${x.table}.${x.name}`));
+}
+
+/**
+ * Tables made by an older schema version gain the columns added since (all nullable: the rows
+ * already there read NULL, as the older version replayed them). Two writers upgrading at once:
+ * the second one's ALTER fails on the column the first added, which is then there.
+ */
+async function addMissingColumns(client: ClickHouseClient, db: string): Promise<void> {
+  let have = await columnsOf(client, db);
+  for (const t of TABLE_NAMES) {
+    for (const col of tableDef(t).columns) {
+      if (have.has(`${t}.${col.name}`)) continue;
+      try {
+        await client.command({ query: `ALTER TABLE ${db}.${t} ADD COLUMN ${col.name} ${chType(col)}` });
+      } catch (e) {
+        have = await columnsOf(client, db);
+        if (!have.has(`${t}.${col.name}`)) throw e;
+      }
+    }
+  }
+}
+
 /**
  * Creates the database and tables if missing and checks the schema version; returns the server
  * version. A store written by a newer mirrorlens (higher schema version) is refused.
@@ -455,6 +481,7 @@ export async function ensureClickHouseSchema(client: ClickHouseClient, db: strin
     throw new MirrorlensError(ErrorCode.Store, `the store ${db} has record schema version ${stored}; this mirrorlens writes version ${STORE_SCHEMA_VERSION}: upgrade mirrorlens`);
   }
   for (const t of TABLE_NAMES) await client.command({ query: createTableSql(db, tableDef(t)) });
+  await addMissingColumns(client, db);
   if (stored < STORE_SCHEMA_VERSION) {
     await client.insert({ table: `${db}.mirrorlens_schema`, values: [{ version: STORE_SCHEMA_VERSION, ts: Date.now() / 1000, generator: 'mirrorlens 0.1.0' }], format: 'JSONEachRow' });
   }

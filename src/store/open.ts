@@ -75,9 +75,13 @@ class ParquetReader implements StoreReader {
       const cols = tableDef(t).columns;
       const hasFiles = readdirSync(join(dir, t)).some((f) => f.endsWith('.parquet'));
       if (hasFiles) {
-        // union_by_name: files of older schema versions read with missing columns as NULL.
+        // union_by_name: files of older schema versions read with missing columns as NULL; a
+        // column no file has yet (a store written only before it was added) is NULL too.
         const glob = duckString(join(dir, t, '*.parquet'));
-        await con.run(`CREATE VIEW ${t} AS SELECT ${cols.map((c) => c.name).join(', ')} FROM read_parquet(${glob}, union_by_name = true)`);
+        const from = `read_parquet(${glob}, union_by_name = true)`;
+        const have = new Set((await con.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`)).getRowsJS().map((r) => String(r[0])));
+        const sel = cols.map((c) => (have.has(c.name) ? c.name : `CAST(NULL AS ${duckType(c)}) AS ${c.name}`));
+        await con.run(`CREATE VIEW ${t} AS SELECT ${sel.join(', ')} FROM ${from}`);
       } else await con.run(`CREATE TABLE ${t} (${cols.map((c) => `${c.name} ${duckType(c)}`).join(', ')})`);
     }
     return new ParquetReader(dir, instance, con);

@@ -42,17 +42,23 @@ function fileSafe(s: string): string {
 
 const META = 'store.json';
 
-/** Creates (or checks) the store directory and its schema version. */
-export function prepareStoreDir(dir: string): void {
+/**
+ * Creates (or checks) the store directory and its schema version. A writer (`writing`) raises the
+ * version of a store written before to its own: its files then hold the newer columns, which the
+ * older files lack (read as NULL).
+ */
+export function prepareStoreDir(dir: string, writing = false): void {
   try {
     mkdirSync(dir, { recursive: true });
     const meta = join(dir, META);
+    const current = `${JSON.stringify({ mirrorlensStore: true, schemaVersion: STORE_SCHEMA_VERSION })}\n`;
     if (existsSync(meta)) {
       const m = JSON.parse(readFileSync(meta, 'utf8')) as { schemaVersion?: number };
       if (typeof m.schemaVersion === 'number' && m.schemaVersion > STORE_SCHEMA_VERSION) {
         throw new MirrorlensError(ErrorCode.Store, `the store has record schema version ${m.schemaVersion}; this mirrorlens writes version ${STORE_SCHEMA_VERSION}: upgrade mirrorlens`, { file: dir });
       }
-    } else writeFileSync(meta, `${JSON.stringify({ mirrorlensStore: true, schemaVersion: STORE_SCHEMA_VERSION })}\n`);
+      if (writing && m.schemaVersion !== STORE_SCHEMA_VERSION) writeFileSync(meta, current);
+    } else writeFileSync(meta, current);
     for (const t of TABLE_NAMES) mkdirSync(join(dir, t), { recursive: true });
   } catch (e) {
     if (e instanceof MirrorlensError) throw e;
@@ -89,7 +95,7 @@ export class ParquetSink implements RecordSink {
     readonly dir: string,
     private readonly o: ParquetSinkOptions = {},
   ) {
-    prepareStoreDir(dir);
+    prepareStoreDir(dir, true);
     this.where = dir;
     this.node = fileSafe(o.node ?? hostname());
     this.timer = setInterval(() => this.checkpoint(), o.flushMs ?? 10_000);

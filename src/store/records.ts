@@ -167,6 +167,10 @@ export function txRow(tx: HttpTransaction, conn: ConnInfo, node: string): Row {
     malformed_reason: tx.malformedReason,
     request_body_bytes: tx.requestBodyBytes,
     response_body_bytes: tx.responseBodyBytes,
+    resp_head_bytes: tx.responseHeadBytes,
+    resp_content_length: tx.responseContentLength,
+    goaway_ts: tx.goaway?.time ?? null,
+    goaway_last_stream: tx.goaway?.lastStreamId ?? null,
   };
 }
 
@@ -363,9 +367,10 @@ export function txViewOf(r: Row): TxView {
     outcome: String(r.outcome),
     endedBy,
     errorCode: strOrNull(r.error_code),
+    goaway: goawayOf(r),
     malformedReason: strOrNull(r.malformed_reason),
-    responseHeadBytes: null,
-    responseContentLength: null,
+    responseHeadBytes: numOrNull(r.resp_head_bytes),
+    responseContentLength: numOrNull(r.resp_content_length),
     responseBodyBytes: num(r.response_body_bytes),
     clientAddr: String(r.orig_h),
     clientPort: num(r.orig_p),
@@ -507,6 +512,12 @@ export function icmpErrorOf(r: Row): NonNullable<ConnView['icmpError']> | null {
   return { time: num(r.icmp_error_ts), from: String(r.icmp_error_from), type: num(r.icmp_error_type), code: num(r.icmp_error_code) };
 }
 
+/** The HTTP/2 GOAWAY that cut a transaction row's stream, or null (none, or a row of schema version 1). */
+export function goawayOf(r: Row): { time: number; lastStreamId: number } | null {
+  if (r.goaway_ts === null || r.goaway_ts === undefined || r.goaway_last_stream === null || r.goaway_last_stream === undefined) return null;
+  return { time: num(r.goaway_ts), lastStreamId: num(r.goaway_last_stream) };
+}
+
 /** The ConnInfo a transaction row was seen on. */
 export function connInfoOf(r: Row): ConnInfo {
   return {
@@ -542,9 +553,9 @@ export function transactionOf(r: Row): HttpTransaction {
     responseHeaders: {},
     requestBodyBytes: num(r.request_body_bytes),
     responseBodyBytes: num(r.response_body_bytes),
-    // Not in schema v1 (the head size and declared length decide two verdicts; see docs/store.md).
-    responseHeadBytes: null,
-    responseContentLength: null,
+    // Since schema version 2 (the head size and declared length decide two verdicts); NULL in rows written before.
+    responseHeadBytes: numOrNull(r.resp_head_bytes),
+    responseContentLength: numOrNull(r.resp_content_length),
     requestFirstByteTime: numOrNull(r.req_first_ts),
     requestLastByteTime: numOrNull(r.req_last_ts),
     responseFirstByteTime: numOrNull(r.resp_first_ts),
@@ -556,8 +567,8 @@ export function transactionOf(r: Row): HttpTransaction {
     endedBy: strOrNull(r.ended_by) as HttpTransaction['endedBy'],
     endedByDirection: strOrNull(r.ended_by_dir) as HttpTransaction['endedByDirection'],
     errorCode: strOrNull(r.error_code),
-    // Not in schema v1: a GOAWAY's time and last-stream-id (the cut streams keep ended_by 'goaway').
-    goaway: null,
+    // Since schema version 2; rows written before have ended_by 'goaway' only (grouped by connection, timed by the request).
+    goaway: goawayOf(r),
     malformedReason: strOrNull(r.malformed_reason),
     headersIncomplete: false,
     upgrade: null,

@@ -1,5 +1,5 @@
 /**
- * The record schema of the store (docs/store.md), version 1: one table per record kind, every row
+ * The record schema of the store (docs/store.md), version 2: one table per record kind, every row
  * with `ts` (seconds since the Unix epoch, float: the time windows are asked on it), the `node`
  * that recorded it, and the connection `uid` it belongs to. Column names follow Zeek's logs where
  * Zeek has the field (conn.log: `orig_h`, `resp_p`, `conn_state`, `history`, `missed_bytes`, ...).
@@ -9,8 +9,17 @@
  * JSON type; `bool` is UInt8 there.
  */
 
-/** Bumped on any change a reader must know about; stored with the records (docs/store.md). */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * Bumped on any change a reader must know about; stored with the records (docs/store.md).
+ * 2: transactions gained resp_head_bytes, resp_content_length, goaway_ts, goaway_last_stream
+ * (nullable: rows written by version 1 read them as NULL, which is what v1 replayed).
+ */
+export const STORE_SCHEMA_VERSION = 2;
+
+/** Columns added after version 1, by table: a store written before lacks them (readers give NULL, ClickHouse tables gain them). */
+export const ADDED_COLUMNS: Partial<Record<string, Record<string, number>>> = {
+  transactions: { resp_head_bytes: 2, resp_content_length: 2, goaway_ts: 2, goaway_last_stream: 2 },
+};
 
 export type ColumnType = 'f64' | 'i64' | 'i32' | 'str' | 'bool' | 'f64[]' | 'str[]';
 
@@ -152,6 +161,10 @@ export const TABLES = {
       c('malformed_reason', 'str', '', true),
       c('request_body_bytes', 'i64', ''),
       c('response_body_bytes', 'i64', ''),
+      c('resp_head_bytes', 'i64', 'HTTP/1 response head size, status line to the empty line (over 32 KB: an ALB answers 502); since version 2', true),
+      c('resp_content_length', 'i64', 'Content-Length the response declared (more than response_body_bytes: a body cut short); since version 2', true),
+      c('goaway_ts', 'f64', 'HTTP/2: the GOAWAY that ended this stream unprocessed: its time; since version 2', true),
+      c('goaway_last_stream', 'i64', 'and its last-stream-id; since version 2', true),
     ],
   },
   tls: {

@@ -11,8 +11,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ClickHouseSink, parseClickHouseUrl, redact } from '../../src/store/clickhouse.js';
-import { checkRow, TABLE_NAMES } from '../../src/store/schema.js';
+import { ClickHouseSink, clickHouseClient, createTableSql, parseClickHouseUrl, redact } from '../../src/store/clickhouse.js';
+import { openReader } from '../../src/store/open.js';
+import { goawayOf, transactionOf } from '../../src/store/records.js';
+import { ADDED_COLUMNS, checkRow, STORE_SCHEMA_VERSION, TABLE_NAMES, tableDef, type Row } from '../../src/store/schema.js';
 import { describeStats } from '../../src/store/sink.js';
 import { ClickHouseServer, clickHouseMissing } from './clickhouse-server.js';
 import { sampleRow } from './rows.js';
@@ -79,7 +81,46 @@ describe('ClickHouse server', { skip: missing ?? false }, () => {
     const conn = JSON.parse(await ch.query("SELECT syn_ts, capture_points, isn_orig FROM t1.conns WHERE uid = 'Cconns1' FORMAT JSONEachRow")) as Record<string, unknown>;
     assert.deepEqual(conn.syn_ts, [1.5, 2.25]);
     assert.equal(conn.isn_orig, null);
-    assert.equal((await ch.query('SELECT max(version) FROM t1.mirrorlens_schema')).trim(), '1');
+    assert.equal((await ch.query('SELECT max(version) FROM t1.mirrorlens_schema')).trim(), String(STORE_SCHEMA_VERSION));
+  });
+
+  test('a database schema version 1 made gains the columns added since: its rows read NULL there, new rows carry them', async () => {
+    // The tables as version 1 created them (the columns added since left out), one row in each.
+    const t = parseClickHouseUrl(`${ch.url}/v1db`);
+    const client = clickHouseClient(t);
+    const v1 = (name: (typeof TABLE_NAMES)[number]) => ({ ...tableDef(name), columns: tableDef(name).columns.filter((c) => !ADDED_COLUMNS[name]?.[c.name]) });
+    const oldRow = (name: (typeof TABLE_NAMES)[number], i: number): Row => Object.fromEntries(Object.entries(sampleRow(name, i)).filter(([k]) => !ADDED_COLUMNS[name]?.[k]));
+    try {
+      await client.command({ query: 'CREATE DATABASE v1db' });
+      await client.command({ query: 'CREATE TABLE v1db.mirrorlens_schema (version UInt32, ts Float64, generator String) ENGINE = TinyLog' });
+      await client.insert({ table: 'v1db.mirrorlens_schema', values: [{ version: 1, ts: 1, generator: 'mirrorlens 0.1.0' }], format: 'JSONEachRow' });
+      for (const name of TABLE_NAMES) {
+        await client.command({ query: createTableSql('v1db', v1(name)) });
+        await client.insert({ table: `v1db.${name}`, values: [{ ...oldRow(name, 0), batch: 'v1' }], format: 'JSONEachRow' });
+      }
+    } finally {
+      await client.close();
+    }
+    assert.equal(await ch.query("SELECT count() FROM system.columns WHERE database = 'v1db' AND name = 'resp_head_bytes'"), '0\n');
+    const sink = new ClickHouseSink(t, { spoolDir: join(tmp, 'sv1'), node: 'node-v2' });
+    sink.write('transactions', sampleRow('transactions', 3));
+    const s = await sink.close();
+    assert.equal(s.stored, 1);
+    assert.equal((await ch.query('SELECT max(version) FROM v1db.mirrorlens_schema')).trim(), String(STORE_SCHEMA_VERSION));
+    const r = await openReader(`${ch.url}/v1db`);
+    try {
+      const rows = await r.query('SELECT * FROM transactions ORDER BY ts');
+      assert.equal(rows.length, 2);
+      const [old, now] = rows as [Row, Row];
+      for (const col of Object.keys(ADDED_COLUMNS.transactions!)) assert.equal(old[col], null, `v1 row: ${col}`);
+      assert.equal(transactionOf(old).responseHeadBytes, null);
+      assert.equal(goawayOf(old), null);
+      const want = sampleRow('transactions', 3);
+      for (const col of Object.keys(ADDED_COLUMNS.transactions!)) assert.equal(now[col], want[col], `v2 row: ${col}`);
+      assert.equal(transactionOf(now).responseContentLength, want.resp_content_length);
+    } finally {
+      await r.close();
+    }
   });
 
   test('server stopped mid-run and restarted: every row arrives exactly once', async () => {

@@ -33,8 +33,8 @@ function comparable(fs: Finding[]): unknown[] {
   return fs.map((f) => ({ ...f, id: undefined }));
 }
 
-function split(filter: string, out: string): void {
-  const r = spawnSync('tshark', ['-r', capture, '-Y', filter, '-w', out], { encoding: 'utf8' });
+function split(filter: string, out: string, from = capture): void {
+  const r = spawnSync('tshark', ['-r', from, '-Y', filter, '-w', out], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -77,6 +77,45 @@ test('two nodes recording one path into the store: analyze --store = analyze of 
     await reader.close();
   }
 });
+
+// Lab captures whose verdicts rest on what the HTTP parser measured of the target's response: its
+// head size (header-too-large: 40 KB of headers, over the ALB's 32 KB, answered 502) and its
+// declared Content-Length against the body that came (short-body: 1000 announced, 500 sent, 504).
+// `mirrorlens lab run NAME` (NLB without client IP preservation, every ENI mirrored): listen's
+// capture, curl's key log and the ALB log. Recorded the way two listeners would have received it.
+for (const [name, kind] of [
+  ['header-too-large', 'response-headers-too-large'],
+  ['short-body', 'content-length-mismatch'],
+] as const) {
+  test(`lab ${name}: the store's analysis of two nodes' records gives the merged capture's ${kind}`, { skip: tshark ? false : 'tshark missing' }, async () => {
+    const base = join(import.meta.dirname, `../fixtures/lab/${name}-snat-all`);
+    const [cap, keys, log] = [`${base}.pcapng`, `${base}.keys`, `${base}.alb.log`];
+    const dir = join(tmp, `lab-${name}`);
+    for (const [node, filter] of [
+      ['alb-eni', 'frame.interface_name == "alb-client-side" || frame.interface_name == "alb-target-side"'],
+      ['target-eni', 'frame.interface_name == "target-eni"'],
+    ] as const) {
+      const part = join(tmp, `${name}-${node}.pcapng`);
+      split(filter, part, cap);
+      const rec = new Recorder(openSink(dir, { node }), node);
+      await analyze({ captures: [part], keylogs: [keys] }, { recorder: rec });
+      await rec.close();
+    }
+    const logs = new Recorder(openSink(dir, { node: 'logs' }), 'logs');
+    await analyze({ captures: [], albLogs: [log] }, { recorder: logs });
+    await logs.close();
+    const merged = await analyze({ captures: [cap], keylogs: [keys], albLogs: [log] });
+    assert.deepEqual(merged.report.findings.filter((f) => f.severity !== 'info').map((f) => f.kind), [kind]);
+    const reader = await openReader(dir);
+    try {
+      const fromStore = await analyzeStore(reader, ALL_TIME);
+      assert.deepEqual(comparable(fromStore.report.findings), comparable(merged.report.findings));
+      assert.deepEqual(byUid(fromStore.report.transactions), byUid(merged.report.transactions));
+    } finally {
+      await reader.close();
+    }
+  });
+}
 
 // The path model's built stories (idle reset, keep-alive race, target crash, slow target, SYN
 // dropped with a flow-log REJECT), the NLB with and without client IP preservation, every leg

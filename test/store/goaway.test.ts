@@ -35,6 +35,8 @@ for (const [name, want] of [
     try {
       const fromStore = await analyzeStore(reader, ALL_TIME);
       assert.deepEqual(fromStore.report.findings.map(story), [want]);
+      // Whole: the GOAWAY's time and last-stream-id (schema version 2) included.
+      assert.deepEqual(fromStore.report.findings.map((f) => ({ ...f, id: undefined })), batch.report.findings.map((f) => ({ ...f, id: undefined })));
     } finally {
       await reader.close();
     }

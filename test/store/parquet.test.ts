@@ -3,13 +3,15 @@
  * intact, readable while the writer is still open, staging files of a killed writer recovered.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openReader } from '../../src/store/open.js';
-import { ParquetSink } from '../../src/store/parquet.js';
-import { TABLE_NAMES, tableDef } from '../../src/store/schema.js';
+import { duckString, ParquetSink } from '../../src/store/parquet.js';
+import { goawayOf, transactionOf } from '../../src/store/records.js';
+import { ADDED_COLUMNS, STORE_SCHEMA_VERSION, TABLE_NAMES, tableDef } from '../../src/store/schema.js';
 import { sampleRow } from './rows.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mirrorlens-parquet-'));
@@ -70,4 +72,64 @@ test("a killed writer's staging file (last line cut) is turned into Parquet by t
 
 test('a directory that is not a store is refused in one line', async () => {
   await assert.rejects(openReader(join(tmp, 'nothing-here')), /no mirrorlens store here/);
+});
+
+/** Rewrites a store's Parquet files as schema version 1 wrote them: without the columns added since. */
+async function downgradeToV1(dir: string): Promise<void> {
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  try {
+    for (const t of TABLE_NAMES) {
+      const added = Object.keys(ADDED_COLUMNS[t] ?? {});
+      if (added.length === 0) continue;
+      for (const f of readdirSync(join(dir, t)).filter((x) => x.endsWith('.parquet'))) {
+        const path = join(dir, t, f);
+        await con.run(`COPY (SELECT * EXCLUDE (${added.join(', ')}) FROM read_parquet(${duckString(path)})) TO ${duckString(`${path}.v1`)} (FORMAT PARQUET)`);
+        renameSync(`${path}.v1`, path);
+      }
+    }
+  } finally {
+    con.closeSync();
+    db.closeSync();
+  }
+  writeFileSync(join(dir, 'store.json'), `${JSON.stringify({ mirrorlensStore: true, schemaVersion: 1 })}\n`);
+}
+
+test('a store written by schema version 1 reads: the columns added since are NULL, alone and beside newer files', async () => {
+  const dir = join(tmp, 'v1');
+  const old = new ParquetSink(dir, { node: 'old' });
+  for (let i = 0; i < 3; i++) old.write('transactions', sampleRow('transactions', i));
+  await old.close();
+  await downgradeToV1(dir);
+  const schemaOf = () => (JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')) as { schemaVersion: number }).schemaVersion;
+  const added = Object.keys(ADDED_COLUMNS.transactions!);
+  // Only version-1 files: no file has the new columns at all.
+  const r1 = await openReader(dir);
+  try {
+    const rows = await r1.query('SELECT * FROM transactions ORDER BY ts');
+    assert.equal(rows.length, 3);
+    for (const row of rows) for (const c of added) assert.equal(row[c], null, c);
+    assert.equal(transactionOf(rows[0]!).responseHeadBytes, null);
+    assert.equal(transactionOf(rows[0]!).responseContentLength, null);
+    assert.equal(goawayOf(rows[0]!), null);
+  } finally {
+    await r1.close();
+  }
+  assert.equal(schemaOf(), 1, 'a reader leaves the version as it found it');
+  // A newer writer adds files with them; the store says its version from then on.
+  const now = new ParquetSink(dir, { node: 'new' });
+  now.write('transactions', sampleRow('transactions', 3));
+  await now.close();
+  assert.equal(schemaOf(), STORE_SCHEMA_VERSION);
+  const r2 = await openReader(dir);
+  try {
+    const rows = await r2.query('SELECT * FROM transactions ORDER BY ts');
+    assert.equal(rows.length, 4);
+    for (const c of added) assert.equal(rows[0]![c], null, c);
+    const want = sampleRow('transactions', 3);
+    for (const c of added) assert.equal(rows[3]![c], want[c], c);
+    assert.deepEqual(goawayOf(rows[3]!), { time: want.goaway_ts, lastStreamId: want.goaway_last_stream });
+  } finally {
+    await r2.close();
+  }
 });
