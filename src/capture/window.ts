@@ -14,6 +14,7 @@
  *
  * Durations: `90` (seconds), `90s`, `1.5s`, `250ms`, `5m`, `2h`, `1d`, `1h30m`, ISO `PT5M`.
  */
+import { isoMs } from './time-text.js';
 
 export interface TimeWindow {
   /** First second in the window (inclusive); -Infinity when open. */
@@ -54,7 +55,7 @@ export function intersectWindows(a: TimeWindow, b: TimeWindow): TimeWindow {
 
 /** `2024-05-01T12:03:17.123Z .. 2024-05-01T12:05:17.123Z`, with `…` for an open end. */
 export function formatWindow(w: TimeWindow): string {
-  const f = (t: number): string => (Number.isFinite(t) ? new Date(Math.round(t * 1000)).toISOString() : '…');
+  const f = (t: number): string => (Number.isFinite(t) ? (isoMs(Math.round(t * 1000)) ?? String(t)) : '…');
   return `${f(w.since)} .. ${f(w.until)}`;
 }
 

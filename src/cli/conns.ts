@@ -16,6 +16,7 @@ import { processCaptures, type PipelineOptions } from '../flow/pipeline.js';
 import { CONN_STATES, type ConnState } from '../flow/conn-state.js';
 import type { ConnectionRecord, TcpEvent } from '../flow/record.js';
 import type { PacketDecoder } from '../wire/packet.js';
+import { isoMs } from '../capture/time-text.js';
 
 const USAGE = `Usage: mirrorlens conns CAPTURE... [options]
 
@@ -85,7 +86,7 @@ function hostMatchesRecord(h: HostFilter, r: ConnectionRecord): boolean {
 }
 
 function fmtTime(t: number): string {
-  return Number.isFinite(t) ? new Date(Math.round(t * 1000)).toISOString() : '-';
+  return Number.isFinite(t) ? (isoMs(Math.round(t * 1000)) ?? String(t)) : '-';
 }
 
 function fmtSeconds(s: number): string {

@@ -13,6 +13,7 @@ import { processCaptures } from '../flow/pipeline.js';
 import type { ConnInfo, Direction, StreamSink } from '../flow/stream.js';
 import { createAppSink, type AppSink } from '../tls/sniff.js';
 import { loadKeyLogs, reportIssues, statusOf } from './tls.js';
+import { isoMs } from '../capture/time-text.js';
 
 const USAGE = `Usage: mirrorlens follow CAPTURE... --conn UID [--keylog FILE]... [options]
        mirrorlens follow --store URL --conn UID [--keylog FILE]... [options]
@@ -50,7 +51,7 @@ function endpoint(addr: string, port: number): string {
 }
 
 function fmtTime(t: number): string {
-  return Number.isFinite(t) ? new Date(Math.round(t * 1e6) / 1000).toISOString() : '-';
+  return Number.isFinite(t) ? (isoMs(Math.round(t * 1e6) / 1000) ?? String(t)) : '-';
 }
 
 /** Printable ASCII, \n and \t kept; \r before \n dropped; everything else as \xNN. */

@@ -17,6 +17,7 @@ import { formatTable, wrapWidth } from './terminal.js';
 import { expandCaptureInputs } from '../capture/inputs.js';
 import { packetWindow, transactionSelected } from '../analyze/incident.js';
 import { createAppSink } from '../tls/sniff.js';
+import { isoMs } from '../capture/time-text.js';
 
 const USAGE = `Usage: mirrorlens http CAPTURE... [options]
 
@@ -105,7 +106,7 @@ function matches(tx: HttpTransaction, f: Filters): boolean {
 
 function iso(t: number | null): string {
   if (t === null) return '-';
-  return new Date(Math.round(t * 1000)).toISOString().replace('T', ' ').replace('Z', '');
+  return isoMs(Math.round(t * 1000))?.replace('T', ' ').replace('Z', '') ?? String(t);
 }
 
 function secs(x: number | null): string {

@@ -9,6 +9,7 @@ import type { Row } from '../store/schema.js';
 import { escapeText, safeJson } from '../report/escape.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { WINDOW_OPTIONS, windowFrom } from './store-options.js';
+import { isoMs } from '../capture/time-text.js';
 
 const USAGE = `Usage: mirrorlens query WHAT --store URL [options]
 
@@ -62,7 +63,7 @@ const SHAPES: Record<Exclude<What, 'sql'>, Shape> = {
 };
 
 function iso(t: number): string {
-  return Number.isFinite(t) ? new Date(t * 1000).toISOString().replace(/(\.\d{3})Z$/, '$1Z') : String(t);
+  return isoMs(t * 1000)?.replace(/(\.\d{3})Z$/, '$1Z') ?? String(t);
 }
 
 function cell(k: string, v: Row[string]): string {

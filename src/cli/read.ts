@@ -21,6 +21,7 @@ import { compileFilter } from '../wire/display-filter.js';
 import type { PacketContext, PacketPredicate } from '../wire/display-filter.js';
 import { interfaceContext } from '../capture/interface-point.js';
 import { TcpView } from '../wire/tcp.js';
+import { isoMs } from '../capture/time-text.js';
 
 const USAGE = `Usage: mirrorlens read CAPTURE... [options]
 
@@ -364,8 +365,8 @@ class Printer {
   private absTime(rec: PacketRecord): string {
     const ms = rec.tsSec * 1000;
     // A hostile or corrupt timestamp outside what Date can show is printed as epoch seconds.
-    if (!(Math.abs(ms) <= 8.64e15)) return `${rec.tsSec}.${String(rec.tsNsec).padStart(9, '0')}`;
-    const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+    const iso = isoMs(ms); // YYYY-MM-DDTHH:MM:SS.000Z
+    if (iso === null) return `${rec.tsSec}.${String(rec.tsNsec).padStart(9, '0')}`;
     return `${iso.slice(0, 19)}.${String(rec.tsNsec).padStart(9, '0')}Z`;
   }
 

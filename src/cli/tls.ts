@@ -14,6 +14,7 @@ import type { ConnInfo } from '../flow/stream.js';
 import { KeyLog, formatKeyLogIssue, type KeyLogIssue } from '../tls/keylog.js';
 import { createAppSink, type AppSink } from '../tls/sniff.js';
 import type { TlsSessionInfo } from '../tls/session.js';
+import { isoMs } from '../capture/time-text.js';
 
 const USAGE = `Usage: mirrorlens tls CAPTURE... [--keylog FILE]... [options]
 
@@ -44,7 +45,7 @@ function endpoint(addr: string, port: number): string {
 }
 
 function fmtTime(t: number): string {
-  return Number.isFinite(t) ? new Date(Math.round(t * 1000)).toISOString() : '-';
+  return Number.isFinite(t) ? (isoMs(Math.round(t * 1000)) ?? String(t)) : '-';
 }
 
 /** Loads every --keylog file; issues go to stderr as "file:line: message" (never a secret). */

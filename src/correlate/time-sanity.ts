@@ -5,6 +5,7 @@
  * tolerated clock skew) is analyzed on its own; capture spans far apart (more than the longest
  * idle timeout worth measuring) are separate captures.
  */
+import { isoMs } from '../capture/time-text.js';
 
 /** Capture files further apart than this (the NLB's longest configurable idle timeout) are separate captures. */
 export const CAPTURE_SPAN_GAP_SECONDS = 6000;
@@ -17,7 +18,7 @@ export interface InputRange {
 }
 
 function iso(t: number): string {
-  return new Date(Math.round(t * 1000)).toISOString().replace('.000Z', 'Z');
+  return isoMs(Math.round(t * 1000))?.replace('.000Z', 'Z') ?? String(t);
 }
 
 function describe(r: InputRange): string {

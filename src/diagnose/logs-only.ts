@@ -15,6 +15,7 @@ import { candidateCauses, causeById, GROUPS, groupName, matchCauses, type Cause,
 import { ownString } from '../logs/lines.js';
 import { albLogView, clbLogView } from '../correlate/from-logs.js';
 import { capturePlan, type CapturePlan } from './capture-plan.js';
+import { isoMs } from '../capture/time-text.js';
 
 /** Lines of one cause set and target further apart than this are separate incidents. */
 export const INCIDENT_GAP_SECONDS = 600;
@@ -242,7 +243,7 @@ export function groupDigits(n: number): string {
 }
 
 function hhmm(t: number): string {
-  return new Date(t * 1000).toISOString().substring(11, 16);
+  return isoMs(t * 1000)?.substring(11, 16) ?? String(t);
 }
 
 function secs(v: number): string {
@@ -271,7 +272,7 @@ function fieldsText(inc: LogIncident): string {
 /** The headline: "1 214 × 502 with target_status - and -1 processing times on target 10.0.2.30:8080 between 14:02 and 14:09". */
 export function incidentHeadline(inc: LogIncident): string {
   const on = inc.targetAddr !== null ? ` on target ${inc.targetAddr}${inc.targetPort !== null ? `:${inc.targetPort}` : ''}` : inc.service === 'nlb' ? ` on ${inc.elb}` : ', target:port -';
-  const day = new Date(inc.first * 1000).toISOString().substring(0, 10);
+  const day = isoMs(inc.first * 1000)?.substring(0, 10) ?? '';
   const when = inc.count === 1 || hhmm(inc.first) === hhmm(inc.last) ? `at ${day} ${hhmm(inc.first)} UTC` : `between ${day} ${hhmm(inc.first)} and ${hhmm(inc.last)} UTC`;
   const what = inc.service === 'nlb' ? 'TLS connection failure' : statusText(inc.status);
   return `${groupDigits(inc.count)} × ${what} ${fieldsText(inc)}${on} ${when}`;

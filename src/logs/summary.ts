@@ -10,6 +10,7 @@ import type { FlowLogRecord } from './flow.js';
 import { explainAlbError, explainClbError, explainErrorReason } from './explain.js';
 import { TLS_VERIFY_ERRORS } from './alb-conn.js';
 import { ownString } from './lines.js';
+import { isoMs } from '../capture/time-text.js';
 
 export interface SummaryOptions {
   /** How many error lines to keep with their explanation (all are counted). Default 100. */
@@ -171,7 +172,7 @@ function inc(m: Record<string, number>, k: string, by = 1): void {
 }
 
 function iso(t: number): string {
-  return new Date(Math.floor(t * 1000)).toISOString();
+  return isoMs(Math.floor(t * 1000)) ?? String(t);
 }
 
 function endpoint(addr: string | null, port: number | null): string {

@@ -5,10 +5,13 @@
 import type { Finding } from '../diagnose/finding.js';
 import { safeJson } from './escape.js';
 import type { Report } from '../analyze/model.js';
+import { isoMs } from '../capture/time-text.js';
 
+/** ISO-8601 with microseconds; a time no date can hold (a corrupt capture's) as its number of seconds. */
 export function isoTime(seconds: number): string {
   const ms = Math.floor(seconds * 1000);
-  const iso = new Date(ms).toISOString(); // 2026-11-25T20:25:53.123Z
+  const iso = isoMs(ms); // 2026-11-25T20:25:53.123Z
+  if (iso === null) return String(seconds);
   const micros = Math.round((seconds * 1000 - ms) * 1000);
   const frac = Math.min(999, Math.max(0, micros));
   return `${iso.slice(0, 23)}${String(frac).padStart(3, '0')}Z`;

@@ -17,7 +17,8 @@ export interface TextOptions {
 const KIND_COLOR: Record<string, string> = { error: '\x1b[31m', warning: '\x1b[33m', info: '\x1b[36m' };
 
 function clock(t: number): string {
-  return isoTime(t).slice(11, 23);
+  const iso = isoTime(t);
+  return iso.endsWith('Z') ? iso.slice(11, 23) : iso;
 }
 
 function markLine(m: TimelineMark, t0: number, legs: Finding['timeline']['legs'], width: number): string {
