@@ -104,3 +104,30 @@ test('a missing file is one clear line, exit 3; a file of only bad lines is one 
   assert.match(some.err, /\.\.\. and 3 more bad lines/);
   assert.match(some.out, /5 bad lines/);
 });
+
+test('NLB TLS log: failed handshakes explained from the catalogue, with the AWS page, each line listed; --json carries them', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'nlb.log');
+  const ok = readFileSync(join(fixtures, 'nlb-doc.log'), 'utf8').split('\n')[0]!;
+  const alert = ok.replace(' 246 - arn:', ' 246 48 arn:').replace('ECDHE-RSA-AES128-SHA tlsv12', '- -');
+  const left = ok.replace(/ 246 - arn:\S+ - ECDHE-RSA-AES128-SHA tlsv12 /, ' 246 - - - - - ');
+  assert.notEqual(alert, ok);
+  assert.notEqual(left, ok);
+  writeFileSync(f, `${ok}\n${alert}\n${left}\n`);
+  const { code, out, err } = await run([f]);
+  assert.equal(code, 0);
+  assert.equal(err, '');
+  assert.match(out, /TLS connections \(ALB connection logs \/ NLB access logs\): 3, 2 without a completed handshake/);
+  assert.match(out, /^ {2}nlb-tls-alert \(1\): the client ended the TLS handshake with the listener by an alert/m);
+  assert.match(out, /^ {4}1\. client rejected the NLB's TLS handshake \(alert\): Read the alert/m);
+  assert.match(out, /^ {2}nlb-tls-incomplete \(1\): the TLS handshake with the listener did not complete and the client sent no alert$/m);
+  assert.match(out, /^ {4}AWS: https:\/\/docs\.aws\.amazon\.com\/elasticloadbalancing\/latest\/network\/load-balancer-access-logs\.html$/m);
+  assert.match(out, /Failed handshakes \(2 of 2\):/);
+  assert.match(out, /nlb\.log:2 2018-12-20T02:59:40 72\.21\.218\.154:51341 -> 172\.100\.100\.185:443 sni my-network-loadbalancer/);
+  assert.match(out, /^ {4}nlb-tls-alert: alert 48 unknown_ca: the client does not trust/m);
+  assert.match(out, /^ {4}nlb-tls-incomplete: no valid ClientHello arrived \(no certificate chosen\)$/m);
+  const j = JSON.parse((await run([f, '--json', '--limit', '1'])).out) as { tls: { byPattern: Record<string, number>; failureLineCount: number; failureLines: { line: number; causes: string[]; incomingTlsAlert: number | null }[] } };
+  assert.deepEqual(j.tls.byPattern, { 'nlb-tls-alert': 1, 'nlb-tls-incomplete': 1 });
+  assert.equal(j.tls.failureLineCount, 2);
+  assert.deepEqual(j.tls.failureLines.map((l) => [l.line, l.causes, l.incomingTlsAlert]), [[2, ['nlb-tls-client-alert'], 48]]);
+});

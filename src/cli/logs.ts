@@ -218,6 +218,25 @@ export function renderText(summary: LogsSummary, report: LogsReport, limit: numb
     out.push(`  by TLS protocol: ${counts(t.byTlsProtocol)}`);
     if (Object.keys(t.byIncomingAlert).length) out.push(`  TLS alerts from clients: ${counts(t.byIncomingAlert)}`);
     for (const v of t.verifyFailures) out.push(`  client certificate check failed ${v.count}x: ${e(v.code)}: ${v.meaning}`);
+    if (t.failureLines.length) {
+      out.push('', 'What the failed handshakes mean (NLB):');
+      const seen = new Set<string>();
+      for (const l of t.failureLines) {
+        if (seen.has(l.pattern)) continue;
+        seen.add(l.pattern);
+        out.push(`  ${l.pattern} (${t.byPattern[l.pattern] ?? 1}): ${l.meaning}`);
+        l.likelyCauses.forEach((c, i) => out.push(`    ${i + 1}. ${e(c)}`));
+        if (l.open !== null) out.push(`    the log cannot tell apart: ${l.open}`);
+        const cause = l.causes[0] !== undefined ? causeById(l.causes[0]) : undefined;
+        if (cause) out.push(`    AWS: ${cause.aws.source}`);
+      }
+      const shown = t.failureLines.slice(0, limit);
+      out.push('', `Failed handshakes (${shown.length} of ${t.failureLineCount}):`);
+      for (const l of shown) {
+        out.push(`  ${e(l.file)}:${l.line} ${e(l.time)} ${e(l.client)} -> ${e(l.listener)}${l.sni !== null ? ` sni ${e(l.sni)}` : ''}`);
+        out.push(`    ${l.pattern}: ${e(l.detail)}`);
+      }
+    }
   }
   const f = report.flow;
   if (f !== null) {
@@ -289,6 +308,7 @@ export async function runLogs(argv: string[], io: CliIO): Promise<number> {
   const report = summariser.report();
   if (o.json) {
     if (report.http !== null) report.http.errorLines = report.http.errorLines.slice(0, o.limit);
+    if (report.tls !== null) report.tls.failureLines = report.tls.failureLines.slice(0, o.limit);
     io.stdout.write(safeJson({ summary, ...report }, 2) + '\n');
   } else {
     writeWrapped(io, renderText(summary, report, o.limit));

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAlbLine, type AlbLogRecord } from './alb.js';
 import { parseClbLine, type ClbLogRecord } from './clb.js';
-import { explainAlbError, explainClbError, explainErrorReason } from './explain.js';
+import { explainAlbError, explainClbError, explainErrorReason, explainNlbTls } from './explain.js';
+import { parseNlbLine, type NlbLogRecord } from './nlb.js';
 
 // An ALB entry with the fields that matter for explanations as parameters.
 function alb(target: string, times: string, elb: string, tgt: string, opts: { errorReason?: string; actions?: string } = {}): AlbLogRecord {
@@ -101,4 +102,38 @@ test('error_reason codes in words, with family fallbacks', () => {
   assert.equal(explainErrorReason('LambdaSomethingNew'), 'the Lambda target failed (see the Lambda function logs)');
   assert.equal(explainErrorReason('Unknown'), null);
   assert.equal(explainErrorReason(null), null);
+});
+
+// The NLB access log's documented example (a completed TLS 1.2 handshake), with the alert, cipher,
+// protocol and certificate fields as parameters.
+function nlb(alert: string, cipher: string, protocol: string, cert = 'arn:aws:acm:us-east-2:671290407336:certificate/2a108f19-aded-46b0-8493-c63eb1ef4a99'): NlbLogRecord {
+  const line = `tls 2.0 2018-12-20T02:59:40 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd 72.21.218.154:51341 172.100.100.185:443 5 2 98 246 ${alert} ${cert} - ${cipher} ${protocol} - my-nlb.example.com - - -`;
+  const r = parseNlbLine(line);
+  assert.equal(r.kind, 'nlb', line);
+  return r as NlbLogRecord;
+}
+
+test('NLB TLS log: a completed handshake needs no explanation', () => {
+  assert.equal(explainNlbTls(nlb('-', 'ECDHE-RSA-AES128-SHA', 'tlsv12')), null);
+});
+
+test('NLB TLS log: an alert from the client names the catalogue cause, and the alert in words', () => {
+  const x = explainNlbTls(nlb('48', '-', '-'))!;
+  assert.equal(x.origin, 'client');
+  assert.equal(x.pattern, 'nlb-tls-alert');
+  assert.deepEqual(x.causes, ['nlb-tls-client-alert']);
+  assert.match(x.meaning, /the client ended the TLS handshake with the listener by an alert/);
+  assert.match(x.likelyCauses[0]!, /^client rejected the NLB's TLS handshake \(alert\): Read the alert: unknown_ca/);
+  assert.equal(x.detail, 'alert 48 unknown_ca: the client does not trust the certificate\'s issuer: the chain is incomplete or from a private CA it lacks');
+  assert.equal(x.open, null);
+  assert.match(explainNlbTls(nlb('70', '-', '-'))!.detail, /^alert 70 protocol_version: no TLS version in common/);
+});
+
+test('NLB TLS log: a handshake that did not complete without an alert, with and without a ClientHello', () => {
+  const x = explainNlbTls(nlb('-', '-', '-', '-'))!;
+  assert.equal(x.pattern, 'nlb-tls-incomplete');
+  assert.deepEqual(x.causes, ['nlb-tls-handshake-incomplete']);
+  assert.equal(x.detail, 'no valid ClientHello arrived (no certificate chosen)');
+  assert.match(x.open!, /health check or scanner/);
+  assert.match(explainNlbTls(nlb('-', '-', '-'))!.detail, /^a ClientHello arrived/);
 });

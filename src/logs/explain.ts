@@ -17,8 +17,8 @@ export interface ErrorExplanation {
   meaning: string;
   /** Causes to check, most likely first, each with what to change. */
   likelyCauses: string[];
-  /** `load-balancer` when it generated the status itself, `target` when it passed the target's on. */
-  origin: 'load-balancer' | 'target';
+  /** `load-balancer` when it generated the status itself, `target` when it passed the target's on; `client` for an NLB TLS handshake the client ended or left. */
+  origin: 'load-balancer' | 'target' | 'client';
   /** Short machine name of the pattern matched (`502-target-closed`, `504-idle-timeout`, ...). */
   pattern: string;
   /** Catalogue ids of the documented causes the line fits, most likely first (causes/index.ts). */
@@ -246,4 +246,44 @@ export function explainAlbError(r: AlbLogRecord): ErrorExplanation | null {
 /** The same for a Classic Load Balancer entry (HTTP listeners; TCP/SSL listeners log no status). */
 export function explainClbError(r: ClbLogRecord): ErrorExplanation | null {
   return explainFacts(clbFacts(r), 'clb');
+}
+
+/** What a TLS alert a client sends to the listener usually means (RFC 8446 §6.2 names; the common ones). */
+export const CLIENT_TLS_ALERTS: Readonly<Record<number, string>> = {
+  40: 'no acceptable set of parameters: no common cipher or group with the listener\'s security policy',
+  42: 'the client rejected the certificate',
+  43: 'the client does not support the certificate\'s type (RSA / ECDSA)',
+  44: 'the client found the certificate revoked',
+  45: 'the client found the certificate expired (or its clock is wrong)',
+  46: 'the client could not use the certificate: often a name or chain it cannot verify',
+  48: 'the client does not trust the certificate\'s issuer: the chain is incomplete or from a private CA it lacks',
+  70: 'no TLS version in common with the listener\'s security policy',
+  71: 'the listener\'s security policy offers ciphers weaker than the client accepts',
+  80: 'the client failed on its own side',
+  86: 'the client retried with a lower TLS version and the listener refused the downgrade',
+  90: 'the client cancelled the handshake',
+  109: 'the handshake lacked an extension the client requires',
+  112: 'the SNI name the client sent is not one the listener serves',
+  116: 'the listener asked for a client certificate the client does not have',
+  120: 'no ALPN protocol in common',
+};
+
+/**
+ * Plain-words meaning of an NLB TLS access-log entry whose handshake failed: an alert from the
+ * client, or a negotiation that did not complete (tls_cipher -). null for a completed handshake.
+ */
+export function explainNlbTls(r: NlbLogRecord): (ErrorExplanation & { detail: string }) | null {
+  const facts = nlbLineFacts(r);
+  if (facts.tlsAlert === null && facts.tlsCompleted !== false) return null;
+  const matches = candidateCauses(matchCauses(facts));
+  if (matches.length === 0) return null;
+  const top = matches[0]!.cause;
+  const pattern = groupName(top, null);
+  const group = GROUPS[pattern];
+  let detail: string;
+  if (r.incomingTlsAlert !== null) {
+    const what = CLIENT_TLS_ALERTS[r.incomingTlsAlert];
+    detail = `alert ${r.incomingTlsAlert}${r.incomingTlsAlertName ? ` ${r.incomingTlsAlertName}` : ''}${what ? `: ${what}` : ''}`;
+  } else detail = r.chosenCertArn === null ? 'no valid ClientHello arrived (no certificate chosen)' : 'a ClientHello arrived (a certificate was chosen), the negotiation went no further';
+  return { meaning: group?.proves ?? top.title, likelyCauses: matches.map((m) => causeLine(m.cause)), origin: 'client', pattern, causes: matches.map((m) => m.cause.id), open: group?.open ?? null, detail };
 }

@@ -7,7 +7,7 @@ import type { LogRecord } from './read.js';
 import type { AlbLogRecord } from './alb.js';
 import type { ClbLogRecord } from './clb.js';
 import type { FlowLogRecord } from './flow.js';
-import { explainAlbError, explainClbError, explainErrorReason } from './explain.js';
+import { explainAlbError, explainClbError, explainErrorReason, explainNlbTls, type ErrorExplanation } from './explain.js';
 import { TLS_VERIFY_ERRORS } from './alb-conn.js';
 import { ownString } from './lines.js';
 import { isoMs } from '../capture/time-text.js';
@@ -47,7 +47,7 @@ export interface ErrorLine {
   errorReasonMeaning: string | null;
   meaning: string;
   likelyCauses: string[];
-  origin: 'load-balancer' | 'target';
+  origin: ErrorExplanation['origin'];
   pattern: string;
   /** Catalogue ids of the documented causes the line fits, most likely first. */
   causes: string[];
@@ -102,6 +102,36 @@ export interface TlsSection {
   byIncomingAlert: Record<string, number>;
   /** Connections whose handshake did not complete (no cipher negotiated). */
   handshakeFailures: number;
+  /** NLB: failed handshakes (an alert from the client, or no cipher) by pattern (`nlb-tls-alert`, `nlb-tls-incomplete`). */
+  byPattern: Record<string, number>;
+  /** All NLB failed handshakes; the first `maxErrorLines` are kept with their explanation. */
+  failureLineCount: number;
+  failureLines: TlsFailureLine[];
+}
+
+/** An NLB TLS access-log line whose handshake failed, explained from the verdict catalogue. */
+export interface TlsFailureLine {
+  file: string;
+  line: number;
+  time: string;
+  elb: string;
+  client: string;
+  /** Listener address (or the VPC endpoint the client came through). */
+  listener: string;
+  incomingTlsAlert: number | null;
+  incomingTlsAlertName: string | null;
+  /** The SNI the client sent (domain_name), null when none. */
+  sni: string | null;
+  /** chosen_cert_arn was logged: a valid ClientHello arrived. */
+  certChosen: boolean;
+  /** The alert (or what the line says of the ClientHello) in words. */
+  detail: string;
+  meaning: string;
+  likelyCauses: string[];
+  pattern: string;
+  /** Catalogue ids of the documented causes the line fits, most likely first. */
+  causes: string[];
+  open: string | null;
 }
 
 export interface InterfaceRow {
@@ -240,6 +270,31 @@ export class LogsSummariser {
         inc(s.byTlsProtocol, nlbProtocolName(r.tlsProtocolVersion));
         if (r.incomingTlsAlert !== null) inc(s.byIncomingAlert, `${r.incomingTlsAlert} ${r.incomingTlsAlertName ?? ''}`.trim());
         if (r.tlsCipher === null) s.handshakeFailures++;
+        const ex = explainNlbTls(r);
+        if (ex !== null) {
+          inc(s.byPattern, ex.pattern);
+          s.failureLineCount++;
+          if (s.failureLines.length < this.maxErrorLines) {
+            s.failureLines.push({
+              file: r.file,
+              line: r.line,
+              time: r.timeString,
+              elb: r.elb,
+              client: endpoint(r.clientAddr, r.clientPort),
+              listener: endpoint(r.destinationAddr, r.destinationPort),
+              incomingTlsAlert: r.incomingTlsAlert,
+              incomingTlsAlertName: r.incomingTlsAlertName,
+              sni: r.domainName,
+              certChosen: r.chosenCertArn !== null,
+              detail: ex.detail,
+              meaning: ex.meaning,
+              likelyCauses: ex.likelyCauses,
+              pattern: ex.pattern,
+              causes: ex.causes,
+              open: ex.open,
+            });
+          }
+        }
         break;
       }
       case 'flow':
@@ -249,7 +304,7 @@ export class LogsSummariser {
   }
 
   private tlsSection(): TlsSection {
-    if (this.tls === null) this.tls = { connections: 0, byTlsProtocol: {}, verifyFailures: [], byIncomingAlert: {}, handshakeFailures: 0 };
+    if (this.tls === null) this.tls = { connections: 0, byTlsProtocol: {}, verifyFailures: [], byIncomingAlert: {}, handshakeFailures: 0, byPattern: {}, failureLineCount: 0, failureLines: [] };
     return this.tls;
   }
 

@@ -40,6 +40,8 @@ export const GROUPS: Readonly<Record<string, { proves: string; open: string | nu
   '504-idle-timeout': { proves: 'the load balancer answered 504 itself: the {t} got the request and did not answer within the idle timeout', open: 'a slow {t} and one that sent a Content-Length larger than its body can log the same' },
   '504-short-body': { proves: 'the load balancer answered 504 itself although the {t} had started its response: the rest of the response never came', open: null },
   '504-lambda': { proves: 'the load balancer answered 504 itself: the Lambda service did not answer in time', open: null },
+  'nlb-tls-alert': { proves: 'the client ended the TLS handshake with the listener by an alert: it refused what the NLB offered (certificate, version or cipher)', open: null },
+  'nlb-tls-incomplete': { proves: 'the TLS handshake with the listener did not complete and the client sent no alert', open: 'a client that left during the handshake (a timeout, a health check or scanner) and one that sent something that is not a ClientHello log the same; chosen_cert_arn - says no valid ClientHello arrived' },
   '504-clb-closed': { proves: 'the load balancer answered 504 itself without dispatching the request: the instance\'s connection was gone', open: null },
 };
 
