@@ -131,3 +131,25 @@ test('NLB TLS log: failed handshakes explained from the catalogue, with the AWS 
   assert.equal(j.tls.failureLineCount, 2);
   assert.deepEqual(j.tls.failureLines.map((l) => [l.line, l.causes, l.incomingTlsAlert]), [[2, ['nlb-tls-client-alert'], 48]]);
 });
+
+test('Classic LB log: its own errors (HTTP 503, a TCP connection never passed to an instance) with the catalogue cause and the AWS page', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'clb.log');
+  const doc = readFileSync(join(fixtures, 'clb-doc.log'), 'utf8').trim();
+  const lines = [
+    doc,
+    '2015-05-13T23:39:44.945958Z my-loadbalancer 192.168.131.39:2818 - -1 -1 -1 503 - 0 0 "GET http://www.example.com:80/a HTTP/1.1" "curl/7.38.0" - -',
+    '2015-05-13T23:39:45.945958Z my-loadbalancer 192.168.131.39:2819 - -1 -1 -1 - - 57 0 "- - - " "-" - -',
+  ];
+  writeFileSync(f, `${lines.join('\n')}\n`);
+  const { code, out, err } = await run([f]);
+  assert.equal(code, 0);
+  assert.equal(err, '');
+  assert.match(out, /Access logs \(ALB\/CLB\): 6 requests, 1 with an error status, 1 5xx/);
+  assert.match(out, /^ {2}503-no-targets \(1\): the load balancer answered 503 itself: there was no instance to send the request to$/m);
+  assert.match(out, /^ {4}AWS: https:\/\/docs\.aws\.amazon\.com\/elasticloadbalancing\/latest\/classic\/ts-elb-error-message\.html#ts-elb-errorcodes-http503$/m);
+  assert.match(out, /^ {2}clb-tcp-not-dispatched \(1\): the Classic Load Balancer logged a TCP\/SSL connection it never passed to an instance/m);
+  assert.match(out, /^ {4}AWS: https:\/\/docs\.aws\.amazon\.com\/elasticloadbalancing\/latest\/classic\/access-log-collection\.html#access-log-entry-syntax$/m);
+  assert.match(out, /Error lines: 5xx and the load balancer's own 4xx \(2 of 2\)/);
+  assert.match(out, /clb\.log:6 2015-05-13T23:39:45\.945958Z elb - target - 192\.168\.131\.39:2819 -> - times -1\/-1\/-1 "- - - "/);
+});

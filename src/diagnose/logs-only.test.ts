@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseAlbLine, type AlbLogRecord } from '../logs/alb.js';
 import { parseFlowLine, type FlowLogRecord } from '../logs/flow.js';
 import { parseNlbLine, type NlbLogRecord } from '../logs/nlb.js';
+import { parseClbLine, type ClbLogRecord } from '../logs/clb.js';
 import { describeMirrorFilter, parseMirrorFilter } from '../capture/filter.js';
 import { incidentHeadline, incidentPlan, incidentProves, LogIncidents } from './logs-only.js';
 
@@ -112,4 +113,16 @@ test('a 504 the target waited out: the idle timeout read from the wait', () => {
   assert.deepEqual(inc!.causes.map((c) => c.id), ['504-target-idle-timeout', '504-content-length-over-body']);
   assert.ok(incidentProves(inc!).includes('the load balancer waited 60.0 s before answering: its idle timeout is about 60.0 s'));
   assert.match(incidentHeadline(inc!), /with target_status - and processing times request 0\.001 s, target -1, response -1 on target/);
+});
+
+test('Classic LB TCP/SSL listener lines: one never passed to an instance (times -1) is an undecided incident; a completed one is none', () => {
+  const li = new LogIncidents();
+  const line = (backend: string, times: string) => parseClbLine(`2026-11-25T14:03:00.000000Z shop-clb 192.168.131.39:2817 ${backend} ${times} - - 57 0 "- - - " "-" - -`) as ClbLogRecord;
+  li.addClb(line('10.0.0.1:80', '0.001065 0.000015 0.000023'));
+  assert.equal(li.incidents().length, 0);
+  li.addClb(line('-', '-1 -1 -1'));
+  const [inc] = li.incidents();
+  assert.equal(inc!.pattern, 'clb-tcp-not-dispatched');
+  assert.deepEqual(inc!.causes.map((c) => c.id), ['clb-tcp-not-dispatched']);
+  assert.equal(incidentHeadline(inc!), '1 × TCP/SSL connection with -1 processing times, target:port - at 2026-11-25 14:03 UTC');
 });

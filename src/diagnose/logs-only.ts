@@ -109,7 +109,8 @@ interface LineInfo {
 function isError(f: LogLineFacts): boolean {
   if (f.log === 'nlb') return f.tlsAlert !== null || f.tlsCompleted === false;
   const s = f.elbStatus;
-  if (s === null) return false;
+  // A Classic LB TCP/SSL listener logs no status: its line is an error when the connection never reached an instance (times -1).
+  if (s === null) return f.log === 'clb' && f.times.every((t) => t === null);
   if (s === 0) return true;
   if (s < 400) return false;
   return f.targetStatus === null || f.targetStatus !== s || s >= 500;
@@ -262,6 +263,7 @@ const TIME_NAMES = ['request', 'target', 'response'] as const;
 /** "with target_status - and -1 processing times" and the like. */
 function fieldsText(inc: LogIncident): string {
   if (inc.service === 'nlb') return inc.errorReasons.size ? `with the client's TLS alert ${[...inc.errorReasons.keys()].join(', ')}` : 'with the TLS handshake not completed';
+  if (inc.status === null) return 'with -1 processing times';
   const ts = inc.targetStatus === null ? '-' : String(inc.targetStatus);
   const allUnset = inc.times.every((r) => r.unset === inc.count);
   if (allUnset) return `with target_status ${ts} and -1 processing times`;
@@ -274,7 +276,7 @@ export function incidentHeadline(inc: LogIncident): string {
   const on = inc.targetAddr !== null ? ` on target ${inc.targetAddr}${inc.targetPort !== null ? `:${inc.targetPort}` : ''}` : inc.service === 'nlb' ? ` on ${inc.elb}` : ', target:port -';
   const day = isoMs(inc.first * 1000)?.substring(0, 10) ?? '';
   const when = inc.count === 1 || hhmm(inc.first) === hhmm(inc.last) ? `at ${day} ${hhmm(inc.first)} UTC` : `between ${day} ${hhmm(inc.first)} and ${hhmm(inc.last)} UTC`;
-  const what = inc.service === 'nlb' ? 'TLS connection failure' : statusText(inc.status);
+  const what = inc.service === 'nlb' ? 'TLS connection failure' : inc.status === null ? 'TCP/SSL connection' : statusText(inc.status);
   return `${groupDigits(inc.count)} × ${what} ${fieldsText(inc)}${on} ${when}`;
 }
 

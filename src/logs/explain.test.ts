@@ -137,3 +137,25 @@ test('NLB TLS log: a handshake that did not complete without an alert, with and 
   assert.match(x.open!, /health check or scanner/);
   assert.match(explainNlbTls(nlb('-', '-', '-'))!.detail, /^a ClientHello arrived/);
 });
+
+const clb = (fields: string) => parseClbLine(`2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 ${fields}`) as ClbLogRecord;
+
+test('Classic LB: the load balancer\'s own 400 and 408 name the CLB troubleshooting causes', () => {
+  const x = explainClbError(clb('10.0.0.1:80 0.000073 -1 -1 400 - 0 0 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -'))!;
+  assert.equal(x.pattern, '400-bad-request');
+  assert.deepEqual(x.causes, ['clb-400-bad-request']);
+  assert.match(x.likelyCauses[0]!, /HTTP CONNECT/);
+  assert.deepEqual(explainClbError(clb('- -1 -1 -1 408 - 0 0 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.38.0" - -'))!.causes, ['clb-408-request-timeout']);
+});
+
+test('Classic LB TCP/SSL listener: a line with -1 times names the connection never passed to an instance; a completed one needs nothing', () => {
+  // The documented TCP example, then the same connection not dispatched.
+  assert.equal(explainClbError(clb('10.0.0.1:80 0.001069 0.000028 0.000041 - - 82 305 "- - - " "-" - -')), null);
+  const x = explainClbError(clb('- -1 -1 -1 - - 57 0 "- - - " "-" - -'))!;
+  assert.equal(x.pattern, 'clb-tcp-not-dispatched');
+  assert.equal(x.origin, 'load-balancer');
+  assert.deepEqual(x.causes, ['clb-tcp-not-dispatched']);
+  assert.match(x.meaning, /a TCP\/SSL connection it never passed to an instance/);
+  assert.match(x.open!, /a client that connected and sent nothing/);
+  assert.match(x.likelyCauses[0]!, /BackendConnectionErrors/);
+});

@@ -133,6 +133,7 @@ function lineFacts(r: LbErrorFacts, log: 'alb' | 'clb'): LogLineFacts {
 
 function explainFacts(r: LbErrorFacts, log: 'alb' | 'clb'): ErrorExplanation | null {
   const code = r.elbStatusCode;
+  if (code === null && log === 'clb') return explainClbConnection(r);
   if (code === null || (code < 400 && code !== 0)) {
     return null;
   }
@@ -165,6 +166,26 @@ function explainFacts(r: LbErrorFacts, log: 'alb' | 'clb'): ErrorExplanation | n
     pattern,
     causes: matches.map((m) => m.cause.id),
     open: group?.open?.replaceAll('{t}', t) ?? null,
+  };
+}
+
+/**
+ * A Classic LB TCP/SSL listener's line (no status): explained when the catalogue has a cause for
+ * it (processing times -1: the connection was never passed to an instance, or ended first).
+ */
+function explainClbConnection(r: LbErrorFacts): ErrorExplanation | null {
+  const matches = candidateCauses(matchCauses(lineFacts(r, 'clb')));
+  if (matches.length === 0) return null;
+  const top = matches[0]!.cause;
+  const pattern = groupName(top, null);
+  const group = GROUPS[pattern];
+  return {
+    meaning: (group?.proves ?? top.title).replaceAll('{t}', r.word),
+    likelyCauses: matches.map((m) => causeLine(m.cause, r.word)),
+    origin: 'load-balancer',
+    pattern,
+    causes: matches.map((m) => m.cause.id),
+    open: group?.open?.replaceAll('{t}', r.word) ?? null,
   };
 }
 

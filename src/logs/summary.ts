@@ -355,7 +355,8 @@ export class LogsSummariser {
       if (r.classification !== null) inc(h.byClassification, `${r.classification}${r.classificationReason !== null ? ` ${r.classificationReason}` : ''}`);
     }
     const ex = r.kind === 'alb' ? explainAlbError(r) : explainClbError(r);
-    if (ex !== null || (tgtCode !== null && tgtCode >= 400)) h.errors++;
+    // (A Classic LB TCP/SSL line explained has no status: an error line, not an error status.)
+    if ((ex !== null && elb !== null) || (tgtCode !== null && tgtCode >= 400)) h.errors++;
     if (ex !== null) inc(h.byPattern, ex.pattern);
     if (elb5 || tgt5) h.fiveXxCount++;
     if (ex !== null && (elb5 || tgt5 || ex.origin === 'load-balancer')) {

@@ -8,23 +8,28 @@ import type { Cause } from './types.js';
 
 const CLIENT_SIDE = { where: 'lb-client-side', filter: 'listener-port', flowLogs: false, targetKeyLog: false } as const;
 
-function rejected(status: number, id: string, title: string, group: string, says: string, fix: string[], anchor = `http-${status}-issues`): Cause {
+/** A load balancer's own 4xx/5xx that the status alone decides (the request was refused: nothing for packets to add). */
+export function rejectedCause(service: 'alb' | 'clb', status: number, id: string, title: string, group: string, says: string, source: string, fix: string[]): Cause {
   return {
     id,
-    service: 'alb',
+    service,
     status,
     title,
     group,
     kind: 'request-rejected',
-    aws: { says, source: `${ALB_TROUBLESHOOTING}#${anchor}` },
-    log: [{ log: 'alb', elbStatus: [status], targetStatus: 'none', basis: 'documented' }],
-    metrics: ['HTTPCode_ELB_4XX_Count'],
+    aws: { says, source },
+    log: [{ log: service, elbStatus: [status], targetStatus: 'none', basis: 'documented' }],
+    metrics: [service === 'alb' ? 'HTTPCode_ELB_4XX_Count' : 'HTTPCode_ELB_4XX'],
     packets: null,
     evidence: 'the access-log lines (request, user agent, client)',
     fix,
     confidence: { logsOnly: 'high', withPackets: 'none' },
     capture: null,
   };
+}
+
+function rejected(status: number, id: string, title: string, group: string, says: string, fix: string[], anchor = `http-${status}-issues`): Cause {
+  return rejectedCause('alb', status, id, title, group, says, `${ALB_TROUBLESHOOTING}#${anchor}`, fix);
 }
 
 export const ALB_OTHER: readonly Cause[] = [

@@ -43,7 +43,7 @@ test('causes the log cannot tell apart share a group, and every such group says 
 /** Facts that satisfy a signature exactly (every pinned field set as it asks). */
 function factsFor(s: LogSignature): LogLineFacts {
   const t = (c: string | undefined) => (c === '>=0' ? 0.01 : null);
-  const elb = s.elbStatus?.[0] ?? 502;
+  const elb = s.elbStatus === 'none' ? null : (s.elbStatus?.[0] ?? 502);
   return {
     log: s.log,
     type: s.type?.[0] ?? 'https',

@@ -11,7 +11,8 @@ function signatureText(s: LogSignature): string {
   const parts: string[] = [];
   if (s.log !== 'alb') parts.push(`${s.log.toUpperCase()} log`);
   if (s.type) parts.push(`type ${s.type.join('/')}`);
-  if (s.elbStatus) parts.push(`elb ${s.elbStatus.map((c) => (c === 0 ? '000' : String(c))).join('/')}`);
+  if (s.elbStatus === 'none') parts.push('elb - (TCP/SSL listener)');
+  else if (s.elbStatus) parts.push(`elb ${s.elbStatus.map((c) => (c === 0 ? '000' : String(c))).join('/')}`);
   if (s.targetStatus) parts.push(`target status ${{ none: '-', same: '= elb', other: '≠ elb (set)', set: 'set' }[s.targetStatus]}`);
   if (s.times) parts.push(`times ${s.times.map((t) => (t === 'any' ? '*' : t)).join(' ')}`);
   if (s.elapsedSeconds) parts.push(`wait ${s.elapsedSeconds.min ?? 0}-${s.elapsedSeconds.max ?? '∞'} s`);

@@ -42,6 +42,7 @@ export const GROUPS: Readonly<Record<string, { proves: string; open: string | nu
   '504-lambda': { proves: 'the load balancer answered 504 itself: the Lambda service did not answer in time', open: null },
   'nlb-tls-alert': { proves: 'the client ended the TLS handshake with the listener by an alert: it refused what the NLB offered (certificate, version or cipher)', open: null },
   'nlb-tls-incomplete': { proves: 'the TLS handshake with the listener did not complete and the client sent no alert', open: 'a client that left during the handshake (a timeout, a health check or scanner) and one that sent something that is not a ClientHello log the same; chosen_cert_arn - says no valid ClientHello arrived' },
+  'clb-tcp-not-dispatched': { proves: 'the Classic Load Balancer logged a TCP/SSL connection it never passed to an instance, or that ended before any exchange (processing times -1)', open: 'the load balancer unable to reach an instance, an instance closing the connection before the idle timeout, and a client that connected and sent nothing (or a malformed request) log the same' },
   '504-clb-closed': { proves: 'the load balancer answered 504 itself without dispatching the request: the instance\'s connection was gone', open: null },
 };
 
@@ -80,7 +81,10 @@ function timeOk(c: TimeCond, v: number | null): boolean {
 export function signatureScore(s: LogSignature, f: LogLineFacts): number {
   if (s.log !== f.log) return -1;
   let n = 0;
-  if (s.elbStatus) {
+  if (s.elbStatus === 'none') {
+    if (f.elbStatus !== null) return -1;
+    n++;
+  } else if (s.elbStatus) {
     if (f.elbStatus === null || !s.elbStatus.includes(f.elbStatus)) return -1;
     n++;
   }

@@ -3,10 +3,16 @@
  * (aws-facts §4, §7.1, §7.2; the CLB troubleshooting guide). NLB TCP listeners and NAT gateways write
  * no request log: their causes show in CloudWatch metrics and in packets only.
  */
+import { rejectedCause } from './alb-other.js';
 import type { Cause } from './types.js';
 
 const NLB_GUIDE = 'https://docs.aws.amazon.com/elasticloadbalancing/latest/network';
 const CLB_ERRORS = 'https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/ts-elb-error-message.html';
+
+/** A Classic LB 4xx the status alone decides (the CLB troubleshooting page's table). */
+function clbRejected(status: number, id: string, title: string, group: string, says: string, fix: string[]): Cause {
+  return rejectedCause('clb', status, id, title, group, says, `${CLB_ERRORS}#ts-elb-errorcodes-http${status}`, fix);
+}
 const NAT_TS = 'https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-troubleshooting.html';
 const KEEPALIVE_350 = 'Enable TCP keepalive on the long-lived connections with an interval below 350 s (net.ipv4.tcp_keepalive_time=300 or less, SO_KEEPALIVE in the application), or close idle pooled connections sooner.';
 
@@ -122,6 +128,40 @@ export const NLB_CLB_NAT: readonly Cause[] = [
     fix: ['Verify the instance\'s responses conform to HTTP; enable keep-alive on the instance with a timeout above the CLB idle timeout.'],
     confidence: { logsOnly: 'low', withPackets: 'high' },
     capture: { where: 'target', filter: 'target-port', flowLogs: false, targetKeyLog: true },
+  },
+  clbRejected(400, 'clb-400-bad-request', 'malformed request (or HTTP CONNECT)', '400-bad-request', 'The client sent a malformed request that does not meet the HTTP specification, or used the HTTP CONNECT method, which Elastic Load Balancing does not support.', ['Capture the client\'s request (connect to the instance directly, or mirror the client side): fix its headers or URL to meet the HTTP specification, and do not send CONNECT.']),
+  clbRejected(405, 'clb-405-method-length', 'method name longer than 127 characters', '405-method', 'The length of the method in the request header exceeds 127 characters.', ['Fix the client: the request method is longer than 127 characters.']),
+  {
+    id: 'clb-408-request-timeout',
+    service: 'clb',
+    status: 408,
+    title: 'client cancelled the request or sent it incomplete',
+    group: '408-client-incomplete',
+    kind: 'request-rejected',
+    aws: { says: 'The client cancelled the request or failed to send a full request: a network interruption or a badly built request (partial headers, a Content-Length that does not match the body sent), or the connection to the client closed before the load balancer could answer.', source: `${CLB_ERRORS}#ts-elb-errorcodes-http408` },
+    log: [{ log: 'clb', elbStatus: [408], targetStatus: 'none', basis: 'documented' }],
+    metrics: ['HTTPCode_ELB_4XX'],
+    packets: { verdicts: ['client-closed'], signature: 'on the client side, a request cut short (headers or body missing) and then silence or the client\'s close', lab: null },
+    evidence: 'the access-log lines, and the client\'s request bytes on the client side',
+    fix: ['Make the client send whole requests (a Content-Length equal to the body it sends) and keep its connection up until the answer; look for a network interruption between the client and the load balancer.'],
+    confidence: { logsOnly: 'medium', withPackets: 'high' },
+    capture: { where: 'lb-client-side', filter: 'listener-port', flowLogs: false, targetKeyLog: false },
+  },
+  {
+    id: 'clb-tcp-not-dispatched',
+    service: 'clb',
+    status: null,
+    title: 'TCP/SSL connection not passed to an instance',
+    group: 'clb-tcp-not-dispatched',
+    kind: 'undecided',
+    aws: { says: 'On a TCP/SSL listener the processing times are -1 (and backend:port -) when the load balancer cannot dispatch the request to a registered instance, when the instance closes the connection before the idle timeout, or when the client connects and sends no data or a malformed request.', source: 'https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/access-log-collection.html#access-log-entry-syntax' },
+    log: [{ log: 'clb', elbStatus: 'none', times: ['-1', '-1', '-1'], basis: 'documented' }],
+    metrics: ['BackendConnectionErrors', 'HealthyHostCount'],
+    packets: { verdicts: ['target-connection-refused', 'target-connect-timeout', 'target-closed-before-response', 'target-reset'], signature: 'the load balancer\'s connection to the instance refused, unanswered or closed by the instance before any data; or the client\'s connection carrying no data', lab: null },
+    evidence: 'the access-log lines (backend:port, the three -1 times) and BackendConnectionErrors at that time',
+    fix: ['Check BackendConnectionErrors and the instances\' health: errors there mean the load balancer could not reach an instance (security group, a full listen backlog, a stopped service); otherwise enable keep-alive on the instances with a timeout above the idle timeout, or find the clients that connect and send nothing.'],
+    confidence: { logsOnly: 'low', withPackets: 'high' },
+    capture: { where: 'target', filter: 'target-port', flowLogs: true, targetKeyLog: false },
   },
   {
     id: 'clb-503-capacity',

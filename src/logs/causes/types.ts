@@ -18,7 +18,8 @@ export type TimeCond = '-1' | '>=0' | 'any';
  */
 export interface LogSignature {
   log: 'alb' | 'clb' | 'nlb';
-  elbStatus?: readonly number[];
+  /** elb_status_code (any of); `none`: no status logged (a Classic LB TCP/SSL listener's line). */
+  elbStatus?: readonly number[] | 'none';
   /** `-` (none), the same code as elb_status_code (passed on), another code, or any code. */
   targetStatus?: 'none' | 'same' | 'other' | 'set';
   /** request_processing_time, target_processing_time, response_processing_time. */
