@@ -112,7 +112,11 @@ export class RetryWatch {
  */
 export function groupGoaways(cut: readonly TxView[], candidates: readonly TxView[]): GoawayGroup[] {
   const byConn = new Map<string, TxView[]>();
+  const seen = new Set<string>();
   for (const tx of cut) {
+    // The same stream given twice (a view made again by a later pass) is one stream.
+    if (seen.has(tx.uid)) continue;
+    seen.add(tx.uid);
     // Two GOAWAYs on one connection (a graceful shutdown sends one early, then the final one):
     // the streams of each are told apart by its last-stream-id.
     const k = `${tx.connUid}|${tx.goaway?.lastStreamId ?? ''}`;
