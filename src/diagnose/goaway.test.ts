@@ -101,6 +101,9 @@ test('a GOAWAY that cut three streams, each retried and answered, is one info fi
   assert.ok(f.evidence.some((e) => /stream 9 GET \/e: cut by the GOAWAY, retried .* on connection Ce \(stream 1\): answered 200/.test(e.text)));
   assert.deepEqual(f.causes.map((c) => c.id), ['000-h2-goaway'], 'the catalogue cause');
   assert.match(f.advice.join(' '), /Nothing failed/);
+  // The ladder: the GOAWAY, the other cut streams, each retry and its answer (on its connection).
+  const labels = f.timeline.marks.map((m) => m.label);
+  for (const l of ['GOAWAY NO_ERROR last-stream-id 3', 'GET /d (stream 7)', 'retry GET /e on Ce', 'HTTP 200 to the retry on Ce']) assert.ok(labels.includes(l), `${l} in ${labels.join(' | ')}`);
 });
 
 test('a GOAWAY whose cut request was never sent again is an error naming it, and the retried ones', () => {

@@ -17,6 +17,26 @@ import type { RequestContext } from './request.js';
 import { formatSeconds } from './timeouts.js';
 import { verdict, type Verdict } from './verdict.js';
 
+/**
+ * The GOAWAY on the client lane of the timeline, every stream it cut, and each retry with its
+ * answer (on another connection: the label names it).
+ */
+function goawayMarks(g: GoawayGroup, from: 'client' | 'server'): NonNullable<Verdict['extraMarks']> {
+  const marks: NonNullable<Verdict['extraMarks']> = [
+    { time: g.time, role: 'client', dir: from === 'server' ? 1 : 0, kind: 'data', label: ['GOAWAY', g.errorCode, g.lastStreamId !== null ? `last-stream-id ${g.lastStreamId}` : null].filter((x) => x !== null).join(' ') },
+  ];
+  for (const st of g.streams.slice(1)) {
+    if (st.tx.requestFirstByteTime !== null) marks.push({ time: st.tx.requestFirstByteTime, role: 'client', dir: 0, kind: 'request', label: `${requestName(st)} (stream ${st.tx.streamId ?? '?'})` });
+  }
+  for (const st of g.streams) {
+    const r = st.retry;
+    if (r === null) continue;
+    if (r.requestFirstByteTime !== null) marks.push({ time: r.requestFirstByteTime, role: 'client', dir: 0, kind: 'request', label: `retry ${requestName(st)} on ${r.connUid}` });
+    if (r.responseFirstByteTime !== null) marks.push({ time: r.responseFirstByteTime, role: 'client', dir: 1, kind: 'response', label: `${r.status !== null ? `HTTP ${r.status}` : 'response'} to the retry on ${r.connUid}` });
+  }
+  return marks;
+}
+
 function outcomeOf(st: GoawayStream): FindingGoawayStream['outcome'] {
   if (st.retry === null) return 'not-retried';
   return retryAnswered(st.retry) ? 'retried' : 'retry-failed';
@@ -64,6 +84,8 @@ export function goawayReport(g: GoawayGroup): FindingGoaway {
 
 export function goawayVerdict(g: GoawayGroup): Verdict {
   const rep = goawayReport(g);
+  const first = g.streams[0]!.tx;
+  const extraMarks = goawayMarks(g, first.streamId !== null && first.streamId % 2 === 0 ? 'client' : 'server');
   const n = g.streams.length;
   const code = g.errorCode ?? 'an unrecorded error code';
   const graceful = g.errorCode === null || g.errorCode === 'NO_ERROR';
@@ -84,7 +106,7 @@ export function goawayVerdict(g: GoawayGroup): Verdict {
       graceful
         ? [`Nothing failed: the client retried the requests above the last-stream-id, as HTTP/2 clients should. ${why} If it happens often, a higher requests-per-connection limit saves the new handshakes.`]
         : [why, 'The client retried the cut requests and they were answered; nothing was lost this time.'],
-      { severity: graceful ? 'info' : 'warning', goaway: rep, extraEvidence: evidence },
+      { severity: graceful ? 'info' : 'warning', goaway: rep, extraEvidence: evidence, extraMarks },
     );
   }
   const notRetried = lost.filter((st) => st.retry === null);
@@ -103,7 +125,7 @@ export function goawayVerdict(g: GoawayGroup): Verdict {
       'Requests above the last-stream-id were not processed (RFC 9113 §6.8), so even non-idempotent ones are safe to send again; most HTTP/2 libraries retry them, some need it enabled (Node\'s http2 core leaves it to the application).',
       why,
     ],
-    { severity: 'error', goaway: rep, extraEvidence: evidence },
+    { severity: 'error', goaway: rep, extraEvidence: evidence, extraMarks },
   );
 }
 

@@ -98,6 +98,10 @@ export function buildTimeline(c: Case, v: Verdict): Timeline {
     marks.push({ time: at - v.idleSeconds, leg: lane, dir: -1, kind: 'note', label: 'last packet before idle' });
     marks.push({ time: at - v.idleSeconds, leg: lane, dir: -1, kind: 'idle', label: `idle ${formatSeconds(v.idleSeconds)}` });
   }
+  for (const m of v.extraMarks ?? []) {
+    const lane = laneOf[m.role];
+    if (lane !== undefined) marks.push({ time: m.time, leg: lane, dir: m.dir, kind: m.kind, label: m.label });
+  }
   if (c.log && c.log.elbStatus !== null) {
     // A note on the load balancer's lifeline (the column right of the client leg).
     const lbCol = laneOf.client !== undefined ? laneOf.client + 1 : 0;

@@ -3,7 +3,7 @@
  * how sure, in words, the fix, what is missing), and the shared advice texts.
  */
 import type { LegRole } from '../correlate/path.js';
-import type { Confidence, Evidence, FindingGoaway, FindingKind, Severity, TimeoutFit } from './finding.js';
+import type { Confidence, Evidence, FindingGoaway, FindingKind, Severity, TimelineMark, TimeoutFit } from './finding.js';
 import { formatSeconds } from './timeouts.js';
 
 export interface Verdict {
@@ -24,6 +24,8 @@ export interface Verdict {
   severity?: Severity;
   /** http2-goaway: the cut requests and their retries. */
   goaway?: FindingGoaway;
+  /** Marks the verdict adds to a leg's lane of the timeline (a GOAWAY, the retries on other connections). */
+  extraMarks?: (Omit<TimelineMark, 'leg'> & { role: LegRole })[];
 }
 
 export function verdict(kind: FindingKind, confidence: Confidence, summary: string, advice: string[] = [], more: Partial<Verdict> = {}): Verdict {
