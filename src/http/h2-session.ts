@@ -620,11 +620,16 @@ export class Http2Connection {
     if (dir === 0) {
       const s = this.getStream(sid, 0, d.blockTime, d.blockFirst, true, d.blockPrev);
       if (!s) return;
-      if (!s.requestHeadersSeen) {
+      const opened = !s.requestHeadersSeen;
+      if (opened) {
         this.applyRequestFields(s, res);
       } else if (res.incomplete || res.error) s.tx.headersIncomplete = true; // trailers
       s.tx.requestLastByteTime = time;
       if (endStream) this.requestEnd(s, time);
+      // A stream the client opened after the server's GOAWAY (they crossed in flight) with an id
+      // above its last-stream-id: the server ignores it (RFC 9113 6.8), as the ones open then.
+      const g = this.info.goaway;
+      if (opened && !s.done && g !== null && g.direction === 'server' && sid > g.lastStreamId && sid % 2 === 1) this.cutByGoaway(s, 1, g.lastStreamId, g.errorCode, g.time);
     } else {
       let s = this.getStream(sid, 1, d.blockTime, false, false);
       if (!s) {
@@ -785,13 +790,18 @@ export class Http2Connection {
       if (s.done || s.id <= last) continue;
       const initiatedByReceiver = dir === 1 ? s.id % 2 === 1 : s.id % 2 === 0;
       if (!initiatedByReceiver) continue;
-      s.tx.endedBy = 'goaway';
-      s.tx.goaway = { time, lastStreamId: last };
-      s.tx.endedByDirection = dir === 0 ? 'client' : 'server';
-      s.tx.errorCode = h2ErrorName(code);
-      if (s.tx.status === null) s.tx.outcome = 'no-response';
-      else s.tx.outcome = 'incomplete';
-      this.finish(s);
+      this.cutByGoaway(s, dir, last, h2ErrorName(code), time);
     }
+  }
+
+  /** A stream the GOAWAY (sent from `dir`) left unprocessed: it ends, no response. */
+  private cutByGoaway(s: Stream, dir: Direction, last: number, code: string, time: number): void {
+    s.tx.endedBy = 'goaway';
+    s.tx.goaway = { time, lastStreamId: last };
+    s.tx.endedByDirection = dir === 0 ? 'client' : 'server';
+    s.tx.errorCode = code;
+    if (s.tx.status === null) s.tx.outcome = 'no-response';
+    else s.tx.outcome = 'incomplete';
+    this.finish(s);
   }
 }

@@ -13,9 +13,12 @@ import { replayLive } from './live-replay.js';
 
 const RETRIED = { capture: 'test/fixtures/lab/h2-goaway-all.pcapng', keys: 'test/fixtures/lab/h2-goaway-all.keys' };
 const LOST = { capture: 'test/fixtures/lab/h2-goaway-lost-all.pcapng', keys: 'test/fixtures/lab/h2-goaway-lost-all.keys' };
+/** h2-goaway-retry-failed on a loaded machine: streams 5, 7, 9 reached the ALB after its GOAWAY (they crossed in flight). */
+const CROSSED = { capture: 'test/fixtures/lab/h2-goaway-crossed-all.pcapng', keys: 'test/fixtures/lab/h2-goaway-crossed-all.keys' };
 
 function story(f: Finding): string {
-  return `${f.kind} ${f.severity} ${f.goaway?.lastStreamId} ${f.goaway?.errorCode}: ${f.goaway?.streams.map((s) => `${s.streamId} ${s.path} ${s.outcome} ${s.retry?.status ?? '-'}`).join(', ')}`;
+  if (!f.goaway) return `${f.kind} ${f.severity} ${f.status} ${f.request?.path}`;
+  return `${f.kind} ${f.severity} ${f.goaway.lastStreamId} ${f.goaway.errorCode}: ${f.goaway.streams.map((s) => `${s.streamId} ${s.path} ${s.outcome} ${s.retry?.status ?? '-'}`).join(', ')}`;
 }
 
 const RETRIED_STORY = 'http2-goaway info 3 NO_ERROR: 5 /goaway/c retried 200, 7 /goaway/d retried 200, 9 /goaway/e retried 200';
@@ -43,4 +46,12 @@ test('live: a GOAWAY with requests not (yet) retried waits out the retry window,
   assert.deepEqual(out.map((x) => story(x.finding)), [LOST_STORY]);
   const waited = out[0]!.at - out[0]!.finding.goaway!.time;
   assert.ok(waited >= RETRY_WINDOW_SECONDS && waited <= RETRY_WINDOW_SECONDS + 1, `printed ${waited.toFixed(2)} s after the GOAWAY`);
+});
+
+test('batch and live: streams that reached the ALB after its GOAWAY (crossed in flight) are cut by it; one failed again on retry', async () => {
+  const want = ['http2-goaway error 3 NO_ERROR: 5 /crash/c retry-failed 502, 7 /goaway/d retried 200, 9 /goaway/e retried 200', 'target-reset error 502 /crash/c'];
+  const { report } = await analyze({ captures: [CROSSED.capture], keylogs: [CROSSED.keys] });
+  assert.deepEqual(report.findings.map(story), want);
+  const out = await replayLive([CROSSED.capture], [CROSSED.keys]);
+  assert.deepEqual(out.map((x) => story(x.finding)).sort(), [...want].sort());
 });
