@@ -211,6 +211,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
       await tapD.waitFor(/listening on/, 10_000);
     }
     if (s.icmpReject) await topo.rejectSyns(s.icmpReject);
+    if (s.clientUplinkKbit) await topo.shapeClientUplink(s.clientUplinkKbit);
     if (s.holdFinMs) await topo.holdTargetFins(s.holdFinMs, (s.target.bodyBytes ?? 0) + 250);
     if (o.failAfter === 'topology') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after topology (test)');
     checkAbort(o.signal);

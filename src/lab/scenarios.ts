@@ -79,6 +79,8 @@ export interface Scenario {
   load?: LoadParams;
   /** h2-goaway: the ALB closes a client connection after this many requests (nginx keepalive_requests: GOAWAY on HTTP/2). */
   albKeepaliveRequests?: number;
+  /** h2-goaway: the client's uplink to the ALB shaped to this rate (kbit/s), so its streams leave before the GOAWAY can come back. */
+  clientUplinkKbit?: number;
   /** h2-goaway: the requests the GOAWAY cuts (above its last-stream-id), each sent again by curl on a new connection. */
   goaway?: { lastStreamId: number; cut: Record<string, GoawayFate> };
   /** h2-goaway-retry-failed: the one other finding at error or warning, the failed retry's own cause. */
@@ -126,6 +128,7 @@ const GOAWAY = {
   target: { listen: true, keepAliveTimeoutMs: 600_000 },
   requests: ['a', 'b', 'c', 'd', 'e'].map((x) => ({ path: `/goaway/${x}`, waitMs: 0 })),
   albKeepaliveRequests: 2,
+  clientUplinkKbit: 48,
 };
 
 export const SCENARIOS: readonly Scenario[] = [

@@ -250,6 +250,19 @@ export class Topology {
     await exec('iptables', [...base, '--tcp-flags', 'SYN', 'NONE', '-m', 'length', '--length', '120:65535', '-j', 'CLASSIFY', '--set-class', '1:10'], { ns: n });
   }
 
+  /**
+   * h2-goaway: the client's uplink to the ALB at `kbit` (an HTB class; no netem here). curl hands
+   * its streams to the connection one transfer at a time; on a loaded machine it sent stream 3 and
+   * read the GOAWAY it triggered before sending 5, 7 and 9 (measured: nothing was cut, 1 run in 6).
+   * Queued behind the client's earlier packets, stream 3 reaches the ALB tens of milliseconds after
+   * curl sent it, so the GOAWAY comes back after curl has sent them all.
+   */
+  async shapeClientUplink(kbit: number): Promise<void> {
+    const n = this.ns.client;
+    await exec('tc', ['qdisc', 'add', 'dev', 'cl0', 'root', 'handle', '1:', 'htb', 'default', '10'], { ns: n });
+    await exec('tc', ['class', 'add', 'dev', 'cl0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', `${kbit}kbit`, 'ceil', `${kbit}kbit`, 'burst', '1', 'cburst', '1'], { ns: n });
+  }
+
   /** Removes every namespace this topology created (which removes their interfaces too). */
   async down(): Promise<void> {
     for (const name of this.created.reverse()) {
