@@ -13,7 +13,7 @@ export function txRowGen(i: number, t: number, copy: number): Row {
     path: `/api/items/${i % 977}`, status: bad ? null : 200, trace_id: `Root=1-${(Math.floor(t)).toString(16)}-${(i * 2654435761 >>> 0).toString(16).padStart(24, '0')}`, user_agent: 'load-client/1.0',
     req_first_ts: t, req_last_ts: t + 0.0001, resp_first_ts: bad ? null : t + 0.002, resp_last_ts: bad ? null : t + 0.0025, duration: bad ? null : 0.0025, request_index: (i % 30) + 1,
     idle_before: bad ? 400.2 : 0.05, outcome: bad ? 'no-response' : 'complete', ended_by: bad ? 'rst' : null, ended_by_dir: bad ? 'server' : null, error_code: null, malformed_reason: null,
-    request_body_bytes: 0, response_body_bytes: 1400,
+    request_body_bytes: 0, response_body_bytes: 1400, resp_head_bytes: 180, resp_content_length: 1400, goaway_ts: null, goaway_last_stream: null,
   };
 }
 
