@@ -109,16 +109,21 @@ function remapCopy(dec: PacketDecoder, frame: Uint8Array, linkType: number, k: n
   }
 }
 
-/** The same traffic `times` times in one file, each copy shifted past the previous one (remapCopy). */
-async function repeated(files: string[], times: number, out: string): Promise<void> {
-  if (existsSync(out)) return;
+/** How far each copy is shifted past the previous one: the captures' time span and 30 s. */
+async function copySpan(files: string[]): Promise<number> {
   let first = Infinity;
   let last = -Infinity;
   for (const f of files) await readCapture(f, (r) => {
     if (r.time < first) first = r.time;
     if (r.time > last) last = r.time;
   });
-  const span = Math.ceil(last - first) + 30;
+  return Math.ceil(last - first) + 30;
+}
+
+/** The same traffic `times` times in one file, each copy shifted past the previous one (remapCopy). */
+async function repeated(files: string[], times: number, out: string): Promise<void> {
+  if (existsSync(out)) return;
+  const span = await copySpan(files);
   const w = new PcapngWriter({ path: out });
   const dec = new PacketDecoder();
   const ifs = new Map<string, number>();
@@ -163,19 +168,36 @@ function shiftIso(iso: string, seconds: number): string {
 /** The ALB log repeated as `repeated` repeats the capture: every copy's times and IPv4 addresses moved alike. */
 async function repeatedLog(files: string[], log: string, times: number, out: string): Promise<void> {
   if (existsSync(out)) return;
-  let first = Infinity;
-  let last = -Infinity;
-  for (const f of files) await readCapture(f, (r) => {
-    if (r.time < first) first = r.time;
-    if (r.time > last) last = r.time;
-  });
-  const span = Math.ceil(last - first) + 30;
+  const span = await copySpan(files);
   const w = createWriteStream(out);
   for (let k = 0; k < times; k++) {
     for await (const line of createInterface({ input: createReadStream(log), crlfDelay: Infinity })) {
       const moved = k === 0 ? line : line.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, (t) => shiftIso(t, k * span)).replace(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, (a) => remapAddr(a, k));
       if (!w.write(`${moved}\n`)) await new Promise<void>((r) => w.once('drain', () => r()));
     }
+  }
+  await new Promise<void>((r, j) => w.end((e?: Error | null) => (e ? j(e) : r())));
+}
+
+/**
+ * The ALB log with every 100th line made a 502 the load balancer answered itself (elb_status_code
+ * 502, target_status_code -): a capture where 1 % of the requests failed, so that the targeted
+ * analysis has connections to read and findings to give (the packets show the target's 200: the
+ * verdict is malformed-response).
+ */
+async function withErrors(log: string, out: string): Promise<void> {
+  if (existsSync(out)) return;
+  const w = createWriteStream(out);
+  let n = 0;
+  for await (const line of createInterface({ input: createReadStream(log), crlfDelay: Infinity })) {
+    let l = line;
+    if (++n % 100 === 0) {
+      const f = line.split(' ');
+      f[8] = '502';
+      f[9] = '-';
+      l = f.join(' ');
+    }
+    if (!w.write(`${l}\n`)) await new Promise<void>((r) => w.once('drain', () => r()));
   }
   await new Promise<void>((r, j) => w.end((e?: Error | null) => (e ? j(e) : r())));
 }
@@ -198,6 +220,8 @@ const x10 = join(inputDir, `repeated-${TIMES}x-distinct.pcapng`);
 await repeated(captures, TIMES, x10);
 const alb10 = join(inputDir, `alb-access-${TIMES}x.log`);
 await repeatedLog(captures, alb, TIMES, alb10);
+const albErrors = join(inputDir, 'alb-access-1pct-502.log');
+await withErrors(alb, albErrors);
 
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${load()}`);
@@ -211,7 +235,7 @@ if (full1.responses !== check1.responses) {
   process.exitCode = 1;
 }
 const differential = { ...process.env, MIRRORLENS_DIFFERENTIAL: '1' };
-for (const [file, log] of [[single, alb], [single, null], [x10, alb10], [x10, null]] as const) {
+for (const [file, log] of [[single, alb], [single, null], [single, albErrors], [x10, alb10], [x10, null]] as const) {
   try {
     ours(file, log, [], differential);
   } catch (e) {
@@ -219,12 +243,13 @@ for (const [file, log] of [[single, alb], [single, null], [x10, alb10], [x10, nu
     process.exitCode = 1;
   }
 }
-console.log(`checked: analyze --full counts ${full1.responses} HTTP responses, tshark ${check1.responses}; targeted = full (MIRRORLENS_DIFFERENTIAL=1) at 1x and ${TIMES}x, with and without the log`);
+console.log(`checked: analyze --full counts ${full1.responses} HTTP responses, tshark ${check1.responses}; targeted = full (MIRRORLENS_DIFFERENTIAL=1) at 1x and ${TIMES}x, with and without the log, and with 1 % of its lines made 502`);
 
-type Key = 'log1' | 'nolog1' | 'tshark1' | 'log10' | 'nolog10' | 'tshark10';
-const results: Record<Key, (Pass & { report?: Report })[]> = { log1: [], nolog1: [], tshark1: [], log10: [], nolog10: [], tshark10: [] };
+type Key = 'log1' | 'errors1' | 'nolog1' | 'tshark1' | 'log10' | 'nolog10' | 'tshark10';
+const results: Record<Key, (Pass & { report?: Report })[]> = { log1: [], errors1: [], nolog1: [], tshark1: [], log10: [], nolog10: [], tshark10: [] };
 for (let i = 0; i < runs; i++) {
   results.log1.push(ours(single, alb));
+  results.errors1.push(ours(single, albErrors));
   results.nolog1.push(ours(single, null));
   results.tshark1.push(tshark(single));
 }
@@ -238,6 +263,7 @@ console.log('| pass | runs | wall s (median) | min | max | CPU s (median) | peak
 console.log('|---|---|---|---|---|---|---|');
 console.log(row('mirrorlens analyze --full, ALB log, 1x (untimed check, 1 run)', [full1]));
 console.log(row('mirrorlens analyze, ALB log, 1x', results.log1));
+console.log(row('mirrorlens analyze, ALB log with 1 % of its lines 502, 1x', results.errors1));
 console.log(row('mirrorlens analyze, no log, 1x', results.nolog1));
 console.log(row('tshark, 1x', results.tshark1));
 console.log(row(`mirrorlens analyze, ALB log, ${TIMES}x`, results.log10));
@@ -248,11 +274,13 @@ const wall = (p: Pass): number => p.wallSeconds;
 const cpu = (p: Pass): number => p.cpuSeconds;
 const rss = (p: Pass): number => p.maxRssMiB;
 for (const [x, t] of [['1', 'tshark1'], [String(TIMES), 'tshark10']] as const) {
-  for (const [what, k] of [['with the ALB log', `log${x}`], ['without a log', `nolog${x}`]] as const) {
+  for (const [what, k] of [['with the ALB log', `log${x}`], ['with 1 % of its lines 502', `errors${x}`], ['without a log', `nolog${x}`]] as const) {
     const key = k as Key;
+    if (results[key] === undefined) continue;
     const d = results[key][0]!.report?.stats.dissection;
+    const findings = results[key][0]!.report?.findings.length ?? 0;
     console.log(
-      `${x}x ${what}: ${(med(t, wall) / med(key, wall)).toFixed(1)}x tshark's wall time, ${(med(t, cpu) / med(key, cpu)).toFixed(1)}x its CPU, ` +
+      `${x}x ${what} (${findings} findings): ${(med(t, wall) / med(key, wall)).toFixed(1)}x tshark's wall time, ${(med(t, cpu) / med(key, cpu)).toFixed(1)}x its CPU, ` +
         `memory ${(med(key, rss) / med(t, rss)).toFixed(2)} of its peak; read through TLS and HTTP: ${d ? `${d.dissected} of ${d.connections} connections (${d.mode}) ${JSON.stringify(d.byReason ?? {})}` : '?'}`,
     );
   }

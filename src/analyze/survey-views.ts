@@ -48,21 +48,22 @@ export function surveyConnView(s: SurveyConn): ConnView {
   }
   marks.sort((a, b) => a.time - b.time);
   const syn = s.synTimes.length > 0 ? s.synTimes[s.synTimes.length - 1]! : NaN;
+  const leg = surveyLegView(s);
   const v: ConnView = {
-    uid: s.uid,
+    uid: leg.uid,
     communityId: null,
-    capturePoint: s.capturePoint,
-    capturePoints: [s.capturePoint],
-    clientIsn: s.clientIsn,
-    serverIsn: s.serverIsn,
+    capturePoint: leg.capturePoint,
+    capturePoints: [leg.capturePoint],
+    clientIsn: leg.clientIsn,
+    serverIsn: leg.serverIsn,
     clientFirstPayload: null,
     serverFirstPayload: null,
-    clientAddr: s.clientAddr,
-    clientPort: s.clientPort,
-    serverAddr: s.serverAddr,
-    serverPort: s.serverPort,
-    startTime: s.startTime,
-    endTime: s.endTime,
+    clientAddr: leg.clientAddr,
+    clientPort: leg.clientPort,
+    serverAddr: leg.serverAddr,
+    serverPort: leg.serverPort,
+    startTime: leg.startTime,
+    endTime: leg.endTime,
     connState: 'SF',
     history: '',
     rttSeconds: nn(s.synAckTime - syn),
