@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { MirrorListener, type ListenOptions } from './listener.js';
 import { loadNative } from './native.js';
 import { udpPortsFilter } from './listen-engines.js';
+import { spawnSync } from 'node:child_process';
 import { readCapture } from './reader.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -223,3 +224,41 @@ for (const engine of ['mmsg', 'ring'] as const) {
     }
   });
 }
+
+/**
+ * The engine and a feeder in a child process: each datagram read sends another through a
+ * connected socket (sent at once, no address lookup), so the socket never empties. Before the
+ * bound, the readable callback never returned: the child hung, its timers and stop() never ran.
+ */
+const NEVER_EMPTY = `
+import dgram from 'node:dgram';
+const { startMmsgEngine } = await import(process.argv[1]);
+const { loadNative } = await import(process.argv[2]);
+const p = dgram.createSocket('udp4');
+await new Promise((r) => p.bind(0, '127.0.0.1', r));
+const port = p.address().port;
+await new Promise((r) => p.close(r));
+const feeder = dgram.createSocket('udp4');
+await new Promise((r) => feeder.connect(port, '127.0.0.1', r));
+const d = Buffer.alloc(100);
+let read = 0;
+const feed = () => { read++; feeder.send(d); };
+const sink = { datagramV4: feed, datagramText: feed, ringFrame() {}, batchDone() {}, notice() {} };
+const e = startMmsgEngine({ bind: ['127.0.0.1'], vxlanPort: port, genevePort: 0, recvBufferBytes: 1 << 20, exclusive: true }, sink, loadNative().addon);
+for (let i = 0; i < 256; i++) feeder.send(d);
+await new Promise((r) => setTimeout(r, 300));
+const beforeStop = read;
+await e.stop();
+console.log(JSON.stringify({ beforeStop, read }));
+feeder.close();
+`;
+
+test('engine mmsg: a socket that never empties (each datagram read sends another) leaves the event loop its turns, and stop() returns', { skip: native.addon ? false : native.why, timeout: 60_000 }, () => {
+  const url = (f: string): string => new URL(f, import.meta.url).href;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', NEVER_EMPTY, url('./listen-engines.ts'), url('./native.ts')], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.signal, null, `the child hung (killed after 30 s): ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  const { beforeStop, read } = JSON.parse(r.stdout.trim()) as { beforeStop: number; read: number };
+  assert.ok(beforeStop > 256, `the timer ran while the flood went on (${beforeStop} read)`);
+  assert.ok(read > beforeStop, 'stop() read what the socket held, then returned');
+});

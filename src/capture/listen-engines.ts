@@ -199,6 +199,24 @@ const LIBUV_READS_PER_POLL = 32;
 /** Largest UDP payload: datagrams are never cut by us. */
 const SLOT = 65536;
 
+/**
+ * Batches read per readable callback before the event loop gets a turn. A flood faster than we
+ * process keeps the socket (or ring) full: a drain "until empty" never returned, so timers (the
+ * periodic flush, rotation, status) and signal handlers never ran, and SIGTERM could not stop
+ * listen while the flood lasted. The poll is level-triggered: what is left is read next turn.
+ */
+export const BATCHES_PER_TURN = 16;
+
+/**
+ * At stop, the most datagrams read from a socket: what its receive buffer can hold (the kernel
+ * charges each datagram its truesize, several hundred bytes at least). Datagrams queued when the
+ * listener stops are kept; a sender still flooding refills the socket as fast as it is read, and
+ * what arrives after the stop is not waited for.
+ */
+function stopDrainLimit(recvBufferBytes: number): number {
+  return Math.ceil(recvBufferBytes / 256) + UDP_BATCH;
+}
+
 export function startMmsgEngine(o: EngineOptions, sink: ReceiveSink, addon: NativeAddon): Engine {
   const buf = new Uint8Array(SLOT * UDP_BATCH);
   const meta = new Int32Array(UDP_META_WORDS * UDP_BATCH);
@@ -216,8 +234,8 @@ export function startMmsgEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
     const entry = { fd, watch: null as object | null };
     socks.push(entry);
     entry.watch = addon.watch(fd, () => {
-      // drain: whole batches until the socket is empty
-      for (;;) {
+      // whole batches until the socket is empty, or BATCHES_PER_TURN of them (then the loop's turn)
+      for (let batch = 0; batch < BATCHES_PER_TURN; batch++) {
         const n = addon.udpRecv(fd, buf, SLOT, meta);
         for (let i = 0; i < n; i++) {
           const m = i * UDP_META_WORDS;
@@ -265,10 +283,12 @@ export function startMmsgEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
     ringDrops: () => -1,
     stop: async () => {
       // what is queued in the sockets was received by the kernel for us: read it before closing
-      for (const s of socks) {
-        for (;;) {
+      // (as much as the receive buffer holds: not what a flood goes on sending)
+      for (const [si, s] of socks.entries()) {
+        const kind = bound[si]!.kind;
+        for (let left = stopDrainLimit(bound[si]!.recvBufferBytes); left > 0; ) {
           const n = addon.udpRecv(s.fd, buf, SLOT, meta);
-          const kind = bound[socks.indexOf(s)]!.kind;
+          left -= n;
           for (let i = 0; i < n; i++) {
             const m = i * UDP_META_WORDS;
             if (meta[m + 1] === 4) sink.datagramV4(kind, buf, i * SLOT, meta[m]!, meta[m + 2]! >>> 0, meta[m + 6]!, meta[m + 8]! >>> 0, meta[m + 9]!);
@@ -376,18 +396,22 @@ export function startRingEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
   }
   const buf = new Uint8Array(4 << 20);
   const meta = new Int32Array(RING_META_WORDS * 1024);
-  const drain = (): void => {
-    for (;;) {
+  /** Reads up to `reads` batches of frames; false when the ring still had more. */
+  const drain = (reads: number): boolean => {
+    for (let k = 0; k < reads; k++) {
       const n = addon.ringRead(r.handle, buf, meta);
       for (let i = 0; i < n; i++) {
         const m = i * RING_META_WORDS;
         sink.ringFrame(buf, meta[m]!, meta[m + 1]!, meta[m + 2]!, meta[m + 3]! >>> 0, meta[m + 4]!, meta[m + 5]!, meta[m + 6]!);
       }
       sink.batchDone(n, n === 1024);
-      if (n < 1024) return;
+      if (n < 1024) return true;
     }
+    return false;
   };
-  const watch = addon.watch(r.fd, drain);
+  // At stop: at most what the ring holds (a frame takes 64 bytes of it at least), not a flood's sequel.
+  const stopReads = Math.ceil((blocks * blockSize) / 64 / 1024) + 1;
+  const watch = addon.watch(r.fd, () => void drain(BATCHES_PER_TURN));
   let dropsSeen = 0;
   return {
     name: 'ring',
@@ -404,9 +428,9 @@ export function startRingEngine(o: EngineOptions, sink: ReceiveSink, addon: Nati
     stop: async () => {
       // frames in the block the kernel is still filling become readable when it retires the
       // block (at the block timeout): wait for that, so nothing the ring received is lost
-      drain();
+      drain(stopReads);
       await new Promise((res) => setTimeout(res, timeoutMs + 50));
-      drain();
+      drain(stopReads);
       dropsSeen = addon.ringStats(r.handle).drops;
       addon.unwatch(watch);
       addon.ringClose(r.handle);

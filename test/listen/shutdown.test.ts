@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readCapture } from '../../src/capture/reader.js';
@@ -48,6 +48,23 @@ async function startListen(dir: string, port: number, extra: string[] = []): Pro
   return { p, err };
 }
 
+/**
+ * Waits until the listener's files reach a point (n files, or so many bytes on disk): how much
+ * a listener writes in a given time depends on the machine's load (a full test run on two cores
+ * gave it a fraction of one), so the tests wait for what they need instead of a fixed time.
+ */
+async function untilFiles(dir: string, what: string, cond: (files: { name: string; size: number }[]) => boolean, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.pcapng'))
+      .map((name) => ({ name, size: statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0 }));
+    if (cond(files)) return;
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what} (${files.map((f) => `${f.name} ${f.size} B`).join(', ')})`);
+    await sleep(50);
+  }
+}
+
 async function countPackets(dir: string): Promise<{ packets: number; truncated: boolean; files: number }> {
   let packets = 0;
   let truncated = false;
@@ -70,12 +87,14 @@ test('listen: SIGTERM during heavy traffic loses no packet counted as received',
     children.push(p);
     const senders: Promise<string>[] = [];
     for (let i = 0; i < 2; i++) {
-      const c = spawn(process.execPath, ['-e', SENDER, String(port), '6000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // sending until the test ends (killed in finally): the SIGTERM always comes mid-flow
+      const c = spawn(process.execPath, ['-e', SENDER, String(port), '120000'], { stdio: ['ignore', 'pipe', 'ignore'] });
       children.push(c);
       senders.push(waitFor(c.stdout!, /go/, 30_000, 'a sender'));
     }
     await Promise.all(senders);
-    await sleep(2000); // mid-flow
+    // mid-flow, after the third file (two rotations, more than 1 000 packets of 236 bytes)
+    await untilFiles(dir, 'three files of 100 kB', (f) => f.length >= 3);
     p.kill('SIGTERM');
     assert.equal(await exited(p, 30_000), 0, err.text);
     const m = /stopped by SIGTERM: (\d+) packets written .*?(\d+) datagrams received, (\d+) dropped, (\d+) lost at flush/.exec(err.text);
@@ -94,20 +113,20 @@ test('listen: SIGTERM during heavy traffic loses no packet counted as received',
 });
 
 test('listen: kill -9 leaves the files readable, each up to its last complete block', { timeout: 120_000 }, async () => {
-  // The sender is not paced: on a quiet machine it fills the default 100 MB file within the
-  // 2.5 s below, so this test once saw two files where it expected one. Files of 2 MB make the
-  // rotation certain: every closed file must be whole, the one being written readable up to
-  // its last complete block.
+  // Files of 2 MB, and the kill once the second file exists and has been flushed once: every
+  // closed file must be whole, the one being written readable up to its last complete block.
+  // (A fixed 2.5 s of traffic filled 2 MB on a quiet machine, not under a full test run.)
   const dir = mkdtempSync(join(tmpdir(), 'ml-kill9-'));
   const children: ChildProcess[] = [];
   try {
     const port = await freePort();
     const { p } = await startListen(dir, port, ['--rotate-size', '2MB']);
     children.push(p);
-    const sender = spawn(process.execPath, ['-e', SENDER, String(port), '5000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const sender = spawn(process.execPath, ['-e', SENDER, String(port), '120000'], { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(sender);
     await waitFor(sender.stdout!, /go/, 30_000, 'the sender');
-    await sleep(2500); // at least one periodic flush (1 s) happened
+    await untilFiles(dir, 'a second file', (f) => f.length >= 2);
+    await sleep(1500); // at least one periodic flush (1 s) of the second file
     p.kill('SIGKILL');
     await exited(p, 10_000);
     const files = readdirSync(dir)
@@ -137,10 +156,11 @@ test('listen --workers 2: SIGTERM under traffic; the workers\' files hold exactl
     const port = await freePort();
     const { p, err } = await startListen(dir, port, ['--workers', '2']);
     children.push(p);
-    const c = spawn(process.execPath, ['-e', SENDER, String(port), '5000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const c = spawn(process.execPath, ['-e', SENDER, String(port), '120000'], { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(c);
     await waitFor(c.stdout!, /go/, 30_000, 'the sender');
-    await sleep(2000);
+    // both workers' files on disk, with more than 1 000 packets (236 bytes each) flushed between them
+    await untilFiles(dir, "both workers' files, 300 kB", (f) => f.length >= 2 && f.reduce((n, x) => n + x.size, 0) > 300_000);
     p.kill('SIGTERM');
     assert.equal(await exited(p, 30_000), 0, err.text);
     const m = /stopped by SIGTERM: (\d+) packets written .* by 2 workers/.exec(err.text);
