@@ -9,13 +9,16 @@
 // without an ALB access log, full by default, is then also run targeted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { analyze } from '../../src/analyze/analyze.js';
 import { reportDifference } from '../../src/analyze/differential.js';
 import type { AnalyzeInputs } from '../../src/analyze/options.js';
 import type { Report } from '../../src/analyze/model.js';
 import { renderText } from '../../src/report/text.js';
+import { renderFindingEvidence } from '../../src/report/json.js';
+import { writeEvidence } from '../../src/analyze/evidence.js';
 import { Talk } from '../flow/packets.js';
 import { albLine, LB_BACK_ADDR, LB_FRONT, T0, TARGET, writeScenario } from './scenario.js';
 import { build, EXPECT, type Mirror, type Nat, type Story } from './path-scenarios.js';
@@ -253,4 +256,19 @@ test('an HTTP/2 GOAWAY: the retries on the client\'s other connection, answered 
   assert.ok(f, targeted.findings.map((x) => x.kind).join(', '));
   assert.equal(f.goaway?.streams.filter((x) => x.retry !== null).length, 2, JSON.stringify(f.goaway));
   assert.equal(targeted.stats.dissection?.byReason?.['goaway-retry'], 1, JSON.stringify(targeted.stats.dissection));
+});
+
+test('--evidence writes the same files from a targeted analysis as from the full one', async () => {
+  const b = busy(5);
+  const s = writeScenario('tgt-evidence', b.front, b.back, b.log);
+  const inputs = { captures: [s.capture], albLogs: [s.albLog] };
+  const files: Record<string, string>[] = [];
+  for (const dissect of ['needed', 'all'] as const) {
+    const { report, context } = await analyze(inputs, { dissect, keepKeyLogTexts: true });
+    const dir = mkdtempSync(join(tmpdir(), `ml-evidence-${dissect}-`));
+    assert.ok((await writeEvidence(report, context, inputs, dir, renderFindingEvidence)) >= 2);
+    files.push(Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')])));
+  }
+  assert.deepEqual(Object.keys(files[0]!), Object.keys(files[1]!));
+  assert.deepEqual(files[0], files[1]);
 });
