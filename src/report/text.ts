@@ -164,5 +164,6 @@ export function dissectionLine(d: ReportDissection): string {
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${e(k)} ${n}`)
     .join(', ');
-  return `Read ${d.dissected} of ${d.connections} connections through TLS and HTTP (targeted${why ? `: ${why}` : ''}; the others' TCP only; --full reads them all).`;
+  const rest = d.dissected < d.connections ? "; the others' TCP only; --full reads them all" : '';
+  return `Read ${d.dissected} of ${d.connections} connections through TLS and HTTP (targeted${why ? `: ${why}` : ''}${rest}).`;
 }
