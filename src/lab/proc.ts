@@ -86,6 +86,9 @@ const KEEP = 64 * 1024;
 export class ProcessGroup {
   readonly daemons: Daemon[] = [];
 
+  /** `onStart` sees every daemon as it starts (a caller that wants their stderr when something hangs). */
+  constructor(private readonly onStart?: (d: Daemon) => void) {}
+
   start(name: string, cmd: string, args: readonly string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; cwd?: string; onStdout?: (chunk: string) => void } = {}): Daemon {
     const [file, argv] = withNs(opts.ns, cmd, args);
     // detached: own process group, so a Ctrl-C in the terminal reaches the lab (which then tears
@@ -138,6 +141,7 @@ export class ProcessGroup {
         }),
     };
     this.daemons.push(d);
+    this.onStart?.(d);
     return d;
   }
 

@@ -45,6 +45,8 @@ export interface RunOptions {
    * (e.g. --store, --node). `onTopology` runs once the namespaces exist (collector namespace given).
    */
   fleet?: { listenArgs(listener: 'alb-eni' | 'target-eni'): string[]; onTopology?(collectorNs: string): Promise<void> };
+  /** Sees every long-running process of the run as it starts (name, pid, its stderr so far). */
+  onDaemon?(d: Daemon): void;
   /** The NLB's NAT mode (default `snat`: client IP preservation off, the AWS default for IP targets). */
   nat?: NatMode;
   /** Which ENIs are mirrored for the analysis (`analyze.json`); default `all`. */
@@ -190,7 +192,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   let collectors: Collector[] = [];
   const mirrorCaptures: Partial<Record<MirrorSet, string[]>> = {};
   let dropped: DroppedSyn[] = [];
-  const procs = new ProcessGroup();
+  const procs = new ProcessGroup(o.onDaemon);
   const clients: ClientResult[] = [];
   let loadSummary: unknown;
   let captureFiles: string[] = [];
@@ -202,6 +204,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
   try {
     log(`lab ${s.name}: building namespaces ${prefix}{client,alb,nlb,target,collector} (NLB ${nat === 'snat' ? 'without client IP preservation' : 'preserving client IPs'}; mirrored for analysis: ${sets.filter((x) => x === mirror || (o.mirrorSets ?? []).includes(x)).join(', ')})`);
     await topo.up();
+    log(`lab ${s.name}: namespaces up`);
     if (o.fleet?.onTopology) await o.fleet.onTopology(topo.ns.collector);
     let tapD: Daemon | undefined;
     const tapFile = join(runDir, 'sgdrop.pcap');
@@ -229,6 +232,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
         fleetD.push(procs.start(`mirrorlens listen ${name}`, process.execPath, mirrorlensArgv(args), { ns: topo.ns.collector }));
       }
       for (const d of fleetD) await d.waitFor(/listen: writing/, 20_000);
+      log(`lab ${s.name}: listeners up (pids ${fleetD.map((d) => d.pid).join(', ')})`);
     } else if (mode === 'listen') {
       collectors = await startCollectors(procs, topo.ns.collector, outDir, sets, files.keylog, o.live === true);
       listenD = collectors[0]!.daemon;
@@ -282,6 +286,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     await exec('nginx', ['-t', '-q', '-p', runDir, '-c', files.nginxConf], { ns: topo.ns.alb, env: { ...process.env, TZ: 'UTC' } });
     procs.start('nginx', 'nginx', ['-p', runDir, '-c', files.nginxConf, '-g', 'daemon off;'], { ns: topo.ns.alb, env: { ...process.env, TZ: 'UTC' } });
     await waitForPort(topo.ns.alb, 443, 10_000, 'nginx');
+    log(`lab ${s.name}: target and nginx up`);
     if (o.failAfter === 'daemons') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after starting the daemons (test)');
     log(`lab ${s.name}: ${s.summary}`);
 
@@ -332,13 +337,17 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
     if (o.failAfter === 'client') throw new MirrorlensError(ErrorCode.Lab, 'forced failure after the client ran (test)');
     // Let the last packets (FINs, RSTs, mirrored copies, key log lines) arrive.
     await abortable(o.signal, 500);
+    log(`lab ${s.name}: client done; stopping the path`);
 
     // Stop the path, then the collector, so everything sent is captured.
     const collecting = new Set<Daemon>([...dumps, ...fleetD, ...collectors.map((c) => c.daemon)]);
     for (const d of procs.daemons.filter((x) => !collecting.has(x) && x !== tapD)) await procs.stop(d, d.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM');
     await sleep(200);
     if (fleetD.length) {
-      for (const d of fleetD) await procs.stop(d, 'SIGTERM', 30_000);
+      for (const d of fleetD) {
+        log(`lab ${s.name}: stopping ${d.name} (pid ${d.pid})`);
+        await procs.stop(d, 'SIGTERM', 30_000);
+      }
       listenSummary = fleetD.map((d) => d.stderr().split('\n').filter((l) => l.startsWith('listen: stopped by') || l.startsWith('listen: store')).join(' / ')).join(' | ');
       captureFiles = readdirSync(capDir).filter((f) => f.endsWith('.pcapng')).sort().map((f) => join(capDir, f));
       if (captureFiles.length === 0) throw new MirrorlensError(ErrorCode.Lab, `the fleet's listeners wrote no capture into ${capDir}: ${fleetD.map((d) => d.stderr().trim().split('\n').slice(-2).join(' / ')).join(' | ')}`);
@@ -379,6 +388,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<LabResult
 
     // Verdict.
     if (runAnalyze) {
+      log(`lab ${s.name}: analyzing`);
       const analyzed = mirrorCaptures[mirror] ?? captureFiles;
       const args = ['analyze', ...analyzed, '--keylog', files.keylog, '--alb-log', files.albLog, '--format', 'json', '--out', join(outDir, 'analyze.json')];
       if (existsSync(files.flowLog)) args.push('--flow-log', files.flowLog);

@@ -4,7 +4,7 @@
  * keep the data, for the fault tests.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,14 +104,18 @@ export class ClickHouseServer {
     );
     this.proc = spawn(BINARY, [`--config-file=${join(d, 'config.xml')}`], { cwd: d, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    this.proc.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
+    this.proc.stderr!.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-2000);
+      this.stderrText = (this.stderrText + b.toString()).slice(-4000);
+    });
     const exited = new Promise<number | null>((r) => this.proc!.once('exit', (code) => r(code)));
     const deadline = Date.now() + 60_000;
     for (;;) {
       const done = await Promise.race([exited.then((c) => ({ exit: c })), new Promise<null>((r) => setTimeout(() => r(null), 200))]);
       if (done) throw new Error(`clickhouse-server exited (${done.exit}) while starting: ${err.trim().split('\n').pop() ?? ''}`);
       try {
-        const r = await fetch(`${this.httpUrl}/ping`);
+        // Bounded: a server that took the connection but does not answer is "not yet", not a hang.
+        const r = await fetch(`${this.httpUrl}/ping`, { signal: AbortSignal.timeout(2000) });
         if (r.ok) return;
       } catch {
         /* not yet */
@@ -143,12 +147,26 @@ export class ClickHouseServer {
   }
 
   /** Runs a query over HTTP (TabSeparated text back). */
-  async query(sql: string): Promise<string> {
-    const r = await fetch(`${this.httpUrl}/?query=${encodeURIComponent(sql)}`);
+  async query(sql: string, timeoutMs = 60_000): Promise<string> {
+    const r = await fetch(`${this.httpUrl}/?query=${encodeURIComponent(sql)}`, { signal: AbortSignal.timeout(timeoutMs) });
     const t = await r.text();
     if (!r.ok) throw new Error(t);
     return t;
   }
+
+  /** The last lines of the server's error log and of its stderr (for a test's failure message). */
+  errorTail(n = 15): string {
+    let log = '';
+    try {
+      log = readFileSync(join(this.dir, 'server.err.log'), 'utf8');
+    } catch {
+      /* none yet */
+    }
+    const tail = (t: string): string => t.trim().split('\n').slice(-n).join('\n');
+    return `server.err.log:\n${tail(log) || '(empty)'}\nstderr:\n${tail(this.stderrText) || '(empty)'}`;
+  }
+
+  private stderrText = '';
 
   async dispose(): Promise<void> {
     await this.stop();
