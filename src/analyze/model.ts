@@ -4,6 +4,7 @@
  * renderer writes them as ISO-8601 strings.
  */
 import type { Finding, FindingKind } from '../diagnose/finding.js';
+import type { AttemptSummary } from '../correlate/syn-attempts.js';
 
 export const SCHEMA_VERSION = 2 as const;
 
@@ -102,35 +103,8 @@ export interface ReportDissection {
  * before any data), summarised per destination address: a SYN flood or scan is one entry, not
  * one finding per attempt.
  */
-export interface ReportScan {
-  /** 'flood': many sources; 'scan': many ports; 'failing': neither (a dead target, a filter, a closed port, health checks). */
-  kind: 'flood' | 'scan' | 'failing';
-  /** Destination address; null for the entry that counts every destination beyond the first 64. */
-  server: string | null;
-  /** Distinct destination addresses (1 unless `server` is null). */
-  servers: number;
-  /** Up to 16 of the ports tried, lowest first. */
-  ports: number[];
-  portCount: number;
-  attempts: number;
-  /** Of the attempts: never answered, refused (RST to the SYN), reset after the handshake before any data. */
-  unanswered: number;
-  refused: number;
-  reset: number;
-  synPackets: number;
-  sources: number;
-  /** false: `sources` is an estimate (HyperLogLog, about 1.6 % error) beyond 4096 distinct sources. */
-  sourcesExact: boolean;
-  firstTime: number;
-  lastTime: number;
-  /**
-   * Attempts matching a kept 5xx (or 460/000) log line: the line's client endpoint is the
-   * attempt's source, or the attempt is a load-balancer address's SYN to the line's target in time.
-   */
-  matchingErrors: number;
-  /** Kept 5xx (460/000) log lines naming this destination address as target while the attempts lasted. */
-  errorsDuring: number;
-  /** One line saying all of the above. */
+export interface ReportScan extends AttemptSummary {
+  /** One line saying all of it. */
   summary: string;
 }
 
