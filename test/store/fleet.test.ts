@@ -154,7 +154,12 @@ describe('fleet: two listeners, one ClickHouse, one analysis', { skip }, () => {
       // for field, and nothing else differs at error or warning severity: the client leg's TLS is
       // decrypted live by its listener with the key log growing while it runs, and the transactions
       // it recorded pair requests and responses as a batch read of the merged capture does.
-      const idle = (fs: Record<string, unknown>[]) => fs.filter((f) => f.kind === 'idle-timeout-reset').map((f) => ({ targetConnection: f.targetConnection, resetBy: f.resetBy, idleSeconds: f.idleSeconds, status: f.status, confidence: f.confidence, timeoutFits: f.timeoutFits, advice: f.advice }));
+      // Idle time to the microsecond: the listener computed it live, the merged capture's analysis
+      // from the file; the same two packet times (floats of epoch seconds: ~0.24 us apart at
+      // today's epoch) subtracted on different paths may differ in the last bit (4.6765419999999995
+      // against 4.676542 in one run of 25).
+      const microseconds = (x: unknown): unknown => (typeof x === 'number' ? Math.round(x * 1e6) / 1e6 : x);
+      const idle = (fs: Record<string, unknown>[]) => fs.filter((f) => f.kind === 'idle-timeout-reset').map((f) => ({ targetConnection: f.targetConnection, resetBy: f.resetBy, idleSeconds: microseconds(f.idleSeconds), status: f.status, confidence: f.confidence, timeoutFits: f.timeoutFits, advice: f.advice }));
       assert.deepEqual(idle(fromStore.findings), idle(merged.findings), `store: ${kinds.join(', ')}; merged: ${merged.findings.map((f) => f.kind).join(', ')}`);
       const loud = (fs: Record<string, unknown>[]) =>
         fs.filter((f) => f.severity === 'error' || f.severity === 'warning').map((f) => `${f.kind} ${f.severity} ${f.status ?? '-'} ${(f.request as { path?: string } | null)?.path ?? '-'}`);
