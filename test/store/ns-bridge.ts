@@ -4,7 +4,7 @@
  * namespaced), to the server's port here. Both ends are plain byte pipes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 const NS_SIDE = `
@@ -20,6 +20,7 @@ net.createServer((c) => {
 export class NsBridge {
   private server: Server | null = null;
   private child: ChildProcess | null = null;
+  private readonly open = new Set<Socket>();
   readonly sock: string;
 
   constructor(
@@ -34,6 +35,9 @@ export class NsBridge {
     if (!this.server) {
       this.server = createServer((c) => {
         const u = connect(this.targetPort, '127.0.0.1');
+        this.open.add(c).add(u);
+        c.once('close', () => this.open.delete(c));
+        u.once('close', () => this.open.delete(u));
         c.pipe(u);
         u.pipe(c);
         c.on('error', () => u.destroy());
@@ -67,8 +71,12 @@ export class NsBridge {
     if (c && c.exitCode === null) {
       const gone = new Promise<void>((r) => c.once('exit', () => r()));
       c.kill('SIGTERM');
+      const t = setTimeout(() => c.kill('SIGKILL'), 5000);
       await gone;
+      clearTimeout(t);
     }
+    // close() waits for every piped connection to end: end them (a half-open one would wait forever).
+    for (const s of this.open) s.destroy();
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
     this.server = null;
   }
