@@ -36,6 +36,7 @@ describe('fleet: two listeners, one ClickHouse, one analysis', { skip }, () => {
     const progress: string[] = [];
     const daemons: Daemon[] = [];
     const abort = new AbortController();
+    let labRun: Promise<unknown> = Promise.resolve();
     const diagnosis = (): string =>
       [
         'progress:',
@@ -76,6 +77,8 @@ describe('fleet: two listeners, one ClickHouse, one analysis', { skip }, () => {
       err.message = `${err.message}\n${diagnosis()}`;
       // The run's processes (ours, by pid) go, so a lab run stuck on one of them reaches its teardown.
       for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+      // ...and its namespaces are gone before the test process ends (a forced timeout left them behind).
+      await Promise.race([labRun.catch(() => {}), new Promise((r) => setTimeout(r, 30_000))]);
       throw err;
     }
 
@@ -92,7 +95,7 @@ describe('fleet: two listeners, one ClickHouse, one analysis', { skip }, () => {
         result = await step(
           'lab run',
           170_000,
-          runScenario(findScenario('idle-reset')!, {
+          (labRun = runScenario(findScenario('idle-reset')!, {
             outDir,
             signal: abort.signal,
             log: note,
@@ -113,7 +116,7 @@ describe('fleet: two listeners, one ClickHouse, one analysis', { skip }, () => {
                 fault.catch(() => {});
               },
             },
-          }),
+          })),
           60_000,
         );
       } finally {
