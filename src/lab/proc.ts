@@ -156,10 +156,16 @@ export class ProcessGroup {
     }
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
     if ((await Promise.race([d.exited, timer])) === 'timeout') {
+      // The whole process group (started detached): a SIGKILLed nginx master leaves its workers
+      // running, holding the daemon's stdout/stderr, so `exited` ('close') would never come.
       try {
-        process.kill(d.pid, 'SIGKILL');
+        process.kill(-d.pid, 'SIGKILL');
       } catch {
-        /* already gone */
+        try {
+          process.kill(d.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       }
       await d.exited;
     }

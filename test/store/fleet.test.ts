@@ -76,7 +76,14 @@ describe('fleet: two listeners, one ClickHouse, one analysis', { skip }, () => {
       const err = e instanceof Error ? e : new Error(String(e));
       err.message = `${err.message}\n${diagnosis()}`;
       // The run's processes (ours, by pid) go, so a lab run stuck on one of them reaches its teardown.
-      for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+      // (each daemon's process group: nginx's workers too, which would otherwise hold its pipes open)
+      for (const d of daemons) {
+        try {
+          process.kill(-d.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       // ...and its namespaces are gone before the test process ends (a forced timeout left them behind).
       await Promise.race([labRun.catch(() => {}), new Promise((r) => setTimeout(r, 30_000))]);
       throw err;
