@@ -15,7 +15,7 @@
  * the slab (detachFromSlab): consumers keep the object and must never see the slot's next tenant.
  */
 import { ipv4ToString } from '../wire/ipv4.js';
-import { ipv6ToString } from '../wire/ipv6.js';
+import { addr6Text, addrPair6 } from './addr6.js';
 import { communityId, ipv4Bytes } from './community-id.js';
 import { ConnSlab, type SlabSlot } from './conn-slab.js';
 import { historyLetter, historyOnceBit, historyRepeats } from './conn-state.js';
@@ -485,15 +485,7 @@ export class Connection implements ConnInfo, ReassemblyOwner {
       this.setF(F_CLIENT_ADDR4, clientIsSrc ? seg.src4 : seg.dst4);
       this.setF(F_SERVER_ADDR4, clientIsSrc ? seg.dst4 : seg.src4);
     } else {
-      const a = new Int32Array(8);
-      const d = seg.addrData;
-      const co = clientIsSrc ? seg.srcOffset : seg.dstOffset;
-      const so = clientIsSrc ? seg.dstOffset : seg.srcOffset;
-      for (let i = 0; i < 4; i++) {
-        a[i] = (d[co + i * 4]! << 24) | (d[co + i * 4 + 1]! << 16) | (d[co + i * 4 + 2]! << 8) | d[co + i * 4 + 3]!;
-        a[4 + i] = (d[so + i * 4]! << 24) | (d[so + i * 4 + 1]! << 16) | (d[so + i * 4 + 2]! << 8) | d[so + i * 4 + 3]!;
-      }
-      this.a6 = a;
+      this.a6 = addrPair6(seg, clientIsSrc);
     }
     this.uid = uid;
   }
@@ -509,10 +501,7 @@ export class Connection implements ConnInfo, ReassemblyOwner {
 
   private addrText(w: number): string {
     if (this.ipVersion === 4) return ipv4ToString(w === 0 ? this.cA4 : this.sA4);
-    const b = new Uint8Array(16);
-    const dv = new DataView(b.buffer);
-    for (let i = 0; i < 4; i++) dv.setInt32(i * 4, this.a6![w + i]!);
-    return ipv6ToString(b, 0);
+    return addr6Text(this.a6!, w);
   }
 
   get communityId(): string {

@@ -21,7 +21,7 @@
 import type { PacketRecord } from '../capture/record.js';
 import type { PacketDecoder } from '../wire/packet.js';
 import { ipv4ToString } from '../wire/ipv4.js';
-import { ipv6ToString } from '../wire/ipv6.js';
+import { addr6Text, addrPair6 } from './addr6.js';
 import { addrHash, mix32, strHash } from './conn-index.js';
 import { Ep, updateStates } from './conn-state.js';
 import { DuplicateFilter } from './duplicates.js';
@@ -209,15 +209,7 @@ export class SurveyConn {
     } else {
       this.cA4 = 0;
       this.sA4 = 0;
-      const a = new Int32Array(8);
-      const d = seg.addrData;
-      const co = clientIsSrc ? seg.srcOffset : seg.dstOffset;
-      const so = clientIsSrc ? seg.dstOffset : seg.srcOffset;
-      for (let i = 0; i < 4; i++) {
-        a[i] = (d[co + i * 4]! << 24) | (d[co + i * 4 + 1]! << 16) | (d[co + i * 4 + 2]! << 8) | d[co + i * 4 + 3]!;
-        a[4 + i] = (d[so + i * 4]! << 24) | (d[so + i * 4 + 1]! << 16) | (d[so + i * 4 + 2]! << 8) | d[so + i * 4 + 3]!;
-      }
-      this.a6 = a;
+      this.a6 = addrPair6(seg, clientIsSrc);
     }
   }
 
@@ -229,10 +221,7 @@ export class SurveyConn {
   }
   private addrText(which: 0 | 1): string {
     if (this.ipVersion === 4) return ipv4ToString(which === 0 ? this.cA4 : this.sA4);
-    const b = new Uint8Array(16);
-    const v = new DataView(b.buffer);
-    for (let i = 0; i < 4; i++) v.setInt32(i * 4, this.a6![which * 4 + i]!);
-    return ipv6ToString(b, 0);
+    return addr6Text(this.a6!, which * 4);
   }
 
   /** The client's ISN (unsigned), or null when no SYN was seen. */
