@@ -184,18 +184,7 @@ export class Topology {
    * into a tap (a veth pair whose far end the lab records: what the target ENI's flow log sees).
    */
   async dropSynsAtTarget(): Promise<string> {
-    const n = this.ns.nlb;
-    const L = [
-      `ip -n ${n} link add sgtap0 type veth peer name sgtap1`,
-      `ip -n ${n} link set sgtap0 up`,
-      `ip -n ${n} link set sgtap1 up`,
-      // What arrives on the tap is only recorded, never routed on.
-      `ip netns exec ${n} iptables -t raw -A PREROUTING -i sgtap1 -j DROP`,
-      `ip netns exec ${n} tc qdisc add dev back0 clsact 2>/dev/null || true`,
-      `ip netns exec ${n} tc filter add dev back0 egress prio 1 protocol ip u32 match ip protocol 6 0xff match ip dst ${ADDR.target}/32 match ip dport ${ADDR.targetPort} 0xffff match u8 0x02 0x12 at 33 action mirred egress redirect dev sgtap0`,
-    ];
-    await exec('sh', ['-ec', L.join('\n')]);
-    return 'sgtap1';
+    return this.redirectToTap('sgtap', 'egress', `match ip dst ${ADDR.target}/32 match ip dport ${ADDR.targetPort} 0xffff match u8 0x02 0x12 at 33`);
   }
 
   /**
@@ -215,17 +204,27 @@ export class Topology {
    * sees).
    */
   async dropSynAcksFromTarget(): Promise<string> {
+    return this.redirectToTap('acltap', 'ingress', `match ip src ${ADDR.target}/32 match ip sport ${ADDR.targetPort} 0xffff match u8 0x12 0x12 at 33`);
+  }
+
+  /**
+   * Redirects the TCP packets `match` selects on the NLB's target-facing interface (`hook`: egress,
+   * what goes to the target; ingress, what the target sends) into a veth pair `<tap>0`/`<tap>1`,
+   * ahead of the interface's mirror: they are dropped there, and recorded on `<tap>1`, which is
+   * returned. What arrives on the tap is only recorded, never routed on.
+   */
+  private async redirectToTap(tap: string, hook: 'egress' | 'ingress', match: string): Promise<string> {
     const n = this.ns.nlb;
     const L = [
-      `ip -n ${n} link add acltap0 type veth peer name acltap1`,
-      `ip -n ${n} link set acltap0 up`,
-      `ip -n ${n} link set acltap1 up`,
-      `ip netns exec ${n} iptables -t raw -A PREROUTING -i acltap1 -j DROP`,
+      `ip -n ${n} link add ${tap}0 type veth peer name ${tap}1`,
+      `ip -n ${n} link set ${tap}0 up`,
+      `ip -n ${n} link set ${tap}1 up`,
+      `ip netns exec ${n} iptables -t raw -A PREROUTING -i ${tap}1 -j DROP`,
       `ip netns exec ${n} tc qdisc add dev back0 clsact 2>/dev/null || true`,
-      `ip netns exec ${n} tc filter add dev back0 ingress prio 1 protocol ip u32 match ip protocol 6 0xff match ip src ${ADDR.target}/32 match ip sport ${ADDR.targetPort} 0xffff match u8 0x12 0x12 at 33 action mirred egress redirect dev acltap0`,
+      `ip netns exec ${n} tc filter add dev back0 ${hook} prio 1 protocol ip u32 match ip protocol 6 0xff ${match} action mirred egress redirect dev ${tap}0`,
     ];
     await exec('sh', ['-ec', L.join('\n')]);
-    return 'acltap1';
+    return `${tap}1`;
   }
 
   /**
