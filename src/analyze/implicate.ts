@@ -21,14 +21,16 @@
  *   be on it: targeted.ts);
  * - by being kept or cited by the correlation (targeted.ts checks it after correlating and runs
  *   again with those added).
+ *
+ * Connections are the survey's rows (flow/survey-records.ts: their end order).
  */
-import { LegIndex } from '../correlate/legs.js';
+import { ISN_WINDOW_SECONDS, MAX_KEY_SHARERS } from '../correlate/legs.js';
 import { logWindow } from '../correlate/keys.js';
 import type { LbLogView } from '../correlate/views.js';
 import type { IcmpErrorEvent } from '../flow/options.js';
-import { COMPLEX_NAMES, type SurveyConn } from '../flow/survey.js';
-import { endpointKey, type LogTapeData } from './log-tape.js';
-import { surveyLegView } from './survey-views.js';
+import { COMPLEX_NAMES } from '../flow/survey.js';
+import type { SurveyRecords } from '../flow/survey-records.js';
+import type { LogTapeData } from './log-tape.js';
 
 /** Why a connection was dissected (bits beside the survey's Complex bits, which count as `tcp`). */
 export const Why = {
@@ -61,24 +63,96 @@ const WHY_NAMES: Record<number, string> = {
 /** A request crosses a NAT hop, or a failed request's other legs are open, within this long. */
 const HOP_SECONDS = 5;
 
-/** The dissected connections and why: uid → Why bits (Tcp stands for the connection's Complex bits). */
-export class Implicated {
-  readonly why = new Map<string, number>();
-  constructor(private readonly byUid: Map<string, SurveyConn>) {}
+/**
+ * The survey's connections by client ISN, for the path model's join (correlate/legs.ts natPeers:
+ * the same client ISN with SYNs within ISN_WINDOW_SECONDS, the same server ISN when both legs saw
+ * the SYN-ACK, other endpoints; an ISN shared by more than MAX_KEY_SHARERS connections joins none).
+ * The survey's legs have no first-payload fingerprints (they are read only when dissected).
+ * Rows sorted by (ISN, row) in one typed array, built once.
+ */
+class IsnJoins {
+  private readonly sorted: Int32Array;
+  private readonly isns: Float64Array;
+  constructor(private readonly r: SurveyRecords) {
+    const n = r.size;
+    this.isns = new Float64Array(n).fill(-1);
+    let k = 0;
+    for (let row = 0; row < n; row++) {
+      if (r.syns(row, 0) > 0) {
+        this.isns[row] = r.isn(row, 0)!;
+        k++;
+      }
+    }
+    const sorted = new Int32Array(k);
+    k = 0;
+    for (let row = 0; row < n; row++) if (this.isns[row]! >= 0) sorted[k++] = row;
+    const isns = this.isns;
+    sorted.sort((a, b) => isns[a]! - isns[b]! || a - b);
+    this.sorted = sorted;
+  }
 
-  has(uid: string): boolean {
-    return this.why.has(uid);
+  /** The other legs of the row's TCP connection through a NAT hop, in the order they ended. */
+  peers(row: number, out: number[]): void {
+    const isn = this.isns[row]!;
+    if (isn < 0) return;
+    const s = this.sorted;
+    const isns = this.isns;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (isns[s[mid]!]! < isn) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < s.length && isns[s[end]!] === isn) end++;
+    if (end - lo > MAX_KEY_SHARERS) return;
+    const r = this.r;
+    const start = r.startTime(row);
+    const serverIsn = r.isn(row, 1);
+    for (let i = lo; i < end; i++) {
+      const o = s[i]!;
+      if (o === row || r.sameEndpoints(o, row)) continue;
+      if (Math.abs(r.startTime(o) - start) > ISN_WINDOW_SECONDS) continue;
+      const os = r.isn(o, 1);
+      if (os !== null && serverIsn !== null && os !== serverIsn) continue;
+      out.push(o);
+    }
+  }
+}
+
+/** The dissected connections (rows) and why: Why bits (Tcp stands for the connection's Complex bits). */
+export class Implicated {
+  private readonly bits: Int32Array;
+  /** Rows in the order they were first implicated. */
+  private readonly order: number[] = [];
+  private joins: IsnJoins | null = null;
+  /** Row after each row on its 5-tuple (port reuse; -1: none). */
+  private successors: Int32Array | null = null;
+
+  constructor(readonly recs: SurveyRecords) {
+    this.bits = new Int32Array(recs.size);
+  }
+
+  has(row: number): boolean {
+    return this.bits[row] !== 0;
   }
 
   get size(): number {
-    return this.why.size;
+    return this.order.length;
+  }
+
+  /** The implicated rows, in the order first implicated. */
+  rows(): readonly number[] {
+    return this.order;
   }
 
   /** Adds a reason; true when the connection was not implicated before. */
-  add(c: SurveyConn, why: number): boolean {
-    const old = this.why.get(c.uid);
-    this.why.set(c.uid, (old ?? 0) | why);
-    return old === undefined;
+  add(row: number, why: number): boolean {
+    const old = this.bits[row]!;
+    this.bits[row] = old | why;
+    if (old === 0) this.order.push(row);
+    return old === 0;
   }
 
   /** Connections by reason name, for the report's stats (a connection counts under each of its reasons). */
@@ -87,21 +161,40 @@ export class Implicated {
     const bump = (k: string): void => {
       out[k] = (out[k] ?? 0) + 1;
     };
-    for (const [uid, why] of this.why) {
+    for (const row of this.order) {
+      const why = this.bits[row]!;
       for (const [bit, name] of Object.entries(WHY_NAMES)) if ((why & Number(bit)) !== 0) bump(name);
       if ((why & Why.Tcp) !== 0) {
-        const c = this.byUid.get(uid)!;
-        for (const [bit, name] of Object.entries(COMPLEX_NAMES)) if ((c.complex & Number(bit)) !== 0) bump(`tcp:${name}`);
+        const complex = this.recs.complex(row);
+        for (const [bit, name] of Object.entries(COMPLEX_NAMES)) if ((complex & Number(bit)) !== 0) bump(`tcp:${name}`);
       }
     }
     return out;
   }
+
+  /** The NAT join of the survey's connections (built on first use). */
+  natPeers(row: number, out: number[]): void {
+    (this.joins ??= new IsnJoins(this.recs)).peers(row, out);
+  }
+
+  /** The connection that replaced this one on its 5-tuple (-1: none). */
+  successor(row: number): number {
+    if (this.successors === null) {
+      const r = this.recs;
+      const s = new Int32Array(r.size).fill(-1);
+      for (let i = 0; i < r.size; i++) {
+        const p = r.previous(i);
+        if (p >= 0) s[p] = i;
+      }
+      this.successors = s;
+    }
+    return this.successors[row]!;
+  }
 }
 
 export interface ImplicateInput {
-  /** Every connection the survey saw, in the order they ended. */
-  conns: SurveyConn[];
-  byUid: Map<string, SurveyConn>;
+  /** Every connection the survey saw (rows in the order they ended). */
+  recs: SurveyRecords;
   /** The access logs' tape; null when none was given. */
   logs: LogTapeData | null;
   icmpErrors: IcmpErrorEvent[];
@@ -150,138 +243,174 @@ const enum Side {
   Back = 2,
 }
 
-function sides(conns: SurveyConn[], logs: LogTapeData | null): Map<SurveyConn, Side> {
-  const out = new Map<SurveyConn, Side>();
-  // Addresses that accept connections and open others: a load balancer's (or a proxy's).
-  const servers = new Set<string>();
-  const clients = new Set<string>();
-  for (const c of conns) {
-    servers.add(c.serverAddr);
-    clients.add(c.clientAddr);
+/** An endpoint as a number: address id (SurveyRecords) and port. */
+function ep(addrId: number, port: number): number {
+  return addrId * 65536 + port;
+}
+
+/** A logged endpoint as a number (-1: no connection has its address, or no TCP port). */
+function logEp(r: SurveyRecords, addr: string, port: number): number {
+  if (!(Number.isInteger(port) && port >= 0 && port <= 0xffff)) return -1;
+  const id = r.addrId(addr);
+  return id < 0 ? -1 : ep(id, port);
+}
+
+/** Endpoints of the logs (`addr|port` keys) as numbers, leaving out addresses no connection has. */
+function logEndpoints(r: SurveyRecords, keys: Iterable<string>): Set<number> {
+  const out = new Set<number>();
+  for (const k of keys) {
+    const bar = k.lastIndexOf('|');
+    const e = logEp(r, k.slice(0, bar), Number(k.slice(bar + 1)));
+    if (e >= 0) out.add(e);
   }
-  const targets = new Set((logs?.targets ?? []).map(([a, p]) => endpointKey(a, p)));
-  const logClients = new Set(logs?.clients ?? []);
+  return out;
+}
+
+const ACCEPTS = 1;
+const OPENS = 2;
+
+function sides(r: SurveyRecords, logs: LogTapeData | null, logClients: Set<number>): Uint8Array {
+  const n = r.size;
+  const out = new Uint8Array(n);
+  // Addresses that accept connections and open others: a load balancer's (or a proxy's).
+  const roles = new Uint8Array(r.addrCount);
+  for (let i = 0; i < n; i++) {
+    roles[r.serverAddrId(i)]! |= ACCEPTS;
+    roles[r.clientAddrId(i)]! |= OPENS;
+  }
+  const targets = new Set<number>();
+  for (const [a, p] of logs?.targets ?? []) {
+    const e = logEp(r, a, p);
+    if (e >= 0) targets.add(e);
+  }
   // The load balancer's front (ip:port its logged clients connected to) and its back addresses
   // (clients of connections to logged targets, or addresses that also accept connections).
-  const front = new Set<string>();
-  const backAddrs = new Set<string>();
-  for (const c of conns) {
-    if (logClients.has(endpointKey(c.clientAddr, c.clientPort))) front.add(endpointKey(c.serverAddr, c.serverPort));
-    if (targets.has(endpointKey(c.serverAddr, c.serverPort))) backAddrs.add(c.clientAddr);
+  const front = new Set<number>();
+  const backAddrs = new Uint8Array(r.addrCount);
+  for (let i = 0; i < n; i++) {
+    if (logClients.has(ep(r.clientAddrId(i), r.clientPort(i)))) front.add(ep(r.serverAddrId(i), r.serverPort(i)));
+    if (targets.has(ep(r.serverAddrId(i), r.serverPort(i)))) backAddrs[r.clientAddrId(i)] = 1;
   }
-  for (const c of conns) {
-    const server = endpointKey(c.serverAddr, c.serverPort);
+  for (let i = 0; i < n; i++) {
+    const server = ep(r.serverAddrId(i), r.serverPort(i));
+    const ca = r.clientAddrId(i);
     let side = Side.Unknown;
-    if (front.has(server) || logClients.has(endpointKey(c.clientAddr, c.clientPort))) side = Side.Client;
-    else if (targets.has(server) || backAddrs.has(c.clientAddr) || (servers.has(c.clientAddr) && clients.has(c.clientAddr))) side = Side.Back;
-    else if (servers.has(c.serverAddr) && clients.has(c.serverAddr)) side = Side.Client;
-    out.set(c, side);
+    if (front.has(server) || logClients.has(ep(ca, r.clientPort(i)))) side = Side.Client;
+    else if (targets.has(server) || backAddrs[ca] === 1 || roles[ca] === (ACCEPTS | OPENS)) side = Side.Back;
+    else if (roles[r.serverAddrId(i)] === (ACCEPTS | OPENS)) side = Side.Client;
+    out[i] = side;
   }
   return out;
 }
 
 /** The first implication, before any connection was dissected. */
 export function implicate(inp: ImplicateInput): Implicated {
-  const imp = new Implicated(inp.byUid);
-  const { conns, logs } = inp;
-  for (const c of conns) if (c.complex !== 0) imp.add(c, Why.Tcp);
-  const side = sides(conns, logs);
+  const { recs: r, logs } = inp;
+  const n = r.size;
+  const imp = new Implicated(r);
+  for (let i = 0; i < n; i++) if (r.complex(i) !== 0) imp.add(i, Why.Tcp);
+  const logClients = logs === null ? new Set<number>() : logEndpoints(r, logs.clients);
+  const side = sides(r, logs, logClients);
   const tol = inp.toleranceSeconds + HOP_SECONDS;
 
   if (logs === null) {
     // The load balancer's own answers are only on its client side: read all but its back.
-    for (const c of conns) if (side.get(c) !== Side.Back || inp.traceIdWithoutLogs) imp.add(c, inp.traceIdWithoutLogs ? Why.Incident : Why.NoLogs);
+    for (let i = 0; i < n; i++) if (side[i] !== Side.Back || inp.traceIdWithoutLogs) imp.add(i, inp.traceIdWithoutLogs ? Why.Incident : Why.NoLogs);
   } else {
     // Error lines: their client's connections, and what was open behind the load balancer then.
     const windows: [number, number][] = [];
-    const byClient = new Map<string, LbLogView[]>();
+    const byClient = new Map<number, LbLogView[]>();
     for (const l of logs.lines) {
       const [from, to] = logWindow(l);
       windows.push([from - tol, to + tol]);
       if (l.clientAddr !== null && l.clientPort !== null) {
-        const k = endpointKey(l.clientAddr, l.clientPort);
+        const k = logEp(r, l.clientAddr, l.clientPort);
+        if (k < 0) continue;
         const list = byClient.get(k);
         if (list) list.push(l);
         else byClient.set(k, [l]);
       }
     }
     const errorTimes = new Intervals(windows);
-    const logClients = new Set(logs.clients);
     let first = Infinity;
     let last = -Infinity;
     for (const [, f, t] of logs.times) {
       if (f < first) first = f;
       if (t > last) last = t;
     }
-    for (const c of conns) {
-      const s = side.get(c)!;
-      const ck = endpointKey(c.clientAddr, c.clientPort);
+    for (let i = 0; i < n; i++) {
+      const s = side[i];
+      const ck = ep(r.clientAddrId(i), r.clientPort(i));
       const lines = byClient.get(ck);
-      if (lines !== undefined && lines.some((l) => windowMeets(l, tol, c))) imp.add(c, Why.ErrorLog);
-      else if (s !== Side.Client && !errorTimes.empty && errorTimes.overlaps(c.startTime, c.endTime)) imp.add(c, Why.ErrorLog);
-      const carried = c.c.payloadBytes + c.s.payloadBytes > 0;
-      if (s === Side.Client && carried && !logClients.has(ck)) imp.add(c, Why.Uncovered);
-      else if (carried && !(payloadFrom(c) >= first - tol && payloadTo(c) <= last + tol)) imp.add(c, Why.Uncovered);
+      if (lines !== undefined && lines.some((l) => windowMeets(l, tol, r, i))) imp.add(i, Why.ErrorLog);
+      else if (s !== Side.Client && !errorTimes.empty && errorTimes.overlaps(r.startTime(i), r.endTime(i))) imp.add(i, Why.ErrorLog);
+      const carried = r.payloadBytes(i, 0) + r.payloadBytes(i, 1) > 0;
+      if (s === Side.Client && carried && !logClients.has(ck)) imp.add(i, Why.Uncovered);
+      else if (carried && !(payloadFrom(r, i) >= first - tol && payloadTo(r, i) <= last + tol)) imp.add(i, Why.Uncovered);
     }
   }
 
   // ICMP errors quoting a connection.
   if (inp.icmpErrors.length > 0) {
-    const byEp = new Map<string, SurveyConn[]>();
-    for (const c of conns) {
-      for (const k of [`${c.clientAddr}|${c.clientPort}|${c.serverAddr}|${c.serverPort}`, `${c.serverAddr}|${c.serverPort}|${c.clientAddr}|${c.clientPort}`]) {
+    const byEp = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const ca = r.clientAddr(i);
+      const cp = r.clientPort(i);
+      const sa = r.serverAddr(i);
+      const sp = r.serverPort(i);
+      for (const k of [`${ca}|${cp}|${sa}|${sp}`, `${sa}|${sp}|${ca}|${cp}`]) {
         const l = byEp.get(k);
-        if (l) l.push(c);
-        else byEp.set(k, [c]);
+        if (l) l.push(i);
+        else byEp.set(k, [i]);
       }
     }
-    for (const e of inp.icmpErrors) for (const c of byEp.get(`${e.srcAddr}|${e.srcPort}|${e.dstAddr}|${e.dstPort}`) ?? []) imp.add(c, Why.Icmp);
+    for (const e of inp.icmpErrors) for (const i of byEp.get(`${e.srcAddr}|${e.srcPort}|${e.dstAddr}|${e.dstPort}`) ?? []) imp.add(i, Why.Icmp);
   }
-  closeOver(imp, conns, inp.byUid);
+  closeOver(imp);
   return imp;
 }
 
-function windowMeets(l: LbLogView, tol: number, c: SurveyConn): boolean {
+function windowMeets(l: LbLogView, tol: number, r: SurveyRecords, i: number): boolean {
   const [from, to] = logWindow(l);
-  return c.endTime >= from - tol && c.startTime <= to + tol;
+  return r.endTime(i) >= from - tol && r.startTime(i) <= to + tol;
 }
 
-function payloadFrom(c: SurveyConn): number {
-  const a = c.c.firstPayloadTime;
-  const b = c.s.firstPayloadTime;
+function payloadFrom(r: SurveyRecords, i: number): number {
+  const a = r.firstPayloadTime(i, 0);
+  const b = r.firstPayloadTime(i, 1);
   return Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.min(a, b);
 }
 
-function payloadTo(c: SurveyConn): number {
-  const a = c.c.lastPayloadTime;
-  const b = c.s.lastPayloadTime;
+function payloadTo(r: SurveyRecords, i: number): number {
+  const a = r.lastPayloadTime(i, 0);
+  const b = r.lastPayloadTime(i, 1);
   return Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.max(a, b);
 }
 
 /**
  * Joined connections come along: the other legs of one TCP connection through a NAT hop (the
  * path model's ISN join) and the connections before and after it on the same 5-tuple, until
- * nothing changes. Returns the connections added.
+ * nothing changes. Returns the rows added.
  */
-export function closeOver(imp: Implicated, conns: SurveyConn[], byUid: Map<string, SurveyConn>): SurveyConn[] {
-  const legs = new LegIndex(Number.MAX_SAFE_INTEGER);
-  for (const c of conns) if (c.c.synCount > 0) legs.add(surveyLegView(c));
-  const successor = new Map<string, SurveyConn>();
-  for (const c of conns) if (c.previousUid !== null) successor.set(c.previousUid, c);
-  const added: SurveyConn[] = [];
-  const queue = [...imp.why.keys()];
+export function closeOver(imp: Implicated): number[] {
+  const r = imp.recs;
+  const added: number[] = [];
+  const queue = imp.rows().slice();
+  const joined: number[] = [];
   while (queue.length > 0) {
-    const c = byUid.get(queue.pop()!)!;
-    const joined: [SurveyConn, number][] = [];
-    const leg = legs.get(c.uid);
-    if (leg) for (const p of legs.natPeers(leg)) joined.push([byUid.get(p.leg.uid)!, Why.NatPeer]);
-    if (c.previousUid !== null && byUid.has(c.previousUid)) joined.push([byUid.get(c.previousUid)!, Why.PortReuse]);
-    const next = successor.get(c.uid);
-    if (next) joined.push([next, Why.PortReuse]);
-    for (const [o, why] of joined) {
-      if (imp.add(o, why)) {
+    const row = queue.pop()!;
+    joined.length = 0;
+    imp.natPeers(row, joined);
+    const peers = joined.length;
+    const prev = r.previous(row);
+    if (prev >= 0) joined.push(prev);
+    const next = imp.successor(row);
+    if (next >= 0) joined.push(next);
+    for (let k = 0; k < joined.length; k++) {
+      const o = joined[k]!;
+      if (imp.add(o, k < peers ? Why.NatPeer : Why.PortReuse)) {
         added.push(o);
-        queue.push(o.uid);
+        queue.push(o);
       }
     }
   }
@@ -290,12 +419,13 @@ export function closeOver(imp: Implicated, conns: SurveyConn[], byUid: Map<strin
 
 /**
  * After a second pass: connections open while a failed request was outstanding (its other legs:
- * the one the load balancer sent it on, the target's). Returns the connections added.
+ * the one the load balancer sent it on, the target's). Returns the rows added.
  */
-export function implicateAround(imp: Implicated, conns: SurveyConn[], byUid: Map<string, SurveyConn>, windows: [number, number][]): SurveyConn[] {
+export function implicateAround(imp: Implicated, windows: [number, number][]): number[] {
   if (windows.length === 0) return [];
+  const r = imp.recs;
   const iv = new Intervals(windows.map(([a, b]) => [a - HOP_SECONDS, b + HOP_SECONDS]));
-  const added: SurveyConn[] = [];
-  for (const c of conns) if (!imp.has(c.uid) && iv.overlaps(c.startTime, c.endTime) && imp.add(c, Why.FailedRequest)) added.push(c);
-  return added.concat(closeOver(imp, conns, byUid));
+  const added: number[] = [];
+  for (let i = 0; i < r.size; i++) if (!imp.has(i) && iv.overlaps(r.startTime(i), r.endTime(i)) && imp.add(i, Why.FailedRequest)) added.push(i);
+  return added.concat(closeOver(imp));
 }

@@ -19,7 +19,7 @@ import { processCaptures, type PacketTracker } from '../flow/pipeline.js';
 import type { ConnectionRecord } from '../flow/record.js';
 import { SEGMENT_OK, segmentOf, TcpSegment } from '../flow/segment.js';
 import type { ConnInfo } from '../flow/stream.js';
-import type { SurveyConn } from '../flow/survey.js';
+import type { SurveyRecords } from '../flow/survey-records.js';
 import { FlowTable } from '../flow/table.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import type { PacketDecoder } from '../wire/packet.js';
@@ -59,23 +59,26 @@ export interface SecondPassResult {
 class Restricted implements PacketTracker {
   readonly table: FlowTable;
   private readonly seg = new TcpSegment();
-  private readonly byKey = new Map<number, SurveyConn[]>();
+  /** The rows by key hash. */
+  private readonly byKey = new Map<number, number[]>();
   packet = -1;
   phase = PHASE_CLOCK;
   private readonly perCapturePoint: boolean;
 
   constructor(
-    conns: SurveyConn[],
+    private readonly recs: SurveyRecords,
+    rows: number[],
     handler: ConstructorParameters<typeof FlowTable>[0],
     opts: FlowOptions,
     private readonly lastTime: number | undefined,
   ) {
     this.table = new FlowTable(handler, opts);
     this.perCapturePoint = opts.perCapturePoint ?? false;
-    for (const c of conns) {
-      const list = this.byKey.get(c.keyHash);
-      if (list) list.push(c);
-      else this.byKey.set(c.keyHash, [c]);
+    for (const row of rows) {
+      const k = recs.keyHash(row);
+      const list = this.byKey.get(k);
+      if (list) list.push(row);
+      else this.byKey.set(k, [row]);
     }
   }
 
@@ -94,8 +97,9 @@ class Restricted implements PacketTracker {
     this.table.advanceTime(rec.time);
     if (list === undefined) return;
     const p = this.packet;
-    for (const c of list) {
-      if (p >= c.firstPacket && p <= c.lastPacket && c.match(s) >= 0 && (!this.perCapturePoint || c.capturePoint === capturePoint)) {
+    const r = this.recs;
+    for (const row of list) {
+      if (p >= r.firstPacket(row) && p <= r.lastPacket(row) && r.match(row, s) >= 0 && (!this.perCapturePoint || r.capturePoint(row) === capturePoint)) {
         this.phase = PHASE_PACKET;
         this.table.ingest(rec, pkt, capturePoint);
         this.phase = PHASE_CLOCK;
@@ -111,24 +115,25 @@ class Restricted implements PacketTracker {
 }
 
 /**
- * Reads the connections `conns` (implicated, not yet dissected) from the captures through
+ * Reads the connections `rows` of the survey's records (implicated, not yet dissected) from the captures through
  * `session`'s TLS and HTTP stages. `session` decides which transactions are kept (its Correlator
  * has the access logs); its own flow of transactions is redirected into the events.
  */
 export async function dissect(
   inputs: string[],
-  conns: SurveyConn[],
+  recs: SurveyRecords,
+  rows: number[],
   session: AnalysisSession,
   opts: { flow: FlowOptions; window: TimeWindow | null; lastTime: number | null },
 ): Promise<SecondPassResult> {
   const events: SecondPassEvent[] = [];
   const result: SecondPassResult = { events, perConnection: new Map() };
-  if (conns.length === 0) return result;
+  if (rows.length === 0) return result;
   let first = Infinity;
   let last = -Infinity;
-  for (const c of conns) {
-    if (c.firstPacket < first) first = c.firstPacket;
-    const until = c.endPhase === 2 ? Infinity : c.endPacket;
+  for (const row of rows) {
+    if (recs.firstPacket(row) < first) first = recs.firstPacket(row);
+    const until = recs.endPhase(row) === 2 ? Infinity : recs.endPacket(row);
     if (until > last) last = until;
   }
   let tracker: Restricted | null = null;
@@ -159,7 +164,8 @@ export async function dissect(
   session.onTx = onTx;
   try {
     tracker = new Restricted(
-      conns,
+      recs,
+      rows,
       {
         onConnectionStart: (conn) => session.sinkFor(conn),
         onConnectionEnd: (rec: ConnectionRecord) => {

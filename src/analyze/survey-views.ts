@@ -1,101 +1,140 @@
 /**
  * The correlation's views of a connection the targeted analysis did not dissect, made from the
- * survey's facts (flow/survey.ts). Such a connection is simple (its bytes in order from a complete
- * handshake to FINs both ways, no request outstanding), and what the Correlator reads of a
- * connection it does not keep is exact here: endpoints, times, handshake, payload bytes, FINs and
- * their silences, idle gaps (the path model's leg index, role counts, keep-alive learning, the
+ * survey's records (flow/survey-records.ts). Such a connection is simple (its bytes in order from
+ * a complete handshake to FINs both ways, no request outstanding), and what the Correlator reads
+ * of a connection it does not keep is exact here: endpoints, times, handshake, payload bytes, FINs
+ * and their silences, idle gaps (the path model's leg index, role counts, keep-alive learning, the
  * idle candidates of an error). The rest (history, conn_state details, marks other than FINs,
  * Community ID) is filled in plainly and never read: a connection the Correlator keeps or a case
  * cites is dissected first (targeted.ts checks it and runs again when not).
  */
 import type { OpenConn } from '../correlate/correlate.js';
 import type { ConnView, LegView, TcpMark } from '../correlate/views.js';
-import type { SurveyConn } from '../flow/survey.js';
+import type { SurveyRecords } from '../flow/survey-records.js';
 
 const nn = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
-/** Views made from the survey (never dissected): the check that nothing cited is one of them. */
-export const surveyed = new WeakSet<ConnView>();
-
-export function surveyLegView(s: SurveyConn): LegView {
-  return {
-    uid: s.uid,
-    capturePoint: s.capturePoint,
-    clientIsn: s.clientIsn,
-    serverIsn: s.serverIsn,
-    clientFirstPayload: null,
-    serverFirstPayload: null,
-    clientAddr: s.clientAddr,
-    clientPort: s.clientPort,
-    serverAddr: s.serverAddr,
-    serverPort: s.serverPort,
-    startTime: s.startTime,
-    endTime: s.endTime,
-    clientPayloadBytes: s.c.payloadBytes,
-    serverFinTimes: s.s.finSeen ? [s.s.finTime] : [],
-    serverRstTimes: [],
-    open: false,
-  };
+/**
+ * A leg read from the survey's records when asked: what the Correlator's leg index keeps of every
+ * connection is then a row number, not a copy of its fields (memory that grew with the capture).
+ */
+class SurveyLeg implements LegView {
+  constructor(
+    private readonly r: SurveyRecords,
+    private readonly row: number,
+    readonly uid: string,
+  ) {}
+  get capturePoint(): string {
+    return this.r.capturePoint(this.row);
+  }
+  get clientIsn(): number | null {
+    return this.r.isn(this.row, 0);
+  }
+  get serverIsn(): number | null {
+    return this.r.isn(this.row, 1);
+  }
+  get clientFirstPayload(): null {
+    return null;
+  }
+  get serverFirstPayload(): null {
+    return null;
+  }
+  get clientAddr(): string {
+    return this.r.clientAddr(this.row);
+  }
+  get clientPort(): number {
+    return this.r.clientPort(this.row);
+  }
+  get serverAddr(): string {
+    return this.r.serverAddr(this.row);
+  }
+  get serverPort(): number {
+    return this.r.serverPort(this.row);
+  }
+  get startTime(): number {
+    return this.r.startTime(this.row);
+  }
+  get endTime(): number {
+    return this.r.endTime(this.row);
+  }
+  get clientPayloadBytes(): number {
+    return this.r.payloadBytes(this.row, 0);
+  }
+  get serverFinTimes(): number[] {
+    return this.r.finSeen(this.row, 1) ? [this.r.finTime(this.row, 1)] : [];
+  }
+  get serverRstTimes(): number[] {
+    return [];
+  }
+  get open(): boolean {
+    return false;
+  }
 }
 
-export function surveyConnView(s: SurveyConn): ConnView {
+export function surveyLegView(r: SurveyRecords, row: number): LegView {
+  return new SurveyLeg(r, row, r.uid(row));
+}
+
+export function surveyConnView(r: SurveyRecords, row: number): ConnView {
   const marks: TcpMark[] = [];
-  for (const [e, fromClient] of [
-    [s.c, true],
-    [s.s, false],
-  ] as const) {
-    if (e.finSeen) marks.push({ time: e.finTime, fromClient, kind: 'fin', length: 0, idleBeforeSeconds: e.finIdle, acksAllPeerData: null });
+  const cFin = r.finSeen(row, 0);
+  const sFin = r.finSeen(row, 1);
+  if (cFin) marks.push({ time: r.finTime(row, 0), fromClient: true, kind: 'fin', length: 0, idleBeforeSeconds: r.finIdle(row, 0), acksAllPeerData: null });
+  if (sFin) {
+    const m: TcpMark = { time: r.finTime(row, 1), fromClient: false, kind: 'fin', length: 0, idleBeforeSeconds: r.finIdle(row, 1), acksAllPeerData: null };
+    // (In time order; the client's first on a tie, as a stable sort of [client, server] leaves them.)
+    if (cFin && m.time < marks[0]!.time) marks.unshift(m);
+    else marks.push(m);
   }
-  marks.sort((a, b) => a.time - b.time);
-  const syn = s.synTimes.length > 0 ? s.synTimes[s.synTimes.length - 1]! : NaN;
-  const leg = surveyLegView(s);
-  const v: ConnView = {
-    uid: leg.uid,
+  const synAck = r.synAckTime(row);
+  const closedBy = r.closedBy(row);
+  const capturePoint = r.capturePoint(row);
+  return {
+    uid: r.uid(row),
     communityId: null,
-    capturePoint: leg.capturePoint,
-    capturePoints: [leg.capturePoint],
-    clientIsn: leg.clientIsn,
-    serverIsn: leg.serverIsn,
+    capturePoint,
+    capturePoints: [capturePoint],
+    clientIsn: r.isn(row, 0),
+    serverIsn: r.isn(row, 1),
     clientFirstPayload: null,
     serverFirstPayload: null,
-    clientAddr: leg.clientAddr,
-    clientPort: leg.clientPort,
-    serverAddr: leg.serverAddr,
-    serverPort: leg.serverPort,
-    startTime: leg.startTime,
-    endTime: leg.endTime,
+    clientAddr: r.clientAddr(row),
+    clientPort: r.clientPort(row),
+    serverAddr: r.serverAddr(row),
+    serverPort: r.serverPort(row),
+    startTime: r.startTime(row),
+    endTime: r.endTime(row),
     connState: 'SF',
     history: '',
-    rttSeconds: nn(s.synAckTime - syn),
-    synTimes: [...s.synTimes],
-    synAckTime: nn(s.synAckTime),
-    refused: s.refused,
-    closedBy: s.closedBy < 0 ? null : s.closedBy === 0 ? 'client' : 'server',
-    closeHow: s.closeHow,
-    maxIdleSeconds: s.maxIdle,
-    idleGaps: s.idleGapList(),
+    rttSeconds: nn(synAck - r.lastSynTime(row)),
+    synTimes: r.synTimes(row),
+    synAckTime: nn(synAck),
+    refused: r.refused(row),
+    closedBy: closedBy < 0 ? null : closedBy === 0 ? 'client' : 'server',
+    closeHow: r.closeHow(row),
+    maxIdleSeconds: r.maxIdle(row),
+    idleGaps: r.idleGapList(row),
     gapBytes: 0,
-    midstream: s.midstream,
+    midstream: r.midstream(row),
     marks,
     requests: 0,
     tlsFailure: null,
   };
-  surveyed.add(v);
-  return v;
 }
 
 /** The open-leg note a connection gets when it starts (what the session tells the Correlator then). */
-export function surveyOpenConn(s: SurveyConn): OpenConn {
+export function surveyOpenConn(r: SurveyRecords, row: number): OpenConn {
+  const startTime = r.startTime(row);
   return {
-    uid: s.uid,
-    capturePoint: s.capturePoint,
-    clientAddr: s.clientAddr,
-    clientPort: s.clientPort,
-    serverAddr: s.serverAddr,
-    serverPort: s.serverPort,
-    startTime: s.startTime,
+    uid: r.uid(row),
+    capturePoint: r.capturePoint(row),
+    clientAddr: r.clientAddr(row),
+    clientPort: r.clientPort(row),
+    serverAddr: r.serverAddr(row),
+    serverPort: r.serverPort(row),
+    startTime,
     clientIsn: null,
     serverIsn: null,
-    lastPacketTime: s.startTime,
+    lastPacketTime: startTime,
   };
 }

@@ -30,9 +30,10 @@ import { pathLegs } from '../correlate/path.js';
 import { resetFindingIds } from '../diagnose/rules.js';
 import type { IcmpErrorEvent } from '../flow/options.js';
 import { processCaptures, type PipelineSummary } from '../flow/pipeline.js';
-import { END_AT_PACKET, FlowSurvey, type SurveyConn } from '../flow/survey.js';
+import { END_AT_PACKET, FlowSurvey } from '../flow/survey.js';
+import type { SurveyRecords } from '../flow/survey-records.js';
 import { formatKeyLogIssue, type KeyLog } from '../tls/keylog.js';
-import { endTlsWalk, isTlsSurveyed, observeTls } from '../tls/record-walk.js';
+import { isTlsSurveyed, observeTls } from '../tls/record-walk.js';
 import { caseSelected, packetWindow } from './incident.js';
 import { closeOver, implicate, implicateAround, Why, type Implicated } from './implicate.js';
 import { readLogInputs } from './log-pass.js';
@@ -97,18 +98,9 @@ export async function analyzeTargeted(
   }
 
   // Pass 1: the survey.
-  const conns: SurveyConn[] = [];
   const icmp: { ev: IcmpErrorEvent; packet: number }[] = [];
   let packet = -1;
-  const survey = new FlowSurvey(
-    (c) => {
-      // What the survey no longer needs of an ended connection.
-      c.bucketNext = c.listPrev = c.listNext = null;
-      endTlsWalk(c);
-      conns.push(c);
-    },
-    { ...flow, observe: observeTls, onIcmpError: (ev) => icmp.push({ ev, packet }) },
-  );
+  const survey = new FlowSurvey(null, { ...flow, observe: observeTls, onIcmpError: (ev) => icmp.push({ ev, packet }) });
   const progress = opts.onProgress;
   const summary = await processCaptures(
     inputs.captures,
@@ -133,13 +125,12 @@ export async function analyzeTargeted(
       },
     },
   );
-  const byUid = new Map<string, SurveyConn>();
-  for (const c of conns) byUid.set(c.uid, c);
+  const recs = survey.records;
+  const n = recs.size;
 
   const probe = new Correlator(corrOpts);
   const imp = implicate({
-    conns,
-    byUid,
+    recs,
     logs: tape,
     icmpErrors: icmp.map((x) => x.ev),
     toleranceSeconds: probe.maxSkew + probe.slack,
@@ -151,46 +142,48 @@ export async function analyzeTargeted(
   if (tape) playLogTape(tape, deciding);
   const decider = new AnalysisSession(keys, deciding, { incident });
   let runs: SecondPassEvent[][] = [];
-  const dissected = new Set<string>();
+  /** Rows read by a second pass (1). */
+  const dissected = new Uint8Array(n);
   /** Transactions and responses of each dissected connection (all, kept or not). */
   const counted = new Map<string, [number, number]>();
   // HTTP/2 GOAWAY cuts found so far, and how many were known when each connection was read: a
   // connection read before a cut of its client was known is read again (its retry was not kept).
   const cuts: GoawayCut[] = [];
-  const cutsKnownAt = new Map<string, number>();
+  const cutsKnownAt = new Int32Array(n);
   let passes = 1;
   let flowLogsRead = false;
 
   for (let round = 0; ; round++) {
     // Second passes until no failed request brings in more connections.
     for (;;) {
-      const todo = conns.filter((c) => imp.has(c.uid) && !dissected.has(c.uid));
+      const todo: number[] = [];
+      for (let row = 0; row < n; row++) if (imp.has(row) && dissected[row] === 0) todo.push(row);
       if (todo.length === 0) break;
-      for (const c of todo) {
-        dissected.add(c.uid);
-        cutsKnownAt.set(c.uid, cuts.length);
+      for (const row of todo) {
+        dissected[row] = 1;
+        cutsKnownAt[row] = cuts.length;
       }
-      const r = await dissect(inputs.captures, todo, decider, { flow, window, lastTime: summary.lastTime });
+      const r = await dissect(inputs.captures, recs, todo, decider, { flow, window, lastTime: summary.lastTime });
       passes++;
-      const problem = verify(r.events, todo);
+      const problem = verify(r.events, recs, todo);
       if (problem !== null) {
         fallback.reason = problem;
         return null;
       }
       runs.push(r.events);
       for (const [uid, n] of r.perConnection) counted.set(uid, n);
-      implicateAround(imp, conns, byUid, failedWindows(r.events, byUid));
+      implicateAround(imp, failedWindows(r.events, recs));
       const before = cuts.length;
       cuts.push(...goawayCuts(r.events));
       if (cuts.length > before) {
         const again = new Set<string>();
         for (let i = before; i < cuts.length; i++) {
-          for (const c of implicateRetries(imp, conns, cuts[i]!)) if (dissected.has(c.uid) && cutsKnownAt.get(c.uid)! <= i) again.add(c.uid);
+          for (const row of implicateRetries(imp, cuts[i]!)) if (dissected[row] === 1 && cutsKnownAt[row]! <= i) again.add(recs.uid(row));
         }
         if (again.size > 0) {
           runs = runs.map((run) => run.filter((e) => !again.has(e.uid)));
           for (const uid of again) {
-            dissected.delete(uid);
+            dissected[recs.rowOf(uid)] = 0;
             counted.delete(uid);
           }
         }
@@ -211,7 +204,7 @@ export async function analyzeTargeted(
       flowLogsRead = true;
     }
     const session = new AnalysisSession(keys, corr, { incident, onWarning: note });
-    replay(conns, byUid, runs, icmp, session, corr);
+    replay(recs, runs, icmp, session, corr);
     for (const [t, r] of counted.values()) {
       session.stats.httpTransactions += t;
       session.stats.httpResponses += r;
@@ -227,17 +220,17 @@ export async function analyzeTargeted(
     const cited = citedUids(corr, cases, explained.findings);
     let added = 0;
     for (const uid of cited) {
-      const c = byUid.get(uid);
-      if (c !== undefined && imp.add(c, Why.Cited)) added++;
+      const row = recs.rowOf(uid);
+      if (row >= 0 && imp.add(row, Why.Cited)) added++;
     }
     if (added > 0) {
-      closeOver(imp, conns, byUid);
+      closeOver(imp);
       continue;
     }
     const dissection: ReportDissection = {
       mode: 'targeted',
       logs: tape === null ? 'none: every client-side connection read' : 'access log',
-      connections: conns.length,
+      connections: n,
       dissected: imp.size,
       passes,
       correlations: round + 1,
@@ -248,8 +241,8 @@ export async function analyzeTargeted(
 }
 
 /** A second-pass record that disagrees with the survey (or a connection the pass did not end): the reason, else null. */
-function verify(events: SecondPassEvent[], todo: SurveyConn[]): string | null {
-  const want = new Map(todo.map((c) => [c.uid, c]));
+function verify(events: SecondPassEvent[], recs: SurveyRecords, todo: number[]): string | null {
+  const want = new Map(todo.map((row) => [recs.uid(row), row]));
   let lastOrder = -1;
   for (const e of events) {
     if (e.kind !== 'end') continue;
@@ -257,24 +250,26 @@ function verify(events: SecondPassEvent[], todo: SurveyConn[]): string | null {
     if (c === undefined) return `the second pass found a connection the survey did not (${e.uid})`;
     want.delete(e.uid);
     const r = e.rec;
-    if (r.startTime !== c.startTime || r.endTime !== c.endTime || r.endCause !== c.endCause || r.packetsFromClient !== c.c.packets || r.packetsFromServer !== c.s.packets) {
-      return `connection ${c.uid}: the second pass saw ${r.packetsFromClient}+${r.packetsFromServer} packets ${r.startTime}-${r.endTime} (${r.endCause}), the survey ${c.c.packets}+${c.s.packets} ${c.startTime}-${c.endTime} (${c.endCause})`;
+    const [start, end, cause, fromClient, fromServer] = [recs.startTime(c), recs.endTime(c), recs.endCause(c), recs.packets(c, 0), recs.packets(c, 1)];
+    if (r.startTime !== start || r.endTime !== end || r.endCause !== cause || r.packetsFromClient !== fromClient || r.packetsFromServer !== fromServer) {
+      return `connection ${e.uid}: the second pass saw ${r.packetsFromClient}+${r.packetsFromServer} packets ${r.startTime}-${r.endTime} (${r.endCause}), the survey ${fromClient}+${fromServer} ${start}-${end} (${cause})`;
     }
-    if (c.endOrder < lastOrder) return `connection ${c.uid} ended out of the survey's order`;
-    lastOrder = c.endOrder;
+    // (A row is its end order.)
+    if (c < lastOrder) return `connection ${e.uid} ended out of the survey's order`;
+    lastOrder = c;
   }
   if (want.size > 0) return `the second pass did not end ${want.size} connection(s) of the survey (${[...want.keys()][0]})`;
   return null;
 }
 
 /** When each failed request kept by a second pass was outstanding (its other legs were open then). */
-function failedWindows(events: SecondPassEvent[], byUid: Map<string, SurveyConn>): [number, number][] {
+function failedWindows(events: SecondPassEvent[], recs: SurveyRecords): [number, number][] {
   const out: [number, number][] = [];
   for (const e of events) {
     if (e.kind !== 'tx' || !isFailedTx(e.tx.outcome, e.tx.status)) continue;
-    const c = byUid.get(e.uid);
-    const from = e.tx.requestFirstByteTime ?? e.tx.responseFirstByteTime ?? c?.startTime;
-    const to = e.tx.responseLastByteTime ?? c?.endTime ?? from;
+    const row = recs.rowOf(e.uid);
+    const from = e.tx.requestFirstByteTime ?? e.tx.responseFirstByteTime ?? (row >= 0 ? recs.startTime(row) : undefined);
+    const to = e.tx.responseLastByteTime ?? (row >= 0 ? recs.endTime(row) : undefined) ?? from;
     if (from !== undefined && to !== undefined && from !== null && to !== null) out.push([from, Math.max(from, to)]);
   }
   return out;
@@ -299,15 +294,16 @@ function goawayCuts(events: SecondPassEvent[]): GoawayCut[] {
 
 /**
  * The connections a GOAWAY cut's retry may be on (its client's others open in the retry window):
- * implicated (Why.GoawayRetry); returns them all, implicated before or not.
+ * implicated (Why.GoawayRetry); returns them all (rows), implicated before or not.
  */
-function implicateRetries(imp: Implicated, conns: SurveyConn[], cut: GoawayCut): SurveyConn[] {
-  const out: SurveyConn[] = [];
-  for (const c of conns) {
-    if (c.uid === cut.uid || c.clientAddr !== cut.clientAddr) continue;
-    if (c.endTime < cut.time - RETRY_MARGIN_SECONDS || c.startTime > cut.time + RETRY_WINDOW_SECONDS + RETRY_MARGIN_SECONDS) continue;
-    imp.add(c, Why.GoawayRetry);
-    out.push(c);
+function implicateRetries(imp: Implicated, cut: GoawayCut): number[] {
+  const recs = imp.recs;
+  const out: number[] = [];
+  for (let row = 0; row < recs.size; row++) {
+    if (recs.clientAddr(row) !== cut.clientAddr || recs.uid(row) === cut.uid) continue;
+    if (recs.endTime(row) < cut.time - RETRY_MARGIN_SECONDS || recs.startTime(row) > cut.time + RETRY_WINDOW_SECONDS + RETRY_MARGIN_SECONDS) continue;
+    imp.add(row, Why.GoawayRetry);
+    out.push(row);
   }
   return out;
 }
@@ -329,15 +325,6 @@ function citedUids(corr: Correlator, cases: Case[], findings: { connectionUids: 
   return out;
 }
 
-/** One correlation input, at its place in the full analysis's order (packet, sub-order, end order, before/after). */
-interface Step {
-  p: number;
-  sub: number;
-  ord: number;
-  ord2: number;
-  run: () => void;
-}
-
 // Sub-orders within one packet's handling, as the FlowTable does it: ends as the clock moves,
 // transactions of held data given up on then, an end by port reuse, the new connection's start,
 // the packet's own transactions, an ICMP error (a packet of its own).
@@ -348,19 +335,77 @@ const SUB_START = 3;
 const SUB_PACKET_TX = 4;
 const SUB_ICMP = 5;
 
+// What a replay step does (with its reference: a transaction event, a row, an ICMP error).
+const STEP_TX = 0;
+const STEP_START = 1;
+const STEP_END = 2;
+const STEP_ICMP = 3;
+
+/**
+ * The correlation inputs, each at its place in the full analysis's order: sorted by (packet,
+ * sub-order, end order, before/after the end, then the order added). Held in typed arrays and
+ * sorted as indices: no object per connection.
+ */
+class Steps {
+  private p: Float64Array;
+  private sub: Uint8Array;
+  /** End order * 2 + (1: the end itself, 0: a transaction given out just before it). */
+  private ord: Float64Array;
+  private kind: Uint8Array;
+  private ref: Int32Array;
+  n = 0;
+
+  constructor(capacity: number) {
+    this.p = new Float64Array(capacity);
+    this.sub = new Uint8Array(capacity);
+    this.ord = new Float64Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.ref = new Int32Array(capacity);
+  }
+
+  add(p: number, sub: number, ord: number, kind: number, ref: number): void {
+    const i = this.n++;
+    this.p[i] = p;
+    this.sub[i] = sub;
+    this.ord[i] = ord;
+    this.kind[i] = kind;
+    this.ref[i] = ref;
+  }
+
+  /** Step indices in order. */
+  sorted(): Int32Array {
+    const idx = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) idx[i] = i;
+    const { p, sub, ord } = this;
+    return idx.sort((a, b) => p[a]! - p[b]! || sub[a]! - sub[b]! || ord[a]! - ord[b]! || a - b);
+  }
+
+  kindOf(i: number): number {
+    return this.kind[i]!;
+  }
+  refOf(i: number): number {
+    return this.ref[i]!;
+  }
+}
+
 /**
  * Feeds the correlation: every connection's start and end, the dissected connections' records
  * and kept transactions, the ICMP errors, in the order the full analysis produces them.
  */
-function replay(conns: SurveyConn[], byUid: Map<string, SurveyConn>, runs: SecondPassEvent[][], icmp: { ev: IcmpErrorEvent; packet: number }[], session: AnalysisSession, corr: Correlator): void {
-  const steps: Step[] = [];
-  const endKey = (c: SurveyConn): [number, number] => [c.endPacket, c.endPhase === END_AT_PACKET ? SUB_PACKET_END : SUB_CLOCK_END];
-  const ended = new Map<string, Extract<SecondPassEvent, { kind: 'end' }>>();
+function replay(recs: SurveyRecords, runs: SecondPassEvent[][], icmp: { ev: IcmpErrorEvent; packet: number }[], session: AnalysisSession, corr: Correlator): void {
+  const n = recs.size;
+  const endP = (row: number): number => recs.endPacket(row);
+  const endSub = (row: number): number => (recs.endPhase(row) === END_AT_PACKET ? SUB_PACKET_END : SUB_CLOCK_END);
+  const ended = new Map<number, Extract<SecondPassEvent, { kind: 'end' }>>();
+  const txs: Extract<SecondPassEvent, { kind: 'tx' }>[] = [];
+  let events = 0;
+  for (const run of runs) events += run.length;
+  const steps = new Steps(events + 2 * n + icmp.length);
   for (const run of runs) {
     for (let i = 0; i < run.length; i++) {
       const e = run[i]!;
       if (e.kind === 'end') {
-        ended.set(e.uid, e);
+        ended.set(recs.rowOf(e.uid), e);
         continue;
       }
       // A transaction given out while its connection ended (its streams closed) goes just before that end.
@@ -368,31 +413,40 @@ function replay(conns: SurveyConn[], byUid: Map<string, SurveyConn>, runs: Secon
       while (j < run.length && run[j]!.kind === 'tx' && run[j]!.uid === e.uid && run[j]!.packet === e.packet && run[j]!.phase === e.phase) j++;
       const next = run[j];
       const anchored = e.phase === PHASE_FINISH || (next !== undefined && next.kind === 'end' && next.uid === e.uid && next.packet === e.packet);
-      const c = anchored ? (byUid.get(e.uid) ?? null) : null;
-      const ev = e;
-      const run1 = (): void => session.addTransaction(ev.conn, ev.tx);
-      if (anchored && c !== null) {
-        const [p, sub] = endKey(c);
-        steps.push({ p, sub, ord: c.endOrder, ord2: 0, run: run1 });
-      } else steps.push({ p: e.packet, sub: e.phase === PHASE_CLOCK ? SUB_CLOCK_TX : SUB_PACKET_TX, ord: 0, ord2: 0, run: run1 });
+      const row = anchored ? recs.rowOf(e.uid) : -1;
+      const t = txs.length;
+      txs.push(e);
+      if (row >= 0) steps.add(endP(row), endSub(row), row * 2, STEP_TX, t);
+      else steps.add(e.packet, e.phase === PHASE_CLOCK ? SUB_CLOCK_TX : SUB_PACKET_TX, 0, STEP_TX, t);
     }
   }
-  for (const c of conns) {
-    steps.push({ p: c.firstPacket, sub: SUB_START, ord: 0, ord2: 0, run: () => corr.noteOpenLeg(surveyOpenConn(c)) });
-    const [p, sub] = endKey(c);
-    const e = ended.get(c.uid);
-    const run =
-      e !== undefined
-        ? (): void => {
-            session.applyEnded(e.ended);
-          }
-        : (): void => {
-            session.replayViews(surveyConnView(c), surveyLegView(c));
-            if (isTlsSurveyed(c)) session.stats.tlsSessions++;
-          };
-    steps.push({ p, sub, ord: c.endOrder, ord2: 1, run });
+  for (let row = 0; row < n; row++) {
+    steps.add(recs.firstPacket(row), SUB_START, 0, STEP_START, row);
+    steps.add(endP(row), endSub(row), row * 2 + 1, STEP_END, row);
   }
-  for (const { ev, packet } of icmp) steps.push({ p: packet, sub: SUB_ICMP, ord: 0, ord2: 0, run: () => session.noteIcmpError(ev) });
-  steps.sort((a, b) => a.p - b.p || a.sub - b.sub || a.ord - b.ord || a.ord2 - b.ord2);
-  for (const s of steps) s.run();
+  for (let k = 0; k < icmp.length; k++) steps.add(icmp[k]!.packet, SUB_ICMP, 0, STEP_ICMP, k);
+  for (const i of steps.sorted()) {
+    const ref = steps.refOf(i);
+    switch (steps.kindOf(i)) {
+      case STEP_TX: {
+        const e = txs[ref]!;
+        session.addTransaction(e.conn, e.tx);
+        break;
+      }
+      case STEP_START:
+        corr.noteOpenLeg(surveyOpenConn(recs, ref));
+        break;
+      case STEP_END: {
+        const e = ended.get(ref);
+        if (e !== undefined) session.applyEnded(e.ended);
+        else {
+          session.replayViews(surveyConnView(recs, ref), surveyLegView(recs, ref));
+          if (isTlsSurveyed(recs, ref)) session.stats.tlsSessions++;
+        }
+        break;
+      }
+      default:
+        session.noteIcmpError(icmp[ref]!.ev);
+    }
+  }
 }

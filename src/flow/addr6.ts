@@ -7,9 +7,9 @@
 import { ipv6ToString } from '../wire/ipv6.js';
 import type { TcpSegment } from './segment.js';
 
-/** Client words 0..3, server words 4..7, big-endian as on the wire. */
-export function addrPair6(seg: TcpSegment, clientIsSrc: boolean): Int32Array {
-  const a = new Int32Array(8);
+/** Client words 0..3, server words 4..7, big-endian as on the wire (written into `into` when given). */
+export function addrPair6(seg: TcpSegment, clientIsSrc: boolean, into: Int32Array | null = null): Int32Array {
+  const a = into ?? new Int32Array(8);
   const d = seg.addrData;
   const co = clientIsSrc ? seg.srcOffset : seg.dstOffset;
   const so = clientIsSrc ? seg.dstOffset : seg.srcOffset;

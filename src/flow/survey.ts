@@ -20,8 +20,7 @@
  */
 import type { PacketRecord } from '../capture/record.js';
 import type { PacketDecoder } from '../wire/packet.js';
-import { ipv4ToString } from '../wire/ipv4.js';
-import { addr6Text, addrPair6 } from './addr6.js';
+import { addrPair6 } from './addr6.js';
 import { addrHash, mix32, strHash } from './conn-index.js';
 import { Ep, updateStates } from './conn-state.js';
 import { DuplicateFilter } from './duplicates.js';
@@ -31,6 +30,7 @@ import type { FlowOptions, FlowStats, IcmpErrorEvent } from './options.js';
 import { SEGMENT_OK, SEGMENT_SKIPPED, segmentOf, TcpSegment } from './segment.js';
 import { seqGt, seqLe } from './seq.js';
 import type { EndCause } from './record.js';
+import { SurveyRecords } from './survey-records.js';
 
 // TCP flags (module-local copies, as in process.ts).
 const FIN = 1;
@@ -128,13 +128,37 @@ export class SurveyEndpoint {
   firstPayloadTime = NaN;
   lastPayloadTime = NaN;
 
+  /** Back to a fresh endpoint (the connection object is reused for another connection). */
+  reset(): void {
+    this.state = Ep.Inactive;
+    this.packets = 0;
+    this.payloadBytes = 0;
+    this.synCount = 0;
+    this.isn = 0;
+    this.initialized = false;
+    this.baseSeq = 0;
+    this.nextSeq = 0;
+    this.nextSeqValid = false;
+    this.lastAck = 0;
+    this.lastAckValid = false;
+    this.finSeen = false;
+    this.finTime = NaN;
+    this.finIdle = NaN;
+    this.firstPayloadTime = NaN;
+    this.lastPayloadTime = NaN;
+  }
+
   /** (The port-reuse rule reads `stream.initialized` and `stream.baseSeq`, as of the table's endpoint.) */
   get stream(): SurveyEndpoint {
     return this;
   }
 }
 
-/** A connection as the survey knows it. Fields are read by the analysis once the connection ended. */
+/**
+ * A connection as the survey tracks it while it is open. When it ends, what the analysis reads of
+ * it is copied into the survey's records (flow/survey-records.ts, its row: `endOrder`) and the
+ * object is reused for a later connection: hold rows, not these.
+ */
 export class SurveyConn {
   readonly c = new SurveyEndpoint();
   readonly s = new SurveyEndpoint();
@@ -142,20 +166,20 @@ export class SurveyConn {
   listPrev: SurveyConn | null = null;
   listNext: SurveyConn | null = null;
   list = LIST_NONE;
-  readonly ipVersion: 4 | 6;
-  readonly cA4: number;
-  readonly sA4: number;
-  /** IPv6: client address words 0-3, server 4-7. */
-  readonly a6: Int32Array | null;
-  readonly clientPort: number;
-  readonly serverPort: number;
-  readonly startTime: number;
-  lastTime: number;
+  ipVersion: 4 | 6 = 4;
+  cA4 = 0;
+  sA4 = 0;
+  /** IPv6: client address words 0-3, server 4-7 (an IPv4 connection keeps an unused one once reused). */
+  a6: Int32Array | null = null;
+  clientPort = 0;
+  serverPort = 0;
+  startTime = 0;
+  lastTime = 0;
   lingerFrom = 0;
   closed = false;
   established = false;
   refused = false;
-  readonly midstream: boolean;
+  midstream = false;
   synAckTime = NaN;
   readonly synTimes: number[] = [];
   maxIdle = 0;
@@ -169,7 +193,7 @@ export class SurveyConn {
   marks = 0;
   /** Complex bits: why this connection is not simple (0: simple). */
   complex = 0;
-  /** Set by the table when it ended. */
+  /** Set by the survey when it ended. */
   endCause: EndCause | null = null;
   /** 0-based order in which connections ended (the FlowTable's onConnectionEnd order). */
   endOrder = -1;
@@ -177,6 +201,8 @@ export class SurveyConn {
   endPacket = -1;
   endPhase = 0;
   previousUid: string | null = null;
+  /** The row of the connection it replaced on its 5-tuple (-1: none). */
+  previousRow = -1;
   /** First and last packet (global 0-based number across the inputs), their input and byte offset. */
   firstPacket = -1;
   firstInput = 0;
@@ -186,54 +212,66 @@ export class SurveyConn {
   lastOffset = 0;
   /** The observer still wants this connection's in-order payload. */
   observing = true;
-  /** The observer's own state for this connection (null until it makes one). */
+  /** The observer's own state for this connection (null until it makes one; dropped at the end). */
   note: unknown = null;
+  /** What the observer concluded (kept in the record: SurveyRecords.tag). */
+  tag = 0;
+  capturePoint = '';
+  keyHash = 0;
+  uid = '';
 
-  constructor(
-    seg: TcpSegment,
-    clientIsSrc: boolean,
-    readonly capturePoint: string,
-    readonly keyHash: number,
-    readonly uid: string,
-  ) {
+  /** Starts tracking a new connection whose first packet is `seg` (every field set afresh). */
+  reset(seg: TcpSegment, clientIsSrc: boolean, capturePoint: string, keyHash: number, uid: string): void {
+    this.c.reset();
+    this.s.reset();
+    this.bucketNext = this.listPrev = this.listNext = null;
+    this.list = LIST_NONE;
+    this.capturePoint = capturePoint;
+    this.keyHash = keyHash;
+    this.uid = uid;
     this.ipVersion = seg.ipVersion;
     this.startTime = seg.time;
     this.lastTime = seg.time;
+    this.lingerFrom = 0;
+    this.closed = false;
+    this.established = false;
+    this.refused = false;
     this.midstream = (seg.flags & SYN) === 0;
+    this.synAckTime = NaN;
+    this.synTimes.length = 0;
+    this.maxIdle = 0;
+    if (this.idleGaps !== null) this.idleGaps.length = 0;
+    this.awaitingResponse = false;
+    this.lastPayloadDir = -1;
+    this.closedBy = -1;
+    this.closeHow = null;
+    this.marks = 0;
+    this.complex = 0;
+    this.endCause = null;
+    this.endOrder = -1;
+    this.endPacket = -1;
+    this.endPhase = 0;
+    this.previousUid = null;
+    this.previousRow = -1;
+    this.firstPacket = -1;
+    this.firstInput = 0;
+    this.firstOffset = 0;
+    this.lastPacket = -1;
+    this.lastInput = 0;
+    this.lastOffset = 0;
+    this.observing = true;
+    this.note = null;
+    this.tag = 0;
     this.clientPort = clientIsSrc ? seg.srcPort : seg.dstPort;
     this.serverPort = clientIsSrc ? seg.dstPort : seg.srcPort;
     if (seg.ipVersion === 4) {
       this.cA4 = clientIsSrc ? seg.src4 : seg.dst4;
       this.sA4 = clientIsSrc ? seg.dst4 : seg.src4;
-      this.a6 = null;
     } else {
       this.cA4 = 0;
       this.sA4 = 0;
-      this.a6 = addrPair6(seg, clientIsSrc);
+      this.a6 = addrPair6(seg, clientIsSrc, this.a6);
     }
-  }
-
-  get clientAddr(): string {
-    return this.addrText(0);
-  }
-  get serverAddr(): string {
-    return this.addrText(1);
-  }
-  private addrText(which: 0 | 1): string {
-    if (this.ipVersion === 4) return ipv4ToString(which === 0 ? this.cA4 : this.sA4);
-    return addr6Text(this.a6!, which * 4);
-  }
-
-  /** The client's ISN (unsigned), or null when no SYN was seen. */
-  get clientIsn(): number | null {
-    return this.c.synCount > 0 ? this.c.isn >>> 0 : null;
-  }
-  get serverIsn(): number | null {
-    return this.s.synCount > 0 ? this.s.isn >>> 0 : null;
-  }
-  /** The record's endTime. */
-  get endTime(): number {
-    return Math.max(this.lastTime, this.startTime);
   }
 
   /** 0: the segment is client → server, 1: server → client, -1: not this connection. */
@@ -255,14 +293,6 @@ export class SurveyConn {
     for (let i = 0; i < 4; i++, o += 4) if (a[w + i] !== ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!)) return false;
     return true;
   }
-
-  /** Silences over the threshold, as the record's idleGaps. */
-  idleGapList(): { start: number; end: number; seconds: number }[] {
-    const g = this.idleGaps;
-    const out: { start: number; end: number; seconds: number }[] = [];
-    if (g !== null) for (let i = 0; i + 2 < g.length; i += 3) out.push({ start: g[i]!, end: g[i + 1]!, seconds: g[i + 2]! });
-    return out;
-  }
 }
 
 
@@ -280,8 +310,9 @@ export interface SurveyOptions extends FlowOptions {
 
 
 /**
- * The first pass's connection table (see the file comment). `onEnd` receives each connection when
- * the FlowTable would have ended it, in the same order.
+ * The first pass's connection table (see the file comment). Each connection is written to
+ * `records` when the FlowTable would have ended it, in the same order (its row is its end order),
+ * and `onEnd` sees it then (the object is reused afterwards).
  */
 export class FlowSurvey {
   /** As the FlowTable's (what it does not do stays 0). */
@@ -324,9 +355,13 @@ export class FlowSurvey {
   private offset = 0;
   private phase = END_CLOCK;
   private finished = false;
+  /** Every ended connection, in end order. */
+  readonly records = new SurveyRecords();
+  /** Connection objects of ended connections, for reuse. */
+  private readonly spare: SurveyConn[] = [];
 
   constructor(
-    private readonly onEnd: (conn: SurveyConn) => void,
+    private readonly onEnd: ((conn: SurveyConn, row: number) => void) | null = null,
     opts: SurveyOptions = {},
   ) {
     this.idleTimeout = opts.idleTimeoutSeconds ?? 6000;
@@ -385,15 +420,16 @@ export class FlowSurvey {
     }
     const f = seg.flags;
     let previousUid: string | null = null;
+    let previousRow = -1;
     this.phase = END_AT_PACKET;
     if (conn !== null && (f & SYN) !== 0 && (f & RST) === 0 && isReuse(conn, seg, dir)) {
       previousUid = conn.uid;
-      this.end(conn, 'port-reuse');
+      previousRow = this.end(conn, 'port-reuse');
       conn = null;
     }
     const created = conn === null;
     if (conn === null) {
-      conn = this.create(seg, capturePoint, key, previousUid);
+      conn = this.create(seg, capturePoint, key, previousUid, previousRow);
       dir = conn.match(seg);
     }
     this.phase = END_CLOCK;
@@ -444,7 +480,7 @@ export class FlowSurvey {
     this.finished = true;
   }
 
-  private create(seg: TcpSegment, capturePoint: string, key: number, previousUid: string | null): SurveyConn {
+  private create(seg: TcpSegment, capturePoint: string, key: number, previousUid: string | null, previousRow: number): SurveyConn {
     if (this.stats.activeConnections >= this.maxConnections) {
       const victim = this.closedHead ?? this.activeHead;
       if (victim !== null) {
@@ -454,8 +490,10 @@ export class FlowSurvey {
     }
     const clientIsSrc = clientIsSource(seg);
     const uid = uidOf(seg, clientIsSrc, this.perCapturePoint ? capturePoint : '', previousUid ?? '');
-    const conn = new SurveyConn(seg, clientIsSrc, capturePoint, key, uid);
+    const conn = this.spare.pop() ?? new SurveyConn();
+    conn.reset(seg, clientIsSrc, capturePoint, key, uid);
     conn.previousUid = previousUid;
+    conn.previousRow = previousRow;
     conn.firstPacket = this.packet;
     conn.firstInput = this.input;
     conn.firstOffset = this.offset;
@@ -623,7 +661,8 @@ export class FlowSurvey {
     this.listAppend(conn, LIST_CLOSED);
   }
 
-  private end(conn: SurveyConn, cause: EndCause): void {
+  /** Ends a connection: its record is written (returns its row), the object kept for reuse. */
+  private end(conn: SurveyConn, cause: EndCause): number {
     this.listRemove(conn);
     this.unindex(conn);
     this.stats.activeConnections--;
@@ -632,7 +671,11 @@ export class FlowSurvey {
     conn.endOrder = this.ended++;
     conn.endPacket = this.finished || this.phase === END_FINISH ? this.packet + 1 : this.packet;
     conn.endPhase = this.phase;
-    this.onEnd(conn);
+    const row = this.records.add(conn, conn.previousRow);
+    if (this.onEnd !== null) this.onEnd(conn, row);
+    conn.note = null;
+    this.spare.push(conn);
+    return row;
   }
 
   private listAppend(c: SurveyConn, list: number): void {

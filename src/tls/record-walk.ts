@@ -18,6 +18,10 @@
  * Nothing is allocated until a connection's first payload, then one small object.
  */
 import { Complex, type SurveyConn } from '../flow/survey.js';
+import type { SurveyRecords } from '../flow/survey-records.js';
+
+/** SurveyConn.tag bit: the connection is TLS (its client opened with a handshake record). */
+const TAG_TLS = 1;
 
 const CT_CHANGE_CIPHER_SPEC = 20;
 const CT_ALERT = 21;
@@ -83,23 +87,17 @@ export function observeTls(conn: SurveyConn, dir: 0 | 1, data: Uint8Array, offse
     if (offersH2(data, offset, length)) conn.complex |= Complex.Http2;
     w = new TlsWalk();
     conn.note = w;
+    conn.tag |= TAG_TLS;
   }
   const bits = w.walk(dir, data, offset, length);
   if (bits !== 0) {
     conn.complex |= bits;
     conn.observing = false;
   } else if (w.encrypted[0] && w.encrypted[1]) {
+    // (The walk's state is dropped: the survey's tag says the connection was TLS.)
     conn.observing = false;
-    conn.note = TLS_WALKED;
+    conn.note = null;
   }
-}
-
-/** A connection's note once its walk is over (the walk's state is dropped: memory per connection). */
-const TLS_WALKED = Object.freeze({ tls: true });
-
-/** Drops a finished connection's walk (its state is no longer needed), keeping that it was TLS. */
-export function endTlsWalk(conn: SurveyConn): void {
-  if (conn.note instanceof TlsWalk) conn.note = TLS_WALKED;
 }
 
 /** 'PRI ' (the HTTP/2 connection preface, RFC 9113 §3.4: h2c with prior knowledge). */
@@ -165,7 +163,7 @@ export function offersH2(d: Uint8Array, o: number, n: number): boolean {
   return false;
 }
 
-/** Whether the survey found the connection to be TLS (its client opened with a handshake record). */
-export function isTlsSurveyed(conn: SurveyConn): boolean {
-  return conn.note === TLS_WALKED || conn.note instanceof TlsWalk;
+/** Whether the survey found the connection of this row to be TLS (its client opened with a handshake record). */
+export function isTlsSurveyed(r: SurveyRecords, row: number): boolean {
+  return (r.tag(row) & TAG_TLS) !== 0;
 }

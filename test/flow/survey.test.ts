@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { processCaptures } from '../../src/flow/pipeline.js';
-import { COMPLEX_NAMES, FlowSurvey, type SurveyConn } from '../../src/flow/survey.js';
+import { COMPLEX_NAMES, FlowSurvey } from '../../src/flow/survey.js';
+import type { SurveyRecords } from '../../src/flow/survey-records.js';
 import type { ConnectionRecord } from '../../src/flow/record.js';
 import type { FlowOptions } from '../../src/flow/options.js';
 
@@ -27,58 +28,56 @@ function captures(dir: string): string[] {
   return out;
 }
 
-async function both(file: string, flow: FlowOptions): Promise<{ recs: ConnectionRecord[]; survey: SurveyConn[] }> {
+async function both(file: string, flow: FlowOptions): Promise<{ recs: ConnectionRecord[]; survey: SurveyRecords; ended: number[] }> {
   const recs: ConnectionRecord[] = [];
   await processCaptures([file], { onConnectionStart: () => null, onConnectionEnd: (r) => recs.push(r) }, flow);
-  const survey: SurveyConn[] = [];
-  const s = new FlowSurvey((c) => survey.push(c), flow);
+  const ended: number[] = [];
+  const s = new FlowSurvey((c, row) => ended.push(c.endOrder === row ? row : -1), flow);
   await processCaptures([file], {}, { ...flow, tracker: s, beforeDecode: (rec, n, i) => (s.at(n, i, rec.byteOffset), true) });
-  return { recs, survey };
+  return { recs, survey: s.records, ended };
 }
 
-function why(c: SurveyConn): string {
+function why(s: SurveyRecords, i: number): string {
   return Object.entries(COMPLEX_NAMES)
-    .filter(([bit]) => (c.complex & Number(bit)) !== 0)
+    .filter(([bit]) => (s.complex(i) & Number(bit)) !== 0)
     .map(([, n]) => n)
     .join(',');
 }
 
-/** Differences between a record and the survey's connection ('' when none). */
-export function surveyDiff(r: ConnectionRecord, c: SurveyConn): string {
+/** Differences between a record and the survey's row `i` ('' when none). */
+export function surveyDiff(r: ConnectionRecord, s: SurveyRecords, i: number): string {
   const d: string[] = [];
   const eq = (name: string, a: unknown, b: unknown): void => {
     if (JSON.stringify(a) !== JSON.stringify(b)) d.push(`${name}: table ${JSON.stringify(a)} survey ${JSON.stringify(b)}`);
   };
-  eq('uid', r.uid, c.uid);
-  eq('endCause', r.endCause, c.endCause);
-  eq('client', `${r.clientAddr}:${r.clientPort}`, `${c.clientAddr}:${c.clientPort}`);
-  eq('server', `${r.serverAddr}:${r.serverPort}`, `${c.serverAddr}:${c.serverPort}`);
-  eq('capturePoint', r.capturePoint, c.capturePoint);
-  eq('startTime', r.startTime, c.startTime);
-  eq('endTime', r.endTime, c.endTime);
-  eq('isn', [r.clientIsn, r.serverIsn], [c.clientIsn, c.serverIsn]);
-  eq('synTimes', r.synTimes, c.synTimes);
-  eq('synAckTime', r.synAckTime, Number.isNaN(c.synAckTime) ? null : c.synAckTime);
-  eq('midstream', r.midstream, c.midstream);
-  eq('refused', r.refused, c.refused);
-  eq('packets', [r.packetsFromClient, r.packetsFromServer], [c.c.packets, c.s.packets]);
-  eq('payloadBytes', [r.payloadBytesFromClient, r.payloadBytesFromServer], [c.c.payloadBytes, c.s.payloadBytes]);
-  eq('maxIdleSeconds', r.maxIdleSeconds, c.maxIdle);
-  eq('idleGaps', r.idleGaps.slice(0, 100), c.idleGapList());
-  if (c.complex === 0) {
-    eq('closedBy', r.closedBy, c.closedBy < 0 ? null : c.closedBy === 0 ? 'client' : 'server');
-    eq('closeHow', r.closeHow, c.closeHow);
+  eq('uid', r.uid, s.uid(i));
+  eq('endCause', r.endCause, s.endCause(i));
+  eq('client', `${r.clientAddr}:${r.clientPort}`, `${s.clientAddr(i)}:${s.clientPort(i)}`);
+  eq('server', `${r.serverAddr}:${r.serverPort}`, `${s.serverAddr(i)}:${s.serverPort(i)}`);
+  eq('capturePoint', r.capturePoint, s.capturePoint(i));
+  eq('startTime', r.startTime, s.startTime(i));
+  eq('endTime', r.endTime, s.endTime(i));
+  eq('isn', [r.clientIsn, r.serverIsn], [s.isn(i, 0), s.isn(i, 1)]);
+  eq('synTimes', r.synTimes, s.synTimes(i));
+  eq('synAckTime', r.synAckTime, Number.isNaN(s.synAckTime(i)) ? null : s.synAckTime(i));
+  eq('midstream', r.midstream, s.midstream(i));
+  eq('refused', r.refused, s.refused(i));
+  eq('packets', [r.packetsFromClient, r.packetsFromServer], [s.packets(i, 0), s.packets(i, 1)]);
+  eq('payloadBytes', [r.payloadBytesFromClient, r.payloadBytesFromServer], [s.payloadBytes(i, 0), s.payloadBytes(i, 1)]);
+  eq('maxIdleSeconds', r.maxIdleSeconds, s.maxIdle(i));
+  eq('idleGaps', r.idleGaps.slice(0, 100), s.idleGapList(i));
+  if (s.complex(i) === 0) {
+    const closedBy = s.closedBy(i);
+    eq('closedBy', r.closedBy, closedBy < 0 ? null : closedBy === 0 ? 'client' : 'server');
+    eq('closeHow', r.closeHow, s.closeHow(i));
     eq('connState', r.connState, 'SF');
     eq('resets', r.resets.length, 0);
     eq(
       'fins',
       r.fins.map((f) => [f.from, f.time, f.idleSeconds, f.requestOutstanding]),
-      [
-        [c.c, 'client'],
-        [c.s, 'server'],
-      ]
-        .filter(([e]) => (e as SurveyConn['c']).finSeen)
-        .map(([e, who]) => [who, (e as SurveyConn['c']).finTime, (e as SurveyConn['c']).finIdle, false])
+      ([0, 1] as const)
+        .filter((dir) => s.finSeen(i, dir))
+        .map((dir) => [dir === 0 ? 'client' : 'server', s.finTime(i, dir), s.finIdle(i, dir), false])
         .sort((a, b) => (a[1] as number) - (b[1] as number)),
     );
     eq('gaps', r.gapBytesFromClient + r.gapBytesFromServer, 0);
@@ -96,19 +95,19 @@ for (const flow of [{ idleGapThresholdSeconds: 1 }, { idleGapThresholdSeconds: 3
     let conns = 0;
     let simple = 0;
     for (const f of files) {
-      const { recs, survey } = await both(f, flow);
+      const { recs, survey, ended } = await both(f, flow);
       const name = relative(ROOT, f);
-      if (recs.length !== survey.length) {
-        problems.push(`${name}: table ${recs.length} connections, survey ${survey.length}`);
+      if (recs.length !== survey.size) {
+        problems.push(`${name}: table ${recs.length} connections, survey ${survey.size}`);
         continue;
       }
       for (let i = 0; i < recs.length; i++) {
-        const d = surveyDiff(recs[i]!, survey[i]!);
-        if (d) problems.push(`${name} #${i} (${why(survey[i]!) || 'simple'}): ${d}`);
-        assert.equal(survey[i]!.endOrder, i);
+        const d = surveyDiff(recs[i]!, survey, i);
+        if (d) problems.push(`${name} #${i} (${why(survey, i) || 'simple'}): ${d}`);
+        assert.equal(ended[i], i, 'onEnd sees each connection with its row, its end order');
+        if (survey.complex(i) === 0) simple++;
       }
       conns += recs.length;
-      simple += survey.filter((c) => c.complex === 0).length;
     }
     assert.deepEqual(problems.slice(0, 20), []);
     assert.ok(conns > 100 && simple > 10, `${conns} connections, ${simple} simple`);

@@ -1,0 +1,498 @@
+/**
+ * The survey's ended connections (flow/survey.ts), kept until the analysis is done with them:
+ * one fixed-size row per connection in chunks of two typed arrays (doubles and 32-bit integers),
+ * addresses and capture points interned, SYN times and silences in one shared pool. A row costs
+ * about 230 bytes plus its uid string; as objects (a connection and its two endpoints, their
+ * fields holding boxed numbers) it was about 1.2 KB, the survey's share of memory growing with
+ * the capture's length.
+ *
+ * Rows are numbered in the order the connections ended (the FlowTable's onConnectionEnd order):
+ * a row number is the connection's end order. Readers take a row number (`at`-style accessors);
+ * nothing is allocated to read a number.
+ */
+import { ipv4ToString } from '../wire/ipv4.js';
+import { addr6Text } from './addr6.js';
+import type { EndCause } from './record.js';
+import type { TcpSegment } from './segment.js';
+
+/** Rows per chunk (2 KiB rows: 19 doubles + 20 integers a row, 236 KiB a chunk). */
+const CHUNK_BITS = 11;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+
+// Doubles of a row.
+const F_START = 0;
+const F_LAST = 1;
+const F_SYNACK = 2;
+const F_MAXIDLE = 3;
+/** Per direction (client + 0, server + 7): payload bytes, FIN time, silence before it, first and last new payload. */
+const F_DIR = 4;
+const D_BYTES = 0;
+const D_FIN = 1;
+const D_FIN_IDLE = 2;
+const D_FIRST_PAY = 3;
+const D_LAST_PAY = 4;
+const F_DIR_SIZE = 5;
+const F_FIRST_PACKET = 14;
+const F_LAST_PACKET = 15;
+const F_END_PACKET = 16;
+const F_FIRST_OFFSET = 17;
+const F_LAST_OFFSET = 18;
+const NF = 19;
+
+// Integers of a row.
+const I_KEY = 0;
+const I_CLIENT = 1;
+const I_SERVER = 2;
+const I_PORTS = 3;
+/** Per direction (client + 0, server + 3): packets, SYNs, ISN. */
+const I_DIR = 4;
+const E_PACKETS = 0;
+const E_SYNS = 1;
+const E_ISN = 2;
+const I_DIR_SIZE = 3;
+const I_FLAGS = 10;
+const I_COMPLEX = 11;
+const I_POINT = 12;
+const I_PREV = 13;
+const I_INPUTS = 14;
+/** Where the row's SYN times and silences start in the pool, and how many of each. */
+const I_EXTRA = 15;
+const I_NSYN = 16;
+const I_NGAPS = 17;
+/** IPv6: where the address pair's eight words are in the v6 pool (-1: IPv4). */
+const I_A6 = 18;
+const I_TAG = 19;
+const NI = 20;
+
+// I_FLAGS bits.
+const FL_MIDSTREAM = 1;
+const FL_REFUSED = 2;
+const FL_CFIN = 4;
+const FL_SFIN = 8;
+/** closedBy + 1 (0: not closed, 1 client, 2 server) at bit 4, closeHow (0 none, 1 fin, 2 rst) at bit 6. */
+const FL_CLOSED_BY_SHIFT = 4;
+const FL_CLOSE_HOW_SHIFT = 6;
+const FL_END_CAUSE_SHIFT = 8;
+const FL_END_PHASE_SHIFT = 12;
+
+const END_CAUSES: readonly EndCause[] = ['closed', 'timeout', 'capture-end', 'evicted', 'port-reuse'];
+const CLOSE_HOWS = [null, 'fin', 'rst'] as const;
+
+/** What a row is written from: the survey's connection at its end (flow/survey.ts SurveyConn). */
+export interface SurveyRowSource {
+  readonly uid: string;
+  readonly capturePoint: string;
+  readonly keyHash: number;
+  readonly ipVersion: 4 | 6;
+  readonly cA4: number;
+  readonly sA4: number;
+  readonly a6: Int32Array | null;
+  readonly clientPort: number;
+  readonly serverPort: number;
+  readonly startTime: number;
+  readonly lastTime: number;
+  readonly synAckTime: number;
+  readonly synTimes: number[];
+  readonly maxIdle: number;
+  readonly idleGaps: number[] | null;
+  readonly midstream: boolean;
+  readonly refused: boolean;
+  readonly closedBy: number;
+  readonly closeHow: 'fin' | 'rst' | null;
+  readonly complex: number;
+  readonly endCause: EndCause | null;
+  readonly endPacket: number;
+  readonly endPhase: number;
+  readonly tag: number;
+  readonly firstPacket: number;
+  readonly firstInput: number;
+  readonly firstOffset: number;
+  readonly lastPacket: number;
+  readonly lastInput: number;
+  readonly lastOffset: number;
+  readonly c: SurveyRowEndpoint;
+  readonly s: SurveyRowEndpoint;
+}
+
+export interface SurveyRowEndpoint {
+  readonly packets: number;
+  readonly payloadBytes: number;
+  readonly synCount: number;
+  readonly isn: number;
+  readonly finSeen: boolean;
+  readonly finTime: number;
+  readonly finIdle: number;
+  readonly firstPayloadTime: number;
+  readonly lastPayloadTime: number;
+}
+
+/** A growable Float64Array / Int32Array (doubling). */
+class F64Pool {
+  a = new Float64Array(1024);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = x;
+  }
+}
+
+export class SurveyRecords {
+  private readonly f64: Float64Array[] = [];
+  private readonly i32: Int32Array[] = [];
+  private readonly uids: string[] = [];
+  private n = 0;
+  /** Interned address texts, by id; ids by IPv4 address (as unsigned) and by IPv6 text. */
+  private readonly addrs: string[] = [];
+  /** The IPv4 address of each id (as the segment's src4/dst4; 0 for IPv6 ids). */
+  private readonly v4Of: number[] = [];
+  private readonly v4Ids = new Map<number, number>();
+  private readonly v6Ids = new Map<string, number>();
+  private readonly points: string[] = [];
+  private readonly pointIds = new Map<string, number>();
+  private readonly extra = new F64Pool();
+  private a6 = new Int32Array(0);
+  private a6n = 0;
+  private byUid: Map<string, number> | null = null;
+  private idsByText: Map<string, number> | null = null;
+
+  /** Rows (ended connections). */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Distinct addresses (ids 0 .. addrCount - 1). */
+  get addrCount(): number {
+    return this.addrs.length;
+  }
+
+  /** The text of address id `id`. */
+  addrText(id: number): string {
+    return this.addrs[id]!;
+  }
+
+  /** The id of an address given as text (-1: no connection has it). */
+  addrId(text: string): number {
+    if (this.idsByText === null || this.idsByText.size !== this.addrs.length) {
+      this.idsByText = new Map();
+      for (let i = 0; i < this.addrs.length; i++) this.idsByText.set(this.addrs[i]!, i);
+    }
+    return this.idsByText.get(text) ?? -1;
+  }
+
+  /** Appends an ended connection; returns its row. `prev`: the row of the connection it replaced (-1: none). */
+  add(c: SurveyRowSource, prev: number): number {
+    const row = this.n++;
+    if ((row & CHUNK_MASK) === 0) {
+      this.f64.push(new Float64Array(CHUNK * NF));
+      this.i32.push(new Int32Array(CHUNK * NI));
+    }
+    const F = this.f64[row >>> CHUNK_BITS]!;
+    const I = this.i32[row >>> CHUNK_BITS]!;
+    const f = (row & CHUNK_MASK) * NF;
+    const i = (row & CHUNK_MASK) * NI;
+    this.uids.push(c.uid);
+    if (this.byUid !== null) this.byUid.set(c.uid, row);
+    F[f + F_START] = c.startTime;
+    F[f + F_LAST] = c.lastTime;
+    F[f + F_SYNACK] = c.synAckTime;
+    F[f + F_MAXIDLE] = c.maxIdle;
+    for (let d = 0; d < 2; d++) {
+      const e = d === 0 ? c.c : c.s;
+      const fd = f + F_DIR + d * F_DIR_SIZE;
+      F[fd + D_BYTES] = e.payloadBytes;
+      F[fd + D_FIN] = e.finTime;
+      F[fd + D_FIN_IDLE] = e.finIdle;
+      F[fd + D_FIRST_PAY] = e.firstPayloadTime;
+      F[fd + D_LAST_PAY] = e.lastPayloadTime;
+      const id = i + I_DIR + d * I_DIR_SIZE;
+      I[id + E_PACKETS] = e.packets;
+      I[id + E_SYNS] = e.synCount;
+      I[id + E_ISN] = e.isn;
+    }
+    F[f + F_FIRST_PACKET] = c.firstPacket;
+    F[f + F_LAST_PACKET] = c.lastPacket;
+    F[f + F_END_PACKET] = c.endPacket;
+    F[f + F_FIRST_OFFSET] = c.firstOffset;
+    F[f + F_LAST_OFFSET] = c.lastOffset;
+    I[i + I_KEY] = c.keyHash;
+    if (c.ipVersion === 4) {
+      I[i + I_CLIENT] = this.v4Id(c.cA4);
+      I[i + I_SERVER] = this.v4Id(c.sA4);
+      I[i + I_A6] = -1;
+    } else {
+      const a = c.a6!;
+      I[i + I_CLIENT] = this.v6Id(a, 0);
+      I[i + I_SERVER] = this.v6Id(a, 4);
+      if (this.a6n + 8 > this.a6.length) {
+        const b = new Int32Array(Math.max(64, this.a6.length * 2));
+        b.set(this.a6);
+        this.a6 = b;
+      }
+      this.a6.set(a, this.a6n);
+      I[i + I_A6] = this.a6n;
+      this.a6n += 8;
+    }
+    I[i + I_PORTS] = (c.clientPort << 16) | c.serverPort;
+    const cause = c.endCause === null ? 0 : END_CAUSES.indexOf(c.endCause);
+    I[i + I_FLAGS] =
+      (c.midstream ? FL_MIDSTREAM : 0) |
+      (c.refused ? FL_REFUSED : 0) |
+      (c.c.finSeen ? FL_CFIN : 0) |
+      (c.s.finSeen ? FL_SFIN : 0) |
+      ((c.closedBy + 1) << FL_CLOSED_BY_SHIFT) |
+      ((c.closeHow === null ? 0 : c.closeHow === 'fin' ? 1 : 2) << FL_CLOSE_HOW_SHIFT) |
+      (cause << FL_END_CAUSE_SHIFT) |
+      (c.endPhase << FL_END_PHASE_SHIFT);
+    I[i + I_COMPLEX] = c.complex;
+    I[i + I_POINT] = this.pointId(c.capturePoint);
+    I[i + I_PREV] = prev;
+    I[i + I_INPUTS] = (c.firstInput << 16) | (c.lastInput & 0xffff);
+    I[i + I_EXTRA] = this.extra.n;
+    I[i + I_NSYN] = c.synTimes.length;
+    for (const t of c.synTimes) this.extra.push(t);
+    const g = c.idleGaps;
+    I[i + I_NGAPS] = g === null ? 0 : (g.length / 3) | 0;
+    if (g !== null) for (let k = 0; k < g.length; k++) this.extra.push(g[k]!);
+    I[i + I_TAG] = c.tag;
+    return row;
+  }
+
+  private v4Id(a: number): number {
+    const k = a >>> 0;
+    let id = this.v4Ids.get(k);
+    if (id === undefined) {
+      id = this.addrs.length;
+      this.addrs.push(ipv4ToString(a));
+      this.v4Of.push(a);
+      this.v4Ids.set(k, id);
+    }
+    return id;
+  }
+
+  private v6Id(a: Int32Array, w: number): number {
+    const t = addr6Text(a, w);
+    let id = this.v6Ids.get(t);
+    if (id === undefined) {
+      id = this.addrs.length;
+      this.addrs.push(t);
+      this.v4Of.push(0);
+      this.v6Ids.set(t, id);
+    }
+    return id;
+  }
+
+  private pointId(p: string): number {
+    let id = this.pointIds.get(p);
+    if (id === undefined) {
+      id = this.points.length;
+      this.points.push(p);
+      this.pointIds.set(p, id);
+    }
+    return id;
+  }
+
+  private fv(row: number, field: number): number {
+    return this.f64[row >>> CHUNK_BITS]![(row & CHUNK_MASK) * NF + field]!;
+  }
+
+  private iv(row: number, field: number): number {
+    return this.i32[row >>> CHUNK_BITS]![(row & CHUNK_MASK) * NI + field]!;
+  }
+
+  /** The row of the connection with this uid (-1: none). */
+  rowOf(uid: string): number {
+    if (this.byUid === null) {
+      this.byUid = new Map();
+      for (let r = 0; r < this.n; r++) this.byUid.set(this.uids[r]!, r);
+    }
+    return this.byUid.get(uid) ?? -1;
+  }
+
+  uid(row: number): string {
+    return this.uids[row]!;
+  }
+  capturePoint(row: number): string {
+    return this.points[this.iv(row, I_POINT)]!;
+  }
+  keyHash(row: number): number {
+    return this.iv(row, I_KEY);
+  }
+  ipVersion(row: number): 4 | 6 {
+    return this.iv(row, I_A6) < 0 ? 4 : 6;
+  }
+  /** Address ids (addrText): the same address has the same id in every row. */
+  clientAddrId(row: number): number {
+    return this.iv(row, I_CLIENT);
+  }
+  serverAddrId(row: number): number {
+    return this.iv(row, I_SERVER);
+  }
+  clientAddr(row: number): string {
+    return this.addrs[this.iv(row, I_CLIENT)]!;
+  }
+  serverAddr(row: number): string {
+    return this.addrs[this.iv(row, I_SERVER)]!;
+  }
+  clientPort(row: number): number {
+    return this.iv(row, I_PORTS) >>> 16;
+  }
+  serverPort(row: number): number {
+    return this.iv(row, I_PORTS) & 0xffff;
+  }
+  /** Same client and server address and port. */
+  sameEndpoints(a: number, b: number): boolean {
+    return this.iv(a, I_CLIENT) === this.iv(b, I_CLIENT) && this.iv(a, I_SERVER) === this.iv(b, I_SERVER) && this.iv(a, I_PORTS) === this.iv(b, I_PORTS);
+  }
+
+  startTime(row: number): number {
+    return this.fv(row, F_START);
+  }
+  lastTime(row: number): number {
+    return this.fv(row, F_LAST);
+  }
+  /** The record's endTime. */
+  endTime(row: number): number {
+    return Math.max(this.fv(row, F_LAST), this.fv(row, F_START));
+  }
+  /** SYN-ACK time (NaN: none). */
+  synAckTime(row: number): number {
+    return this.fv(row, F_SYNACK);
+  }
+  maxIdle(row: number): number {
+    return this.fv(row, F_MAXIDLE);
+  }
+  /** SYNs seen from the client (0) or the server (1). */
+  syns(row: number, dir: 0 | 1): number {
+    return this.iv(row, I_DIR + dir * I_DIR_SIZE + E_SYNS);
+  }
+  /** The client's (0) or server's (1) ISN (unsigned), or null when no SYN was seen. */
+  isn(row: number, dir: 0 | 1): number | null {
+    return this.syns(row, dir) > 0 ? this.iv(row, I_DIR + dir * I_DIR_SIZE + E_ISN) >>> 0 : null;
+  }
+  packets(row: number, dir: 0 | 1): number {
+    return this.iv(row, I_DIR + dir * I_DIR_SIZE + E_PACKETS);
+  }
+  payloadBytes(row: number, dir: 0 | 1): number {
+    return this.fv(row, F_DIR + dir * F_DIR_SIZE + D_BYTES);
+  }
+  finSeen(row: number, dir: 0 | 1): boolean {
+    return (this.iv(row, I_FLAGS) & (dir === 0 ? FL_CFIN : FL_SFIN)) !== 0;
+  }
+  /** Time of the first FIN from that side, and the silence before it (NaN: none). */
+  finTime(row: number, dir: 0 | 1): number {
+    return this.fv(row, F_DIR + dir * F_DIR_SIZE + D_FIN);
+  }
+  finIdle(row: number, dir: 0 | 1): number {
+    return this.fv(row, F_DIR + dir * F_DIR_SIZE + D_FIN_IDLE);
+  }
+  /** Times of that side's first and last new payload (NaN: none). */
+  firstPayloadTime(row: number, dir: 0 | 1): number {
+    return this.fv(row, F_DIR + dir * F_DIR_SIZE + D_FIRST_PAY);
+  }
+  lastPayloadTime(row: number, dir: 0 | 1): number {
+    return this.fv(row, F_DIR + dir * F_DIR_SIZE + D_LAST_PAY);
+  }
+  midstream(row: number): boolean {
+    return (this.iv(row, I_FLAGS) & FL_MIDSTREAM) !== 0;
+  }
+  refused(row: number): boolean {
+    return (this.iv(row, I_FLAGS) & FL_REFUSED) !== 0;
+  }
+  /** 0 client, 1 server, -1 not closed. */
+  closedBy(row: number): number {
+    return ((this.iv(row, I_FLAGS) >>> FL_CLOSED_BY_SHIFT) & 3) - 1;
+  }
+  closeHow(row: number): 'fin' | 'rst' | null {
+    return CLOSE_HOWS[(this.iv(row, I_FLAGS) >>> FL_CLOSE_HOW_SHIFT) & 3]!;
+  }
+  endCause(row: number): EndCause {
+    return END_CAUSES[(this.iv(row, I_FLAGS) >>> FL_END_CAUSE_SHIFT) & 7]!;
+  }
+  /** How its end came (END_CLOCK, END_AT_PACKET, END_FINISH of survey.ts). */
+  endPhase(row: number): number {
+    return (this.iv(row, I_FLAGS) >>> FL_END_PHASE_SHIFT) & 3;
+  }
+  /** Complex bits (0: simple). */
+  complex(row: number): number {
+    return this.iv(row, I_COMPLEX);
+  }
+  /** What the survey's observer concluded (SurveyConn.tag). */
+  tag(row: number): number {
+    return this.iv(row, I_TAG);
+  }
+  /** The row of the connection this one replaced on its 5-tuple (port reuse), -1: none. */
+  previous(row: number): number {
+    return this.iv(row, I_PREV);
+  }
+  firstPacket(row: number): number {
+    return this.fv(row, F_FIRST_PACKET);
+  }
+  lastPacket(row: number): number {
+    return this.fv(row, F_LAST_PACKET);
+  }
+  /** Global packet number being processed when it ended (packets read when the capture ended). */
+  endPacket(row: number): number {
+    return this.fv(row, F_END_PACKET);
+  }
+  firstInput(row: number): number {
+    return this.iv(row, I_INPUTS) >>> 16;
+  }
+  lastInput(row: number): number {
+    return this.iv(row, I_INPUTS) & 0xffff;
+  }
+  firstOffset(row: number): number {
+    return this.fv(row, F_FIRST_OFFSET);
+  }
+  lastOffset(row: number): number {
+    return this.fv(row, F_LAST_OFFSET);
+  }
+
+  /** The client's SYN times (the first 16). */
+  synTimes(row: number): number[] {
+    const o = this.iv(row, I_EXTRA);
+    return Array.from(this.extra.a.subarray(o, o + this.iv(row, I_NSYN)));
+  }
+  /** The client's last SYN time kept (NaN: none). */
+  lastSynTime(row: number): number {
+    const n = this.iv(row, I_NSYN);
+    return n > 0 ? this.extra.a[this.iv(row, I_EXTRA) + n - 1]! : NaN;
+  }
+  /** Silences over the threshold, as the record's idleGaps. */
+  idleGapList(row: number): { start: number; end: number; seconds: number }[] {
+    const out: { start: number; end: number; seconds: number }[] = [];
+    const n = this.iv(row, I_NGAPS);
+    const a = this.extra.a;
+    for (let k = 0, o = this.iv(row, I_EXTRA) + this.iv(row, I_NSYN); k < n; k++, o += 3) out.push({ start: a[o]!, end: a[o + 1]!, seconds: a[o + 2]! });
+    return out;
+  }
+
+  /** 0: the segment is client → server of this row's connection, 1: server → client, -1: neither. */
+  match(row: number, seg: TcpSegment): number {
+    const cp = this.clientPort(row);
+    const sp = this.serverPort(row);
+    const a6 = this.iv(row, I_A6);
+    if (seg.ipVersion !== (a6 < 0 ? 4 : 6)) return -1;
+    if (a6 < 0) {
+      const c4 = this.v4Of[this.iv(row, I_CLIENT)]!;
+      const s4 = this.v4Of[this.iv(row, I_SERVER)]!;
+      if (seg.src4 === c4 && seg.dst4 === s4 && seg.srcPort === cp && seg.dstPort === sp) return 0;
+      if (seg.src4 === s4 && seg.dst4 === c4 && seg.srcPort === sp && seg.dstPort === cp) return 1;
+      return -1;
+    }
+    if (seg.srcPort === cp && seg.dstPort === sp && this.eq6(seg, seg.srcOffset, a6) && this.eq6(seg, seg.dstOffset, a6 + 4)) return 0;
+    if (seg.srcPort === sp && seg.dstPort === cp && this.eq6(seg, seg.srcOffset, a6 + 4) && this.eq6(seg, seg.dstOffset, a6)) return 1;
+    return -1;
+  }
+
+  private eq6(seg: TcpSegment, o: number, w: number): boolean {
+    const d = seg.addrData;
+    const a = this.a6;
+    for (let i = 0; i < 4; i++, o += 4) if (a[w + i] !== ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!)) return false;
+    return true;
+  }
+}
