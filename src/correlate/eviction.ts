@@ -6,11 +6,16 @@
  * from the front) costs a walk over every entry deleted since the last rebuild. For a cache that
  * evicts on every insert that is quadratic: a million connections through a 200 000-leg index
  * took 268 s for the evictions alone. This queue remembers insertion order in an array instead;
- * entries replaced or removed in the Map are skipped when they come up (`current`).
+ * entries replaced or removed in the Map are skipped when they come up (`current`), and dropped
+ * in one sweep once they are a quarter of the queue (`noteStale`): a cache under its cap evicts
+ * nothing, and every replaced entry (a leg's open view, replaced by its final one) was otherwise
+ * held until the end.
  */
 export class EvictionQueue<T> {
   private items: T[] = [];
   private head = 0;
+  /** Entries made stale (replaced or removed in the Map) since the last sweep. */
+  private stale = 0;
 
   push(x: T): void {
     this.items.push(x);
@@ -33,9 +38,22 @@ export class EvictionQueue<T> {
     this.compact();
   }
 
+  /**
+   * An entry pushed before was replaced or removed in the Map. When stale entries are a quarter
+   * of the queue (and more than a few thousand), the queue keeps only those for which `current`
+   * holds, in their order: amortised constant time per entry.
+   */
+  noteStale(current: (x: T) => boolean): void {
+    if (++this.stale <= 4096 || this.stale * 4 < this.items.length - this.head) return;
+    this.items = this.items.slice(this.head).filter(current);
+    this.head = 0;
+    this.stale = 0;
+  }
+
   clear(): void {
     this.items = [];
     this.head = 0;
+    this.stale = 0;
   }
 
   private compact(): void {

@@ -43,3 +43,25 @@ test('at its cap the index forgets the least recently added leg; a leg added aga
   idx.add(leg('C6', '10.0.0.1', '10.0.0.2', 1006));
   assert.deepEqual([...idx.values()].map((l) => l.uid).sort(), ['C4', 'C5', 'C6']);
 });
+
+test('a leg replaced by its final view is not held twice: the open views are dropped from the eviction order', () => {
+  const idx = new LegIndex();
+  const n = 20_000;
+  const open: LegView[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = { ...leg(`C${i}`, '10.0.0.1', '10.0.0.2', i), open: true };
+    open.push(l);
+    idx.add(l);
+  }
+  for (let i = 0; i < n; i++) idx.add(leg(`C${i}`, '10.0.0.1', '10.0.0.2', i));
+  const order = (idx as unknown as { order: { items: LegView[]; head: number } }).order;
+  const held = order.items.slice(order.head);
+  assert.ok(held.length < n * 1.5, `${held.length} entries held for ${n} legs`);
+  // The order is kept: at a cap, the oldest final view goes first.
+  const capped = new LegIndex(n);
+  for (let i = 0; i < n; i++) capped.add({ ...leg(`C${i}`, '10.0.0.1', '10.0.0.2', i), open: true });
+  for (let i = 0; i < n; i++) capped.add(leg(`C${i}`, '10.0.0.1', '10.0.0.2', i));
+  capped.add(leg('Cnew', '10.0.0.1', '10.0.0.2', 1));
+  assert.equal(capped.get('C0'), undefined);
+  assert.ok(capped.get('C1') !== undefined && capped.get('Cnew') !== undefined);
+});

@@ -63,17 +63,21 @@ export class LegIndex {
     return this.byUid.get(uid);
   }
 
+  /** Whether `x` is the index's leg for its uid (not replaced or removed since it was added). */
+  private readonly current = (x: LegView): boolean => this.byUid.get(x.uid) === x;
+
   /** Adds or replaces a leg (a connection that started or ended). */
   add(l: LegView): void {
     const old = this.byUid.get(l.uid);
     if (old) this.remove(old);
     this.byUid.set(l.uid, l);
     this.order.push(l);
+    if (old) this.order.noteStale(this.current);
     if (l.clientIsn !== null) push(this.byIsn, this.sharedIsn, l.clientIsn, l.uid);
     if (l.clientFirstPayload) push(this.byPrint, this.sharedPrint, l.clientFirstPayload.fingerprint, l.uid);
     if (l.serverFirstPayload) push(this.byPrint, this.sharedPrint, l.serverFirstPayload.fingerprint, l.uid);
     if (this.byUid.size > this.maxLegs) {
-      const oldest = this.order.oldest((x) => this.byUid.get(x.uid) === x);
+      const oldest = this.order.oldest(this.current);
       if (oldest !== undefined) {
         this.order.dropOldest();
         this.remove(oldest);
@@ -84,7 +88,10 @@ export class LegIndex {
   /** Forgets one leg (an attempt of a flood, only counted). */
   delete(uid: string): void {
     const l = this.byUid.get(uid);
-    if (l) this.remove(l);
+    if (l) {
+      this.remove(l);
+      this.order.noteStale(this.current);
+    }
   }
 
   private remove(l: LegView): void {
@@ -97,7 +104,12 @@ export class LegIndex {
   /** Forgets legs that ended before `time` (live analysis). */
   prune(time: number): void {
     // (Deleting from a Map while iterating it is safe.)
-    for (const l of this.byUid.values()) if (!l.open && l.endTime < time) this.remove(l);
+    for (const l of this.byUid.values()) {
+      if (!l.open && l.endTime < time) {
+        this.remove(l);
+        this.order.noteStale(this.current);
+      }
+    }
     // Retired keys are learned again if still shared (a flood that goes on re-retires its ISN).
     this.sharedIsn.clear();
     this.sharedPrint.clear();
