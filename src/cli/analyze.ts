@@ -12,7 +12,6 @@ import { ANALYZE_IDLE_GAP_SECONDS, type AnalyzeInputs } from '../analyze/options
 import { expandCaptureInputs } from '../capture/inputs.js';
 import { formatWindow, isAllTime } from '../capture/window.js';
 import type { Severity } from '../diagnose/finding.js';
-import { renderHtml } from '../report/html.js';
 import { renderFindingEvidence, renderJson } from '../report/json.js';
 import type { Report } from '../analyze/model.js';
 import { renderText } from '../report/text.js';
@@ -74,9 +73,10 @@ Exit codes: 0 ok, 1 a finding at --fail-on level, 2 usage, 3 an input cannot
 be read, 4 an input is not what it should be, 5 the output cannot be written.
 `;
 
-export function render(report: Report, format: string, color: boolean): string {
+/** The report as text, JSON or HTML (the HTML renderer is loaded only when asked for). */
+export async function render(report: Report, format: string, color: boolean): Promise<string> {
   if (format === 'json') return renderJson(report);
-  if (format === 'html') return renderHtml(report);
+  if (format === 'html') return (await import('../report/html.js')).renderHtml(report);
   return renderText(report, { color });
 }
 
@@ -174,7 +174,7 @@ export const command: Command = {
     });
     if (showProgress) io.stderr.write('\r\x1b[K');
     const color = format === 'text' && out === undefined && Boolean(io.stdout.isTTY) && !values['no-color'] && !io.env.NO_COLOR;
-    const text = render(report, format, color);
+    const text = await render(report, format, color);
     if (out !== undefined) await writeOutputFile(out, text, 'report');
     else if (format === 'text') writeWrapped(io, text);
     else io.stdout.write(text);
@@ -217,7 +217,7 @@ async function analyzeFromStore(
     });
     io.stderr.write(`analyze: ${reader.where}: ${rows.conns ?? 0} connections, ${rows.transactions ?? 0} transactions, ${rows.lb_log ?? 0} log lines from ${nodes.length} node(s)${nodes.length ? ` (${nodes.join(', ')})` : ''}\n`);
     const color = format === 'text' && !values.out && Boolean(io.stdout.isTTY) && !values['no-color'] && !io.env.NO_COLOR;
-    const text = render(report, format, color);
+    const text = await render(report, format, color);
     if (out !== undefined) await writeOutputFile(out, text, 'report');
     else if (format === 'text') writeWrapped(io, text);
     else io.stdout.write(text);

@@ -58,7 +58,7 @@ names a level a finding reached (then 1).
     );
     const { report } = await analyze(inputs);
     const color = format === 'text' && Boolean(io.stdout.isTTY) && !values['no-color'] && !io.env.NO_COLOR;
-    io.stdout.write(render(report, format, color));
+    io.stdout.write(await render(report, format, color));
     // The same convention as analyze (docs/cli.md): finding nothing is an answer, not a failure.
     return failsOn(report, failOn) ? EXIT.found : EXIT.ok;
   },

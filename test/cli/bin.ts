@@ -21,6 +21,8 @@ export interface BinOptions {
   /** Run on a pseudo-terminal (stdout and stderr both go to it: `out` holds both). */
   tty?: { columns: number };
   timeoutMs?: number;
+  /** Run this built JavaScript entry (e.g. the CLI bundle) instead of src/cli/entry.ts through tsx. */
+  entry?: string;
 }
 
 function shellQuote(s: string): string {
@@ -31,13 +33,14 @@ export function runBin(args: readonly string[], o: BinOptions = {}): Promise<Bin
   const env = { ...process.env, NO_COLOR: undefined, CI: 'true', ...o.env } as NodeJS.ProcessEnv;
   let cmd: string;
   let argv: string[];
+  const program = o.entry !== undefined ? [o.entry] : ['--import', 'tsx', ENTRY];
   if (o.tty) {
-    const inner = [process.execPath, '--import', 'tsx', ENTRY, ...args].map(shellQuote).join(' ');
+    const inner = [process.execPath, ...program, ...args].map(shellQuote).join(' ');
     cmd = 'script';
     argv = ['-qec', `stty cols ${o.tty.columns} rows 50; ${inner}`, '/dev/null'];
   } else {
     cmd = process.execPath;
-    argv = ['--import', 'tsx', ENTRY, ...args];
+    argv = [...program, ...args];
   }
   return new Promise((done, fail) => {
     const child = spawn(cmd, argv, { cwd: o.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
