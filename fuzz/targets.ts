@@ -17,7 +17,8 @@ import { capturePointOf } from '../src/flow/pipeline.js';
 import { createHttpSink } from '../src/http/session.js';
 import type { HttpTransaction } from '../src/http/transaction.js';
 import { explainAlbError, explainClbError } from '../src/logs/explain.js';
-import { parseAlbLine } from '../src/logs/alb.js';
+import { parseAlbLine, type AlbLogRecord } from '../src/logs/alb.js';
+import { AlbLineFacts, AlbLineScanner } from '../src/logs/alb-scan.js';
 import { parseAlbConnectionLine } from '../src/logs/alb-conn.js';
 import { parseClbLine } from '../src/logs/clb.js';
 import { parseFlowLine } from '../src/logs/flow.js';
@@ -309,9 +310,20 @@ const logs: Target = {
     const parse = PARSERS[input.meta.kind as keyof typeof PARSERS];
     const summary = new LogsSummariser();
     const corr = new Correlator();
+    const scanner = new AlbLineScanner();
+    const facts = new AlbLineFacts();
     for (const line of Buffer.from(input.files['input.log']!).toString('utf8').split('\n')) {
       if (line.trim() === '' || line.startsWith('#')) continue;
       const r = parse(line);
+      // The analysis's quick scan of ALB lines (alb-scan.ts) must never accept what the parser
+      // refuses, nor read other values.
+      if (input.meta.kind === 'alb' && scanner.scan(line, facts)) {
+        if (isLineError(r)) throw new Error(`the ALB quick scan accepts a line the parser refuses (${r.reason})`);
+        const a = r as AlbLogRecord;
+        if (!Object.is(facts.time, a.time) || facts.clientAddr !== a.clientAddr || facts.clientPort !== a.clientPort || facts.targetAddr !== a.targetAddr || facts.targetPort !== a.targetPort || facts.elbStatusCode !== a.elbStatusCode) {
+          throw new Error('the ALB quick scan reads other values than the parser');
+        }
+      }
       if (isLineError(r)) {
         if (typeof r.reason !== 'string' || r.reason === '') throw new Error('a line error without a reason');
         continue;

@@ -1,0 +1,124 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { parseAlbLine } from './alb.js';
+import { AlbLineFacts, AlbLineScanner } from './alb-scan.js';
+import { ipv4ToString } from '../wire/ipv4.js';
+
+const fixtures = join(import.meta.dirname, '../../test/fixtures');
+const FILES = ['aws-logs/alb-2023-doc.log', 'aws-logs/alb-current-doc.log', 'lab/header-too-large-snat-all.alb.log', 'lab/short-body-snat-all.alb.log'];
+const FIXTURE_LINES = FILES.flatMap((f) => readFileSync(join(fixtures, f), 'utf8').split('\n')).filter((l) => l.trim() !== '');
+
+/** A line as the lab's load test writes them (33 fields, every list quoted). */
+const LAB =
+  'https 2026-12-05T05:56:47.859000Z app/mlab-alb/50dc6c495c0c9188 198.51.100.10:55180 10.0.1.20:80 0.143 0.175 0.000 200 200 106 240 "GET https://alb.mlab.test:443/load/0/0 HTTP/1.1" "mirrorlens-lab-load/1" TLS_AES_256_GCM_SHA384 TLSv1.3 arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mlab-targets/73e2d6bc24d8a067 "Root=1-6b13a79f-ea2e9a4d96344fc91af29f64" "alb.mlab.test" "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012" 0 2026-12-05T05:56:47.685000Z "forward" "-" "-" "10.0.1.20:80" "200" "-" "-" TID_dc68602f53271 "-" "-" "-"';
+const SEEDS = [...FIXTURE_LINES, LAB];
+
+/**
+ * The property: when the quick scan accepts a line, the full parser accepts it too, with the same
+ * time, client, target and elb_status_code. (Refusing is always allowed: the full parse follows.)
+ */
+function agrees(line: string, scanner = new AlbLineScanner()): boolean {
+  const f = new AlbLineFacts();
+  const ok = scanner.scan(line, f);
+  const r = parseAlbLine(line);
+  if (!ok) return false;
+  assert.notEqual(r.kind, 'error', `the quick scan accepted a line the parser refuses (${r.kind === 'error' ? r.reason : ''}): ${JSON.stringify(line)}`);
+  if (r.kind === 'error') return false;
+  assert.ok(Object.is(f.time, r.time), `time ${f.time} vs ${r.time}: ${line}`);
+  assert.equal(f.clientAddr, r.clientAddr, line);
+  assert.equal(f.clientPort, r.clientPort, line);
+  assert.equal(f.clientV4 >= 0 ? ipv4ToString(f.clientV4) : null, f.clientV4 >= 0 ? r.clientAddr : null, line);
+  if (f.clientV4 < 0) assert.ok(!/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(r.clientAddr) || r.clientAddr.split('.').some((x) => Number(x) > 255), `a dotted quad not taken as one: ${r.clientAddr}`);
+  assert.equal(f.targetAddr, r.targetAddr, line);
+  assert.equal(f.targetPort, r.targetPort, line);
+  assert.equal(f.elbStatusCode, r.elbStatusCode, line);
+  return true;
+}
+
+test('the quick scan accepts every fixture ALB line with the full parser\'s values', () => {
+  const scanner = new AlbLineScanner();
+  for (const l of SEEDS) assert.ok(agrees(l, scanner), `refused: ${l}`);
+});
+
+test('the quick scan refuses what the parser refuses, and lines it is unsure of', () => {
+  const bad = [
+    LAB.replace('2026-12-05T05:56:47.859000Z', '2026-13-05T05:56:47.859000Z'),
+    LAB.replace('198.51.100.10:55180', '198.51.100.10:65536'),
+    LAB.replace('10.0.1.20:80 0.143', '10.0.1.20 0.143'),
+    LAB.replace('0.175', '0.1x5'),
+    LAB.replace(' 200 200 106', ' 2oo 200 106'),
+    LAB.replace(' 200 200 106', ' 200 20x 106'),
+    LAB.replace(' 106 240 ', ' 106 -2 '),
+    LAB.replace(' 0 2026-12-05T05:56:47.685000Z', ' x 2026-12-05T05:56:47.685000Z'),
+    LAB.replace(' 0 2026-12-05T05:56:47.685000Z', ' 0 2026-12-05T05:56'),
+    LAB.replace('"200" "-" "-" TID', '"200 x" "-" "-" TID'),
+    LAB.replace('"mirrorlens-lab-load/1"', '"mirrorlens-lab-load/1'),
+    LAB.split(' ').slice(0, 12).join(' '),
+    // (An empty target field on the first line read: once taken for the remembered target.)
+    LAB.replace('10.0.1.20:80 0.143', '"" 0.143'),
+  ];
+  for (const l of bad) {
+    assert.equal(parseAlbLine(l).kind, 'error', l);
+    assert.equal(new AlbLineScanner().scan(l, new AlbLineFacts()), false, l);
+  }
+  // Valid, but left to the full parser: tabs and backslashes (escapes change where quotes end).
+  for (const l of [LAB.replace(' 0.143 ', '\t0.143 '), LAB.replace('mirrorlens-lab-load/1', 'a \\"quoted\\" agent')]) {
+    assert.notEqual(parseAlbLine(l).kind, 'error', l);
+    assert.equal(new AlbLineScanner().scan(l, new AlbLineFacts()), false, l);
+  }
+});
+
+test('the quick scan: IPv6 and bracketed clients, absent target and status, status lists, a target named again', () => {
+  const scanner = new AlbLineScanner();
+  for (const l of [
+    LAB.replace('198.51.100.10:55180', '2001:db8::1:55180'),
+    LAB.replace('198.51.100.10:55180', '[2001:db8::1]:55180'),
+    LAB.replace('198.51.100.10:55180', '[198.51.100.10]:55180'),
+    LAB.replace('198.51.100.10:55180', '010.51.100.10:55180'),
+    LAB.replace('198.51.100.10:55180', '198.51.100.256:55180'),
+    LAB.replace('10.0.1.20:80 0.143 0.175 0.000 200 200', '- -1 -1 -1 503 -'),
+    LAB.replace(' 200 200 106', ' - - 106'),
+    LAB.replace('"10.0.1.20:80" "200"', '"10.0.1.20:80 10.0.1.21:80" "- 200"'),
+    LAB.replace('"10.0.1.20:80" "200"', '"10.0.1.20:80  10.0.1.21:80" " 502  200 "'),
+    LAB.replace('10.0.1.20:80 0.143', '10.0.1.21:8080 0.143'),
+    LAB,
+    LAB.replace(' "-" "-" "-"', ' "-" "-" "-" extra "more fields"'),
+    LAB.replace(' 0 2026-12-05T05:56:47.685000Z', ' -1 -'),
+  ]) {
+    assert.ok(agrees(l, scanner), `refused: ${l}`);
+  }
+});
+
+/** Characters that move field boundaries or break converters. */
+const HOSTILE = [' ', '  ', '"', '-', '-1', ':', '[', ']', '.', '0', '9', 'T', 'Z', '+', '\t', '\\', '\\"', '" "', 'é', '\u2028', ''];
+
+test('the quick scan agrees with the parser on mutated lines (property)', () => {
+  const edit = fc.record({ at: fc.nat(), del: fc.nat({ max: 12 }), ins: fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 6 })) });
+  fc.assert(
+    fc.property(fc.constantFrom(...SEEDS), fc.array(edit, { minLength: 1, maxLength: 4 }), (seed, edits) => {
+      let l = seed;
+      for (const e of edits) {
+        const at = e.at % (l.length + 1);
+        l = l.substring(0, at) + e.ins + l.substring(at + e.del);
+      }
+      agrees(l);
+    }),
+    { numRuns: 20000 },
+  );
+});
+
+test('the quick scan agrees with the parser on lines cut and spliced at field boundaries (property)', () => {
+  const fields = (l: string): string[] => l.split(' ');
+  fc.assert(
+    fc.property(fc.constantFrom(...SEEDS), fc.constantFrom(...SEEDS), fc.nat(), fc.nat(), (a, b, i, j) => {
+      const fa = fields(a);
+      const fb = fields(b);
+      const l = [...fa.slice(0, i % (fa.length + 1)), ...fb.slice(j % (fb.length + 1))].join(' ');
+      agrees(l);
+    }),
+    { numRuns: 5000 },
+  );
+});
