@@ -105,8 +105,9 @@ export class LineSplitter {
  * Bytes → LineSplitter. Decodes only whole-line blocks (up to the last `\n` of what has arrived),
  * so a UTF-8 sequence is never cut (0x0A never occurs inside one), and decodes an all-ASCII block
  * (the usual case for AWS logs) as latin1, which is several times faster than UTF-8 decoding.
- * Bytes after the last newline wait for the next chunk; when they exceed what the longest allowed
- * line can take, the line is declared too long and its bytes are dropped (memory stays bounded).
+ * Bytes after the last newline wait for the next chunk (as a copy: a caller may read the next
+ * chunk into the same buffer); when they exceed what the longest allowed line can take, the line
+ * is declared too long and its bytes are dropped (memory stays bounded).
  */
 export class Utf8LineFeeder {
   private carry: Buffer[] = [];
@@ -126,7 +127,7 @@ export class Utf8LineFeeder {
         this.carryBytes = 0;
         this.splitter.markTooLong();
       } else {
-        this.carry.push(chunk);
+        this.carry.push(Buffer.from(chunk));
         this.carryBytes += chunk.length;
       }
       return;
@@ -143,7 +144,7 @@ export class Utf8LineFeeder {
     }
     if (from <= nl) this.splitter.push(decode(chunk.subarray(from, nl + 1)));
     if (nl + 1 < chunk.length) {
-      const rest = chunk.subarray(nl + 1);
+      const rest = Buffer.from(chunk.subarray(nl + 1));
       this.carry.push(rest);
       this.carryBytes = rest.length;
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -217,4 +217,46 @@ test('flow logs exported from CloudWatch Logs (a timestamp before each record) a
   const r = recs[0]!;
   assert.equal(r.kind === 'flow' && r.interfaceId, 'eni-1235b8ca123456789');
   assert.equal(r.kind === 'flow' && r.version, 2);
+});
+
+test('a local file read through one reused buffer: lines across 64 KiB chunks, long and UTF-8 ones, intact (plain and gzip)', async (t) => {
+  const d = tmp(t);
+  const good = fixture('alb-current-doc.log').trim();
+  // User agents of many lengths (some longer than a chunk, some with multi-byte characters), so
+  // that lines end at every offset of the reused buffer and partial lines are carried over.
+  const agents: string[] = [];
+  let seed = 7;
+  for (let i = 0; i < 400; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const len = i % 97 === 0 ? 70000 + (seed % 5000) : seed % 3000;
+    agents.push((i % 5 === 0 ? 'é€' : 'ab') .repeat(len >> 1) + String(i));
+  }
+  const text = agents.map((a) => good.replace('curl/7.46.0', a)).join('\n') + '\n';
+  const plain = join(d, 'many.log');
+  const gz = join(d, 'many.log.gz');
+  writeFileSync(plain, text);
+  writeFileSync(gz, gzipSync(text));
+  for (const f of [plain, gz]) {
+    const { recs, bad, summary } = await collect([f]);
+    assert.deepEqual(bad, [], f);
+    assert.equal(recs.length, agents.length, f);
+    assert.deepEqual(recs.map((r) => (r.kind === 'alb' ? r.userAgent : null)), agents, f);
+    assert.equal(summary.files[0]!.bytes, f === plain ? Buffer.byteLength(text) : readFileSync(gz).length);
+  }
+});
+
+test('a file that cannot be read is one bad line naming why, as before the local reader', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'secret.log');
+  writeFileSync(f, `${fixture('alb-current-doc.log').trim()}\n`);
+  chmodSync(f, 0);
+  // (root reads any file: then it is simply read.)
+  const { recs, bad, summary } = await collect([f]);
+  if (process.getuid?.() === 0) assert.equal(recs.length, 1);
+  else {
+    assert.equal(recs.length, 0);
+    assert.equal(bad.length, 1);
+    assert.match(bad[0]!.reason, /^cannot read: /);
+    assert.equal(summary.files[0]!.unreadable, true);
+  }
 });

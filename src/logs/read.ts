@@ -9,6 +9,7 @@
  * reason, counted, and skipped; the run goes on. A file that ends early (truncated .gz) is
  * reported the same way, with the records before the damage kept.
  */
+import { statSync } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { fileProblem } from '../capture/inputs.js';
@@ -18,6 +19,7 @@ import type { ListingWindow } from '../capture/sources/s3-layout.js';
 import { tokenize, type TokenizeResult } from './tokenize.js';
 import { detectFormat } from './detect.js';
 import { LineSplitter, Utf8LineFeeder } from './lines.js';
+import { FileChunks } from './file-chunks.js';
 import { parseAlbLine, type AlbLogRecord } from './alb.js';
 import { parseAlbConnectionLine, type AlbConnectionLogRecord } from './alb-conn.js';
 import { parseNlbLine, type NlbLogRecord } from './nlb.js';
@@ -111,7 +113,10 @@ export async function readLogs(paths: string[], onRecord: (r: LogRecord) => void
   };
   for (let i = 0; i < sources.length; i++) {
     openAhead(i + 1);
-    const fs = await readOneFile(sources[i]!, opened[i] ?? sources[i]!.open(), onRecord, opts, fieldsFormat);
+    const src = sources[i]!;
+    // A local regular file is read here (file-chunks.ts); anything else as a stream.
+    const opening = src.kind === 'file' && src.path !== undefined && isRegularFile(src.path) ? new FileChunks(src.path) : (opened[i] ?? src.open());
+    const fs = await readOneFile(src, opening, onRecord, opts, fieldsFormat);
     opened[i] = undefined;
     summary.files.push(fs);
     summary.lines += fs.lines;
@@ -121,6 +126,14 @@ export async function readLogs(paths: string[], onRecord: (r: LogRecord) => void
     if (fs.format !== null) summary.byFormat[fs.format] = (summary.byFormat[fs.format] ?? 0) + fs.records;
   }
   return summary;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false; // the stream reports why it cannot be read
+  }
 }
 
 async function* prepend(head: Buffer, it: AsyncIterator<Buffer>, counter: { bytes: number }): AsyncGenerator<Buffer> {
@@ -135,7 +148,7 @@ async function* prepend(head: Buffer, it: AsyncIterator<Buffer>, counter: { byte
 
 async function readOneFile(
   source: InputSource,
-  opening: Promise<NodeJS.ReadableStream>,
+  opening: Promise<NodeJS.ReadableStream> | FileChunks,
   onRecord: (r: LogRecord) => void,
   opts: ReadLogsOptions,
   fieldsFormat: FlowFormat | null,
@@ -213,12 +226,13 @@ async function readOneFile(
 
   const splitter = new LineSplitter(onLine, opts.maxLineChars ?? 1 << 20);
   const feeder = new Utf8LineFeeder(splitter);
-  let raw: NodeJS.ReadableStream;
+  let raw: NodeJS.ReadableStream | null = null;
+  const local = opening instanceof FileChunks ? opening : null;
   try {
-    // Files are read in 64 KiB chunks (source.ts): chunks are freed only when V8 next collects, so
+    // Streams come in 64 KiB chunks (source.ts): chunks are freed only when V8 next collects, so
     // 1 MiB chunks let a whole 12 MB log sit in memory at once (measured: 18 MiB of external memory
-    // against 4 MiB) for no gain in speed.
-    raw = await opening;
+    // against 4 MiB). Local files: FileChunks, one reused buffer.
+    if (local === null) raw = await (opening as Promise<NodeJS.ReadableStream>);
   } catch (e) {
     // A remote object that cannot be fetched (access denied, endpoint down) ends the run with
     // one line; the same error would repeat for every other object.
@@ -229,7 +243,7 @@ async function readOneFile(
   }
   const counter = { bytes: 0 };
   try {
-    const it = (raw as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const it = local ?? ((raw as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
     // Peek at the first bytes for the gzip magic (1f 8b) or Parquet ('PAR1').
     let head: Buffer = Buffer.alloc(0);
     let ended = false;
@@ -246,7 +260,7 @@ async function readOneFile(
     if (head.length >= 4 && head.toString('latin1', 0, 4) === 'PAR1') {
       fs.error = 'Parquet file: mirrorlens reads flow logs delivered as plain text (optionally gzip), not Parquet';
       bad(0, fs.error);
-      (raw as Readable).destroy?.();
+      (raw as Readable | null)?.destroy?.();
       return fs;
     }
     fs.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -256,9 +270,12 @@ async function readOneFile(
       const what = u32 === 0x0a0d0d0a ? 'a pcapng capture' : [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(u32) ? 'a pcap capture' : 'binary data';
       fs.error = `this is ${what}, not a text log`;
       bad(0, fs.error);
-      (raw as Readable).destroy?.();
+      (raw as Readable | null)?.destroy?.();
       return fs;
     }
+    // A local file's later chunks may share one buffer (the line feeder copies what it keeps);
+    // not when gzip: the inflater holds on to chunks.
+    if (local !== null && !fs.gzip) local.reuse = true;
     const source: AsyncIterable<Buffer> | Iterable<Buffer> = ended ? [head] : prepend(head, it, counter);
     const body: AsyncIterable<Buffer> | Iterable<Buffer> = fs.gzip
       ? pipeline(Readable.from(source, { objectMode: false }), createGunzip({ chunkSize: 1 << 18 }), () => {
@@ -287,7 +304,8 @@ async function readOneFile(
   } finally {
     fs.bytes = counter.bytes;
     fs.lines = lineNo;
-    if (source.kind !== 'stdin') (raw as Readable).destroy?.();
+    local?.close();
+    if (source.kind !== 'stdin') (raw as Readable | null)?.destroy?.();
   }
   return fs;
 }
