@@ -7,6 +7,7 @@ import { Correlator } from '../correlate/correlate.js';
 import { albLogView, clbLogView, flowRowView } from '../correlate/from-logs.js';
 import type { FlowRowView, LbLogView } from '../correlate/views.js';
 import { readLogs, type LogRecord } from '../logs/read.js';
+import type { AlbLineFacts } from '../logs/alb-scan.js';
 import { isAllTime, widenWindow, type TimeWindow } from '../capture/window.js';
 import type { Recorder } from '../store/recorder.js';
 import { requireRecords } from '../logs/require.js';
@@ -28,6 +29,15 @@ export interface LogSink {
   markFlowLogsGiven(): void;
   /** Every load-balancer line's client (a targeted analysis: which client connections the logs cover). */
   noteLogClient?(clientAddr: string | null, clientPort: number | null): void;
+  /** noteLogClient for a dotted-quad address given as a number (the quick path: no string cut). */
+  noteLogClientV4?(clientAddr: number, clientPort: number): void;
+}
+
+/** byElbStatus's keys for the status codes (the same strings as String(code)). */
+const STATUS_TEXT: string[] = [];
+function statusText(s: number | null): string {
+  if (s === null) return '-';
+  return s < 1000 ? (STATUS_TEXT[s] ??= String(s)) : String(s);
 }
 
 /**
@@ -53,7 +63,7 @@ export async function readLogInputs(
     if (r.kind === 'alb' || r.kind === 'clb') {
       corr.time.noteLogTime(r.file, r.time);
       corr.noteLogClient?.(r.clientAddr, r.clientPort);
-      const s = r.elbStatusCode === null ? '-' : String(r.elbStatusCode);
+      const s = statusText(r.elbStatusCode);
       logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
       if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
       // Only the lines the Correlator keeps need a view (with its formatted evidence line).
@@ -83,13 +93,38 @@ export async function readLogInputs(
       }
     }
   };
+  // The lines nothing keeps (2xx, 3xx, most 4xx: nearly all) are only counted: their few fields
+  // are read in place (alb-scan.ts) and no record is built. The same counts and notes as onLog.
+  let lastTargetAddr: string | null = null;
+  let lastTargetPort: number | null = null;
+  const onAlbFacts = (f: AlbLineFacts): boolean => {
+    if (Correlator.keepsLogStatus(f.elbStatusCode)) return false;
+    logs.records++;
+    logs.byKind.alb = (logs.byKind.alb ?? 0) + 1;
+    corr.time.noteLogTime(f.file, f.time);
+    if (corr.noteLogClient !== undefined) {
+      if (f.clientV4 >= 0 && corr.noteLogClientV4 !== undefined) corr.noteLogClientV4(f.clientV4, f.clientPort);
+      else corr.noteLogClient(f.clientAddr, f.clientPort);
+    }
+    const s = statusText(f.elbStatusCode);
+    logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
+    // (noteLogTarget is idempotent: a target named again by the next line is not noted again.)
+    if (f.targetAddr !== lastTargetAddr || f.targetPort !== lastTargetPort) {
+      corr.noteLogTarget(f.targetAddr, f.targetPort);
+      lastTargetAddr = f.targetAddr;
+      lastTargetPort = f.targetPort;
+    }
+    return true;
+  };
   const onBadLine = (b: { file: string; line: number; reason: string }) => {
     logs.badLines++;
     if (logs.badLines <= 20) note(`${b.file}:${b.line}: ${b.reason}`);
   };
   const lbLogs = [...(inputs.albLogs ?? []), ...(inputs.nlbLogs ?? [])];
   if (lbLogs.length) {
-    const s = await readLogs(lbLogs, onLog, { onBadLine, ...(window ? { window } : {}) });
+    // (The recorder and a logs-only analysis want every line's record.)
+    const quick = rec === null && logsOnly === null ? { onAlbFacts } : {};
+    const s = await readLogs(lbLogs, onLog, { onBadLine, ...quick, ...(window ? { window } : {}) });
     logs.files += s.files.length;
     requireRecords(s, 'an ALB, NLB or Classic LB access log');
   }

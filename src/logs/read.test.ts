@@ -260,3 +260,25 @@ test('a file that cannot be read is one bad line naming why, as before the local
     assert.equal(summary.files[0]!.unreadable, true);
   }
 });
+
+test('onAlbFacts: lines taken from their facts count as records without one; the others come as records', async (t) => {
+  const d = tmp(t);
+  const f = join(d, 'alb.log');
+  const good = fixture('alb-current-doc.log').trim();
+  writeFileSync(f, `${good}\n${good.replace(' 200 200 ', ' 502 - ')}\n${good.replace('0.001', 'fast')}\n${good.replace('curl/7.46.0', 'a\\"b')}\n${good}\n`);
+  const facts: [number, number | null, string][] = [];
+  const recs: LogRecord[] = [];
+  const bad: BadLine[] = [];
+  const s = await readLogs([f], (r) => recs.push(r), {
+    onBadLine: (b) => bad.push(b),
+    onAlbFacts: (x) => {
+      facts.push([x.lineNo, x.elbStatusCode, x.clientAddr]);
+      return x.elbStatusCode === 200;
+    },
+  });
+  // Line 2 is wanted in full (502); 3 is bad; 4 has a backslash (the scan leaves it to the parser).
+  assert.deepEqual(facts, [[1, 200, '192.168.131.39'], [2, 502, '192.168.131.39'], [5, 200, '192.168.131.39']]);
+  assert.deepEqual(recs.map((r) => r.line), [2, 4]);
+  assert.deepEqual(bad.map((b) => b.line), [3]);
+  assert.equal(s.records, 4);
+});

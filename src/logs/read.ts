@@ -21,6 +21,7 @@ import { detectFormat } from './detect.js';
 import { LineSplitter, Utf8LineFeeder } from './lines.js';
 import { FileChunks } from './file-chunks.js';
 import { parseAlbLine, type AlbLogRecord } from './alb.js';
+import { AlbLineFacts, AlbLineScanner } from './alb-scan.js';
 import { parseAlbConnectionLine, type AlbConnectionLogRecord } from './alb-conn.js';
 import { parseNlbLine, type NlbLogRecord } from './nlb.js';
 import { parseClbLine, type ClbLogRecord } from './clb.js';
@@ -47,6 +48,13 @@ export interface ReadLogsOptions {
   window?: ListingWindow;
   /** Environment for AWS settings (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * ALB access logs: each line is first scanned quickly (alb-scan.ts) and, when valid, its facts
+   * (time, client, target, elb_status_code) handed here. Return true when they are all the caller
+   * needs of the line (it counts as a record; no record is built nor passed to onRecord), false
+   * for the record as usual. Lines the quick scan is unsure of always get the full parse.
+   */
+  onAlbFacts?(f: AlbLineFacts): boolean;
 }
 
 export interface LogFileSummary {
@@ -166,6 +174,10 @@ async function readOneFile(
   let flowFormat: FlowFormat = fieldsFormat ?? DEFAULT_FLOW_FORMAT;
   let parser: ((line: string) => LogRecord | LineError) | null = format === null ? null : format === 'flow' ? (l) => parseFlowLine(l, flowFormat) : PARSERS[format];
   let lineNo = 0;
+  const onAlbFacts = opts.onAlbFacts;
+  const scanner = onAlbFacts !== undefined ? new AlbLineScanner() : null;
+  const facts = new AlbLineFacts();
+  facts.file = file;
 
   const setFormat = (f: LogFormat): void => {
     format = f;
@@ -209,6 +221,13 @@ async function readOneFile(
         } else {
           setFormat(d);
         }
+      }
+    }
+    if (format === 'alb' && scanner !== null && scanner.scan(line, facts)) {
+      facts.lineNo = lineNo;
+      if (onAlbFacts!(facts)) {
+        fs.records++;
+        return;
       }
     }
     const r = parser!(line);
