@@ -30,7 +30,7 @@ import type { LbLogView } from '../correlate/views.js';
 import type { IcmpErrorEvent } from '../flow/options.js';
 import { COMPLEX_NAMES } from '../flow/survey.js';
 import type { SurveyRecords } from '../flow/survey-records.js';
-import type { LogTapeData } from './log-tape.js';
+import { loggedClientKeys, type LogTapeData } from './log-tape.js';
 
 /** Why a connection was dissected (bits beside the survey's Complex bits, which count as `tcp`). */
 export const Why = {
@@ -309,7 +309,7 @@ export function implicate(inp: ImplicateInput): Implicated {
   const n = r.size;
   const imp = new Implicated(r);
   for (let i = 0; i < n; i++) if (r.complex(i) !== 0) imp.add(i, Why.Tcp);
-  const logClients = logs === null ? new Set<number>() : logEndpoints(r, logs.clients);
+  const logClients = logs === null ? new Set<number>() : logEndpoints(r, loggedClientKeys(logs));
   const side = sides(r, logs, logClients);
   const tol = inp.toleranceSeconds + HOP_SECONDS;
 

@@ -1,14 +1,17 @@
 /**
  * The load-balancer log pass's output held for later (a LogSink): what the Correlator is told
  * about the access logs, kept so that a targeted analysis can feed it to each correlation it runs,
- * and a worker thread can hand it over (structured-cloneable: plain objects and arrays). Held: the
+ * and a worker thread can hand it over (structured-cloneable: plain objects, arrays, Sets). Held: the
  * kept lines' views (5xx, 460, 000), the logged targets, each file's first and last line time,
  * and (for the targeted analysis) every logged client endpoint, which tells which client
- * connections the logs cover. Memory: the error lines plus one string per distinct target and
- * client endpoint. (VPC flow logs are not taped: the Correlator keeps only a few of their rows,
- * chosen by what the access logs said, so they are read into each correlation.)
+ * connections the logs cover. Memory: the error lines, one string per distinct target, and per
+ * distinct client endpoint a number (IPv4) or a string (IPv6). (VPC flow logs are not taped: the
+ * Correlator keeps only a few of their rows, chosen by what the access logs said, so they are read
+ * into each correlation.)
  */
 import { ownString } from '../logs/lines.js';
+import { canonicalIpv4In } from '../logs/fields.js';
+import { ipv4ToString } from '../wire/ipv4.js';
 import type { Correlator } from '../correlate/correlate.js';
 import type { LbLogView } from '../correlate/views.js';
 import type { LogSink } from './log-pass.js';
@@ -23,7 +26,23 @@ export interface LogTapeData {
   targets: [string, number][];
   /** Per file (in the order first seen): first and last line time. */
   times: [string, number, number][];
-  clients: string[];
+  /** Logged client endpoints: IPv4 ones as address * 65536 + port (clientKey4), the others as endpointKey. */
+  clients4: Set<number>;
+  clients6: Set<string>;
+}
+
+/** An IPv4 endpoint as one number (exact: below 2^48). */
+function clientKey4(addr: number, port: number): number {
+  return addr * 65536 + port;
+}
+
+/**
+ * Every logged client endpoint as an endpointKey, one at a time (the IPv4 ones' strings are made
+ * for this walk only, and dropped as it goes).
+ */
+export function* loggedClientKeys(t: LogTapeData): Generator<string> {
+  for (const k of t.clients4) yield endpointKey(ipv4ToString(Math.floor(k / 65536)), k % 65536);
+  yield* t.clients6;
 }
 
 export class LogTape implements LogSink {
@@ -31,8 +50,9 @@ export class LogTape implements LogSink {
   private readonly targetKeys = new Set<string>();
   private readonly targets: [string, number][] = [];
   private readonly fileTimes = new Map<string, [string, number, number]>();
-  /** Every logged client endpoint (endpointKey). */
-  readonly clients = new Set<string>();
+  /** Every logged client endpoint (see LogTapeData). */
+  private readonly clients4 = new Set<number>();
+  private readonly clients6 = new Set<string>();
 
   readonly time = {
     noteLogTime: (file: string, t: number): void => {
@@ -70,12 +90,21 @@ export class LogTape implements LogSink {
 
   noteLogClient(addr: string | null, port: number | null): void {
     if (addr === null || port === null) return;
+    const v4 = canonicalIpv4In(addr, 0, addr.length);
+    if (v4 >= 0) {
+      this.clients4.add(clientKey4(v4, port));
+      return;
+    }
     const k = endpointKey(addr, port);
-    if (!this.clients.has(k)) this.clients.add(ownString(k));
+    if (!this.clients6.has(k)) this.clients6.add(ownString(k));
+  }
+
+  noteLogClientV4(addr: number, port: number): void {
+    this.clients4.add(clientKey4(addr, port));
   }
 
   data(): LogTapeData {
-    return { lines: this.lines, targets: this.targets, times: [...this.fileTimes.values()], clients: [...this.clients] };
+    return { lines: this.lines, targets: this.targets, times: [...this.fileTimes.values()], clients4: this.clients4, clients6: this.clients6 };
   }
 }
 

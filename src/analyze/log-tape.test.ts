@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LogTape, loggedClientKeys, type LogTapeData } from './log-tape.js';
+import { parseIpv4 } from '../wire/ipv4.js';
+
+const loggedClient = (d: LogTapeData, addr: string, port: number): boolean => [...loggedClientKeys(d)].includes(`${addr}|${port}`);
+
+test('logged clients: IPv4 endpoints kept as numbers, others as text; walked as address|port keys', () => {
+  const t = new LogTape();
+  t.noteLogClient('198.51.100.10', 55180);
+  t.noteLogClientV4(parseIpv4('203.0.113.7'), 443);
+  t.noteLogClient('2001:db8::1', 8443);
+  t.noteLogClient('010.0.0.1', 80); // not as a packet's address would be written: matches nothing
+  t.noteLogClient(null, 80);
+  const d = structuredClone(t.data()); // (the tape is handed over as plain data)
+  assert.equal(d.clients4.size, 2);
+  assert.deepEqual([...d.clients6], ['2001:db8::1|8443', '010.0.0.1|80']);
+  assert.ok(loggedClient(d, '198.51.100.10', 55180));
+  assert.ok(loggedClient(d, '203.0.113.7', 443));
+  assert.ok(loggedClient(d, '2001:db8::1', 8443));
+  assert.ok(!loggedClient(d, '198.51.100.10', 55181));
+  assert.ok(!loggedClient(d, '198.51.100.11', 55180));
+  assert.ok(!loggedClient(d, '10.0.0.1', 80));
+  assert.ok(!loggedClient(d, '2001:db8::1', 8444));
+  // The same endpoint noted both ways is one entry.
+  t.noteLogClientV4(parseIpv4('198.51.100.10'), 55180);
+  t.noteLogClient('255.255.255.255', 65535);
+  assert.equal(t.data().clients4.size, 3);
+  assert.ok(loggedClient(t.data(), '255.255.255.255', 65535));
+  assert.ok(!loggedClient(t.data(), '255.255.255.255', 65534));
+});
