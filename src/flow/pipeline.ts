@@ -116,14 +116,21 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
   const problems = { truncated: 0, malformed: 0, unsupported: 0 };
   const files: CaptureSummary[] = [];
   let packets = 0;
-  let firstTime: number | null = null;
-  let lastTime = -Infinity;
+  // The first and last packet times, overall and of the current file, in a typed array: a
+  // variable the packet callback closes over holds a time as an allocated number, one per packet.
+  const T = new Float64Array(4);
+  const T_FIRST = 0;
+  const T_LAST = 1;
+  const T_FILE_FIRST = 2;
+  const T_FILE_LAST = 3;
+  T[T_FIRST] = NaN;
+  T[T_LAST] = -Infinity;
+  T[T_FILE_FIRST] = Infinity;
+  T[T_FILE_LAST] = -Infinity;
   const since = opts.window?.since ?? -Infinity;
   const until = opts.window?.until ?? Infinity;
   let outsideWindow = 0;
   let parser: CaptureParser | null = null;
-  let fileFirst = Infinity;
-  let fileLast = -Infinity;
   const fileTimes: PipelineSummary['fileTimes'] = [];
   // A file's warnings wait for its first packet: a capture cut before its first packet is one
   // error (requirePackets), not a warning and then an error.
@@ -155,10 +162,11 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
     if (st === Status.Truncated) problems.truncated++;
     else if (st === Status.Malformed) problems.malformed++;
     else if (st === Status.Unsupported) problems.unsupported++;
-    if (firstTime === null) firstTime = rec.time;
-    if (rec.time > lastTime) lastTime = rec.time;
-    if (rec.time < fileFirst) fileFirst = rec.time;
-    if (rec.time > fileLast) fileLast = rec.time;
+    const t = rec.time;
+    if (Number.isNaN(T[T_FIRST]!)) T[T_FIRST] = t;
+    if (t > T[T_LAST]!) T[T_LAST] = t;
+    if (t < T[T_FILE_FIRST]!) T[T_FILE_FIRST] = t;
+    if (t > T[T_FILE_LAST]!) T[T_FILE_LAST] = t;
     if (filter !== undefined && !filter(rec, dec)) return;
     if (handler.onPacket) handler.onPacket(rec, dec);
     // A plain packet from a listen file: its capture point is the interface listen wrote it on.
@@ -181,12 +189,16 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
       },
     });
     files.push(summary);
+    const fileFirst = T[T_FILE_FIRST]!;
+    const fileLast = T[T_FILE_LAST]!;
     fileTimes.push({ file: input, firstTime: Number.isFinite(fileFirst) ? fileFirst : null, lastTime: Number.isFinite(fileLast) ? fileLast : null });
-    fileFirst = Infinity;
-    fileLast = -Infinity;
+    T[T_FILE_FIRST] = Infinity;
+    T[T_FILE_LAST] = -Infinity;
   }
   requirePackets(files);
   flushHeld();
+  const lastTime = T[T_LAST]!;
+  const firstTime = Number.isNaN(T[T_FIRST]!) ? null : T[T_FIRST]!;
   table.finish(Number.isFinite(lastTime) ? lastTime : undefined);
   return { files, fileTimes, packets, decodeProblems: problems, flow: table.stats, firstTime, lastTime: Number.isFinite(lastTime) ? lastTime : null, outsideWindow };
 }
