@@ -30,7 +30,7 @@ import type { LbLogView } from '../correlate/views.js';
 import type { IcmpErrorEvent } from '../flow/options.js';
 import { COMPLEX_NAMES } from '../flow/survey.js';
 import type { SurveyRecords } from '../flow/survey-records.js';
-import { loggedClientKeys, type LogTapeData } from './log-tape.js';
+import type { LogTapeData } from './log-tape.js';
 
 /** Why a connection was dissected (bits beside the survey's Complex bits, which count as `tcp`). */
 export const Why = {
@@ -255,10 +255,16 @@ function logEp(r: SurveyRecords, addr: string, port: number): number {
   return id < 0 ? -1 : ep(id, port);
 }
 
-/** Endpoints of the logs (`addr|port` keys) as numbers, leaving out addresses no connection has. */
-function logEndpoints(r: SurveyRecords, keys: Iterable<string>): Set<number> {
+/** The logged client endpoints as numbers (ep), leaving out addresses no connection has. */
+function loggedClients(r: SurveyRecords, t: LogTapeData): Set<number> {
   const out = new Set<number>();
-  for (const k of keys) {
+  // IPv4: address * 65536 + port (log-tape.ts), the address as the survey keeps it.
+  for (const k of t.clients4) {
+    const id = r.v4AddrId(Math.floor(k / 65536));
+    if (id >= 0) out.add(ep(id, k % 65536));
+  }
+  // Others: endpointKey text.
+  for (const k of t.clients6) {
     const bar = k.lastIndexOf('|');
     const e = logEp(r, k.slice(0, bar), Number(k.slice(bar + 1)));
     if (e >= 0) out.add(e);
@@ -309,7 +315,7 @@ export function implicate(inp: ImplicateInput): Implicated {
   const n = r.size;
   const imp = new Implicated(r);
   for (let i = 0; i < n; i++) if (r.complex(i) !== 0) imp.add(i, Why.Tcp);
-  const logClients = logs === null ? new Set<number>() : logEndpoints(r, loggedClientKeys(logs));
+  const logClients = logs === null ? new Set<number>() : loggedClients(r, logs);
   const side = sides(r, logs, logClients);
   const tol = inp.toleranceSeconds + HOP_SECONDS;
 

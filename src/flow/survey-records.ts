@@ -175,6 +175,11 @@ export class SurveyRecords {
     return this.addrs[id]!;
   }
 
+  /** The id of an IPv4 address given as an unsigned 32-bit number (-1: no connection has it). */
+  v4AddrId(addr: number): number {
+    return this.v4Ids.get(addr) ?? -1;
+  }
+
   /** The id of an address given as text (-1: no connection has it). */
   addrId(text: string): number {
     if (this.idsByText === null || this.idsByText.size !== this.addrs.length) {
