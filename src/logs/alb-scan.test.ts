@@ -122,3 +122,14 @@ test('the quick scan agrees with the parser on lines cut and spliced at field bo
     { numRuns: 5000 },
   );
 });
+
+test('one scanner over a run of lines (what it remembers of the last target and client never leaks into the next line) (property)', () => {
+  const swap = fc.constantFrom(['198.51.100.10', '198.51.100.1'], ['198.51.100.10', '198.51.100.100'], ['198.51.100.10', '2001:db8::a'], ['198.51.100.10', '010.51.100.10'], ['10.0.1.20:80', '10.0.1.2:80'], ['10.0.1.20:80', '10.0.1.20:8'], ['10.0.1.20:80', '-'], ['10.0.1.20:80', '""']);
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...SEEDS), fc.option(swap)), { minLength: 2, maxLength: 12 }), (run) => {
+      const scanner = new AlbLineScanner();
+      for (const [seed, s] of run) agrees(s === null ? seed : seed.replace(s[0], s[1]), scanner);
+    }),
+    { numRuns: 3000 },
+  );
+});

@@ -59,6 +59,9 @@ export class AlbLineScanner {
   private lastTargetField: string | null = null;
   private lastTargetAddr = '';
   private lastTargetPort = 0;
+  /** The last client address read, and its clientV4 (a client's address repeats from line to line). */
+  private lastClientAddr: string | null = null;
+  private lastClientV4 = -1;
 
   /** Fills `f` and returns true when the line is a valid ALB entry as parseAlbLine sees it; false when unsure. */
   scan(line: string, f: AlbLineFacts): boolean {
@@ -114,7 +117,12 @@ export class AlbLineScanner {
     f.clientFrom = clientFrom;
     f.clientTo = clientTo;
     f.clientPort = clientPort;
-    f.clientV4 = canonicalIpv4In(line, clientFrom, clientTo);
+    const lastClient = this.lastClientAddr;
+    if (lastClient !== null && lastClient.length === clientTo - clientFrom && line.startsWith(lastClient, clientFrom)) f.clientV4 = this.lastClientV4;
+    else {
+      f.clientV4 = this.lastClientV4 = canonicalIpv4In(line, clientFrom, clientTo);
+      this.lastClientAddr = ownString(line.substring(clientFrom, clientTo));
+    }
     f.targetAddr = targetAddr;
     f.targetPort = targetPort;
     f.elbStatusCode = elbStatusCode;
