@@ -4,8 +4,11 @@
  * report, cli). Shares are of the samples (idle left out), which stay meaningful on a busy
  * machine where seconds do not.
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof bin/mirrorlens.js analyze CAPTURE --keylog KEYS --alb-log LOG --format json > /dev/null
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/cli/entry.js analyze CAPTURE --keylog KEYS --alb-log LOG --format json > /dev/null
  *   node --import tsx bench/profile-summary.ts /tmp/prof [more.cpuprofile ...] [--top 25] [--json] [--inclusive fnA,fnB]
+ *
+ * Profile tsc's output (dist/cli/entry.js, one file per module, as in src/), not bin/mirrorlens.js:
+ * the bundle it runs (dist/bundle/) puts many modules in one file, so its samples have no stage.
  *
  * Several profiles (or a directory of them) are added together. Three views:
  *   - by stage: each sample goes to the stage of the innermost mirrorlens frame on its stack, so a

@@ -3,10 +3,10 @@
 // file per part that is loaded together, into dist/bundle/ (run by `npm run build`, after tsc).
 //
 // Why: from tsc's output `mirrorlens analyze` loads ~150 modules, and resolving, reading and
-// compiling them one by one costs a third of a small run (docs/performance.md, "Start-up"). The
-// bundle keeps the lazy loading of src/ (each `await import()` of a src/ module is a split
-// point: a command, the store, AWS, the lab, evidence... load only when used), so a command
-// loads a few dozen files instead. npm packages stay outside (imported from node_modules as
+// compiling them one by one was a third of a small run (docs/performance.md, "Start-up: the
+// bundled CLI"). The bundle keeps the lazy loading of src/ (each `await import()` of a src/
+// module is a split point: a command, the store, AWS, the lab, evidence... load only when used),
+// so a command loads a few dozen files instead. npm packages stay outside (imported from node_modules as
 // before); dist/index.js (the library API) and the type declarations stay tsc's.
 //
 // Usage: node scripts/build-cli.mjs [OUTDIR]   (default dist/bundle)
