@@ -4,11 +4,12 @@
  * report, cli). Shares are of the samples (idle left out), which stay meaningful on a busy
  * machine where seconds do not.
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/cli/entry.js analyze CAPTURE --keylog KEYS --alb-log LOG --format json > /dev/null
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof bin/mirrorlens.js analyze CAPTURE --keylog KEYS --alb-log LOG --format json > /dev/null
  *   node --import tsx bench/profile-summary.ts /tmp/prof [more.cpuprofile ...] [--top 25] [--json] [--inclusive fnA,fnB]
  *
- * Profile tsc's output (dist/cli/entry.js, one file per module, as in src/), not bin/mirrorlens.js:
- * the bundle it runs (dist/bundle/) puts many modules in one file, so its samples have no stage.
+ * bin/mirrorlens.js runs the bundle (dist/bundle/: many modules a file): its frames are put back
+ * in their src/ files through the bundle's source maps. tsc's output (dist/cli/entry.js, one file
+ * per module) needs none.
  *
  * Several profiles (or a directory of them) are added together. Three views:
  *   - by stage: each sample goes to the stage of the innermost mirrorlens frame on its stack, so a
@@ -20,8 +21,9 @@
  *   - top functions by self time, with file and line.
  * --inclusive adds the share of samples with the named functions anywhere on the stack (total time).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 interface CallFrame {
@@ -63,6 +65,79 @@ if (files.length === 0) {
   process.exit(2);
 }
 
+// --- source maps (v3) of bundled files: a frame's generated line/column -> its src/ file and line.
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** The numbers of one Base64-VLQ segment. */
+function vlq(segment: string): number[] {
+  const out: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (const ch of segment) {
+    const d = B64.indexOf(ch);
+    value += (d & 31) * 2 ** shift;
+    if (d & 32) shift += 5;
+    else {
+      out.push(value % 2 === 1 ? -Math.floor(value / 2) : value / 2);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}
+
+/** Per generated line: the segments' columns (ascending) with their source index and source line. */
+interface SourceMap {
+  sources: string[];
+  lines: Array<{ col: number[]; src: number[]; line: number[] }>;
+}
+const sourceMaps = new Map<string, SourceMap | null>();
+
+function sourceMapOf(url: string): SourceMap | null {
+  if (sourceMaps.has(url)) return sourceMaps.get(url)!;
+  let map: SourceMap | null = null;
+  const file = url.startsWith('file:') ? fileURLToPath(url) : '';
+  if (file && existsSync(`${file}.map`)) {
+    const raw = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[]; sourceRoot?: string; mappings: string };
+    const base = resolve(dirname(file), raw.sourceRoot ?? '');
+    map = { sources: raw.sources.map((p) => pathToFileURL(resolve(base, p)).href), lines: [] };
+    let src = 0;
+    let line = 0;
+    for (const text of raw.mappings.split(';')) {
+      const l = { col: [] as number[], src: [] as number[], line: [] as number[] };
+      let col = 0;
+      for (const seg of text ? text.split(',') : []) {
+        const v = vlq(seg);
+        col += v[0]!;
+        if (v.length < 4) continue;
+        src += v[1]!;
+        line += v[2]!;
+        l.col.push(col);
+        l.src.push(src);
+        l.line.push(line);
+      }
+      map.lines.push(l);
+    }
+  }
+  sourceMaps.set(url, map);
+  return map;
+}
+
+/** The frame where its source map (if its file has one) puts it: the src/ file and line. */
+function original(cf: CallFrame): CallFrame {
+  const map = cf.url ? sourceMapOf(cf.url) : null;
+  const l = map?.lines[cf.lineNumber];
+  if (!map || !l || l.col.length === 0) return cf;
+  let lo = 0;
+  let hi = l.col.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (l.col[mid]! <= cf.columnNumber) lo = mid;
+    else hi = mid - 1;
+  }
+  return { ...cf, url: map.sources[l.src[lo]!]!, lineNumber: l.line[lo]!, columnNumber: 0 };
+}
+
 const SPECIAL = new Set(['(garbage collector)', '(program)', '(idle)', '(root)']);
 
 /** Category of a script URL: 'stage:wire', 'node:crypto', 'npm:yaml', 'other:file'. */
@@ -70,7 +145,7 @@ function categoryOf(url: string): string | null {
   if (!url) return null;
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return `npm:${nm[1]}`;
-  const ours = /\/(?:dist|src)\/([^/]+)\/[^/]+\.[jt]s$/.exec(url) ?? /\/(?:dist|src)\/(index)\.[jt]s$/.exec(url);
+  const ours = /\/(?:dist|src)\/([^/]+)\/(?:[^/]+\/)*[^/]+\.[jt]s$/.exec(url) ?? /\/(?:dist|src)\/(index)\.[jt]s$/.exec(url);
   if (ours) return `stage:${ours[1]}`;
   if (/\/bin\/mirrorlens\.js$/.test(url)) return 'stage:cli';
   if (url.startsWith('node:')) {
@@ -98,6 +173,7 @@ function add<K>(m: Map<K, number>, k: K, n = 1): void {
 
 for (const file of files) {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  for (const n of prof.nodes) n.callFrame = original(n.callFrame);
   wallMs += (prof.endTime - prof.startTime) / 1000;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
