@@ -179,23 +179,9 @@ export interface AddrPort {
  * writes IPv6 clients) or `[2001:db8::1]:443`. Returns false when there is no valid port.
  */
 export function parseAddrPort(s: string, out: AddrPort): boolean {
-  let addr: string;
-  let portStr: string;
-  if (s.charCodeAt(0) === 0x5b) {
-    const close = s.indexOf(']');
-    if (close < 0 || s.charCodeAt(close + 1) !== 0x3a) return false;
-    addr = s.substring(1, close);
-    portStr = s.substring(close + 2);
-  } else {
-    const colon = s.lastIndexOf(':');
-    if (colon <= 0) return false;
-    addr = s.substring(0, colon);
-    portStr = s.substring(colon + 1);
-  }
-  const port = parseUint(portStr);
-  if (!(port <= 65535)) return false;
-  out.addr = addr;
-  out.port = port;
+  if (!parseAddrPortIn(s, 0, s.length, span)) return false;
+  out.addr = s.substring(span.from, span.to);
+  out.port = span.port;
   return true;
 }
 
@@ -205,6 +191,8 @@ export interface AddrPortSpan {
   to: number;
   port: number;
 }
+
+const span: AddrPortSpan = { from: 0, to: 0, port: 0 };
 
 /** parseAddrPort of `s[from, to)` in place: the address as a span of `s` (no string cut). */
 export function parseAddrPortIn(s: string, from: number, to: number, out: AddrPortSpan): boolean {
