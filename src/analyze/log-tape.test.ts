@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogTape, loggedClientKeys, type LogTapeData } from './log-tape.js';
-import { parseIpv4 } from '../wire/ipv4.js';
+import { LogTape, clientKey4, endpointKey, type LogTapeData } from './log-tape.js';
+import { ipv4ToString, parseIpv4 } from '../wire/ipv4.js';
 
-const loggedClient = (d: LogTapeData, addr: string, port: number): boolean => [...loggedClientKeys(d)].includes(`${addr}|${port}`);
+/** How implication looks an endpoint up (with the address as decoded from packets). */
+const loggedClient = (d: LogTapeData, addr: string, port: number): boolean => {
+  const v4 = parseIpv4(addr);
+  return v4 >= 0 && ipv4ToString(v4) === addr ? d.clients4.has(clientKey4(v4, port)) : d.clients6.has(endpointKey(addr, port));
+};
 
-test('logged clients: IPv4 endpoints kept as numbers, others as text; walked as address|port keys', () => {
+test('logged clients: IPv4 endpoints kept as numbers, others as text', () => {
   const t = new LogTape();
   t.noteLogClient('198.51.100.10', 55180);
   t.noteLogClientV4(parseIpv4('203.0.113.7'), 443);

@@ -11,7 +11,6 @@
  */
 import { ownString } from '../logs/lines.js';
 import { canonicalIpv4In } from '../logs/fields.js';
-import { ipv4ToString } from '../wire/ipv4.js';
 import type { Correlator } from '../correlate/correlate.js';
 import type { LbLogView } from '../correlate/views.js';
 import type { LogSink } from './log-pass.js';
@@ -32,17 +31,8 @@ export interface LogTapeData {
 }
 
 /** An IPv4 endpoint as one number (exact: below 2^48). */
-function clientKey4(addr: number, port: number): number {
+export function clientKey4(addr: number, port: number): number {
   return addr * 65536 + port;
-}
-
-/**
- * Every logged client endpoint as an endpointKey, one at a time (the IPv4 ones' strings are made
- * for this walk only, and dropped as it goes).
- */
-export function* loggedClientKeys(t: LogTapeData): Generator<string> {
-  for (const k of t.clients4) yield endpointKey(ipv4ToString(Math.floor(k / 65536)), k % 65536);
-  yield* t.clients6;
 }
 
 export class LogTape implements LogSink {
