@@ -4,7 +4,10 @@
  * Preloaded, it records a sampling heap profile of the whole process, objects already collected
  * included (so short-lived garbage counts), and writes it at exit:
  *
- *   ALLOC_PROFILE=/tmp/analyze.heapprofile node --import ./bench/alloc-profile.mjs bin/mirrorlens.js analyze ...
+ *   ALLOC_PROFILE=/tmp/analyze.heapprofile node --import ./bench/alloc-profile.mjs dist/cli/entry.js analyze ...
+ *
+ * (tsc's output, one file per module: stages are named by file; bin/mirrorlens.js runs the
+ * bundle, whose files hold many modules.)
  *
  * Run directly, it summarises such a profile: sampled bytes by pipeline stage (innermost
  * mirrorlens frame on the allocating stack) and by allocating function:
