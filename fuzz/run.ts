@@ -214,9 +214,9 @@ function newest(dir: string, ext: string): number {
   return t;
 }
 
-/** The cli target runs bin/mirrorlens.js, i.e. dist/: built again when src/ is newer. */
+/** The cli target runs bin/mirrorlens.js, i.e. the bundle in dist/bundle/: built again when src/ is newer. */
 function ensureBuilt(): void {
-  const main = join(ROOT, 'dist/cli/main.js');
+  const main = join(ROOT, 'dist/bundle/mirrorlens.js');
   if (existsSync(main) && statSync(main).mtimeMs >= newest(join(ROOT, 'src'), '.ts')) return;
   console.log('fuzz: dist/ is older than src/: npm run build');
   const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
