@@ -404,7 +404,12 @@ export class FlowSurvey {
     if (this.finished) throw new Error('FlowSurvey: ingest after finish()');
     this.stats.tcpPackets++;
     const now = seg.time;
-    if (now > this.clock) this.advanceTime(now);
+    // The clock moves (nearly every packet): inline, with a call only when something is due (a
+    // call per packet passed the time as an allocated number, and kept the hot path from inlining).
+    if (now > this.clock) {
+      this.clock = now;
+      if (this.expiryDue(now)) this.expire(now);
+    }
     const ha = mix32(addrHash(seg, true), seg.srcPort);
     const hb = mix32(addrHash(seg, false), seg.dstPort);
     let key = (ha + hb) | 0;
@@ -454,6 +459,18 @@ export class FlowSurvey {
   advanceTime(time: number): void {
     if (!(time > this.clock)) return;
     this.clock = time;
+    this.expire(time);
+  }
+
+  /** Whether a connection times out or stops lingering at `time` (what `expire` would do). */
+  private expiryDue(time: number): boolean {
+    const a = this.activeHead;
+    const c = this.closedHead;
+    return (a !== null && time - a.lastTime > this.idleTimeout) || (c !== null && time - c.lingerFrom > this.linger);
+  }
+
+  /** Ends what is due at `time` (the clock has moved there). */
+  private expire(time: number): void {
     this.phase = END_CLOCK;
     while (this.activeHead !== null && time - this.activeHead.lastTime > this.idleTimeout) {
       this.stats.timedOutConnections++;
