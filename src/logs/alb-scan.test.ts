@@ -57,6 +57,13 @@ test('the quick scan refuses what the parser refuses, and lines it is unsure of'
     LAB.replace('"200" "-" "-" TID', '"200 x" "-" "-" TID'),
     LAB.replace('"mirrorlens-lab-load/1"', '"mirrorlens-lab-load/1'),
     LAB.split(' ').slice(0, 12).join(' '),
+    LAB.replace('0.143', '1.2.3'),
+    LAB.replace('0.143', '+1'),
+    LAB.replace('0.143', '1e3'),
+    LAB.replace('0.143', '.'),
+    LAB.replace(' 106 240 ', ' 106 2.5 '),
+    LAB.replace('0.143', '1'.repeat(100000) + 'x'),
+    LAB.replace(' 0.175 ', ' ' + ' '.repeat(100000) + 'x '),
     // (An empty target field on the first line read: once taken for the remembered target.)
     LAB.replace('10.0.1.20:80 0.143', '"" 0.143'),
   ];
@@ -87,6 +94,9 @@ test('the quick scan: IPv6 and bracketed clients, absent target and status, stat
     LAB,
     LAB.replace(' "-" "-" "-"', ' "-" "-" "-" extra "more fields"'),
     LAB.replace(' 0 2026-12-05T05:56:47.685000Z', ' -1 -'),
+    // Numbers as parseDecimal / parseUint take them: a bare or leading dot, -1, -.5, leading zeros, 16+ digits, more spaces.
+    LAB.replace('0.143 0.175 0.000 200 200 106 240', '5. .5 -.5 200 200 00106 1234567890123456789'),
+    LAB.replace('0.143 0.175 0.000 200 200 106 240', '-1  0.175   -  -  -  -  -'),
   ]) {
     assert.ok(agrees(l, scanner), `refused: ${l}`);
   }
