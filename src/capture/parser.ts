@@ -516,8 +516,13 @@ export class CaptureParser {
     return { info, units, kind, nsMul: kind === 0 ? 10 ** (9 - exp) : 0, unitsBig };
   }
 
-  /** Sets rec.tsSec / tsNsec from a 64-bit count of interface units (hi:lo), exactly. */
-  private setTime(itf: IfRt, hi: number, lo: number): void {
+  /**
+   * Sets rec.tsSec / tsNsec from the 64-bit count of interface units at `b[o..o+8)` (high word
+   * first), exactly. (Read here: the words passed as arguments were allocated numbers, per packet.)
+   */
+  private setTime(itf: IfRt, b: Uint8Array, o: number): void {
+    const hi = this.u32(b, o);
+    const lo = this.u32(b, o + 4);
     const r = this.rec;
     if (itf.kind === 2) {
       const t = (BigInt(hi) << 32n) | BigInt(lo);
@@ -576,7 +581,7 @@ export class CaptureParser {
       return;
     }
     const r = this.rec;
-    this.setTime(itf, this.u32(b, o + 12), this.u32(b, o + 16));
+    this.setTime(itf, b, o + 12);
     r.capturedLength = cap;
     r.originalLength = this.u32(b, o + 24);
     r.interfaceId = itf.info.id;
