@@ -43,30 +43,12 @@ export async function loadKeyLogFile(path: string, keys: KeyLog, encoding: 'utf8
     if (e instanceof MirrorlensError) throw e;
     throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${fileProblem(e)}`, { file: path });
   }
-  const lines = keyLines(text);
-  if (lines === 0) throw new MirrorlensError(ErrorCode.KeylogParse, 'not a TLS key log (SSLKEYLOGFILE): the file holds no key line', { file: path });
-  const issues = keys.addText(text, path);
-  if (issues.length >= lines) {
+  // The lines are counted while they are read (the count decides the errors below).
+  const { issues, keyLines } = keys.addWholeText(text, path);
+  if (keyLines === 0) throw new MirrorlensError(ErrorCode.KeylogParse, 'not a TLS key log (SSLKEYLOGFILE): the file holds no key line', { file: path });
+  if (issues.length >= keyLines) {
     const first = issues[0]!;
     throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): no line of it is one (line ${first.line}: ${first.message})`, { file: path });
   }
   return { text, issues };
-}
-
-/** Lines (ended by LF, CR or CRLF) that are neither blank nor comments, counted without cutting the text into strings. */
-function keyLines(text: string): number {
-  let n = 0;
-  let state = 0; // 0: at a line start (only blanks so far), 1: in a counted line, 2: in a comment line
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x0a || c === 0x0d) state = 0;
-    else if (state === 0 && c !== 0x20 && c !== 0x09) {
-      if (c === 0x23) state = 2;
-      else {
-        state = 1;
-        n++;
-      }
-    }
-  }
-  return n;
 }

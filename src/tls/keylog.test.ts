@@ -113,6 +113,15 @@ test('a UTF-8 byte order mark before the first line is skipped; a UTF-16LE file 
   assert.equal(Buffer.from(k.get(CR)!.tls13.SERVER_TRAFFIC_SECRET_0!).toString('hex'), S32);
 });
 
+test('a UTF-16LE key log of several lines is read line by line (the line ends are looked for in the decoded text)', () => {
+  const k = new KeyLog();
+  const text = `SERVER_TRAFFIC_SECRET_0 ${CR} ${S32}\r\nCLIENT_TRAFFIC_SECRET_0 ${CR} ${S32}\r\n# done\r\n`;
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  assert.deepEqual(k.addText(utf16.toString('latin1'), 'k16'), []);
+  assert.equal(k.secretLines, 2);
+  assert.ok(k.get(CR)?.tls13.CLIENT_TRAFFIC_SECRET_0);
+});
+
 test('legacy RSA, PMS_CLIENT_RANDOM and RSA Session-ID lines', () => {
   const k = new KeyLog();
   const issues = k.addText(
@@ -238,6 +247,75 @@ test('property: issues and their line numbers are the same whether a text is add
   );
 });
 
+/** How many client randoms are decoded into the key log's table (an internal: lines wait until a look-up). */
+const decoded = (k: KeyLog) => (k as unknown as { secrets: { size: number } }).secrets.size;
+
+test('lines are checked as they are read but decoded only when something is looked up', () => {
+  const k = new KeyLog();
+  const text = [`CLIENT_RANDOM ${CR} ${MASTER}`, 'nonsense', `SERVER_TRAFFIC_SECRET_0 ${'11'.repeat(32)} ${S32}`].join('\n');
+  assert.deepEqual(k.addText(text, 'k.log').map((i) => i.line), [2], 'a bad line is reported at once');
+  assert.equal(k.secretLines, 2);
+  assert.equal(decoded(k), 0, 'nothing decoded before a look-up');
+  assert.equal(Buffer.from(k.get(CR)!.masterSecret!).toString('hex'), MASTER);
+  assert.equal(decoded(k), 2);
+  assert.equal(k.get(CR), k.get(CR.toUpperCase()), 'one object per client random');
+});
+
+test('the newest secret of a label wins, whatever the shape of the lines and whenever they are decoded', () => {
+  const other = S32.replace(/^be/, '00');
+  const third = S32.replace(/^be/, '33');
+  const fast = (s: string) => `CLIENT_TRAFFIC_SECRET_0 ${CR} ${s}`;
+  const odd = (s: string) => `  CLIENT_TRAFFIC_SECRET_0\t${CR}  ${s}`; // read by the general parser
+  for (const [lines, want] of [
+    [[fast(S32), odd(other), fast(third)], third],
+    [[fast(S32), fast(third), odd(other)], other],
+    [[odd(other), fast(S32)], S32],
+  ] as const) {
+    // In one text; line by line with a look-up between; with a listener (decoded as read).
+    const whole = new KeyLog();
+    assert.deepEqual(whole.addText(lines.join('\n'), 'k'), []);
+    const stepwise = new KeyLog();
+    for (const l of lines) {
+      stepwise.addText(l, 'k');
+      stepwise.get(CR);
+    }
+    const heard = new KeyLog();
+    heard.onKey(() => {});
+    heard.addText(lines.join('\r\n'), 'k');
+    for (const k of [whole, stepwise, heard]) assert.equal(Buffer.from(k.get(CR)!.tls13.CLIENT_TRAFFIC_SECRET_0!).toString('hex'), want);
+  }
+});
+
+test('a listener hears of each new secret as its line is read, and then finds the secrets read so far', () => {
+  const k = new KeyLog();
+  const seen: string[][] = [];
+  k.watch(CR, (cr) => seen.push(Object.keys(k.get(cr)!.tls13).sort()));
+  const text = [`CLIENT_HANDSHAKE_TRAFFIC_SECRET ${CR} ${S32}`, `CLIENT_RANDOM ${'22'.repeat(32)} ${MASTER}`, `CLIENT_TRAFFIC_SECRET_0 ${CR} ${S32}`].join('\n');
+  k.addText(text, 'k');
+  assert.deepEqual(seen, [['CLIENT_HANDSHAKE_TRAFFIC_SECRET'], ['CLIENT_HANDSHAKE_TRAFFIC_SECRET', 'CLIENT_TRAFFIC_SECRET_0']]);
+});
+
+test('the key lines of a large text that is mostly something else are kept, not the text', () => {
+  const k = new KeyLog();
+  const filler = `# ${'x'.repeat(100_000)}`;
+  const text = [`CLIENT_RANDOM ${CR} ${MASTER}`, filler, `SERVER_TRAFFIC_SECRET_0 ${CR} ${S32}`, filler].join('\n');
+  assert.deepEqual(k.addText(text, 'k'), []);
+  const pending = (k as unknown as { pending: { chars: number } }).pending.chars;
+  assert.ok(pending < 1000, `${pending} characters wait`);
+  const s = k.get(CR)!;
+  assert.equal(Buffer.from(s.masterSecret!).toString('hex'), MASTER);
+  assert.equal(Buffer.from(s.tls13.SERVER_TRAFFIC_SECRET_0!).toString('hex'), S32);
+});
+
+test('more than 8 MB of key lines waiting are decoded at once (memory: the table is smaller than their text)', () => {
+  const k = new KeyLog();
+  const lines: string[] = [];
+  for (let i = 0; i < 50_000; i++) lines.push(`CLIENT_RANDOM ${i.toString(16).padStart(64, '0')} ${MASTER}`);
+  k.addText(lines.join('\n'), 'k');
+  assert.equal(decoded(k), 50_000);
+  assert.equal(k.size, 50_000);
+});
+
 test('forgetBefore drops the client randoms and learned sessions first stored before the time, and nothing else', () => {
   let now = 100;
   const k = new KeyLog({ now: () => now });
@@ -282,6 +360,6 @@ test('forgetBefore keeps up with a long run: queue entries are dropped, not kept
   // The last call (i = 19 999) forgot what was stored before 18 999.
   assert.equal(forgotten, 18_999);
   assert.equal(k.size, 1001);
-  const queue = (k as unknown as { queueKeys: string[] }).queueKeys.length;
+  const queue = (k as unknown as { randomQueue: { keys: unknown[] } }).randomQueue.keys.length;
   assert.ok(queue < 1001 + 4096 * 2, `queue holds ${queue} entries`);
 });

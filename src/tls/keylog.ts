@@ -19,32 +19,19 @@
  *
  * Keys may arrive at any time (a file followed while it grows, Decryption Secrets Blocks met while
  * reading a pcapng); TLS sessions waiting for a client random subscribe with `onKey()`.
+ *
+ * Lines are checked as they are read (issues at once); their secrets are decoded at the first
+ * look-up, or as they are read while someone listens (keylog-secrets.ts).
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
+import { LineWalk, PUT_REPEATED, PendingLines, SLOT_LABELS, SecretTable, TLS13_LABELS, putWellFormed, wellFormedLine, type SessionSecrets } from './keylog-secrets.js';
+
+export { TLS13_LABELS, type SessionSecrets, type Tls13Label } from './keylog-secrets.js';
 
 /** pcapng Decryption Secrets Block type for TLS key logs ("TLSK"). */
 export const DSB_TLS_KEYLOG = 0x544c534b;
 
-export const TLS13_LABELS = [
-  'CLIENT_EARLY_TRAFFIC_SECRET',
-  'EARLY_EXPORTER_SECRET',
-  'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
-  'SERVER_HANDSHAKE_TRAFFIC_SECRET',
-  'CLIENT_TRAFFIC_SECRET_0',
-  'SERVER_TRAFFIC_SECRET_0',
-  'EXPORTER_SECRET',
-] as const;
-export type Tls13Label = (typeof TLS13_LABELS)[number];
-
-/** Every secret known for one ClientHello.random. Secrets are raw bytes; never print them. */
-export interface SessionSecrets {
-  /** TLS <= 1.2 master secret (48 bytes). */
-  masterSecret: Uint8Array | null;
-  /** TLS <= 1.2 pre-master secret (PMS_CLIENT_RANDOM). */
-  preMasterSecret: Uint8Array | null;
-  tls13: Partial<Record<Tls13Label, Uint8Array>>;
-}
 
 export interface KeyLogIssue {
   /** File name as the user gave it, or "pcapng DSB #n". */
@@ -65,9 +52,9 @@ const TLS13_SET: ReadonlySet<string> = new Set(TLS13_LABELS);
 
 const HEX_RE = /^[0-9a-fA-F]*$/;
 
-const CHAR_LF = 0x0a;
-const CHAR_CR = 0x0d;
 const CHAR_SPACE = 0x20;
+const CHAR_TAB = 0x09;
+const CHAR_HASH = 0x23;
 
 /** Value of one hex digit (character code), or -1. */
 function hexDigit(c: number): number {
@@ -77,32 +64,8 @@ function hexDigit(c: number): number {
   return -1;
 }
 
-/** Whether text[start, end) is all hex digits. */
-function isHexRange(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (hexDigit(text.charCodeAt(i)) < 0) return false;
-  return true;
-}
-
-/** Whether text[start, start + 2 * bytes.length) are hex digits spelling `bytes`. */
-function hexRangeEquals(text: string, start: number, bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    const at = start + 2 * i;
-    if (((hexDigit(text.charCodeAt(at)) << 4) | hexDigit(text.charCodeAt(at + 1))) !== bytes[i]) return false;
-  }
-  return true;
-}
-
-/** Decodes text[start, end) (an even number of characters) into `out`; false if one is not a hex digit. */
-function decodeHexRange(text: string, start: number, end: number, out: Uint8Array): boolean {
-  for (let i = 0; i < out.length && start + 2 * i < end; i++) {
-    const at = start + 2 * i;
-    const high = hexDigit(text.charCodeAt(at));
-    const low = hexDigit(text.charCodeAt(at + 1));
-    if (high < 0 || low < 0) return false;
-    out[i] = (high << 4) | low;
-  }
-  return true;
-}
+/** Slot of each label a client random's secret is stored under (keylog-secrets.ts). */
+const SLOT_OF: ReadonlyMap<string, number> = new Map(SLOT_LABELS.map((l, i) => [l, i]));
 
 let keyScratch = Buffer.allocUnsafe(128);
 
@@ -194,6 +157,16 @@ function gluedLine(fields: string[]): boolean {
 
 const GLUED_HINT = ' (a line cut short with the next one glued on: two programs writing one key log?)';
 
+/** Whether text[start, end) holds a character other than a space or tab, the first not `#`. */
+function holdsKey(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== CHAR_SPACE && c !== CHAR_TAB) return c !== CHAR_HASH;
+  }
+  return false;
+}
+
+
 /** Shortened client random for messages: "ab12cd34...". Not a secret. */
 export function shortRandom(hex: string): string {
   return `${hex.slice(0, 8)}...`;
@@ -206,14 +179,40 @@ export interface KeyLogOptions {
   now?: () => number;
 }
 
-/** Which map an entry of the forgetting queue names. */
-const Q_RANDOM = 0;
-const Q_SESSION_ID = 1;
-const Q_TICKET = 2;
-const Q_RSA = 3;
+/**
+ * Keys in the order first stored, with when (for `forgetBefore`): parallel arrays, the first
+ * `head` entries already gone. A key stored again later keeps its first time.
+ */
+class ForgetQueue<K> {
+  readonly keys: K[] = [];
+  private readonly times: number[] = [];
+  private head = 0;
+
+  push(key: K, time: number): void {
+    this.keys.push(key);
+    this.times.push(time);
+  }
+
+  /** Hands each key stored before `time` to `drop`, oldest first, and lets it go. */
+  dropBefore(time: number, drop: (key: K) => void): void {
+    let head = this.head;
+    while (head < this.times.length && this.times[head]! < time) drop(this.keys[head++]!);
+    if (head > 4096 && head * 2 > this.times.length) {
+      this.keys.splice(0, head);
+      this.times.splice(0, head);
+      head = 0;
+    }
+    this.head = head;
+  }
+}
 
 export class KeyLog {
-  private readonly byRandom = new Map<string, SessionSecrets>();
+  /** Client random -> secrets, decoded at the first look-up (objects made only for the randoms looked up). */
+  private readonly secrets = new SecretTable();
+  /** Lines read and checked, not decoded yet (nobody has looked anything up since). */
+  private readonly pending = new PendingLines();
+  /** Whether the text being read is decoded line by line (someone listens for keys) or left pending. */
+  private eager = false;
   /** RSA label: first 8 bytes of the encrypted pre-master secret (hex, lower) -> pre-master. */
   private readonly rsaPms = new Map<string, Uint8Array>();
   /** Session id (hex) -> master secret: from `RSA Session-ID:` lines and learned sessions. */
@@ -224,21 +223,11 @@ export class KeyLog {
   private readonly watchers = new Map<string, Set<KeyListener>>();
   private dsbCount = 0;
   private lineCount = 0;
-  /**
-   * Secrets are views into shared 16 KiB chunks rather than arrays of their own: tens of
-   * thousands of 32-48 byte secrets would otherwise each cost an ArrayBuffer object and a
-   * native backing store (about four times the secret's size).
-   */
-  private chunk = new Uint8Array(0);
-  private chunkUsed = 0;
-  /**
-   * Every key first stored, in order, with when (for `forgetBefore`): parallel arrays, the first
-   * `queueHead` entries already gone. A key stored again later keeps its first time.
-   */
-  private readonly queueKinds: number[] = [];
-  private readonly queueKeys: string[] = [];
-  private readonly queueTimes: number[] = [];
-  private queueHead = 0;
+  /** Client randoms (their groups in the secret table) first stored, with when: for `forgetBefore`. */
+  private readonly randomQueue = new ForgetQueue<number>();
+  private readonly rsaQueue = new ForgetQueue<string>();
+  private readonly sessionIdQueue = new ForgetQueue<string>();
+  private readonly ticketQueue = new ForgetQueue<string>();
   private readonly now: () => number;
 
   constructor(opts: KeyLogOptions = {}) {
@@ -247,7 +236,8 @@ export class KeyLog {
 
   /** Number of client randoms with at least one secret. */
   get size(): number {
-    return this.byRandom.size;
+    this.decodePending();
+    return this.secrets.size;
   }
 
   /** Number of secret lines accepted so far (all sources). */
@@ -257,7 +247,8 @@ export class KeyLog {
 
   /** Secrets for a ClientHello.random (64 hex digits, any case). */
   get(clientRandomHex: string): SessionSecrets | undefined {
-    return this.byRandom.get(clientRandomHex.toLowerCase());
+    this.decodePending();
+    return this.secrets.get(clientRandomHex);
   }
 
   rsaPreMaster(encryptedPmsPrefixHex: string): Uint8Array | undefined {
@@ -274,8 +265,8 @@ export class KeyLog {
 
   /** Remembers a TLS 1.2 session so later connections resuming it (by id or ticket) decrypt. */
   learnSession(sessionIdHex: string, ticketHex: string, masterSecret: Uint8Array): void {
-    if (sessionIdHex !== '') this.remember(Q_SESSION_ID, this.bySessionId, sessionIdHex.toLowerCase(), masterSecret);
-    if (ticketHex !== '') this.remember(Q_TICKET, this.byTicket, ticketHex.toLowerCase(), masterSecret);
+    if (sessionIdHex !== '') this.remember(this.sessionIdQueue, this.bySessionId, sessionIdHex.toLowerCase(), masterSecret);
+    if (ticketHex !== '') this.remember(this.ticketQueue, this.byTicket, ticketHex.toLowerCase(), masterSecret);
   }
 
   /**
@@ -285,41 +276,27 @@ export class KeyLog {
    * for a handshake never seen will not be needed. Returns how many client randoms went.
    */
   forgetBefore(time: number): number {
+    this.decodePending();
     let randoms = 0;
-    const kinds = this.queueKinds;
-    const keys = this.queueKeys;
-    const times = this.queueTimes;
-    let head = this.queueHead;
-    while (head < times.length && times[head]! < time) {
-      const key = keys[head]!;
-      const kind = kinds[head]!;
-      if (kind === Q_RANDOM) {
-        if (this.byRandom.delete(key)) randoms++;
-      } else if (kind === Q_SESSION_ID) this.bySessionId.delete(key);
-      else if (kind === Q_TICKET) this.byTicket.delete(key);
-      else this.rsaPms.delete(key);
-      head++;
-    }
-    if (head > 4096 && head * 2 > times.length) {
-      kinds.splice(0, head);
-      keys.splice(0, head);
-      times.splice(0, head);
-      head = 0;
-    }
-    this.queueHead = head;
+    this.randomQueue.dropBefore(time, (g) => {
+      if (this.secrets.remove(g)) randoms++;
+    });
+    this.secrets.compactIfWasteful();
+    this.sessionIdQueue.dropBefore(time, (k) => this.bySessionId.delete(k));
+    this.ticketQueue.dropBefore(time, (k) => this.byTicket.delete(k));
+    this.rsaQueue.dropBefore(time, (k) => this.rsaPms.delete(k));
     return randoms;
   }
 
   /** Stores `value` under `key` in `map`, queued for forgetting when the key is new. */
-  private remember<V>(kind: number, map: Map<string, V>, key: string, value: V): void {
-    if (!map.has(key)) this.enqueue(kind, key);
+  private remember<V>(queue: ForgetQueue<string>, map: Map<string, V>, key: string, value: V): void {
+    if (!map.has(key)) queue.push(key, this.now());
     map.set(key, value);
   }
 
-  private enqueue(kind: number, key: string): void {
-    this.queueKinds.push(kind);
-    this.queueKeys.push(key);
-    this.queueTimes.push(this.now());
+  /** Decodes the lines read but not decoded yet (their client randoms queued with the time they were read). */
+  private decodePending(): void {
+    if (this.pending.size > 0) this.pending.drain(this.secrets, (g, time) => this.randomQueue.push(g, time));
   }
 
   /** Called (synchronously) whenever a secret for some client random is added. */
@@ -351,27 +328,73 @@ export class KeyLog {
    */
   addText(text: string, source: string, firstLine = 1): KeyLogIssue[] {
     const issues: KeyLogIssue[] = [];
-    // Lines end in CRLF, CR or LF. Found with indexOf (native search) rather than a RegExp split:
-    // a key log can have hundreds of thousands of lines, and a capture's Decryption Secrets
-    // Blocks usually repeat the key log file given with --keylog.
-    let nextLf = text.indexOf('\n');
-    let nextCr = text.indexOf('\r');
+    this.readText(text, source, firstLine, issues);
+    return issues;
+  }
+
+  /**
+   * Adds a whole key log file's text; also says how many of its lines are neither blank nor
+   * comments (`keyLines`: a file where none is, or where every one is an issue, is not a key log).
+   */
+  addWholeText(text: string, source: string): { issues: KeyLogIssue[]; keyLines: number } {
+    const issues: KeyLogIssue[] = [];
+    const keyLines = this.readText(text, source, 1, issues);
+    return { issues, keyLines };
+  }
+
+  /**
+   * Adds the lines of `text` (issues to `issues`); returns how many lines are neither blank nor
+   * comments: lines whose first character other than a space or tab is not `#` (after the byte
+   * order mark, on the first line).
+   */
+  private readText(text: string, source: string, firstLine: number, issues: KeyLogIssue[]): number {
+    let keyLines = 0;
     // A byte order mark before the first line (`text` is read as latin1): UTF-8 (an editor's) is
     // skipped; UTF-16LE (PowerShell's `>` redirection) is decoded.
     if (firstLine === 1 && text.startsWith('\u00ff\u00fe')) text = Buffer.from(text.slice(2), 'latin1').toString('utf16le');
-    let start = firstLine !== 1 ? 0 : text.startsWith('\u00ef\u00bb\u00bf') ? 3 : text.startsWith('\ufeff') ? 1 : 0;
-    for (let lineNo = firstLine; ; lineNo++) {
-      if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
-      if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
-      const end = nextCr === -1 ? (nextLf === -1 ? text.length : nextLf) : nextLf === -1 ? nextCr : Math.min(nextLf, nextCr);
-      if (!this.addWellFormedLine(text, start, end)) {
-        const problem = this.addLine(text.slice(start, end));
-        if (problem !== null) issues.push({ source, line: lineNo, message: problem });
+    const start = firstLine !== 1 ? 0 : text.startsWith('\u00ef\u00bb\u00bf') ? 3 : text.startsWith('\ufeff') ? 1 : 0;
+    // Someone listening hears of each new secret as its line is read (sessions waiting for keys
+    // met in a capture); else the lines wait, checked, until something is looked up.
+    this.eager = this.listeners.size > 0 || this.watchers.size > 0;
+    if (this.eager) this.decodePending();
+    else this.pending.begin(text, this.now());
+    let lineNo = firstLine;
+    for (const w = new LineWalk(text, start, text.length); w.next(); lineNo++) {
+      if (wellFormedLine(text, w.start, w.end)) {
+        keyLines++;
+        if (this.eager) this.storeWellFormed(text, w.start, w.end);
+        else {
+          this.pending.line(w.start, w.end);
+          this.lineCount++;
+        }
+        continue;
       }
-      if (end === text.length) break;
-      start = end + (text.charCodeAt(end) === CHAR_CR && text.charCodeAt(end + 1) === CHAR_LF ? 2 : 1);
+      if (holdsKey(text, w.start, w.end)) keyLines++;
+      const problem = this.addLine(text.slice(w.start, w.end));
+      if (problem !== null) issues.push({ source, line: lineNo, message: problem });
     }
-    return issues;
+    if (!this.eager) {
+      this.pending.end();
+      if (this.pending.full) this.decodePending();
+    }
+    return keyLines;
+  }
+
+  /** A well-formed line read while someone listens: stored and announced now (a repeat only counted). */
+  private storeWellFormed(text: string, start: number, end: number): void {
+    const g = putWellFormed(this.secrets, text, start, end);
+    if (g === PUT_REPEATED) this.lineCount++;
+    else this.stored(g);
+  }
+
+  /** The secret of a line of another shape, checked (stored even when known, as such lines always were). */
+  private storeLine(slot: number, cr: string, secretHex: string): void {
+    if (this.eager) {
+      this.stored(this.secrets.put(cr, slot, secretHex, false));
+      return;
+    }
+    this.pending.addLine(slot, cr, secretHex);
+    this.lineCount++;
   }
 
   /** Reads a whole key log file; a file that cannot be read is a MirrorlensError naming it. */
@@ -510,79 +533,17 @@ export class KeyLog {
     };
   }
 
-  /**
-   * Fast path for the common line, `LABEL SP client_random(64 hex) SP secret(hex)` with a
-   * CLIENT_RANDOM, PMS_CLIENT_RANDOM or TLS 1.3 label, single spaces and nothing around it.
-   * Scans text[start, end) in place (no trim/split/RegExp, no hex string copies) and skips a
-   * secret already known (same label, client random and secret: a capture's Decryption Secrets
-   * Blocks repeating the --keylog file) without decoding it. Returns false when the line has any
-   * other shape or fails a check; `addLine` then parses it and words the issue, exactly as for
-   * any other line.
-   */
-  private addWellFormedLine(text: string, start: number, end: number): boolean {
-    const labelEnd = text.indexOf(' ', start);
-    if (labelEnd <= start || labelEnd + 1 + 64 + 1 >= end) return false;
-    const crStart = labelEnd + 1;
-    const secretStart = crStart + 64 + 1;
-    if (text.charCodeAt(crStart + 64) !== CHAR_SPACE) return false;
-    const secretLength = end - secretStart;
-    const label = text.slice(start, labelEnd);
-    if (label === 'CLIENT_RANDOM' || label === 'PMS_CLIENT_RANDOM') {
-      if (secretLength !== 96) return false;
-    } else if (TLS13_SET.has(label)) {
-      if (secretLength !== 64 && secretLength !== 96) return false;
-    } else {
-      return false;
-    }
-    if (!isHexRange(text, crStart, crStart + 64)) return false;
-    const cr = ownLowerHex(text, crStart, crStart + 64);
-    let s = this.byRandom.get(cr);
-    const known = s === undefined ? null : label === 'CLIENT_RANDOM' ? s.masterSecret : label === 'PMS_CLIENT_RANDOM' ? s.preMasterSecret : (s.tls13[label as Tls13Label] ?? null);
-    // (hexRangeEquals and decodeHexRange are false on a non-hex digit: the secret's digits
-    // are checked while compared or decoded, not in a pass of their own.)
-    if (known !== null && known.length * 2 === secretLength && hexRangeEquals(text, secretStart, known)) {
-      // Nothing new: waiting sessions already heard of this secret when it was first added.
-      this.lineCount++;
-      return true;
-    }
-    const secret = this.secretBytes(secretLength >> 1);
-    if (!decodeHexRange(text, secretStart, end, secret)) {
-      this.chunkUsed -= secret.length; // give the space back: the line goes to addLine
-      return false;
-    }
-    if (s === undefined) {
-      s = { masterSecret: null, preMasterSecret: null, tls13: {} };
-      this.byRandom.set(cr, s);
-      this.enqueue(Q_RANDOM, cr);
-    }
-    this.storeSecret(s, cr, label, secret);
-    return true;
-  }
-
-  /** Room for a secret of `n` bytes in the current chunk (a new chunk when it is full). */
-  private secretBytes(n: number): Uint8Array {
-    if (this.chunkUsed + n > this.chunk.length) {
-      this.chunk = new Uint8Array(Math.max(16 * 1024, n));
-      this.chunkUsed = 0;
-    }
-    const out = this.chunk.subarray(this.chunkUsed, this.chunkUsed + n);
-    this.chunkUsed += n;
-    return out;
-  }
-
   /** Secret bytes of hex digits already checked (even count, all hex). */
   private hexToBytes(hex: string): Uint8Array {
-    const out = this.secretBytes(hex.length >> 1);
-    decodeHexRange(hex, 0, hex.length, out);
-    return out;
+    return new Uint8Array(Buffer.from(hex, 'hex'));
   }
 
-  /** Stores a secret for client random `cr` (lower-case hex) and tells who waits for it. */
-  private storeSecret(s: SessionSecrets, cr: string, label: string, secret: Uint8Array): void {
-    if (label === 'CLIENT_RANDOM') s.masterSecret = secret;
-    else if (label === 'PMS_CLIENT_RANDOM') s.preMasterSecret = secret;
-    else s.tls13[label as Tls13Label] = secret;
+  /** A secret was stored for the client random of group `g`: counted, queued if new, announced. */
+  private stored(g: number): void {
+    if (this.secrets.created) this.randomQueue.push(g, this.now());
     this.lineCount++;
+    if (this.listeners.size === 0 && this.watchers.size === 0) return;
+    const cr = this.secrets.randomHex(g);
     for (const l of this.listeners) l(cr);
     const w = this.watchers.get(cr);
     if (w !== undefined) for (const l of [...w]) l(cr);
@@ -614,7 +575,7 @@ export class KeyLog {
     if (label === 'RSA') {
       if (!HEX_RE.test(id) || id.length !== 16) return `RSA: field 2 (encrypted pre-master prefix) is ${describeKeyLogField(id)}, expected 16 hex digits`;
       if (!HEX_RE.test(secretHex) || secretHex.length !== 96) return `RSA: field 3 (pre-master secret) is ${describeKeyLogField(secretHex)}, expected 96 hex digits`;
-      this.remember(Q_RSA, this.rsaPms, ownLowerHex(id, 0, id.length), this.hexToBytes(secretHex));
+      this.remember(this.rsaQueue, this.rsaPms, ownLowerHex(id, 0, id.length), this.hexToBytes(secretHex));
       this.lineCount++;
       return null;
     }
@@ -629,14 +590,7 @@ export class KeyLog {
     if (TLS13_SET.has(label) && (!hexOk || (secretHex.length !== 64 && secretHex.length !== 96))) {
       return `${label}: field 3 (secret) is ${describeKeyLogField(secretHex)}, expected 64 or 96 hex digits (SHA-256/SHA-384)`;
     }
-    const cr = ownLowerHex(id, 0, id.length);
-    let s = this.byRandom.get(cr);
-    if (s === undefined) {
-      s = { masterSecret: null, preMasterSecret: null, tls13: {} };
-      this.byRandom.set(cr, s);
-      this.enqueue(Q_RANDOM, cr);
-    }
-    this.storeSecret(s, cr, label, this.hexToBytes(secretHex));
+    this.storeLine(SLOT_OF.get(label)!, id, secretHex);
     return null;
   }
 
@@ -649,7 +603,7 @@ export class KeyLog {
     }
     if (!HEX_RE.test(sid) || sid.length === 0 || sid.length > 64 || sid.length % 2) return `RSA Session-ID line: the session id is ${describeKeyLogField(sid)}, expected 2 to 64 hex digits (an even number)`;
     if (!HEX_RE.test(mk) || mk.length !== 96) return `RSA Session-ID line: the master key is ${describeKeyLogField(mk)}, expected 96 hex digits`;
-    this.remember(Q_SESSION_ID, this.bySessionId, ownLowerHex(sid, 0, sid.length), this.hexToBytes(mk));
+    this.remember(this.sessionIdQueue, this.bySessionId, ownLowerHex(sid, 0, sid.length), this.hexToBytes(mk));
     this.lineCount++;
     return null;
   }
