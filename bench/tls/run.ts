@@ -7,7 +7,9 @@
  *
  * Also times key log parsing: 100 000 generated TLS 1.3 lines (20 000 sessions x 5 secrets) read
  * as a file, then the same lines again as 20 000 Decryption Secrets Blocks of 5 lines (what
- * `analyze --keylog` does with a capture written by `mirrorlens listen`), in lines per CPU second.
+ * `analyze --keylog` does with a capture written by `mirrorlens listen`), in lines per CPU second,
+ * then the first look-up (lines are checked as read, decoded when something is first looked up or
+ * when more than 8 MB of them wait).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -66,8 +68,11 @@ const dsbs = sessionBlocks.map((b) => Buffer.from(b, 'latin1'));
 const k2 = process.cpuUsage();
 for (const d of dsbs) if (parseKeys.addDsb(DSB_TLS_KEYLOG, d).length > 0) throw new Error('DSB issues');
 const k3 = process.cpuUsage(k2);
+const k4 = process.cpuUsage();
+if (parseKeys.get(sessionBlocks[0]!.split(' ')[1]!) === undefined) throw new Error('look-up failed');
+const k5 = process.cpuUsage(k4);
 const perSecond = (u: NodeJS.CpuUsage): string => (keyLogLines / ((u.user + u.system) / 1e6)).toFixed(0);
-console.log(`key log: ${keyLogLines} lines as a file ${((k1.user + k1.system) / 1000).toFixed(0)} ms CPU (${perSecond(k1)} lines/CPU s), the same again as ${dsbs.length} DSBs ${((k3.user + k3.system) / 1000).toFixed(0)} ms CPU (${perSecond(k3)} lines/CPU s)`);
+console.log(`key log: ${keyLogLines} lines as a file ${((k1.user + k1.system) / 1000).toFixed(0)} ms CPU (${perSecond(k1)} lines/CPU s), the same again as ${dsbs.length} DSBs ${((k3.user + k3.system) / 1000).toFixed(0)} ms CPU (${perSecond(k3)} lines/CPU s), then the first look-up ${((k5.user + k5.system) / 1000).toFixed(0)} ms CPU`);
 try {
   const t1 = performance.now();
   execFileSync('tshark', ['-r', file, '-q', '-z', 'follow,tls,raw,0'], { stdio: 'ignore', maxBuffer: 1 << 30 });
