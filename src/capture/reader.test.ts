@@ -504,3 +504,34 @@ test('a stream given up (not a capture, or aborted mid-way) is closed, not left 
   );
   assert.equal(closed, 2);
 });
+
+test('a file is read synchronously but the event loop gets a turn every 64 chunks: callbacks and an abort run mid-file', async () => {
+  // 1 KiB chunks over a file of ~170 KiB: a turn after chunks 64 and 128.
+  const packets: Uint8Array[] = [];
+  for (let i = 0; i < 400; i++) packets.push(epb(true, 0, 0, i, ipv4Udp(400, i)));
+  const file = tmpFile(concat(shb(true), idb(true, 1, 0), ...packets));
+  // Scheduled at the 10th frame: runs at the first turn, not after the whole file.
+  let frames = 0;
+  let ranAt = -1;
+  const s = await readCapture(
+    file,
+    () => {
+      if (++frames === 10) setImmediate(() => (ranAt = frames));
+    },
+    { chunkSize: 1024 },
+  );
+  assert.equal(s.packets, 400);
+  assert.ok(ranAt > 10 && ranAt < 400, `the callback ran after frame ${ranAt}`);
+  // An abort from such a callback stops the read part way.
+  const ac = new AbortController();
+  let seen = 0;
+  const read = readCapture(
+    file,
+    () => {
+      if (++seen === 10) setImmediate(() => ac.abort(new Error('stop')));
+    },
+    { chunkSize: 1024, signal: ac.signal },
+  );
+  await assert.rejects(read, /stop/);
+  assert.ok(seen < 400, `${seen} frames before the abort`);
+});

@@ -3,8 +3,10 @@
  * its magic 1f 8b and decompressed on the fly) through a CaptureParser.
  *
  * Files are read in fixed 256 KiB chunks into one reused buffer: memory stays bounded by the
- * chunk size plus the largest single block, whatever the file size.
+ * chunk size plus the largest single block, whatever the file size. Plain files are read
+ * synchronously (see readFile); gzip files and streams asynchronously.
  */
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -20,6 +22,9 @@ export type { ParserHooks } from './parser.js';
 
 /** Size of the read buffer for files. */
 export const READ_CHUNK = 256 * 1024;
+
+/** A file is read synchronously, with a turn of the event loop every this many chunks (16 MiB at READ_CHUNK). */
+const YIELD_EVERY = 64;
 
 export interface ReadCaptureOptions extends ReadOptions {
   /** Name used in warnings and errors (defaults to the path, or "stdin"/"stream"). */
@@ -86,10 +91,15 @@ async function readFile(parser: CaptureParser, path: string, opts: ReadCaptureOp
   try {
     const buf = new Uint8Array(opts.chunkSize ?? READ_CHUNK);
     let first = true;
-    for (;;) {
+    for (let chunk = 1; ; chunk++) {
       let n: number;
       try {
-        n = (await fh.read(buf, 0, buf.length, null)).bytesRead;
+        // Read synchronously: awaiting each chunk's read left this thread idle while the thread
+        // pool read it (analyze of the 53 MB bench capture: 0.43 s wall that way, 0.39 s like
+        // this; reading two chunks ahead asynchronously gave 0.41). The event loop still gets a
+        // turn every YIELD_EVERY chunks (signals, timers).
+        n = readSync(fh.fd, buf, 0, buf.length, null);
+        if (chunk % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       } catch (e) {
         throw new MirrorlensError(ErrorCode.FileOpen, `cannot read capture: ${fileProblem(e)}`, { file: path, byteOffset: parser.bytes }, { cause: e });
       }
