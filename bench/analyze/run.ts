@@ -180,18 +180,18 @@ async function repeatedLog(files: string[], log: string, times: number, out: str
 }
 
 /**
- * The ALB log with every 100th line made a 502 the load balancer answered itself (elb_status_code
+ * The ALB log with every `every`th line (100: 1 %, 10: 10 %) made a 502 the load balancer answered itself (elb_status_code
  * 502, target_status_code -): a capture where 1 % of the requests failed, so that the targeted
  * analysis has connections to read and findings to give (the packets show the target's 200: the
  * verdict is malformed-response).
  */
-async function withErrors(log: string, out: string): Promise<void> {
+async function withErrors(log: string, out: string, every = 100): Promise<void> {
   if (existsSync(out)) return;
   const w = createWriteStream(out);
   let n = 0;
   for await (const line of createInterface({ input: createReadStream(log), crlfDelay: Infinity })) {
     let l = line;
-    if (++n % 100 === 0) {
+    if (++n % every === 0) {
       const f = line.split(' ');
       f[8] = '502';
       f[9] = '-';
@@ -222,6 +222,9 @@ const alb10 = join(inputDir, `alb-access-${TIMES}x.log`);
 await repeatedLog(captures, alb, TIMES, alb10);
 const albErrors = join(inputDir, 'alb-access-1pct-502.log');
 await withErrors(alb, albErrors);
+// Every 10th line: many error lines (it showed correlation work growing with lines x transactions).
+const albErrors10 = join(inputDir, 'alb-access-10pct-502.log');
+await withErrors(alb, albErrors10, 10);
 
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${load()}`);
@@ -235,7 +238,7 @@ if (full1.responses !== check1.responses) {
   process.exitCode = 1;
 }
 const differential = { ...process.env, MIRRORLENS_DIFFERENTIAL: '1' };
-for (const [file, log] of [[single, alb], [single, null], [single, albErrors], [x10, alb10], [x10, null]] as const) {
+for (const [file, log] of [[single, alb], [single, null], [single, albErrors], [single, albErrors10], [x10, alb10], [x10, null]] as const) {
   try {
     ours(file, log, [], differential);
   } catch (e) {
@@ -243,13 +246,14 @@ for (const [file, log] of [[single, alb], [single, null], [single, albErrors], [
     process.exitCode = 1;
   }
 }
-console.log(`checked: analyze --full counts ${full1.responses} HTTP responses, tshark ${check1.responses}; targeted = full (MIRRORLENS_DIFFERENTIAL=1) at 1x and ${TIMES}x, with and without the log, and with 1 % of its lines made 502`);
+console.log(`checked: analyze --full counts ${full1.responses} HTTP responses, tshark ${check1.responses}; targeted = full (MIRRORLENS_DIFFERENTIAL=1) at 1x and ${TIMES}x, with and without the log, and with 1 % and 10 % of its lines made 502`);
 
-type Key = 'log1' | 'errors1' | 'nolog1' | 'tshark1' | 'log10' | 'nolog10' | 'tshark10';
-const results: Record<Key, (Pass & { report?: Report })[]> = { log1: [], errors1: [], nolog1: [], tshark1: [], log10: [], nolog10: [], tshark10: [] };
+type Key = 'log1' | 'errors1' | 'manyErrors1' | 'nolog1' | 'tshark1' | 'log10' | 'nolog10' | 'tshark10';
+const results: Record<Key, (Pass & { report?: Report })[]> = { log1: [], errors1: [], manyErrors1: [], nolog1: [], tshark1: [], log10: [], nolog10: [], tshark10: [] };
 for (let i = 0; i < runs; i++) {
   results.log1.push(ours(single, alb));
   results.errors1.push(ours(single, albErrors));
+  results.manyErrors1.push(ours(single, albErrors10));
   results.nolog1.push(ours(single, null));
   results.tshark1.push(tshark(single));
 }
@@ -264,6 +268,7 @@ console.log('|---|---|---|---|---|---|---|');
 console.log(row('mirrorlens analyze --full, ALB log, 1x (untimed check, 1 run)', [full1]));
 console.log(row('mirrorlens analyze, ALB log, 1x', results.log1));
 console.log(row('mirrorlens analyze, ALB log with 1 % of its lines 502, 1x', results.errors1));
+console.log(row('mirrorlens analyze, ALB log with 10 % of its lines 502, 1x', results.manyErrors1));
 console.log(row('mirrorlens analyze, no log, 1x', results.nolog1));
 console.log(row('tshark, 1x', results.tshark1));
 console.log(row(`mirrorlens analyze, ALB log, ${TIMES}x`, results.log10));
@@ -274,7 +279,7 @@ const wall = (p: Pass): number => p.wallSeconds;
 const cpu = (p: Pass): number => p.cpuSeconds;
 const rss = (p: Pass): number => p.maxRssMiB;
 for (const [x, t] of [['1', 'tshark1'], [String(TIMES), 'tshark10']] as const) {
-  for (const [what, k] of [['with the ALB log', `log${x}`], ['with 1 % of its lines 502', `errors${x}`], ['without a log', `nolog${x}`]] as const) {
+  for (const [what, k] of [['with the ALB log', `log${x}`], ['with 1 % of its lines 502', `errors${x}`], ['with 10 % of its lines 502', `manyErrors${x}`], ['without a log', `nolog${x}`]] as const) {
     const key = k as Key;
     if (results[key] === undefined) continue;
     const d = results[key][0]!.report?.stats.dissection;

@@ -28,6 +28,8 @@ export interface BuildContext {
   lb: Set<string>;
   clientTxs: TxView[];
   backTxs: TxView[];
+  /** backTxs by trace root (keys.ts byTraceRoot), in backTxs's order. */
+  backByRoot: Map<string, TxView[]>;
   /** Failed transactions and those kept for their trace id, by connection uid. */
   txsByConn: Map<string, TxView[]>;
   /** Requests that may be the retry of one a GOAWAY cut: answered ones kept for that, and the failed ones. */
@@ -334,8 +336,8 @@ class Assembler {
     // The legs behind the load balancer: by trace id, else by logged target + request line + time.
     const root = traceRoot(l.traceId);
     if (root) {
-      const same = this.ctx.backTxs
-        .filter((x) => !this.usedTx.has(x) && traceRoot(x.traceId) === root && x.requestFirstByteTime !== null && x.requestFirstByteTime >= reqT - tol && x.requestFirstByteTime <= endT + tol)
+      const same = (this.ctx.backByRoot.get(root) ?? [])
+        .filter((x) => !this.usedTx.has(x) && x.requestFirstByteTime !== null && x.requestFirstByteTime >= reqT - tol && x.requestFirstByteTime <= endT + tol)
         .sort((a, b) => Number(this.isTarget(b, l)) - Number(this.isTarget(a, l)) || (a.requestFirstByteTime ?? 0) - (b.requestFirstByteTime ?? 0));
       for (const x of same) if (!path.lb || !path.target) this.placeBack(path, x, { key: 'x-amzn-trace-id', confidence: 'high', detail: `X-Amzn-Trace-Id ${l.traceId}` });
     }

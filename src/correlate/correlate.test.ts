@@ -162,6 +162,45 @@ test('an ALB 502 line joins its client transaction, the target transaction by tr
   assert.deepEqual([...k.lbAddresses()], [LB]);
 });
 
+test('many ALB 502 lines: each joins the target transaction carrying its own trace root (any case), the one to the logged target first', () => {
+  // The lines are looked up by trace root (keys.ts byTraceRoot), not by scanning every
+  // transaction for each line: the joins must be the ones a scan in transaction order gives.
+  const k = new Correlator();
+  const n = 300;
+  const root = (i: number): string => `1-6925a800-${i.toString(16).padStart(24, '0')}`;
+  for (let i = 0; i < n; i++) {
+    const t = T0 + 5 + i;
+    const port = 50000 + i;
+    const when = { startTime: t - 1, endTime: t + 1, synTimes: [t - 1], synAckTime: t - 0.999 };
+    const cc = conn(`Cc${i}`, ['198.51.100.7', port], [LB, 443], when);
+    // Two target-side requests with the line's root: an earlier one to another target, then the
+    // one to the logged target (it wins the join); and one with another root at the same time.
+    const elsewhere = conn(`Ce${i}`, [LB, 30000 + i], ['10.0.2.8', 8080], when);
+    const logged = conn(`Ct${i}`, [LB, 40000 + i], ['10.0.2.9', 8080], when);
+    const decoy = conn(`Cd${i}`, [LB, 20000 + i], ['10.0.2.9', 8080], when);
+    const upper = i % 2 === 0 ? `Root=${root(i).toUpperCase()}` : `Self=1-x;Root=${root(i)}`;
+    k.addTransaction(tx(`Cc${i}-1`, cc, t));
+    k.addTransaction(tx(`Ce${i}-1`, elsewhere, t + 0.0001, { status: null, outcome: 'no-response', endedBy: 'rst', responseFirstByteTime: null, traceId: upper }));
+    k.addTransaction(tx(`Ct${i}-1`, logged, t + 0.0002, { status: null, outcome: 'no-response', endedBy: 'rst', responseFirstByteTime: null, traceId: `Root=${root(i)}` }));
+    k.addTransaction(tx(`Cd${i}-1`, decoy, t + 0.0001, { status: null, outcome: 'no-response', endedBy: 'rst', responseFirstByteTime: null, traceId: `Root=${root(n + i)}` }));
+    ended(k, cc, elsewhere, logged, decoy);
+    k.addLog(log(t, { clientPort: port, traceId: `Root=${root(i)}`, line: i + 1 }));
+  }
+  const cases = k.build();
+  const byLine = new Map(cases.filter((x) => x.origin === 'alb-log').map((x) => [x.log!.line, x]));
+  assert.equal(byLine.size, n);
+  for (let i = 0; i < n; i++) {
+    const c = byLine.get(i + 1)!;
+    assert.equal(c.path.client?.tx?.uid, `Cc${i}-1`);
+    const back = [c.path.lb?.tx?.uid, c.path.target?.tx?.uid].filter((u) => u !== undefined).sort();
+    assert.deepEqual(back, [`Ce${i}-1`, `Ct${i}-1`], `line ${i + 1}`);
+  }
+  // The skew anchor of each line is the request to its logged target, sent 0.2 ms after the logged time.
+  assert.ok(Math.abs(k.skewSeconds) < 0.001, `skew ${k.skewSeconds}`);
+  // Every decoy (another root) is a case of its own.
+  assert.equal(cases.filter((x) => x.origin === 'target-transaction' && x.path.lb?.tx?.uid?.startsWith('Cd')).length, n);
+});
+
 test('without logs, a client-side 502 is joined to the target request sent while it was outstanding', () => {
   const cc = conn('Cc', ['198.51.100.7', 50000], [LB, 443]);
   const tc = conn('Ct', [LB, 41000], ['10.0.2.9', 8080]);

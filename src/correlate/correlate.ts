@@ -20,7 +20,7 @@ import { assembleCases, type BuildContext } from './assemble.js';
 import { LegIndex, upstreamOf } from './legs.js';
 import type { Case } from './case.js';
 import type { LegRole, RoleCoverage } from './path.js';
-import { ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
+import { byTraceRoot, ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
 import { EvictionQueue } from './eviction.js';
 import { isGoawayCut, RetryWatch } from './goaway.js';
 import { ErrorMatch, ErrorWindows, DatalessAttempts, datalessAttempt, type AttemptSummary } from './syn-attempts.js';
@@ -460,7 +460,9 @@ export class Correlator {
     for (const tx of this.txs) (this.side(tx, lb) === 'target' ? backTxs : clientTxs).push(tx); // unknown: the side the user sees
     // A target's complete answer to a request whose log line is an error (a 502 for a 200 with a
     // head over 32 KB): the load balancer rejected what the target sent; it is the back leg's request.
-    for (const tx of this.traced.values()) if (!this.txs.includes(tx) && this.side(tx, lb) === 'target') backTxs.push(tx);
+    const failed = new Set(this.txs);
+    for (const tx of this.traced.values()) if (!failed.has(tx) && this.side(tx, lb) === 'target') backTxs.push(tx);
+    const backByRoot = byTraceRoot(backTxs);
     const txsByConn = new Map<string, TxView[]>();
     for (const tx of [...this.txs, ...this.traced.values()]) {
       const list = txsByConn.get(tx.connUid);
@@ -476,10 +478,11 @@ export class Correlator {
 
     // Clock skew (log − capture) from strong joins: trace id, or client ip:port + request line.
     const offsets: number[] = [];
+    const tracedByRoot = byTraceRoot(this.traced.values());
     for (const l of this.logs) {
       if (l.requestTime === null) continue;
       const root = traceRoot(l.traceId);
-      const t = root ? skewAnchor(backTxs, root, l) ?? skewAnchor(this.traced.values(), root, l) : undefined;
+      const t = root ? skewAnchor(backByRoot.get(root) ?? [], l) ?? skewAnchor(tracedByRoot.get(root) ?? [], l) : undefined;
       const off = t ? l.requestTime + Math.max(0, l.requestProcessingSeconds ?? 0) - t.requestFirstByteTime! : null;
       if (off !== null && Math.abs(off) <= this.maxSkew + this.slack) {
         offsets.push(off);
@@ -505,6 +508,7 @@ export class Correlator {
       lb,
       clientTxs,
       backTxs,
+      backByRoot,
       txsByConn,
       retryCandidates: [...this.retries.candidates(), ...this.txs],
       attempts,
@@ -677,16 +681,16 @@ function openLeg(o: OpenConn): LegView {
 }
 
 /**
- * The transaction a log line's clock is compared with: of those carrying its trace id, the one to
+ * The transaction a log line's clock is compared with: of those carrying its trace id (`txs`), the one to
  * the target the line names, else the earliest (the first hop behind the load balancer). Never
  * "whichever was recorded first": the estimate must not depend on the order transactions ended
  * (a store replays two listeners' records in another order than one capture produces them).
  */
-function skewAnchor(txs: Iterable<TxView>, root: string, l: LbLogView): TxView | undefined {
+function skewAnchor(txs: readonly TxView[], l: LbLogView): TxView | undefined {
   let best: TxView | undefined;
   let bestLogged = false;
   for (const x of txs) {
-    if (x.requestFirstByteTime === null || traceRoot(x.traceId) !== root) continue;
+    if (x.requestFirstByteTime === null) continue;
     const logged = l.targetAddr !== null && x.serverAddr === l.targetAddr && x.serverPort === l.targetPort;
     if (best === undefined || (logged && !bestLogged) || (logged === bestLogged && x.requestFirstByteTime < best.requestFirstByteTime!)) {
       best = x;

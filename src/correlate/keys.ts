@@ -3,7 +3,7 @@
  * request window, and what counts as a failed transaction.
  */
 import { traceRootOf } from '../logs/alb.js';
-import type { LbLogView } from './views.js';
+import type { LbLogView, TxView } from './views.js';
 
 export function ep(addr: string, port: number | null): string {
   return `${addr}|${port ?? ''}`;
@@ -12,6 +12,23 @@ export function ep(addr: string, port: number | null): string {
 /** The Root=... part of an X-Amzn-Trace-Id (or of the ALB log's trace_id), lower-cased for joining; parsing is the logs stage's traceRootOf. */
 export function traceRoot(id: string | null): string | null {
   return traceRootOf(id)?.toLowerCase() ?? null;
+}
+
+/**
+ * Transactions by their trace root (`traceRoot` of their X-Amzn-Trace-Id), each list in the
+ * order given; those without one are left out. Built once per correlation: looking a log line's
+ * root up here, not scanning every transaction for it, keeps many error lines linear.
+ */
+export function byTraceRoot(txs: Iterable<TxView>): Map<string, TxView[]> {
+  const out = new Map<string, TxView[]>();
+  for (const tx of txs) {
+    const root = traceRoot(tx.traceId);
+    if (root === null) continue;
+    const list = out.get(root);
+    if (list === undefined) out.set(root, [tx]);
+    else list.push(tx);
+  }
+  return out;
 }
 
 /** A transaction that is an error to explain: a 5xx, or no complete answer. A 1xx-4xx answer never is. */
