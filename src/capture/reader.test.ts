@@ -1,5 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -505,23 +506,19 @@ test('a stream given up (not a capture, or aborted mid-way) is closed, not left 
   assert.equal(closed, 2);
 });
 
-test('a file is read synchronously but the event loop gets a turn every 64 chunks: callbacks and an abort run mid-file', async () => {
-  // 1 KiB chunks over a file of ~170 KiB: a turn after chunks 64 and 128.
+test('a regular file is read synchronously but the event loop gets a turn every 4 MiB: callbacks and an abort run mid-file', async () => {
+  // ~9.6 MB: turns after about 4 and 8 MiB.
   const packets: Uint8Array[] = [];
-  for (let i = 0; i < 400; i++) packets.push(epb(true, 0, 0, i, ipv4Udp(400, i)));
+  for (let i = 0; i < 24_000; i++) packets.push(epb(true, 0, 0, i, ipv4Udp(400, i)));
   const file = tmpFile(concat(shb(true), idb(true, 1, 0), ...packets));
   // Scheduled at the 10th frame: runs at the first turn, not after the whole file.
   let frames = 0;
   let ranAt = -1;
-  const s = await readCapture(
-    file,
-    () => {
-      if (++frames === 10) setImmediate(() => (ranAt = frames));
-    },
-    { chunkSize: 1024 },
-  );
-  assert.equal(s.packets, 400);
-  assert.ok(ranAt > 10 && ranAt < 400, `the callback ran after frame ${ranAt}`);
+  const s = await readCapture(file, () => {
+    if (++frames === 10) setImmediate(() => (ranAt = frames));
+  });
+  assert.equal(s.packets, 24_000);
+  assert.ok(ranAt > 10 && ranAt < 24_000, `the callback ran after frame ${ranAt}`);
   // An abort from such a callback stops the read part way.
   const ac = new AbortController();
   let seen = 0;
@@ -530,8 +527,34 @@ test('a file is read synchronously but the event loop gets a turn every 64 chunk
     () => {
       if (++seen === 10) setImmediate(() => ac.abort(new Error('stop')));
     },
-    { chunkSize: 1024, signal: ac.signal },
+    { signal: ac.signal },
   );
   await assert.rejects(read, /stop/);
-  assert.ok(seen < 400, `${seen} frames before the abort`);
+  assert.ok(seen < 24_000, `${seen} frames before the abort`);
+});
+
+test('a FIFO is read without blocking the process: its writer, in the same process, still runs', { skip: process.platform === 'win32' }, async () => {
+  const fifo = join(tmp, `fifo${nTmp++}`);
+  execFileSync('mkfifo', [fifo]);
+  const capture = fx('zeek_irc-starttls.pcap');
+  // In a child process (a blocked one is killed, not left to hang the test run): the writer starts
+  // after the reader is waiting on the FIFO. A synchronous open or read there would hold the
+  // event loop, the writer's timer would never fire, and neither side would finish.
+  const script = `
+    import { open } from 'node:fs/promises';
+    import { readFileSync } from 'node:fs';
+    import { readCapture } from ${JSON.stringify(join(import.meta.dirname, 'reader.ts'))};
+    const writer = new Promise((resolve, reject) => setTimeout(() => {
+      open(${JSON.stringify(fifo)}, 'w').then(async (fh) => { await fh.write(readFileSync(${JSON.stringify(capture)})); await fh.close(); }).then(resolve, reject);
+    }, 50));
+    const [s] = await Promise.all([readCapture(${JSON.stringify(fifo)}, () => undefined), writer]);
+    console.log(s.packets);`;
+  const file = join(tmp, `fifo-reader${nTmp++}.mjs`);
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, `the reader blocked the process (killed after 20 s) ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  const whole = await readCapture(capture, () => undefined);
+  assert.ok(whole.packets > 0);
+  assert.equal(Number(r.stdout.trim()), whole.packets);
 });

@@ -9,7 +9,6 @@
  * reason, counted, and skipped; the run goes on. A file that ends early (truncated .gz) is
  * reported the same way, with the records before the damage kept.
  */
-import { statSync } from 'node:fs';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { fileProblem } from '../capture/inputs.js';
@@ -19,7 +18,7 @@ import type { ListingWindow } from '../capture/sources/s3-layout.js';
 import { tokenize, type TokenizeResult } from './tokenize.js';
 import { detectFormat } from './detect.js';
 import { LineSplitter, Utf8LineFeeder } from './lines.js';
-import { FileChunks } from './file-chunks.js';
+import { FileChunks, isRegularFile } from '../capture/file-chunks.js';
 import { parseAlbLine, type AlbLogRecord } from './alb.js';
 import { AlbLineFacts, AlbLineScanner } from './alb-scan.js';
 import { parseAlbConnectionLine, type AlbConnectionLogRecord } from './alb-conn.js';
@@ -122,7 +121,7 @@ export async function readLogs(paths: string[], onRecord: (r: LogRecord) => void
   for (let i = 0; i < sources.length; i++) {
     openAhead(i + 1);
     const src = sources[i]!;
-    // A local regular file is read here (file-chunks.ts); anything else as a stream.
+    // A local regular file is read here (capture/file-chunks.ts); anything else as a stream.
     const opening = src.kind === 'file' && src.path !== undefined && isRegularFile(src.path) ? new FileChunks(src.path) : (opened[i] ?? src.open());
     const fs = await readOneFile(src, opening, onRecord, opts, fieldsFormat);
     opened[i] = undefined;
@@ -134,14 +133,6 @@ export async function readLogs(paths: string[], onRecord: (r: LogRecord) => void
     if (fs.format !== null) summary.byFormat[fs.format] = (summary.byFormat[fs.format] ?? 0) + fs.records;
   }
   return summary;
-}
-
-function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false; // the stream reports why it cannot be read
-  }
 }
 
 async function* prepend(head: Buffer, it: AsyncIterator<Buffer>, counter: { bytes: number }): AsyncGenerator<Buffer> {
