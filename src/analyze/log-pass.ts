@@ -57,15 +57,19 @@ export async function readLogInputs(
 ): Promise<ReportLogs> {
   const window = listingWindow ?? (incident !== null && !isAllTime(incident.window) ? widenWindow(incident.window, CONTEXT_SECONDS) : undefined);
   const logs: ReportLogs = { files: 0, records: 0, badLines: 0, byKind: {}, byElbStatus: {}, errors5xx: 0, clockSkewSeconds: null };
-  const onLog = (r: LogRecord) => {
+  /** A load-balancer line counted: by kind and status, its time noted (its client is noted by the caller). */
+  const countLbLine = (kind: 'alb' | 'clb', file: string, time: number, status: number | null): void => {
     logs.records++;
-    logs.byKind[r.kind] = (logs.byKind[r.kind] ?? 0) + 1;
+    logs.byKind[kind] = (logs.byKind[kind] ?? 0) + 1;
+    corr.time.noteLogTime(file, time);
+    const s = statusText(status);
+    logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
+    if (status !== null && status >= 500) logs.errors5xx++;
+  };
+  const onLog = (r: LogRecord) => {
     if (r.kind === 'alb' || r.kind === 'clb') {
-      corr.time.noteLogTime(r.file, r.time);
+      countLbLine(r.kind, r.file, r.time, r.elbStatusCode);
       corr.noteLogClient?.(r.clientAddr, r.clientPort);
-      const s = statusText(r.elbStatusCode);
-      logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
-      if (r.elbStatusCode !== null && r.elbStatusCode >= 500) logs.errors5xx++;
       // Only the lines the Correlator keeps need a view (with its formatted evidence line).
       const selected = incident === null || logLineSelected(incident, r.time, r.clientAddr, r.clientPort, r.kind === 'alb' ? r.traceId : null);
       if (selected && logsOnly) {
@@ -82,7 +86,11 @@ export async function readLogInputs(
         if (r.kind === 'alb') rec.lbTarget(r.file, r.targetAddr, r.targetPort, r.time);
         else rec.lbTarget(r.file, r.backendAddr, r.backendPort, r.time);
       }
-    } else if (r.kind === 'nlb') {
+      return;
+    }
+    logs.records++;
+    logs.byKind[r.kind] = (logs.byKind[r.kind] ?? 0) + 1;
+    if (r.kind === 'nlb') {
       if (logsOnly && (incident === null || logLineSelected(incident, r.time, r.clientAddr, r.clientPort, null))) logsOnly.addNlb(r);
     } else if (r.kind === 'flow') {
       logsOnly?.addFlow(r);
@@ -99,15 +107,11 @@ export async function readLogInputs(
   let lastTargetPort: number | null = null;
   const onAlbFacts = (f: AlbLineFacts): boolean => {
     if (Correlator.keepsLogStatus(f.elbStatusCode)) return false;
-    logs.records++;
-    logs.byKind.alb = (logs.byKind.alb ?? 0) + 1;
-    corr.time.noteLogTime(f.file, f.time);
+    countLbLine('alb', f.file, f.time, f.elbStatusCode);
     if (corr.noteLogClient !== undefined) {
       if (f.clientV4 >= 0 && corr.noteLogClientV4 !== undefined) corr.noteLogClientV4(f.clientV4, f.clientPort);
       else corr.noteLogClient(f.clientAddr, f.clientPort);
     }
-    const s = statusText(f.elbStatusCode);
-    logs.byElbStatus[s] = (logs.byElbStatus[s] ?? 0) + 1;
     // (noteLogTarget is idempotent: a target named again by the next line is not noted again.)
     if (f.targetAddr !== lastTargetAddr || f.targetPort !== lastTargetPort) {
       corr.noteLogTarget(f.targetAddr, f.targetPort);
