@@ -6,6 +6,13 @@
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["MIRRORLENS_SOURCE_HASH=h<!(node scripts/native-hash.mjs)"],
       "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/recv.c"]}]]
+    },
+    {
+      "target_name": "mirrorlens_analyze",
+      "sources": ["native/analyze/addon.c", "native/analyze/read.c", "native/analyze/survey.c", "native/analyze/alb-scan.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"],
+      "defines": ["MIRRORLENS_ANALYZE_HASH=h<!(node scripts/native-hash.mjs analyze)"],
+      "conditions": [["OS!='linux'", {"type": "none", "sources!": ["native/analyze/addon.c", "native/analyze/read.c", "native/analyze/survey.c", "native/analyze/alb-scan.c"]}]]
     }
   ]
 }

@@ -1,22 +1,23 @@
 #!/usr/bin/env node
-// Builds the native receive engines (native/recv.c, an N-API addon) at install time with node-gyp,
-// the one npm carries. It never fails the install: without a compiler, Node headers or Linux,
-// `mirrorlens listen` uses Node's socket engine and says so at start-up (docs/listen.md "Engines").
+// Builds the native addons at install time with node-gyp, the one npm carries: the receive engines
+// (native/recv.c) and the analysis's first pass (native/analyze/). It never fails the install:
+// without a compiler, Node headers or Linux, `mirrorlens listen` uses Node's socket engine and says
+// so at start-up (docs/listen.md "Engines"), and `analyze` runs its JavaScript first pass (same results).
 // MIRRORLENS_SKIP_NATIVE=1 skips the build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { nativeSourceHash } from './native-hash.mjs';
+import { analyzeSourceHash, nativeSourceHash } from './native-hash.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const status = join(root, 'build', 'native-status.txt');
 
 function done(ok, why) {
   mkdirSync(dirname(status), { recursive: true });
-  // "built HASH": the source it was built from (scripts/run-tests.mjs rebuilds a stale addon)
-  writeFileSync(status, ok ? `built ${nativeSourceHash(root)}\n` : `${why}\n`);
-  if (!ok) console.error(`mirrorlens: native receive engine not built (${why}); listen will use the socket engine`);
+  // "built HASH ANALYZE_HASH": the sources they were built from (scripts/run-tests.mjs rebuilds stale addons)
+  writeFileSync(status, ok ? `built ${nativeSourceHash(root)} ${analyzeSourceHash(root)}\n` : `${why}\n`);
+  if (!ok) console.error(`mirrorlens: native addons not built (${why}); listen will use the socket engine, analyze its JavaScript first pass`);
   process.exit(0);
 }
 

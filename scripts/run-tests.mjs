@@ -5,23 +5,26 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { nativeSourceHash } from './native-hash.mjs';
+import { analyzeSourceHash, nativeSourceHash } from './native-hash.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
-// A native addon built from another native/recv.c is refused at run time (listen falls back to the
-// socket engine, naming why): rebuild it first, so the tests run the native engines of this source.
+// A native addon built from other sources is refused at run time (listen falls back to the socket
+// engine, analyze to its JavaScript first pass, naming why): rebuild first, so the tests run this source's.
 // Only where it was built before (a machine without a compiler keeps its reason).
 const status = join(root, 'build', 'native-status.txt');
 if (process.platform === 'linux' && existsSync(status) && readFileSync(status, 'utf8').startsWith('built')) {
-  let hash;
-  try {
-    hash = createRequire(import.meta.url)(join(root, 'build', 'Release', 'mirrorlens_recv.node')).sourceHash;
-  } catch {
-    // gone or does not load: rebuild
-  }
-  if (hash !== nativeSourceHash(root)) {
-    console.error(`run-tests: the native addon was built from ${hash ? `native/recv.c ${hash}` : 'another native/recv.c'}: rebuilding it (scripts/build-native.mjs)`);
+  const load = (name) => {
+    try {
+      return createRequire(import.meta.url)(join(root, 'build', 'Release', name)).sourceHash;
+    } catch {
+      return undefined; // gone or does not load: rebuild
+    }
+  };
+  const hash = load('mirrorlens_recv.node');
+  const analyzeHash = load('mirrorlens_analyze.node');
+  if (hash !== nativeSourceHash(root) || analyzeHash !== analyzeSourceHash(root)) {
+    console.error(`run-tests: the native addons were built from other sources (recv ${hash ?? 'none'}, analyze ${analyzeHash ?? 'none'}): rebuilding them (scripts/build-native.mjs)`);
     spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: 'inherit' });
   }
 }
