@@ -16,6 +16,7 @@ import { readLogInputs } from './log-pass.js';
 import type { Report, ReportLogs } from './model.js';
 import { ANALYZE_IDLE_GAP_SECONDS, type AnalysisContext, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
 import { assembleReport } from './assemble.js';
+import { loadDissectors } from './dissectors.js';
 import { AnalysisSession } from './session.js';
 import { analyzeTargeted } from './targeted.js';
 import { differentialChecks, reportDifference } from './differential.js';
@@ -74,6 +75,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   const logs = await readLogInputs(inputs, corr, note, rec, incident, undefined, logsOnly);
 
   // Captures.
+  if (inputs.captures.length > 0) await loadDissectors();
   const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note, recorder: rec, incident });
   const stats = session.stats;
   stats.captures = inputs.captures.length;

@@ -17,6 +17,12 @@ import { KeyLog, formatKeyLogIssue, type Watcher } from '../tls/keylog.js';
 import { PacketDecoder } from '../wire/packet.js';
 import type { Recorder } from '../store/recorder.js';
 import { ANALYZE_IDLE_GAP_SECONDS } from './options.js';
+import { createHttpSink } from '../http/session.js';
+import { appSinkFactory } from '../tls/sniff.js';
+import { provideDissectors } from './dissectors.js';
+
+// Live analysis dissects from its first packet: its stages are loaded with it.
+provideDissectors({ createHttpSink, appSinkFactory });
 import { AnalysisSession } from './session.js';
 
 export interface LiveOptions {

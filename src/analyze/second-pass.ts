@@ -24,6 +24,7 @@ import { FlowTable } from '../flow/table.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import type { PacketDecoder } from '../wire/packet.js';
 import type { TimeWindow } from '../capture/window.js';
+import { loadDissectors } from './dissectors.js';
 import type { AnalysisSession, EndedConnection } from './session.js';
 
 /** When, in the handling of packet `packet`, an event came: as the clock moved before it, while the packet was processed, or at the capture's end. */
@@ -129,6 +130,7 @@ export async function dissect(
   const events: SecondPassEvent[] = [];
   const result: SecondPassResult = { events, perConnection: new Map() };
   if (rows.length === 0) return result;
+  await loadDissectors();
   let first = Infinity;
   let last = -Infinity;
   for (const row of rows) {

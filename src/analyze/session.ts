@@ -14,10 +14,10 @@ import type { FlowHandler } from '../flow/table.js';
 import type { IcmpErrorEvent } from '../flow/options.js';
 import type { ConnectionRecord } from '../flow/record.js';
 import type { ConnInfo, StreamSink } from '../flow/stream.js';
-import { createHttpSink } from '../http/session.js';
 import type { HttpTransaction } from '../http/transaction.js';
 import type { KeyLog } from '../tls/keylog.js';
-import { appSinkFactory, type AppSink, type AppSinkOptions } from '../tls/sniff.js';
+import type { AppSink, AppSinkOptions } from '../tls/sniff.js';
+import { dissectors } from './dissectors.js';
 import type { Recorder } from '../store/recorder.js';
 import type { ReportConnection, ReportStats, ReportTransaction } from './model.js';
 import type { Incident } from '../capture/incident.js';
@@ -83,12 +83,14 @@ export class AnalysisSession {
        */
       rolesAtStart?: boolean;
     } = {},
-  ) {
-    this.appSink = appSinkFactory(keys, (c, info) => createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTx(c, tx)), opts.tls);
-  }
+  ) {}
 
-  /** Each connection's TLS-sniffing sink; the HTTP stage after it is made when its first byte arrives. */
-  private readonly appSink: (conn: ConnInfo) => AppSink;
+  /**
+   * Each connection's TLS-sniffing sink; the HTTP stage after it is made when its first byte
+   * arrives. Made at the first connection (the stages are loaded only for runs that dissect:
+   * dissectors.ts).
+   */
+  private appSink: ((conn: ConnInfo) => AppSink) | null = null;
 
   /**
    * Where the HTTP stage's transactions go: counted and given to the Correlator at once, unless
@@ -111,6 +113,10 @@ export class AnalysisSession {
 
   /** The TLS and HTTP stages of a connection that starts (its TLS session is read back when it ends). */
   sinkFor(conn: ConnInfo): AppSink {
+    if (this.appSink === null) {
+      const d = dissectors();
+      this.appSink = d.appSinkFactory(this.keys, (c, info) => d.createHttpSink(c, { alpn: info.alpn, tls: info.tls !== null }, (tx) => this.onTx(c, tx)), this.opts.tls);
+    }
     const sink = this.appSink(conn);
     this.live.set(conn.uid, sink);
     return sink;
