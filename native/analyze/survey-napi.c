@@ -1,0 +1,183 @@
+/*
+ * The survey's N-API functions (survey.h):
+ *
+ * - surveySegments(opts, batch): runs the C survey over segments JavaScript decoded itself (its
+ *   own reader, PacketDecoder and segmentOf) and returns the rows; what the differential tests
+ *   hold against FlowSurvey (test/flow/survey-native.test.ts), before and apart from the C reader.
+ *
+ *   opts:  { idleTimeout, gapThreshold, maxConnections, dupWindow, linger, perPoint, observeTls,
+ *            pointHashes: Int32Array (strHash of each capture point id), lastPacket }
+ *   batch: { f64: Float64Array (4 per segment: time, packet, byteOffset, tsVal or -1),
+ *            u32: Uint32Array (SEG_U32 per segment, fields SU_*),
+ *            addr6: Uint8Array (32 per segment: source then destination IPv6 address),
+ *            payload: Uint8Array (captured payloads, each at its SU_PAYLOAD_AT) }
+ *
+ * The result (ml_survey_result): { rows, f: Float64Array, i: Int32Array, extra: Float64Array,
+ * a6: Int32Array, stats: Float64Array } in survey.h's row layout.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "survey.h"
+#include "survey-napi.h"
+
+enum {
+  SU_INPUT = 0, SU_POINT, SU_IPV, SU_SRC4, SU_DST4, SU_IPID, SU_SPORT, SU_DPORT, SU_SEQ, SU_ACK, SU_FLAGS, SU_WINDOW,
+  SU_CHECKSUM, SU_CAPTURED, SU_PAYLOAD_LEN, SU_PAYLOAD_AT, SEG_U32
+};
+
+static int get_double(napi_env env, napi_value o, const char *name, double *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, o, name, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok || t != napi_number) return -1;
+  return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
+}
+
+static int get_bool(napi_env env, napi_value o, const char *name, int *out) {
+  napi_value v;
+  bool b = false;
+  if (napi_get_named_property(env, o, name, &v) != napi_ok) return -1;
+  if (napi_get_value_bool(env, v, &b) != napi_ok) return -1;
+  *out = b ? 1 : 0;
+  return 0;
+}
+
+/* A typed array property of the expected type: its data and element count. */
+static int get_typed(napi_env env, napi_value o, const char *name, napi_typedarray_type want, void **data, size_t *n) {
+  napi_value v;
+  bool is = false;
+  napi_typedarray_type t;
+  if (napi_get_named_property(env, o, name, &v) != napi_ok || napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
+  if (napi_get_typedarray_info(env, v, &t, n, data, NULL, NULL) != napi_ok || t != want) return -1;
+  return 0;
+}
+
+int ml_survey_opts_from(napi_env env, napi_value o, ml_survey_opts *opts, ml_survey **out) {
+  if (get_double(env, o, "idleTimeout", &opts->idle_timeout) || get_double(env, o, "gapThreshold", &opts->gap_threshold) ||
+      get_double(env, o, "maxConnections", &opts->max_connections) || get_double(env, o, "dupWindow", &opts->dup_window) ||
+      get_double(env, o, "linger", &opts->linger) || get_bool(env, o, "perPoint", &opts->per_point) ||
+      get_bool(env, o, "observeTls", &opts->observe_tls))
+    return -1;
+  void *ph;
+  size_t nph;
+  if (get_typed(env, o, "pointHashes", napi_int32_array, &ph, &nph)) return -1;
+  ml_survey *s = ml_survey_new(opts);
+  if (!s) return -2;
+  for (size_t k = 0; k < nph; k++)
+    if (ml_survey_set_point(s, (int32_t)k, ((int32_t *)ph)[k]) != 0) {
+      ml_survey_free(s);
+      return -2;
+    }
+  *out = s;
+  return 0;
+}
+
+/* A new JS typed array holding a copy of n elements of `size` bytes. */
+static napi_value copy_out(napi_env env, napi_typedarray_type type, const void *src, int64_t n, size_t size) {
+  napi_value ab, ta;
+  void *dst = NULL;
+  if (napi_create_arraybuffer(env, (size_t)n * size, &dst, &ab) != napi_ok) return NULL;
+  if (n > 0) memcpy(dst, src, (size_t)n * size);
+  if (napi_create_typedarray(env, type, (size_t)n, ab, 0, &ta) != napi_ok) return NULL;
+  return ta;
+}
+
+napi_value ml_survey_result(napi_env env, const ml_survey *s) {
+  napi_value r, v;
+  if (napi_create_object(env, &r) != napi_ok) return NULL;
+  int64_t rows = ml_survey_rows(s), nx, na6;
+  const double *extra = ml_survey_extra(s, &nx);
+  const int32_t *a6 = ml_survey_a6(s, &na6);
+  if (napi_create_double(env, (double)rows, &v) != napi_ok || napi_set_named_property(env, r, "rows", v) != napi_ok) return NULL;
+  struct { const char *name; napi_typedarray_type t; const void *p; int64_t n; size_t size; } parts[] = {
+    {"f", napi_float64_array, ml_survey_f64(s), rows * SR_NF, sizeof(double)},
+    {"i", napi_int32_array, ml_survey_i32(s), rows * SR_NI, sizeof(int32_t)},
+    {"extra", napi_float64_array, extra, nx, sizeof(double)},
+    {"a6", napi_int32_array, a6, na6, sizeof(int32_t)},
+    {"stats", napi_float64_array, ml_survey_stats(s), SS_N, sizeof(double)},
+  };
+  for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
+    v = copy_out(env, parts[k].t, parts[k].p, parts[k].n, parts[k].size);
+    if (!v || napi_set_named_property(env, r, parts[k].name, v) != napi_ok) return NULL;
+  }
+  return r;
+}
+
+static napi_value survey_segments(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, NULL, "surveySegments(opts, batch)");
+    return NULL;
+  }
+  ml_survey_opts opts;
+  ml_survey *s = NULL;
+  double last_packet;
+  int e = ml_survey_opts_from(env, argv[0], &opts, &s);
+  if (e == 0 && get_double(env, argv[0], "lastPacket", &last_packet)) e = -1;
+  if (e != 0) {
+    ml_survey_free(s);
+    if (e == -2) napi_throw_error(env, NULL, "surveySegments: out of memory");
+    else napi_throw_type_error(env, NULL, "surveySegments: bad options");
+    return NULL;
+  }
+  void *f64, *u32, *a6, *pay;
+  size_t nf, nu, na, np;
+  if (get_typed(env, argv[1], "f64", napi_float64_array, &f64, &nf) || get_typed(env, argv[1], "u32", napi_uint32_array, &u32, &nu) ||
+      get_typed(env, argv[1], "addr6", napi_uint8_array, &a6, &na) || get_typed(env, argv[1], "payload", napi_uint8_array, &pay, &np) ||
+      nf % 4 != 0 || nu != nf / 4 * SEG_U32 || na != nf / 4 * 32) {
+    ml_survey_free(s);
+    napi_throw_type_error(env, NULL, "surveySegments: bad batch");
+    return NULL;
+  }
+  size_t n = nf / 4;
+  ml_segment g;
+  memset(&g, 0, sizeof g);
+  for (size_t k = 0; k < n; k++) {
+    const double *F = (const double *)f64 + k * 4;
+    const uint32_t *U = (const uint32_t *)u32 + k * SEG_U32;
+    if ((size_t)U[SU_PAYLOAD_AT] > np || (size_t)U[SU_CAPTURED] > np - U[SU_PAYLOAD_AT]) {
+      ml_survey_free(s);
+      napi_throw_range_error(env, NULL, "surveySegments: a payload lies outside the payload buffer");
+      return NULL;
+    }
+    g.time = F[0];
+    g.packet = (int64_t)F[1];
+    g.byte_offset = (int64_t)F[2];
+    g.ts_val = F[3];
+    g.input = (int32_t)U[SU_INPUT];
+    g.point = (int32_t)U[SU_POINT];
+    g.ip_version = (int32_t)U[SU_IPV];
+    g.src4 = U[SU_SRC4];
+    g.dst4 = U[SU_DST4];
+    memcpy(g.src6, (const uint8_t *)a6 + k * 32, 16);
+    memcpy(g.dst6, (const uint8_t *)a6 + k * 32 + 16, 16);
+    g.ip_id = U[SU_IPID];
+    g.src_port = U[SU_SPORT];
+    g.dst_port = U[SU_DPORT];
+    g.seq = U[SU_SEQ];
+    g.ack = U[SU_ACK];
+    g.flags = U[SU_FLAGS];
+    g.window = U[SU_WINDOW];
+    g.checksum = U[SU_CHECKSUM];
+    g.captured_payload = U[SU_CAPTURED];
+    g.payload_length = U[SU_PAYLOAD_LEN];
+    g.payload = (const uint8_t *)pay + U[SU_PAYLOAD_AT];
+    if (ml_survey_segment(s, &g) != 0) {
+      ml_survey_free(s);
+      napi_throw_error(env, NULL, "surveySegments: out of memory");
+      return NULL;
+    }
+  }
+  if (ml_survey_finish(s, (int64_t)last_packet) != 0) {
+    ml_survey_free(s);
+    napi_throw_error(env, NULL, "surveySegments: out of memory");
+    return NULL;
+  }
+  napi_value r = ml_survey_result(env, s);
+  ml_survey_free(s);
+  return r;
+}
+
+int ml_register_survey(napi_env env, napi_value exports) {
+  return ml_export(env, exports, "surveySegments", survey_segments);
+}

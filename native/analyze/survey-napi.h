@@ -1,0 +1,12 @@
+/* The survey's N-API helpers shared with the first-pass driver (survey-napi.c). */
+#ifndef MIRRORLENS_SURVEY_NAPI_H
+#define MIRRORLENS_SURVEY_NAPI_H
+
+#include "survey.h"
+
+/* Reads the survey options from a JS object and makes a survey: 0, -1 bad options, -2 out of memory. */
+int ml_survey_opts_from(napi_env env, napi_value o, ml_survey_opts *opts, ml_survey **out);
+/* { rows, f, i, extra, a6, stats } (copies); NULL when N-API failed. */
+napi_value ml_survey_result(napi_env env, const ml_survey *s);
+
+#endif

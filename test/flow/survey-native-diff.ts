@@ -1,0 +1,159 @@
+/**
+ * The C survey (native/analyze/survey.c) against FlowSurvey on the same packets: both are fed in
+ * one read (the JavaScript reader, PacketDecoder and segmentOf), and every field of every row and
+ * the stats must be the same. Used by test/flow/survey-native.test.ts and the fuzz target.
+ */
+import { PacketRecord } from '../../src/capture/record.js';
+import type { AnalyzeAddon } from '../../src/capture/native-analyze.js';
+import type { FlowOptions } from '../../src/flow/options.js';
+import { capturePointOf, processCaptures, type PacketTracker } from '../../src/flow/pipeline.js';
+import { SEGMENT_OK, segmentOf, TcpSegment } from '../../src/flow/segment.js';
+import { FlowSurvey } from '../../src/flow/survey.js';
+import type { SurveyRecords } from '../../src/flow/survey-records.js';
+import { nativeSurveyOptions, recordsFromNative, SegmentBatch, surveySegments } from '../../src/flow/survey-native.js';
+import { observeTls } from '../../src/tls/record-walk.js';
+import { PacketDecoder } from '../../src/wire/packet.js';
+
+/** Feeds both surveys: FlowSurvey as targeted.ts does, and a batch for the C one. */
+class Both implements PacketTracker {
+  readonly js: FlowSurvey;
+  readonly batch = new SegmentBatch();
+  readonly points: string[] = [''];
+  private readonly pointIds = new Map<string, number>([['', 0]]);
+  private readonly seg = new TcpSegment();
+  packet = -1;
+  input = 0;
+  offset = 0;
+
+  constructor(readonly flow: FlowOptions) {
+    this.js = new FlowSurvey(null, { ...flow, observe: observeTls });
+  }
+  get stats() {
+    return this.js.stats;
+  }
+  at(packet: number, input: number, offset: number): void {
+    this.packet = packet;
+    this.input = input;
+    this.offset = offset;
+    this.js.at(packet, input, offset);
+  }
+  ingest(rec: PacketRecord, pkt: PacketDecoder, capturePoint: string): void {
+    if (segmentOf(this.seg, rec, pkt) === SEGMENT_OK) {
+      let id = this.pointIds.get(capturePoint);
+      if (id === undefined) {
+        id = this.points.length;
+        this.points.push(capturePoint);
+        this.pointIds.set(capturePoint, id);
+      }
+      this.batch.push(this.seg, this.packet, this.input, this.offset, id);
+    }
+    this.js.ingest(rec, pkt, capturePoint);
+  }
+  finish(): void {
+    this.js.finish();
+  }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b);
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Every field a reader of SurveyRecords can see of row `r`. */
+function rowFields(s: SurveyRecords, r: number): Record<string, unknown> {
+  const dirs = (f: (d: 0 | 1) => unknown): unknown[] => [f(0), f(1)];
+  return {
+    uid: s.uid(r),
+    capturePoint: s.capturePoint(r),
+    keyHash: s.keyHash(r),
+    ipVersion: s.ipVersion(r),
+    clientAddrId: s.clientAddrId(r),
+    serverAddrId: s.serverAddrId(r),
+    client: `${s.clientAddr(r)}:${s.clientPort(r)}`,
+    server: `${s.serverAddr(r)}:${s.serverPort(r)}`,
+    startTime: s.startTime(r),
+    lastTime: s.lastTime(r),
+    synAckTime: s.synAckTime(r),
+    maxIdle: s.maxIdle(r),
+    syns: dirs((d) => s.syns(r, d)),
+    isn: dirs((d) => s.isn(r, d)),
+    packets: dirs((d) => s.packets(r, d)),
+    payloadBytes: dirs((d) => s.payloadBytes(r, d)),
+    finSeen: dirs((d) => s.finSeen(r, d)),
+    finTime: dirs((d) => s.finTime(r, d)),
+    finIdle: dirs((d) => s.finIdle(r, d)),
+    firstPayloadTime: dirs((d) => s.firstPayloadTime(r, d)),
+    lastPayloadTime: dirs((d) => s.lastPayloadTime(r, d)),
+    midstream: s.midstream(r),
+    refused: s.refused(r),
+    closedBy: s.closedBy(r),
+    closeHow: s.closeHow(r),
+    endCause: s.endCause(r),
+    endPhase: s.endPhase(r),
+    complex: s.complex(r),
+    tag: s.tag(r),
+    previous: s.previous(r),
+    firstPacket: s.firstPacket(r),
+    lastPacket: s.lastPacket(r),
+    endPacket: s.endPacket(r),
+    firstInput: s.firstInput(r),
+    lastInput: s.lastInput(r),
+    firstOffset: s.firstOffset(r),
+    lastOffset: s.lastOffset(r),
+    synTimes: s.synTimes(r),
+    idleGaps: s.idleGapList(r),
+  };
+}
+
+const STATS = ['tcpPackets', 'duplicatePackets', 'connections', 'activeConnections', 'peakConnections', 'evictedConnections', 'timedOutConnections'] as const;
+
+/** Differences between the two surveys (at most `max`), and the rows compared. */
+function compare(b: Both, addon: AnalyzeAddon, max: number): { diffs: string[]; rows: number } {
+  const opts = nativeSurveyOptions(b.flow, b.points, true);
+  const nat = surveySegments(addon, opts, b.batch, b.packet);
+  const c = recordsFromNative(nat, b.points, opts.perPoint);
+  const j = b.js.records;
+  const diffs: string[] = [];
+  for (let k = 0; k < STATS.length; k++) {
+    if (b.js.stats[STATS[k]!] !== nat.stats[k]) diffs.push(`stats.${STATS[k]}: js ${b.js.stats[STATS[k]!]} c ${nat.stats[k]}`);
+  }
+  if (j.size !== c.size) diffs.push(`rows: js ${j.size} c ${c.size}`);
+  if (j.addrCount !== c.addrCount) diffs.push(`addresses: js ${j.addrCount} c ${c.addrCount}`);
+  for (let r = 0; r < Math.min(j.size, c.size) && diffs.length < max; r++) {
+    const a = rowFields(j, r);
+    const z = rowFields(c, r);
+    for (const k of Object.keys(a)) if (!same(a[k], z[k])) diffs.push(`row ${r} ${k}: js ${JSON.stringify(a[k])} c ${JSON.stringify(z[k])}`);
+  }
+  return { diffs: diffs.slice(0, max), rows: j.size };
+}
+
+/** Both surveys over capture files (as the first pass reads them). */
+export async function diffFiles(addon: AnalyzeAddon, files: string[], flow: FlowOptions, max = 10): Promise<{ diffs: string[]; rows: number }> {
+  const b = new Both(flow);
+  await processCaptures(files, {}, { ...flow, tracker: b, beforeDecode: (rec, n, i) => (b.at(n, i, rec.byteOffset), true) });
+  return compare(b, addon, max);
+}
+
+/** Both surveys over hand-built Ethernet frames. */
+export function diffFrames(addon: AnalyzeAddon, frames: { time: number; frame: Uint8Array }[], flow: FlowOptions, max = 10): { diffs: string[]; rows: number } {
+  const b = new Both(flow);
+  const dec = new PacketDecoder();
+  const rec = new PacketRecord();
+  let n = 0;
+  for (const f of frames) {
+    rec.index = n + 1;
+    rec.time = f.time;
+    rec.linkType = 1;
+    rec.data = f.frame;
+    rec.offset = 0;
+    rec.byteOffset = n * 100;
+    rec.capturedLength = f.frame.length;
+    rec.originalLength = f.frame.length;
+    b.at(n, 0, rec.byteOffset);
+    dec.decode(1, f.frame, 0, f.frame.length);
+    b.ingest(rec, dec, capturePointOf(dec, rec));
+    n++;
+  }
+  b.finish();
+  return compare(b, addon, max);
+}
