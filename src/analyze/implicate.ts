@@ -91,10 +91,9 @@ class IsnJoins {
     this.sorted = sorted;
   }
 
-  /** The other legs of the row's TCP connection through a NAT hop, in the order they ended. */
-  peers(row: number, out: number[]): void {
-    const isn = this.isns[row]!;
-    if (isn < 0) return;
+  /** Where the row's client ISN starts in `sorted` (-1: no SYN seen). */
+  private first(isn: number): number {
+    if (isn < 0) return -1;
     const s = this.sorted;
     const isns = this.isns;
     let lo = 0;
@@ -104,6 +103,38 @@ class IsnJoins {
       if (isns[s[mid]!]! < isn) lo = mid + 1;
       else hi = mid;
     }
+    return lo;
+  }
+
+  /**
+   * How a NAT join can reach the row's leg: 0 never (no other connection has its client ISN, or
+   * it has none), 1 never but its ISN is shared (by connections whose SYNs are further apart
+   * than ISN_WINDOW_SECONDS), 2 maybe (another connection has it within that window).
+   */
+  reach(row: number): 0 | 1 | 2 {
+    const isn = this.isns[row]!;
+    const lo = this.first(isn);
+    if (lo < 0) return 0;
+    const s = this.sorted;
+    const isns = this.isns;
+    const start = this.r.startTime(row);
+    let shared = false;
+    for (let i = lo; i < s.length && isns[s[i]!] === isn; i++) {
+      const o = s[i]!;
+      if (o === row) continue;
+      shared = true;
+      if (Math.abs(this.r.startTime(o) - start) <= ISN_WINDOW_SECONDS) return 2;
+    }
+    return shared ? 1 : 0;
+  }
+
+  /** The other legs of the row's TCP connection through a NAT hop, in the order they ended. */
+  peers(row: number, out: number[]): void {
+    const isn = this.isns[row]!;
+    const lo = this.first(isn);
+    if (lo < 0) return;
+    const s = this.sorted;
+    const isns = this.isns;
     let end = lo;
     while (end < s.length && isns[s[end]!] === isn) end++;
     if (end - lo > MAX_KEY_SHARERS) return;
@@ -175,6 +206,14 @@ export class Implicated {
   /** The NAT join of the survey's connections (built on first use). */
   natPeers(row: number, out: number[]): void {
     (this.joins ??= new IsnJoins(this.recs)).peers(row, out);
+  }
+
+  /**
+   * Whether a NAT join (correlate/legs.ts: by client ISN within ISN_WINDOW_SECONDS; the survey
+   * has no first-payload prints) can ever reach the row's leg: see IsnJoins.reach.
+   */
+  joinReach(row: number): 0 | 1 | 2 {
+    return (this.joins ??= new IsnJoins(this.recs)).reach(row);
   }
 
   /** The connection that replaced this one on its 5-tuple (-1: none). */

@@ -217,8 +217,11 @@ export class AnalysisSession {
     return this.replayViews(v, legView(rec), icmpError);
   }
 
-  /** A connection's views given to the Correlator (the leg first), counted, its ICMP error joined. */
-  replayViews(v: ConnView, leg: LegView, icmpError?: ConnView['icmpError']): ConnView {
+  /**
+   * A connection's views given to the Correlator (the leg first), counted, its ICMP error joined.
+   * `soloLeg`: no other leg can be joined to this one or from it (Correlator.addLeg).
+   */
+  replayViews(v: ConnView, leg: LegView, icmpError?: ConnView['icmpError'], soloLeg: false | 'alone' | 'counted' = false): ConnView {
     this.stats.tcpConnections++;
     this.stats.connections++;
     const icmp = this.icmpErrors.get(`${v.clientAddr}|${v.clientPort}|${v.serverAddr}|${v.serverPort}`);
@@ -226,7 +229,7 @@ export class AnalysisSession {
     else if (icmp && icmp.time >= v.startTime - 1) v.icmpError = { time: icmp.time, from: icmp.from, type: icmp.type, code: icmp.code };
     // The leg first: keeping a connection brings its NAT peers along, looked up in the leg index.
     // (An attempt of a flood or scan is only counted: addConnection drops its leg again.)
-    this.corr.addLeg(leg);
+    this.corr.addLeg(leg, soloLeg);
     this.corr.addConnection(v);
     if (this.opts.all) this.allConns.push(v);
     if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient)) {

@@ -75,51 +75,118 @@ export function surveyLegView(r: SurveyRecords, row: number): LegView {
   return new SurveyLeg(r, row, r.uid(row));
 }
 
-export function surveyConnView(r: SurveyRecords, row: number): ConnView {
-  const marks: TcpMark[] = [];
-  const cFin = r.finSeen(row, 0);
-  const sFin = r.finSeen(row, 1);
-  if (cFin) marks.push({ time: r.finTime(row, 0), fromClient: true, kind: 'fin', length: 0, idleBeforeSeconds: r.finIdle(row, 0), acksAllPeerData: null });
-  if (sFin) {
-    const m: TcpMark = { time: r.finTime(row, 1), fromClient: false, kind: 'fin', length: 0, idleBeforeSeconds: r.finIdle(row, 1), acksAllPeerData: null };
-    // (In time order; the client's first on a tie, as a stable sort of [client, server] leaves them.)
-    if (cFin && m.time < marks[0]!.time) marks.unshift(m);
-    else marks.push(m);
+/**
+ * A connection view read from the survey's records when asked (like SurveyLeg): the Correlator
+ * holds every connection it does not keep for a while (its recent connections, for a NAT peer
+ * kept later), long enough to outlive the young generation, so a full copy of the fields (about
+ * 600 bytes with its marks and SYN times) became old-generation garbage for every connection;
+ * this is three fields. Arrays (marks, SYN times, idle gaps) are made at each read, short-lived.
+ */
+class SurveyConnView implements ConnView {
+  icmpError?: ConnView['icmpError'];
+  tlsFailure: ConnView['tlsFailure'] = null;
+  constructor(
+    private readonly r: SurveyRecords,
+    private readonly row: number,
+    readonly uid: string,
+  ) {}
+  get communityId(): null {
+    return null;
   }
-  const synAck = r.synAckTime(row);
-  const closedBy = r.closedBy(row);
-  const capturePoint = r.capturePoint(row);
-  return {
-    uid: r.uid(row),
-    communityId: null,
-    capturePoint,
-    capturePoints: [capturePoint],
-    clientIsn: r.isn(row, 0),
-    serverIsn: r.isn(row, 1),
-    clientFirstPayload: null,
-    serverFirstPayload: null,
-    clientAddr: r.clientAddr(row),
-    clientPort: r.clientPort(row),
-    serverAddr: r.serverAddr(row),
-    serverPort: r.serverPort(row),
-    startTime: r.startTime(row),
-    endTime: r.endTime(row),
-    connState: 'SF',
-    history: '',
-    rttSeconds: nn(synAck - r.lastSynTime(row)),
-    synTimes: r.synTimes(row),
-    synAckTime: nn(synAck),
-    refused: r.refused(row),
-    closedBy: closedBy < 0 ? null : closedBy === 0 ? 'client' : 'server',
-    closeHow: r.closeHow(row),
-    maxIdleSeconds: r.maxIdle(row),
-    idleGaps: r.idleGapList(row),
-    gapBytes: 0,
-    midstream: r.midstream(row),
-    marks,
-    requests: 0,
-    tlsFailure: null,
-  };
+  get capturePoint(): string {
+    return this.r.capturePoint(this.row);
+  }
+  get capturePoints(): string[] {
+    return [this.r.capturePoint(this.row)];
+  }
+  get clientIsn(): number | null {
+    return this.r.isn(this.row, 0);
+  }
+  get serverIsn(): number | null {
+    return this.r.isn(this.row, 1);
+  }
+  get clientFirstPayload(): null {
+    return null;
+  }
+  get serverFirstPayload(): null {
+    return null;
+  }
+  get clientAddr(): string {
+    return this.r.clientAddr(this.row);
+  }
+  get clientPort(): number {
+    return this.r.clientPort(this.row);
+  }
+  get serverAddr(): string {
+    return this.r.serverAddr(this.row);
+  }
+  get serverPort(): number {
+    return this.r.serverPort(this.row);
+  }
+  get startTime(): number {
+    return this.r.startTime(this.row);
+  }
+  get endTime(): number {
+    return this.r.endTime(this.row);
+  }
+  get connState(): string {
+    return 'SF';
+  }
+  get history(): string {
+    return '';
+  }
+  get rttSeconds(): number | null {
+    return nn(this.r.synAckTime(this.row) - this.r.lastSynTime(this.row));
+  }
+  get synTimes(): number[] {
+    return this.r.synTimes(this.row);
+  }
+  get synAckTime(): number | null {
+    return nn(this.r.synAckTime(this.row));
+  }
+  get refused(): boolean {
+    return this.r.refused(this.row);
+  }
+  get closedBy(): 'client' | 'server' | null {
+    const c = this.r.closedBy(this.row);
+    return c < 0 ? null : c === 0 ? 'client' : 'server';
+  }
+  get closeHow(): 'fin' | 'rst' | null {
+    return this.r.closeHow(this.row);
+  }
+  get maxIdleSeconds(): number {
+    return this.r.maxIdle(this.row);
+  }
+  get idleGaps(): { start: number; end: number; seconds: number }[] {
+    return this.r.idleGapList(this.row);
+  }
+  get gapBytes(): number {
+    return 0;
+  }
+  get midstream(): boolean {
+    return this.r.midstream(this.row);
+  }
+  get marks(): TcpMark[] {
+    const r = this.r;
+    const row = this.row;
+    const marks: TcpMark[] = [];
+    const cFin = r.finSeen(row, 0);
+    if (cFin) marks.push({ time: r.finTime(row, 0), fromClient: true, kind: 'fin', length: 0, idleBeforeSeconds: r.finIdle(row, 0), acksAllPeerData: null });
+    if (r.finSeen(row, 1)) {
+      const m: TcpMark = { time: r.finTime(row, 1), fromClient: false, kind: 'fin', length: 0, idleBeforeSeconds: r.finIdle(row, 1), acksAllPeerData: null };
+      // (In time order; the client's first on a tie, as a stable sort of [client, server] leaves them.)
+      if (cFin && m.time < marks[0]!.time) marks.unshift(m);
+      else marks.push(m);
+    }
+    return marks;
+  }
+  get requests(): number {
+    return 0;
+  }
+}
+
+export function surveyConnView(r: SurveyRecords, row: number): ConnView {
+  return new SurveyConnView(r, row, r.uid(row));
 }
 
 /** The open-leg note a connection gets when it starts (what the session tells the Correlator then). */

@@ -204,7 +204,7 @@ export async function analyzeTargeted(
       flowLogsRead = true;
     }
     const session = new AnalysisSession(keys, corr, { incident, onWarning: note });
-    replay(recs, runs, icmp, session, corr);
+    replay(recs, runs, icmp, session, corr, imp);
     for (const [t, r] of counted.values()) {
       session.stats.httpTransactions += t;
       session.stats.httpResponses += r;
@@ -392,8 +392,15 @@ class Steps {
  * Feeds the correlation: every connection's start and end, the dissected connections' records
  * and kept transactions, the ICMP errors, in the order the full analysis produces them.
  */
-function replay(recs: SurveyRecords, runs: SecondPassEvent[][], icmp: { ev: IcmpErrorEvent; packet: number }[], session: AnalysisSession, corr: Correlator): void {
+function replay(recs: SurveyRecords, runs: SecondPassEvent[][], icmp: { ev: IcmpErrorEvent; packet: number }[], session: AnalysisSession, corr: Correlator, imp: Implicated): void {
   const n = recs.size;
+  // While the legs stay under the index's cap (nothing is evicted, so the index holds the same
+  // legs either way):
+  // - a leg no other can be joined to is held as a time span, not one by one (LegIndex.addSolo);
+  // - a connection's open leg is not indexed: the survey's has no ISN and no prints, so nothing
+  //   can look it up before its final leg replaces it (the index kept each one, stale, until its
+  //   next sweep: old-generation garbage for every connection).
+  const solos = n <= corr.legs.maxLegs;
   const endP = (row: number): number => recs.endPacket(row);
   const endSub = (row: number): number => (recs.endPhase(row) === END_AT_PACKET ? SUB_PACKET_END : SUB_CLOCK_END);
   const ended = new Map<number, Extract<SecondPassEvent, { kind: 'end' }>>();
@@ -421,7 +428,7 @@ function replay(recs: SurveyRecords, runs: SecondPassEvent[][], icmp: { ev: Icmp
     }
   }
   for (let row = 0; row < n; row++) {
-    steps.add(recs.firstPacket(row), SUB_START, 0, STEP_START, row);
+    if (!solos) steps.add(recs.firstPacket(row), SUB_START, 0, STEP_START, row);
     steps.add(endP(row), endSub(row), row * 2 + 1, STEP_END, row);
   }
   for (let k = 0; k < icmp.length; k++) steps.add(icmp[k]!.packet, SUB_ICMP, 0, STEP_ICMP, k);
@@ -440,7 +447,8 @@ function replay(recs: SurveyRecords, runs: SecondPassEvent[][], icmp: { ev: Icmp
         const e = ended.get(ref);
         if (e !== undefined) session.applyEnded(e.ended);
         else {
-          session.replayViews(surveyConnView(recs, ref), surveyLegView(recs, ref));
+          const reach = solos ? imp.joinReach(ref) : 2;
+          session.replayViews(surveyConnView(recs, ref), surveyLegView(recs, ref), undefined, reach === 0 ? 'alone' : reach === 1 ? 'counted' : false);
           if (isTlsSurveyed(recs, ref)) session.stats.tlsSessions++;
         }
         break;

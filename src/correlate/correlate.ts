@@ -17,7 +17,7 @@
  */
 import { ownString, ownStringOrNull } from '../logs/lines.js';
 import { assembleCases, type BuildContext } from './assemble.js';
-import { LegIndex, upstreamOf } from './legs.js';
+import { DEFAULT_MAX_LEGS, LegIndex, upstreamOf } from './legs.js';
 import type { Case } from './case.js';
 import type { LegRole, RoleCoverage } from './path.js';
 import { byTraceRoot, ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
@@ -133,7 +133,7 @@ export class Correlator {
   constructor(opts: CorrelateOptions = {}) {
     this.maxSkew = opts.maxSkewSeconds ?? 10;
     this.slack = opts.slackSeconds ?? 2;
-    this.legs = new LegIndex(opts.maxLegs ?? 200_000);
+    this.legs = new LegIndex(opts.maxLegs ?? DEFAULT_MAX_LEGS);
   }
 
   /** Widens the capture's covered time span (call with each connection's start/end). */
@@ -162,10 +162,15 @@ export class Correlator {
     this.legs.add(openLeg(conn));
   }
 
-  /** Records the compact view of a connection that ended, for joining legs (call before addConnection). */
-  addLeg(l: LegView): void {
+  /**
+   * Records the compact view of a connection that ended, for joining legs (call before
+   * addConnection). `solo`: no other leg can be joined to it or from it, 'counted' when other
+   * legs share its client ISN (LegIndex.addSolo).
+   */
+  addLeg(l: LegView, solo: false | 'alone' | 'counted' = false): void {
     this.open.delete(l.uid);
-    this.legs.add(l);
+    if (solo === false) this.legs.add(l);
+    else this.legs.addSolo(l, solo === 'counted');
   }
 
   /**
@@ -395,7 +400,7 @@ export class Correlator {
 
   private lbCache: Set<string> | null = null;
 
-  private side(x: { clientAddr: string; clientPort: number; serverAddr: string; serverPort: number }, lb: Set<string>): 'client' | 'target' | 'unknown' {
+  private side(x: { clientAddr: string; serverAddr: string; serverPort: number }, lb: Set<string>): 'client' | 'target' | 'unknown' {
     if (this.logTargets.has(ep(x.serverAddr, x.serverPort)) || lb.has(x.clientAddr)) return 'target';
     if (lb.has(x.serverAddr)) return 'client';
     if (this.logTargetAddrs.has(x.serverAddr)) return 'target';
@@ -418,6 +423,11 @@ export class Correlator {
     if (leg) {
       for (const p of this.legs.natPeers(leg)) return this.upstream(leg, p.leg) === leg ? 'lb' : 'target';
     }
+    return this.backRoleByAddress(l);
+  }
+
+  /** backRole of a leg with no NAT peer. */
+  private backRoleByAddress(l: { clientAddr: string; serverAddr: string; serverPort: number }): LegRole {
     if (this.logTargets.has(ep(l.serverAddr, l.serverPort)) || this.lbSeen.has(l.clientAddr)) return 'lb';
     return this.logTargets.size > 0 ? 'target' : 'lb';
   }
@@ -596,6 +606,12 @@ export class Correlator {
       const s = this.side(l, lb);
       // Unknown: the side the user sees, as for transactions.
       if (s === 'target') widen(this.backRole(l), l.startTime, l.endTime);
+      else widen('client', l.startTime, l.endTime);
+    }
+    // Solo legs have no NAT peer.
+    for (const l of this.legs.solos()) {
+      const s = this.side(l, lb);
+      if (s === 'target') widen(this.backRoleByAddress(l), l.startTime, l.endTime);
       else widen('client', l.startTime, l.endTime);
     }
     // An open leg's end is now.

@@ -65,3 +65,50 @@ test('a leg replaced by its final view is not held twice: the open views are dro
   assert.equal(capped.get('C0'), undefined);
   assert.ok(capped.get('C1') !== undefined && capped.get('Cnew') !== undefined);
 });
+
+test('solo legs are held as spans per client and server, not one by one; the last one stays whole until the next', () => {
+  const idx = new LegIndex();
+  const n = 10_000;
+  for (let i = 0; i < n; i++) idx.addSolo(leg(`C${i}`, `10.0.0.${i % 3}`, '10.0.1.20', i, 100 + i), false);
+  assert.equal(idx.size, n);
+  // Nothing held per leg: no entry one by one, one span per client (three clients).
+  assert.equal([...idx.values()].length, 0);
+  assert.equal((idx as unknown as { byIsn: Map<number, string[]> }).byIsn.size, 0);
+  const spans = [...idx.solos()].sort((a, b) => a.clientAddr.localeCompare(b.clientAddr));
+  assert.deepEqual(
+    spans.map((s) => [s.clientAddr, s.startTime, s.endTime]),
+    [
+      ['10.0.0.0', 100, 100 + n - 1 + 1],
+      ['10.0.0.1', 101, 100 + n - 3 + 1],
+      ['10.0.0.2', 102, 100 + n - 2 + 1],
+    ],
+  );
+  // The last one is found by uid while its connection is added, and can be dropped (an attempt only counted).
+  idx.addSolo(leg('Clast', '10.0.0.9', '10.0.1.20', 5, 50), false);
+  assert.equal(idx.get('Clast')?.uid, 'Clast');
+  assert.deepEqual(idx.natPeers(idx.get('Clast')!), []);
+  idx.delete('Clast');
+  assert.equal(idx.get('Clast'), undefined);
+  assert.equal([...idx.solos()].length, 3);
+});
+
+test('a solo leg whose ISN others share still counts among its sharers: the key retires as it would with every leg indexed', () => {
+  // MAX_KEY_SHARERS + 1 legs with one ISN, far apart in time (a capture repeating itself), then two
+  // legs of one connection through a NAT hop with that ISN: no join, the key is retired.
+  const build = (counted: boolean): LegIndex => {
+    const idx = new LegIndex();
+    for (let i = 0; i <= MAX_KEY_SHARERS; i++) idx.addSolo(leg(`C${i}`, `10.0.${i}.1`, '10.0.1.20', 4242, 1000 * i), counted);
+    idx.add(leg('Ca', '203.0.113.9', '10.0.0.5', 4242, 20_000));
+    idx.add(leg('Cb', '10.0.0.5', '10.0.1.20', 4242, 20_000.5));
+    return idx;
+  };
+  const all = new LegIndex();
+  for (let i = 0; i <= MAX_KEY_SHARERS; i++) all.add(leg(`C${i}`, `10.0.${i}.1`, '10.0.1.20', 4242, 1000 * i));
+  all.add(leg('Ca', '203.0.113.9', '10.0.0.5', 4242, 20_000));
+  all.add(leg('Cb', '10.0.0.5', '10.0.1.20', 4242, 20_000.5));
+  assert.equal(all.natPeers(all.get('Ca')!).length, 0);
+  assert.equal(build(true).natPeers(build(true).get('Ca')!).length, 0);
+  // (Not counted, the key would still join them: that is why addSolo counts them.)
+  const uncounted = build(false);
+  assert.equal(uncounted.natPeers(uncounted.get('Ca')!).length, 1);
+});

@@ -23,6 +23,21 @@ export const PRINT_WINDOW_SECONDS = 1;
  */
 export const MAX_KEY_SHARERS = 8;
 
+/** Legs indexed by default before the oldest are forgotten. */
+export const DEFAULT_MAX_LEGS = 200_000;
+
+/**
+ * Where solo legs (LegIndex.addSolo) between one client and one server ip:port were seen: the
+ * earliest start and latest end, which is all the correlation reads of them (role coverage).
+ */
+export interface SoloSpan {
+  readonly clientAddr: string;
+  readonly serverAddr: string;
+  readonly serverPort: number;
+  startTime: number;
+  endTime: number;
+}
+
 /** A NAT peer of a leg: the same TCP connection seen on the other side of an address-rewriting hop. */
 export interface NatPeer {
   leg: LegView;
@@ -53,14 +68,67 @@ export class LegIndex {
   private readonly sharedIsn = new Set<number>();
   private readonly sharedPrint = new Set<number>();
 
-  constructor(private readonly maxLegs = 200_000) {}
+  /**
+   * Solo legs: legs no other leg can ever be joined to or from (no first-payload prints, and no
+   * other connection of the capture has their client ISN with a SYN within ISN_WINDOW_SECONDS:
+   * the batch analysis knows this from its survey). They are held as time spans per client and
+   * server ip:port, not one by one: memory that does not grow with the connections. The last one
+   * added stays whole until the next leg comes (the Correlator looks it up, and may drop it, while
+   * adding its connection).
+   */
+  private pendingSolo: LegView | null = null;
+  /** Whether the pending solo leg's uid is in byIsn (see addSolo). */
+  private pendingCounted = false;
+  private readonly soloSpans = new Map<string, SoloSpan>();
+  private soloCount = 0;
 
+  constructor(readonly maxLegs = DEFAULT_MAX_LEGS) {}
+
+  /** Legs indexed (solo legs included). */
   get size(): number {
-    return this.byUid.size;
+    return this.byUid.size + this.soloCount + (this.pendingSolo !== null ? 1 : 0);
   }
 
   get(uid: string): LegView | undefined {
-    return this.byUid.get(uid);
+    return this.byUid.get(uid) ?? (this.pendingSolo !== null && this.pendingSolo.uid === uid ? this.pendingSolo : undefined);
+  }
+
+  /**
+   * Adds a solo leg (see pendingSolo), replacing the index's entry for its uid (its open leg).
+   * `counted`: other legs share its client ISN (further apart in time than a join allows), so it
+   * still counts among the key's sharers (MAX_KEY_SHARERS), as add() would count it. Callers use
+   * it only while the legs stay under the cap: solo legs are never evicted.
+   */
+  addSolo(l: LegView, counted: boolean): void {
+    this.flushSolo();
+    const old = this.byUid.get(l.uid);
+    if (old) {
+      this.remove(old);
+      this.order.noteStale(this.current);
+    }
+    if (counted && l.clientIsn !== null) push(this.byIsn, this.sharedIsn, l.clientIsn, l.uid);
+    this.pendingSolo = l;
+    this.pendingCounted = counted;
+  }
+
+  private flushSolo(): void {
+    const l = this.pendingSolo;
+    if (l === null) return;
+    this.pendingSolo = null;
+    this.soloCount++;
+    const k = `${l.clientAddr}|${l.serverAddr}|${l.serverPort}`;
+    const s = this.soloSpans.get(k);
+    if (s === undefined) this.soloSpans.set(k, { clientAddr: l.clientAddr, serverAddr: l.serverAddr, serverPort: l.serverPort, startTime: l.startTime, endTime: l.endTime });
+    else {
+      if (l.startTime < s.startTime) s.startTime = l.startTime;
+      if (l.endTime > s.endTime) s.endTime = l.endTime;
+    }
+  }
+
+  /** The solo legs' spans (see SoloSpan). */
+  solos(): IterableIterator<SoloSpan> {
+    this.flushSolo();
+    return this.soloSpans.values();
   }
 
   /** Whether `x` is the index's leg for its uid (not replaced or removed since it was added). */
@@ -87,6 +155,12 @@ export class LegIndex {
 
   /** Forgets one leg (an attempt of a flood, only counted). */
   delete(uid: string): void {
+    const p = this.pendingSolo;
+    if (p !== null && p.uid === uid) {
+      if (this.pendingCounted && p.clientIsn !== null) pull(this.byIsn, p.clientIsn, uid);
+      this.pendingSolo = null;
+      return;
+    }
     const l = this.byUid.get(uid);
     if (l) {
       this.remove(l);
@@ -110,11 +184,14 @@ export class LegIndex {
         this.order.noteStale(this.current);
       }
     }
+    this.flushSolo();
+    for (const [k, sp] of this.soloSpans) if (sp.endTime < time) this.soloSpans.delete(k);
     // Retired keys are learned again if still shared (a flood that goes on re-retires its ISN).
     this.sharedIsn.clear();
     this.sharedPrint.clear();
   }
 
+  /** The legs held one by one (not the solo legs: solos()). */
   values(): IterableIterator<LegView> {
     return this.byUid.values();
   }
