@@ -571,7 +571,8 @@ static int64_t fill(reader *r, size_t have, size_t want) {
 
 static int read_file(reader *r, const char *path) {
   if (strcmp(path, "-") == 0 || strncmp(path, "s3://", 5) == 0) return decline(r, "%s is not a local file", path);
-  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO must not wait for its writer (it is declined below); regular files ignore it */
+  r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (r->fd < 0) return decline(r, "cannot open a capture (%s)", strerror(errno));
   struct stat st;
   if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) return decline(r, "a capture that is not a regular file");

@@ -104,7 +104,7 @@ interface ReadSegments {
 
 /** The native path: null with the reason when it declined. */
 export function nativePass(addon: { readSegments: (paths: string[], o?: object) => ReadSegments }, inputs: string[], window: TimeWindow | null): { pass: PassResult | null; why: string } {
-  const r = addon.readSegments(inputs, window === null ? {} : { since: window.since ?? undefined, until: window.until ?? undefined });
+  const r = addon.readSegments(inputs, window === null ? {} : { since: window.since, until: window.until });
   if (r.status !== 'ok') return { pass: null, why: r.why };
   const res = r.result;
   const s = r.segments;
