@@ -179,5 +179,6 @@ static napi_value survey_segments(napi_env env, napi_callback_info info) {
 }
 
 int ml_register_survey(napi_env env, napi_value exports) {
-  return ml_export(env, exports, "surveySegments", survey_segments);
+  if (ml_export(env, exports, "surveySegments", survey_segments) != 0) return -1;
+  return ml_register_first_pass(env, exports);
 }

@@ -9,4 +9,7 @@ int ml_survey_opts_from(napi_env env, napi_value o, ml_survey_opts *opts, ml_sur
 /* { rows, f, i, extra, a6, stats } (copies); NULL when N-API failed. */
 napi_value ml_survey_result(napi_env env, const ml_survey *s);
 
+/* Registers firstPass (first-pass.c: reader -> survey on the threadpool). */
+int ml_register_first_pass(napi_env env, napi_value exports);
+
 #endif

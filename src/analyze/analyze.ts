@@ -19,6 +19,7 @@ import { assembleReport } from './assemble.js';
 import { loadDissectors } from './dissectors.js';
 import { AnalysisSession } from './session.js';
 import { analyzeTargeted } from './targeted.js';
+import { startNativeFirstPass } from '../flow/first-pass-native.js';
 import { differentialChecks, reportDifference } from './differential.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { caseSelected, packetWindow } from './incident.js';
@@ -33,14 +34,18 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   };
   resetFindingIds();
 
+  // Only the connections a finding can need, read through TLS and HTTP (targeted.ts), unless the
+  // options or inputs need every connection read (why: stats.dissection.reason).
+  const needsFull = fullPipelineReason(inputs, opts);
+  // The targeted analysis's first pass starts first, in C on a worker thread when it can
+  // (flow/first-pass-native.ts): the key logs and the access logs are read meanwhile.
+  const native = needsFull === null && inputs.captures.length > 0 ? startNativeFirstPass(inputs.captures, { idleGapThresholdSeconds: ANALYZE_IDLE_GAP_SECONDS, ...opts.flow }, packetWindow(opts.incident ?? null)) : null;
+
   // Key logs.
   const keys = new KeyLog();
   const keyLogTexts: string[] = [];
   await readKeyLogs(inputs.keylogs ?? [], keys, note, opts.keepKeyLogTexts ? keyLogTexts : null);
 
-  // Only the connections a finding can need, read through TLS and HTTP (targeted.ts), unless the
-  // options or inputs need every connection read (why: stats.dissection.reason).
-  const needsFull = fullPipelineReason(inputs, opts);
   const checking = differentialChecks() && nestedChecks === 0;
   // Under the differential check, the targeted analysis the default skips without an access log
   // is run too and compared with the full one (below).
@@ -49,7 +54,7 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   if (needsFull === null && inputs.captures.length > 0) {
     const fallback = { reason: '' };
     const warningsBefore = warnings.length;
-    const t = await analyzeTargeted(inputs, opts, keys, note, opts.keepKeyLogTexts ? keyLogTexts : null, fallback);
+    const t = await analyzeTargeted(inputs, opts, keys, note, opts.keepKeyLogTexts ? keyLogTexts : null, fallback, native);
     if (t !== null) {
       const stats = t.session.stats;
       stats.captures = inputs.captures.length;

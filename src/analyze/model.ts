@@ -94,6 +94,14 @@ export interface ReportDissection {
   correlations?: number;
   /** Dissected connections by reason (a connection counts under each of its reasons). */
   byReason?: Record<string, number>;
+  /**
+   * Where a targeted analysis's first pass (capture read, decode, survey) ran: 'native' (the C
+   * reader and survey of the mirrorlens_analyze addon, on a worker thread while the logs were read)
+   * or 'javascript' (the reference; the same results), with `firstPassNote` saying why not native
+   * (the addon missing or stale, MIRRORLENS_NO_NATIVE=1, or what the native reader declined).
+   */
+  firstPass?: 'native' | 'javascript';
+  firstPassNote?: string;
   /** Why a targeted analysis fell back to reading everything. */
   fallback?: string;
 }

@@ -28,12 +28,14 @@ import { RETRY_WINDOW_SECONDS } from '../correlate/goaway.js';
 import { isFailedTx } from '../correlate/keys.js';
 import { pathLegs } from '../correlate/path.js';
 import { resetFindingIds } from '../diagnose/rules.js';
-import type { IcmpErrorEvent } from '../flow/options.js';
-import { processCaptures, type PipelineSummary } from '../flow/pipeline.js';
-import { END_AT_PACKET, FlowSurvey } from '../flow/survey.js';
+import type { TimeWindow } from '../capture/window.js';
+import type { NativeFirstPassResult } from '../flow/first-pass-native.js';
+import type { FlowOptions, IcmpErrorEvent } from '../flow/options.js';
+import type { PipelineSummary } from '../flow/pipeline.js';
+import { END_AT_PACKET } from '../flow/survey.js';
 import type { SurveyRecords } from '../flow/survey-records.js';
 import { formatKeyLogIssue, type KeyLog } from '../tls/keylog.js';
-import { isTlsSurveyed, observeTls } from '../tls/record-walk.js';
+import { isTlsSurveyed } from '../tls/record-walk.js';
 import { caseSelected, packetWindow } from './incident.js';
 import { closeOver, implicate, implicateAround, Why, type Implicated } from './implicate.js';
 import { readLogInputs } from './log-pass.js';
@@ -81,6 +83,7 @@ export async function analyzeTargeted(
   note: (m: string) => void,
   keyLogTexts: string[] | null,
   fallback: { reason: string },
+  native: Promise<NativeFirstPassResult> | null = null,
 ): Promise<TargetedResult | null> {
   const incident = opts.incident ?? null;
   const corrOpts: CorrelateOptions = { maxSkewSeconds: opts.maxSkewSeconds };
@@ -97,35 +100,26 @@ export async function analyzeTargeted(
     tape = t.data();
   }
 
-  // Pass 1: the survey.
-  const icmp: { ev: IcmpErrorEvent; packet: number }[] = [];
-  let packet = -1;
-  const survey = new FlowSurvey(null, { ...flow, observe: observeTls, onIcmpError: (ev) => icmp.push({ ev, packet }) });
+  // Pass 1: the survey — in C on the threadpool when the caller started it (it ran while the logs
+  // were read), else (or when it declined) in JavaScript here.
   const progress = opts.onProgress;
-  const summary = await processCaptures(
-    inputs.captures,
-    {
-      onSecrets(type: number, data: Uint8Array) {
-        for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
-        keyLogTexts?.push(Buffer.from(data).toString('utf8'));
-      },
-      onWarning(w: { message: string }) {
-        note(w.message);
-      },
-    },
-    {
-      ...flow,
-      window,
-      tracker: survey,
-      beforeDecode: (rec, n, i) => {
-        packet = n;
-        survey.at(n, i, rec.byteOffset);
-        if (progress !== undefined && ((n + 1) & 0xffff) === 0) progress({ file: '', packets: n + 1 });
-        return true;
-      },
-    },
-  );
-  const recs = survey.records;
+  const onSecrets = (type: number, data: Uint8Array): void => {
+    for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
+    keyLogTexts?.push(Buffer.from(data).toString('utf8'));
+  };
+  const done = native === null ? null : await native;
+  let first: { summary: PipelineSummary; recs: SurveyRecords; icmp: { ev: IcmpErrorEvent; packet: number }[] };
+  let firstPass: Pick<ReportDissection, 'firstPass' | 'firstPassNote'>;
+  if (done !== null && !('declined' in done)) {
+    for (const d of done.dsbs) onSecrets(d.type, d.data);
+    if (progress !== undefined && done.summary.flow.packets > 0) progress({ file: '', packets: done.summary.flow.packets });
+    first = done;
+    firstPass = { firstPass: 'native' };
+  } else {
+    first = await surveyInJs(inputs, flow, window, onSecrets, note, progress);
+    firstPass = { firstPass: 'javascript', firstPassNote: done === null ? 'not tried' : done.declined };
+  }
+  const { summary, recs, icmp } = first;
   const n = recs.size;
 
   const probe = new Correlator(corrOpts);
@@ -235,9 +229,47 @@ export async function analyzeTargeted(
       passes,
       correlations: round + 1,
       byReason: imp.byReason(),
+      ...firstPass,
     };
     return { corr, session, summary, logs, explained, dissection };
   }
+}
+
+/** The first pass in JavaScript: every packet through the survey (FlowSurvey, observing TLS). */
+async function surveyInJs(
+  inputs: AnalyzeInputs,
+  flow: FlowOptions,
+  window: TimeWindow | null,
+  onSecrets: (type: number, data: Uint8Array) => void,
+  note: (m: string) => void,
+  progress: AnalyzeOptions['onProgress'],
+): Promise<{ summary: PipelineSummary; recs: SurveyRecords; icmp: { ev: IcmpErrorEvent; packet: number }[] }> {
+  // (Loaded here: with the native first pass, the JavaScript reader and survey are not needed.)
+  const [{ processCaptures }, { FlowSurvey }, { observeTls }] = await Promise.all([import('../flow/pipeline.js'), import('../flow/survey.js'), import('../tls/record-walk.js')]);
+  const icmp: { ev: IcmpErrorEvent; packet: number }[] = [];
+  let packet = -1;
+  const survey = new FlowSurvey(null, { ...flow, observe: observeTls, onIcmpError: (ev) => icmp.push({ ev, packet }) });
+  const summary = await processCaptures(
+    inputs.captures,
+    {
+      onSecrets,
+      onWarning(w: { message: string }) {
+        note(w.message);
+      },
+    },
+    {
+      ...flow,
+      window,
+      tracker: survey,
+      beforeDecode: (rec, n, i) => {
+        packet = n;
+        survey.at(n, i, rec.byteOffset);
+        if (progress !== undefined && ((n + 1) & 0xffff) === 0) progress({ file: '', packets: n + 1 });
+        return true;
+      },
+    },
+  );
+  return { summary, recs: survey.records, icmp };
 }
 
 /** A second-pass record that disagrees with the survey (or a connection the pass did not end): the reason, else null. */

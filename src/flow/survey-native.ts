@@ -8,7 +8,7 @@
  *
  * `surveySegments` runs the C survey over segments decoded by the JavaScript (SegmentBatch): what
  * the differential tests compare with FlowSurvey. The first pass of `analyze` runs the C reader
- * and survey together (capture/first-pass-native.ts... see src/analyze/targeted.ts).
+ * and survey together (flow/first-pass-native.ts).
  */
 import type { AnalyzeAddon } from '../capture/native-analyze.js';
 import { ipv4ToString } from '../wire/ipv4.js';

@@ -54,13 +54,13 @@ class Both implements PacketTracker {
   }
 }
 
-function same(a: unknown, b: unknown): boolean {
+export function same(a: unknown, b: unknown): boolean {
   if (typeof a === 'number' && typeof b === 'number') return Object.is(a, b);
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Every field a reader of SurveyRecords can see of row `r`. */
-function rowFields(s: SurveyRecords, r: number): Record<string, unknown> {
+export function rowFields(s: SurveyRecords, r: number): Record<string, unknown> {
   const dirs = (f: (d: 0 | 1) => unknown): unknown[] => [f(0), f(1)];
   return {
     uid: s.uid(r),

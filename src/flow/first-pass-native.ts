@@ -1,0 +1,103 @@
+/**
+ * The first pass of a targeted analysis in C (native/analyze/first-pass.c): the native capture
+ * reader (read.c) hands each TCP segment to the native survey (survey.c) on a libuv threadpool
+ * thread, while the JavaScript goes on (the key log and the access logs are read meanwhile).
+ * What it gives is what processCaptures with a FlowSurvey tracker gives (src/analyze/targeted.ts):
+ * the pipeline summary, the survey's records, the ICMP errors (decoded here from the frames the
+ * reader kept) and the capture's Decryption Secrets Blocks, in order, for the caller to add to its
+ * key log when the JavaScript pass would have (after the log pass).
+ *
+ * When the addon is missing or stale, MIRRORLENS_NO_NATIVE=1, an input is not a local file, or
+ * the reader meets anything it does not handle exactly as the JavaScript does, the result says
+ * why (`declined`) and the caller runs the JavaScript pass for the whole input.
+ */
+import { loadAnalyzeNative } from '../capture/native-analyze.js';
+import { forEachNativePacket, nativeCaptureSummaries, nativeFileTimes, type NativeReadResult } from '../capture/native-read.js';
+import type { TimeWindow } from '../capture/window.js';
+import type { FlowOptions, FlowStats, IcmpErrorEvent } from './options.js';
+import type { PipelineSummary } from './pipeline.js';
+import { addNativeStats, nativeSurveyOptions, recordsFromNative, type NativeSurveyOptions, type NativeSurveyRows } from './survey-native.js';
+import type { SurveyRecords } from './survey-records.js';
+
+export interface NativeFirstPass {
+  summary: PipelineSummary;
+  recs: SurveyRecords;
+  /** ICMP errors quoting TCP, with the number of the packet that carried each (as the survey's onIcmpError saw them). */
+  icmp: { ev: IcmpErrorEvent; packet: number }[];
+  /** The captures' Decryption Secrets Blocks in order (for KeyLog.addDsb). */
+  dsbs: { type: number; data: Uint8Array }[];
+}
+
+export type NativeFirstPassResult = { declined: string } | NativeFirstPass;
+
+type FirstPassFn = (paths: string[], opts: NativeSurveyOptions & { since: number; until: number }) => Promise<{ declined: string } | { read: NativeReadResult; survey: NativeSurveyRows }>;
+
+/** Why the native first pass cannot run for these inputs (before asking the addon), or null. */
+function notLocal(inputs: readonly string[]): string | null {
+  for (const i of inputs) if (i === '-' || /^[a-z][a-z0-9+.-]*:\/\//i.test(i)) return `${i} is not a local file`;
+  return null;
+}
+
+/**
+ * Starts the native first pass over `inputs` (the survey observing TLS, as targeted.ts runs it);
+ * resolves with its result or why it declined. Never rejects for what the input holds.
+ */
+export function startNativeFirstPass(inputs: string[], flow: FlowOptions, window: TimeWindow | null): Promise<NativeFirstPassResult> {
+  const { addon, why } = loadAnalyzeNative();
+  if (addon === null) return Promise.resolve({ declined: why });
+  const local = notLocal(inputs);
+  if (local !== null) return Promise.resolve({ declined: local });
+  const opts = { ...nativeSurveyOptions(flow, [], true), since: window?.since ?? -Infinity, until: window?.until ?? Infinity };
+  let p: ReturnType<FirstPassFn>;
+  try {
+    p = (addon.firstPass as FirstPassFn)(inputs, opts);
+  } catch (e) {
+    return Promise.resolve({ declined: `the native first pass did not start: ${(e as Error).message}` });
+  }
+  return p.then(
+    async (r) => ('declined' in r ? r : await assemble(inputs, flow, r.read, r.survey)),
+    (e: unknown) => ({ declined: `the native first pass failed: ${(e as Error).message}` }),
+  );
+}
+
+async function assemble(inputs: string[], flow: FlowOptions, read: NativeReadResult, rows: NativeSurveyRows): Promise<NativeFirstPass> {
+  const stats: FlowStats = {
+    packets: read.decoded,
+    tcpPackets: 0,
+    nonTcpPackets: read.nonTcp,
+    skippedPackets: read.skipped,
+    duplicatePackets: 0,
+    connections: 0,
+    activeConnections: 0,
+    peakConnections: 0,
+    evictedConnections: 0,
+    timedOutConnections: 0,
+    bufferOverflows: 0,
+    gapBytes: 0,
+    events: 0,
+  };
+  addNativeStats(stats, rows.stats);
+  const recs = recordsFromNative(rows, read.points, flow.perCapturePoint ?? false);
+  const icmp: NativeFirstPass['icmp'] = [];
+  if (read.icmp.length > 0) {
+    // (Rare: the decoder loads only for them.)
+    const [{ PacketDecoder }, { icmpErrorEvent }] = await Promise.all([import('../wire/packet.js'), import('./icmp-error.js')]);
+    const dec = new PacketDecoder();
+    forEachNativePacket(read, (rec, p, point) => {
+      dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
+      const ev = icmpErrorEvent(rec, dec, point);
+      if (ev !== null) icmp.push({ ev, packet: p.packet });
+    });
+  }
+  const summary: PipelineSummary = {
+    files: nativeCaptureSummaries(inputs, read),
+    fileTimes: nativeFileTimes(inputs, read),
+    packets: read.packets,
+    decodeProblems: { truncated: read.truncated, malformed: read.malformed, unsupported: read.unsupported },
+    flow: stats,
+    firstTime: read.firstTime,
+    lastTime: read.lastTime,
+    outsideWindow: read.outsideWindow,
+  };
+  return { summary, recs, icmp, dsbs: read.dsbs.map((d) => ({ type: d.type, data: d.data })) };
+}

@@ -1,0 +1,110 @@
+// The first pass of a targeted analysis in C (flow/first-pass-native.ts: the native reader and
+// survey on the threadpool) against the JavaScript one (processCaptures with FlowSurvey observing
+// TLS, as analyze/targeted.ts runs it) on every capture of test/fixtures, one by one and the lab's
+// as one multi-file input, with and without a time window: the same pipeline summary (files,
+// interfaces, times, counts, flow stats), the same survey rows (every field), the same ICMP errors
+// and the same Decryption Secrets Blocks in order. Where the native side declines (gzip, a capture
+// warning...), it must say why in one line. Skipped when the addon is not built.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAnalyzeNative } from '../../src/capture/native-analyze.js';
+import type { TimeWindow } from '../../src/capture/window.js';
+import { startNativeFirstPass } from '../../src/flow/first-pass-native.js';
+import type { FlowOptions, IcmpErrorEvent } from '../../src/flow/options.js';
+import { processCaptures } from '../../src/flow/pipeline.js';
+import { FlowSurvey } from '../../src/flow/survey.js';
+import { observeTls } from '../../src/tls/record-walk.js';
+import { rowFields, same } from '../flow/survey-native-diff.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const { addon, why } = loadAnalyzeNative();
+const skip = addon === null ? `the native addon is not here: ${why}` : false;
+
+function captures(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.(pcap|pcapng|cap)(\.gz|\.\d+)?$/.test(name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function jsPass(inputs: string[], flow: FlowOptions, window: TimeWindow | null) {
+  const icmp: { ev: IcmpErrorEvent; packet: number }[] = [];
+  const dsbs: { type: number; data: Uint8Array }[] = [];
+  let packet = -1;
+  const survey = new FlowSurvey(null, { ...flow, observe: observeTls, onIcmpError: (ev) => icmp.push({ ev, packet }) });
+  const summary = await processCaptures(
+    inputs,
+    { onSecrets: (type, data) => dsbs.push({ type, data: Uint8Array.from(data) }) },
+    { ...flow, window, tracker: survey, beforeDecode: (rec, n, i) => ((packet = n), survey.at(n, i, rec.byteOffset), true) },
+  );
+  return { summary, recs: survey.records, icmp, dsbs };
+}
+
+/** Differences between the two first passes over `inputs` ('declined: ...' when the native one declined). */
+async function diff(inputs: string[], flow: FlowOptions, window: TimeWindow | null): Promise<string[]> {
+  const n = await startNativeFirstPass(inputs, flow, window);
+  if ('declined' in n) return [`declined: ${n.declined}`];
+  const j = await jsPass(inputs, flow, window);
+  const d: string[] = [];
+  const eq = (name: string, a: unknown, b: unknown): void => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) d.push(`${name}: js ${JSON.stringify(a)?.slice(0, 300)} c ${JSON.stringify(b)?.slice(0, 300)}`);
+  };
+  eq('summary', j.summary, n.summary);
+  eq('icmp', j.icmp, n.icmp);
+  eq('dsbs', j.dsbs.map((x) => [x.type, Buffer.from(x.data).toString('hex')]), n.dsbs.map((x) => [x.type, Buffer.from(x.data).toString('hex')]));
+  if (j.recs.size !== n.recs.size) d.push(`rows: js ${j.recs.size} c ${n.recs.size}`);
+  for (let r = 0; r < Math.min(j.recs.size, n.recs.size) && d.length < 10; r++) {
+    const a = rowFields(j.recs, r);
+    const b = rowFields(n.recs, r);
+    for (const k of Object.keys(a)) if (!same(a[k], b[k])) d.push(`row ${r} ${k}: js ${JSON.stringify(a[k])} c ${JSON.stringify(b[k])}`);
+  }
+  return d;
+}
+
+const files = captures(join(ROOT, 'test/fixtures'));
+const FLOW: FlowOptions = { idleGapThresholdSeconds: 1 };
+
+test(`the native first pass gives the JavaScript one's summary, rows, ICMP errors and secrets on every fixture (${files.length} captures)`, { skip }, async () => {
+  const problems: string[] = [];
+  const declined: string[] = [];
+  for (const f of files) {
+    for (const flow of [FLOW, { ...FLOW, perCapturePoint: true }]) {
+      const d = await diff([f], flow, null);
+      const name = f.slice(ROOT.length + 1);
+      if (d.length === 1 && d[0]!.startsWith('declined: ')) {
+        assert.doesNotMatch(d[0]!, /\n/, 'a reason is one line');
+        if (flow === FLOW) declined.push(`${name}: ${d[0]}`);
+      } else for (const x of d) problems.push(`${name} ${JSON.stringify(flow)}: ${x}`);
+    }
+  }
+  assert.deepEqual(problems.slice(0, 20), []);
+  // The native side takes every plain capture; it may decline gzip and the hostile fixtures (warnings).
+  assert.ok(declined.length < files.length / 4, `declined ${declined.length} of ${files.length}:\n${declined.join('\n')}`);
+});
+
+test('the native first pass follows several inputs as one, and a time window', { skip }, async () => {
+  const lab = files.filter((f) => f.includes('/lab/') && f.endsWith('.pcapng')).slice(0, 5);
+  assert.ok(lab.length >= 2);
+  assert.deepEqual(await diff(lab, FLOW, null), []);
+  const all = await jsPass(lab, FLOW, null);
+  const mid = (all.summary.firstTime! + all.summary.lastTime!) / 2;
+  assert.deepEqual(await diff(lab, FLOW, { since: mid - 0.5, until: mid + 0.5 }), []);
+  assert.deepEqual(await diff(lab, FLOW, { since: mid, until: Infinity }), []);
+});
+
+test('the native first pass declines what it does not take, saying why', async () => {
+  const gz = files.find((f) => f.endsWith('.gz'));
+  for (const inputs of [['s3://bucket/key.pcap'], ['-'], ...(gz ? [[gz]] : [])]) {
+    const r = await startNativeFirstPass(inputs, FLOW, null);
+    assert.ok('declined' in r, inputs[0]);
+    assert.match(r.declined, /\S/);
+  }
+});
