@@ -8,7 +8,13 @@
  * An input is a set of named files plus a little metadata, so that a failure is written as files
  * anyone can feed to the CLI, and replayed with `npm run fuzz -- --replay DIR`.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { loadAnalyzeNative } from '../src/capture/native-analyze.js';
 import { CaptureParser } from '../src/capture/parser.js';
+import type { CaptureWarning } from '../src/capture/record.js';
 import { Correlator } from '../src/correlate/correlate.js';
 import { albLogView, clbLogView, flowRowView } from '../src/correlate/from-logs.js';
 import type { Direction, EndReason, StreamSink } from '../src/flow/stream.js';
@@ -42,6 +48,7 @@ import { KEYLOG_CORRUPTIONS, keyLogTexts } from './keylog-corrupt.js';
 import { HOSTILE_TOKENS, mutateBytes, mutateText, type Rng } from './mutate.js';
 import { controlByteAt, findLeak, secretWindows, unescapedMarkup, withoutCarried } from './oracle.js';
 import { plaintextOf } from './plaintext.js';
+import { firstDifference, jsPassBytes, nativePass } from '../test/capture/native-diff.js';
 
 /** An oracle's verdict on a run that did not crash. */
 export class FuzzFailure extends Error {
@@ -160,6 +167,37 @@ const capture: Target = {
       p.end();
     } catch (e) {
       if (!isMirrorlensError(e)) throw e; // "not a capture" is the reader's documented error
+    }
+  },
+};
+
+// ---------------------------------------------------------------- native capture reader
+
+const scratch = join(tmpdir(), `ml-fuzz-native-read-${process.pid}-${threadId}.pcapng`);
+
+const nativeRead: Target = {
+  name: 'native-read',
+  what: 'the native capture reader and decoder (native/analyze/read.c) against the JavaScript: no crash; it declines, or gives the same segments, counts and summaries',
+  make(corpus, rng) {
+    const c = rng.pick(corpus.captures);
+    return { files: { 'capture.pcapng': mutateBytes(c.bytes, rng, [rng.pick(corpus.captures).bytes], 4) }, meta: { seed: c.name } };
+  },
+  exec(input) {
+    const { addon } = loadAnalyzeNative();
+    if (addon === null) return; // not built here: nothing to hold against the JavaScript
+    const b = input.files['capture.pcapng']!;
+    writeFileSync(scratch, b);
+    try {
+      const n = nativePass(addon as unknown as Parameters<typeof nativePass>[0], [scratch], null);
+      if (n.pass === null) return; // declined: the JavaScript reads it
+      const warnings: CaptureWarning[] = [];
+      const js = jsPassBytes(b, scratch, warnings);
+      if (js === null) throw new Error('the native reader read a file the JavaScript refuses as not a capture');
+      if (warnings.length > 0) throw new Error(`the native reader read a file the JavaScript warns about: ${warnings[0]!.message}`);
+      const d = firstDifference(js, n.pass);
+      if (d !== null) throw new Error(`the native reader differs from the JavaScript: ${d}`);
+    } finally {
+      rmSync(scratch, { force: true });
     }
   },
 };
@@ -488,7 +526,7 @@ const canaries: Target[] = [
 ];
 
 /** The in-process targets `npm run fuzz` runs by default, in order. */
-export const TARGETS: readonly Target[] = [packet, capture, tls, http, logs, keylog, session];
+export const TARGETS: readonly Target[] = [packet, capture, nativeRead, tls, http, logs, keylog, session];
 
 /** Every target by name, canaries included. */
 export function targetByName(name: string): Target | undefined {

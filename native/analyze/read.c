@@ -316,7 +316,7 @@ static int set_time(reader *r, const iface_rt *itf, const uint8_t *p, int64_t *s
 
 static const iface_rt *section_iface(reader *r, uint32_t id, const char *what) {
   if (id >= (uint32_t)r->n_section_ifs) {
-    decline(r, "a %s refers to an interface its section does not describe", what);
+    decline(r, "%s refers to an interface its section does not describe", what);
     return NULL;
   }
   return &r->ifs[r->n_ifs - r->n_section_ifs + (int)id];
@@ -440,12 +440,12 @@ static int pcapng_block(reader *r, const uint8_t *b, uint32_t len, int64_t at) {
       return idb(r, b, len);
     case 6:
     case 2: {
-      const char *what = type == 6 ? "enhanced packet block" : "packet block";
-      if (len < 32) return decline(r, "a %s is too short", what);
+      const char *what = type == 6 ? "an enhanced packet block" : "a packet block";
+      if (len < 32) return decline(r, "%s is too short", what);
       const iface_rt *itf = section_iface(r, type == 6 ? u32(r, b + 8) : u16(r, b + 8), what);
       if (itf == NULL) return -1;
       uint32_t cap = u32(r, b + 20);
-      if (cap > len - 32) return decline(r, "a %s says more captured bytes than it holds", what);
+      if (cap > len - 32) return decline(r, "%s says more captured bytes than it holds", what);
       int64_t sec, nsec;
       if (set_time(r, itf, b + 12, &sec, &nsec) < 0) return -1;
       if (packet_options(r, b, 28 + ((cap + 3) & ~3u), len - 4) < 0) return -1;
@@ -453,7 +453,7 @@ static int pcapng_block(reader *r, const uint8_t *b, uint32_t len, int64_t at) {
     }
     case 3: {
       if (len < 16) return decline(r, "a simple packet block is too short");
-      const iface_rt *itf = section_iface(r, 0, "simple packet block");
+      const iface_rt *itf = section_iface(r, 0, "a simple packet block");
       if (itf == NULL) return -1;
       uint32_t orig = u32(r, b + 8);
       uint32_t cap = itf->snaplen != 0 && orig > itf->snaplen ? itf->snaplen : orig;

@@ -5,14 +5,18 @@
  * errors through icmpErrorEvent), field by field. Used by test/capture/native-read.test.ts and the
  * fuzz target `native-read`.
  */
-import type { CaptureWarning } from '../../src/capture/record.js';
+import { interfaceContext } from '../../src/capture/interface-point.js';
+import { CaptureParser } from '../../src/capture/parser.js';
+import type { CaptureSummary, CaptureWarning } from '../../src/capture/record.js';
 import type { TimeWindow } from '../../src/capture/window.js';
 import { forEachNativePacket, nativeCaptureSummaries, nativeFileTimes, type NativeReadResult } from '../../src/capture/native-read.js';
 import { icmpErrorEvent } from '../../src/flow/icmp-error.js';
 import type { FlowStats, IcmpErrorEvent } from '../../src/flow/options.js';
-import { processCaptures, type PacketTracker, type PipelineSummary } from '../../src/flow/pipeline.js';
+import { capturePointOf, processCaptures, type PacketTracker, type PipelineSummary } from '../../src/flow/pipeline.js';
 import { SEGMENT_OK, SEGMENT_SKIPPED, segmentOf, TcpSegment } from '../../src/flow/segment.js';
+import { isMirrorlensError } from '../../src/wire/errors.js';
 import { PacketDecoder } from '../../src/wire/packet.js';
+import { Status } from '../../src/wire/status.js';
 
 /** Segment columns, in the order of readSegments' typed arrays (payloadHash last). */
 export const COLUMNS = [
@@ -39,13 +43,11 @@ export function fnv1a(b: Uint8Array, off: number, n: number): number {
 const hex = (b: Uint8Array, off: number, n: number): string => Buffer.from(b.buffer, b.byteOffset + off, n).toString('hex');
 const ZERO16 = '0'.repeat(32);
 
-/** The JavaScript path; `warnings` receives the reader's warnings (the native one must decline on any). */
-export async function jsPass(inputs: string[], window: TimeWindow | null, warnings: CaptureWarning[] = []): Promise<PassResult> {
+/** A tracker doing what the survey does with each packet (FlowSurvey.ingest up to its table), recording rows. */
+function recorder(at: { n: number; input: number; byteOffset: number }): { tracker: PacketTracker; rows: Row[]; icmp: PassResult['icmp']; stats: FlowStats } {
   const rows: Row[] = [];
   const icmp: PassResult['icmp'] = [];
-  const dsbs: PassResult['dsbs'] = [];
   const seg = new TcpSegment();
-  const at = { n: 0, input: 0, byteOffset: 0 };
   const stats = { packets: 0, tcpPackets: 0, nonTcpPackets: 0, skippedPackets: 0 } as FlowStats;
   const tracker: PacketTracker = {
     stats,
@@ -74,6 +76,14 @@ export async function jsPass(inputs: string[], window: TimeWindow | null, warnin
     },
     finish() {},
   };
+  return { tracker, rows, icmp, stats };
+}
+
+/** The JavaScript path; `warnings` receives the reader's warnings (the native one must decline on any). */
+export async function jsPass(inputs: string[], window: TimeWindow | null, warnings: CaptureWarning[] = []): Promise<PassResult> {
+  const dsbs: PassResult['dsbs'] = [];
+  const at = { n: 0, input: 0, byteOffset: 0 };
+  const { tracker, rows, icmp, stats } = recorder(at);
   const s = await processCaptures(
     inputs,
     {
@@ -93,6 +103,79 @@ export async function jsPass(inputs: string[], window: TimeWindow | null, warnin
   );
   const { files, fileTimes, packets, decodeProblems, firstTime, lastTime, outsideWindow } = s;
   return { rows, summary: { files, fileTimes, packets, decodeProblems, firstTime, lastTime, outsideWindow }, stats: { ...stats }, dsbs, icmp };
+}
+
+/**
+ * processCaptures for one input held in memory, no window, synchronously (for the fuzz target,
+ * whose targets are synchronous): the parser, decoder, capture points and counts as there. Null
+ * when the parser refuses the bytes (not a capture).
+ */
+export function jsPassBytes(bytes: Uint8Array, file: string, warnings: CaptureWarning[]): PassResult | null {
+  const dsbs: PassResult['dsbs'] = [];
+  const at = { n: 0, input: 0, byteOffset: 0 };
+  const { tracker, rows, icmp, stats } = recorder(at);
+  const dec = new PacketDecoder();
+  const points: string[] = [];
+  const problems = { truncated: 0, malformed: 0, unsupported: 0 };
+  let first = NaN;
+  let last = -Infinity;
+  let fileFirst = Infinity;
+  let fileLast = -Infinity;
+  let n = 0;
+  const parser = new CaptureParser(file, {
+    onPacket(rec) {
+      at.n = n++;
+      at.byteOffset = rec.byteOffset;
+      const st = dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
+      if (st === Status.Truncated) problems.truncated++;
+      else if (st === Status.Malformed) problems.malformed++;
+      else if (st === Status.Unsupported) problems.unsupported++;
+      const t = rec.time;
+      if (Number.isNaN(first)) first = t;
+      if (t > last) last = t;
+      if (t < fileFirst) fileFirst = t;
+      if (t > fileLast) fileLast = t;
+      tracker.ingest(rec, dec, capturePointOf(dec, rec) || (points[rec.interfaceId] ?? ''));
+    },
+    onSecrets: (type, data) => dsbs.push({ type, hex: hex(data, 0, data.length) }),
+    onWarning: (w) => warnings.push(w),
+    onInterface: (i) => (points[i.id] = interfaceContext(i).point),
+  });
+  try {
+    parser.push(bytes);
+    parser.end();
+  } catch (e) {
+    if (isMirrorlensError(e)) return null;
+    throw e;
+  }
+  const summary: CaptureSummary = {
+    file,
+    format: parser.format ?? 'pcap',
+    packets: parser.packets,
+    bytes: parser.bytes,
+    warnings: parser.warnings,
+    warningList: parser.warningList,
+    truncated: parser.truncated,
+    gzip: false,
+    secretsBlocks: parser.secretsBlocks,
+    interfaces: parser.interfaces,
+  };
+  const fin = (x: number): number | null => (Number.isFinite(x) ? x : null);
+  return {
+    rows,
+    summary: {
+      files: [summary],
+      fileTimes: [{ file, firstTime: fin(fileFirst), lastTime: fin(fileLast) }],
+      packets: parser.packets,
+      decodeProblems: problems,
+      firstTime: Number.isNaN(first) ? null : first,
+      lastTime: fin(last),
+      outsideWindow: 0,
+    },
+    stats: { ...stats },
+    dsbs,
+    icmp,
+  };
 }
 
 interface ReadSegments {

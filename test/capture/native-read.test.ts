@@ -94,8 +94,11 @@ test('several inputs read as one capture, with windows that start late and stop 
   }
 });
 
-test('the bench capture agrees (when it is on this machine)', { skip: skip || (existsSync(join(root, '../../bench-load/capture')) ? false : 'no bench capture') }, async () => {
-  const dir = join(root, '../../bench-load/capture');
+// The lab's load capture (bench/analyze/run.ts): MIRRORLENS_BENCH_LOAD names its directory (default bench/out/load).
+const benchDir = join(resolve(process.env.MIRRORLENS_BENCH_LOAD ?? join(root, 'bench/out/load')), 'capture');
+
+test('the bench capture agrees (when it is on this machine)', { skip: skip || (existsSync(benchDir) ? false : 'no bench capture') }, async () => {
+  const dir = benchDir;
   const files = readdirSync(dir).filter((n) => n.endsWith('.pcapng')).map((n) => join(dir, n));
   assert.ok((await compare(files)).native);
 });
