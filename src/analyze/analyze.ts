@@ -9,7 +9,7 @@ import { Correlator } from '../correlate/correlate.js';
 import { resetFindingIds } from '../diagnose/rules.js';
 import { LogIncidents } from '../diagnose/logs-only.js';
 import { logIncidentFinding } from '../diagnose/logs-findings.js';
-import { processCaptures, type PipelineSummary } from '../flow/pipeline.js';
+import type { PipelineSummary } from '../flow/pipeline.js';
 import { KeyLog, formatKeyLogIssue } from '../tls/keylog.js';
 import { readKeyLogs } from './keylogs.js';
 import { readLogInputs } from './log-pass.js';
@@ -79,7 +79,9 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   const logsOnly = inputs.captures.length === 0 ? new LogIncidents() : null;
   const logs = await readLogInputs(inputs, corr, note, rec, incident, undefined, logsOnly);
 
-  // Captures.
+  // Captures. (The reader and flow table load here: a targeted analysis with a native first pass
+  // may not need them.)
+  const { processCaptures } = await import('../flow/pipeline.js');
   if (inputs.captures.length > 0) await loadDissectors();
   const session = new AnalysisSession(keys, corr, { all: opts.all, onWarning: note, recorder: rec, incident });
   const stats = session.stats;

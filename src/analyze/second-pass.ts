@@ -27,10 +27,9 @@ import type { TimeWindow } from '../capture/window.js';
 import { loadDissectors } from './dissectors.js';
 import type { AnalysisSession, EndedConnection } from './session.js';
 
-/** When, in the handling of packet `packet`, an event came: as the clock moved before it, while the packet was processed, or at the capture's end. */
-export const PHASE_CLOCK = 0;
-export const PHASE_PACKET = 1;
-export const PHASE_FINISH = 2;
+import { PHASE_CLOCK, PHASE_FINISH, PHASE_PACKET } from './pass-phase.js';
+
+export { PHASE_CLOCK, PHASE_FINISH, PHASE_PACKET };
 
 /** The endpoints of a connection a transaction was seen on (what the Correlator's view of it reads). */
 export interface ConnSnapshot extends ConnInfo {

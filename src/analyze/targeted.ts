@@ -42,7 +42,8 @@ import { readLogInputs } from './log-pass.js';
 import { LogTape, playLogTape, type LogTapeData } from './log-tape.js';
 import type { ReportDissection, ReportLogs } from './model.js';
 import { ANALYZE_IDLE_GAP_SECONDS, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
-import { dissect, PHASE_CLOCK, PHASE_FINISH, type SecondPassEvent } from './second-pass.js';
+import { PHASE_CLOCK, PHASE_FINISH } from './pass-phase.js';
+import type { SecondPassEvent } from './second-pass.js';
 import { AnalysisSession } from './session.js';
 import { surveyConnView, surveyLegView, surveyOpenConn } from './survey-views.js';
 
@@ -157,6 +158,8 @@ export async function analyzeTargeted(
         dissected[row] = 1;
         cutsKnownAt[row] = cuts.length;
       }
+      // (The second pass, with the reader and flow table, loads when a connection is read.)
+      const { dissect } = await import('./second-pass.js');
       const r = await dissect(inputs.captures, recs, todo, decider, { flow, window, lastTime: summary.lastTime });
       passes++;
       const problem = verify(r.events, recs, todo);
