@@ -194,6 +194,9 @@ function writeMixed(path: string): void {
   const quoted = ipv4('10.0.0.1', '10.0.0.2', 6, tcp(40000, 443, 1001, 5000, 0x18)).subarray(0, 28);
   put(ethNs, concat(eth(0x0800), ipv4('10.0.0.254', '10.0.0.1', 1, concat(hex('03 04 0000 0000 05dc'), quoted))));
   put(ethNs, concat(eth(0x0800), ipv4('10.0.0.1', '10.0.0.254', 1, concat(hex('08 00 0000 0001 0001'), data(8)))));
+  // the same ICMP error mirrored (VXLAN 7001), and on a listen interface: each at its capture point
+  const icmpErr = concat(eth(0x0800), ipv4('10.0.0.254', '10.0.0.1', 1, concat(hex('0b 00 0000 0000 0000'), quoted)));
+  put(ethNs, concat(eth(0x0800), ipv4('10.9.0.1', '10.9.0.2', 17, udp(55000, 4789, concat(vxlan(7001), icmpErr)))));
   // TCP: data offset 4 (malformed, skipped); header cut (truncated, skipped)
   const bad = tcp(40008, 443, 1, 2, 0x10);
   bad[12] = 0x40;
@@ -206,6 +209,7 @@ function writeMixed(path: string): void {
   put(ethNs, tso);
   // a listen interface: its packets are at the point its name says
   put(listen, v4(tcp(40011, 443, 1, 2, 0x10, data(3))));
+  put(listen, icmpErr);
   put(listen, concat(eth(0x0800), ipv4('10.9.0.1', '10.9.0.2', 17, udp(55000, 4789, concat(vxlan(7001), inner)))));
   // snap-length cuts: the payload, and then the TCP header itself
   put(snap, v4(tcp(40012, 443, 1, 2, 0x18, data(500))));
@@ -235,6 +239,16 @@ function sections(): Uint8Array {
   return concat(part(false), part(true));
 }
 
+/** pcap files: Kuznetzov's 24-byte record headers (big-endian), and microseconds past 999 999 (carried) with an FCS length in the link type. */
+function pcaps(): [Uint8Array, Uint8Array] {
+  const frame = concat(eth(0x0800), ipv4('10.0.0.1', '10.0.0.2', 6, tcp(1234, 80, 1, 2, 0x18, data(20))));
+  const kuz = new Bytes(false).u32(0xa1b2cd34).u16(2).u16(4).u32(0).u32(0).u32(65535).u32(1);
+  for (let i = 0; i < 3; i++) kuz.u32(1_764_900_000 + i).u32(i * 1000).u32(frame.length).u32(frame.length).u32(7).u16(0x0800).u8(0, 0).bytes(frame);
+  const us = new Bytes(true).u32(0xa1b2c3d4).u16(2).u16(4).u32(0).u32(0).u32(65535).u32(0x04000000 | (2 << 28) | 1);
+  for (const frac of [0, 999_999, 2_500_000, 0xffffffff]) us.u32(1_764_900_000).u32(frac).u32(frame.length).u32(frame.length).bytes(frame);
+  return [kuz.build(), us.build()];
+}
+
 test('synthetic captures (IPv6, VLAN, VXLAN, GENEVE, fragments, snap-length cuts, resolutions, offsets, interfaces, sections) agree and go native', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ml-native-read-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -242,7 +256,10 @@ test('synthetic captures (IPv6, VLAN, VXLAN, GENEVE, fragments, snap-length cuts
   writeMixed(mixed);
   const sec = join(dir, 'sections.pcapng');
   writeFileSync(sec, sections());
-  for (const f of [mixed, sec]) {
+  const [kuz, us] = pcaps();
+  writeFileSync(join(dir, 'kuznetzov.pcap'), kuz);
+  writeFileSync(join(dir, 'carry.pcap'), us);
+  for (const f of [mixed, sec, join(dir, 'kuznetzov.pcap'), join(dir, 'carry.pcap')]) {
     const r = await compare([f]);
     assert.ok(r.native, `${f}: ${r.why}`);
   }
@@ -250,7 +267,8 @@ test('synthetic captures (IPv6, VLAN, VXLAN, GENEVE, fragments, snap-length cuts
   // what the synthetic capture was made to show is in it
   assert.deepEqual(new Set(js.rows.map((r) => r[4])), new Set(['', 'vni:7001', 'vni:99', 'geneve:5', 'alb-client-side']));
   assert.ok(js.rows.some((r) => r[5] === 6) && js.rows.some((r) => (r[24] as number) > (r[23] as number)), 'IPv6 and snap-length cut payloads');
-  assert.ok(js.stats.skippedPackets >= 4 && js.icmp.length === 1 && js.dsbs.length === 2);
+  assert.ok(js.stats.skippedPackets >= 4 && js.dsbs.length === 2);
+  assert.deepEqual(js.icmp.map((x) => x.ev.capturePoint), ['', 'vni:7001', 'alb-client-side']);
   assert.ok(js.summary.decodeProblems.truncated >= 2 && js.summary.decodeProblems.malformed >= 1 && js.summary.decodeProblems.unsupported >= 1);
   assert.ok((await compare([mixed, sec, mixed])).native, 'several synthetic inputs as one capture');
 });
