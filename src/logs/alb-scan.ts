@@ -15,6 +15,7 @@
 import { canonicalIpv4In, parseAddrPortIn, parseIsoSecondsIn, parseUintIn, type AddrPortSpan } from './fields.js';
 import { ownString } from './lines.js';
 import { ALB_MIN_FIELDS } from './alb.js';
+import { ipv4ToString } from '../wire/ipv4.js';
 
 const SPACE = 0x20;
 const QUOTE = 0x22;
@@ -56,6 +57,8 @@ export class AlbLineFacts {
 
   /** The client address as a string (cut from the line: copy it before keeping it). */
   get clientAddr(): string {
+    // (The native scan gives no line: its clients are all dotted quads, clientV4.)
+    if (this.line === '' && this.clientV4 >= 0) return ipv4ToString(this.clientV4);
     return this.line.substring(this.clientFrom, this.clientTo);
   }
 }

@@ -76,6 +76,16 @@ export class LineSplitter {
     }
   }
 
+  /** No partial line held and none being skipped: the next push starts a line afresh. */
+  get idle(): boolean {
+    return this.carry.length === 0 && !this.skipping;
+  }
+
+  /** The longest line passed on (characters). */
+  get maxChars(): number {
+    return this.maxLineChars;
+  }
+
   /** The current line is too long (decided by the caller, which dropped its bytes). */
   markTooLong(): void {
     this.carry = '';
@@ -113,6 +123,12 @@ export class Utf8LineFeeder {
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private readonly maxCarryBytes: number;
+  /**
+   * Optional: takes a block of whole lines (`buf[from, to)`, ending with `\n`) as bytes, when the
+   * splitter is idle, and returns true when it has passed every line on itself (read.ts's native
+   * ALB scan, which must then do what the splitter would: same lines, numbers, too-long reports).
+   */
+  onBlock: ((buf: Buffer, from: number, to: number) => boolean) | null = null;
 
   constructor(private readonly splitter: LineSplitter) {
     // A line of N UTF-16 code units takes at most 3N bytes of UTF-8.
@@ -137,12 +153,12 @@ export class Utf8LineFeeder {
       // Complete the pending line with this chunk's first line only (a small copy).
       const first = chunk.indexOf(0x0a);
       this.carry.push(chunk.subarray(0, first + 1));
-      this.splitter.push(decode(Buffer.concat(this.carry, this.carryBytes + first + 1)));
+      this.block(Buffer.concat(this.carry, this.carryBytes + first + 1), 0, this.carryBytes + first + 1);
       this.carry = [];
       this.carryBytes = 0;
       from = first + 1;
     }
-    if (from <= nl) this.splitter.push(decode(chunk.subarray(from, nl + 1)));
+    if (from <= nl) this.block(chunk, from, nl + 1);
     if (nl + 1 < chunk.length) {
       const rest = Buffer.from(chunk.subarray(nl + 1));
       this.carry.push(rest);
@@ -155,6 +171,12 @@ export class Utf8LineFeeder {
     this.carry = [];
     this.carryBytes = 0;
     this.splitter.end();
+  }
+
+  /** Whole lines `buf[from, to)` to onBlock, or decoded to the splitter. */
+  private block(buf: Buffer, from: number, to: number): void {
+    if (this.onBlock !== null && this.splitter.idle && this.onBlock(buf, from, to)) return;
+    this.splitter.push(decode(buf.subarray(from, to)));
   }
 
   /** Drops a partial last line (input ended early); returns how many bytes/characters were dropped. */

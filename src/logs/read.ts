@@ -21,6 +21,7 @@ import { LineSplitter, Utf8LineFeeder } from './lines.js';
 import { FileChunks, isRegularFile } from '../capture/file-chunks.js';
 import { parseAlbLine, type AlbLogRecord } from './alb.js';
 import { AlbLineFacts, AlbLineScanner } from './alb-scan.js';
+import { INTS, NUMS, ST_NON_ASCII, ST_QUICK, ST_TARGET_NEW, nativeAlbScan } from './alb-scan-native.js';
 import { parseAlbConnectionLine, type AlbConnectionLogRecord } from './alb-conn.js';
 import { parseNlbLine, type NlbLogRecord } from './nlb.js';
 import { parseClbLine, type ClbLogRecord } from './clb.js';
@@ -54,6 +55,11 @@ export interface ReadLogsOptions {
    * for the record as usual. Lines the quick scan is unsure of always get the full parse.
    */
   onAlbFacts?(f: AlbLineFacts): boolean;
+  /**
+   * With onAlbFacts: scan ALB lines as bytes in C (alb-scan-native.ts) when the native addon is
+   * there (default true); false: the JavaScript scan alone (differential tests). Same results.
+   */
+  nativeScan?: boolean;
 }
 
 export interface LogFileSummary {
@@ -221,6 +227,11 @@ async function readOneFile(
         return;
       }
     }
+    parseLine(line);
+  };
+
+  /** The full parse of a line (lineNo already counted). */
+  const parseLine = (line: string): void => {
     const r = parser!(line);
     if (r.kind === 'error') {
       const e = r as LineError;
@@ -236,6 +247,57 @@ async function readOneFile(
 
   const splitter = new LineSplitter(onLine, opts.maxLineChars ?? 1 << 20);
   const feeder = new Utf8LineFeeder(splitter);
+  const native = scanner !== null && opts.nativeScan !== false ? nativeAlbScan() : null;
+  if (native !== null) {
+    // Blocks of whole lines scanned as bytes (alb-scan-native.ts): the lines nothing keeps are
+    // counted from their facts without being decoded; every other line is decoded on its own and
+    // goes through onLine as the splitter would have passed it (same text: a UTF-8 sequence never
+    // spans a '\n'; same too-long rule). NLB, CLB and flow logs are decoded as blocks.
+    const maxChars = splitter.maxChars;
+    const ints = native.ints;
+    const nums = native.nums;
+    feeder.onBlock = (buf: Buffer, from: number, to: number): boolean => {
+      if (format !== null && format !== 'alb') return false;
+      let start = from;
+      while (start < to) {
+        const k = native.scan(buf, start, to);
+        if (k === 0) break; // (no '\n' left: a block ends with one)
+        // Whether facts.target* hold the previous quick line's target (the scan says when it changes).
+        let haveTarget = false;
+        for (let i = 0; i < k; i++) {
+          const o = i * INTS;
+          const end = ints[o + 1]!;
+          const st = ints[o + 2]!;
+          if ((st & ST_QUICK) !== 0 && format === 'alb' && end - start <= maxChars) {
+            lineNo++;
+            facts.lineNo = lineNo;
+            facts.line = '';
+            facts.time = nums[i * NUMS]!;
+            facts.clientV4 = nums[i * NUMS + 1]!;
+            facts.clientFrom = facts.clientTo = 0;
+            facts.clientPort = ints[o + 3]!;
+            if (!haveTarget || (st & ST_TARGET_NEW) !== 0) {
+              const port = ints[o + 6]!;
+              facts.targetAddr = port < 0 ? null : buf.toString('latin1', ints[o + 4]!, ints[o + 5]!);
+              facts.targetPort = port < 0 ? null : port;
+              haveTarget = true;
+            }
+            const elb = ints[o + 7]!;
+            facts.elbStatusCode = elb < 0 ? null : elb;
+            if (onAlbFacts!(facts)) fs.records++;
+            else parseLine(buf.toString('latin1', start, end));
+          } else {
+            haveTarget = false; // (onLine's own scan may fill facts)
+            const line = buf.toString((st & ST_NON_ASCII) !== 0 ? 'utf8' : 'latin1', start, end);
+            if (line.length > maxChars) onLine('', true);
+            else onLine(line, false);
+          }
+          start = ints[o]! + 1;
+        }
+      }
+      return true;
+    };
+  }
   let raw: NodeJS.ReadableStream | null = null;
   const local = opening instanceof FileChunks ? opening : null;
   try {
