@@ -49,6 +49,7 @@ import { HOSTILE_TOKENS, mutateBytes, mutateText, type Rng } from './mutate.js';
 import { controlByteAt, findLeak, secretWindows, unescapedMarkup, withoutCarried } from './oracle.js';
 import { plaintextOf } from './plaintext.js';
 import { firstDifference, jsPassBytes, nativePass } from '../test/capture/native-diff.js';
+import { diffCaptureBytes } from '../test/flow/survey-native-diff.js';
 
 /** An oracle's verdict on a run that did not crash. */
 export class FuzzFailure extends Error {
@@ -199,6 +200,31 @@ const nativeRead: Target = {
     } finally {
       rmSync(scratch, { force: true });
     }
+  },
+};
+
+// ---------------------------------------------------------------- native survey
+
+/** Lifetimes short and long, tables small and large: every way a connection ends. */
+const SURVEY_FLOWS = [
+  { idleGapThresholdSeconds: 1 },
+  { idleGapThresholdSeconds: 30, perCapturePoint: true },
+  { idleGapThresholdSeconds: 0.001, idleTimeoutSeconds: 0.5, closeLingerSeconds: 0.01, maxConnections: 3, duplicateWindowSeconds: 0 },
+  { idleGapThresholdSeconds: 0, idleTimeoutSeconds: 2, closeLingerSeconds: 0, maxConnections: 1, perCapturePoint: true },
+];
+
+const nativeSurvey: Target = {
+  name: 'native-survey',
+  what: 'the survey in C (native/analyze/survey.c, with its TLS record walk) against FlowSurvey on the segments the JavaScript decodes: no crash, the same rows and stats',
+  make(corpus, rng) {
+    const c = rng.pick(corpus.captures);
+    return { files: { 'capture.pcapng': mutateBytes(c.bytes, rng, [rng.pick(corpus.captures).bytes], 4) }, meta: { seed: c.name, flow: rng.int(SURVEY_FLOWS.length) } };
+  },
+  exec(input) {
+    const { addon } = loadAnalyzeNative();
+    if (addon === null) return; // not built here: nothing to hold against the JavaScript
+    const r = diffCaptureBytes(addon, input.files['capture.pcapng']!, SURVEY_FLOWS[(input.meta.flow as number) ?? 0] ?? SURVEY_FLOWS[0]!, 3);
+    if (r !== null && r.diffs.length > 0) throw new Error(`the native survey differs from FlowSurvey: ${r.diffs.join('; ')}`);
   },
 };
 
@@ -526,7 +552,7 @@ const canaries: Target[] = [
 ];
 
 /** The in-process targets `npm run fuzz` runs by default, in order. */
-export const TARGETS: readonly Target[] = [packet, capture, nativeRead, tls, http, logs, keylog, session];
+export const TARGETS: readonly Target[] = [packet, capture, nativeRead, nativeSurvey, tls, http, logs, keylog, session];
 
 /** Every target by name, canaries included. */
 export function targetByName(name: string): Target | undefined {

@@ -3,7 +3,10 @@
  * one read (the JavaScript reader, PacketDecoder and segmentOf), and every field of every row and
  * the stats must be the same. Used by test/flow/survey-native.test.ts and the fuzz target.
  */
+import { interfaceContext } from '../../src/capture/interface-point.js';
+import { CaptureParser } from '../../src/capture/parser.js';
 import { PacketRecord } from '../../src/capture/record.js';
+import { isMirrorlensError } from '../../src/wire/errors.js';
 import type { AnalyzeAddon } from '../../src/capture/native-analyze.js';
 import type { FlowOptions } from '../../src/flow/options.js';
 import { capturePointOf, processCaptures, type PacketTracker } from '../../src/flow/pipeline.js';
@@ -153,6 +156,34 @@ export function diffFrames(addon: AnalyzeAddon, frames: { time: number; frame: U
     dec.decode(1, f.frame, 0, f.frame.length);
     b.ingest(rec, dec, capturePointOf(dec, rec));
     n++;
+  }
+  b.finish();
+  return compare(b, addon, max);
+}
+
+/**
+ * Both surveys over one capture file's bytes, read synchronously (the fuzz target); null when the
+ * JavaScript refuses the bytes as a capture.
+ */
+export function diffCaptureBytes(addon: AnalyzeAddon, bytes: Uint8Array, flow: FlowOptions, max = 10): { diffs: string[]; rows: number } | null {
+  const b = new Both(flow);
+  const dec = new PacketDecoder();
+  const points: string[] = [];
+  let n = 0;
+  const parser = new CaptureParser('capture', {
+    onPacket(rec) {
+      b.at(n++, 0, rec.byteOffset);
+      dec.decode(rec.linkType, rec.data, rec.offset, rec.capturedLength);
+      b.ingest(rec, dec, capturePointOf(dec, rec) || (points[rec.interfaceId] ?? ''));
+    },
+    onInterface: (i) => (points[i.id] = interfaceContext(i).point),
+  });
+  try {
+    parser.push(bytes);
+    parser.end();
+  } catch (e) {
+    if (isMirrorlensError(e)) return null;
+    throw e;
   }
   b.finish();
   return compare(b, addon, max);
