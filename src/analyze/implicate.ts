@@ -73,11 +73,15 @@ const HOP_SECONDS = 5;
 class IsnJoins {
   private readonly sorted: Int32Array;
   private readonly isns: Float64Array;
+  /** Start times by row: the rows sharing an ISN are far apart in the records, which are read in order best. */
+  private readonly starts: Float64Array;
   constructor(private readonly r: SurveyRecords) {
     const n = r.size;
     this.isns = new Float64Array(n).fill(-1);
+    this.starts = new Float64Array(n);
     let k = 0;
     for (let row = 0; row < n; row++) {
+      this.starts[row] = r.startTime(row);
       if (r.syns(row, 0) > 0) {
         this.isns[row] = r.isn(row, 0)!;
         k++;
@@ -106,26 +110,37 @@ class IsnJoins {
     return lo;
   }
 
+  /** reach() by row once its ISN's rows were looked at (-1: not yet). */
+  private reaches: Int8Array | null = null;
+
   /**
-   * How a NAT join can reach the row's leg: 0 never (no other connection has its client ISN, or
-   * it has none), 1 never but its ISN is shared (by connections whose SYNs are further apart
-   * than ISN_WINDOW_SECONDS), 2 maybe (another connection has it within that window).
+   * How a NAT join can reach the row's leg: 0 never (no other connection has its client ISN
+   * within ISN_WINDOW_SECONDS, nor do any two of the connections sharing it: how many share it
+   * then changes no join), 1 never, but two others sharing its ISN are that close (so it counts
+   * among the ISN's sharers: MAX_KEY_SHARERS), 2 maybe (another has it within the window).
    */
-  reach(row: number): 0 | 1 | 2 {
+  reach(row: number): number {
     const isn = this.isns[row]!;
     const lo = this.first(isn);
     if (lo < 0) return 0;
+    const rs = (this.reaches ??= new Int8Array(this.isns.length).fill(-1));
+    if (rs[row]! >= 0) return rs[row]!;
     const s = this.sorted;
     const isns = this.isns;
-    const start = this.r.startTime(row);
-    let shared = false;
-    for (let i = lo; i < s.length && isns[s[i]!] === isn; i++) {
-      const o = s[i]!;
-      if (o === row) continue;
-      shared = true;
-      if (Math.abs(this.r.startTime(o) - start) <= ISN_WINDOW_SECONDS) return 2;
+    const starts = this.starts;
+    let end = lo;
+    while (end < s.length && isns[s[end]!] === isn) end++;
+    // The ISN's rows by start time: a row is near another when a neighbour in that order is.
+    const g = Array.from(s.subarray(lo, end)).sort((a, b) => starts[a]! - starts[b]! || a - b);
+    let pair = false;
+    for (let k = 0; k < g.length; k++) {
+      const t = starts[g[k]!]!;
+      const near = (k > 0 && t - starts[g[k - 1]!]! <= ISN_WINDOW_SECONDS) || (k + 1 < g.length && starts[g[k + 1]!]! - t <= ISN_WINDOW_SECONDS);
+      rs[g[k]!] = near ? 2 : 0;
+      if (near) pair = true;
     }
-    return shared ? 1 : 0;
+    if (pair) for (const o of g) if (rs[o] === 0) rs[o] = 1;
+    return rs[row]!;
   }
 
   /** The other legs of the row's TCP connection through a NAT hop, in the order they ended. */
@@ -139,12 +154,13 @@ class IsnJoins {
     while (end < s.length && isns[s[end]!] === isn) end++;
     if (end - lo > MAX_KEY_SHARERS) return;
     const r = this.r;
-    const start = r.startTime(row);
+    const starts = this.starts;
+    const start = starts[row]!;
     const serverIsn = r.isn(row, 1);
     for (let i = lo; i < end; i++) {
       const o = s[i]!;
-      if (o === row || r.sameEndpoints(o, row)) continue;
-      if (Math.abs(r.startTime(o) - start) > ISN_WINDOW_SECONDS) continue;
+      if (o === row || Math.abs(starts[o]! - start) > ISN_WINDOW_SECONDS) continue;
+      if (r.sameEndpoints(o, row)) continue;
       const os = r.isn(o, 1);
       if (os !== null && serverIsn !== null && os !== serverIsn) continue;
       out.push(o);
@@ -212,7 +228,7 @@ export class Implicated {
    * Whether a NAT join (correlate/legs.ts: by client ISN within ISN_WINDOW_SECONDS; the survey
    * has no first-payload prints) can ever reach the row's leg: see IsnJoins.reach.
    */
-  joinReach(row: number): 0 | 1 | 2 {
+  joinReach(row: number): number {
     return (this.joins ??= new IsnJoins(this.recs)).reach(row);
   }
 

@@ -160,7 +160,14 @@ export async function analyzeTargeted(
       }
       // (The second pass, with the reader and flow table, loads when a connection is read.)
       const { dissect } = await import('./second-pass.js');
-      const r = await dissect(inputs.captures, recs, todo, decider, { flow, window, lastTime: summary.lastTime });
+      // (The pass reads these rows at every packet: their chunks stay in memory meanwhile.)
+      recs.pin(todo);
+      let r: Awaited<ReturnType<typeof dissect>>;
+      try {
+        r = await dissect(inputs.captures, recs, todo, decider, { flow, window, lastTime: summary.lastTime });
+      } finally {
+        recs.unpin();
+      }
       passes++;
       const problem = verify(r.events, recs, todo);
       if (problem !== null) {

@@ -16,10 +16,15 @@ const uidCodes: number[] = new Array<number>(19).fill(0);
 /** Deterministic connection uid: "C" + base62 of 96 bits of SHA-1 over the identifying fields. */
 export function connectionUid(capturePoint: string, aAddr: string, aPort: number, bAddr: string, bPort: number, startTime: number, previousUid = ''): string {
   const d = createHash('sha1').update(`${capturePoint}|${aAddr}|${aPort}|${bAddr}|${bPort}|${startTime.toFixed(6)}|${previousUid}`).digest();
+  return uidOfWords(d.readUInt32BE(0), d.readUInt32BE(4), d.readUInt32BE(8));
+}
+
+/** The uid made of three 32-bit words (connectionUid's form: six base-62 digits each, least significant first). */
+export function uidOfWords(w0: number, w1: number, w2: number): string {
   uidCodes[0] = 0x43; // 'C'
   let at = 1;
   for (let w = 0; w < 3; w++) {
-    let n = d.readUInt32BE(w * 4);
+    let n = (w === 0 ? w0 : w === 1 ? w1 : w2) >>> 0;
     for (let i = 0; i < 6; i++) {
       uidCodes[at++] = BASE62.charCodeAt(n % 62);
       n = Math.floor(n / 62);
@@ -28,6 +33,32 @@ export function connectionUid(capturePoint: string, aAddr: string, aPort: number
   // One flat string: appending character by character made a chain of 7 concatenation nodes
   // (about 200 bytes) that every tracked connection kept.
   return String.fromCharCode.apply(null, uidCodes);
+}
+
+function base62Digit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 65 && c <= 90) return c - 55;
+  if (c >= 97 && c <= 122) return c - 61;
+  return -1;
+}
+
+/**
+ * The three words of a uid in connectionUid's form, into `out` (as signed 32-bit integers);
+ * false when `uid` is not of that form (then `out` is left undefined).
+ */
+export function uidWords(uid: string, out: Int32Array): boolean {
+  if (uid.length !== 19 || uid.charCodeAt(0) !== 0x43) return false;
+  for (let w = 0; w < 3; w++) {
+    let n = 0;
+    for (let i = 5; i >= 0; i--) {
+      const d = base62Digit(uid.charCodeAt(1 + w * 6 + i));
+      if (d < 0) return false;
+      n = n * 62 + d;
+    }
+    if (n > 0xffffffff) return false;
+    out[w] = n | 0;
+  }
+  return true;
 }
 
 /**

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SurveyRecords, type SurveyRowEndpoint, type SurveyRowSource } from './survey-records.js';
 import { TcpSegment } from './segment.js';
+import { uidOfWords } from './identity.js';
 
 function endpoint(i: number, side: number): SurveyRowEndpoint {
   return {
@@ -24,7 +25,8 @@ function source(i: number): SurveyRowSource {
   const v6 = i % 7 === 3;
   const a6 = v6 ? Int32Array.from([0x20010db8, 0, 0, i, 0x20010db8, 0, 1, 0x80000000 | (i % 11)]) : null;
   return {
-    uid: `C${i}`,
+    // Most uids in connectionUid's form (kept as words), some not (kept as text).
+    uid: i % 3 === 0 ? `C${i}` : uidOfWords(i * 2654435761, i * 7 + 1, ~i),
     capturePoint: i % 3 === 0 ? '' : `vni:${i % 4}`,
     keyHash: (i * 0x9e3779b1) | 0,
     ipVersion: v6 ? 6 : 4,
@@ -62,9 +64,9 @@ function source(i: number): SurveyRowSource {
 
 const same = (a: number, b: number): boolean => Object.is(a, b);
 
-test('every field of a row reads back as written, across chunks, IPv4 and IPv6', () => {
+test('every field of a row reads back as written, across chunks (in memory or read back), IPv4 and IPv6', () => {
   const r = new SurveyRecords();
-  const n = 5000; // more than two chunks of rows
+  const n = 5000; // more than four chunks of rows, two kept in memory
   for (let i = 0; i < n; i++) assert.equal(r.add(source(i), i - 1), i);
   assert.equal(r.size, n);
   for (let i = 0; i < n; i++) {
@@ -161,4 +163,27 @@ test("match() gives a segment's direction on the row's connection, and -1 for an
   data[31] ^= 1;
   assert.equal(r.match(1, seg), -1);
   assert.equal(r.match(0, seg), -1);
+});
+
+test('the rows do not stay in memory as they grow: full chunks beyond two are read back when asked, pinned ones stay', () => {
+  const r = new SurveyRecords();
+  const n = 20_000;
+  for (let i = 0; i < n; i++) r.add(source(i), -1);
+  // The chunk being filled and two full ones, of 20 chunks.
+  assert.ok(r.chunksInMemory <= 3, `${r.chunksInMemory} chunks in memory`);
+  for (let i = 0; i < n; i += 97) assert.equal(r.startTime(i), source(i).startTime);
+  assert.ok(r.chunksInMemory <= 3, `${r.chunksInMemory} chunks in memory after reading back`);
+  // Rows of many chunks pinned (a second pass): in memory until unpinned.
+  const rows = [5, 1500, 3000, 7000, 9000, 12_000, 15_000];
+  r.pin(rows);
+  assert.ok(r.chunksInMemory >= rows.length, `${r.chunksInMemory} chunks in memory while ${rows.length} are pinned`);
+  for (const row of rows) assert.equal(r.uid(row), source(row).uid);
+  r.unpin();
+  assert.ok(r.chunksInMemory <= 3);
+  assert.equal(r.rowOf(source(12_345).uid), 12_345);
+  assert.equal(r.rowOf(uidOfWords(1, 2, 3)), -1);
+  // Kept in memory when asked.
+  const all = new SurveyRecords({ residentChunks: Infinity });
+  for (let i = 0; i < 3000; i++) all.add(source(i), -1);
+  assert.equal(all.chunksInMemory, 3);
 });

@@ -1,24 +1,40 @@
 /**
  * The survey's ended connections (flow/survey.ts), kept until the analysis is done with them:
  * one fixed-size row per connection in chunks of two typed arrays (doubles and 32-bit integers),
- * addresses and capture points interned, SYN times and silences in one shared pool. A row costs
- * about 230 bytes plus its uid string; as objects (a connection and its two endpoints, their
- * fields holding boxed numbers) it was about 1.2 KB, the survey's share of memory growing with
- * the capture's length.
+ * addresses and capture points interned, SYN times and silences in one shared pool. A row is
+ * 244 bytes (its uid included); as objects (a connection and its two endpoints, their fields
+ * holding boxed numbers) it was about 1.2 KB.
  *
  * Rows are numbered in the order the connections ended (the FlowTable's onConnectionEnd order):
  * a row number is the connection's end order. Readers take a row number (`at`-style accessors);
  * nothing is allocated to read a number.
+ *
+ * Memory that does not grow with the capture: a chunk is written to a temporary file (opened and
+ * unlinked at once, so nothing is left behind however the process ends) when it is full, and
+ * only the chunk being filled and the last RESIDENT_CHUNKS chunks read stay in memory; a row of
+ * another chunk is read back (one read of the chunk) when asked. Readers go through the rows in
+ * order (implication, the replay) or a few at a time; the second pass, which reads the rows of
+ * the connections it dissects at every packet, pins their chunks (`pin`). The uid is kept in the
+ * row as its three words (flow/identity.ts) and made again when asked; rowOf searches the
+ * words, also kept in memory (12 bytes a row). Where no temporary file can be written, every chunk
+ * stays in memory.
  */
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ipv4ToString } from '../wire/ipv4.js';
 import { addr6Text } from './addr6.js';
+import { uidOfWords, uidWords } from './identity.js';
 import type { EndCause } from './record.js';
 import type { TcpSegment } from './segment.js';
 
-/** Rows per chunk (2 KiB rows: 19 doubles + 20 integers a row, 236 KiB a chunk). */
-const CHUNK_BITS = 11;
+/** Rows per chunk (1 Ki rows: 19 doubles + 23 integers a row, 244 KiB a chunk). */
+const CHUNK_BITS = 10;
 const CHUNK = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK - 1;
+/** Full chunks kept in memory (besides the one being filled and pinned ones); the others are read back from the spill file. */
+const RESIDENT_CHUNKS = 2;
 
 // Doubles of a row.
 const F_START = 0;
@@ -63,7 +79,11 @@ const I_NGAPS = 17;
 /** IPv6: where the address pair's eight words are in the v6 pool (-1: IPv4). */
 const I_A6 = 18;
 const I_TAG = 19;
-const NI = 20;
+/** The uid's three words (connectionUid's form; FL_UID_TEXT: kept as text in `uidTexts` instead). */
+const I_UID = 20;
+const NI = 23;
+const F_BYTES = CHUNK * NF * 8;
+const I_BYTES = CHUNK * NI * 4;
 
 // I_FLAGS bits.
 const FL_MIDSTREAM = 1;
@@ -75,6 +95,7 @@ const FL_CLOSED_BY_SHIFT = 4;
 const FL_CLOSE_HOW_SHIFT = 6;
 const FL_END_CAUSE_SHIFT = 8;
 const FL_END_PHASE_SHIFT = 12;
+const FL_UID_TEXT = 1 << 15;
 
 const END_CAUSES: readonly EndCause[] = ['closed', 'timeout', 'capture-end', 'evicted', 'port-reuse'];
 const CLOSE_HOWS = [null, 'fin', 'rst'] as const;
@@ -141,10 +162,32 @@ class F64Pool {
   }
 }
 
+/** Closes a spill file once its records are gone (library callers run many analyses in one process). */
+const spillFiles = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // (Already closed.)
+  }
+});
+
 export class SurveyRecords {
-  private readonly f64: Float64Array[] = [];
-  private readonly i32: Int32Array[] = [];
-  private readonly uids: string[] = [];
+  /** Chunks by index; null: on disk only (see the module comment). */
+  private readonly f64: (Float64Array | null)[] = [];
+  private readonly i32: (Int32Array | null)[] = [];
+  /** Full chunks in memory, oldest first; pinned ones are not dropped. */
+  private resident: number[] = [];
+  private readonly pinned = new Set<number>();
+  /** The spill file: -1 not opened yet, -2 none can be (every chunk stays in memory). */
+  private fd = -1;
+  private writeFailed = false;
+  private readonly residentChunks: number;
+  /** Uids not in connectionUid's form, by row. */
+  private readonly uidTexts = new Map<number, string>();
+  /** Each row's uid words (three a row, for rowOf), and rows sorted by the first (built when asked). */
+  private uidWords = new Int32Array(3 * 1024);
+  private byUidFirst: Int32Array | null = null;
+  private readonly words = new Int32Array(3);
   private n = 0;
   /** Interned address texts, by id; ids by IPv4 address (as unsigned) and by IPv6 text. */
   private readonly addrs: string[] = [];
@@ -157,8 +200,12 @@ export class SurveyRecords {
   private readonly extra = new F64Pool();
   private a6 = new Int32Array(0);
   private a6n = 0;
-  private byUid: Map<string, number> | null = null;
   private idsByText: Map<string, number> | null = null;
+
+  /** `residentChunks`: full chunks kept in memory (Infinity: never spilled). */
+  constructor(opts: { residentChunks?: number } = {}) {
+    this.residentChunks = Math.max(1, opts.residentChunks ?? RESIDENT_CHUNKS);
+  }
 
   /** Rows (ended connections). */
   get size(): number {
@@ -193,15 +240,31 @@ export class SurveyRecords {
   add(c: SurveyRowSource, prev: number): number {
     const row = this.n++;
     if ((row & CHUNK_MASK) === 0) {
-      this.f64.push(new Float64Array(CHUNK * NF));
-      this.i32.push(new Int32Array(CHUNK * NI));
+      if (row > 0) this.sealed((row >>> CHUNK_BITS) - 1);
+      const [f, i] = this.freeArrays();
+      this.f64.push(f);
+      this.i32.push(i);
     }
     const F = this.f64[row >>> CHUNK_BITS]!;
     const I = this.i32[row >>> CHUNK_BITS]!;
     const f = (row & CHUNK_MASK) * NF;
     const i = (row & CHUNK_MASK) * NI;
-    this.uids.push(c.uid);
-    if (this.byUid !== null) this.byUid.set(c.uid, row);
+    this.byUidFirst = null;
+    if (3 * row === this.uidWords.length) {
+      const b = new Int32Array(row * 6);
+      b.set(this.uidWords);
+      this.uidWords = b;
+    }
+    const w = this.words;
+    const textUid = !uidWords(c.uid, w);
+    if (textUid) {
+      w.fill(0);
+      this.uidTexts.set(row, c.uid);
+    }
+    I[i + I_UID] = w[0]!;
+    I[i + I_UID + 1] = w[1]!;
+    I[i + I_UID + 2] = w[2]!;
+    this.uidWords.set(w, 3 * row);
     F[f + F_START] = c.startTime;
     F[f + F_LAST] = c.lastTime;
     F[f + F_SYNACK] = c.synAckTime;
@@ -252,7 +315,8 @@ export class SurveyRecords {
       ((c.closedBy + 1) << FL_CLOSED_BY_SHIFT) |
       ((c.closeHow === null ? 0 : c.closeHow === 'fin' ? 1 : 2) << FL_CLOSE_HOW_SHIFT) |
       (cause << FL_END_CAUSE_SHIFT) |
-      (c.endPhase << FL_END_PHASE_SHIFT);
+      (c.endPhase << FL_END_PHASE_SHIFT) |
+      (textUid ? FL_UID_TEXT : 0);
     I[i + I_COMPLEX] = c.complex;
     I[i + I_POINT] = this.pointId(c.capturePoint);
     I[i + I_PREV] = prev;
@@ -302,24 +366,147 @@ export class SurveyRecords {
   }
 
   private fv(row: number, field: number): number {
-    return this.f64[row >>> CHUNK_BITS]![(row & CHUNK_MASK) * NF + field]!;
+    const F = this.f64[row >>> CHUNK_BITS] ?? this.load(row >>> CHUNK_BITS).f;
+    return F[(row & CHUNK_MASK) * NF + field]!;
   }
 
   private iv(row: number, field: number): number {
-    return this.i32[row >>> CHUNK_BITS]![(row & CHUNK_MASK) * NI + field]!;
+    const I = this.i32[row >>> CHUNK_BITS] ?? this.load(row >>> CHUNK_BITS).i;
+    return I[(row & CHUNK_MASK) * NI + field]!;
+  }
+
+  /** Chunks in memory (the one being filled included), for tests. */
+  get chunksInMemory(): number {
+    let k = 0;
+    for (const F of this.f64) if (F !== null) k++;
+    return k;
+  }
+
+  /**
+   * Keeps the chunks of these rows in memory until unpin() (a pass that reads them at every
+   * packet); the rows' chunks are loaded now.
+   */
+  pin(rows: readonly number[]): void {
+    for (const row of rows) {
+      const c = row >>> CHUNK_BITS;
+      if (this.pinned.has(c)) continue;
+      this.pinned.add(c);
+      if (this.f64[c] === null) this.load(c);
+    }
+  }
+
+  unpin(): void {
+    this.pinned.clear();
+    this.trim();
+  }
+
+  /** A full chunk: written to the spill file, then one of the resident ones. */
+  private sealed(c: number): void {
+    if (this.residentChunks === Infinity) return;
+    if (this.fd === -1) this.openSpill();
+    if (this.fd < 0 || this.writeFailed) return;
+    const F = this.f64[c]!;
+    const I = this.i32[c]!;
+    const at = c * (F_BYTES + I_BYTES);
+    try {
+      writeSync(this.fd, new Uint8Array(F.buffer, F.byteOffset, F_BYTES), 0, F_BYTES, at);
+      writeSync(this.fd, new Uint8Array(I.buffer, I.byteOffset, I_BYTES), 0, I_BYTES, at + F_BYTES);
+    } catch {
+      // (A full disk: this chunk and the next stay in memory; those written can still be read.)
+      this.writeFailed = true;
+      return;
+    }
+    this.resident.push(c);
+    this.trim();
+  }
+
+  private openSpill(): void {
+    const path = join(tmpdir(), `mirrorlens-survey-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      this.fd = openSync(path, 'wx+', 0o600);
+    } catch {
+      this.fd = -2;
+      return;
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      // (Left for the system's temporary-file cleaning; it holds connection facts, no secrets.)
+    }
+    spillFiles.register(this, this.fd);
+  }
+
+  /** Drops the oldest unpinned resident chunks beyond the budget (their arrays kept for reuse). */
+  private trim(): void {
+    while (this.resident.length > this.residentChunks) {
+      const k = this.resident.findIndex((c) => !this.pinned.has(c));
+      if (k < 0) return;
+      const c = this.resident[k]!;
+      this.resident.splice(k, 1);
+      this.spare = [this.f64[c]!, this.i32[c]!];
+      this.f64[c] = null;
+      this.i32[c] = null;
+    }
+  }
+
+  private spare: [Float64Array, Int32Array] | null = null;
+
+  private freeArrays(): [Float64Array, Int32Array] {
+    const s = this.spare;
+    if (s !== null) {
+      this.spare = null;
+      return s;
+    }
+    return [new Float64Array(CHUNK * NF), new Int32Array(CHUNK * NI)];
+  }
+
+  /** Reads chunk `c` back from the spill file. */
+  private load(c: number): { f: Float64Array; i: Int32Array } {
+    const [F, I] = this.freeArrays();
+    const at = c * (F_BYTES + I_BYTES);
+    readSync(this.fd, new Uint8Array(F.buffer, F.byteOffset, F_BYTES), 0, F_BYTES, at);
+    readSync(this.fd, new Uint8Array(I.buffer, I.byteOffset, I_BYTES), 0, I_BYTES, at + F_BYTES);
+    this.f64[c] = F;
+    this.i32[c] = I;
+    this.resident.push(c);
+    this.trim();
+    return { f: F, i: I };
   }
 
   /** The row of the connection with this uid (-1: none). */
   rowOf(uid: string): number {
-    if (this.byUid === null) {
-      this.byUid = new Map();
-      for (let r = 0; r < this.n; r++) this.byUid.set(this.uids[r]!, r);
+    const w = this.words;
+    if (!uidWords(uid, w)) {
+      for (const [row, t] of this.uidTexts) if (t === uid) return row;
+      return -1;
     }
-    return this.byUid.get(uid) ?? -1;
+    const words = this.uidWords;
+    if (this.byUidFirst === null) {
+      const idx = new Int32Array(this.n);
+      for (let r = 0; r < this.n; r++) idx[r] = r;
+      this.byUidFirst = idx.sort((a, b) => words[3 * a]! - words[3 * b]! || a - b);
+    }
+    const s = this.byUidFirst;
+    const w0 = w[0]!;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (words[3 * s[mid]!]! < w0) lo = mid + 1;
+      else hi = mid;
+    }
+    const w1 = w[1]!;
+    const w2 = w[2]!;
+    for (let k = lo; k < s.length && words[3 * s[k]!] === w0; k++) {
+      const row = s[k]!;
+      if (words[3 * row + 1] === w1 && words[3 * row + 2] === w2 && !this.uidTexts.has(row)) return row;
+    }
+    return -1;
   }
 
   uid(row: number): string {
-    return this.uids[row]!;
+    if ((this.iv(row, I_FLAGS) & FL_UID_TEXT) !== 0) return this.uidTexts.get(row)!;
+    return uidOfWords(this.iv(row, I_UID), this.iv(row, I_UID + 1), this.iv(row, I_UID + 2));
   }
   capturePoint(row: number): string {
     return this.points[this.iv(row, I_POINT)]!;
