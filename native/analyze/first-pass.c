@@ -65,7 +65,7 @@ static int on_segment(void *ctx, const ml_segment *g) {
   job *j = ctx;
   while (j->hashed <= g->point && j->hashed < j->rr.n_points) {
     const ml_read_point *p = &j->rr.points[j->hashed];
-    if (ml_survey_set_point(j->survey, j->hashed, str_hash_utf8(j->rr.text + p->off, p->len)) != 0) {
+    if (ml_survey_set_point(j->survey, j->hashed, str_hash_utf8(j->rr.text + p->off, p->len), (const char *)j->rr.text + p->off, p->len) != 0) {
       j->oom = 1;
       return 1;
     }

@@ -13,12 +13,15 @@
  *            payload: Uint8Array (captured payloads, each at its SU_PAYLOAD_AT) }
  *
  * The result (ml_survey_result): { rows, f: Float64Array, i: Int32Array, extra: Float64Array,
- * a6: Int32Array, stats: Float64Array } in survey.h's row layout.
+ * a6: Int32Array, stats: Float64Array, uids: string } in survey.h's row layout, the uids 19
+ * Latin-1 characters a row (uid.c; a row starting with NUL: the JavaScript computes its uid).
+ * opts.pointNames (optional): the capture point names by id, for uids in per-point mode.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "survey.h"
 #include "survey-napi.h"
+#include "uid.h"
 
 enum {
   SU_INPUT = 0, SU_POINT, SU_IPV, SU_SRC4, SU_DST4, SU_IPID, SU_SPORT, SU_DPORT, SU_SEQ, SU_ACK, SU_FLAGS, SU_WINDOW,
@@ -62,11 +65,28 @@ int ml_survey_opts_from(napi_env env, napi_value o, ml_survey_opts *opts, ml_sur
   if (get_typed(env, o, "pointHashes", napi_int32_array, &ph, &nph)) return -1;
   ml_survey *s = ml_survey_new(opts);
   if (!s) return -2;
-  for (size_t k = 0; k < nph; k++)
-    if (ml_survey_set_point(s, (int32_t)k, ((int32_t *)ph)[k]) != 0) {
+  /* pointNames (optional, the test entry's): the names, for uids in per-point mode */
+  napi_value names;
+  bool has = false, is_array = false;
+  uint32_t nn = 0;
+  if (napi_has_named_property(env, o, "pointNames", &has) == napi_ok && has && napi_get_named_property(env, o, "pointNames", &names) == napi_ok &&
+      napi_is_array(env, names, &is_array) == napi_ok && is_array && napi_get_array_length(env, names, &nn) == napi_ok && nn != nph) {
+    ml_survey_free(s);
+    return -1;
+  }
+  for (size_t k = 0; k < nph; k++) {
+    char name[4096];
+    size_t len = 0;
+    napi_value v;
+    if (nn > 0 && (napi_get_element(env, names, (uint32_t)k, &v) != napi_ok || napi_get_value_string_utf8(env, v, name, sizeof name, &len) != napi_ok || len >= sizeof name - 1)) {
+      ml_survey_free(s);
+      return -1;
+    }
+    if (ml_survey_set_point(s, (int32_t)k, ((int32_t *)ph)[k], name, (uint32_t)len) != 0) {
       ml_survey_free(s);
       return -2;
     }
+  }
   *out = s;
   return 0;
 }
@@ -95,6 +115,9 @@ napi_value ml_survey_result(napi_env env, const ml_survey *s) {
     {"a6", napi_int32_array, a6, na6, sizeof(int32_t)},
     {"stats", napi_float64_array, ml_survey_stats(s), SS_N, sizeof(double)},
   };
+  /* the uids as one Latin-1 string, 19 characters a row (a row starting with NUL has none: JavaScript computes it) */
+  if (napi_create_string_latin1(env, rows > 0 ? ml_survey_uids(s) : "", (size_t)rows * ML_UID_LEN, &v) != napi_ok || napi_set_named_property(env, r, "uids", v) != napi_ok)
+    return NULL;
   for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
     v = copy_out(env, parts[k].t, parts[k].p, parts[k].n, parts[k].size);
     if (!v || napi_set_named_property(env, r, parts[k].name, v) != napi_ok) return NULL;

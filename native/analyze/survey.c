@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "survey.h"
+#include "uid.h"
 
 #define FIN 1
 #define SYN 2
@@ -93,6 +94,8 @@ struct ml_survey {
   int phase, finished;
   int64_t ended;
   int32_t *point_hash;
+  char **point_name;     /* names (for uids in per-point mode), by id */
+  uint32_t *point_len;
   int32_t npoints;
   double stats[SS_N];
   /* rows */
@@ -103,6 +106,8 @@ struct ml_survey {
   int64_t nextra, cap_extra;
   int32_t *a6;
   int64_t na6, cap_a6;
+  char *uids;            /* ML_UID_LEN bytes a row; a row whose first byte is 0 gets its uid from JavaScript */
+  int64_t cap_uids;
 };
 
 #define DUP_BITS 16
@@ -156,7 +161,11 @@ void ml_survey_free(ml_survey *s) {
   free(s->heads);
   free(s->dkeys);
   free(s->dtimes);
+  for (int32_t i = 0; i < s->npoints; i++) free(s->point_name[i]);
+  free(s->point_name);
+  free(s->point_len);
   free(s->point_hash);
+  free(s->uids);
   free(s->rf);
   free(s->ri);
   free(s->extra);
@@ -164,17 +173,35 @@ void ml_survey_free(ml_survey *s) {
   free(s);
 }
 
-int ml_survey_set_point(ml_survey *s, int32_t id, int32_t hash) {
+int ml_survey_set_point(ml_survey *s, int32_t id, int32_t hash, const char *name, uint32_t len) {
   if (id < 0) return -1;
   if (id >= s->npoints) {
     int32_t n = id + 16;
     int32_t *p = realloc(s->point_hash, sizeof(int32_t) * (size_t)n);
     if (!p) return -1;
-    for (int32_t i = s->npoints; i < n; i++) p[i] = (int32_t)0x811c9dc5; /* strHash('') */
     s->point_hash = p;
+    char **pn = realloc(s->point_name, sizeof(char *) * (size_t)n);
+    if (!pn) return -1;
+    s->point_name = pn;
+    uint32_t *pl = realloc(s->point_len, sizeof(uint32_t) * (size_t)n);
+    if (!pl) return -1;
+    s->point_len = pl;
+    for (int32_t i = s->npoints; i < n; i++) {
+      p[i] = (int32_t)0x811c9dc5; /* strHash('') */
+      pn[i] = NULL;
+      pl[i] = 0;
+    }
     s->npoints = n;
   }
   s->point_hash[id] = hash;
+  free(s->point_name[id]);
+  s->point_name[id] = NULL;
+  s->point_len[id] = 0;
+  if (len > 0) {
+    if (!(s->point_name[id] = malloc(len))) return -1;
+    memcpy(s->point_name[id], name, len);
+    s->point_len[id] = len;
+  }
   return 0;
 }
 
@@ -313,6 +340,14 @@ static int64_t add_row(ml_survey *s, int32_t i, int cause) {
     I[SR_I_A6] = -1;
   }
   I[SR_I_TAG] = c->tag;
+  /* its uid (uid.c), over the uid of the connection it replaced when it has one */
+  if (reserve((void **)&s->uids, &s->cap_uids, (row + 1) * ML_UID_LEN, 1) != 0) return -1;
+  char *uid = s->uids + row * ML_UID_LEN;
+  const char *prev = c->prev_row >= 0 ? s->uids + (int64_t)c->prev_row * ML_UID_LEN : NULL;
+  int pp = s->o.per_point && c->point >= 0 && c->point < s->npoints;
+  ml_uid_input u = {pp && s->point_name[c->point] ? s->point_name[c->point] : "", pp ? s->point_len[c->point] : 0, c->ip_version, c->c4, c->s4, c->a6,
+                    c->cport, c->sport, c->start, prev};
+  if ((prev && prev[0] == 0) || ml_uid(&u, uid) != 0) uid[0] = 0;
   s->rows++;
   return row;
 }
@@ -761,3 +796,4 @@ const int32_t *ml_survey_a6(const ml_survey *s, int64_t *n) {
   return s->a6;
 }
 const double *ml_survey_stats(const ml_survey *s) { return s->stats; }
+const char *ml_survey_uids(const ml_survey *s) { return s->uids; }

@@ -54,8 +54,8 @@ typedef struct ml_survey ml_survey;
 /* NULL when out of memory. */
 ml_survey *ml_survey_new(const ml_survey_opts *opts);
 void ml_survey_free(ml_survey *s);
-/* The hash of capture point `id` (strHash of its name); ids not set hash as '' . 0 on success. */
-int ml_survey_set_point(ml_survey *s, int32_t id, int32_t hash);
+/* Capture point `id`: the strHash of its name, and the name (UTF-8, for uids in per-point mode); ids not set are ''. 0 on success. */
+int ml_survey_set_point(ml_survey *s, int32_t id, int32_t hash, const char *name, uint32_t len);
 /* One TCP segment (FlowSurvey.at + ingestSegment). 0 on success, -1 out of memory (the survey is then unusable). */
 int ml_survey_segment(ml_survey *s, const ml_segment *seg);
 /* The capture ended; `last_packet`: the number of the last packet at() was given (-1 none). */
@@ -68,6 +68,8 @@ const int32_t *ml_survey_i32(const ml_survey *s);
 const double *ml_survey_extra(const ml_survey *s, int64_t *n);
 const int32_t *ml_survey_a6(const ml_survey *s, int64_t *n);
 const double *ml_survey_stats(const ml_survey *s);
+/* The rows' uids: 19 bytes a row (uid.h); a row whose first byte is 0 has none (JavaScript computes it). */
+const char *ml_survey_uids(const ml_survey *s);
 
 /* The TLS record walk (tls-walk.c), per connection. */
 typedef struct ml_tls_walk {

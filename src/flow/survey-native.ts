@@ -29,6 +29,8 @@ export interface NativeSurveyRows {
   a6: Int32Array;
   /** tcpPackets, duplicatePackets, connections, activeConnections, peakConnections, evictedConnections, timedOutConnections */
   stats: Float64Array;
+  /** The uids, 19 characters a row (native/analyze/uid.c); a row starting with NUL has none (computed here). */
+  uids: string;
 }
 
 /** The C survey's options (survey.h ml_survey_opts), from the flow options as FlowSurvey reads them. */
@@ -42,6 +44,8 @@ export interface NativeSurveyOptions {
   observeTls: boolean;
   /** strHash of each capture point name, by id. */
   pointHashes: Int32Array;
+  /** The names, by id (for uids in per-capture-point mode; the first pass's C side has them from its reader). */
+  pointNames?: string[];
 }
 
 /** The options FlowSurvey would use for `opts` (its defaults). */
@@ -55,6 +59,7 @@ export function nativeSurveyOptions(opts: FlowOptions, points: readonly string[]
     perPoint: opts.perCapturePoint ?? false,
     observeTls,
     pointHashes: Int32Array.from(points, strHash),
+    pointNames: [...points],
   };
 }
 
@@ -77,6 +82,8 @@ const I_NGAPS = 17;
 const I_A6 = 18;
 const I_TAG = 19;
 const END_CAUSES: readonly EndCause[] = ['closed', 'timeout', 'capture-end', 'evicted', 'port-reuse'];
+/** Characters of a uid ("C" and 18 base-62 digits). */
+const UID_LEN = 19;
 
 /** One direction of a native row, as SurveyRecords.add reads it. */
 class RowEndpoint implements SurveyRowEndpoint {
@@ -200,8 +207,9 @@ class RowSource implements SurveyRowSource {
 }
 
 /**
- * The survey's records from native rows: rows in order, uids computed as FlowSurvey computes them
- * (the capture point in per-capture-point mode, else ''; the replaced connection's uid, by row).
+ * The survey's records from native rows, in order, with the uids the C side computed (uid.c), or
+ * for a row it left, computed here as FlowSurvey computes them (the capture point in
+ * per-capture-point mode, else ''; the replaced connection's uid, by row).
  */
 export function recordsFromNative(r: NativeSurveyRows, points: readonly string[], perCapturePoint: boolean): SurveyRecords {
   const recs = new SurveyRecords();
@@ -209,9 +217,13 @@ export function recordsFromNative(r: NativeSurveyRows, points: readonly string[]
   for (let row = 0; row < r.rows; row++) {
     src.fill(r, row, points);
     const prev = r.i[row * NI + I_PREV]!;
-    const a = src.ipVersion === 4 ? ipv4ToString(src.cA4) : addr6Text(src.a6!, 0);
-    const b = src.ipVersion === 4 ? ipv4ToString(src.sA4) : addr6Text(src.a6!, 4);
-    src.uid = connectionUid(perCapturePoint ? src.capturePoint : '', a, src.clientPort, b, src.serverPort, src.startTime, prev >= 0 ? recs.uid(prev) : '');
+    if (r.uids.charCodeAt(row * UID_LEN) !== 0) src.uid = r.uids.substr(row * UID_LEN, UID_LEN);
+    else {
+      // (What the C side leaves: a start time toFixed writes with an exponent, a long capture point name.)
+      const a = src.ipVersion === 4 ? ipv4ToString(src.cA4) : addr6Text(src.a6!, 0);
+      const b = src.ipVersion === 4 ? ipv4ToString(src.sA4) : addr6Text(src.a6!, 4);
+      src.uid = connectionUid(perCapturePoint ? src.capturePoint : '', a, src.clientPort, b, src.serverPort, src.startTime, prev >= 0 ? recs.uid(prev) : '');
+    }
     recs.add(src, prev);
   }
   return recs;

@@ -117,6 +117,10 @@ function compare(b: Both, addon: AnalyzeAddon, max: number): { diffs: string[]; 
   const c = recordsFromNative(nat, b.points, opts.perPoint);
   const j = b.js.records;
   const diffs: string[] = [];
+  // Every uid made in C but where toFixed would write an exponent (JavaScript makes those).
+  for (let r = 0; r < nat.rows; r++) {
+    if (nat.uids.charCodeAt(r * 19) === 0 && Math.abs(nat.f[r * 19]!) < 1e21) diffs.push(`row ${r}: no uid from C (start ${nat.f[r * 19]})`);
+  }
   for (let k = 0; k < STATS.length; k++) {
     if (b.js.stats[STATS[k]!] !== nat.stats[k]) diffs.push(`stats.${STATS[k]}: js ${b.js.stats[STATS[k]!]} c ${nat.stats[k]}`);
   }

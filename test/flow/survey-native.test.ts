@@ -168,6 +168,15 @@ function cases(): [string, TimedFrame[]][] {
     t.fin(0, at + 1);
     t.send(0, at + 2, 'late');
   });
+  // Start times whose toFixed(6) is an exact tie (x.xxxxxx5 exactly: JavaScript rounds up where
+  // printf rounds to even), negative, tiny, and too large for toFixed's fixed form.
+  for (const [k, t] of [1.0078125, 1000.0234375, 1e9 + 0.0078125, 0.0078125, -3.0078125, -1e-7, 5e-7, 1e21, 3e22].entries()) {
+    add(`start time ${t}`, (x) => {
+      x.syn(t);
+      x.synAck(t + 1);
+      x.nxt[0] = 77 + k;
+    }, new Talk(['10.9.0.1', 30000 + k], ['10.9.0.2', 80]));
+  }
   return out;
 }
 
