@@ -28,7 +28,7 @@ import { ISN_WINDOW_SECONDS, MAX_KEY_SHARERS } from '../correlate/legs.js';
 import { logWindow } from '../correlate/keys.js';
 import type { LbLogView } from '../correlate/views.js';
 import type { IcmpErrorEvent } from '../flow/options.js';
-import { COMPLEX_NAMES } from '../flow/survey.js';
+import { COMPLEX_NAMES } from '../flow/survey-facts.js';
 import type { SurveyRecords } from '../flow/survey-records.js';
 import type { LogTapeData } from './log-tape.js';
 

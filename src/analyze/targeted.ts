@@ -32,7 +32,7 @@ import type { TimeWindow } from '../capture/window.js';
 import type { NativeFirstPassResult } from '../flow/first-pass-native.js';
 import type { FlowOptions, IcmpErrorEvent } from '../flow/options.js';
 import type { PipelineSummary } from '../flow/pipeline.js';
-import { END_AT_PACKET } from '../flow/survey.js';
+import { END_AT_PACKET } from '../flow/survey-facts.js';
 import type { SurveyRecords } from '../flow/survey-records.js';
 import { formatKeyLogIssue, type KeyLog } from '../tls/keylog.js';
 import { isTlsSurveyed } from '../tls/record-walk.js';

@@ -17,7 +17,8 @@
  * stop looking like TLS records, is marked for dissection (Complex.TlsAlert, Complex.Unparsed).
  * Nothing is allocated until a connection's first payload, then one small object.
  */
-import { Complex, type SurveyConn } from '../flow/survey.js';
+import { Complex } from '../flow/survey-facts.js';
+import type { SurveyConn } from '../flow/survey.js';
 import type { SurveyRecords } from '../flow/survey-records.js';
 
 /** SurveyConn.tag bit: the connection is TLS (its client opened with a handshake record). */
