@@ -25,6 +25,7 @@ import type { HttpTransaction } from '../src/http/transaction.js';
 import { explainAlbError, explainClbError } from '../src/logs/explain.js';
 import { parseAlbLine, type AlbLogRecord } from '../src/logs/alb.js';
 import { AlbLineFacts, AlbLineScanner } from '../src/logs/alb-scan.js';
+import { INTS, NUMS, ST_QUICK, ST_TARGET_NEW, nativeAlbScan, type NativeAlbScan } from '../src/logs/alb-scan-native.js';
 import { parseAlbConnectionLine } from '../src/logs/alb-conn.js';
 import { parseClbLine } from '../src/logs/clb.js';
 import { parseFlowLine } from '../src/logs/flow.js';
@@ -362,9 +363,52 @@ const PARSERS = {
   flow: (l: string) => parseFlowLine(l),
 } as const;
 
+let albNative: NativeAlbScan | null | undefined;
+
+/**
+ * The native ALB quick scan (alb-scan-native.ts) over the raw bytes: a line it takes must be one
+ * the JavaScript scan takes, with the same values (the target rebuilt as read.ts does: a string
+ * when the scan says it changed). Declining is always allowed.
+ */
+function nativeScanAgrees(buf: Buffer): void {
+  if (albNative === undefined) albNative = nativeAlbScan();
+  const s = albNative;
+  if (s === null) return;
+  const scanner = new AlbLineScanner();
+  const facts = new AlbLineFacts();
+  let start = 0;
+  while (start < buf.length) {
+    const k = s.scan(buf, start, buf.length);
+    if (k === 0) break;
+    let target: string | null = null;
+    let port: number | null = null;
+    let have = false;
+    for (let i = 0; i < k; i++) {
+      const o = i * INTS;
+      const st = s.ints[o + 2]!;
+      if (s.ints[o]! !== buf.indexOf(0x0a, start)) throw new Error('the native ALB scan put a line end elsewhere than its newline');
+      if ((st & ST_QUICK) !== 0) {
+        if (!have || (st & ST_TARGET_NEW) !== 0) {
+          const p = s.ints[o + 6]!;
+          target = p < 0 ? null : buf.toString('latin1', s.ints[o + 4]!, s.ints[o + 5]!);
+          port = p < 0 ? null : p;
+          have = true;
+        }
+        const line = buf.toString('latin1', start, s.ints[o + 1]!);
+        if (!scanner.scan(line, facts)) throw new Error('the native ALB scan takes a line the JavaScript scan refuses');
+        const elb = s.ints[o + 7]!;
+        if (!Object.is(facts.time, s.nums[i * NUMS]) || facts.clientV4 !== s.nums[i * NUMS + 1] || facts.clientPort !== s.ints[o + 3] || facts.targetAddr !== target || facts.targetPort !== port || facts.elbStatusCode !== (elb < 0 ? null : elb)) {
+          throw new Error('the native ALB scan reads other values than the JavaScript scan');
+        }
+      }
+      start = s.ints[o]! + 1;
+    }
+  }
+}
+
 const logs: Target = {
   name: 'logs',
-  what: 'ALB, ALB connection, NLB, Classic LB and VPC flow log parsers, the logs summary and the Correlator',
+  what: 'ALB, ALB connection, NLB, Classic LB and VPC flow log parsers, the native ALB quick scan against the JavaScript one, the logs summary and the Correlator',
   make(corpus, rng) {
     const seed = rng.pick(corpus.logs);
     const donorLines = rng.pick(corpus.logs).text.split('\n');
@@ -406,6 +450,7 @@ const logs: Target = {
     }
     JSON.stringify(summary.report());
     corr.build();
+    if (input.meta.kind === 'alb') nativeScanAgrees(Buffer.from(input.files['input.log']!));
   },
 };
 

@@ -11,11 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import fc from 'fast-check';
 import { readLogs, type ReadLogsOptions } from './read.js';
 import { nativeAlbScan } from './alb-scan-native.js';
 import { loadAnalyzeNative } from '../capture/native-analyze.js';
-import { EDIT, FILES, LAB, SEEDS, SWAPS, applyEdits } from '../../test/alb-lines.js';
+import { FILES, hostileLog } from '../../test/alb-lines.js';
 
 const skip = nativeAlbScan() === null ? `no native scan: ${loadAnalyzeNative().why}` : false;
 const fixtures = join(import.meta.dirname, '../../test/fixtures');
@@ -45,29 +44,6 @@ async function same(paths: string[], opts: ReadLogsOptions = {}): Promise<number
   assert.equal(js.native, 0);
   assert.deepStrictEqual(c.events, js.events);
   return c.native;
-}
-
-/** A hostile log: seeds, mutations, swaps, 5xx, raw bytes (invalid UTF-8, NUL, control), CRLF, blanks, long lines. */
-function hostileLog(lines: number, seed: number): Buffer {
-  const rnd = fc.sample(fc.tuple(fc.nat(99), fc.constantFrom(...SEEDS), fc.array(EDIT, { minLength: 1, maxLength: 3 }), fc.constantFrom(...SWAPS), fc.uint8Array({ minLength: 1, maxLength: 3 })), { numRuns: lines, seed });
-  const parts: Buffer[] = [Buffer.from(LAB + '\n')];
-  for (const [kind, line, edits, swap, bytes] of rnd) {
-    let l: string | Buffer = line;
-    if (kind < 55) l = line;
-    else if (kind < 65) l = line.replace(' 200 200 ', kind % 2 ? ' 502 - ' : ' 460 - ');
-    else if (kind < 80) l = line.replace(swap[0], swap[1]);
-    else if (kind < 90) l = applyEdits(line, edits).replace(/\n/g, ' ');
-    else if (kind < 95) {
-      const b = Buffer.from(line);
-      const at = (bytes[0]! * 7) % b.length;
-      l = Buffer.concat([b.subarray(0, at), Buffer.from(bytes.filter((x) => x !== 0x0a)), b.subarray(at)]);
-    } else if (kind < 97) l = line.replace('curl/7.46.0', 'x'.repeat(5000)).replace('mirrorlens-lab-load/1', 'y '.repeat(3000));
-    else if (kind < 98) l = '';
-    else l = ' ';
-    parts.push(typeof l === 'string' ? Buffer.from(l) : l, Buffer.from(kind % 3 === 0 ? '\r\n' : '\n'));
-  }
-  parts.push(Buffer.from(LAB)); // (no newline at the end)
-  return Buffer.concat(parts);
 }
 
 function tmp(t: { after(fn: () => void): void }): string {
