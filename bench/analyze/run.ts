@@ -64,7 +64,7 @@ function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): { stdout: 
 
 interface Report {
   findings: unknown[];
-  stats: { httpResponses: number; dissection?: { mode: string; dissected: number; connections: number; byReason?: Record<string, number> } };
+  stats: { httpResponses: number; dissection?: { mode: string; dissected: number; connections: number; byReason?: Record<string, number>; firstPass?: string; firstPassNote?: string } };
 }
 
 /** mirrorlens analyze FILE [--alb-log LOG] [extra...], timed; its report parsed. */
@@ -245,6 +245,14 @@ for (const [file, log] of [[single, alb], [single, null], [single, albErrors], [
     console.error(`the targeted analysis differs from the full one on ${file}${log ? ' with its log' : ''}: ${(e as Error).message.slice(0, 2000)}`);
     process.exitCode = 1;
   }
+}
+// Which first pass the timed runs take: the native one unless the addon is missing or stale (a
+// stale addon would silently time the JavaScript pass; scripts/build-native.mjs rebuilds it).
+const firstPass = ours(single, alb).report.stats.dissection;
+console.log(`first pass: ${firstPass?.firstPass ?? '?'}${firstPass?.firstPassNote ? ` (${firstPass.firstPassNote})` : ''}`);
+if (firstPass?.firstPass !== 'native' && process.env.MIRRORLENS_NO_NATIVE !== '1') {
+  console.error('the native first pass did not run: build it (node scripts/build-native.mjs), or set MIRRORLENS_NO_NATIVE=1 to time the JavaScript pass on purpose');
+  process.exitCode = 1;
 }
 console.log(`checked: analyze --full counts ${full1.responses} HTTP responses, tshark ${check1.responses}; targeted = full (MIRRORLENS_DIFFERENTIAL=1) at 1x and ${TIMES}x, with and without the log, and with 1 % and 10 % of its lines made 502`);
 
