@@ -561,7 +561,8 @@ static int64_t fill(reader *r, size_t have, size_t want) {
     ssize_t n = read(r->fd, r->buf + have, r->cap - have);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return decline(r, "cannot read the capture (%s)", strerror(errno));
+      char e[128];
+      return decline(r, "cannot read the capture (%s)", strerror_r(errno, e, sizeof e)); /* (GNU strerror_r: thread-safe) */
     }
     if (n == 0) break;
     have += (size_t)n;
@@ -573,7 +574,10 @@ static int read_file(reader *r, const char *path) {
   if (strcmp(path, "-") == 0 || strncmp(path, "s3://", 5) == 0) return decline(r, "%s is not a local file", path);
   /* O_NONBLOCK: opening a FIFO must not wait for its writer (it is declined below); regular files ignore it */
   r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (r->fd < 0) return decline(r, "cannot open a capture (%s)", strerror(errno));
+  if (r->fd < 0) {
+    char e[128];
+    return decline(r, "cannot open a capture (%s)", strerror_r(errno, e, sizeof e));
+  }
   struct stat st;
   if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) return decline(r, "a capture that is not a regular file");
   size_t have = (size_t)fill(r, 0, r->cap < CHUNK ? r->cap : CHUNK);
