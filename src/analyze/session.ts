@@ -224,7 +224,7 @@ export class AnalysisSession {
   replayViews(v: ConnView, leg: LegView, icmpError?: ConnView['icmpError'], soloLeg: false | 'alone' | 'counted' = false): ConnView {
     this.stats.tcpConnections++;
     this.stats.connections++;
-    const icmp = this.icmpErrors.get(`${v.clientAddr}|${v.clientPort}|${v.serverAddr}|${v.serverPort}`);
+    const icmp = this.icmpErrors.size === 0 ? undefined : this.icmpErrors.get(`${v.clientAddr}|${v.clientPort}|${v.serverAddr}|${v.serverPort}`);
     if (icmpError !== undefined) v.icmpError = icmpError;
     else if (icmp && icmp.time >= v.startTime - 1) v.icmpError = { time: icmp.time, from: icmp.from, type: icmp.type, code: icmp.code };
     // The leg first: keeping a connection brings its NAT peers along, looked up in the leg index.

@@ -71,8 +71,9 @@ class SurveyLeg implements LegView {
   }
 }
 
-export function surveyLegView(r: SurveyRecords, row: number): LegView {
-  return new SurveyLeg(r, row, r.uid(row));
+/** `uid`: the row's (made from the row when not given). */
+export function surveyLegView(r: SurveyRecords, row: number, uid = r.uid(row)): LegView {
+  return new SurveyLeg(r, row, uid);
 }
 
 /**
@@ -185,8 +186,9 @@ class SurveyConnView implements ConnView {
   }
 }
 
-export function surveyConnView(r: SurveyRecords, row: number): ConnView {
-  return new SurveyConnView(r, row, r.uid(row));
+/** `uid`: the row's (made from the row when not given). */
+export function surveyConnView(r: SurveyRecords, row: number, uid = r.uid(row)): ConnView {
+  return new SurveyConnView(r, row, uid);
 }
 
 /** The open-leg note a connection gets when it starts (what the session tells the Correlator then). */

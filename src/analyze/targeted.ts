@@ -490,7 +490,8 @@ function replay(recs: SurveyRecords, runs: SecondPassEvent[][], icmp: { ev: Icmp
         if (e !== undefined) session.applyEnded(e.ended);
         else {
           const reach = solos ? imp.joinReach(ref) : 2;
-          session.replayViews(surveyConnView(recs, ref), surveyLegView(recs, ref), undefined, reach === 0 ? 'alone' : reach === 1 ? 'counted' : false);
+          const uid = recs.uid(ref);
+          session.replayViews(surveyConnView(recs, ref, uid), surveyLegView(recs, ref, uid), undefined, reach === 0 ? 'alone' : reach === 1 ? 'counted' : false);
           if (isTlsSurveyed(recs, ref)) session.stats.tlsSessions++;
         }
         break;

@@ -79,7 +79,8 @@ export class LegIndex {
   private pendingSolo: LegView | null = null;
   /** Whether the pending solo leg's uid is in byIsn (see addSolo). */
   private pendingCounted = false;
-  private readonly soloSpans = new Map<string, SoloSpan>();
+  /** By client address, server address, server port (nested: no key made per leg). */
+  private readonly soloSpans = new Map<string, Map<string, Map<number, SoloSpan>>>();
   private soloCount = 0;
 
   constructor(readonly maxLegs = DEFAULT_MAX_LEGS) {}
@@ -116,9 +117,12 @@ export class LegIndex {
     if (l === null) return;
     this.pendingSolo = null;
     this.soloCount++;
-    const k = `${l.clientAddr}|${l.serverAddr}|${l.serverPort}`;
-    const s = this.soloSpans.get(k);
-    if (s === undefined) this.soloSpans.set(k, { clientAddr: l.clientAddr, serverAddr: l.serverAddr, serverPort: l.serverPort, startTime: l.startTime, endTime: l.endTime });
+    let byServer = this.soloSpans.get(l.clientAddr);
+    if (byServer === undefined) this.soloSpans.set(l.clientAddr, (byServer = new Map()));
+    let byPort = byServer.get(l.serverAddr);
+    if (byPort === undefined) byServer.set(l.serverAddr, (byPort = new Map()));
+    const s = byPort.get(l.serverPort);
+    if (s === undefined) byPort.set(l.serverPort, { clientAddr: l.clientAddr, serverAddr: l.serverAddr, serverPort: l.serverPort, startTime: l.startTime, endTime: l.endTime });
     else {
       if (l.startTime < s.startTime) s.startTime = l.startTime;
       if (l.endTime > s.endTime) s.endTime = l.endTime;
@@ -126,9 +130,9 @@ export class LegIndex {
   }
 
   /** The solo legs' spans (see SoloSpan). */
-  solos(): IterableIterator<SoloSpan> {
+  *solos(): IterableIterator<SoloSpan> {
     this.flushSolo();
-    return this.soloSpans.values();
+    for (const byServer of this.soloSpans.values()) for (const byPort of byServer.values()) yield* byPort.values();
   }
 
   /** Whether `x` is the index's leg for its uid (not replaced or removed since it was added). */
@@ -185,7 +189,7 @@ export class LegIndex {
       }
     }
     this.flushSolo();
-    for (const [k, sp] of this.soloSpans) if (sp.endTime < time) this.soloSpans.delete(k);
+    for (const byServer of this.soloSpans.values()) for (const byPort of byServer.values()) for (const [k, sp] of byPort) if (sp.endTime < time) byPort.delete(k);
     // Retired keys are learned again if still shared (a flood that goes on re-retires its ISN).
     this.sharedIsn.clear();
     this.sharedPrint.clear();
