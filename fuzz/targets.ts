@@ -185,8 +185,12 @@ const nativeRead: Target = {
     return { files: { 'capture.pcapng': mutateBytes(c.bytes, rng, [rng.pick(corpus.captures).bytes], 4) }, meta: { seed: c.name } };
   },
   exec(input) {
-    const { addon } = loadAnalyzeNative();
-    if (addon === null) return; // not built here: nothing to hold against the JavaScript
+    const { addon, why } = loadAnalyzeNative();
+    if (addon === null) {
+      // not built here: nothing to hold against the JavaScript (where it must be built, that is a failure)
+      if (process.env.MIRRORLENS_REQUIRE_NATIVE === '1') throw new Error(`the native analysis addon is required: ${why}`);
+      return;
+    }
     const b = input.files['capture.pcapng']!;
     writeFileSync(scratch, b);
     try {
@@ -222,8 +226,12 @@ const nativeSurvey: Target = {
     return { files: { 'capture.pcapng': mutateBytes(c.bytes, rng, [rng.pick(corpus.captures).bytes], 4) }, meta: { seed: c.name, flow: rng.int(SURVEY_FLOWS.length) } };
   },
   exec(input) {
-    const { addon } = loadAnalyzeNative();
-    if (addon === null) return; // not built here: nothing to hold against the JavaScript
+    const { addon, why } = loadAnalyzeNative();
+    if (addon === null) {
+      // not built here: nothing to hold against the JavaScript (where it must be built, that is a failure)
+      if (process.env.MIRRORLENS_REQUIRE_NATIVE === '1') throw new Error(`the native analysis addon is required: ${why}`);
+      return;
+    }
     const r = diffCaptureBytes(addon, input.files['capture.pcapng']!, SURVEY_FLOWS[(input.meta.flow as number) ?? 0] ?? SURVEY_FLOWS[0]!, 3);
     if (r !== null && r.diffs.length > 0) throw new Error(`the native survey differs from FlowSurvey: ${r.diffs.join('; ')}`);
   },

@@ -156,6 +156,7 @@ function writeMixed(path: string): void {
   const ethBin = w.addInterface({ linkType: 1, tsresol: 0x80 | 20 });
   const listen = w.addInterface({ linkType: 1, tsresol: 9, name: 'alb-client-side', description: 'VXLAN VNI 4242 from 10.0.0.5; decapsulated by mirrorlens listen' });
   const snap = w.addInterface({ linkType: 1, tsresol: 9, snaplen: 74 });
+  const zone = w.addInterface({ linkType: 101, tsresol: 9, name: 'zöne-ß-東', description: 'GENEVE VNI 7 decapsulated by mirrorlens listen' });
   let t = 1_764_900_000;
   let n = 0;
   const put = (ifId: number, frame: Uint8Array, orig?: number): void => {
@@ -210,6 +211,7 @@ function writeMixed(path: string): void {
   // a listen interface: its packets are at the point its name says
   put(listen, v4(tcp(40011, 443, 1, 2, 0x10, data(3))));
   put(listen, icmpErr);
+  put(zone, ipv4('10.0.0.7', '10.0.0.8', 6, tcp(40014, 443, 1, 2, 0x10)));
   put(listen, concat(eth(0x0800), ipv4('10.9.0.1', '10.9.0.2', 17, udp(55000, 4789, concat(vxlan(7001), inner)))));
   // snap-length cuts: the payload, and then the TCP header itself
   put(snap, v4(tcp(40012, 443, 1, 2, 0x18, data(500))));
@@ -265,7 +267,7 @@ test('synthetic captures (IPv6, VLAN, VXLAN, GENEVE, fragments, snap-length cuts
   }
   const js = await jsPass([mixed], null);
   // what the synthetic capture was made to show is in it
-  assert.deepEqual(new Set(js.rows.map((r) => r[4])), new Set(['', 'vni:7001', 'vni:99', 'geneve:5', 'alb-client-side']));
+  assert.deepEqual(new Set(js.rows.map((r) => r[4])), new Set(['', 'vni:7001', 'vni:99', 'geneve:5', 'alb-client-side', 'zöne-ß-東']));
   assert.ok(js.rows.some((r) => r[5] === 6) && js.rows.some((r) => (r[24] as number) > (r[23] as number)), 'IPv6 and snap-length cut payloads');
   assert.ok(js.stats.skippedPackets >= 4 && js.dsbs.length === 2);
   assert.deepEqual(js.icmp.map((x) => x.ev.capturePoint), ['', 'vni:7001', 'alb-client-side']);
@@ -284,6 +286,8 @@ test('what the native reader does not reproduce exactly is declined with a reaso
     ['trailer.pcapng', (() => { const b = Buffer.from(whole); b[b.length - 1] ^= 0xff; return b; })(), /trailing length/],
     ['pico.pcapng', concat(shb(true), idb(true, 1, 0, [[9, [12]]]), epb(true, 0, 1, 2, concat(eth(0x0800), ipv4('10.0.0.1', '10.0.0.2', 6, tcp(1, 2, 3, 4, 0x10))))), /time resolution/],
     ['empty.pcap', new Uint8Array(0), /fewer than 4 bytes/],
+    // a listen interface whose name is not UTF-8: TextDecoder would replace bytes the native side would intern as they are
+    ['badname.pcapng', concat(shb(true), idb(true, 101, 0, [[2, [0x61, 0xff, 0x62]], [3, utf8('x decapsulated by mirrorlens listen')]]), epb(true, 0, 1, 2, ipv4('10.0.0.1', '10.0.0.2', 6, tcp(1, 2, 3, 4, 0x10)))), /not plain UTF-8/],
     ['text.pcap', utf8('hello, not a capture\n'), /not a pcap or pcapng/],
     ['gz.pcapng.gz', readFileSync(join(root, 'test/fixtures/capture/wireshark_dhe1.pcapng.gz')), /gzip/],
   ];
