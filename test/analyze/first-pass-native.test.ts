@@ -108,3 +108,34 @@ test('the native first pass declines what it does not take, saying why', async (
     assert.match(r.declined, /\S/);
   }
 });
+
+/** A report as JSON with what may differ between two runs masked (elapsed time, where the first pass ran). */
+function comparable(r: { stats: { elapsedSeconds: number; dissection?: { firstPass?: string; firstPassNote?: string } } }): string {
+  const c = structuredClone(r);
+  c.stats.elapsedSeconds = 0;
+  if (c.stats.dissection) {
+    delete c.stats.dissection.firstPass;
+    delete c.stats.dissection.firstPassNote;
+  }
+  return JSON.stringify(c);
+}
+
+test('analyze says where its first pass ran, and the report is the same with MIRRORLENS_NO_NATIVE=1', { skip }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { analyze } = await import('../../src/analyze/analyze.js');
+  const lab = join(ROOT, 'test/fixtures/lab');
+  for (const name of ['header-too-large-snat-all', 'short-body-snat-all']) {
+    const inputs = { captures: [join(lab, `${name}.pcapng`)], keylogs: [join(lab, `${name}.keys`)], albLogs: [join(lab, `${name}.alb.log`)] };
+    const here = (await analyze(inputs)).report;
+    assert.equal(here.stats.dissection?.firstPass, 'native');
+    assert.equal(here.stats.dissection?.firstPassNote, undefined);
+    const code = `import { analyze } from ${JSON.stringify(join(ROOT, 'src/analyze/analyze.ts'))}; process.stdout.write(JSON.stringify((await analyze(${JSON.stringify(inputs)})).report));`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, MIRRORLENS_NO_NATIVE: '1' }, encoding: 'utf8', maxBuffer: 1 << 28 });
+    assert.equal(child.status, 0, child.stderr);
+    const there = JSON.parse(child.stdout) as typeof here;
+    assert.equal(there.stats.dissection?.firstPass, 'javascript');
+    assert.equal(there.stats.dissection?.firstPassNote, 'MIRRORLENS_NO_NATIVE=1');
+    assert.ok(here.findings.length > 0, `${name}: a finding to compare`);
+    assert.equal(comparable(here), comparable(there), name);
+  }
+});
