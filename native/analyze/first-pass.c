@@ -6,8 +6,10 @@
  *   firstPass(paths: string[], opts) -> Promise<{ declined: string } | { read, survey }>
  *
  * opts: the survey's options (survey-napi.c ml_survey_opts_from; pointHashes may be empty: the
- * hashes of capture point names are computed here from the reader's names) and the window
- * { since, until } (numbers, -Infinity / Infinity when open). `read` is ml_read_result_js's
+ * hashes of capture point names are computed here from the reader's names), the window
+ * { since, until } (numbers, -Infinity / Infinity when open), and optionally `stop`, an
+ * Int32Array whose first element JavaScript sets to 1 when it no longer wants the result (the
+ * analysis failed first): the reading stops at the next segment, and the promise says so. `read` is ml_read_result_js's
  * object, `survey` ml_survey_result's. `declined` says why the reader would not do it exactly as
  * the JavaScript does (the caller runs the JavaScript pass for the whole input).
  */
@@ -29,6 +31,8 @@ typedef struct job {
   int status;
   int oom;
   int32_t hashed; /* capture point ids whose name hash the survey has */
+  const int32_t *stop; /* opts.stop[0] != 0: JavaScript no longer wants the result (read between segments) */
+  napi_ref stop_ref;   /* keeps opts.stop's buffer alive until the work completes */
   char why[512];
 } job;
 
@@ -63,6 +67,7 @@ static int32_t str_hash_utf8(const uint8_t *s, uint32_t n) {
 /* The reader's sink: each segment to the survey (names of new capture points hashed first). */
 static int on_segment(void *ctx, const ml_segment *g) {
   job *j = ctx;
+  if (j->stop && __atomic_load_n(j->stop, __ATOMIC_RELAXED) != 0) return 1;
   while (j->hashed <= g->point && j->hashed < j->rr.n_points) {
     const ml_read_point *p = &j->rr.points[j->hashed];
     if (ml_survey_set_point(j->survey, j->hashed, str_hash_utf8(j->rr.text + p->off, p->len), (const char *)j->rr.text + p->off, p->len) != 0) {
@@ -92,7 +97,8 @@ static void execute(napi_env env, void *data) {
   if (j->status == ML_READ_OK && ml_survey_finish(j->survey, j->rr.decoded - 1) != 0) j->oom = 1;
 }
 
-static void job_free(job *j) {
+static void job_free(napi_env env, job *j) {
+  if (j->stop_ref) napi_delete_reference(env, j->stop_ref);
   for (int k = 0; k < j->n; k++) free(j->paths[k]);
   free(j->paths);
   ml_survey_free(j->survey);
@@ -114,7 +120,7 @@ static void complete(napi_env env, napi_status st, void *data) {
   if (st != napi_ok) out = declined(env, "the native first pass was cancelled");
   else if (j->oom == 1) out = declined(env, "the native first pass ran out of memory");
   else if (j->oom == 2 || j->status == ML_READ_DECLINED) out = declined(env, j->why[0] ? j->why : "the native reader declined");
-  else if (j->status != ML_READ_OK) out = declined(env, "the native reader stopped");
+  else if (j->status != ML_READ_OK) out = declined(env, "the native first pass was stopped");
   else {
     napi_value r = ml_read_result_js(env, &j->rr), s = r ? ml_survey_result(env, j->survey) : NULL;
     if (r && s && napi_create_object(env, &out) == napi_ok) {
@@ -134,7 +140,7 @@ static void complete(napi_env env, napi_status st, void *data) {
     napi_reject_deferred(env, j->deferred, err);
   }
   napi_delete_async_work(env, j->work);
-  job_free(j);
+  job_free(env, j);
 }
 
 static int get_num(napi_env env, napi_value o, const char *name, double *out) {
@@ -164,7 +170,7 @@ static napi_value first_pass(napi_env env, napi_callback_info info) {
     size_t len = 0;
     if (napi_get_element(env, argv[0], k, &v) != napi_ok || napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok ||
         !(j->paths[k] = malloc(len + 1)) || napi_get_value_string_utf8(env, v, j->paths[k], len + 1, &len) != napi_ok || strlen(j->paths[k]) != len) {
-      job_free(j);
+      job_free(env, j);
       napi_throw_type_error(env, NULL, "firstPass: paths must be strings without NUL");
       return NULL;
     }
@@ -173,16 +179,31 @@ static napi_value first_pass(napi_env env, napi_callback_info info) {
   int e = ml_survey_opts_from(env, argv[1], &so, &j->survey);
   if (e == 0 && (get_num(env, argv[1], "since", &j->ro.since) || get_num(env, argv[1], "until", &j->ro.until))) e = -1;
   if (e != 0) {
-    job_free(j);
+    job_free(env, j);
     if (e == -2) napi_throw_error(env, NULL, "firstPass: out of memory");
     else napi_throw_type_error(env, NULL, "firstPass: bad options");
     return NULL;
+  }
+  napi_value stop;
+  bool has_stop = false, is_ta = false;
+  if (napi_has_named_property(env, argv[1], "stop", &has_stop) == napi_ok && has_stop) {
+    napi_typedarray_type t;
+    size_t len = 0;
+    void *data = NULL;
+    if (napi_get_named_property(env, argv[1], "stop", &stop) != napi_ok || napi_is_typedarray(env, stop, &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, stop, &t, &len, &data, NULL, NULL) != napi_ok || t != napi_int32_array || len < 1 ||
+        napi_create_reference(env, stop, 1, &j->stop_ref) != napi_ok) {
+      job_free(env, j);
+      napi_throw_type_error(env, NULL, "firstPass: opts.stop must be an Int32Array");
+      return NULL;
+    }
+    j->stop = data;
   }
   napi_value promise, name;
   if (napi_create_promise(env, &j->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "mirrorlens.firstPass", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok || napi_queue_async_work(env, j->work) != napi_ok) {
     /* (a created promise is left unresolved: the throw is what the caller sees) */
-    job_free(j);
+    job_free(env, j);
     napi_throw_error(env, NULL, "firstPass: could not queue the work");
     return NULL;
   }

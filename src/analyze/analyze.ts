@@ -44,7 +44,12 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   // Key logs.
   const keys = new KeyLog();
   const keyLogTexts: string[] = [];
-  await readKeyLogs(inputs.keylogs ?? [], keys, note, opts.keepKeyLogTexts ? keyLogTexts : null);
+  try {
+    await readKeyLogs(inputs.keylogs ?? [], keys, note, opts.keepKeyLogTexts ? keyLogTexts : null);
+  } catch (e) {
+    native?.stop(); // (its reading would hold the process until it ends)
+    throw e;
+  }
 
   const checking = differentialChecks() && nestedChecks === 0;
   // Under the differential check, the targeted analysis the default skips without an access log
@@ -54,7 +59,13 @@ export async function analyze(inputs: AnalyzeInputs, opts: AnalyzeOptions = {}):
   if (needsFull === null && inputs.captures.length > 0) {
     const fallback = { reason: '' };
     const warningsBefore = warnings.length;
-    const t = await analyzeTargeted(inputs, opts, keys, note, opts.keepKeyLogTexts ? keyLogTexts : null, fallback, native);
+    let t: Awaited<ReturnType<typeof analyzeTargeted>>;
+    try {
+      t = await analyzeTargeted(inputs, opts, keys, note, opts.keepKeyLogTexts ? keyLogTexts : null, fallback, native);
+    } catch (e) {
+      native?.stop(); // (an access log refused before the first pass was awaited)
+      throw e;
+    }
     if (t !== null) {
       const stats = t.session.stats;
       stats.captures = inputs.captures.length;

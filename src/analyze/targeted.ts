@@ -29,7 +29,7 @@ import { isFailedTx } from '../correlate/keys.js';
 import { pathLegs } from '../correlate/path.js';
 import { resetFindingIds } from '../diagnose/rules.js';
 import type { TimeWindow } from '../capture/window.js';
-import type { NativeFirstPassResult } from '../flow/first-pass-native.js';
+import type { NativeFirstPassRun } from '../flow/first-pass-native.js';
 import type { FlowOptions, IcmpErrorEvent } from '../flow/options.js';
 import type { PipelineSummary } from '../flow/pipeline.js';
 import { END_AT_PACKET } from '../flow/survey-facts.js';
@@ -84,7 +84,7 @@ export async function analyzeTargeted(
   note: (m: string) => void,
   keyLogTexts: string[] | null,
   fallback: { reason: string },
-  native: Promise<NativeFirstPassResult> | null = null,
+  native: NativeFirstPassRun | null = null,
 ): Promise<TargetedResult | null> {
   const incident = opts.incident ?? null;
   const corrOpts: CorrelateOptions = { maxSkewSeconds: opts.maxSkewSeconds };
@@ -108,7 +108,7 @@ export async function analyzeTargeted(
     for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
     keyLogTexts?.push(Buffer.from(data).toString('utf8'));
   };
-  const done = native === null ? null : await native;
+  const done = native === null ? null : await native.result;
   let first: { summary: PipelineSummary; recs: SurveyRecords; icmp: { ev: IcmpErrorEvent; packet: number }[] };
   let firstPass: Pick<ReportDissection, 'firstPass' | 'firstPassNote'>;
   if (done !== null && !('declined' in done)) {

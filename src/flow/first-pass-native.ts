@@ -30,7 +30,19 @@ export interface NativeFirstPass {
 
 export type NativeFirstPassResult = { declined: string } | NativeFirstPass;
 
-type FirstPassFn = (paths: string[], opts: NativeSurveyOptions & { since: number; until: number }) => Promise<{ declined: string } | { read: NativeReadResult; survey: NativeSurveyRows }>;
+/** A native first pass under way: its result, and how to stop it when the result is no longer wanted. */
+export interface NativeFirstPassRun {
+  result: Promise<NativeFirstPassResult>;
+  /** Stops the reading at its next segment (the analysis failed before it needed the result). */
+  stop(): void;
+}
+
+type FirstPassFn = (
+  paths: string[],
+  opts: NativeSurveyOptions & { since: number; until: number; stop: Int32Array },
+) => Promise<{ declined: string } | { read: NativeReadResult; survey: NativeSurveyRows }>;
+
+const declined = (why: string): NativeFirstPassRun => ({ result: Promise.resolve({ declined: why }), stop() {} });
 
 /** Why the native first pass cannot run for these inputs (before asking the addon), or null. */
 function notLocal(inputs: readonly string[]): string | null {
@@ -40,23 +52,24 @@ function notLocal(inputs: readonly string[]): string | null {
 
 /**
  * Starts the native first pass over `inputs` (the survey observing TLS, as targeted.ts runs it);
- * resolves with its result or why it declined. Never rejects for what the input holds.
+ * its result resolves with the pass or why it declined, and never rejects for what the input holds.
  */
-export function startNativeFirstPass(inputs: string[], flow: FlowOptions, window: TimeWindow | null): Promise<NativeFirstPassResult> {
+export function startNativeFirstPass(inputs: string[], flow: FlowOptions, window: TimeWindow | null): NativeFirstPassRun {
   const { addon, why } = loadAnalyzeNative();
-  if (addon === null) return Promise.resolve({ declined: why });
+  if (addon === null) return declined(why);
   const local = notLocal(inputs);
-  if (local !== null) return Promise.resolve({ declined: local });
-  const opts = { ...nativeSurveyOptions(flow, [], true), since: window?.since ?? -Infinity, until: window?.until ?? Infinity };
+  if (local !== null) return declined(local);
+  const stop = new Int32Array(1);
+  const opts = { ...nativeSurveyOptions(flow, [], true), since: window?.since ?? -Infinity, until: window?.until ?? Infinity, stop };
   let p: ReturnType<FirstPassFn>;
   try {
     p = (addon.firstPass as FirstPassFn)(inputs, opts);
   } catch (e) {
-    return Promise.resolve({ declined: `the native first pass did not start: ${(e as Error).message}` });
+    return declined(`the native first pass did not start: ${(e as Error).message}`);
   }
-  return p
+  const result = p
     .then(
-      async (r) => ('declined' in r ? r : await assemble(inputs, flow, r.read, r.survey)),
+      async (r): Promise<NativeFirstPassResult> => ('declined' in r ? r : await assemble(inputs, flow, r.read, r.survey)),
       (e: unknown) => ({ declined: `the native first pass failed: ${(e as Error).message}` }),
     )
     .then(
@@ -66,6 +79,7 @@ export function startNativeFirstPass(inputs: string[], flow: FlowOptions, window
       // 10x the bench capture, a heap snapshot showed). Going on from a macrotask lets it go.
       (out) => new Promise<NativeFirstPassResult>((resolve) => setImmediate(() => resolve(out))),
     );
+  return { result, stop: () => void (stop[0] = 1) };
 }
 
 async function assemble(inputs: string[], flow: FlowOptions, read: NativeReadResult, rows: NativeSurveyRows): Promise<NativeFirstPass> {

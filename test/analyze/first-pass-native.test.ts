@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { loadAnalyzeNative } from '../../src/capture/native-analyze.js';
 import type { TimeWindow } from '../../src/capture/window.js';
 import { startNativeFirstPass } from '../../src/flow/first-pass-native.js';
+import { nativeSurveyOptions } from '../../src/flow/survey-native.js';
 import type { FlowOptions, IcmpErrorEvent } from '../../src/flow/options.js';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import { FlowSurvey } from '../../src/flow/survey.js';
@@ -50,7 +51,7 @@ async function jsPass(inputs: string[], flow: FlowOptions, window: TimeWindow | 
 
 /** Differences between the two first passes over `inputs` ('declined: ...' when the native one declined). */
 async function diff(inputs: string[], flow: FlowOptions, window: TimeWindow | null): Promise<string[]> {
-  const n = await startNativeFirstPass(inputs, flow, window);
+  const n = await startNativeFirstPass(inputs, flow, window).result;
   if ('declined' in n) return [`declined: ${n.declined}`];
   const j = await jsPass(inputs, flow, window);
   const d: string[] = [];
@@ -103,7 +104,7 @@ test('the native first pass follows several inputs as one, and a time window', {
 test('the native first pass declines what it does not take, saying why', async () => {
   const gz = files.find((f) => f.endsWith('.gz'));
   for (const inputs of [['s3://bucket/key.pcap'], ['-'], ...(gz ? [[gz]] : [])]) {
-    const r = await startNativeFirstPass(inputs, FLOW, null);
+    const r = await startNativeFirstPass(inputs, FLOW, null).result;
     assert.ok('declined' in r, inputs[0]);
     assert.match(r.declined, /\S/);
   }
@@ -138,4 +139,15 @@ test('analyze says where its first pass ran, and the report is the same with MIR
     assert.ok(here.findings.length > 0, `${name}: a finding to compare`);
     assert.equal(comparable(here), comparable(there), name);
   }
+});
+
+test('a native first pass stopped before it ends says so (an analysis that failed first does not wait for it)', { skip }, async () => {
+  const lab = files.filter((f) => f.includes('/lab/') && f.endsWith('.pcapng'));
+  // The flag is read between segments: set before the work starts, nothing is read past the first.
+  const firstPass = addon!.firstPass as (p: string[], o: object) => Promise<{ declined?: string }>;
+  const opts = { ...nativeSurveyOptions(FLOW, [], true), since: -Infinity, until: Infinity };
+  const r = await firstPass(lab, { ...opts, stop: Int32Array.of(1) });
+  assert.match(r.declined ?? 'ran', /stopped/);
+  assert.equal((await firstPass(lab, { ...opts, stop: Int32Array.of(0) })).declined, undefined);
+  await assert.rejects(async () => firstPass(lab, { ...opts, stop: [1] }), /Int32Array/);
 });
