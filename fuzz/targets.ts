@@ -38,6 +38,7 @@ import { PacketDecoder } from '../src/wire/packet.js';
 import { Status } from '../src/wire/status.js';
 import { guarded, readEveryAddress } from '../src/wire/test-bytes.js';
 import { isMirrorlensError } from '../src/wire/errors.js';
+import { provideDissectors } from '../src/analyze/dissectors.js';
 import { AnalysisSession } from '../src/analyze/session.js';
 import { reportScans } from '../src/analyze/scans.js';
 import { SCHEMA_VERSION, type Report } from '../src/analyze/model.js';
@@ -51,6 +52,10 @@ import { controlByteAt, findLeak, secretWindows, unescapedMarkup, withoutCarried
 import { plaintextOf } from './plaintext.js';
 import { firstDifference, jsPassBytes, nativePass } from '../test/capture/native-diff.js';
 import { diffCaptureBytes } from '../test/flow/survey-native-diff.js';
+
+// The session target feeds connections synchronously: its TLS and HTTP stages are loaded with it
+// (src/analyze/dissectors.ts; the CLI loads them only when a connection is dissected).
+provideDissectors({ createHttpSink, appSinkFactory });
 
 /** An oracle's verdict on a run that did not crash. */
 export class FuzzFailure extends Error {
