@@ -52,6 +52,7 @@ import { controlByteAt, findLeak, secretWindows, unescapedMarkup, withoutCarried
 import { plaintextOf } from './plaintext.js';
 import { firstDifference, jsPassBytes, nativePass } from '../test/capture/native-diff.js';
 import { diffCaptureBytes } from '../test/flow/survey-native-diff.js';
+import { keyLogDifference, nativeKeysHere, type Way } from '../test/tls/keylog-native-diff.js';
 
 // The session target feeds connections synchronously: its TLS and HTTP stages are loaded with it
 // (src/analyze/dissectors.ts; the CLI loads them only when a connection is dissected).
@@ -471,7 +472,7 @@ const logs: Target = {
 
 const keylog: Target = {
   name: 'keylog',
-  what: 'the NSS key log reader (file text and Decryption Secrets Block), its issues checked for quoted secrets',
+  what: 'the NSS key log reader (file text and Decryption Secrets Block), its issues checked for quoted secrets; the line check in C (native/analyze/keylog.c) = the JavaScript',
   make(corpus, rng) {
     const k = rng.pick(corpus.keylogs);
     let bytes: Uint8Array = rng.chance(0.5) ? rng.pick(KEYLOG_CORRUPTIONS).apply(k.text, FUZZ_SCALE) : Buffer.from(k.text, 'latin1');
@@ -484,6 +485,12 @@ const keylog: Target = {
     const k = new KeyLog();
     const issues = input.meta.dsb ? k.addDsb(0x544c534b, b) : k.addText(latin1(b), 'keys.log');
     checkLeak('a key log issue', issues.map(formatKeyLogIssue).join('\n'), secretWindows(keyLogTexts(b)));
+    if (!nativeKeysHere()) return; // not built here: nothing to hold against the JavaScript
+    const ways: Way[] = input.meta.dsb ? ['dsb'] : ['file-latin1', 'file-utf8', 'text'];
+    for (const way of ways) {
+      const d = keyLogDifference(b, way).difference;
+      if (d !== null) throw new Error(`the native key log check differs from the JavaScript (${way}): ${d}`);
+    }
   },
 };
 

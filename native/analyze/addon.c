@@ -3,6 +3,7 @@
  * scripts/native-hash.mjs) and `version`, then each part's functions (ml.h).
  */
 #include "ml.h"
+#include "keylog.h"
 
 #ifndef MIRRORLENS_ANALYZE_HASH
 #error "build with binding.gyp (node-gyp): it defines MIRRORLENS_ANALYZE_HASH"
@@ -22,7 +23,8 @@ static napi_value init(napi_env env, napi_value exports) {
   const char *hash = STR(MIRRORLENS_ANALYZE_HASH) + 1;
   if (napi_create_string_utf8(env, hash, NAPI_AUTO_LENGTH, &v) == napi_ok) napi_set_named_property(env, exports, "sourceHash", v);
   if (napi_create_int32(env, 1, &v) == napi_ok) napi_set_named_property(env, exports, "version", v);
-  if (ml_register_read(env, exports) != 0 || ml_register_survey(env, exports) != 0 || ml_register_albscan(env, exports) != 0) {
+  if (ml_register_read(env, exports) != 0 || ml_register_survey(env, exports) != 0 || ml_register_albscan(env, exports) != 0 ||
+      ml_register_keylog(env, exports) != 0) {
     napi_throw_error(env, NULL, "mirrorlens_analyze: registering its functions failed");
     return NULL;
   }

@@ -10,7 +10,7 @@
  * { since, until } (numbers, -Infinity / Infinity when open), and optionally `stop`, an
  * Int32Array whose first element JavaScript sets to 1 when it no longer wants the result (the
  * analysis failed first): the reading stops at the next segment, and the promise says so. `read` is ml_read_result_js's
- * object, `survey` ml_survey_result's. `declined` says why the reader would not do it exactly as
+ * object (each TLS key log DSB with its `lines` checked here too: keylog.h), `survey` ml_survey_result's. `declined` says why the reader would not do it exactly as
  * the JavaScript does (the caller runs the JavaScript pass for the whole input).
  */
 #include <math.h>
@@ -19,6 +19,7 @@
 #include <string.h>
 #include "read.h"
 #include "survey-napi.h"
+#include "keylog.h"
 
 typedef struct job {
   napi_async_work work;
@@ -33,6 +34,7 @@ typedef struct job {
   int32_t hashed; /* capture point ids whose name hash the survey has */
   const int32_t *stop; /* opts.stop[0] != 0: JavaScript no longer wants the result (read between segments) */
   napi_ref stop_ref;   /* keeps opts.stop's buffer alive until the work completes */
+  ml_keylog_dsbs keys; /* the lines of its TLS key log DSBs, checked here too (keylog.h) */
   char why[512];
 } job;
 
@@ -95,6 +97,7 @@ static void execute(napi_env env, void *data) {
   ml_read_sink sink = {j, on_segment};
   j->status = ml_read_inputs((const char *const *)j->paths, j->n, &j->ro, &sink, &j->rr, j->why, sizeof j->why);
   if (j->status == ML_READ_OK && ml_survey_finish(j->survey, j->rr.decoded - 1) != 0) j->oom = 1;
+  if (j->status == ML_READ_OK) ml_keylog_check_dsbs(&j->rr, &j->keys);
 }
 
 static void job_free(napi_env env, job *j) {
@@ -103,6 +106,7 @@ static void job_free(napi_env env, job *j) {
   free(j->paths);
   ml_survey_free(j->survey);
   ml_read_result_free(&j->rr);
+  ml_keylog_dsbs_free(&j->keys);
   free(j);
 }
 
@@ -123,6 +127,7 @@ static void complete(napi_env env, napi_status st, void *data) {
   else if (j->status != ML_READ_OK) out = declined(env, "the native first pass was stopped");
   else {
     napi_value r = ml_read_result_js(env, &j->rr), s = r ? ml_survey_result(env, j->survey) : NULL;
+    if (r && ml_keylog_attach_dsbs(env, r, &j->keys) != 0) r = NULL;
     if (r && s && napi_create_object(env, &out) == napi_ok) {
       if (napi_set_named_property(env, out, "read", r) != napi_ok || napi_set_named_property(env, out, "survey", s) != napi_ok) out = NULL;
     } else out = NULL;

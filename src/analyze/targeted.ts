@@ -104,15 +104,15 @@ export async function analyzeTargeted(
   // Pass 1: the survey — in C on the threadpool when the caller started it (it ran while the logs
   // were read), else (or when it declined) in JavaScript here.
   const progress = opts.onProgress;
-  const onSecrets = (type: number, data: Uint8Array): void => {
-    for (const issue of keys.addDsb(type, data)) note(formatKeyLogIssue(issue));
+  const onSecrets = (type: number, data: Uint8Array, lines: Int32Array | null = null): void => {
+    for (const issue of keys.addDsb(type, data, undefined, lines)) note(formatKeyLogIssue(issue));
     keyLogTexts?.push(Buffer.from(data).toString('utf8'));
   };
   const done = native === null ? null : await native.result;
   let first: { summary: PipelineSummary; recs: SurveyRecords; icmp: { ev: IcmpErrorEvent; packet: number }[] };
   let firstPass: Pick<ReportDissection, 'firstPass' | 'firstPassNote'>;
   if (done !== null && !('declined' in done)) {
-    for (const d of done.dsbs) onSecrets(d.type, d.data);
+    for (const d of done.dsbs) onSecrets(d.type, d.data, d.lines);
     if (progress !== undefined && done.summary.flow.packets > 0) progress({ file: '', packets: done.summary.flow.packets });
     first = done;
     firstPass = { firstPass: 'native' };

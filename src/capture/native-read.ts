@@ -65,7 +65,8 @@ export interface NativeReadResult {
   firstTime: number | null;
   lastTime: number | null;
   files: NativeFile[];
-  dsbs: { type: number; input: number; data: Uint8Array }[];
+  /** `lines`: a TLS key log block's lines as the native first pass checked them (tls/keylog-native.ts). */
+  dsbs: { type: number; input: number; data: Uint8Array; lines?: Int32Array }[];
   icmp: NativePacket[];
   /** Capture point names by id (0: ''). */
   points: string[];

@@ -24,8 +24,8 @@ export interface NativeFirstPass {
   recs: SurveyRecords;
   /** ICMP errors quoting TCP, with the number of the packet that carried each (as the survey's onIcmpError saw them). */
   icmp: { ev: IcmpErrorEvent; packet: number }[];
-  /** The captures' Decryption Secrets Blocks in order (for KeyLog.addDsb). */
-  dsbs: { type: number; data: Uint8Array }[];
+  /** The captures' Decryption Secrets Blocks in order (for KeyLog.addDsb), a TLS key log's with its lines checked (tls/keylog-native.ts). */
+  dsbs: { type: number; data: Uint8Array; lines: Int32Array | null }[];
 }
 
 export type NativeFirstPassResult = { declined: string } | NativeFirstPass;
@@ -121,5 +121,5 @@ async function assemble(inputs: string[], flow: FlowOptions, read: NativeReadRes
     lastTime: read.lastTime,
     outsideWindow: read.outsideWindow,
   };
-  return { summary, recs, icmp, dsbs: read.dsbs.map((d) => ({ type: d.type, data: d.data })) };
+  return { summary, recs, icmp, dsbs: read.dsbs.map((d) => ({ type: d.type, data: d.data, lines: d.lines ?? null })) };
 }

@@ -174,6 +174,21 @@ export class PendingLines {
     this.keyChars += end - start;
   }
 
+  /** Well-formed lines of the text in bulk: the (start, end) pairs at src[from, to), `chars` characters in all. */
+  lines(src: Int32Array, from: number, to: number, chars: number): void {
+    const need = this.count + to - from;
+    if (need > this.offsets.length) {
+      let n = this.offsets.length * 2;
+      while (n < need) n *= 2;
+      const bigger = new Int32Array(n);
+      bigger.set(this.offsets.subarray(0, this.count));
+      this.offsets = bigger;
+    }
+    this.offsets.set(src.subarray(from, to), this.count);
+    this.count = need;
+    this.keyChars += chars;
+  }
+
   /**
    * Ends the run of well-formed lines (before a line of another shape, at the end of the text).
    * The text is kept when they make up most of it; else they are copied out (a large key log of a

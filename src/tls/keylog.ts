@@ -21,11 +21,14 @@
  * reading a pcapng); TLS sessions waiting for a client random subscribe with `onKey()`.
  *
  * Lines are checked as they are read (issues at once); their secrets are decoded at the first
- * look-up, or as they are read while someone listens (keylog-secrets.ts).
+ * look-up, or as they are read while someone listens (keylog-secrets.ts). Which lines are
+ * well-formed is found in C when the addon is there (keylog-native.ts; the JavaScript then reads
+ * only the other lines), or by the JavaScript itself, with the same results.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { LineWalk, PUT_REPEATED, PendingLines, SLOT_LABELS, SecretTable, TLS13_LABELS, putWellFormed, wellFormedLine, type SessionSecrets } from './keylog-secrets.js';
+import { LINES_CHARS, LINES_HDR, LINES_OTHER, LINES_REC, LINES_WELL_FORMED, nativeKeyLogLines } from './keylog-native.js';
 
 export { TLS13_LABELS, type SessionSecrets, type Tls13Label } from './keylog-secrets.js';
 
@@ -177,6 +180,8 @@ type KeyListener = (clientRandomHex: string) => void;
 export interface KeyLogOptions {
   /** The clock `forgetBefore` compares with (seconds since the epoch); default the wall clock. */
   now?: () => number;
+  /** Whether lines may be checked in C (keylog-native.ts) when the addon is there; default true (false: the JavaScript reference). */
+  native?: boolean;
 }
 
 /**
@@ -229,9 +234,11 @@ export class KeyLog {
   private readonly sessionIdQueue = new ForgetQueue<string>();
   private readonly ticketQueue = new ForgetQueue<string>();
   private readonly now: () => number;
+  private readonly native: boolean;
 
   constructor(opts: KeyLogOptions = {}) {
     this.now = opts.now ?? (() => Date.now() / 1000);
+    this.native = opts.native ?? true;
   }
 
   /** Number of client randoms with at least one secret. */
@@ -335,29 +342,86 @@ export class KeyLog {
   /**
    * Adds a whole key log file's text; also says how many of its lines are neither blank nor
    * comments (`keyLines`: a file where none is, or where every one is an issue, is not a key log).
+   * `oneByte`: the caller knows the text has no character above U+00FF (read as latin1, or
+   * ASCII), which makes the native check cheaper.
    */
-  addWholeText(text: string, source: string): { issues: KeyLogIssue[]; keyLines: number } {
+  addWholeText(text: string, source: string, oneByte = false): { issues: KeyLogIssue[]; keyLines: number } {
     const issues: KeyLogIssue[] = [];
-    const keyLines = this.readText(text, source, 1, issues);
+    const keyLines = this.readText(text, source, 1, issues, oneByte);
     return { issues, keyLines };
+  }
+
+  /** Whether someone listens for keys (lines are then decoded as they are read). */
+  private listening(): boolean {
+    return this.listeners.size > 0 || this.watchers.size > 0;
+  }
+
+  /**
+   * The lines of a text checked in C (keylog-native.ts): the well-formed ones to `pending` in runs,
+   * the others read one by one between them, as the JavaScript walk reads them; `lineNo` is the
+   * first line's number. Returns the key lines.
+   */
+  private takeChecked(text: string, out: Int32Array, lineNo: number, source: string, issues: KeyLogIssue[]): number {
+    const wellFormed = out[LINES_WELL_FORMED]!;
+    const others = out[LINES_OTHER]!;
+    let keyLines = wellFormed;
+    let taken = 0;
+    let chars = 0;
+    for (let k = 0; k < others; k++) {
+      const r = out.length - LINES_REC * (k + 1);
+      const before = out[r + 3]!;
+      if (before > taken) {
+        const c = out[r + 4]!;
+        this.pending.lines(out, LINES_HDR + 2 * taken, LINES_HDR + 2 * before, c - chars);
+        taken = before;
+        chars = c;
+      }
+      const start = out[r]!;
+      const end = out[r + 1]!;
+      if (holdsKey(text, start, end)) keyLines++;
+      const problem = this.addLine(text.slice(start, end));
+      if (problem !== null) issues.push({ source, line: lineNo + out[r + 2]!, message: problem });
+    }
+    if (wellFormed > taken) this.pending.lines(out, LINES_HDR + 2 * taken, LINES_HDR + 2 * wellFormed, out[LINES_CHARS]! - chars);
+    this.lineCount += wellFormed;
+    return keyLines;
   }
 
   /**
    * Adds the lines of `text` (issues to `issues`); returns how many lines are neither blank nor
    * comments: lines whose first character other than a space or tab is not `#` (after the byte
-   * order mark, on the first line).
+   * order mark, on the first line). `oneByte`: see addWholeText; `checked`: the lines of `text`
+   * as the native first pass checked them (a Decryption Secrets Block's).
    */
-  private readText(text: string, source: string, firstLine: number, issues: KeyLogIssue[]): number {
+  private readText(text: string, source: string, firstLine: number, issues: KeyLogIssue[], oneByte = false, checked: Int32Array | null = null): number {
     let keyLines = 0;
     // A byte order mark before the first line (`text` is read as latin1): UTF-8 (an editor's) is
     // skipped; UTF-16LE (PowerShell's `>` redirection) is decoded.
-    if (firstLine === 1 && text.startsWith('\u00ff\u00fe')) text = Buffer.from(text.slice(2), 'latin1').toString('utf16le');
+    if (firstLine === 1 && text.startsWith('\u00ff\u00fe')) {
+      text = Buffer.from(text.slice(2), 'latin1').toString('utf16le');
+      oneByte = false;
+      checked = null;
+    }
     const start = firstLine !== 1 ? 0 : text.startsWith('\u00ef\u00bb\u00bf') ? 3 : text.startsWith('\ufeff') ? 1 : 0;
     // Someone listening hears of each new secret as its line is read (sessions waiting for keys
     // met in a capture); else the lines wait, checked, until something is looked up.
-    this.eager = this.listeners.size > 0 || this.watchers.size > 0;
+    this.eager = this.listening();
     if (this.eager) this.decodePending();
     else this.pending.begin(text, this.now());
+    // Checked in C (unless decoded as read): the JavaScript reads only the lines of other shapes.
+    const lines = this.eager ? null : (checked ?? (this.native ? nativeKeyLogLines(text, start, oneByte) : null));
+    if (lines !== null) keyLines = this.takeChecked(text, lines, firstLine, source, issues);
+    else keyLines = this.walkText(text, start, firstLine, source, issues);
+    if (!this.eager) {
+      this.pending.end();
+      if (this.pending.full) this.decodePending();
+    }
+    return keyLines;
+  }
+
+  /** The lines of text[start...] checked and read by the JavaScript (the reference of the native check); returns the key lines. */
+  private walkText(text: string, start: number, firstLine: number, source: string, issues: KeyLogIssue[]): number {
+    let keyLines = 0;
     let lineNo = firstLine;
     for (const w = new LineWalk(text, start, text.length); w.next(); lineNo++) {
       if (wellFormedLine(text, w.start, w.end)) {
@@ -372,10 +436,6 @@ export class KeyLog {
       if (holdsKey(text, w.start, w.end)) keyLines++;
       const problem = this.addLine(text.slice(w.start, w.end));
       if (problem !== null) issues.push({ source, line: lineNo, message: problem });
-    }
-    if (!this.eager) {
-      this.pending.end();
-      if (this.pending.full) this.decodePending();
     }
     return keyLines;
   }
@@ -407,20 +467,23 @@ export class KeyLog {
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? e);
       throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${why}`, { file: path });
     }
-    return this.addText(text, path);
+    return this.addWholeText(text, path, true).issues;
   }
 
   /**
    * Adds the content of a pcapng Decryption Secrets Block. Only TLS key logs ("TLSK") are used;
-   * other secret types are reported once as an issue and ignored.
+   * other secret types are reported once as an issue and ignored. `lines`: the block's lines as
+   * the native first pass checked them (keylog-native.ts), when it did.
    */
-  addDsb(secretsType: number, data: Uint8Array, source?: string): KeyLogIssue[] {
+  addDsb(secretsType: number, data: Uint8Array, source?: string, lines?: Int32Array | null): KeyLogIssue[] {
     this.dsbCount++;
     const name = source ?? `pcapng Decryption Secrets Block #${this.dsbCount}`;
     if (secretsType !== DSB_TLS_KEYLOG) {
       return [{ source: name, line: 0, message: `secrets type 0x${(secretsType >>> 0).toString(16).padStart(8, '0')} is not a TLS key log; ignored` }];
     }
-    return this.addText(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1'), name);
+    const issues: KeyLogIssue[] = [];
+    this.readText(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1'), name, 1, issues, true, lines ?? null);
+    return issues;
   }
 
   /**
