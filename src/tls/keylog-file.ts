@@ -3,7 +3,7 @@
  * not a key log at all (a capture given by mistake, an empty file), instead of a warning for every
  * line of binary data.
  */
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { fileProblem } from '../capture/inputs.js';
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import type { KeyLog, KeyLogIssue } from './keylog.js';
@@ -25,20 +25,20 @@ function binaryKind(b: Buffer): string | null {
  */
 export async function loadKeyLogFile(path: string, keys: KeyLog, encoding: 'utf8' | 'latin1' = 'utf8'): Promise<{ text: string; issues: KeyLogIssue[] }> {
   let text: string;
-  let head: Buffer;
   try {
     // The first bytes say whether it is text at all; the text is read as a string straight away
-    // (no Buffer copy kept alongside it: a key log can be large).
-    const fh = await open(path, 'r');
+    // (no Buffer copy kept alongside it: a key log can be large). Read at once, not through the
+    // threadpool: the caller has nothing else to do meanwhile (analyze's native first pass
+    // runs on the threadpool).
+    const fd = openSync(path, 'r');
     try {
       const b = Buffer.alloc(4096);
-      head = b.subarray(0, (await fh.read(b, 0, b.length, 0)).bytesRead);
+      const kind = binaryKind(b.subarray(0, readSync(fd, b, 0, b.length, 0)));
+      if (kind !== null) throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): this is ${kind}`, { file: path });
+      text = readFileSync(fd, encoding);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    const kind = binaryKind(head);
-    if (kind !== null) throw new MirrorlensError(ErrorCode.KeylogParse, `not a TLS key log (SSLKEYLOGFILE): this is ${kind}`, { file: path });
-    text = await readFile(path, encoding);
   } catch (e) {
     if (e instanceof MirrorlensError) throw e;
     throw new MirrorlensError(ErrorCode.FileOpen, `cannot read key log: ${fileProblem(e)}`, { file: path });
