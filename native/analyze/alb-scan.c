@@ -58,7 +58,7 @@ typedef struct {
 } line_t;
 
 /* The first set bit at or after i in bm (bits at n and beyond are clear), or n. */
-static size_t next_bit(const uint64_t *bm, size_t i, size_t n) {
+static inline __attribute__((always_inline)) size_t next_bit(const uint64_t *bm, size_t i, size_t n) {
   if (i >= n) return n;
   size_t w = i >> 6, last = (n - 1) >> 6;
   uint64_t x = bm[w] & (~(uint64_t)0 << (i & 63));
@@ -69,13 +69,13 @@ static size_t next_bit(const uint64_t *bm, size_t i, size_t n) {
   return (w << 6) + (size_t)__builtin_ctzll(x);
 }
 
-static size_t next_space(const line_t *l, size_t i) {
+static inline __attribute__((always_inline)) size_t next_space(const line_t *l, size_t i) {
   if (l->sp != NULL) return next_bit(l->sp, i, l->n);
   while (i < l->n && l->p[i] != ' ') i++;
   return i;
 }
 
-static size_t next_quote(const line_t *l, size_t i) {
+static inline __attribute__((always_inline)) size_t next_quote(const line_t *l, size_t i) {
   if (l->qu != NULL) return next_bit(l->qu, i, l->n);
   const uint8_t *k = i < l->n ? memchr(l->p + i, '"', l->n - i) : NULL;
   return k == NULL ? l->n : (size_t)(k - l->p);
@@ -153,23 +153,39 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
 
 static const int DAYS_IN_MONTH[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
+/* The first 13 characters (through the hour) of the last valid time read, and that hour's start. */
+typedef struct {
+  uint8_t key[13];
+  int valid;
+  double base;
+} hour_cache;
+
 /*
  * fields.ts parseIsoSecondsIn of p[a, b): 1 and *out set, or 0 (NaN). The same operations on
  * doubles in the same order: the hour's start (Date.UTC(...) / 1000, an exact integer), + minutes
  * * 60 + seconds (exact), + fraction / its scale (one rounding, as in JavaScript), then an offset.
  */
-static int iso_seconds(const uint8_t *p, size_t a, size_t b, double *out) {
+static int iso_seconds(hour_cache *hc, const uint8_t *p, size_t a, size_t b, double *out) {
   if (b < a || b - a < 19) return 0;
   if (p[a + 4] != '-' || p[a + 7] != '-' || p[a + 13] != ':' || p[a + 16] != ':') return 0;
   if (p[a + 10] != 'T' && p[a + 10] != ' ') return 0;
-  int y1 = two(p, a), y2 = two(p, a + 2), mo = two(p, a + 5), d = two(p, a + 8), h = two(p, a + 11);
-  if (y1 < 0 || y2 < 0 || mo < 0 || d < 0 || h < 0) return 0;
-  int y = y1 * 100 + y2;
-  if (!(y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && h <= 23)) return 0;
-  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  int dim = mo == 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1];
-  if (d > dim) return 0;
-  double base = (double)(days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600);
+  double base;
+  if (hc->valid && memcmp(hc->key, p + a, 13) == 0) {
+    base = hc->base;
+  } else {
+    int y1 = two(p, a), y2 = two(p, a + 2), mo = two(p, a + 5), d = two(p, a + 8), h = two(p, a + 11);
+    if (y1 < 0 || y2 < 0 || mo < 0 || d < 0 || h < 0) return 0;
+    int y = y1 * 100 + y2;
+    if (!(y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && h <= 23)) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int dim = mo == 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1];
+    if (d > dim) return 0;
+    base = (double)(days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600);
+    /* (as fields.ts: the hour of the last valid time, which consecutive lines nearly always share) */
+    memcpy(hc->key, p + a, 13);
+    hc->base = base;
+    hc->valid = 1;
+  }
   int mi = two(p, a + 14), sec = two(p, a + 17);
   if (mi < 0 || sec < 0 || !(mi <= 59 && sec <= 60)) return 0;
   double t = base + (double)(mi * 60);
@@ -302,13 +318,13 @@ static int status_list_ok(const uint8_t *p, size_t a, size_t b) {
 }
 
 /* The scan of one line p[0, n) (printable ASCII, checked by the caller). 1 when quick, out filled. */
-static int scan_line(line_t *l, int32_t *o, double *num) {
+static int scan_line(line_t *l, hour_cache *hc, int32_t *o, double *num) {
   long n = split(l);
   if (n < MIN_FIELDS) return 0;
   const uint8_t *p = l->p;
   const size_t *from = l->from, *to = l->to;
   double time;
-  if (!iso_seconds(p, from[1], to[1], &time)) return 0;
+  if (!iso_seconds(hc, p, from[1], to[1], &time)) return 0;
   size_t af, at;
   int32_t cport, tport = -1;
   if (!addr_port(p, from[3], to[3], &af, &at, &cport)) return 0;
@@ -334,7 +350,7 @@ static int scan_line(line_t *l, int32_t *o, double *num) {
   }
   if (n > 21 && !is_dash(p, from[21], to[21])) {
     double t;
-    if (!iso_seconds(p, from[21], to[21], &t)) return 0;
+    if (!iso_seconds(hc, p, from[21], to[21], &t)) return 0;
   }
   if (n > 26 && !status_list_ok(p, from[26], to[26])) return 0;
   o[3] = cport;
@@ -367,7 +383,6 @@ static int plain_ascii(const uint8_t *p, size_t n, int *nonAscii, uint64_t *sp, 
     /* (signed: bytes >= 0x80 are below 0x20 too) */
     __m128i b = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmpeq_epi8(v, bs)));
     bad |= (unsigned)_mm_movemask_epi8(b);
-    high |= (unsigned)_mm_movemask_epi8(v);
     if (sp != NULL) {
       uint16_t s16 = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)), q16 = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote));
       memcpy((uint8_t *)sp + i / 8, &s16, 2);
@@ -378,12 +393,13 @@ static int plain_ascii(const uint8_t *p, size_t n, int *nonAscii, uint64_t *sp, 
   for (; i < n; i++) {
     uint8_t c = p[i];
     bad |= c < 0x20 || c >= 0x7f || c == '\\';
-    high |= c >= 0x80;
     if (sp != NULL) {
       sp[i >> 6] |= (uint64_t)(c == ' ') << (i & 63);
       qu[i >> 6] |= (uint64_t)(c == '"') << (i & 63);
     }
   }
+  if (bad != 0) /* (a byte >= 0x80 is one of the bad ones: look for one only then) */
+    for (i = 0; i < n && high == 0; i++) high = p[i] >= 0x80;
   *nonAscii = high != 0;
   return bad == 0;
 }
@@ -396,6 +412,7 @@ static size_t scan_block(const uint8_t *buf, size_t from, size_t to, int32_t *in
   int haveLast = 0;
   line_t l;
   uint64_t sp[BM_WORDS], qu[BM_WORDS];
+  hour_cache hc = {{0}, 0, 0};
   while (k < cap && pos < end) {
     const uint8_t *nl = memchr(buf + pos, '\n', end - pos);
     if (nl == NULL) break;
@@ -414,7 +431,7 @@ static size_t scan_block(const uint8_t *buf, size_t from, size_t to, int32_t *in
       l.n = e - pos;
       l.sp = bm ? sp : NULL;
       l.qu = bm ? qu : NULL;
-      if (scan_line(&l, o, num)) {
+      if (scan_line(&l, &hc, o, num)) {
         st = ST_QUICK;
         /* offsets in the buffer; the target field compared with the previous quick line's */
         size_t ta = pos + l.from[4], tn = l.to[4] - l.from[4];
