@@ -259,7 +259,7 @@ test('the native first pass does not keep its rows alive once they are in the su
     `
     const { capture } = generateSynFlood(30_000, FILE, { real: 0 });
     await settle();
-    const r = await startNativeFirstPass([capture], { idleGapThresholdSeconds: 30 }, null);
+    const r = await startNativeFirstPass([capture], { idleGapThresholdSeconds: 30 }, null).result;
     if ('declined' in r) console.log(JSON.stringify({ declined: r.declined, rows: 0, arrayMiB: 0, blockMiB: 0 }));
     else {
       // (Measured from the microtasks that follow the pass, as the analysis runs: no macrotask in between.)
