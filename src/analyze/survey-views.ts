@@ -77,6 +77,32 @@ export function surveyLegView(r: SurveyRecords, row: number, uid = r.uid(row)): 
 }
 
 /**
+ * The same leg as a copy of its fields: for a leg the index keeps one by one (a NAT join may reach
+ * it), which every later leg with its client ISN compares with; read from its row, each of those
+ * reads could fetch a chunk the records had let go of (flow/survey-records.ts).
+ */
+export function surveyLegCopy(r: SurveyRecords, row: number, uid = r.uid(row)): LegView {
+  return {
+    uid,
+    capturePoint: r.capturePoint(row),
+    clientIsn: r.isn(row, 0),
+    serverIsn: r.isn(row, 1),
+    clientFirstPayload: null,
+    serverFirstPayload: null,
+    clientAddr: r.clientAddr(row),
+    clientPort: r.clientPort(row),
+    serverAddr: r.serverAddr(row),
+    serverPort: r.serverPort(row),
+    startTime: r.startTime(row),
+    endTime: r.endTime(row),
+    clientPayloadBytes: r.payloadBytes(row, 0),
+    serverFinTimes: r.finSeen(row, 1) ? [r.finTime(row, 1)] : [],
+    serverRstTimes: [],
+    open: false,
+  };
+}
+
+/**
  * A connection view read from the survey's records when asked (like SurveyLeg): the Correlator
  * holds every connection it does not keep for a while (its recent connections, for a NAT peer
  * kept later), long enough to outlive the young generation, so a full copy of the fields (about

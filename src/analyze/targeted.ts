@@ -45,7 +45,7 @@ import { ANALYZE_IDLE_GAP_SECONDS, type AnalyzeInputs, type AnalyzeOptions } fro
 import { PHASE_CLOCK, PHASE_FINISH } from './pass-phase.js';
 import type { SecondPassEvent } from './second-pass.js';
 import { AnalysisSession } from './session.js';
-import { surveyConnView, surveyLegView, surveyOpenConn } from './survey-views.js';
+import { surveyConnView, surveyLegCopy, surveyLegView, surveyOpenConn } from './survey-views.js';
 
 /** Correlations run at most this many times (each adds what the last one cited) before the full pipeline is used. */
 const MAX_ROUNDS = 6;
@@ -491,7 +491,8 @@ function replay(recs: SurveyRecords, runs: SecondPassEvent[][], icmp: { ev: Icmp
         else {
           const reach = solos ? imp.joinReach(ref) : 2;
           const uid = recs.uid(ref);
-          session.replayViews(surveyConnView(recs, ref, uid), surveyLegView(recs, ref, uid), undefined, reach === 0 ? 'alone' : reach === 1 ? 'counted' : false);
+          const leg = solos && reach === 2 ? surveyLegCopy(recs, ref, uid) : surveyLegView(recs, ref, uid);
+          session.replayViews(surveyConnView(recs, ref, uid), leg, undefined, reach === 0 ? 'alone' : reach === 1 ? 'counted' : false);
           if (isTlsSurveyed(recs, ref)) session.stats.tlsSessions++;
         }
         break;
