@@ -44,9 +44,16 @@ export class NativeAlbScan {
   }
 }
 
-/** A native scanner, or null (addon not built, stale, or MIRRORLENS_NO_NATIVE=1). */
+let shared: NativeAlbScan | null | undefined;
+
+/**
+ * The native scanner, or null (addon not built, stale, or MIRRORLENS_NO_NATIVE=1). One for the
+ * process: a caller reads a call's results before it yields (nothing awaits between a scan and
+ * its reading), so files read at once can share its arrays.
+ */
 export function nativeAlbScan(): NativeAlbScan | null {
+  if (shared !== undefined) return shared;
   const { addon } = loadAnalyzeNative();
   const fn = addon?.albScan;
-  return typeof fn === 'function' ? new NativeAlbScan(fn as AlbScanFn) : null;
+  return (shared = typeof fn === 'function' ? new NativeAlbScan(fn as AlbScanFn) : null);
 }
