@@ -409,7 +409,7 @@ export class KeyLog {
     if (this.eager) this.decodePending();
     else this.pending.begin(text, this.now());
     // Checked in C (unless decoded as read): the JavaScript reads only the lines of other shapes.
-    const lines = this.eager ? null : (checked ?? (this.native ? nativeKeyLogLines(text, start, oneByte) : null));
+    const lines = this.eager || !this.native ? null : (checked ?? nativeKeyLogLines(text, start, oneByte));
     if (lines !== null) keyLines = this.takeChecked(text, lines, firstLine, source, issues);
     else keyLines = this.walkText(text, start, firstLine, source, issues);
     if (!this.eager) {
