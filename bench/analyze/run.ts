@@ -18,7 +18,13 @@
  * later copies as one stream and stops decrypting.
  *
  *   sudo npx mirrorlens lab run load --out bench/out/load     (once: makes the input)
- *   npm run build && npm run bench:analyze [-- --runs 5 --runs10 2]
+ *   npm run build && npm run bench:analyze [-- --runs 5 --runs10 2] [--with-extra-ca]
+ *
+ * NODE_EXTRA_CA_CERTS: when it is set, Node reads and parses that certificate bundle at start-up,
+ * before any mirrorlens code runs (a Debian bundle: ~150 certificates, about 40 ms of CPU). A
+ * default install does not set it, and nothing `analyze` does on local files needs it, so the
+ * timed runs drop it from mirrorlens's environment (said in the output); `--with-extra-ca` keeps
+ * it. tshark does not read it.
  */
 import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -30,7 +36,11 @@ import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { PacketDecoder } from '../../src/wire/packet.js';
 import { readCapture } from '../../src/capture/reader.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, runs10: { type: 'string' }, input: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, runs10: { type: 'string' }, input: { type: 'string' }, 'with-extra-ca': { type: 'boolean' } } });
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+/** mirrorlens's environment for the timed runs (see the file comment on NODE_EXTRA_CA_CERTS). */
+const oursEnv: NodeJS.ProcessEnv = { ...process.env };
+if (extraCa !== undefined && !values['with-extra-ca']) delete oursEnv.NODE_EXTRA_CA_CERTS;
 const runs = Number(values.runs ?? 3);
 const runs10 = Number(values.runs10 ?? 1);
 const TIMES = 10;
@@ -70,7 +80,7 @@ interface Report {
 /** mirrorlens analyze FILE [--alb-log LOG] [extra...], timed; its report parsed. */
 function ours(file: string, log: string | null, extra: string[] = [], env?: NodeJS.ProcessEnv): Pass & { report: Report } {
   const args = [BIN, 'analyze', file, '--keylog', keys, ...(log ? ['--alb-log', log] : []), '--format', 'json', ...extra];
-  const r = timed(process.execPath, args, env);
+  const r = timed(process.execPath, args, env ?? oursEnv);
   const report = JSON.parse(r.stdout) as Report;
   return { ...r, responses: report.stats.httpResponses, report };
 }
@@ -228,6 +238,7 @@ await withErrors(alb, albErrors10, 10);
 
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${load()}`);
+console.log(`NODE_EXTRA_CA_CERTS: ${extraCa === undefined ? 'not set' : values['with-extra-ca'] ? `${extraCa}, kept for mirrorlens (--with-extra-ca)` : `${extraCa} dropped from mirrorlens's environment (Node parses it at start-up; --with-extra-ca keeps it)`}`);
 console.log(`input: ${single} (${(statSync(single).size / 1e6).toFixed(1)} MB), ${TIMES}x: ${(statSync(x10).size / 1e6).toFixed(1)} MB; ALB log ${(statSync(alb).size / 1e6).toFixed(1)} MB, ${TIMES}x ${(statSync(alb10).size / 1e6).toFixed(1)} MB`);
 
 // Untimed: the answers. The full pipeline counts what tshark counts; the targeted analysis gives the full one's report.
@@ -237,7 +248,7 @@ if (full1.responses !== check1.responses) {
   console.error(`response counts differ: mirrorlens --full ${full1.responses}, tshark ${check1.responses}`);
   process.exitCode = 1;
 }
-const differential = { ...process.env, MIRRORLENS_DIFFERENTIAL: '1' };
+const differential = { ...oursEnv, MIRRORLENS_DIFFERENTIAL: '1' };
 for (const [file, log] of [[single, alb], [single, null], [single, albErrors], [single, albErrors10], [x10, alb10], [x10, null]] as const) {
   try {
     ours(file, log, [], differential);
