@@ -15,18 +15,15 @@ import type { SurveyRecords } from '../flow/survey-records.js';
 const nn = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
 /**
- * A leg read from the survey's records when asked: what the Correlator's leg index keeps of every
- * connection is then a row number, not a copy of its fields (memory that grew with the capture).
+ * What a leg and a connection view read alike from a survey row: endpoints, ISNs, times (the
+ * survey keeps no first-payload prints).
  */
-class SurveyLeg implements LegView {
+class SurveyRowView {
   constructor(
-    private readonly r: SurveyRecords,
-    private readonly row: number,
+    protected readonly r: SurveyRecords,
+    protected readonly row: number,
     readonly uid: string,
   ) {}
-  get capturePoint(): string {
-    return this.r.capturePoint(this.row);
-  }
   get clientIsn(): number | null {
     return this.r.isn(this.row, 0);
   }
@@ -56,6 +53,16 @@ class SurveyLeg implements LegView {
   }
   get endTime(): number {
     return this.r.endTime(this.row);
+  }
+}
+
+/**
+ * A leg read from the survey's records when asked: what the Correlator's leg index keeps of every
+ * connection is then a row number, not a copy of its fields (memory that grew with the capture).
+ */
+class SurveyLeg extends SurveyRowView implements LegView {
+  get capturePoint(): string {
+    return this.r.capturePoint(this.row);
   }
   get clientPayloadBytes(): number {
     return this.r.payloadBytes(this.row, 0);
@@ -109,14 +116,9 @@ export function surveyLegCopy(r: SurveyRecords, row: number, uid = r.uid(row)): 
  * 600 bytes with its marks and SYN times) became old-generation garbage for every connection;
  * this is three fields. Arrays (marks, SYN times, idle gaps) are made at each read, short-lived.
  */
-class SurveyConnView implements ConnView {
+class SurveyConnView extends SurveyRowView implements ConnView {
   icmpError?: ConnView['icmpError'];
   tlsFailure: ConnView['tlsFailure'] = null;
-  constructor(
-    private readonly r: SurveyRecords,
-    private readonly row: number,
-    readonly uid: string,
-  ) {}
   get communityId(): null {
     return null;
   }
@@ -125,36 +127,6 @@ class SurveyConnView implements ConnView {
   }
   get capturePoints(): string[] {
     return [this.r.capturePoint(this.row)];
-  }
-  get clientIsn(): number | null {
-    return this.r.isn(this.row, 0);
-  }
-  get serverIsn(): number | null {
-    return this.r.isn(this.row, 1);
-  }
-  get clientFirstPayload(): null {
-    return null;
-  }
-  get serverFirstPayload(): null {
-    return null;
-  }
-  get clientAddr(): string {
-    return this.r.clientAddr(this.row);
-  }
-  get clientPort(): number {
-    return this.r.clientPort(this.row);
-  }
-  get serverAddr(): string {
-    return this.r.serverAddr(this.row);
-  }
-  get serverPort(): number {
-    return this.r.serverPort(this.row);
-  }
-  get startTime(): number {
-    return this.r.startTime(this.row);
-  }
-  get endTime(): number {
-    return this.r.endTime(this.row);
   }
   get connState(): string {
     return 'SF';

@@ -110,3 +110,39 @@ export function writeScenario(name: string, front: Talk[], back: Talk[], logLine
   writeFileSync(albLog, logLines.map((l) => `${l}\n`).join(''));
   return { dir, capture, albLog };
 }
+
+/** A 200 answer on a kept-alive connection. */
+export const OK_200 = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok';
+
+/** A GET of `path` to api.example.com, with `trace` as its X-Amzn-Trace-Id when given. */
+export function getRequest(path: string, trace?: string): string {
+  return `GET ${path} HTTP/1.1\r\nHost: api.example.com\r\n${trace ? `X-Amzn-Trace-Id: ${trace}\r\n` : ''}\r\n`;
+}
+
+/**
+ * Request `i` of a busy capture, at T0 + 10 + 2i: its own client connection (from
+ * 198.51.100.7:52000+i) and target connection (from the load balancer's port 42000+i), each
+ * answered 200 and closed cleanly, and its ALB log line (200, with `traceId` when given). The ISNs
+ * differ per request: equal ones would join the connections as one path's legs.
+ */
+export function cleanRequest(i: number, traceId?: string): { front: Talk; back: Talk; log: string } {
+  const at = T0 + 10 + i * 2;
+  const front = new Talk(['198.51.100.7', 52000 + i], LB_FRONT, 100_000 + i * 7919, 200_000 + i * 7919);
+  front.handshake(at - 0.002);
+  front.send(0, at, getRequest(`/ok/${i}`));
+  const back = new Talk([LB_BACK_ADDR, 42000 + i], TARGET, 300_000 + i * 7919, 400_000 + i * 7919);
+  back.handshake(at + 0.001);
+  back.send(0, at + 0.002, getRequest(`/ok/${i}`));
+  back.send(1, at + 0.005, OK_200);
+  back.ack(0, at + 0.0055);
+  back.fin(0, at + 0.006);
+  back.fin(1, at + 0.0062);
+  back.ack(0, at + 0.0064);
+  front.send(1, at + 0.007, OK_200);
+  front.ack(0, at + 0.0075);
+  front.fin(0, at + 0.008);
+  front.fin(1, at + 0.0082);
+  front.ack(0, at + 0.0085);
+  const log = albLine({ time: at + 0.007, requestTime: at, client: ['198.51.100.7', 52000 + i], processing: ['0.000', '0.005', '0.000'], elbStatus: 200, targetStatus: 200, request: `GET http://api.example.com:80/ok/${i} HTTP/1.1`, ...(traceId ? { traceId } : {}) });
+  return { front, back, log };
+}

@@ -20,7 +20,7 @@ import { renderText } from '../../src/report/text.js';
 import { renderFindingEvidence } from '../../src/report/json.js';
 import { writeEvidence } from '../../src/analyze/evidence.js';
 import { Talk } from '../flow/packets.js';
-import { albLine, LB_BACK_ADDR, LB_FRONT, T0, TARGET, writeScenario } from './scenario.js';
+import { albLine, cleanRequest, getRequest as get, LB_BACK_ADDR, LB_FRONT, OK_200 as OK, T0, TARGET, writeScenario } from './scenario.js';
 import { build, EXPECT, type Mirror, type Nat, type Story } from './path-scenarios.js';
 import { runBin } from '../cli/bin.js';
 
@@ -82,12 +82,7 @@ test('the path model scenarios, both NAT modes, every mirror set: the same answe
 
 const TRACE_WARM = 'Root=1-6924a8a0-aaaaaaaaaaaaaaaaaaaaaaaa';
 const TRACE_FAIL = 'Root=1-6924aa0a-bbbbbbbbbbbbbbbbbbbbbbbb';
-const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok';
 const BAD_GATEWAY = 'HTTP/1.1 502 Bad Gateway\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
-
-function get(path: string, trace?: string): string {
-  return `GET ${path} HTTP/1.1\r\nHost: api.example.com\r\n${trace ? `X-Amzn-Trace-Id: ${trace}\r\n` : ''}\r\n`;
-}
 
 /**
  * A busy capture: `clean` client connections each with one request answered 200 through its own
@@ -99,27 +94,10 @@ function busy(clean: number): { front: Talk[]; back: Talk[]; log: string[] } {
   const back: Talk[] = [];
   const log: string[] = [];
   for (let i = 0; i < clean; i++) {
-    const at = T0 + 10 + i * 2;
-    // Distinct ISNs: equal ones would join the connections as one path's legs (the path model's key).
-    const c = new Talk(['198.51.100.7', 52000 + i], LB_FRONT, 100_000 + i * 7919, 200_000 + i * 7919);
-    c.handshake(at - 0.002);
-    c.send(0, at, get(`/ok/${i}`));
-    const b = new Talk([LB_BACK_ADDR, 42000 + i], TARGET, 300_000 + i * 7919, 400_000 + i * 7919);
-    b.handshake(at + 0.001);
-    b.send(0, at + 0.002, get(`/ok/${i}`));
-    b.send(1, at + 0.005, OK);
-    b.ack(0, at + 0.0055);
-    b.fin(0, at + 0.006);
-    b.fin(1, at + 0.0062);
-    b.ack(0, at + 0.0064);
-    c.send(1, at + 0.007, OK);
-    c.ack(0, at + 0.0075);
-    c.fin(0, at + 0.008);
-    c.fin(1, at + 0.0082);
-    c.ack(0, at + 0.0085);
-    front.push(c);
-    back.push(b);
-    log.push(albLine({ time: at + 0.007, requestTime: at, client: ['198.51.100.7', 52000 + i], processing: ['0.000', '0.005', '0.000'], elbStatus: 200, targetStatus: 200, request: `GET http://api.example.com:80/ok/${i} HTTP/1.1`, traceId: `Root=1-6924a8a0-${String(i).padStart(24, '0')}` }));
+    const r = cleanRequest(i, `Root=1-6924a8a0-${String(i).padStart(24, '0')}`);
+    front.push(r.front);
+    back.push(r.back);
+    log.push(r.log);
   }
   // The pooled connection, warm at T0+1 (a client's request), reset when reused at T0+362.
   const warm = new Talk(['198.51.100.7', 50000], LB_FRONT, 11000, 21000);
