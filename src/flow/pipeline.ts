@@ -4,6 +4,7 @@
  * mergecap'd set), decodes each packet once with a reused PacketDecoder, names its capture point
  * (the mirror session's VNI), and feeds the flow table.
  */
+import { statSync } from 'node:fs';
 import { readCapture, type CaptureParser } from '../capture/reader.js';
 import type { TimeWindow } from '../capture/window.js';
 import { interfaceContext } from '../capture/interface-point.js';
@@ -105,6 +106,29 @@ export function requirePackets(files: readonly CaptureSummary[]): void {
   });
 }
 
+/** A regular file of 0 bytes (a FIFO or device is never "empty" here). */
+function isEmptyFile(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return st.isFile() && st.size === 0;
+  } catch {
+    return false; // the reader names what is wrong with it
+  }
+}
+
+/**
+ * An empty file among several: the last file of a listener killed (kill -9) right after it
+ * rotated, before the new file's header was written. Nothing was captured in it, so it is read as
+ * a capture cut off before its first block (a warning, and an error only if no file of the set
+ * gave a packet: requirePackets), not as an input that is not a capture. Alone, an empty file
+ * stays the reader's error ("the file is empty, not a pcap or pcapng capture").
+ */
+function emptyInSet(file: string, onWarning: ((w: CaptureWarning) => void) | undefined): CaptureSummary {
+  const w: CaptureWarning = { message: 'capture cut off before its first block: the file is empty (a writer stopped before its header?)', byteOffset: 0, file };
+  onWarning?.(w);
+  return { file, format: 'pcapng', packets: 0, bytes: 0, warnings: 1, warningList: [w], truncated: true, gzip: false, secretsBlocks: 0, interfaces: [] };
+}
+
 /** Reads the captures in order through one flow table; resolves when all are read and the table finished. */
 export async function processCaptures(inputs: string[], handler: PipelineHandler, opts: PipelineOptions = {}): Promise<PipelineSummary> {
   const table: PacketTracker = opts.tracker ?? new FlowTable(handler, opts);
@@ -177,7 +201,7 @@ export async function processCaptures(inputs: string[], handler: PipelineHandler
     handler.onFile?.(input);
     fileFirstPacket = packets;
     points.length = 0;
-    const summary = await readCapture(input, onPacket, {
+    const summary = inputs.length > 1 && isEmptyFile(input) ? emptyInSet(input, onWarning) : await readCapture(input, onPacket, {
       onSecrets: handler.onSecrets ? (type, data) => handler.onSecrets!(type, data) : undefined,
       onWarning,
       onInterface(i) {

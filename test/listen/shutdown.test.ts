@@ -135,6 +135,8 @@ test('listen: kill -9 leaves the files readable, each up to its last complete bl
     assert.ok(files.length >= 2, `rotated at least once: ${files.join(', ')}`);
     let packets = 0;
     for (const [i, f] of files.entries()) {
+      // Killed right after a rotation, the new file may not hold its header yet: nothing was captured in it.
+      if (i === files.length - 1 && statSync(join(dir, f)).size === 0) continue;
       const warnings: string[] = [];
       const s = await readCapture(join(dir, f), () => {}, { onWarning: (w) => warnings.push(w.message) });
       packets += s.packets;
