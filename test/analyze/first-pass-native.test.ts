@@ -7,7 +7,6 @@
 // warning...), it must say why in one line. Skipped when the addon is not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAnalyzeNative } from '../../src/capture/native-analyze.js';
 import type { TimeWindow } from '../../src/capture/window.js';
@@ -17,24 +16,11 @@ import type { FlowOptions, IcmpErrorEvent } from '../../src/flow/options.js';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import { FlowSurvey } from '../../src/flow/survey.js';
 import { observeTls } from '../../src/tls/record-walk.js';
-import { rowFields, same } from '../flow/survey-native-diff.js';
+import { captures, rowFields, same } from '../flow/survey-native-diff.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const { addon, why } = loadAnalyzeNative();
 const skip = addon === null ? `the native addon is not here: ${why}` : false;
-
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(pcap|pcapng|cap)(\.gz|\.\d+)?$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function jsPass(inputs: string[], flow: FlowOptions, window: TimeWindow | null) {
   const icmp: { ev: IcmpErrorEvent; packet: number }[] = [];

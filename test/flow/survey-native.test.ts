@@ -7,29 +7,15 @@
 // alerts, HTTP/2 offered, IPv6, capture points). Skipped when the addon is not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAnalyzeNative } from '../../src/capture/native-analyze.js';
 import type { FlowOptions } from '../../src/flow/options.js';
-import { diffFiles, diffFrames } from './survey-native-diff.js';
+import { captures, diffFiles, diffFrames } from './survey-native-diff.js';
 import { Talk, vxlanWrap, type TimedFrame } from './packets.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const { addon, why } = loadAnalyzeNative();
 const skip = addon === null ? `the native addon is not here: ${why}` : false;
-
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(pcap|pcapng|cap)(\.gz|\.\d+)?$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const files = captures(join(ROOT, 'test/fixtures'));
 if (process.env.MIRRORLENS_CORPUS) files.push(...captures(process.env.MIRRORLENS_CORPUS));
