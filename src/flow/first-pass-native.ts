@@ -14,7 +14,7 @@
 import { loadAnalyzeNative } from '../capture/native-analyze.js';
 import { forEachNativePacket, nativeCaptureSummaries, nativeFileTimes, type NativeReadResult } from '../capture/native-read.js';
 import type { TimeWindow } from '../capture/window.js';
-import type { FlowOptions, FlowStats, IcmpErrorEvent } from './options.js';
+import { emptyFlowStats, type FlowOptions, type FlowStats, type IcmpErrorEvent } from './options.js';
 import type { PipelineSummary } from './pipeline.js';
 import { addNativeStats, nativeSurveyOptions, recordsFromNative, type NativeSurveyOptions, type NativeSurveyRows } from './survey-native.js';
 import type { SurveyRecords } from './survey-records.js';
@@ -83,21 +83,7 @@ export function startNativeFirstPass(inputs: string[], flow: FlowOptions, window
 }
 
 async function assemble(inputs: string[], flow: FlowOptions, read: NativeReadResult, rows: NativeSurveyRows): Promise<NativeFirstPass> {
-  const stats: FlowStats = {
-    packets: read.decoded,
-    tcpPackets: 0,
-    nonTcpPackets: read.nonTcp,
-    skippedPackets: read.skipped,
-    duplicatePackets: 0,
-    connections: 0,
-    activeConnections: 0,
-    peakConnections: 0,
-    evictedConnections: 0,
-    timedOutConnections: 0,
-    bufferOverflows: 0,
-    gapBytes: 0,
-    events: 0,
-  };
+  const stats: FlowStats = { ...emptyFlowStats(), packets: read.decoded, nonTcpPackets: read.nonTcp, skippedPackets: read.skipped };
   addNativeStats(stats, rows.stats);
   const recs = recordsFromNative(rows, read.points, flow.perCapturePoint ?? false);
   const icmp: NativeFirstPass['icmp'] = [];

@@ -77,3 +77,22 @@ export interface FlowStats {
   events: number;
 }
 
+/** FlowStats with every count 0 (each tracker's start). */
+export function emptyFlowStats(): FlowStats {
+  return {
+    packets: 0,
+    tcpPackets: 0,
+    nonTcpPackets: 0,
+    skippedPackets: 0,
+    duplicatePackets: 0,
+    connections: 0,
+    activeConnections: 0,
+    peakConnections: 0,
+    evictedConnections: 0,
+    timedOutConnections: 0,
+    bufferOverflows: 0,
+    gapBytes: 0,
+    events: 0,
+  };
+}
+

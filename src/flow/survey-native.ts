@@ -18,7 +18,7 @@ import { connectionUid } from './identity.js';
 import type { FlowOptions, FlowStats } from './options.js';
 import type { EndCause } from './record.js';
 import type { TcpSegment } from './segment.js';
-import { SurveyRecords, type SurveyRowEndpoint, type SurveyRowSource } from './survey-records.js';
+import { END_CAUSES, SurveyRecords, type SurveyRowEndpoint, type SurveyRowSource } from './survey-records.js';
 
 /** Rows as native/analyze/survey.h lays them out (SR_NF doubles, SR_NI integers a row). */
 export interface NativeSurveyRows {
@@ -81,7 +81,6 @@ const I_NSYN = 16;
 const I_NGAPS = 17;
 const I_A6 = 18;
 const I_TAG = 19;
-const END_CAUSES: readonly EndCause[] = ['closed', 'timeout', 'capture-end', 'evicted', 'port-reuse'];
 /** Characters of a uid ("C" and 18 base-62 digits). */
 const UID_LEN = 19;
 

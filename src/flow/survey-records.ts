@@ -97,7 +97,8 @@ const FL_END_CAUSE_SHIFT = 8;
 const FL_END_PHASE_SHIFT = 12;
 const FL_UID_TEXT = 1 << 15;
 
-const END_CAUSES: readonly EndCause[] = ['closed', 'timeout', 'capture-end', 'evicted', 'port-reuse'];
+/** End causes by their number in a row's flags (the C survey's rows number them alike). */
+export const END_CAUSES: readonly EndCause[] = ['closed', 'timeout', 'capture-end', 'evicted', 'port-reuse'];
 const CLOSE_HOWS = [null, 'fin', 'rst'] as const;
 
 /** What a row is written from: the survey's connection at its end (flow/survey.ts SurveyConn). */

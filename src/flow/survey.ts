@@ -26,7 +26,7 @@ import { Ep, updateStates } from './conn-state.js';
 import { DuplicateFilter } from './duplicates.js';
 import { clientIsSource, isReuse, uidOf } from './identity.js';
 import { icmpErrorEvent } from './icmp-error.js';
-import type { FlowOptions, FlowStats, IcmpErrorEvent } from './options.js';
+import { emptyFlowStats, type FlowOptions, type FlowStats, type IcmpErrorEvent } from './options.js';
 import { SEGMENT_OK, SEGMENT_SKIPPED, segmentOf, TcpSegment } from './segment.js';
 import { seqGt, seqLe } from './seq.js';
 import type { EndCause } from './record.js';
@@ -258,21 +258,7 @@ export interface SurveyOptions extends FlowOptions {
  */
 export class FlowSurvey {
   /** As the FlowTable's (what it does not do stays 0). */
-  readonly stats: FlowStats = {
-    packets: 0,
-    tcpPackets: 0,
-    nonTcpPackets: 0,
-    skippedPackets: 0,
-    duplicatePackets: 0,
-    connections: 0,
-    activeConnections: 0,
-    peakConnections: 0,
-    evictedConnections: 0,
-    timedOutConnections: 0,
-    bufferOverflows: 0,
-    gapBytes: 0,
-    events: 0,
-  };
+  readonly stats: FlowStats = emptyFlowStats();
   private readonly idleTimeout: number;
   private readonly idleGapThreshold: number;
   private readonly maxConnections: number;

@@ -27,7 +27,7 @@ import { Connection, newConnSlab, type ConnTable } from './connection.js';
 import { DuplicateFilter } from './duplicates.js';
 import { icmpErrorEvent } from './icmp-error.js';
 import { clientIsSource, isReuse, uidOf } from './identity.js';
-import type { FlowHandler, FlowOptions, FlowStats } from './options.js';
+import { emptyFlowStats, type FlowHandler, type FlowOptions, type FlowStats } from './options.js';
 import { processSegment } from './process.js';
 import { ReassemblyBudget } from './reassembly.js';
 import type { EndCause } from './record.js';
@@ -49,21 +49,7 @@ const LIST_ACTIVE = 1;
 const LIST_CLOSED = 2;
 
 export class FlowTable implements ConnTable {
-  readonly stats: FlowStats = {
-    packets: 0,
-    tcpPackets: 0,
-    nonTcpPackets: 0,
-    skippedPackets: 0,
-    duplicatePackets: 0,
-    connections: 0,
-    activeConnections: 0,
-    peakConnections: 0,
-    evictedConnections: 0,
-    timedOutConnections: 0,
-    bufferOverflows: 0,
-    gapBytes: 0,
-    events: 0,
-  };
+  readonly stats: FlowStats = emptyFlowStats();
   readonly budget: ReassemblyBudget;
   /** Numbers and flags of the tracked connections (see conn-slab.ts). */
   readonly slab = newConnSlab();
