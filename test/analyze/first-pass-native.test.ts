@@ -16,7 +16,8 @@ import type { FlowOptions, IcmpErrorEvent } from '../../src/flow/options.js';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import { FlowSurvey } from '../../src/flow/survey.js';
 import { observeTls } from '../../src/tls/record-walk.js';
-import { captures, rowFields, same } from '../flow/survey-native-diff.js';
+import { captures } from '../captures.js';
+import { rowFields, same } from '../flow/survey-native-diff.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const { addon, why } = loadAnalyzeNative();

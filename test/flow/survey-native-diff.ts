@@ -3,8 +3,6 @@
  * one read (the JavaScript reader, PacketDecoder and segmentOf), and every field of every row and
  * the stats must be the same. Used by test/flow/survey-native.test.ts and the fuzz target.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { interfaceContext } from '../../src/capture/interface-point.js';
 import { CaptureParser } from '../../src/capture/parser.js';
 import { PacketRecord } from '../../src/capture/record.js';
@@ -57,20 +55,6 @@ class Both implements PacketTracker {
   finish(): void {
     this.js.finish();
   }
-}
-
-/** Every capture file under `dir` (pcap, pcapng, cap; gzip'd or numbered), in name order. */
-export function captures(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(pcap|pcapng|cap)(\.gz|\.\d+)?$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 export function same(a: unknown, b: unknown): boolean {

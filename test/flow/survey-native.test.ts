@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadAnalyzeNative } from '../../src/capture/native-analyze.js';
 import type { FlowOptions } from '../../src/flow/options.js';
-import { captures, diffFiles, diffFrames } from './survey-native-diff.js';
+import { captures } from '../captures.js';
+import { diffFiles, diffFrames } from './survey-native-diff.js';
 import { Talk, vxlanWrap, type TimedFrame } from './packets.js';
 
 const ROOT = join(import.meta.dirname, '../..');

@@ -5,28 +5,15 @@
 // and marks as the FlowTable's records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import { COMPLEX_NAMES, FlowSurvey } from '../../src/flow/survey.js';
 import type { SurveyRecords } from '../../src/flow/survey-records.js';
 import type { ConnectionRecord } from '../../src/flow/record.js';
 import type { FlowOptions } from '../../src/flow/options.js';
+import { captures } from '../captures.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(pcap|pcapng|cap)(\.gz|\.\d+)?$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function both(file: string, flow: FlowOptions): Promise<{ recs: ConnectionRecord[]; survey: SurveyRecords; ended: number[] }> {
   const recs: ConnectionRecord[] = [];
