@@ -314,7 +314,8 @@ function logEp(r: SurveyRecords, addr: string, port: number): number {
 function loggedClients(r: SurveyRecords, t: LogTapeData): Set<number> {
   const out = new Set<number>();
   // IPv4: address * 65536 + port (log-tape.ts), the address as the survey keeps it.
-  for (const k of t.clients4) {
+  for (let i = 0; i < t.clients4.length; i++) {
+    const k = t.clients4[i]!;
     const id = r.v4AddrId(Math.floor(k / 65536));
     if (id >= 0) out.add(ep(id, k % 65536));
   }
