@@ -7,7 +7,7 @@ import type { Case } from '../correlate/case.js';
 import { connView, legView, txView } from '../correlate/from-records.js';
 import { pathLegs } from '../correlate/path.js';
 import type { ConnView, LegView, TxView } from '../correlate/views.js';
-import { endpoint } from '../correlate/views.js';
+import { endpoint, hasMark } from '../correlate/views.js';
 import type { Finding } from '../diagnose/finding.js';
 import { diagnose, learnKeepAlive } from '../diagnose/rules.js';
 import type { FlowHandler } from '../flow/table.js';
@@ -203,7 +203,7 @@ export class AnalysisSession {
       if (this.corr.isKept(uid) && e.clientRandoms.length) this.clientRandomsByUid.set(uid, e.clientRandoms);
     }
     // Its key packets are recorded when it may need explaining: kept by the correlation, or closed by its server (keep-alive learning).
-    if (e.rec !== null) this.opts.recorder?.connection(e.rec, v, e.tls, this.corr.isKept(uid) || v.marks.some((m) => m.kind === 'fin' && !m.fromClient));
+    if (e.rec !== null) this.opts.recorder?.connection(e.rec, v, e.tls, this.corr.isKept(uid) || hasMark(v, 'fin', true));
     return v;
   }
 
@@ -232,7 +232,7 @@ export class AnalysisSession {
     this.corr.addLeg(leg, soloLeg);
     this.corr.addConnection(v);
     if (this.opts.all) this.allConns.push(v);
-    if (v.marks.some((m) => m.kind === 'fin' && !m.fromClient)) {
+    if (hasMark(v, 'fin', true)) {
       if (this.finConns.length >= 1000) this.finConns.shift();
       this.finConns.push(v);
     }

@@ -179,6 +179,10 @@ class SurveyConnView extends SurveyRowView implements ConnView {
     }
     return marks;
   }
+  /** What `marks` would say (FINs only), without making them. */
+  hasMark(kind: TcpMark['kind'], fromServer: boolean): boolean {
+    return kind === 'fin' && (this.r.finSeen(this.row, 1) || (!fromServer && this.r.finSeen(this.row, 0)));
+  }
   get requests(): number {
     return 0;
   }

@@ -26,6 +26,7 @@ import { isGoawayCut, RetryWatch } from './goaway.js';
 import { ErrorMatch, ErrorWindows, DatalessAttempts, datalessAttempt, type AttemptSummary } from './syn-attempts.js';
 import { TimeSanity } from './time-sanity.js';
 import type { ConnView, FlowRowView, LbLogView, LegView, PayloadPrint, TxView } from './views.js';
+import { hasMark } from './views.js';
 
 export interface CorrelateOptions {
   /** Largest log ↔ capture clock difference tolerated when matching, seconds (default 10). */
@@ -201,7 +202,7 @@ export class Correlator {
       }
     }
     this.count(c.clientAddr, c.endTime, 0, 1);
-    const trouble = !summarised && (c.refused || c.tlsFailure !== null || (c.icmpError ?? null) !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || c.marks.some((m) => m.kind === 'rst'));
+    const trouble = !summarised && (c.refused || c.tlsFailure !== null || (c.icmpError ?? null) !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || hasMark(c, 'rst'));
     if (trouble || this.wantedConns.has(c.uid) || this.peerKept(c.uid) || this.idleAroundError(c)) this.keep(c);
     else {
       this.recent.set(c.uid, c);

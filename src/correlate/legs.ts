@@ -208,14 +208,17 @@ export class LegIndex {
    */
   natPeers(l: LegView): NatPeer[] {
     const out: NatPeer[] = [];
-    const seen = new Set<string>([l.uid]);
+    // (Asked of most connections, which have no peer: nothing more is made until a candidate.)
+    let seen = null as Set<string> | null;
     if (l.clientIsn !== null) {
-      for (const uid of this.byIsn.get(l.clientIsn) ?? []) {
+      const uids = this.byIsn.get(l.clientIsn);
+      for (let i = 0; uids !== undefined && i < uids.length; i++) {
+        const uid = uids[i]!;
         const o = this.byUid.get(uid);
-        if (!o || seen.has(uid) || sameEndpoints(o, l)) continue;
+        if (!o || uid === l.uid || seen?.has(uid) === true || sameEndpoints(o, l)) continue;
         if (Math.abs(synTime(o) - synTime(l)) > ISN_WINDOW_SECONDS) continue;
         if (o.serverIsn !== null && l.serverIsn !== null && o.serverIsn !== l.serverIsn) continue;
-        seen.add(uid);
+        (seen ??= new Set()).add(uid);
         const both = o.serverIsn !== null && l.serverIsn !== null;
         out.push({
           leg: o,
@@ -227,14 +230,17 @@ export class LegIndex {
         });
       }
     }
-    for (const p of [l.clientFirstPayload, l.serverFirstPayload]) {
+    for (let side = 0; side < 2; side++) {
+      const p = side === 0 ? l.clientFirstPayload : l.serverFirstPayload;
       if (!p) continue;
-      for (const uid of this.byPrint.get(p.fingerprint) ?? []) {
+      const uids = this.byPrint.get(p.fingerprint);
+      for (let i = 0; uids !== undefined && i < uids.length; i++) {
+        const uid = uids[i]!;
         const o = this.byUid.get(uid);
-        if (!o || seen.has(uid) || sameEndpoints(o, l)) continue;
+        if (!o || uid === l.uid || seen?.has(uid) === true || sameEndpoints(o, l)) continue;
         const fromClient = printsMatch(p, o.clientFirstPayload) || printsMatch(p, o.serverFirstPayload);
         if (!fromClient) continue;
-        seen.add(uid);
+        (seen ??= new Set()).add(uid);
         out.push({
           leg: o,
           join: { key: 'tcp-first-payload', confidence: 'high', detail: `the same first segment (seq ${p.seq}, ack ${p.ack}, ${p.length} bytes) on both sides` },

@@ -18,6 +18,16 @@ export interface TcpMark {
 }
 
 /**
+ * Whether the connection has a `kind` mark (sent by the server, when `fromServer`): what its view
+ * says through hasMark when it can, else its marks searched. (Asked of every connection: a view
+ * made from survey rows would make its marks for each question.)
+ */
+export function hasMark(c: ConnView, kind: TcpMark['kind'], fromServer = false): boolean {
+  if (c.hasMark !== undefined) return c.hasMark(kind, fromServer);
+  return c.marks.some((m) => m.kind === kind && (!fromServer || !m.fromClient));
+}
+
+/**
  * The first payload segment of one direction as captured: raw sequence and acknowledgment numbers,
  * payload length, and a 32-bit fingerprint of (seq, ack, length, the first payload bytes). The same
  * segment seen on both sides of a NAT hop has the same print: that joins legs picked up mid-stream.
@@ -69,6 +79,11 @@ export interface ConnView extends TcpJoinKeys {
   midstream: boolean;
   /** Key packets: handshake, FINs, RSTs, keep-alives (bounded). */
   marks: TcpMark[];
+  /**
+   * Whether `marks` has a mark of this kind (sent by the server only, when `fromServer`), for a
+   * view that can tell without making its marks (hasMark reads it when present).
+   */
+  hasMark?(kind: TcpMark['kind'], fromServer: boolean): boolean;
   requests: number;
   /** A TLS handshake that failed on this connection: the fatal alert, and who sent it. */
   tlsFailure: { alert: string; from: 'client' | 'server' } | null;

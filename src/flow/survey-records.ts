@@ -648,7 +648,14 @@ export class SurveyRecords {
   /** The client's SYN times (the first 16). */
   synTimes(row: number): number[] {
     const o = this.iv(row, I_EXTRA);
-    return Array.from(this.extra.a.subarray(o, o + this.iv(row, I_NSYN)));
+    const n = this.iv(row, I_NSYN);
+    const a = this.extra.a;
+    // (One array of its size, mostly of one SYN: asked of every connection twice or more by the correlation.)
+    if (n === 0) return [];
+    if (n === 1) return [a[o]!];
+    const out: number[] = [];
+    for (let k = 0; k < n; k++) out.push(a[o + k]!);
+    return out;
   }
   /** The client's last SYN time kept (NaN: none). */
   lastSynTime(row: number): number {
