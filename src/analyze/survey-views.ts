@@ -119,6 +119,12 @@ export function surveyLegCopy(r: SurveyRecords, row: number, uid = r.uid(row)): 
 class SurveyConnView extends SurveyRowView implements ConnView {
   icmpError?: ConnView['icmpError'];
   tlsFailure: ConnView['tlsFailure'] = null;
+  get records(): SurveyRecords {
+    return this.r;
+  }
+  get rowNumber(): number {
+    return this.row;
+  }
   get communityId(): null {
     return null;
   }
@@ -186,6 +192,14 @@ class SurveyConnView extends SurveyRowView implements ConnView {
   get requests(): number {
     return 0;
   }
+}
+
+/**
+ * The row of `v` when it is a connection view of `r` with nothing set on it since it was made
+ * (no ICMP error joined, no TLS failure), so that surveyConnView(r, row) makes it again; else -1.
+ */
+export function plainSurveyRow(v: ConnView, r: SurveyRecords): number {
+  return v instanceof SurveyConnView && v.records === r && v.icmpError === undefined && v.tlsFailure === null ? v.rowNumber : -1;
 }
 
 /** `uid`: the row's (made from the row when not given). */

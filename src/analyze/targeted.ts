@@ -40,6 +40,7 @@ import { caseSelected, packetWindow } from './incident.js';
 import { closeOver, implicate, implicateAround, Why, type Implicated } from './implicate.js';
 import { readLogInputs } from './log-pass.js';
 import { LogTape, playLogTape, type LogTapeData } from './log-tape.js';
+import { SurveyRecent } from './survey-recent.js';
 import type { ReportDissection, ReportLogs } from './model.js';
 import { ANALYZE_IDLE_GAP_SECONDS, type AnalyzeInputs, type AnalyzeOptions } from './options.js';
 import { PHASE_CLOCK, PHASE_FINISH } from './pass-phase.js';
@@ -200,7 +201,7 @@ export async function analyzeTargeted(
 
     // Correlation, fed as the full analysis feeds it.
     resetFindingIds();
-    const corr = new Correlator(corrOpts);
+    const corr = new Correlator({ ...corrOpts, recent: new SurveyRecent(recs) });
     if (tape) playLogTape(tape, corr);
     if ((inputs.flowLogs ?? []).length > 0) {
       const f = await readLogInputs({ captures: [], flowLogs: inputs.flowLogs }, corr, flowLogsRead ? () => {} : note, null, incident);

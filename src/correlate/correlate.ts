@@ -21,7 +21,7 @@ import { DEFAULT_MAX_LEGS, LegIndex, upstreamOf } from './legs.js';
 import type { Case } from './case.js';
 import type { LegRole, RoleCoverage } from './path.js';
 import { byTraceRoot, ep, isFailedTx, logWindow, pathOnly, traceRoot } from './keys.js';
-import { EvictionQueue } from './eviction.js';
+import { MapRecent, type RecentConns } from './recent.js';
 import { isGoawayCut, RetryWatch } from './goaway.js';
 import { ErrorMatch, ErrorWindows, DatalessAttempts, datalessAttempt, type AttemptSummary } from './syn-attempts.js';
 import { TimeSanity } from './time-sanity.js';
@@ -35,6 +35,8 @@ export interface CorrelateOptions {
   slackSeconds?: number;
   /** Connections indexed for joining path legs (default 200,000; the oldest are forgotten first). */
   maxLegs?: number;
+  /** Where the connections that ended recently are held (default: their views, MapRecent). */
+  recent?: RecentConns;
 }
 
 interface AddrStats {
@@ -93,9 +95,7 @@ export class Correlator {
   private readonly conns = new Map<string, ConnView>();
   private readonly wantedConns = new Set<string>();
   /** Connections that ended recently and were not kept (time order), for promotion with a NAT peer. */
-  private readonly recent = new Map<string, ConnView>();
-  /** The same order, for evicting the oldest without iterating `recent` (eviction.ts). */
-  private readonly recentOrder = new EvictionQueue<ConnView>();
+  private readonly recent: RecentConns;
   private readonly flowRows: FlowRowView[] = [];
   private readonly flowSeen = new Set<string>();
   /** Connection counts by address, least recently seen first (an address seen again moves to the end). */
@@ -135,6 +135,7 @@ export class Correlator {
     this.maxSkew = opts.maxSkewSeconds ?? 10;
     this.slack = opts.slackSeconds ?? 2;
     this.legs = new LegIndex(opts.maxLegs ?? DEFAULT_MAX_LEGS);
+    this.recent = opts.recent ?? new MapRecent();
   }
 
   /** Widens the capture's covered time span (call with each connection's start/end). */
@@ -205,14 +206,8 @@ export class Correlator {
     const trouble = !summarised && (c.refused || c.tlsFailure !== null || (c.icmpError ?? null) !== null || (c.synTimes.length > 0 && c.synAckTime === null && !c.midstream) || hasMark(c, 'rst'));
     if (trouble || this.wantedConns.has(c.uid) || this.peerKept(c.uid) || this.idleAroundError(c)) this.keep(c);
     else {
-      this.recent.set(c.uid, c);
-      this.recentOrder.push(c);
-      for (;;) {
-        const r = this.recentOrder.oldest((x) => this.recent.get(x.uid) === x);
-        if (r === undefined || (this.recent.size <= RECENT_MAX && r.endTime >= c.endTime - RECENT_SECONDS)) break;
-        this.recentOrder.dropOldest();
-        this.recent.delete(r.uid);
-      }
+      this.recent.add(c);
+      this.recent.evict(c.endTime - RECENT_SECONDS, RECENT_MAX);
     }
     return true;
   }
@@ -654,7 +649,7 @@ export class Correlator {
         this.wantedConns.delete(uid);
       }
     }
-    for (const [uid, c] of this.recent) if (c.endTime < time) this.recent.delete(uid);
+    this.recent.dropEndedBefore(time);
     const keepRows = this.flowRows.filter((r) => r.end >= time);
     this.flowRows.length = 0;
     this.flowRows.push(...keepRows);
