@@ -10,7 +10,8 @@
  * { since, until } (numbers, -Infinity / Infinity when open), and optionally `stop`, an
  * Int32Array whose first element JavaScript sets to 1 when it no longer wants the result (the
  * analysis failed first): the reading stops at the next segment, and the promise says so. `read` is ml_read_result_js's
- * object (each TLS key log DSB with its `lines` checked here too: keylog.h), `survey` ml_survey_result's. `declined` says why the reader would not do it exactly as
+ * object (each TLS key log DSB with its `lines` checked here too: keylog.h), `survey` ml_survey_result's (opts.tmpDir:
+ * where the survey spills its rows; the resolved result's `survey.fd` is then the caller's to close). `declined` says why the reader would not do it exactly as
  * the JavaScript does (the caller runs the JavaScript pass for the whole input).
  */
 #include <math.h>
@@ -132,8 +133,10 @@ static void complete(napi_env env, napi_status st, void *data) {
       if (napi_set_named_property(env, out, "read", r) != napi_ok || napi_set_named_property(env, out, "survey", s) != napi_ok) out = NULL;
     } else out = NULL;
   }
-  if (out != NULL) napi_resolve_deferred(env, j->deferred, out);
-  else {
+  if (out != NULL) {
+    /* resolved: the survey's spill file (its descriptor in the result) is the JavaScript's to read and close; on every other path job_free closes it */
+    if (napi_resolve_deferred(env, j->deferred, out) == napi_ok && j->survey) ml_survey_release_spill(j->survey);
+  } else {
     napi_value err, msg;
     bool pending = false;
     napi_is_exception_pending(env, &pending);

@@ -6,16 +6,20 @@
  *   hold against FlowSurvey (test/flow/survey-native.test.ts), before and apart from the C reader.
  *
  *   opts:  { idleTimeout, gapThreshold, maxConnections, dupWindow, linger, perPoint, observeTls,
- *            pointHashes: Int32Array (strHash of each capture point id), lastPacket }
+ *            pointHashes: Int32Array (strHash of each capture point id), lastPacket,
+ *            tmpDir (optional): where full chunks of rows are written (survey.h) }
  *   batch: { f64: Float64Array (4 per segment: time, packet, byteOffset, tsVal or -1),
  *            u32: Uint32Array (SEG_U32 per segment, fields SU_*),
  *            addr6: Uint8Array (32 per segment: source then destination IPv6 address),
  *            payload: Uint8Array (captured payloads, each at its SU_PAYLOAD_AT) }
  *
- * The result (ml_survey_result): { rows, f: Float64Array, i: Int32Array, extra: Float64Array,
- * a6: Int32Array, stats: Float64Array, uids: string } in survey.h's row layout, the uids 19
- * Latin-1 characters a row (uid.c; a row starting with NUL: the JavaScript computes its uid).
- * opts.pointNames (optional): the capture point names by id, for uids in per-point mode.
+ * The result (ml_survey_result): { rows, fd, spilled, chunks: [{ f: Float64Array, i: Int32Array,
+ * uids: Uint8Array }], extra: Float64Array, a6: Int32Array, stats: Float64Array } in survey.h's
+ * row layout: chunks 0 .. spilled - 1 (SR_CHUNK_ROWS rows each) in the file `fd` (at k *
+ * SR_CHUNK_BYTES, -1: none), which JavaScript then owns and closes; the rest in `chunks`, the
+ * last one partly filled; the uids 19 bytes a row (uid.c; a row starting with 0: the JavaScript
+ * computes its uid). opts.pointNames (optional): the capture point names by id, for uids in
+ * per-point mode.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +69,23 @@ int ml_survey_opts_from(napi_env env, napi_value o, ml_survey_opts *opts, ml_sur
   if (get_typed(env, o, "pointHashes", napi_int32_array, &ph, &nph)) return -1;
   ml_survey *s = ml_survey_new(opts);
   if (!s) return -2;
+  /* tmpDir (optional): where full chunks of rows go */
+  bool has_dir = false;
+  napi_value dir;
+  napi_valuetype dt;
+  if (napi_has_named_property(env, o, "tmpDir", &has_dir) == napi_ok && has_dir && napi_get_named_property(env, o, "tmpDir", &dir) == napi_ok &&
+      napi_typeof(env, dir, &dt) == napi_ok && dt == napi_string) {
+    char path[4096];
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, dir, path, sizeof path, &len) != napi_ok || len >= sizeof path - 1 || strlen(path) != len) {
+      ml_survey_free(s);
+      return -1;
+    }
+    if (ml_survey_set_spill_dir(s, path) != 0) {
+      ml_survey_free(s);
+      return -2;
+    }
+  }
   /* pointNames (optional, the test entry's): the names, for uids in per-point mode */
   napi_value names;
   bool has = false, is_array = false;
@@ -101,26 +122,45 @@ static napi_value copy_out(napi_env env, napi_typedarray_type type, const void *
   return ta;
 }
 
+static int set_number(napi_env env, napi_value o, const char *name, double x) {
+  napi_value v;
+  return napi_create_double(env, x, &v) == napi_ok && napi_set_named_property(env, o, name, v) == napi_ok ? 0 : -1;
+}
+
 napi_value ml_survey_result(napi_env env, const ml_survey *s) {
-  napi_value r, v;
+  napi_value r, v, chunks;
   if (napi_create_object(env, &r) != napi_ok) return NULL;
-  int64_t rows = ml_survey_rows(s), nx, na6;
+  int64_t rows = ml_survey_rows(s), nx, na6, nmem = ml_survey_memory_chunks(s);
   const double *extra = ml_survey_extra(s, &nx);
   const int32_t *a6 = ml_survey_a6(s, &na6);
-  if (napi_create_double(env, (double)rows, &v) != napi_ok || napi_set_named_property(env, r, "rows", v) != napi_ok) return NULL;
+  if (set_number(env, r, "rows", (double)rows) || set_number(env, r, "fd", ml_survey_spill_fd(s)) ||
+      set_number(env, r, "spilled", (double)ml_survey_spilled(s)))
+    return NULL;
   struct { const char *name; napi_typedarray_type t; const void *p; int64_t n; size_t size; } parts[] = {
-    {"f", napi_float64_array, ml_survey_f64(s), rows * SR_NF, sizeof(double)},
-    {"i", napi_int32_array, ml_survey_i32(s), rows * SR_NI, sizeof(int32_t)},
     {"extra", napi_float64_array, extra, nx, sizeof(double)},
     {"a6", napi_int32_array, a6, na6, sizeof(int32_t)},
     {"stats", napi_float64_array, ml_survey_stats(s), SS_N, sizeof(double)},
   };
-  /* the uids as one Latin-1 string, 19 characters a row (a row starting with NUL has none: JavaScript computes it) */
-  if (napi_create_string_latin1(env, rows > 0 ? ml_survey_uids(s) : "", (size_t)rows * ML_UID_LEN, &v) != napi_ok || napi_set_named_property(env, r, "uids", v) != napi_ok)
-    return NULL;
   for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
     v = copy_out(env, parts[k].t, parts[k].p, parts[k].n, parts[k].size);
     if (!v || napi_set_named_property(env, r, parts[k].name, v) != napi_ok) return NULL;
+  }
+  /* the chunks in memory (the last one, partly filled; all of them when none could be spilled), each copied for its rows */
+  if (napi_create_array_with_length(env, (size_t)nmem, &chunks) != napi_ok || napi_set_named_property(env, r, "chunks", chunks) != napi_ok) return NULL;
+  for (int64_t k = 0; k < nmem; k++) {
+    int64_t n;
+    const uint8_t *c = ml_survey_memory_chunk(s, k, &n);
+    napi_value o;
+    if (napi_create_object(env, &o) != napi_ok || napi_set_element(env, chunks, (uint32_t)k, o) != napi_ok) return NULL;
+    struct { const char *name; napi_typedarray_type t; const void *p; int64_t n; size_t size; } part[] = {
+      {"f", napi_float64_array, c + SR_CHUNK_F, n * SR_NF, sizeof(double)},
+      {"i", napi_int32_array, c + SR_CHUNK_I, n * SR_NI, sizeof(int32_t)},
+      {"uids", napi_uint8_array, c + SR_CHUNK_U, n * ML_UID_LEN, 1},
+    };
+    for (size_t p = 0; p < sizeof part / sizeof part[0]; p++) {
+      v = copy_out(env, part[p].t, part[p].p, part[p].n, part[p].size);
+      if (!v || napi_set_named_property(env, o, part[p].name, v) != napi_ok) return NULL;
+    }
   }
   return r;
 }
@@ -197,6 +237,7 @@ static napi_value survey_segments(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value r = ml_survey_result(env, s);
+  if (r) ml_survey_release_spill(s); /* (the file is JavaScript's now: it reads the spilled chunks and closes it) */
   ml_survey_free(s);
   return r;
 }

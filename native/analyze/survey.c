@@ -5,9 +5,15 @@
  * close was seen), so that they end in the same order. Numbers are computed as the JavaScript
  * computes them: hashes in 32-bit wrapping arithmetic (Math.imul, | 0), times as doubles.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "survey.h"
 #include "uid.h"
 
@@ -71,6 +77,7 @@ typedef struct conn {
   int awaiting, last_pay_dir, closed_by, close_how;
   int32_t marks, complex, tag, point, key;
   int32_t prev_row;
+  char prev_uid[ML_UID_LEN]; /* the replaced connection's uid (its row may be in the spill file by the time this one ends) */
   double first_packet, last_packet, first_offset, last_offset;
   int32_t first_input, last_input;
   ml_tls_walk walk;
@@ -98,16 +105,20 @@ struct ml_survey {
   uint32_t *point_len;
   int32_t npoints;
   double stats[SS_N];
-  /* rows */
-  double *rf;
-  int32_t *ri;
-  int64_t rows, cap_rf, cap_ri;
+  /* rows: the chunk being filled; full chunks in the spill file, or (none could be written) kept */
+  uint8_t *chunk;
+  int64_t rows;
+  char *spill_dir;       /* NULL: chunks stay in memory */
+  int spill_fd;          /* -1: not created (yet) */
+  int spill_failed;      /* no file could be made or written: every chunk from now on stays in memory */
+  int64_t spilled;       /* chunks in the file (0 .. spilled - 1) */
+  uint8_t **kept;        /* full chunks kept in memory, after the spilled ones */
+  int64_t nkept, cap_kept;
+  char last_uid[ML_UID_LEN]; /* the uid of the last row added */
   double *extra;
   int64_t nextra, cap_extra;
   int32_t *a6;
   int64_t na6, cap_a6;
-  char *uids;            /* ML_UID_LEN bytes a row; a row whose first byte is 0 gets its uid from JavaScript */
-  int64_t cap_uids;
 };
 
 #define DUP_BITS 16
@@ -134,6 +145,21 @@ static int seq_gt(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32
 static int seq_le(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b) <= 0; }
 static int32_t add32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
+/*
+ * A chunk of rows is mapped, not malloc'ed: glibc raises its mmap threshold to the size of the
+ * largest mmapped block it frees (up to 32 MiB), after which smaller blocks come from the heap and
+ * are seldom given back; a chunk (251 KiB) freed through free() would raise it for the whole
+ * process.
+ */
+static uint8_t *chunk_new(void) {
+  void *p = mmap(NULL, SR_CHUNK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static void chunk_free(uint8_t *p) {
+  if (p) munmap(p, SR_CHUNK_BYTES);
+}
+
 ml_survey *ml_survey_new(const ml_survey_opts *opts) {
   ml_survey *s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -148,6 +174,7 @@ ml_survey *ml_survey_new(const ml_survey_opts *opts) {
   }
   for (int32_t i = 0; i < s->nheads; i++) s->heads[i] = -1;
   s->ahead = s->atail = s->chead = s->ctail = -1;
+  s->spill_fd = -1;
   s->clock = -INFINITY;
   s->packet = -1;
   return s;
@@ -165,12 +192,22 @@ void ml_survey_free(ml_survey *s) {
   free(s->point_name);
   free(s->point_len);
   free(s->point_hash);
-  free(s->uids);
-  free(s->rf);
-  free(s->ri);
+  chunk_free(s->chunk);
+  for (int64_t k = 0; k < s->nkept; k++) chunk_free(s->kept[k]);
+  free(s->kept);
+  if (s->spill_fd >= 0) close(s->spill_fd);
+  free(s->spill_dir);
   free(s->extra);
   free(s->a6);
   free(s);
+}
+
+int ml_survey_set_spill_dir(ml_survey *s, const char *dir) {
+  free(s->spill_dir);
+  s->spill_dir = NULL;
+  if (dir == NULL || dir[0] == 0) return 0;
+  s->spill_dir = strdup(dir);
+  return s->spill_dir ? 0 : -1;
 }
 
 int ml_survey_set_point(ml_survey *s, int32_t id, int32_t hash, const char *name, uint32_t len) {
@@ -281,17 +318,73 @@ static int reserve(void **p, int64_t *cap, int64_t need, size_t size) {
   return 0;
 }
 
+/* The spill file: created in spill_dir (O_CLOEXEC, mode 0600) and unlinked at once; 0, or -1 when it cannot be. */
+static int spill_open(ml_survey *s) {
+  if (s->spill_dir == NULL) return -1;
+  size_t n = strlen(s->spill_dir) + 40;
+  char *path = malloc(n);
+  if (!path) return -1;
+  snprintf(path, n, "%s/mirrorlens-survey-%d-XXXXXX", s->spill_dir, (int)getpid());
+  int fd = mkostemp(path, O_CLOEXEC);
+  if (fd >= 0) unlink(path); /* (if it fails, the name stays for the system's temporary-file cleaning: connection facts, no secrets) */
+  free(path);
+  if (fd < 0) return -1;
+  s->spill_fd = fd;
+  return 0;
+}
+
+/* Writes the full chunk being filled as chunk s->spilled of the file; 0, -1 when it could not. */
+static int spill_write(ml_survey *s) {
+  if (s->spill_fd < 0 && spill_open(s) != 0) return -1;
+  const uint8_t *p = s->chunk;
+  size_t left = SR_CHUNK_BYTES;
+  off_t at = (off_t)s->spilled * SR_CHUNK_BYTES;
+  while (left > 0) {
+    ssize_t n = pwrite(s->spill_fd, p, left, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    p += n;
+    left -= (size_t)n;
+    at += n;
+  }
+  s->spilled++;
+  return 0;
+}
+
+/* The chunk being filled is full: to the spill file (its buffer reused), or kept in memory. 0, -1 out of memory. */
+static int seal_chunk(ml_survey *s) {
+  if (!s->spill_failed && spill_write(s) == 0) return 0;
+  if (!s->spill_failed) {
+    s->spill_failed = 1;
+    if (s->spilled == 0 && s->spill_fd >= 0) {
+      close(s->spill_fd);
+      s->spill_fd = -1;
+    }
+  }
+  if (s->nkept == s->cap_kept) {
+    int64_t n = s->cap_kept > 0 ? s->cap_kept * 2 : 16;
+    uint8_t **k = realloc(s->kept, sizeof *k * (size_t)n);
+    if (!k) return -1;
+    s->kept = k;
+    s->cap_kept = n;
+  }
+  s->kept[s->nkept++] = s->chunk;
+  s->chunk = NULL;
+  return 0;
+}
+
 /* Writes connection i as the next row (SurveyRecords.add); returns the row, -1 out of memory. */
 static int64_t add_row(ml_survey *s, int32_t i, int cause) {
   conn *c = &s->c[i];
   int64_t row = s->rows;
-  if (reserve((void **)&s->rf, &s->cap_rf, row + 1, sizeof(double) * SR_NF) != 0) return -1;
-  if (reserve((void **)&s->ri, &s->cap_ri, row + 1, sizeof(int32_t) * SR_NI) != 0) return -1;
+  int64_t at = row % SR_CHUNK_ROWS;
+  if (at == 0 && row > 0 && seal_chunk(s) != 0) return -1;
+  if (!s->chunk && !(s->chunk = chunk_new())) return -1;
   int32_t ngaps = c->n_gaps;
   if (reserve((void **)&s->extra, &s->cap_extra, s->nextra + c->n_syn + ngaps * 3, sizeof(double)) != 0) return -1;
   if (c->ip_version == 6 && reserve((void **)&s->a6, &s->cap_a6, s->na6 + 8, sizeof(int32_t)) != 0) return -1;
-  double *F = s->rf + row * SR_NF;
-  int32_t *I = s->ri + row * SR_NI;
+  double *F = (double *)(s->chunk + SR_CHUNK_F) + at * SR_NF;
+  int32_t *I = (int32_t *)(s->chunk + SR_CHUNK_I) + at * SR_NI;
   F[SR_F_START] = c->start;
   F[SR_F_LAST] = c->last;
   F[SR_F_SYNACK] = c->synack;
@@ -341,13 +434,13 @@ static int64_t add_row(ml_survey *s, int32_t i, int cause) {
   }
   I[SR_I_TAG] = c->tag;
   /* its uid (uid.c), over the uid of the connection it replaced when it has one */
-  if (reserve((void **)&s->uids, &s->cap_uids, (row + 1) * ML_UID_LEN, 1) != 0) return -1;
-  char *uid = s->uids + row * ML_UID_LEN;
-  const char *prev = c->prev_row >= 0 ? s->uids + (int64_t)c->prev_row * ML_UID_LEN : NULL;
+  char *uid = (char *)s->chunk + SR_CHUNK_U + at * ML_UID_LEN;
+  const char *prev = c->prev_row >= 0 ? c->prev_uid : NULL;
   int pp = s->o.per_point && c->point >= 0 && c->point < s->npoints;
   ml_uid_input u = {pp && s->point_name[c->point] ? s->point_name[c->point] : "", pp ? s->point_len[c->point] : 0, c->ip_version, c->c4, c->s4, c->a6,
                     c->cport, c->sport, c->start, prev};
   if ((prev && prev[0] == 0) || ml_uid(&u, uid) != 0) uid[0] = 0;
+  memcpy(s->last_uid, uid, ML_UID_LEN);
   s->rows++;
   return row;
 }
@@ -461,7 +554,7 @@ static void ep_reset(endpoint *e) {
 }
 
 /* survey.ts create: -1 out of memory, else the slot. */
-static int32_t create(ml_survey *s, const ml_segment *g, int32_t key, int32_t prev_row) {
+static int32_t create(ml_survey *s, const ml_segment *g, int32_t key, int32_t prev_row, const char *prev_uid) {
   if (s->stats[SS_ACTIVE] >= s->o.max_connections) {
     int32_t victim = s->chead >= 0 ? s->chead : s->ahead;
     if (victim >= 0) {
@@ -503,6 +596,7 @@ static int32_t create(ml_survey *s, const ml_segment *g, int32_t key, int32_t pr
   c->last_pay_dir = -1;
   c->closed_by = -1;
   c->prev_row = prev_row;
+  if (prev_row >= 0) memcpy(c->prev_uid, prev_uid, ML_UID_LEN);
   c->first_packet = (double)s->packet;
   c->first_input = s->input;
   c->first_offset = s->offset;
@@ -750,16 +844,18 @@ int ml_survey_segment(ml_survey *s, const ml_segment *g) {
   }
   const uint32_t f = g->flags;
   int32_t prev_row = -1;
+  char prev_uid[ML_UID_LEN];
   s->phase = PH_AT_PACKET;
   if (i >= 0 && (f & SYN) && !(f & RST) && is_reuse(&s->c[i], g, dir)) {
     int64_t r = end_conn(s, i, END_PORT_REUSE);
     if (r < 0) return -1;
     prev_row = (int32_t)r;
+    memcpy(prev_uid, s->last_uid, ML_UID_LEN); /* (create may end another connection first: an eviction) */
     i = -1;
   }
   const int created = i < 0;
   if (i < 0) {
-    i = create(s, g, key, prev_row);
+    i = create(s, g, key, prev_row, prev_uid);
     if (i < 0) return -1;
     dir = match(&s->c[i], g);
   }
@@ -785,8 +881,17 @@ int ml_survey_segment(ml_survey *s, const ml_segment *g) {
 }
 
 int64_t ml_survey_rows(const ml_survey *s) { return s->rows; }
-const double *ml_survey_f64(const ml_survey *s) { return s->rf; }
-const int32_t *ml_survey_i32(const ml_survey *s) { return s->ri; }
+int ml_survey_spill_fd(const ml_survey *s) { return s->spill_fd; }
+int64_t ml_survey_spilled(const ml_survey *s) { return s->spilled; }
+void ml_survey_release_spill(ml_survey *s) { s->spill_fd = -1; }
+
+int64_t ml_survey_memory_chunks(const ml_survey *s) { return s->nkept + (s->rows > (s->spilled + s->nkept) * SR_CHUNK_ROWS ? 1 : 0); }
+
+const uint8_t *ml_survey_memory_chunk(const ml_survey *s, int64_t k, int64_t *rows) {
+  int64_t first = (s->spilled + k) * SR_CHUNK_ROWS, left = s->rows - first;
+  *rows = left < SR_CHUNK_ROWS ? left : SR_CHUNK_ROWS;
+  return k < s->nkept ? s->kept[k] : s->chunk;
+}
 const double *ml_survey_extra(const ml_survey *s, int64_t *n) {
   *n = s->nextra;
   return s->extra;
@@ -796,4 +901,4 @@ const int32_t *ml_survey_a6(const ml_survey *s, int64_t *n) {
   return s->a6;
 }
 const double *ml_survey_stats(const ml_survey *s) { return s->stats; }
-const char *ml_survey_uids(const ml_survey *s) { return s->uids; }
+

@@ -16,7 +16,7 @@ import { forEachNativePacket, nativeCaptureSummaries, nativeFileTimes, type Nati
 import type { TimeWindow } from '../capture/window.js';
 import { emptyFlowStats, type FlowOptions, type FlowStats, type IcmpErrorEvent } from './options.js';
 import type { PipelineSummary } from './pipeline.js';
-import { addNativeStats, nativeSurveyOptions, recordsFromNative, type NativeSurveyOptions, type NativeSurveyRows } from './survey-native.js';
+import { addNativeStats, closeNativeRows, nativeSurveyOptions, recordsFromNative, type NativeSurveyOptions, type NativeSurveyRows } from './survey-native.js';
 import type { SurveyRecords } from './survey-records.js';
 
 export interface NativeFirstPass {
@@ -69,7 +69,14 @@ export function startNativeFirstPass(inputs: string[], flow: FlowOptions, window
   }
   const result = p
     .then(
-      async (r): Promise<NativeFirstPassResult> => ('declined' in r ? r : await assemble(inputs, flow, r.read, r.survey)),
+      async (r): Promise<NativeFirstPassResult> => {
+        if ('declined' in r) return r;
+        try {
+          return await assemble(inputs, flow, r.read, r.survey);
+        } finally {
+          closeNativeRows(r.survey); // (the survey's spill file is ours: recordsFromNative closed it, unless something failed first)
+        }
+      },
       (e: unknown) => ({ declined: `the native first pass failed: ${(e as Error).message}` }),
     )
     .then(

@@ -10,6 +10,8 @@
  * the differential tests compare with FlowSurvey. The first pass of `analyze` runs the C reader
  * and survey together (flow/first-pass-native.ts).
  */
+import { closeSync, readSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { AnalyzeAddon } from '../capture/native-analyze.js';
 import { ipv4ToString } from '../wire/ipv4.js';
 import { addr6Text } from './addr6.js';
@@ -20,17 +22,28 @@ import type { EndCause } from './record.js';
 import type { TcpSegment } from './segment.js';
 import { END_CAUSES, SurveyRecords, type SurveyRowEndpoint, type SurveyRowSource } from './survey-records.js';
 
-/** Rows as native/analyze/survey.h lays them out (SR_NF doubles, SR_NI integers a row). */
-export interface NativeSurveyRows {
-  rows: number;
+/** A chunk of rows as native/analyze/survey.h lays them out (SR_NF doubles, SR_NI integers, 19 uid bytes a row). */
+export interface NativeRowChunk {
   f: Float64Array;
   i: Int32Array;
+  /** The uids, 19 Latin-1 bytes a row (native/analyze/uid.c); a row starting with 0 has none (computed here). */
+  uids: Uint8Array;
+}
+
+/**
+ * The C survey's rows (survey-napi.c ml_survey_result): the first `spilled` chunks of
+ * SR_CHUNK_ROWS rows in the temporary file `fd` (unlinked; -1: none), which is ours to close
+ * (recordsFromNative does, or closeNativeRows), the others in `chunks`, the last one partly filled.
+ */
+export interface NativeSurveyRows {
+  rows: number;
+  fd: number;
+  spilled: number;
+  chunks: NativeRowChunk[];
   extra: Float64Array;
   a6: Int32Array;
   /** tcpPackets, duplicatePackets, connections, activeConnections, peakConnections, evictedConnections, timedOutConnections */
   stats: Float64Array;
-  /** The uids, 19 characters a row (native/analyze/uid.c); a row starting with NUL has none (computed here). */
-  uids: string;
 }
 
 /** The C survey's options (survey.h ml_survey_opts), from the flow options as FlowSurvey reads them. */
@@ -46,6 +59,8 @@ export interface NativeSurveyOptions {
   pointHashes: Int32Array;
   /** The names, by id (for uids in per-capture-point mode; the first pass's C side has them from its reader). */
   pointNames?: string[];
+  /** Where the C survey writes its full chunks of rows (absent: they stay in memory). */
+  tmpDir?: string;
 }
 
 /** The options FlowSurvey would use for `opts` (its defaults). */
@@ -60,6 +75,7 @@ export function nativeSurveyOptions(opts: FlowOptions, points: readonly string[]
     observeTls,
     pointHashes: Int32Array.from(points, strHash),
     pointNames: [...points],
+    tmpDir: tmpdir(),
   };
 }
 
@@ -83,6 +99,11 @@ const I_A6 = 18;
 const I_TAG = 19;
 /** Characters of a uid ("C" and 18 base-62 digits). */
 const UID_LEN = 19;
+/** A chunk of rows (survey.h SR_CHUNK_*): its rows, and where its doubles, integers and uids are in its bytes. */
+const CHUNK_ROWS = 1024;
+const CHUNK_I = CHUNK_ROWS * NF * 8;
+const CHUNK_U = CHUNK_I + CHUNK_ROWS * NI * 4;
+const CHUNK_BYTES = CHUNK_U + CHUNK_ROWS * UID_LEN;
 
 /** One direction of a native row, as SurveyRecords.add reads it. */
 class RowEndpoint implements SurveyRowEndpoint {
@@ -134,9 +155,8 @@ class RowSource implements SurveyRowSource {
   private readonly a6Words = new Int32Array(8);
   private readonly gaps: number[] = [];
 
-  fill(r: NativeSurveyRows, row: number, points: readonly string[]): void {
-    const F = r.f;
-    const I = r.i;
+  /** Row `row` of chunk `F`/`I` (its number in the chunk). */
+  fill(r: NativeSurveyRows, F: Float64Array, I: Int32Array, row: number, points: readonly string[]): void {
     const f = row * NF;
     const i = row * NI;
     this.keyHash = I[i + I_KEY]!;
@@ -205,27 +225,65 @@ class RowSource implements SurveyRowSource {
   }
 }
 
+/** Closes the C survey's spill file (once; recordsFromNative does it when done). */
+export function closeNativeRows(r: NativeSurveyRows): void {
+  if (r.fd < 0) return;
+  const fd = r.fd;
+  r.fd = -1;
+  closeSync(fd);
+}
+
+/** Reads spilled chunk `k` into `into` (CHUNK_BYTES). */
+function readChunk(fd: number, k: number, into: Uint8Array): void {
+  for (let got = 0; got < CHUNK_BYTES; ) {
+    const n = readSync(fd, into, got, CHUNK_BYTES - got, k * CHUNK_BYTES + got);
+    if (n === 0) throw new Error(`the native survey's spill file ends inside chunk ${k} (${got} of ${CHUNK_BYTES} bytes)`);
+    got += n;
+  }
+}
+
 /**
  * The survey's records from native rows, in order, with the uids the C side computed (uid.c), or
  * for a row it left, computed here as FlowSurvey computes them (the capture point in
- * per-capture-point mode, else ''; the replaced connection's uid, by row).
+ * per-capture-point mode, else ''; the replaced connection's uid, by row). The spilled chunks are
+ * read one at a time into one buffer; the spill file is closed at the end, whatever happens.
+ * `jsUids` (tests): gets the rows whose uid was computed here.
  */
-export function recordsFromNative(r: NativeSurveyRows, points: readonly string[], perCapturePoint: boolean): SurveyRecords {
-  const recs = new SurveyRecords();
-  const src = new RowSource();
-  for (let row = 0; row < r.rows; row++) {
-    src.fill(r, row, points);
-    const prev = r.i[row * NI + I_PREV]!;
-    if (r.uids.charCodeAt(row * UID_LEN) !== 0) src.uid = r.uids.substr(row * UID_LEN, UID_LEN);
-    else {
-      // (What the C side leaves: a start time toFixed writes with an exponent, a long capture point name.)
-      const a = src.ipVersion === 4 ? ipv4ToString(src.cA4) : addr6Text(src.a6!, 0);
-      const b = src.ipVersion === 4 ? ipv4ToString(src.sA4) : addr6Text(src.a6!, 4);
-      src.uid = connectionUid(perCapturePoint ? src.capturePoint : '', a, src.clientPort, b, src.serverPort, src.startTime, prev >= 0 ? recs.uid(prev) : '');
+export function recordsFromNative(r: NativeSurveyRows, points: readonly string[], perCapturePoint: boolean, jsUids?: number[]): SurveyRecords {
+  try {
+    const recs = new SurveyRecords();
+    const src = new RowSource();
+    let bytes: Uint8Array | null = null;
+    const chunks = r.spilled + r.chunks.length;
+    for (let k = 0, row = 0; k < chunks; k++) {
+      let chunk: NativeRowChunk;
+      if (k < r.spilled) {
+        if (bytes === null) bytes = new Uint8Array(CHUNK_BYTES);
+        readChunk(r.fd, k, bytes);
+        chunk = { f: new Float64Array(bytes.buffer, 0, CHUNK_ROWS * NF), i: new Int32Array(bytes.buffer, CHUNK_I, CHUNK_ROWS * NI), uids: bytes.subarray(CHUNK_U) };
+      } else chunk = r.chunks[k - r.spilled]!;
+      const n = Math.min(CHUNK_ROWS, r.rows - row);
+      // The chunk's uids as one string (19 characters a row).
+      const uids = Buffer.from(chunk.uids.buffer, chunk.uids.byteOffset, n * UID_LEN).toString('latin1');
+      for (let at = 0; at < n; at++, row++) {
+        src.fill(r, chunk.f, chunk.i, at, points);
+        const prev = chunk.i[at * NI + I_PREV]!;
+        if (uids.charCodeAt(at * UID_LEN) !== 0) src.uid = uids.substr(at * UID_LEN, UID_LEN);
+        else {
+          // (What the C side leaves: a start time toFixed writes with an exponent, a long capture point name.)
+          const a = src.ipVersion === 4 ? ipv4ToString(src.cA4) : addr6Text(src.a6!, 0);
+          const b = src.ipVersion === 4 ? ipv4ToString(src.sA4) : addr6Text(src.a6!, 4);
+          src.uid = connectionUid(perCapturePoint ? src.capturePoint : '', a, src.clientPort, b, src.serverPort, src.startTime, prev >= 0 ? recs.uid(prev) : '');
+          jsUids?.push(row);
+        }
+        recs.add(src, prev);
+      }
     }
-    recs.add(src, prev);
+    if (recs.size !== r.rows) throw new Error(`the native survey handed over ${recs.size} rows of ${r.rows}`);
+    return recs;
+  } finally {
+    closeNativeRows(r);
   }
-  return recs;
 }
 
 /** Adds the C survey's counts to `stats` (FlowStats; the reader's counts are the caller's). */

@@ -13,9 +13,10 @@ import { capturePointOf, processCaptures, type PacketTracker } from '../../src/f
 import { SEGMENT_OK, segmentOf, TcpSegment } from '../../src/flow/segment.js';
 import { FlowSurvey } from '../../src/flow/survey.js';
 import type { SurveyRecords } from '../../src/flow/survey-records.js';
-import { nativeSurveyOptions, recordsFromNative, SegmentBatch, surveySegments } from '../../src/flow/survey-native.js';
+import { nativeSurveyOptions, recordsFromNative, SegmentBatch, surveySegments, type NativeSurveyOptions } from '../../src/flow/survey-native.js';
 import { observeTls } from '../../src/tls/record-walk.js';
 import { PacketDecoder } from '../../src/wire/packet.js';
+import { Talk, type TimedFrame } from './packets.js';
 
 /** Feeds both surveys: FlowSurvey as targeted.ts does, and a batch for the C one. */
 class Both implements PacketTracker {
@@ -110,17 +111,25 @@ export function rowFields(s: SurveyRecords, r: number): Record<string, unknown> 
 
 const STATS = ['tcpPackets', 'duplicatePackets', 'connections', 'activeConnections', 'peakConnections', 'evictedConnections', 'timedOutConnections'] as const;
 
-/** Differences between the two surveys (at most `max`), and the rows compared. */
-function compare(b: Both, addon: AnalyzeAddon, max: number): { diffs: string[]; rows: number } {
+/** What a comparison found: differences, rows compared, and where the C survey's rows were (chunks in its spill file, in memory). */
+export interface SurveyDiff {
+  diffs: string[];
+  rows: number;
+  spilled: number;
+  inMemory: number;
+}
+
+/** Differences between the two surveys (at most `max`), and the rows compared; `over`: C survey options to change (tmpDir). */
+function compare(b: Both, addon: AnalyzeAddon, max: number, over: Partial<NativeSurveyOptions> = {}): SurveyDiff {
   const opts = nativeSurveyOptions(b.flow, b.points, true);
-  const nat = surveySegments(addon, opts, b.batch, b.packet);
-  const c = recordsFromNative(nat, b.points, opts.perPoint);
+  const nat = surveySegments(addon, { ...opts, ...over }, b.batch, b.packet);
+  const spill = { spilled: nat.spilled, inMemory: nat.chunks.length };
+  const jsUids: number[] = [];
+  const c = recordsFromNative(nat, b.points, opts.perPoint, jsUids);
   const j = b.js.records;
   const diffs: string[] = [];
   // Every uid made in C but where toFixed would write an exponent (JavaScript makes those).
-  for (let r = 0; r < nat.rows; r++) {
-    if (nat.uids.charCodeAt(r * 19) === 0 && Math.abs(nat.f[r * 19]!) < 1e21) diffs.push(`row ${r}: no uid from C (start ${nat.f[r * 19]})`);
-  }
+  for (const r of jsUids) if (Math.abs(c.startTime(r)) < 1e21) diffs.push(`row ${r}: no uid from C (start ${c.startTime(r)})`);
   for (let k = 0; k < STATS.length; k++) {
     if (b.js.stats[STATS[k]!] !== nat.stats[k]) diffs.push(`stats.${STATS[k]}: js ${b.js.stats[STATS[k]!]} c ${nat.stats[k]}`);
   }
@@ -131,18 +140,24 @@ function compare(b: Both, addon: AnalyzeAddon, max: number): { diffs: string[]; 
     const z = rowFields(c, r);
     for (const k of Object.keys(a)) if (!same(a[k], z[k])) diffs.push(`row ${r} ${k}: js ${JSON.stringify(a[k])} c ${JSON.stringify(z[k])}`);
   }
-  return { diffs: diffs.slice(0, max), rows: j.size };
+  return { diffs: diffs.slice(0, max), rows: j.size, ...spill };
 }
 
 /** Both surveys over capture files (as the first pass reads them). */
-export async function diffFiles(addon: AnalyzeAddon, files: string[], flow: FlowOptions, max = 10): Promise<{ diffs: string[]; rows: number }> {
+export async function diffFiles(addon: AnalyzeAddon, files: string[], flow: FlowOptions, max = 10): Promise<SurveyDiff> {
   const b = new Both(flow);
   await processCaptures(files, {}, { ...flow, tracker: b, beforeDecode: (rec, n, i) => (b.at(n, i, rec.byteOffset), true) });
   return compare(b, addon, max);
 }
 
 /** Both surveys over hand-built Ethernet frames. */
-export function diffFrames(addon: AnalyzeAddon, frames: { time: number; frame: Uint8Array }[], flow: FlowOptions, max = 10): { diffs: string[]; rows: number } {
+export function diffFrames(
+  addon: AnalyzeAddon,
+  frames: { time: number; frame: Uint8Array }[],
+  flow: FlowOptions,
+  max = 10,
+  over: Partial<NativeSurveyOptions> = {},
+): SurveyDiff {
   const b = new Both(flow);
   const dec = new PacketDecoder();
   const rec = new PacketRecord();
@@ -162,14 +177,14 @@ export function diffFrames(addon: AnalyzeAddon, frames: { time: number; frame: U
     n++;
   }
   b.finish();
-  return compare(b, addon, max);
+  return compare(b, addon, max, over);
 }
 
 /**
  * Both surveys over one capture file's bytes, read synchronously (the fuzz target); null when the
  * JavaScript refuses the bytes as a capture.
  */
-export function diffCaptureBytes(addon: AnalyzeAddon, bytes: Uint8Array, flow: FlowOptions, max = 10): { diffs: string[]; rows: number } | null {
+export function diffCaptureBytes(addon: AnalyzeAddon, bytes: Uint8Array, flow: FlowOptions, max = 10): SurveyDiff | null {
   const b = new Both(flow);
   const dec = new PacketDecoder();
   const points: string[] = [];
@@ -191,4 +206,46 @@ export function diffCaptureBytes(addon: AnalyzeAddon, bytes: Uint8Array, flow: F
   }
   b.finish();
   return compare(b, addon, max);
+}
+
+/**
+ * More rows than a few chunks of the C survey's (1024 rows each): 4 600 connections closed one
+ * after another, and on ten client ports a connection replaced (port reuse) at times spread over
+ * the capture whose successor stays open to the end (some replaced again much later), so that a
+ * uid made over a replaced connection's needs a row written chunks before.
+ */
+export function manyConnections(): TimedFrame[] {
+  const frames: TimedFrame[] = [];
+  for (let k = 0; k < 4600; k++) {
+    const t = new Talk([`10.3.${(k >> 8) & 0xff}.${k & 0xff}`, 20000 + (k % 30000)], ['10.4.0.1', 443], (k * 7919) >>> 0, (k * 104729) >>> 0);
+    const at = t.handshake(k * 0.01);
+    t.send(0, at + 0.001, 'GET / HTTP/1.1\r\n\r\n');
+    t.send(1, at + 0.002, 'HTTP/1.1 200 OK\r\n\r\n');
+    t.fin(0, at + 0.003);
+    t.fin(1, at + 0.004);
+    frames.push(...t.frames);
+  }
+  for (let p = 0; p < 10; p++) {
+    const t = new Talk(['10.5.0.1', 50000 + p], ['10.4.0.1', 443], 1000 + p, 9000 + p);
+    const at = t.handshake(0.5 + p * 0.3);
+    t.send(0, at + 0.01, 'first');
+    t.fin(0, at + 0.02);
+    t.fin(1, at + 0.03);
+    // the same 5-tuple again, a new ISN: port reuse while the first lingers
+    t.nxt[0] = (700000 + p) >>> 0;
+    t.nxt[1] = (800000 + p) >>> 0;
+    const again = t.handshake(at + 1);
+    t.send(0, again + 0.01, 'second, open to the end');
+    // and a third on some, much later (the second's row then sits in a later chunk)
+    if (p % 3 === 0) {
+      t.nxt[0] = (900000 + p) >>> 0;
+      t.fin(0, 20 + p);
+      t.fin(1, 20.01 + p);
+      t.nxt[0] = (950000 + p) >>> 0;
+      t.nxt[1] = (850000 + p) >>> 0;
+      t.handshake(21 + p);
+    }
+    frames.push(...t.frames);
+  }
+  return frames.sort((a, b) => a.time - b.time);
 }

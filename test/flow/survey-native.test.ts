@@ -7,11 +7,15 @@
 // alerts, HTTP/2 offered, IPv6, capture points). Skipped when the addon is not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadAnalyzeNative } from '../../src/capture/native-analyze.js';
 import type { FlowOptions } from '../../src/flow/options.js';
 import { captures } from '../captures.js';
-import { diffFiles, diffFrames } from './survey-native-diff.js';
+import { diffFiles, diffFrames, manyConnections } from './survey-native-diff.js';
 import { Talk, vxlanWrap, type TimedFrame } from './packets.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -210,4 +214,60 @@ test('the C survey ends the same connections the same way on a busy random mix (
   const problems: string[] = [];
   for (const flow of [...FLOWS, { idleGapThresholdSeconds: 1, maxConnections: 20 }]) for (const d of diffFrames(addon!, frames, flow).diffs) problems.push(`${JSON.stringify(flow)}: ${d}`);
   assert.deepEqual(problems.slice(0, 20), []);
+});
+
+// Rows in chunks of 1024 (native/analyze/survey.h): the C survey writes each full chunk to a
+// temporary file and keeps only the one being filled; a connection that replaced another on its
+// 5-tuple (port reuse) has its uid made over the replaced one's, whose row is long in the file by
+// the time it ends (manyConnections, survey-native-diff.ts). With room for every connection, and
+// with too little (evictions).
+test('the C survey spills full chunks of rows to a file and gives the same rows, the uids over replaced connections included', { skip }, () => {
+  const frames = manyConnections();
+  const problems: string[] = [];
+  for (const flow of [{ idleGapThresholdSeconds: 1 }, { idleGapThresholdSeconds: 1, maxConnections: 40 }]) {
+    const r = diffFrames(addon!, frames, flow);
+    for (const d of r.diffs) problems.push(`${JSON.stringify(flow)}: ${d}`);
+    assert.ok(r.rows > 4 * 1024, `${r.rows} rows`);
+    assert.equal(r.spilled, Math.floor(r.rows / 1024) - (r.rows % 1024 === 0 ? 1 : 0), `${r.spilled} chunks spilled of ${r.rows} rows`);
+    assert.equal(r.inMemory, 1);
+  }
+  assert.deepEqual(problems.slice(0, 20), []);
+});
+
+test('where no temporary file can be made, the C survey keeps every chunk in memory and gives the same rows', { skip }, () => {
+  const frames = manyConnections();
+  const dir = mkdtempSync(join(tmpdir(), 'ml-nospill-'));
+  try {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    for (const [tmpDir, flow] of [
+      [join(dir, 'missing'), { idleGapThresholdSeconds: 1 }],
+      [file, { idleGapThresholdSeconds: 1, maxConnections: 40 }],
+    ] as const) {
+      const r = diffFrames(addon!, frames, flow, 10, { tmpDir });
+      assert.deepEqual(r.diffs, []);
+      assert.ok(r.rows > 4 * 1024);
+      assert.equal(r.spilled, 0);
+      assert.equal(r.inMemory, Math.ceil(r.rows / 1024));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('when a write to its temporary file fails, the C survey keeps that chunk and the next in memory and gives the same rows', { skip }, () => {
+  // A file size limit (bash's ulimit -f, in KiB) lets the first chunk (251 KiB) be written and cuts the second.
+  const diff = JSON.stringify(fileURLToPath(new URL('./survey-native-diff.ts', import.meta.url)));
+  const native = JSON.stringify(fileURLToPath(new URL('../../src/capture/native-analyze.ts', import.meta.url)));
+  const script = `import { diffFrames, manyConnections } from ${diff};
+    import { loadAnalyzeNative } from ${native};
+    const r = diffFrames(loadAnalyzeNative().addon, manyConnections(), { idleGapThresholdSeconds: 1 });
+    console.log(JSON.stringify(r));`;
+  const run = spawnSync('bash', ['-c', 'ulimit -f 400 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8', cwd: ROOT });
+  assert.equal(run.status, 0, run.stderr);
+  const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as { diffs: string[]; rows: number; spilled: number; inMemory: number };
+  assert.deepEqual(r.diffs, []);
+  assert.ok(r.rows > 4 * 1024);
+  assert.equal(r.spilled, 1);
+  assert.equal(r.inMemory, Math.ceil(r.rows / 1024) - 1);
 });

@@ -248,10 +248,11 @@ test('the Correlator counts the attempts of a SYN flood instead of keeping them'
   assert.ok(m.keptMiB < 5, `the Correlator holds ${m.keptMiB.toFixed(1)} MiB for a flood of ${m.attempts} SYNs`);
 });
 
-// The native first pass hands over every ended connection as one block of rows, copied into the
-// survey's records (which keep at most a few chunks in memory); the block itself must not stay alive
-// with the analysis that goes on after it (it did: the native callback's handle scope held it while
-// the microtasks after it ran, i.e. the whole rest of a targeted analysis).
+// The native first pass hands over its rows (the last chunk, or every chunk where none could be
+// written to its temporary file), copied into the survey's records (which keep at most a few chunks
+// in memory); what it handed over must not stay alive with the analysis that goes on after it (the
+// whole block of rows did: the native callback's handle scope held it while the microtasks after it
+// ran, i.e. the whole rest of a targeted analysis).
 test('the native first pass does not keep its rows alive once they are in the survey records', (t) => {
   const m = measure<{ declined?: string; rows: number; arrayMiB: number; blockMiB: number }>(
     `import { startNativeFirstPass } from ${src('flow/first-pass-native.ts')};
