@@ -1,5 +1,5 @@
 /*
- * The mirrorlens_analyze addon's entry: exports `sourceHash` (of native/analyze/*, see
+ * The mirrorlens_analyze addon's entry: exports `sourceHash` (of the files in native/analyze/, see
  * scripts/native-hash.mjs) and `version`, then each part's functions (ml.h).
  */
 #include "ml.h"

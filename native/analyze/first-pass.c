@@ -15,6 +15,9 @@
  * the JavaScript does (the caller runs the JavaScript pass for the whole input).
  */
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +159,38 @@ static int get_num(napi_env env, napi_value o, const char *name, double *out) {
   return napi_get_named_property(env, o, name, &v) == napi_ok && napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
 }
 
+/*
+ * glibc's heap trimming, set once per process when the first pass first runs (process-wide: it
+ * holds for whoever loaded this addon, a library user's program too).
+ *
+ * glibc gives memory freed at the top of a heap back to the system only beyond its trim threshold,
+ * and it raises that threshold (to twice its mmap threshold, which it raises to the size of the
+ * largest mmapped block freed, up to 32 MiB) as big blocks come and go. This addon's own big
+ * buffers are mapped, not malloc'ed, for that reason (read.c, survey.c), but Node reading a 2 MB
+ * key log (readFileSync builds the text in a doubling std::string) still takes it to 4 MiB, after
+ * which each thread's arena (the thread pool's, V8's compiler and GC threads') keeps up to 4 MiB it
+ * no longer uses: at 10x the bench capture 10.8 MiB of such arenas against 1.4 MiB with a 128 KiB
+ * threshold, and the peak RSS grew with the capture for it. This fixes the threshold at 512 KiB
+ * (which also stops glibc raising its mmap threshold from here on). Measured (12 alternating runs
+ * of the 1x bench, docs/performance.md "Memory with capture length"): peak RSS 69.1 -> 64.9 MiB at
+ * 1x, 78.2 -> 70.3 at 10x; CPU 0.270 s median both ways; +670 page faults. 128 KiB (glibc's
+ * default before it raises it) kept 1 MiB less at 10x but cost +1 700 page faults and 0.01 s.
+ *
+ * Whoever chose glibc's malloc settings (MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_,
+ * MALLOC_TOP_PAD_ or GLIBC_TUNABLES glibc.malloc.*) keeps them: nothing is changed then.
+ */
+static void keep_heaps_trimmed(void) {
+#ifdef __GLIBC__
+  static int done;
+  if (done) return;
+  done = 1;
+  const char *t = getenv("GLIBC_TUNABLES");
+  if (getenv("MALLOC_TRIM_THRESHOLD_") || getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TOP_PAD_") || (t && strstr(t, "glibc.malloc.")))
+    return;
+  mallopt(M_TRIM_THRESHOLD, 512 * 1024);
+#endif
+}
+
 static napi_value first_pass(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -166,6 +201,7 @@ static napi_value first_pass(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "firstPass(paths: string[] (1 to 65535), opts)");
     return NULL;
   }
+  keep_heaps_trimmed();
   job *j = calloc(1, sizeof *j);
   if (!j || !(j->paths = calloc(n, sizeof(char *)))) {
     free(j);

@@ -122,6 +122,7 @@ struct ml_survey {
 };
 
 #define DUP_BITS 16
+#define DUP_BYTES (((size_t)1 << DUP_BITS) * (sizeof(uint64_t) + sizeof(double)))
 
 static int32_t mix32(int32_t h, int32_t v) {
   uint32_t x = (uint32_t)h ^ (uint32_t)v;
@@ -166,9 +167,13 @@ ml_survey *ml_survey_new(const ml_survey_opts *opts) {
   s->o = *opts;
   s->nheads = 1024;
   s->heads = malloc(sizeof(int32_t) * (size_t)s->nheads);
-  s->dkeys = calloc((size_t)1 << DUP_BITS, sizeof(uint64_t));
-  s->dtimes = calloc((size_t)1 << DUP_BITS, sizeof(double));
-  if (!s->heads || !s->dkeys || !s->dtimes) {
+  /* the duplicate filter's two tables (1 MiB) mapped, zeroed, for the same reason as the chunks */
+  void *dup = mmap(NULL, DUP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (dup != MAP_FAILED) {
+    s->dkeys = dup;
+    s->dtimes = (double *)((uint8_t *)dup + ((size_t)1 << DUP_BITS) * sizeof(uint64_t));
+  }
+  if (!s->heads || !s->dkeys) {
     ml_survey_free(s);
     return NULL;
   }
@@ -183,11 +188,10 @@ ml_survey *ml_survey_new(const ml_survey_opts *opts) {
 void ml_survey_free(ml_survey *s) {
   if (!s) return;
   for (int32_t i = 0; i < s->nc; i++) free(s->c[i].gaps);
-  free(s->c);
+  if (s->c) munmap(s->c, sizeof(conn) * (size_t)s->cap_c);
   free(s->spare);
   free(s->heads);
-  free(s->dkeys);
-  free(s->dtimes);
+  if (s->dkeys) munmap(s->dkeys, DUP_BYTES);
   for (int32_t i = 0; i < s->npoints; i++) free(s->point_name[i]);
   free(s->point_name);
   free(s->point_len);
@@ -567,12 +571,14 @@ static int32_t create(ml_survey *s, const ml_segment *g, int32_t key, int32_t pr
   else {
     if (s->nc == s->cap_c) {
       int32_t n = s->cap_c > 0 ? s->cap_c * 2 : 1024;
-      conn *c = realloc(s->c, sizeof(conn) * (size_t)n);
-      if (!c) return -1;
-      s->c = c;
       int32_t *sp = realloc(s->spare, sizeof(int32_t) * (size_t)n);
       if (!sp) return -1;
       s->spare = sp;
+      /* (mapped, as the chunks: 1 024 slots are half a megabyte) */
+      void *m = s->c ? mremap(s->c, sizeof(conn) * (size_t)s->cap_c, sizeof(conn) * (size_t)n, MREMAP_MAYMOVE)
+                     : mmap(NULL, sizeof(conn) * (size_t)n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m == MAP_FAILED) return -1;
+      s->c = m;
       s->cap_c = n;
     }
     i = s->nc++;
