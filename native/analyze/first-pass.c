@@ -125,6 +125,7 @@ static napi_value declined(napi_env env, const char *why) {
 static void complete(napi_env env, napi_status st, void *data) {
   job *j = data;
   napi_value out = NULL;
+  int rows_in_out = 0; /* out holds the survey's rows (and its spill file's descriptor) */
   if (st != napi_ok) out = declined(env, "the native first pass was cancelled");
   else if (j->oom == 1) out = declined(env, "the native first pass ran out of memory");
   else if (j->oom == 2 || j->status == ML_READ_DECLINED) out = declined(env, j->why[0] ? j->why : "the native reader declined");
@@ -134,11 +135,13 @@ static void complete(napi_env env, napi_status st, void *data) {
     if (r && ml_keylog_attach_dsbs(env, r, &j->keys) != 0) r = NULL;
     if (r && s && napi_create_object(env, &out) == napi_ok) {
       if (napi_set_named_property(env, out, "read", r) != napi_ok || napi_set_named_property(env, out, "survey", s) != napi_ok) out = NULL;
+      rows_in_out = out != NULL;
     } else out = NULL;
   }
   if (out != NULL) {
-    /* resolved: the survey's spill file (its descriptor in the result) is the JavaScript's to read and close; on every other path job_free closes it */
-    if (napi_resolve_deferred(env, j->deferred, out) == napi_ok && j->survey) ml_survey_release_spill(j->survey);
+    /* resolved with the rows: the survey's spill file (its descriptor in the result) is the JavaScript's to read and
+       close; on every other path (declined, stopped, failed) job_free closes it */
+    if (napi_resolve_deferred(env, j->deferred, out) == napi_ok && rows_in_out) ml_survey_release_spill(j->survey);
   } else {
     napi_value err, msg;
     bool pending = false;

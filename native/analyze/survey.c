@@ -325,10 +325,10 @@ static int reserve(void **p, int64_t *cap, int64_t need, size_t size) {
 /* The spill file: created in spill_dir (O_CLOEXEC, mode 0600) and unlinked at once; 0, or -1 when it cannot be. */
 static int spill_open(ml_survey *s) {
   if (s->spill_dir == NULL) return -1;
-  size_t n = strlen(s->spill_dir) + 40;
+  size_t n = strlen(s->spill_dir) + 64;
   char *path = malloc(n);
   if (!path) return -1;
-  snprintf(path, n, "%s/mirrorlens-survey-%d-XXXXXX", s->spill_dir, (int)getpid());
+  snprintf(path, n, "%s/mirrorlens-native-rows-%d-XXXXXX", s->spill_dir, (int)getpid());
   int fd = mkostemp(path, O_CLOEXEC);
   if (fd >= 0) unlink(path); /* (if it fails, the name stays for the system's temporary-file cleaning: connection facts, no secrets) */
   free(path);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadAnalyzeNative } from '../../src/capture/native-analyze.js';
 import type { TimeWindow } from '../../src/capture/window.js';
 import { startNativeFirstPass } from '../../src/flow/first-pass-native.js';
-import { nativeSurveyOptions } from '../../src/flow/survey-native.js';
+import { closeNativeRows, nativeSurveyOptions, type NativeSurveyRows } from '../../src/flow/survey-native.js';
 import type { FlowOptions, IcmpErrorEvent } from '../../src/flow/options.js';
 import { processCaptures } from '../../src/flow/pipeline.js';
 import { FlowSurvey } from '../../src/flow/survey.js';
@@ -137,4 +137,52 @@ test('a native first pass stopped before it ends says so (an analysis that faile
   assert.match(r.declined ?? 'ran', /stopped/);
   assert.equal((await firstPass(lab, { ...opts, stop: Int32Array.of(0) })).declined, undefined);
   await assert.rejects(async () => firstPass(lab, { ...opts, stop: [1] }), /Int32Array/);
+});
+
+test('the native first pass leaves no file open: its spilled rows are closed after the hand-over, and when it declines after spilling', { skip }, async () => {
+  const { fstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { generateSynFlood } = await import('./synflood.js');
+  // The C survey's files (native/analyze/survey.c spill_open; the survey records' own are named otherwise).
+  const open = (): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).includes('/mirrorlens-native-rows-');
+      } catch {
+        return false; // (closed meanwhile: the directory's own descriptor)
+      }
+    }).length;
+  const dir = mkdtempSync(join(tmpdir(), 'ml-spillfd-'));
+  try {
+    // 3 000 connections, each over at its RST: two full chunks of rows go to the survey's temporary file.
+    const { capture } = generateSynFlood(3_000, join(dir, 'scan'), { real: 0, scan: true, answer: 'rst' });
+    const flow = { ...FLOW, closeLingerSeconds: 0 };
+    const before = open();
+    assert.equal(before, 0);
+    // What the addon hands over: two chunks in a file already unlinked, the last one in memory.
+    const firstPass = addon!.firstPass as (p: string[], o: object) => Promise<{ survey: NativeSurveyRows }>;
+    const { survey } = await firstPass([capture], { ...nativeSurveyOptions(flow, [], true), since: -Infinity, until: Infinity });
+    assert.equal(survey.rows, 3_000);
+    assert.equal(survey.spilled, 2);
+    assert.equal(survey.chunks.length, 1);
+    assert.match(readlinkSync(`/proc/self/fd/${survey.fd}`), /\/mirrorlens-native-rows-\d+-\w{6} \(deleted\)$/);
+    assert.equal(fstatSync(survey.fd).mode & 0o777, 0o600);
+    const flags = parseInt(/flags:\s+([0-7]+)/.exec(readFileSync(`/proc/self/fdinfo/${survey.fd}`, 'utf8'))![1]!, 8);
+    assert.ok((flags & 0o2000000) !== 0, 'O_CLOEXEC'); // (not inherited by a child process)
+    closeNativeRows(survey);
+    assert.equal(open(), before);
+    const r = await startNativeFirstPass([capture], flow, null).result;
+    assert.ok(!('declined' in r), 'declined' in r ? r.declined : '');
+    assert.equal(r.recs.size, 3_000);
+    assert.equal(open(), before, 'descriptors open after a pass that handed its spilled rows over');
+    // The same capture cut inside its last block: read and surveyed to the end, then declined.
+    const cut = join(dir, 'cut.pcapng');
+    const bytes = readFileSync(capture);
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 10));
+    const d = await startNativeFirstPass([cut], flow, null).result;
+    assert.ok('declined' in d);
+    assert.equal(open(), before, `descriptors open after a pass that declined (${d.declined})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
