@@ -18,7 +18,11 @@
  * later copies as one stream and stops decrypting.
  *
  *   sudo npx mirrorlens lab run load --out bench/out/load     (once: makes the input)
- *   npm run build && npm run bench:analyze [-- --runs 5 --runs10 2] [--with-extra-ca]
+ *   npm run build && npm run bench:analyze [-- --runs 5 --runs10 2] [--with-extra-ca] [--longer 30]
+ *
+ * `--longer N` also makes the traffic N times (N > 10) and runs `analyze` on it with its log, once
+ * (checked against the full pipeline first), without tshark: whether memory stays where it was at
+ * 10x as the capture grows further.
  *
  * NODE_EXTRA_CA_CERTS: when it is set, Node reads and parses that certificate bundle at start-up,
  * before any mirrorlens code runs (a Debian bundle: ~150 certificates, about 40 ms of CPU). A
@@ -36,7 +40,7 @@ import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { PacketDecoder } from '../../src/wire/packet.js';
 import { readCapture } from '../../src/capture/reader.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, runs10: { type: 'string' }, input: { type: 'string' }, 'with-extra-ca': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string' }, runs10: { type: 'string' }, input: { type: 'string' }, 'with-extra-ca': { type: 'boolean' }, longer: { type: 'string' } } });
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 /** mirrorlens's environment for the timed runs (see the file comment on NODE_EXTRA_CA_CERTS). */
 const oursEnv: NodeJS.ProcessEnv = { ...process.env };
@@ -44,6 +48,8 @@ if (extraCa !== undefined && !values['with-extra-ca']) delete oursEnv.NODE_EXTRA
 const runs = Number(values.runs ?? 3);
 const runs10 = Number(values.runs10 ?? 1);
 const TIMES = 10;
+const longer = values.longer === undefined ? null : Number(values.longer);
+if (longer !== null && !(Number.isInteger(longer) && longer > TIMES)) throw new Error(`--longer: a whole number above ${TIMES}`);
 const ROOT = resolve(import.meta.dirname, '../..');
 const inputDir = resolve(values.input ?? join(ROOT, 'bench/out/load'));
 const BIN = join(ROOT, 'bin/mirrorlens.js');
@@ -235,6 +241,12 @@ await withErrors(alb, albErrors);
 // Every 10th line: many error lines (it showed correlation work growing with lines x transactions).
 const albErrors10 = join(inputDir, 'alb-access-10pct-502.log');
 await withErrors(alb, albErrors10, 10);
+const xN = longer === null ? null : join(inputDir, `repeated-${longer}x-distinct.pcapng`);
+const albN = longer === null ? null : join(inputDir, `alb-access-${longer}x.log`);
+if (xN !== null && albN !== null && longer !== null) {
+  await repeated(captures, longer, xN);
+  await repeatedLog(captures, alb, longer, albN);
+}
 
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${load()}`);
@@ -308,5 +320,19 @@ for (const [x, t] of [['1', 'tshark1'], [String(TIMES), 'tshark10']] as const) {
         `memory ${(med(key, rss) / med(t, rss)).toFixed(2)} of its peak; read through TLS and HTTP: ${d ? `${d.dissected} of ${d.connections} connections (${d.mode}) ${JSON.stringify(d.byReason ?? {})}` : '?'}`,
     );
   }
+}
+if (xN !== null && albN !== null) {
+  try {
+    ours(xN, albN, [], differential);
+  } catch (e) {
+    console.error(`the targeted analysis differs from the full one on ${xN} with its log: ${(e as Error).message.slice(0, 2000)}`);
+    process.exitCode = 1;
+  }
+  const p = ours(xN, albN);
+  console.log(
+    `mirrorlens analyze, ALB log, ${longer}x (${(statSync(xN).size / 1e6).toFixed(0)} MB; targeted = full checked; tshark not run), 1 run: ` +
+      `${p.wallSeconds.toFixed(2)} s wall, ${p.cpuSeconds.toFixed(2)} s CPU, peak ${p.maxRssMiB.toFixed(0)} MiB`,
+  );
+  console.log(`memory with capture length, with the log: 1x ${med('log1', rss).toFixed(0)} MiB, ${TIMES}x ${med('log10', rss).toFixed(0)} MiB, ${longer}x ${p.maxRssMiB.toFixed(0)} MiB`);
 }
 console.log(`memory ${TIMES}x/1x: with the log ${(med('log10', rss) / med('log1', rss)).toFixed(2)}, without ${(med('nolog10', rss) / med('nolog1', rss)).toFixed(2)}; tshark ${(med('tshark10', rss) / med('tshark1', rss)).toFixed(2)}`);
