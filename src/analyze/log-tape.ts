@@ -51,14 +51,21 @@ export function hasKey(keys: Float64Array, k: number): boolean {
 /**
  * Numbers noted many times each (a client endpoint per log line), kept once each: appended, and
  * sorted and deduplicated in place when the array is full (grown only when that leaves it more
- * than half full), so it holds at most twice the distinct numbers.
+ * than half full), so it holds at most twice the distinct numbers. `sorted` hands out a view of
+ * that array (no copy: the tape is read once, and the log pass's frame keeps this set alive to
+ * the end); a number noted after that goes to a copy.
  */
 class KeySet {
   private a = new Float64Array(1024);
   private n = 0;
+  private shared = false;
 
   add(k: number): void {
     if (this.n > 0 && this.a[this.n - 1] === k) return; // (a client's lines often come together)
+    if (this.shared) {
+      this.a = this.a.slice(0, Math.max(1024, this.n * 2));
+      this.shared = false;
+    }
     if (this.n === this.a.length) {
       this.compact();
       if (this.n * 2 > this.a.length) {
@@ -77,10 +84,11 @@ class KeySet {
     this.n = m;
   }
 
-  /** The distinct numbers, sorted (a copy). */
+  /** The distinct numbers, sorted (a view, which later adds leave as it is). */
   sorted(): Float64Array {
     this.compact();
-    return this.a.slice(0, this.n);
+    this.shared = true;
+    return this.a.subarray(0, this.n);
   }
 }
 

@@ -145,7 +145,7 @@ export async function analyzeTargeted(
   // HTTP/2 GOAWAY cuts found so far, and how many were known when each connection was read: a
   // connection read before a cut of its client was known is read again (its retry was not kept).
   const cuts: GoawayCut[] = [];
-  const cutsKnownAt = new Int32Array(n);
+  const cutsKnownAt = new Map<number, number>();
   let passes = 1;
   let flowLogsRead = false;
 
@@ -157,7 +157,7 @@ export async function analyzeTargeted(
       if (todo.length === 0) break;
       for (const row of todo) {
         dissected[row] = 1;
-        cutsKnownAt[row] = cuts.length;
+        cutsKnownAt.set(row, cuts.length);
       }
       // (The second pass, with the reader and flow table, loads when a connection is read.)
       const { dissect } = await import('./second-pass.js');
@@ -183,7 +183,7 @@ export async function analyzeTargeted(
       if (cuts.length > before) {
         const again = new Set<string>();
         for (let i = before; i < cuts.length; i++) {
-          for (const row of implicateRetries(imp, cuts[i]!)) if (dissected[row] === 1 && cutsKnownAt[row]! <= i) again.add(recs.uid(row));
+          for (const row of implicateRetries(imp, cuts[i]!)) if (dissected[row] === 1 && cutsKnownAt.get(row)! <= i) again.add(recs.uid(row));
         }
         if (again.size > 0) {
           runs = runs.map((run) => run.filter((e) => !again.has(e.uid)));
