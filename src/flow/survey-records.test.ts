@@ -39,7 +39,8 @@ function source(i: number): SurveyRowSource {
     startTime: 1_733_380_000.000001 + i,
     lastTime: 1_733_380_000.000001 + i + (i % 4 === 0 ? -1 : 2.25),
     synAckTime: i % 6 === 0 ? NaN : 1_733_380_000.5 + i,
-    synTimes: Array.from({ length: i % 4 }, (_, k) => 1_733_380_000 + i + k / 10),
+    // (Some with one SYN at the start time, as most connections have: kept out of the pool.)
+    synTimes: i % 8 === 5 ? [1_733_380_000.000001 + i] : Array.from({ length: i % 4 }, (_, k) => 1_733_380_000 + i + k / 10),
     maxIdle: i / 3,
     idleGaps: i % 5 === 0 ? null : Array.from({ length: (i % 3) * 3 }, (_, k) => i + k * 1.5),
     midstream: i % 9 === 0,
@@ -186,4 +187,18 @@ test('the rows do not stay in memory as they grow: full chunks beyond two are re
   const all = new SurveyRecords({ residentChunks: Infinity });
   for (let i = 0; i < 3000; i++) all.add(source(i), -1);
   assert.equal(all.chunksInMemory, 3);
+});
+
+test('survey records: one SYN at the start time takes no room in the pool', () => {
+  const r = new SurveyRecords();
+  const pool = (): number => (r as unknown as { extra: { n: number } }).extra.n;
+  const c = source(13); // one SYN at its start, three silences
+  assert.deepEqual(c.synTimes, [c.startTime]);
+  r.add(c, -1);
+  assert.equal(pool(), 3);
+  assert.deepEqual(r.synTimes(0), [c.startTime]);
+  assert.equal(r.lastSynTime(0), c.startTime);
+  assert.deepEqual(r.idleGapList(0).map((g) => [g.start, g.end, g.seconds]), [c.idleGaps!.slice(0, 3)]);
+  r.add(source(9), -1); // one SYN, not at its start
+  assert.equal(pool(), 3 + 1 + source(9).idleGaps!.length);
 });

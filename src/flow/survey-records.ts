@@ -1,9 +1,10 @@
 /**
  * The survey's ended connections (flow/survey.ts), kept until the analysis is done with them:
  * one fixed-size row per connection in chunks of two typed arrays (doubles and 32-bit integers),
- * addresses and capture points interned, SYN times and silences in one shared pool. A row is
- * 244 bytes (its uid included); as objects (a connection and its two endpoints, their fields
- * holding boxed numbers) it was about 1.2 KB.
+ * addresses and capture points interned, SYN times (but a lone one at the start time, as most
+ * connections have) and silences in one shared pool. A row is 244 bytes (its uid included); as
+ * objects (a connection and its two endpoints, their fields holding boxed numbers) it was about
+ * 1.2 KB.
  *
  * Rows are numbered in the order the connections ended (the FlowTable's onConnectionEnd order):
  * a row number is the connection's end order. Readers take a row number (`at`-style accessors);
@@ -96,6 +97,8 @@ const FL_CLOSE_HOW_SHIFT = 6;
 const FL_END_CAUSE_SHIFT = 8;
 const FL_END_PHASE_SHIFT = 12;
 const FL_UID_TEXT = 1 << 15;
+/** One SYN, at the start time (most connections): not in the pool. */
+const FL_SYN_AT_START = 1 << 16;
 
 /** End causes by their number in a row's flags (the C survey's rows number them alike). */
 export const END_CAUSES: readonly EndCause[] = ['closed', 'timeout', 'capture-end', 'evicted', 'port-reuse'];
@@ -308,6 +311,7 @@ export class SurveyRecords {
     }
     I[i + I_PORTS] = (c.clientPort << 16) | c.serverPort;
     const cause = c.endCause === null ? 0 : END_CAUSES.indexOf(c.endCause);
+    const synAtStart = c.synTimes.length === 1 && c.synTimes[0] === c.startTime;
     I[i + I_FLAGS] =
       (c.midstream ? FL_MIDSTREAM : 0) |
       (c.refused ? FL_REFUSED : 0) |
@@ -317,14 +321,15 @@ export class SurveyRecords {
       ((c.closeHow === null ? 0 : c.closeHow === 'fin' ? 1 : 2) << FL_CLOSE_HOW_SHIFT) |
       (cause << FL_END_CAUSE_SHIFT) |
       (c.endPhase << FL_END_PHASE_SHIFT) |
-      (textUid ? FL_UID_TEXT : 0);
+      (textUid ? FL_UID_TEXT : 0) |
+      (synAtStart ? FL_SYN_AT_START : 0);
     I[i + I_COMPLEX] = c.complex;
     I[i + I_POINT] = this.pointId(c.capturePoint);
     I[i + I_PREV] = prev;
     I[i + I_INPUTS] = (c.firstInput << 16) | (c.lastInput & 0xffff);
     I[i + I_EXTRA] = this.extra.n;
     I[i + I_NSYN] = c.synTimes.length;
-    for (const t of c.synTimes) this.extra.push(t);
+    if (!synAtStart) for (const t of c.synTimes) this.extra.push(t);
     const g = c.idleGaps;
     I[i + I_NGAPS] = g === null ? 0 : (g.length / 3) | 0;
     if (g !== null) for (let k = 0; k < g.length; k++) this.extra.push(g[k]!);
@@ -647,6 +652,7 @@ export class SurveyRecords {
 
   /** The client's SYN times (the first 16). */
   synTimes(row: number): number[] {
+    if ((this.iv(row, I_FLAGS) & FL_SYN_AT_START) !== 0) return [this.fv(row, F_START)];
     const o = this.iv(row, I_EXTRA);
     const n = this.iv(row, I_NSYN);
     const a = this.extra.a;
@@ -659,6 +665,7 @@ export class SurveyRecords {
   }
   /** The client's last SYN time kept (NaN: none). */
   lastSynTime(row: number): number {
+    if ((this.iv(row, I_FLAGS) & FL_SYN_AT_START) !== 0) return this.fv(row, F_START);
     const n = this.iv(row, I_NSYN);
     return n > 0 ? this.extra.a[this.iv(row, I_EXTRA) + n - 1]! : NaN;
   }
@@ -667,7 +674,8 @@ export class SurveyRecords {
     const out: { start: number; end: number; seconds: number }[] = [];
     const n = this.iv(row, I_NGAPS);
     const a = this.extra.a;
-    for (let k = 0, o = this.iv(row, I_EXTRA) + this.iv(row, I_NSYN); k < n; k++, o += 3) out.push({ start: a[o]!, end: a[o + 1]!, seconds: a[o + 2]! });
+    const pooled = (this.iv(row, I_FLAGS) & FL_SYN_AT_START) !== 0 ? 0 : this.iv(row, I_NSYN);
+    for (let k = 0, o = this.iv(row, I_EXTRA) + pooled; k < n; k++, o += 3) out.push({ start: a[o]!, end: a[o + 1]!, seconds: a[o + 2]! });
     return out;
   }
 
