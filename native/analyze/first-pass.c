@@ -163,8 +163,9 @@ static int get_num(napi_env env, napi_value o, const char *name, double *out) {
 }
 
 /*
- * glibc's heap trimming, set once per process when the first pass first runs (process-wide: it
- * holds for whoever loaded this addon, a library user's program too).
+ * glibc's heap trimming, set once per process when the first pass first runs, or when `analyze`
+ * runs its full pipeline (keepHeapsTrimmed(); process-wide: it holds for whoever loaded this addon,
+ * a library user's program too).
  *
  * glibc gives memory freed at the top of a heap back to the system only beyond its trim threshold,
  * and it raises that threshold (to twice its mmap threshold, which it raises to the size of the
@@ -257,6 +258,15 @@ static napi_value first_pass(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* keepHeapsTrimmed(): keep_heaps_trimmed for an analysis that runs no first pass (the full pipeline). */
+static napi_value keep_heaps_trimmed_js(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  keep_heaps_trimmed();
+  return NULL;
+}
+
 int ml_register_first_pass(napi_env env, napi_value exports) {
+  if (ml_export(env, exports, "keepHeapsTrimmed", keep_heaps_trimmed_js) != 0) return -1;
   return ml_export(env, exports, "firstPass", first_pass);
 }

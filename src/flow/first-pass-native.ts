@@ -44,6 +44,16 @@ type FirstPassFn = (
 
 const declined = (why: string): NativeFirstPassRun => ({ result: Promise.resolve({ declined: why }), stop() {} });
 
+/**
+ * Sets glibc's heap trimming as the native first pass does when it runs (native/analyze/first-pass.c
+ * keep_heaps_trimmed: once per process, process-wide, not when the user set glibc's malloc
+ * variables), for an analysis that runs none (the full pipeline); nothing without the addon.
+ */
+export function keepHeapsTrimmed(): void {
+  const { addon } = loadAnalyzeNative();
+  if (addon !== null) (addon.keepHeapsTrimmed as () => void)();
+}
+
 /** Why the native first pass cannot run for these inputs (before asking the addon), or null. */
 function notLocal(inputs: readonly string[]): string | null {
   for (const i of inputs) if (i === '-' || /^[a-z][a-z0-9+.-]*:\/\//i.test(i)) return `${i} is not a local file`;
