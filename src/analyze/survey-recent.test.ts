@@ -6,51 +6,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MapRecent, type RecentConns } from '../correlate/recent.js';
 import type { ConnView } from '../correlate/views.js';
-import { SurveyRecords, type SurveyRowEndpoint, type SurveyRowSource } from '../flow/survey-records.js';
+import { SurveyRecords, type SurveyRowSource } from '../flow/survey-records.js';
+import { rowSource } from '../../test/survey-rows.js';
 import { uidOfWords } from '../flow/identity.js';
 import { SurveyRecent } from './survey-recent.js';
 import { surveyConnView } from './survey-views.js';
 
-function endpoint(): SurveyRowEndpoint {
-  return { packets: 5, payloadBytes: 100, synCount: 1, isn: 7, finSeen: false, finTime: NaN, finIdle: NaN, firstPayloadTime: 1, lastPayloadTime: 2 };
-}
-
 function source(i: number): SurveyRowSource {
-  return {
+  return rowSource(i, {
     // (Some uids not in connectionUid's form: rowOf finds those by text.)
     uid: i % 50 === 7 ? `odd-${i}` : uidOfWords(i * 2654435761, i + 1, ~i),
-    capturePoint: '',
-    keyHash: i,
-    ipVersion: 4,
-    cA4: 0x0a000001,
-    sA4: 0x0a000002,
-    a6: null,
-    clientPort: 1024 + (i % 60000),
-    serverPort: 443,
     startTime: 1000 + i * 0.01,
     lastTime: 1000 + i * 0.01 + (i % 13),
-    synAckTime: NaN,
-    synTimes: [],
-    maxIdle: 0,
-    idleGaps: null,
-    midstream: false,
-    refused: false,
-    closedBy: -1,
-    closeHow: null,
-    complex: 0,
-    endCause: 'closed',
-    endPacket: i,
-    endPhase: 0,
-    tag: 0,
-    firstPacket: i,
-    firstInput: 0,
-    firstOffset: 0,
-    lastPacket: i,
-    lastInput: 0,
-    lastOffset: 0,
-    c: endpoint(),
-    s: endpoint(),
-  };
+  });
 }
 
 /** A xorshift32 generator (the test is the same at every run). */

@@ -3,50 +3,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SurveyRecords, type SurveyRowEndpoint, type SurveyRowSource } from '../flow/survey-records.js';
-import { uidOfWords } from '../flow/identity.js';
+import { rowEndpoint, rowSource } from '../../test/survey-rows.js';
 import { hasMark, type ConnView, type TcpMark } from '../correlate/views.js';
 import { surveyConnView } from './survey-views.js';
 
-function endpoint(fin: boolean, t: number): SurveyRowEndpoint {
-  return { packets: 5, payloadBytes: 100, synCount: 1, isn: 7, finSeen: fin, finTime: fin ? t : NaN, finIdle: fin ? 0.5 : NaN, firstPayloadTime: 1, lastPayloadTime: 2 };
-}
-
 function source(i: number, cFin: boolean, sFin: boolean): SurveyRowSource {
-  return {
-    uid: uidOfWords(i + 1, i * 7 + 1, ~i),
-    capturePoint: '',
-    keyHash: i,
-    ipVersion: 4,
-    cA4: 0x0a000001,
-    sA4: 0x0a000002,
-    a6: null,
-    clientPort: 40000 + i,
-    serverPort: 443,
-    startTime: 1_733_380_000 + i,
-    lastTime: 1_733_380_010 + i,
+  const fin = (on: boolean, t: number): SurveyRowEndpoint => rowEndpoint({ finSeen: on, finTime: on ? t : NaN, finIdle: on ? 0.5 : NaN });
+  return rowSource(i, {
     synAckTime: 1_733_380_000.01 + i,
     synTimes: [1_733_380_000 + i],
     maxIdle: 1,
-    idleGaps: null,
-    midstream: false,
-    refused: false,
     closedBy: cFin ? 0 : sFin ? 1 : -1,
     closeHow: cFin || sFin ? 'fin' : null,
-    complex: 0,
-    endCause: 'closed',
-    endPacket: i,
-    endPhase: 0,
-    tag: 0,
-    firstPacket: i,
-    firstInput: 0,
-    firstOffset: 0,
-    lastPacket: i,
-    lastInput: 0,
-    lastOffset: 0,
     // (The server's FIN first in one case: marks are in time order.)
-    c: endpoint(cFin, 1_733_380_009 + i),
-    s: endpoint(sFin, i % 2 === 0 ? 1_733_380_008 + i : 1_733_380_009.5 + i),
-  };
+    c: fin(cFin, 1_733_380_009 + i),
+    s: fin(sFin, i % 2 === 0 ? 1_733_380_008 + i : 1_733_380_009.5 + i),
+  });
 }
 
 const KINDS: TcpMark['kind'][] = ['syn', 'synack', 'fin', 'rst', 'data', 'keep-alive'];
