@@ -25,7 +25,7 @@ import type { HttpTransaction } from '../src/http/transaction.js';
 import { explainAlbError, explainClbError } from '../src/logs/explain.js';
 import { parseAlbLine, type AlbLogRecord } from '../src/logs/alb.js';
 import { AlbLineFacts, AlbLineScanner } from '../src/logs/alb-scan.js';
-import { INTS, NUMS, ST_QUICK, ST_TARGET_NEW, nativeAlbScan, type NativeAlbScan } from '../src/logs/alb-scan-native.js';
+import { nativeAlbScan, type NativeAlbScan } from '../src/logs/alb-scan-native.js';
 import { parseAlbConnectionLine } from '../src/logs/alb-conn.js';
 import { parseClbLine } from '../src/logs/clb.js';
 import { parseFlowLine } from '../src/logs/flow.js';
@@ -48,6 +48,7 @@ import { renderText } from '../src/report/text.js';
 import type { Corpus, StreamChunk } from './corpus.js';
 import { KEYLOG_CORRUPTIONS, keyLogTexts } from './keylog-corrupt.js';
 import { HOSTILE_TOKENS, mutateBytes, mutateText, type Rng } from './mutate.js';
+import { scanAll } from '../test/alb-native-scan.js';
 import { controlByteAt, findLeak, secretWindows, unescapedMarkup, withoutCarried } from './oracle.js';
 import { plaintextOf } from './plaintext.js';
 import { firstDifference, jsPassBytes, nativePass } from '../test/capture/native-diff.js';
@@ -390,32 +391,12 @@ function nativeScanAgrees(buf: Buffer): void {
   if (s === null) return;
   const scanner = new AlbLineScanner();
   const facts = new AlbLineFacts();
-  let start = 0;
-  while (start < buf.length) {
-    const k = s.scan(buf, start, buf.length);
-    if (k === 0) break;
-    let target: string | null = null;
-    let port: number | null = null;
-    let have = false;
-    for (let i = 0; i < k; i++) {
-      const o = i * INTS;
-      const st = s.ints[o + 2]!;
-      if (s.ints[o]! !== buf.indexOf(0x0a, start)) throw new Error('the native ALB scan put a line end elsewhere than its newline');
-      if ((st & ST_QUICK) !== 0) {
-        if (!have || (st & ST_TARGET_NEW) !== 0) {
-          const p = s.ints[o + 6]!;
-          target = p < 0 ? null : buf.toString('latin1', s.ints[o + 4]!, s.ints[o + 5]!);
-          port = p < 0 ? null : p;
-          have = true;
-        }
-        const line = buf.toString('latin1', start, s.ints[o + 1]!);
-        if (!scanner.scan(line, facts)) throw new Error('the native ALB scan takes a line the JavaScript scan refuses');
-        const elb = s.ints[o + 7]!;
-        if (!Object.is(facts.time, s.nums[i * NUMS]) || facts.clientV4 !== s.nums[i * NUMS + 1] || facts.clientPort !== s.ints[o + 3] || facts.targetAddr !== target || facts.targetPort !== port || facts.elbStatusCode !== (elb < 0 ? null : elb)) {
-          throw new Error('the native ALB scan reads other values than the JavaScript scan');
-        }
-      }
-      start = s.ints[o]! + 1;
+  // (scanAll also checks that each line ends at its newline.)
+  for (const seen of scanAll(s, buf)) {
+    if (!seen.quick) continue;
+    if (!scanner.scan(seen.text, facts)) throw new Error('the native ALB scan takes a line the JavaScript scan refuses');
+    if (!Object.is(facts.time, seen.time) || facts.clientV4 !== seen.clientV4 || facts.clientPort !== seen.clientPort || facts.targetAddr !== seen.targetAddr || facts.targetPort !== seen.targetPort || facts.elbStatusCode !== seen.elb) {
+      throw new Error('the native ALB scan reads other values than the JavaScript scan');
     }
   }
 }
