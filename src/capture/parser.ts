@@ -23,7 +23,7 @@
  */
 import { ErrorCode, MirrorlensError } from '../wire/errors.js';
 import { PacketRecord } from './record.js';
-import type { CaptureWarning, InterfaceInfo } from './record.js';
+import type { CaptureSummary, CaptureWarning, InterfaceInfo } from './record.js';
 
 /** Largest pcapng block / pcap record accepted (Wireshark caps packets at 256 KiB; blocks with secrets can be larger). */
 export const MAX_BLOCK = 16 * 1024 * 1024;
@@ -182,6 +182,22 @@ export class CaptureParser {
       this.remLen = 0;
     }
     this.done = true;
+  }
+
+  /** What was read, as readCapture gives it (`gzip`: the input was decompressed on the way). */
+  summary(gzip: boolean): CaptureSummary {
+    return {
+      file: this.file,
+      format: this.format ?? 'pcap',
+      packets: this.packets,
+      bytes: this.bytes,
+      warnings: this.warnings,
+      warningList: this.warningList,
+      truncated: this.truncated,
+      gzip,
+      secretsBlocks: this.secretsBlocks,
+      interfaces: this.interfaces,
+    };
   }
 
   /** Stops parsing on purpose (the caller has what it wants): no warning, nothing more delivered. */

@@ -65,18 +65,7 @@ export async function readCapture(
   } else if (typeof input === 'string') gzip = await readFile(parser, input, opts);
   else gzip = await readStream(parser, input, opts);
   parser.end();
-  return {
-    file: name,
-    format: parser.format ?? 'pcap',
-    packets: parser.packets,
-    bytes: parser.bytes,
-    warnings: parser.warnings,
-    warningList: parser.warningList,
-    truncated: parser.truncated,
-    gzip,
-    secretsBlocks: parser.secretsBlocks,
-    interfaces: parser.interfaces,
-  };
+  return parser.summary(gzip);
 }
 
 async function readFile(parser: CaptureParser, path: string, opts: ReadCaptureOptions): Promise<boolean> {

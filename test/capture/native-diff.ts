@@ -7,7 +7,7 @@
  */
 import { interfaceContext } from '../../src/capture/interface-point.js';
 import { CaptureParser } from '../../src/capture/parser.js';
-import type { CaptureSummary, CaptureWarning } from '../../src/capture/record.js';
+import type { CaptureWarning } from '../../src/capture/record.js';
 import type { TimeWindow } from '../../src/capture/window.js';
 import { forEachNativePacket, nativeCaptureSummaries, nativeFileTimes, type NativeReadResult } from '../../src/capture/native-read.js';
 import { icmpErrorEvent } from '../../src/flow/icmp-error.js';
@@ -148,18 +148,7 @@ export function jsPassBytes(bytes: Uint8Array, file: string, warnings: CaptureWa
     if (isMirrorlensError(e)) return null;
     throw e;
   }
-  const summary: CaptureSummary = {
-    file,
-    format: parser.format ?? 'pcap',
-    packets: parser.packets,
-    bytes: parser.bytes,
-    warnings: parser.warnings,
-    warningList: parser.warningList,
-    truncated: parser.truncated,
-    gzip: false,
-    secretsBlocks: parser.secretsBlocks,
-    interfaces: parser.interfaces,
-  };
+  const summary = parser.summary(false);
   const fin = (x: number): number | null => (Number.isFinite(x) ? x : null);
   return {
     rows,
