@@ -17,6 +17,13 @@ int ml_export(napi_env env, napi_value exports, const char *name, napi_callback 
   return napi_set_named_property(env, exports, name, f) == napi_ok ? 0 : -1;
 }
 
+int ml_get_double(napi_env env, napi_value o, const char *name, double *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, o, name, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok || t != napi_number) return -1;
+  return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value v;
   /* "h" + 16 hex digits (the define cannot start with a digit): the hash is what follows the h */

@@ -157,11 +157,6 @@ static void complete(napi_env env, napi_status st, void *data) {
   job_free(env, j);
 }
 
-static int get_num(napi_env env, napi_value o, const char *name, double *out) {
-  napi_value v;
-  return napi_get_named_property(env, o, name, &v) == napi_ok && napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
-}
-
 /*
  * glibc's heap trimming, set once per process when the first pass first runs, or when `analyze`
  * runs its full pipeline (keepHeapsTrimmed(); process-wide: it holds for whoever loaded this addon,
@@ -225,7 +220,7 @@ static napi_value first_pass(napi_env env, napi_callback_info info) {
   }
   ml_survey_opts so;
   int e = ml_survey_opts_from(env, argv[1], &so, &j->survey);
-  if (e == 0 && (get_num(env, argv[1], "since", &j->ro.since) || get_num(env, argv[1], "until", &j->ro.until))) e = -1;
+  if (e == 0 && (ml_get_double(env, argv[1], "since", &j->ro.since) || ml_get_double(env, argv[1], "until", &j->ro.until))) e = -1;
   if (e != 0) {
     job_free(env, j);
     if (e == -2) napi_throw_error(env, NULL, "firstPass: out of memory");

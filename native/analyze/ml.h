@@ -53,4 +53,7 @@ int ml_register_albscan(napi_env env, napi_value exports);
 /* Sets exports[name] = fn; 0 on success. */
 int ml_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
+/* *out = o[name] when it is a number; 0 on success, -1 when it is absent or not a number. */
+int ml_get_double(napi_env env, napi_value o, const char *name, double *out);
+
 #endif

@@ -207,13 +207,8 @@ static napi_value column(napi_env env, const collect *c, int i) {
 }
 
 static double opt_number(napi_env env, napi_value o, const char *k, double dflt) {
-  bool has = false;
-  napi_value v;
-  napi_valuetype t;
-  if (napi_has_named_property(env, o, k, &has) != napi_ok || !has) return dflt;
-  if (napi_get_named_property(env, o, k, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok || t != napi_number) return dflt;
   double d;
-  return napi_get_value_double(env, v, &d) == napi_ok ? d : dflt;
+  return ml_get_double(env, o, k, &d) == 0 ? d : dflt;
 }
 
 /* readSegments(paths: string[], opts?: { since?: number, until?: number, collect?: 0 | 1 }): collect 0 counts the

@@ -32,13 +32,6 @@ enum {
   SU_CHECKSUM, SU_CAPTURED, SU_PAYLOAD_LEN, SU_PAYLOAD_AT, SEG_U32
 };
 
-static int get_double(napi_env env, napi_value o, const char *name, double *out) {
-  napi_value v;
-  napi_valuetype t;
-  if (napi_get_named_property(env, o, name, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok || t != napi_number) return -1;
-  return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
-}
-
 static int get_bool(napi_env env, napi_value o, const char *name, int *out) {
   napi_value v;
   bool b = false;
@@ -59,9 +52,9 @@ static int get_typed(napi_env env, napi_value o, const char *name, napi_typedarr
 }
 
 int ml_survey_opts_from(napi_env env, napi_value o, ml_survey_opts *opts, ml_survey **out) {
-  if (get_double(env, o, "idleTimeout", &opts->idle_timeout) || get_double(env, o, "gapThreshold", &opts->gap_threshold) ||
-      get_double(env, o, "maxConnections", &opts->max_connections) || get_double(env, o, "dupWindow", &opts->dup_window) ||
-      get_double(env, o, "linger", &opts->linger) || get_bool(env, o, "perPoint", &opts->per_point) ||
+  if (ml_get_double(env, o, "idleTimeout", &opts->idle_timeout) || ml_get_double(env, o, "gapThreshold", &opts->gap_threshold) ||
+      ml_get_double(env, o, "maxConnections", &opts->max_connections) || ml_get_double(env, o, "dupWindow", &opts->dup_window) ||
+      ml_get_double(env, o, "linger", &opts->linger) || get_bool(env, o, "perPoint", &opts->per_point) ||
       get_bool(env, o, "observeTls", &opts->observe_tls))
     return -1;
   void *ph;
@@ -176,7 +169,7 @@ static napi_value survey_segments(napi_env env, napi_callback_info info) {
   ml_survey *s = NULL;
   double last_packet;
   int e = ml_survey_opts_from(env, argv[0], &opts, &s);
-  if (e == 0 && get_double(env, argv[0], "lastPacket", &last_packet)) e = -1;
+  if (e == 0 && ml_get_double(env, argv[0], "lastPacket", &last_packet)) e = -1;
   if (e != 0) {
     ml_survey_free(s);
     if (e == -2) napi_throw_error(env, NULL, "surveySegments: out of memory");
